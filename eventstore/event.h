@@ -1,0 +1,167 @@
+// The values that go into and come out of the event log.
+//
+// These are plain value types: copyable, movable, no invariants of their own
+// beyond what the comments say. The store checks requests against the limits
+// in limits.h before anything is written.
+#ifndef PLANTRAIL_EVENTSTORE_EVENT_H_
+#define PLANTRAIL_EVENTSTORE_EVENT_H_
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace plantrail::eventstore {
+
+// Sorted by key, so that a record's bytes (and so its hash) do not depend on
+// the order a client sent its metadata in.
+using Metadata = std::map<std::string, std::string>;
+
+// A SHA-256 digest.
+using Hash = std::array<uint8_t, 32>;
+
+// An event as a client proposes it.
+struct ProposedEvent {
+  // Canonical UUID text; empty means "generate one". Setting it makes the
+  // append idempotent (see EventStore::AppendAsync).
+  std::string event_id;
+  std::string type;
+  std::string payload;
+  // Empty means "application/octet-stream".
+  std::string content_type;
+  Metadata metadata;
+};
+
+// The version a stream must be at for an append to go ahead.
+class ExpectedVersion {
+ public:
+  enum class Kind { kAny, kNoStream, kStreamExists, kExact };
+
+  static ExpectedVersion Any() { return ExpectedVersion(Kind::kAny, 0); }
+  static ExpectedVersion NoStream() {
+    return ExpectedVersion(Kind::kNoStream, 0);
+  }
+  static ExpectedVersion StreamExists() {
+    return ExpectedVersion(Kind::kStreamExists, 0);
+  }
+  // `version` must be >= 1; the store refuses 0 (use NoStream()).
+  static ExpectedVersion Exact(uint64_t version) {
+    return ExpectedVersion(Kind::kExact, version);
+  }
+
+  ExpectedVersion() : ExpectedVersion(Kind::kAny, 0) {}
+
+  Kind kind() const { return kind_; }
+  uint64_t version() const { return version_; }
+
+  // Whether a stream whose last version is `current` (0: no stream) passes.
+  bool Admits(uint64_t current) const;
+  // "any", "no stream", "an existing stream" or "version N".
+  std::string ToString() const;
+
+ private:
+  ExpectedVersion(Kind kind, uint64_t version)
+      : kind_(kind), version_(version) {}
+
+  Kind kind_;
+  uint64_t version_;
+};
+
+struct AppendRequest {
+  std::string stream_id;
+  ExpectedVersion expected_version;
+  std::vector<ProposedEvent> events;
+};
+
+// Where an append landed. Positions and versions are consecutive.
+struct AppendResult {
+  uint64_t first_position = 0;
+  uint64_t last_position = 0;
+  uint64_t first_version = 0;
+  uint64_t last_version = 0;
+  // In request order, generated ids included.
+  std::vector<std::string> event_ids;
+  // True when this was an idempotent retry: nothing was written.
+  bool replayed = false;
+};
+
+// An event as the log stores it.
+struct RecordedEvent {
+  std::string event_id;
+  std::string stream_id;
+  std::string type;
+  std::string payload;
+  std::string content_type;
+  Metadata metadata;
+  // UTC, microsecond precision, never earlier than the previous event's.
+  absl::Time recorded_at;
+  uint64_t position = 0;
+  uint64_t stream_version = 0;
+  Hash hash{};
+  Hash payload_hash{};
+};
+
+enum class ReadDirection { kForward, kBackward };
+
+struct ReadStreamRequest {
+  std::string stream_id;
+  ReadDirection direction = ReadDirection::kForward;
+  // 0: the first version (forward) or the last (backward).
+  uint64_t from_version = 0;
+  // 0: the default page size.
+  uint32_t limit = 0;
+};
+
+struct StreamPage {
+  std::vector<RecordedEvent> events;
+  // Where the next page starts; 0 when this page reached the end.
+  uint64_t next_version = 0;
+  uint64_t last_version = 0;
+};
+
+struct ReadAllRequest {
+  // 0 means 1.
+  uint64_t from_position = 0;
+  // 0: the default page size.
+  uint32_t limit = 0;
+};
+
+struct LogPage {
+  std::vector<RecordedEvent> events;
+  // Where the next page starts; 0 when this page reached the head.
+  uint64_t next_position = 0;
+  uint64_t head_position = 0;
+};
+
+// The outcome of walking the hash chain. A broken chain is a finding, not an
+// error: errors are for a walk that could not be done.
+struct VerifyReport {
+  bool ok = true;
+  uint64_t events_checked = 0;
+  uint64_t head_position = 0;
+  Hash head_hash{};
+  uint64_t first_broken_position = 0;
+  std::string problem;
+};
+
+// Counters since the store was opened.
+struct Stats {
+  uint64_t head_position = 0;
+  uint64_t appends = 0;
+  uint64_t events_appended = 0;
+  uint64_t replayed_appends = 0;
+  uint64_t rejected_appends = 0;
+  // Each commit group is one RocksDB WriteBatch; a synced one has one fsync.
+  uint64_t commit_groups = 0;
+  uint64_t synced_commits = 0;
+  // WAL syncs RocksDB itself counted (its WAL_FILE_SYNCED ticker): the
+  // evidence that synced commits reached the disk.
+  uint64_t wal_syncs = 0;
+};
+
+}  // namespace plantrail::eventstore
+
+#endif  // PLANTRAIL_EVENTSTORE_EVENT_H_

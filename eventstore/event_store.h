@@ -1,0 +1,110 @@
+// The append-only event log. It knows nothing about plans: streams, events,
+// positions and hashes only.
+//
+// Guarantees (see ../shared/DESIGN.md, "The log"; each has a test):
+//  - Every event has a global position 1, 2, 3, ... with no gaps and no
+//    reordering, and a version 1, 2, 3, ... within its stream.
+//  - An append to one stream is atomic: all of its events or none.
+//  - An append is acknowledged only once durable (WAL fsync'd), unless the
+//    store was opened with Durability::kNoSync.
+//  - An expected-version mismatch writes nothing and fails with kAborted; the
+//    status carries the stream's current version (CurrentVersionOf).
+//  - Appends are idempotent by event id, durably, across restarts.
+//  - Nothing is updated or deleted: there is no API for it.
+//  - Every event is hash-chained: hash(n) = SHA-256(hash(n-1) ||
+//    SHA-256(header(n)) || SHA-256(payload(n))), hash(0) = 32 zero bytes.
+//
+// Thread safety: every method may be called from any thread concurrently.
+// Appends are checked, ordered and committed by one writer thread in groups
+// (one WriteBatch, one fsync per group); reads never block the writer.
+#ifndef PLANTRAIL_EVENTSTORE_EVENT_STORE_H_
+#define PLANTRAIL_EVENTSTORE_EVENT_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "eventstore/event.h"
+#include "eventstore/limits.h"
+
+namespace plantrail::eventstore {
+
+enum class Durability {
+  // Every commit group is fsync'd before any of its appends is acknowledged.
+  kSync,
+  // No fsync: an OS crash or power loss may lose acknowledged appends. For
+  // tests and bulk import only; the server logs a warning when it is used.
+  kNoSync,
+};
+
+struct Options {
+  // Directory of the RocksDB database; created if missing.
+  std::string path;
+  Durability durability = Durability::kSync;
+  Limits limits;
+  // Upper bounds on one commit group.
+  size_t max_group_appends = 1024;
+  size_t max_group_bytes = 32 << 20;
+  // The clock that stamps recorded_at; tests may replace it.
+  std::function<absl::Time()> now = [] { return absl::Now(); };
+};
+
+class EventStore {
+ public:
+  using AppendCallback =
+      absl::AnyInvocable<void(absl::StatusOr<AppendResult>) &&>;
+
+  // Opens (or creates) the store at options.path. Fails if another process
+  // holds it open, or if its last record does not decode (kDataLoss).
+  static absl::StatusOr<std::unique_ptr<EventStore>> Open(
+      const Options& options);
+
+  // Finishes every queued append (or fails it), then closes the database.
+  virtual ~EventStore() = default;
+
+  // Queues an append and returns at once; `done` runs exactly once, on the
+  // writer thread or (for requests refused before queueing) on the caller's,
+  // and must not block.
+  //
+  // Errors: kInvalidArgument (a limit or syntax rule, naming the field),
+  // kAborted (expected version), kAlreadyExists (an event id already used by
+  // another append), kUnavailable (closing, or refusing writes after a
+  // failed commit), kResourceExhausted (disk full).
+  //
+  // Idempotency: when every event id was stored before by one earlier append
+  // of exactly these events (same ids in the same order, same stream, type,
+  // content type and payload), the result is that append's, with replayed
+  // set, and nothing is written. Any partial or inconsistent reuse of ids
+  // fails with kAlreadyExists.
+  virtual void AppendAsync(AppendRequest request, AppendCallback done) = 0;
+
+  // Blocking form of AppendAsync.
+  absl::StatusOr<AppendResult> Append(AppendRequest request);
+
+  // kNotFound when the stream has no events.
+  virtual absl::StatusOr<StreamPage> ReadStream(
+      const ReadStreamRequest& request) const = 0;
+  virtual absl::StatusOr<LogPage> ReadAll(
+      const ReadAllRequest& request) const = 0;
+
+  // Walks the whole chain on a snapshot and names the first broken position.
+  virtual absl::StatusOr<VerifyReport> Verify() const = 0;
+
+  // The last committed position (0 when empty).
+  virtual uint64_t HeadPosition() const = 0;
+  virtual Stats GetStats() const = 0;
+};
+
+// The stream's current version carried by a kAborted expected-version
+// failure, if `status` is one.
+std::optional<uint64_t> CurrentVersionOf(const absl::Status& status);
+
+}  // namespace plantrail::eventstore
+
+#endif  // PLANTRAIL_EVENTSTORE_EVENT_STORE_H_

@@ -1,0 +1,771 @@
+#include "eventstore/rocksdb_event_store.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "common/status_macros.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/table.h"
+#include "rocksdb/write_batch.h"
+
+namespace plantrail::eventstore {
+namespace rf = record_format;
+namespace {
+
+constexpr char kDefaultContentType[] = "application/octet-stream";
+constexpr char kCurrentVersionPayload[] = "plantrail.dev/current-version";
+
+absl::Status FromRocks(const rocksdb::Status& status, absl::string_view what) {
+  if (status.ok()) return absl::OkStatus();
+  const std::string message = absl::StrCat(what, ": ", status.ToString());
+  if (status.IsNoSpace()) return absl::ResourceExhaustedError(message);
+  if (status.IsCorruption()) return absl::DataLossError(message);
+  if (status.IsBusy() || status.IsTimedOut() || status.IsTryAgain()) {
+    return absl::UnavailableError(message);
+  }
+  if (status.IsIOError()) return absl::UnavailableError(message);
+  return absl::InternalError(message);
+}
+
+absl::string_view View(const rocksdb::Slice& slice) {
+  return absl::string_view(slice.data(), slice.size());
+}
+
+rocksdb::Slice AsSlice(const Uuid& id) {
+  return rocksdb::Slice(reinterpret_cast<const char*>(id.data()), id.size());
+}
+
+absl::Status VersionConflict(const std::string& stream_id,
+                             const ExpectedVersion& expected,
+                             uint64_t current) {
+  absl::Status status = absl::AbortedError(absl::StrCat(
+      "expected_version: stream \"", stream_id, "\" is at ",
+      current == 0 ? std::string("no version (it does not exist)")
+                   : absl::StrCat("version ", current),
+      ", but the append expected ", expected.ToString()));
+  status.SetPayload(kCurrentVersionPayload, absl::Cord(absl::StrCat(current)));
+  return status;
+}
+
+}  // namespace
+
+bool ExpectedVersion::Admits(uint64_t current) const {
+  switch (kind_) {
+    case Kind::kAny:
+      return true;
+    case Kind::kNoStream:
+      return current == 0;
+    case Kind::kStreamExists:
+      return current > 0;
+    case Kind::kExact:
+      return current == version_;
+  }
+  return false;
+}
+
+std::string ExpectedVersion::ToString() const {
+  switch (kind_) {
+    case Kind::kAny:
+      return "any version";
+    case Kind::kNoStream:
+      return "no stream";
+    case Kind::kStreamExists:
+      return "an existing stream";
+    case Kind::kExact:
+      return absl::StrCat("version ", version_);
+  }
+  return "?";
+}
+
+std::optional<uint64_t> CurrentVersionOf(const absl::Status& status) {
+  if (status.code() != absl::StatusCode::kAborted) return std::nullopt;
+  const absl::optional<absl::Cord> payload =
+      status.GetPayload(kCurrentVersionPayload);
+  uint64_t version;
+  if (!payload || !absl::SimpleAtoi(std::string(*payload), &version)) {
+    return std::nullopt;
+  }
+  return version;
+}
+
+absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(
+    const Options& options) {
+  PLANTRAIL_ASSIGN_OR_RETURN(auto store, RocksDbEventStore::Open(options));
+  return std::unique_ptr<EventStore>(std::move(store));
+}
+
+absl::StatusOr<AppendResult> EventStore::Append(AppendRequest request) {
+  absl::Notification done;
+  absl::StatusOr<AppendResult> result;
+  AppendAsync(std::move(request), [&](absl::StatusOr<AppendResult> r) {
+    result = std::move(r);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return result;
+}
+
+// What the writer has staged in the current group and not yet committed.
+struct RocksDbEventStore::GroupState {
+  uint64_t next_position;
+  Hash last_hash;
+  absl::flat_hash_map<std::string, rf::StreamHead> stream_heads;
+  absl::flat_hash_map<Uuid, KnownEvent> event_ids;
+  size_t written_appends = 0;
+  size_t written_events = 0;
+};
+
+absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
+    const Options& options) {
+  if (options.path.empty()) {
+    return absl::InvalidArgumentError("path: must name a directory");
+  }
+  rocksdb::Options db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  // One budget for all memtables keeps memory flat however many families.
+  db_options.db_write_buffer_size = 64 << 20;
+  db_options.max_log_file_size = 8 << 20;
+  db_options.keep_log_file_num = 4;
+  db_options.statistics = rocksdb::CreateDBStatistics();
+  // Tickers only: histograms and timers cost on every write.
+  db_options.statistics->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
+
+  rocksdb::ColumnFamilyOptions plain;
+  // Event ids are random: a bloom filter answers "never seen" without I/O.
+  rocksdb::ColumnFamilyOptions with_bloom;
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  with_bloom.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+
+  const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
+      {rocksdb::kDefaultColumnFamilyName, plain},
+      {rf::kEventsFamily, plain},
+      {rf::kStreamsFamily, plain},
+      {rf::kStreamHeadsFamily, plain},
+      {rf::kEventIdsFamily, with_bloom},
+      {rf::kMetaFamily, plain},
+  };
+  rocksdb::DB* db = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  PLANTRAIL_RETURN_IF_ERROR(FromRocks(
+      rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &db),
+      absl::StrCat("cannot open the event store at ", options.path)));
+  std::unique_ptr<RocksDbEventStore> store(
+      new RocksDbEventStore(options, db, std::move(handles),
+                            db_options.statistics));
+  PLANTRAIL_RETURN_IF_ERROR(store->Recover());
+  store->writer_ = std::thread([s = store.get()] { s->WriterLoop(); });
+  return store;
+}
+
+RocksDbEventStore::RocksDbEventStore(
+    const Options& options, rocksdb::DB* db,
+    std::vector<rocksdb::ColumnFamilyHandle*> families,
+    std::shared_ptr<rocksdb::Statistics> statistics)
+    : options_(options),
+      db_(db),
+      families_(std::move(families)),
+      events_(families_[1]),
+      streams_(families_[2]),
+      stream_heads_(families_[3]),
+      event_ids_(families_[4]),
+      statistics_(std::move(statistics)) {}
+
+RocksDbEventStore::~RocksDbEventStore() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    paused_ = false;
+  }
+  if (writer_.joinable()) writer_.join();
+  for (rocksdb::ColumnFamilyHandle* family : families_) {
+    db_->DestroyColumnFamilyHandle(family).PermitUncheckedError();
+  }
+  db_->Close().PermitUncheckedError();
+  delete db_;
+}
+
+absl::Status RocksDbEventStore::Recover() {
+  rocksdb::ColumnFamilyHandle* meta = families_[5];
+  std::string format;
+  rocksdb::Status status =
+      db_->Get(rocksdb::ReadOptions(), meta, rf::kFormatKey, &format);
+  if (status.IsNotFound()) {
+    std::string value;
+    rf::AppendU32(value, rf::kStoreFormat);
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    PLANTRAIL_RETURN_IF_ERROR(
+        FromRocks(db_->Put(sync, meta, rf::kFormatKey, value),
+                  "cannot record the store format"));
+  } else {
+    PLANTRAIL_RETURN_IF_ERROR(FromRocks(status, "cannot read the format"));
+    absl::string_view in = format;
+    uint32_t version;
+    if (!rf::ConsumeU32(in, version) || version != rf::kStoreFormat) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the event store at ", options_.path,
+                       " has a format this build cannot read"));
+    }
+  }
+
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), events_));
+  it->SeekToLast();
+  PLANTRAIL_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read the head"));
+  if (!it->Valid()) return absl::OkStatus();
+  absl::StatusOr<RecordedEvent> last = rf::DecodeRecord(View(it->value()));
+  if (!last.ok()) {
+    return absl::DataLossError(absl::StrCat(
+        "the last record of the event store does not decode: ",
+        last.status().message()));
+  }
+  next_position_ = last->position + 1;
+  last_hash_ = last->hash;
+  last_recorded_at_ = last->recorded_at;
+  head_position_.store(last->position, std::memory_order_release);
+  return absl::OkStatus();
+}
+
+void RocksDbEventStore::AppendAsync(AppendRequest request,
+                                    AppendCallback done) {
+  if (absl::Status invalid = ValidateAppend(request, options_.limits);
+      !invalid.ok()) {
+    rejected_appends_.fetch_add(1, std::memory_order_relaxed);
+    std::move(done)(std::move(invalid));
+    return;
+  }
+  PendingAppend pending;
+  pending.ids.reserve(request.events.size());
+  pending.client_ids.reserve(request.events.size());
+  for (ProposedEvent& event : request.events) {
+    const bool chosen = !event.event_id.empty();
+    // ValidateAppend has checked that client ids parse.
+    const absl::StatusOr<Uuid> parsed = ParseUuid(event.event_id);
+    const Uuid id = chosen && parsed.ok() ? *parsed : NewRandomUuid();
+    event.event_id = FormatUuid(id);
+    if (event.content_type.empty()) event.content_type = kDefaultContentType;
+    pending.ids.push_back(id);
+    pending.client_ids.push_back(chosen);
+    pending.bytes += event.payload.size() + 256;
+  }
+  pending.request = std::move(request);
+  pending.done = std::move(done);
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopping_) {
+      queue_.push_back(std::move(pending));
+      return;
+    }
+  }
+  std::move(pending.done)(
+      absl::UnavailableError("the event store is closing"));
+}
+
+void RocksDbEventStore::WriterLoop() {
+  std::vector<PendingAppend> group;
+  for (;;) {
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](RocksDbEventStore* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(
+               self->mu_) {
+            return (!self->queue_.empty() && !self->paused_) ||
+                   (self->stopping_ && self->queue_.empty());
+          },
+          this));
+      if (queue_.empty()) return;  // stopping, and nothing left to do
+      size_t bytes = 0;
+      while (!queue_.empty() && group.size() < options_.max_group_appends &&
+             (group.empty() ||
+              bytes + queue_.front().bytes <= options_.max_group_bytes)) {
+        bytes += queue_.front().bytes;
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    CommitGroup(group);
+    group.clear();
+  }
+}
+
+void RocksDbEventStore::CommitGroup(std::vector<PendingAppend>& group) {
+  std::vector<absl::StatusOr<AppendResult>> results;
+  results.reserve(group.size());
+  if (!write_error_.ok()) {
+    for (PendingAppend& pending : group) {
+      std::move(pending.done)(write_error_);
+    }
+    return;
+  }
+  // Truncated to what a record keeps, and never before the previous event,
+  // so that the log's times read in order even if the clock steps back.
+  const absl::Time recorded_at = std::max(
+      absl::FromUnixMicros(absl::ToUnixMicros(options_.now())),
+      last_recorded_at_);
+  GroupState state{.next_position = next_position_, .last_hash = last_hash_};
+  rocksdb::WriteBatch batch;
+  for (const PendingAppend& pending : group) {
+    results.push_back(Stage(pending, recorded_at, batch, state));
+  }
+  if (state.written_appends > 0) {
+    rocksdb::WriteOptions write_options;
+    write_options.sync = options_.durability == Durability::kSync;
+    absl::Status committed =
+        FromRocks(db_->Write(write_options, &batch), "cannot commit appends");
+    if (committed.ok()) {
+      next_position_ = state.next_position;
+      last_hash_ = state.last_hash;
+      last_recorded_at_ = recorded_at;
+      head_position_.store(next_position_ - 1, std::memory_order_release);
+      commit_groups_.fetch_add(1, std::memory_order_relaxed);
+      if (write_options.sync) {
+        synced_commits_.fetch_add(1, std::memory_order_relaxed);
+      }
+      events_appended_.fetch_add(state.written_events,
+                                 std::memory_order_relaxed);
+    } else {
+      write_error_ = absl::Status(
+          committed.code(),
+          absl::StrCat(committed.message(),
+                       "; the store refuses appends until it is reopened"));
+      // Replays wrote nothing, but may have matched events staged in this
+      // very group, so no result of the group can be trusted.
+      for (auto& result : results) {
+        if (result.ok()) result = write_error_;
+      }
+    }
+  }
+  for (size_t i = 0; i < group.size(); ++i) {
+    if (results[i].ok()) {
+      appends_.fetch_add(1, std::memory_order_relaxed);
+      if (results[i]->replayed) {
+        replayed_appends_.fetch_add(1, std::memory_order_relaxed);
+      }
+    } else {
+      rejected_appends_.fetch_add(1, std::memory_order_relaxed);
+    }
+    std::move(group[i].done)(std::move(results[i]));
+  }
+}
+
+absl::StatusOr<AppendResult> RocksDbEventStore::Stage(
+    const PendingAppend& pending, absl::Time recorded_at,
+    rocksdb::WriteBatch& batch, GroupState& group) {
+  const AppendRequest& request = pending.request;
+
+  // Idempotency comes before the version check: a retry of an append that
+  // succeeded must succeed again, although the stream has moved on.
+  std::vector<KnownEvent> known;
+  std::optional<size_t> first_new;
+  for (size_t i = 0; i < pending.ids.size(); ++i) {
+    if (!pending.client_ids[i]) {
+      first_new = first_new.value_or(i);
+      continue;
+    }
+    PLANTRAIL_ASSIGN_OR_RETURN(std::optional<KnownEvent> found,
+                               LookUpEventId(pending.ids[i], group));
+    if (found) {
+      if (first_new) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "events[", i, "].event_id: ", request.events[i].event_id,
+            " was already appended (position ", found->entry.position,
+            ") but events[", *first_new,
+            "].event_id was not; a retry must repeat its original append "
+            "exactly, new events need new ids"));
+      }
+      known.push_back(std::move(*found));
+    } else {
+      first_new = first_new.value_or(i);
+      if (!known.empty()) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "events[0].event_id: ", request.events[0].event_id,
+            " was already appended (position ", known[0].entry.position,
+            ") but events[", i,
+            "].event_id was not; a retry must repeat its original append "
+            "exactly, new events need new ids"));
+      }
+    }
+  }
+  if (!known.empty()) return Replay(pending, known);
+
+  PLANTRAIL_ASSIGN_OR_RETURN(rf::StreamHead head,
+                             LookUpStreamHead(request.stream_id, &group));
+  if (!request.expected_version.Admits(head.version)) {
+    return VersionConflict(request.stream_id, request.expected_version,
+                           head.version);
+  }
+
+  AppendResult result;
+  result.first_position = group.next_position;
+  result.first_version = head.version + 1;
+  const rf::EventIdEntry id_entry_template{
+      .append_first = group.next_position,
+      .append_count = static_cast<uint32_t>(request.events.size())};
+  for (size_t i = 0; i < request.events.size(); ++i) {
+    const ProposedEvent& proposed = request.events[i];
+    RecordedEvent event;
+    event.event_id = proposed.event_id;
+    event.stream_id = request.stream_id;
+    event.type = proposed.type;
+    event.content_type = proposed.content_type;
+    event.metadata = proposed.metadata;
+    event.recorded_at = recorded_at;
+    event.position = group.next_position++;
+    event.stream_version = ++head.version;
+    event.payload = proposed.payload;
+    event.payload_hash = rf::Sha256(proposed.payload);
+    event.hash = rf::ChainHash(group.last_hash,
+                               rf::Sha256(rf::EncodeHeader(event)),
+                               event.payload_hash);
+    group.last_hash = event.hash;
+    head.last_position = event.position;
+
+    rf::EventIdEntry id_entry = id_entry_template;
+    id_entry.position = event.position;
+    const std::string position_key = rf::PositionKey(event.position);
+    batch.Put(events_, position_key, rf::EncodeRecord(event));
+    batch.Put(streams_, rf::StreamKey(event.stream_id, event.stream_version),
+              position_key);
+    batch.Put(event_ids_, AsSlice(pending.ids[i]),
+              rf::EncodeEventIdEntry(id_entry));
+    group.event_ids[pending.ids[i]] = KnownEvent{
+        .entry = id_entry,
+        .stream_id = event.stream_id,
+        .version = event.stream_version,
+        .type = event.type,
+        .content_type = event.content_type,
+        .payload_hash = event.payload_hash,
+    };
+    result.event_ids.push_back(std::move(event.event_id));
+  }
+  batch.Put(stream_heads_, request.stream_id, rf::EncodeStreamHead(head));
+  group.stream_heads[request.stream_id] = head;
+  result.last_position = group.next_position - 1;
+  result.last_version = head.version;
+  ++group.written_appends;
+  group.written_events += request.events.size();
+  return result;
+}
+
+absl::StatusOr<AppendResult> RocksDbEventStore::Replay(
+    const PendingAppend& pending, const std::vector<KnownEvent>& known) {
+  const AppendRequest& request = pending.request;
+  const rf::EventIdEntry& first = known[0].entry;
+  if (first.append_first != first.position ||
+      first.append_count != request.events.size()) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "events: ", request.events[0].event_id, " was already appended at "
+        "position ", first.position, " in an append of ", first.append_count,
+        " events starting at position ", first.append_first,
+        "; a retry must repeat that append exactly"));
+  }
+  AppendResult result;
+  for (size_t i = 0; i < known.size(); ++i) {
+    const KnownEvent& event = known[i];
+    const ProposedEvent& proposed = request.events[i];
+    const std::string field = absl::StrCat("events[", i, "]");
+    if (event.entry.position != first.position + i ||
+        event.entry.append_first != first.append_first) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          field, ".event_id: ", proposed.event_id,
+          " was appended in another append (position ", event.entry.position,
+          "); a retry must repeat its original append exactly"));
+    }
+    if (event.stream_id != request.stream_id) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          field, ".event_id: ", proposed.event_id,
+          " was already appended to stream \"", event.stream_id,
+          "\" (position ", event.entry.position, ")"));
+    }
+    if (event.type != proposed.type ||
+        event.content_type != proposed.content_type ||
+        event.payload_hash != rf::Sha256(proposed.payload)) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          field, ".event_id: ", proposed.event_id,
+          " was already appended (position ", event.entry.position,
+          ") with a different type, content type or payload"));
+    }
+    result.event_ids.push_back(proposed.event_id);
+  }
+  result.first_position = first.position;
+  result.last_position = first.position + known.size() - 1;
+  result.first_version = known.front().version;
+  result.last_version = known.back().version;
+  result.replayed = true;
+  return result;
+}
+
+absl::StatusOr<std::optional<RocksDbEventStore::KnownEvent>>
+RocksDbEventStore::LookUpEventId(const Uuid& id,
+                                 const GroupState& group) const {
+  if (auto it = group.event_ids.find(id); it != group.event_ids.end()) {
+    return it->second;
+  }
+  std::string value;
+  rocksdb::Status status =
+      db_->Get(rocksdb::ReadOptions(), event_ids_, AsSlice(id), &value);
+  if (status.IsNotFound()) return std::nullopt;
+  PLANTRAIL_RETURN_IF_ERROR(FromRocks(status, "cannot look up an event id"));
+  PLANTRAIL_ASSIGN_OR_RETURN(rf::EventIdEntry entry,
+                             rf::DecodeEventIdEntry(value));
+  PLANTRAIL_ASSIGN_OR_RETURN(std::vector<RecordedEvent> events,
+                             ReadPositions({entry.position}));
+  RecordedEvent& event = events[0];
+  return KnownEvent{
+      .entry = entry,
+      .stream_id = std::move(event.stream_id),
+      .version = event.stream_version,
+      .type = std::move(event.type),
+      .content_type = std::move(event.content_type),
+      .payload_hash = event.payload_hash,
+  };
+}
+
+absl::StatusOr<rf::StreamHead> RocksDbEventStore::LookUpStreamHead(
+    const std::string& stream_id, const GroupState* group) const {
+  if (group != nullptr) {
+    if (auto it = group->stream_heads.find(stream_id);
+        it != group->stream_heads.end()) {
+      return it->second;
+    }
+  }
+  std::string value;
+  rocksdb::Status status =
+      db_->Get(rocksdb::ReadOptions(), stream_heads_, stream_id, &value);
+  if (status.IsNotFound()) return rf::StreamHead{};
+  PLANTRAIL_RETURN_IF_ERROR(FromRocks(status, "cannot read a stream head"));
+  return rf::DecodeStreamHead(value);
+}
+
+absl::StatusOr<std::vector<RecordedEvent>> RocksDbEventStore::ReadPositions(
+    const std::vector<uint64_t>& positions) const {
+  std::vector<std::string> keys;
+  keys.reserve(positions.size());
+  for (uint64_t position : positions) keys.push_back(rf::PositionKey(position));
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<std::string> values;
+  std::vector<rocksdb::ColumnFamilyHandle*> families(keys.size(), events_);
+  std::vector<rocksdb::Status> statuses =
+      db_->MultiGet(rocksdb::ReadOptions(), families, slices, &values);
+  std::vector<RecordedEvent> events;
+  events.reserve(values.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (statuses[i].IsNotFound()) {
+      return absl::DataLossError(absl::StrCat(
+          "the stream index points at position ", positions[i],
+          ", which the log does not have"));
+    }
+    PLANTRAIL_RETURN_IF_ERROR(FromRocks(statuses[i], "cannot read an event"));
+    PLANTRAIL_ASSIGN_OR_RETURN(RecordedEvent event,
+                               rf::DecodeRecord(values[i]));
+    events.push_back(std::move(event));
+  }
+  return events;
+}
+
+absl::StatusOr<StreamPage> RocksDbEventStore::ReadStream(
+    const ReadStreamRequest& request) const {
+  PLANTRAIL_RETURN_IF_ERROR(
+      ValidateStreamId("stream_id", request.stream_id, options_.limits));
+  PLANTRAIL_ASSIGN_OR_RETURN(uint32_t limit,
+                             ResolvePageSize(request.limit, options_.limits));
+  PLANTRAIL_ASSIGN_OR_RETURN(rf::StreamHead head,
+                             LookUpStreamHead(request.stream_id, nullptr));
+  if (head.version == 0) {
+    return absl::NotFoundError(
+        absl::StrCat("stream \"", request.stream_id, "\" has no events"));
+  }
+  StreamPage page;
+  page.last_version = head.version;
+  const bool forward = request.direction == ReadDirection::kForward;
+  uint64_t from = request.from_version;
+  if (forward) {
+    from = std::max<uint64_t>(from, 1);
+    if (from > head.version) return page;
+  } else {
+    from = from == 0 ? head.version : std::min(from, head.version);
+  }
+  // Versions are gapless, so the page's positions can be read off the
+  // stream index in one range scan.
+  std::vector<uint64_t> positions;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), streams_));
+  const std::string start = rf::StreamKey(request.stream_id, from);
+  const std::string prefix = request.stream_id + '\0';
+  for (forward ? it->Seek(start) : it->SeekForPrev(start);
+       it->Valid() && absl::StartsWith(View(it->key()), prefix) &&
+       positions.size() < limit;
+       forward ? it->Next() : it->Prev()) {
+    absl::string_view value = View(it->value());
+    uint64_t position;
+    if (!rf::ConsumeU64(value, position)) {
+      return absl::DataLossError("corrupt stream index entry");
+    }
+    positions.push_back(position);
+  }
+  PLANTRAIL_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read a stream"));
+  PLANTRAIL_ASSIGN_OR_RETURN(page.events, ReadPositions(positions));
+  size_t bytes = 0;
+  for (size_t i = 0; i < page.events.size(); ++i) {
+    bytes += page.events[i].payload.size();
+    if (bytes > options_.limits.max_page_bytes && i > 0) {
+      page.events.resize(i);
+      break;
+    }
+  }
+  if (!page.events.empty()) {
+    const uint64_t last = page.events.back().stream_version;
+    if (forward && last < head.version) page.next_version = last + 1;
+    if (!forward && last > 1) page.next_version = last - 1;
+  }
+  return page;
+}
+
+absl::StatusOr<LogPage> RocksDbEventStore::ReadAll(
+    const ReadAllRequest& request) const {
+  PLANTRAIL_ASSIGN_OR_RETURN(uint32_t limit,
+                             ResolvePageSize(request.limit, options_.limits));
+  LogPage page;
+  page.head_position = head_position_.load(std::memory_order_acquire);
+  const uint64_t from = std::max<uint64_t>(request.from_position, 1);
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), events_));
+  size_t bytes = 0;
+  for (it->Seek(rf::PositionKey(from));
+       it->Valid() && page.events.size() < limit; it->Next()) {
+    PLANTRAIL_ASSIGN_OR_RETURN(RecordedEvent event,
+                               rf::DecodeRecord(View(it->value())));
+    bytes += event.payload.size();
+    if (bytes > options_.limits.max_page_bytes && !page.events.empty()) break;
+    page.events.push_back(std::move(event));
+  }
+  PLANTRAIL_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read the log"));
+  if (!page.events.empty()) {
+    const uint64_t last = page.events.back().position;
+    // The iterator may have seen a commit newer than the head we loaded.
+    page.head_position = std::max(page.head_position, last);
+    if (last < page.head_position) page.next_position = last + 1;
+  }
+  return page;
+}
+
+absl::StatusOr<VerifyReport> RocksDbEventStore::Verify() const {
+  const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
+  rocksdb::ReadOptions read_options;
+  read_options.snapshot = snapshot;
+  struct Release {
+    rocksdb::DB* db;
+    const rocksdb::Snapshot* snapshot;
+    ~Release() { db->ReleaseSnapshot(snapshot); }
+  } release{db_, snapshot};
+
+  VerifyReport report;
+  auto broken = [&report](uint64_t position, std::string problem) {
+    report.ok = false;
+    report.first_broken_position = position;
+    report.problem = std::move(problem);
+    return report;
+  };
+  absl::flat_hash_map<std::string, uint64_t> stream_versions;
+  Hash previous{};
+  uint64_t expected = 1;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(read_options, events_));
+  for (it->SeekToFirst(); it->Valid(); it->Next(), ++expected) {
+    absl::StatusOr<uint64_t> position =
+        rf::DecodePositionKey(View(it->key()));
+    if (!position.ok()) return broken(expected, "a key is not a position");
+    if (*position != expected) {
+      return broken(expected, absl::StrCat("position ", expected,
+                                           " is missing (the next stored is ",
+                                           *position, ")"));
+    }
+    const absl::string_view bytes = View(it->value());
+    absl::StatusOr<rf::RecordView> view = rf::ViewRecord(bytes);
+    if (!view.ok()) return broken(expected, std::string(view.status().message()));
+    absl::StatusOr<RecordedEvent> event = rf::DecodeRecord(bytes);
+    if (!event.ok()) {
+      return broken(expected, std::string(event.status().message()));
+    }
+    if (event->position != expected) {
+      return broken(expected, absl::StrCat("the record says position ",
+                                           event->position));
+    }
+    if ((view->flags & rf::kFlagRedacted) == 0 &&
+        rf::Sha256(view->payload) != view->payload_hash) {
+      return broken(expected, "the payload does not match its hash");
+    }
+    const Hash hash =
+        rf::ChainHash(previous, rf::Sha256(view->header), view->payload_hash);
+    if (hash != view->hash) {
+      return broken(expected,
+                    "the chain hash does not match the header, payload hash "
+                    "and previous hash");
+    }
+    uint64_t& version = stream_versions[event->stream_id];
+    if (event->stream_version != version + 1) {
+      return broken(expected, absl::StrCat("stream \"", event->stream_id,
+                                           "\" jumps from version ", version,
+                                           " to ", event->stream_version));
+    }
+    version = event->stream_version;
+    std::string indexed;
+    rocksdb::Status status = db_->Get(
+        read_options, streams_,
+        rf::StreamKey(event->stream_id, event->stream_version), &indexed);
+    if (!status.ok() || indexed != View(it->key())) {
+      return broken(expected, absl::StrCat("the stream index does not point "
+                                           "at this event (", event->stream_id,
+                                           " version ", event->stream_version,
+                                           ")"));
+    }
+    previous = hash;
+    report.events_checked = expected;
+  }
+  PLANTRAIL_RETURN_IF_ERROR(FromRocks(it->status(), "cannot walk the log"));
+  report.head_position = expected - 1;
+  report.head_hash = previous;
+  return report;
+}
+
+uint64_t RocksDbEventStore::HeadPosition() const {
+  return head_position_.load(std::memory_order_acquire);
+}
+
+Stats RocksDbEventStore::GetStats() const {
+  return Stats{
+      .head_position = HeadPosition(),
+      .appends = appends_.load(std::memory_order_relaxed),
+      .events_appended = events_appended_.load(std::memory_order_relaxed),
+      .replayed_appends = replayed_appends_.load(std::memory_order_relaxed),
+      .rejected_appends = rejected_appends_.load(std::memory_order_relaxed),
+      .commit_groups = commit_groups_.load(std::memory_order_relaxed),
+      .synced_commits = synced_commits_.load(std::memory_order_relaxed),
+      .wal_syncs = statistics_->getTickerCount(rocksdb::WAL_FILE_SYNCED),
+  };
+}
+
+void RocksDbEventStore::PauseWriterForTesting() {
+  absl::MutexLock lock(&mu_);
+  paused_ = true;
+}
+
+void RocksDbEventStore::ResumeWriterForTesting() {
+  absl::MutexLock lock(&mu_);
+  paused_ = false;
+}
+
+size_t RocksDbEventStore::QueuedAppendsForTesting() const {
+  absl::MutexLock lock(&mu_);
+  return queue_.size();
+}
+
+}  // namespace plantrail::eventstore

@@ -1,0 +1,124 @@
+// The EventStore on an embedded RocksDB. See event_store.h for the contract
+// and record_format.h for the bytes.
+//
+// One writer thread owns all mutable log state (next position, last hash,
+// last recorded-at): it takes every queued append, checks it against the
+// committed state plus what the group has staged so far, and commits the
+// group as one WriteBatch with one fsync. After a failed commit it refuses
+// every later append, because it cannot know what reached the disk (the
+// LevelDB rule); reopening recovers from the WAL.
+//
+// Readers use RocksDB directly; a commit group becomes visible atomically.
+#ifndef PLANTRAIL_EVENTSTORE_ROCKSDB_EVENT_STORE_H_
+#define PLANTRAIL_EVENTSTORE_ROCKSDB_EVENT_STORE_H_
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "eventstore/event_store.h"
+#include "eventstore/record_format.h"
+#include "eventstore/uuid.h"
+#include "rocksdb/db.h"
+#include "rocksdb/statistics.h"
+
+namespace plantrail::eventstore {
+
+class RocksDbEventStore final : public EventStore {
+ public:
+  static absl::StatusOr<std::unique_ptr<RocksDbEventStore>> Open(
+      const Options& options);
+
+  ~RocksDbEventStore() override;
+
+  void AppendAsync(AppendRequest request, AppendCallback done) override;
+  absl::StatusOr<StreamPage> ReadStream(
+      const ReadStreamRequest& request) const override;
+  absl::StatusOr<LogPage> ReadAll(const ReadAllRequest& request) const override;
+  absl::StatusOr<VerifyReport> Verify() const override;
+  uint64_t HeadPosition() const override;
+  Stats GetStats() const override;
+
+  // While paused the writer takes nothing from the queue, so tests can line
+  // up concurrent appends and watch them commit as one group.
+  void PauseWriterForTesting();
+  void ResumeWriterForTesting();
+  size_t QueuedAppendsForTesting() const;
+
+ private:
+  struct PendingAppend {
+    AppendRequest request;
+    std::vector<Uuid> ids;
+    // Which ids the client chose (only those can be retries).
+    std::vector<bool> client_ids;
+    size_t bytes = 0;
+    AppendCallback done;
+  };
+  // What the writer knows of an event id: on disk or staged in this group.
+  struct KnownEvent {
+    record_format::EventIdEntry entry;
+    std::string stream_id;
+    uint64_t version = 0;
+    std::string type;
+    std::string content_type;
+    Hash payload_hash{};
+  };
+  struct GroupState;
+
+  RocksDbEventStore(const Options& options, rocksdb::DB* db,
+                    std::vector<rocksdb::ColumnFamilyHandle*> families,
+                    std::shared_ptr<rocksdb::Statistics> statistics);
+  absl::Status Recover();
+  void WriterLoop();
+  void CommitGroup(std::vector<PendingAppend>& group);
+  absl::StatusOr<AppendResult> Stage(const PendingAppend& pending,
+                                     absl::Time recorded_at,
+                                     rocksdb::WriteBatch& batch,
+                                     GroupState& group);
+  absl::StatusOr<AppendResult> Replay(const PendingAppend& pending,
+                                      const std::vector<KnownEvent>& known);
+  absl::StatusOr<std::optional<KnownEvent>> LookUpEventId(
+      const Uuid& id, const GroupState& group) const;
+  absl::StatusOr<record_format::StreamHead> LookUpStreamHead(
+      const std::string& stream_id, const GroupState* group) const;
+  absl::StatusOr<std::vector<RecordedEvent>> ReadPositions(
+      const std::vector<uint64_t>& positions) const;
+
+  const Options options_;
+  rocksdb::DB* const db_;
+  const std::vector<rocksdb::ColumnFamilyHandle*> families_;
+  rocksdb::ColumnFamilyHandle* const events_;
+  rocksdb::ColumnFamilyHandle* const streams_;
+  rocksdb::ColumnFamilyHandle* const stream_heads_;
+  rocksdb::ColumnFamilyHandle* const event_ids_;
+  const std::shared_ptr<rocksdb::Statistics> statistics_;
+
+  mutable absl::Mutex mu_;
+  std::deque<PendingAppend> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool paused_ ABSL_GUARDED_BY(mu_) = false;
+
+  // Owned by the writer thread (and by Recover before it starts).
+  uint64_t next_position_ = 1;
+  Hash last_hash_{};
+  absl::Time last_recorded_at_ = absl::UnixEpoch();
+  absl::Status write_error_;
+
+  std::atomic<uint64_t> head_position_{0};
+  std::atomic<uint64_t> appends_{0};
+  std::atomic<uint64_t> events_appended_{0};
+  std::atomic<uint64_t> replayed_appends_{0};
+  std::atomic<uint64_t> rejected_appends_{0};
+  std::atomic<uint64_t> commit_groups_{0};
+  std::atomic<uint64_t> synced_commits_{0};
+
+  std::thread writer_;
+};
+
+}  // namespace plantrail::eventstore
+
+#endif  // PLANTRAIL_EVENTSTORE_ROCKSDB_EVENT_STORE_H_

@@ -1,0 +1,51 @@
+#include "services/admin_service.h"
+
+#include "common/status_macros.h"
+#include "services/grpc_status.h"
+
+namespace plantrail::services {
+namespace {
+
+absl::Status VerifyInto(const eventstore::EventStore& store,
+                        v1::VerifyResponse& response) {
+  PLANTRAIL_ASSIGN_OR_RETURN(eventstore::VerifyReport report, store.Verify());
+  response.set_ok(report.ok);
+  response.set_events_checked(report.events_checked);
+  response.set_head_position(report.head_position);
+  response.set_head_hash(report.head_hash.data(), report.head_hash.size());
+  response.set_first_broken_position(report.first_broken_position);
+  response.set_problem(report.problem);
+  return absl::OkStatus();
+}
+
+void StatsInto(const eventstore::EventStore& store,
+               v1::GetStatsResponse& response) {
+  const eventstore::Stats stats = store.GetStats();
+  response.set_head_position(stats.head_position);
+  response.set_appends(stats.appends);
+  response.set_events_appended(stats.events_appended);
+  response.set_replayed_appends(stats.replayed_appends);
+  response.set_commit_groups(stats.commit_groups);
+  response.set_synced_commits(stats.synced_commits);
+  response.set_rejected_appends(stats.rejected_appends);
+  response.set_wal_syncs(stats.wal_syncs);
+}
+
+}  // namespace
+
+// Verify walks the whole log, which takes a while on a big one: a callback
+// thread is tied up for that time, which an admin-only RPC can afford.
+grpc::ServerUnaryReactor* AdminService::Verify(
+    grpc::CallbackServerContext* context, const v1::VerifyRequest* request,
+    v1::VerifyResponse* response) {
+  return FinishUnary(context, VerifyInto(*store_, *response));
+}
+
+grpc::ServerUnaryReactor* AdminService::GetStats(
+    grpc::CallbackServerContext* context, const v1::GetStatsRequest* request,
+    v1::GetStatsResponse* response) {
+  StatsInto(*store_, *response);
+  return FinishUnary(context, absl::OkStatus());
+}
+
+}  // namespace plantrail::services

@@ -1,0 +1,30 @@
+// plantrail.v1.Admin: integrity checks and statistics of the log.
+//
+// Thread safety: all methods may run concurrently. The store must outlive
+// the service.
+#ifndef PLANTRAIL_SERVICES_ADMIN_SERVICE_H_
+#define PLANTRAIL_SERVICES_ADMIN_SERVICE_H_
+
+#include "eventstore/event_store.h"
+#include "plantrail/v1/admin.grpc.pb.h"
+
+namespace plantrail::services {
+
+class AdminService final : public v1::Admin::CallbackService {
+ public:
+  explicit AdminService(eventstore::EventStore* store) : store_(store) {}
+
+  grpc::ServerUnaryReactor* Verify(grpc::CallbackServerContext* context,
+                                   const v1::VerifyRequest* request,
+                                   v1::VerifyResponse* response) override;
+  grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* context,
+                                     const v1::GetStatsRequest* request,
+                                     v1::GetStatsResponse* response) override;
+
+ private:
+  eventstore::EventStore* const store_;
+};
+
+}  // namespace plantrail::services
+
+#endif  // PLANTRAIL_SERVICES_ADMIN_SERVICE_H_

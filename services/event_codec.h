@@ -1,0 +1,27 @@
+// Conversions between the contract's messages (plantrail.v1) and the event
+// store's values. Decoding checks what only the contract can get wrong
+// (unset enums); the store checks everything else.
+#ifndef PLANTRAIL_SERVICES_EVENT_CODEC_H_
+#define PLANTRAIL_SERVICES_EVENT_CODEC_H_
+
+#include "absl/status/statusor.h"
+#include "eventstore/event.h"
+#include "plantrail/v1/event_store.pb.h"
+
+namespace plantrail::services {
+
+absl::StatusOr<eventstore::AppendRequest> FromProto(
+    const v1::AppendRequest& request);
+absl::StatusOr<eventstore::ReadStreamRequest> FromProto(
+    const v1::ReadStreamRequest& request);
+eventstore::ReadAllRequest FromProto(const v1::ReadAllRequest& request);
+
+void ToProto(const eventstore::AppendResult& result,
+             v1::AppendResponse& response);
+void ToProto(eventstore::RecordedEvent event, v1::RecordedEvent& out);
+void ToProto(eventstore::StreamPage page, v1::ReadStreamResponse& response);
+void ToProto(eventstore::LogPage page, v1::ReadAllResponse& response);
+
+}  // namespace plantrail::services
+
+#endif  // PLANTRAIL_SERVICES_EVENT_CODEC_H_

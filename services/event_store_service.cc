@@ -1,0 +1,62 @@
+#include "services/event_store_service.h"
+
+#include <utility>
+
+#include "common/status_macros.h"
+#include "services/event_codec.h"
+#include "services/grpc_status.h"
+
+namespace plantrail::services {
+namespace {
+
+absl::Status ReadStreamInto(const eventstore::EventStore& store,
+                            const v1::ReadStreamRequest& request,
+                            v1::ReadStreamResponse& response) {
+  PLANTRAIL_ASSIGN_OR_RETURN(eventstore::ReadStreamRequest decoded,
+                             FromProto(request));
+  PLANTRAIL_ASSIGN_OR_RETURN(eventstore::StreamPage page,
+                             store.ReadStream(decoded));
+  ToProto(std::move(page), response);
+  return absl::OkStatus();
+}
+
+absl::Status ReadAllInto(const eventstore::EventStore& store,
+                         const v1::ReadAllRequest& request,
+                         v1::ReadAllResponse& response) {
+  PLANTRAIL_ASSIGN_OR_RETURN(eventstore::LogPage page,
+                             store.ReadAll(FromProto(request)));
+  ToProto(std::move(page), response);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* EventStoreService::Append(
+    grpc::CallbackServerContext* context, const v1::AppendRequest* request,
+    v1::AppendResponse* response) {
+  absl::StatusOr<eventstore::AppendRequest> decoded = FromProto(*request);
+  if (!decoded.ok()) return FinishUnary(context, decoded.status());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  store_->AppendAsync(
+      *std::move(decoded),
+      [context, reactor, response](
+          absl::StatusOr<eventstore::AppendResult> result) {
+        if (result.ok()) ToProto(*result, *response);
+        reactor->Finish(ToGrpcStatus(result.status(), context));
+      });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* EventStoreService::ReadStream(
+    grpc::CallbackServerContext* context,
+    const v1::ReadStreamRequest* request, v1::ReadStreamResponse* response) {
+  return FinishUnary(context, ReadStreamInto(*store_, *request, *response));
+}
+
+grpc::ServerUnaryReactor* EventStoreService::ReadAll(
+    grpc::CallbackServerContext* context, const v1::ReadAllRequest* request,
+    v1::ReadAllResponse* response) {
+  return FinishUnary(context, ReadAllInto(*store_, *request, *response));
+}
+
+}  // namespace plantrail::services

@@ -1,0 +1,80 @@
+// plantraild: the plantrail server.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "services/server.h"
+
+namespace {
+
+std::string DefaultDataDir() {
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) {
+    return absl::StrCat(xdg, "/plantrail");
+  }
+  if (const char* home = std::getenv("HOME"); home && *home) {
+    return absl::StrCat(home, "/.local/share/plantrail");
+  }
+  return "plantrail-data";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  plantrail::services::ServerOptions options{.data_dir = DefaultDataDir()};
+  std::string durability = "fsync";
+  double shutdown_grace_seconds = 10;
+
+  CLI::App app{"plantraild: the plantrail event-sourced plan ledger server"};
+  app.add_option("--data-dir", options.data_dir,
+                 "Directory for the server's data (the RocksDB event log)")
+      ->capture_default_str();
+  app.add_option("--listen", options.listen,
+                 "host:port to serve gRPC on; port 0 picks a free port")
+      ->capture_default_str();
+  app.add_option("--durability", durability,
+                 "fsync: an append is acknowledged once fsync'd (default). "
+                 "none: no fsync, an OS crash may lose acknowledged appends; "
+                 "for tests and bulk import only")
+      ->check(CLI::IsMember({"fsync", "none"}))
+      ->capture_default_str();
+  app.add_option("--shutdown-grace", shutdown_grace_seconds,
+                 "Seconds in-flight calls get to finish on SIGINT/SIGTERM")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  if (durability == "none") {
+    options.durability = plantrail::eventstore::Durability::kNoSync;
+    std::cerr << "plantraild: WARNING: --durability=none: appends are not "
+                 "fsync'd; an OS crash or power loss may lose acknowledged "
+                 "events. Use only for tests and bulk import.\n";
+  }
+
+  // Every thread started from here on inherits the blocked signals, so only
+  // sigwait below sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto server = plantrail::services::Server::Start(options);
+  if (!server.ok()) {
+    std::cerr << "plantraild: " << server.status().message() << "\n";
+    return 1;
+  }
+  std::cout << "plantraild listening on " << (*server)->address()
+            << " with data in " << options.data_dir << std::endl;
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  std::cerr << "plantraild: " << (signal_number == SIGINT ? "SIGINT" : "SIGTERM")
+            << ", shutting down\n";
+  (*server)->Shutdown(absl::Seconds(shutdown_grace_seconds));
+  std::cerr << "plantraild: stopped cleanly\n";
+  return 0;
+}

@@ -1,0 +1,88 @@
+#include "services/server.h"
+
+#include <filesystem>
+#include <system_error>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "common/status_macros.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
+
+namespace plantrail::services {
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(
+    const ServerOptions& options) {
+  if (options.data_dir.empty()) {
+    return absl::InvalidArgumentError("data_dir: must name a directory");
+  }
+  std::error_code error;
+  const std::filesystem::path data_dir(options.data_dir);
+  std::filesystem::create_directories(data_dir, error);
+  if (error) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "data_dir: cannot create ", options.data_dir, ": ", error.message()));
+  }
+
+  std::unique_ptr<Server> server(new Server());
+  server->options_ = options;
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      server->store_,
+      eventstore::EventStore::Open(eventstore::Options{
+          .path = (data_dir / "eventstore").string(),
+          .durability = options.durability,
+      }));
+  server->event_store_service_ =
+      std::make_unique<EventStoreService>(server->store_.get());
+  server->admin_service_ = std::make_unique<AdminService>(server->store_.get());
+
+  // Both are process-wide switches that must be set before a builder exists.
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
+                           &server->port_);
+  builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  builder.RegisterService(server->event_store_service_.get());
+  builder.RegisterService(server->admin_service_.get());
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || server->port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("listen: cannot serve on ", options.listen,
+                     " (address in use or not valid?)"));
+  }
+  grpc::HealthCheckServiceInterface* health =
+      server->server_->GetHealthCheckService();
+  health->SetServingStatus(true);
+  return server;
+}
+
+Server::~Server() {
+  if (server_ != nullptr) Shutdown(absl::Seconds(5));
+}
+
+std::string Server::address() const {
+  absl::string_view host = options_.listen;
+  const size_t colon = host.rfind(':');
+  if (colon != absl::string_view::npos) host = host.substr(0, colon);
+  return absl::StrCat(host, ":", port_);
+}
+
+void Server::Shutdown(absl::Duration grace) {
+  if (server_ == nullptr) return;
+  server_->GetHealthCheckService()->SetServingStatus(false);
+  // Waits for in-flight calls; appends among them finish when their commit
+  // group does, because the store's writer keeps running until the store is
+  // closed below.
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  server_->Wait();
+  server_.reset();
+  event_store_service_.reset();
+  admin_service_.reset();
+  store_.reset();
+}
+
+}  // namespace plantrail::services

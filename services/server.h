@@ -1,0 +1,64 @@
+// The plantrail server: the event store plus every gRPC service on it, the
+// standard health service and server reflection.
+//
+// Thread safety: Shutdown() may be called from any thread, once; the other
+// methods are const and safe at any time before destruction.
+#ifndef PLANTRAIL_SERVICES_SERVER_H_
+#define PLANTRAIL_SERVICES_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "eventstore/event_store.h"
+#include "grpcpp/server.h"
+#include "services/admin_service.h"
+#include "services/event_store_service.h"
+
+namespace plantrail::services {
+
+struct ServerOptions {
+  // Where the server keeps its state; the log lives in <data_dir>/eventstore.
+  std::string data_dir;
+  // host:port; port 0 picks a free one (see Server::port()).
+  std::string listen = "127.0.0.1:50051";
+  eventstore::Durability durability = eventstore::Durability::kSync;
+  int max_receive_message_bytes = 16 << 20;
+};
+
+class Server {
+ public:
+  // Opens the store and starts serving; fails if the store cannot be opened
+  // (for instance because another server holds it) or the address cannot
+  // be bound.
+  static absl::StatusOr<std::unique_ptr<Server>> Start(
+      const ServerOptions& options);
+
+  // Shuts down if Shutdown() was not called.
+  ~Server();
+
+  // The port actually bound.
+  int port() const { return port_; }
+  std::string address() const;
+  eventstore::EventStore& store() const { return *store_; }
+
+  // Stops accepting calls, lets in-flight calls finish within `grace` (then
+  // cancels them), finishes or fails every queued append and closes the
+  // store. Acknowledged appends are durable; none is lost.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  Server() = default;
+
+  ServerOptions options_;
+  int port_ = 0;
+  std::unique_ptr<eventstore::EventStore> store_;
+  std::unique_ptr<EventStoreService> event_store_service_;
+  std::unique_ptr<AdminService> admin_service_;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+}  // namespace plantrail::services
+
+#endif  // PLANTRAIL_SERVICES_SERVER_H_

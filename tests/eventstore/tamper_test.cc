@@ -1,0 +1,185 @@
+// Edits stored records behind the store's back, straight in RocksDB, and
+// checks that Verify names the first broken position.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "eventstore/record_format.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "rocksdb/db.h"
+#include "tests/eventstore/test_util.h"
+#include "tests/temp_dir.h"
+
+namespace plantrail::eventstore {
+namespace {
+
+namespace rf = record_format;
+using ::plantrail::eventstore::testing::Event;
+using ::plantrail::eventstore::testing::OpenStore;
+using ::plantrail::eventstore::testing::Request;
+using ::testing::HasSubstr;
+
+// The raw database with every column family, by name.
+class RawDb {
+ public:
+  explicit RawDb(const std::string& path) {
+    std::vector<std::string> names;
+    EXPECT_TRUE(
+        rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names)
+            .ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (const auto& name : names) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    rocksdb::DB* db = nullptr;
+    EXPECT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, descriptors,
+                                  &handles_, &db)
+                    .ok());
+    db_.reset(db);
+    for (size_t i = 0; i < names.size(); ++i) by_name_[names[i]] = handles_[i];
+  }
+  ~RawDb() {
+    for (auto* handle : handles_) {
+      db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
+    }
+  }
+  std::string Get(const std::string& family, const std::string& key) {
+    std::string value;
+    EXPECT_TRUE(db_->Get(rocksdb::ReadOptions(), by_name_[family], key, &value)
+                    .ok());
+    return value;
+  }
+  void Put(const std::string& family, const std::string& key,
+           const std::string& value) {
+    EXPECT_TRUE(
+        db_->Put(rocksdb::WriteOptions(), by_name_[family], key, value).ok());
+  }
+  void Delete(const std::string& family, const std::string& key) {
+    EXPECT_TRUE(
+        db_->Delete(rocksdb::WriteOptions(), by_name_[family], key).ok());
+  }
+
+ private:
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::map<std::string, rocksdb::ColumnFamilyHandle*> by_name_;
+};
+
+struct Tampering {
+  std::string name;
+  std::function<void(RawDb&)> edit;
+  uint64_t first_broken;
+  std::string problem;
+};
+
+std::string RecordAt(RawDb& db, uint64_t position) {
+  return db.Get(rf::kEventsFamily, rf::PositionKey(position));
+}
+
+void Rewrite(RawDb& db, uint64_t position,
+             const std::function<void(RecordedEvent&)>& change) {
+  auto event = rf::DecodeRecord(RecordAt(db, position));
+  ASSERT_TRUE(event.ok());
+  change(*event);
+  db.Put(rf::kEventsFamily, rf::PositionKey(position), rf::EncodeRecord(*event));
+}
+
+std::vector<Tampering> Tamperings() {
+  return {
+      {"payload byte flipped",
+       [](RawDb& db) {
+         std::string record = RecordAt(db, 7);
+         record.back() ^= 0x01;
+         db.Put(rf::kEventsFamily, rf::PositionKey(7), record);
+       },
+       7, "payload does not match its hash"},
+      {"payload and its hash replaced",
+       [](RawDb& db) {
+         Rewrite(db, 7, [](RecordedEvent& e) {
+           e.payload = "forged";
+           e.payload_hash = rf::Sha256(e.payload);
+         });
+       },
+       7, "chain hash does not match"},
+      {"type changed",
+       [](RawDb& db) {
+         Rewrite(db, 7, [](RecordedEvent& e) { e.type = "Forged"; });
+       },
+       7, "chain hash does not match"},
+      {"recorded time moved",
+       [](RawDb& db) {
+         Rewrite(db, 7, [](RecordedEvent& e) {
+           e.recorded_at -= absl::Hours(24 * 30);
+         });
+       },
+       7, "chain hash does not match"},
+      {"metadata changed",
+       [](RawDb& db) {
+         Rewrite(db, 7, [](RecordedEvent& e) { e.metadata["actor"] = "mallory"; });
+       },
+       7, "chain hash does not match"},
+      {"record rehashed to fit the forgery",
+       [](RawDb& db) {
+         auto previous = rf::DecodeRecord(RecordAt(db, 6));
+         ASSERT_TRUE(previous.ok());
+         Rewrite(db, 7, [&](RecordedEvent& e) {
+           e.type = "Forged";
+           e.hash = rf::ChainHash(previous->hash, rf::Sha256(rf::EncodeHeader(e)),
+                                  e.payload_hash);
+         });
+       },
+       8, "chain hash does not match"},
+      {"record deleted",
+       [](RawDb& db) { db.Delete(rf::kEventsFamily, rf::PositionKey(7)); }, 7,
+       "position 7 is missing"},
+      {"record garbled",
+       [](RawDb& db) { db.Put(rf::kEventsFamily, rf::PositionKey(7), "\x01\x00junk"); },
+       7, "corrupt record"},
+      {"stream index redirected",
+       [](RawDb& db) {
+         auto event = rf::DecodeRecord(RecordAt(db, 7));
+         ASSERT_TRUE(event.ok());
+         db.Put(rf::kStreamsFamily,
+                rf::StreamKey(event->stream_id, event->stream_version),
+                rf::PositionKey(3));
+       },
+       7, "stream index does not point at this event"},
+  };
+}
+
+TEST(TamperTest, VerifyNamesTheFirstBrokenPosition) {
+  for (const Tampering& tampering : Tamperings()) {
+    SCOPED_TRACE(tampering.name);
+    plantrail::testing::TempDir dir;
+    {
+      auto store = OpenStore(dir.path(), Durability::kNoSync);
+      ASSERT_NE(store, nullptr);
+      for (int i = 1; i <= 10; ++i) {
+        ProposedEvent event = Event("StatusReported", absl::StrCat("report ", i));
+        event.metadata = {{"actor", "anna"}};
+        ASSERT_TRUE(store
+                        ->Append(Request(absl::StrCat("area-", i % 3),
+                                         ExpectedVersion::Any(), {event}))
+                        .ok());
+      }
+      auto clean = store->Verify();
+      ASSERT_TRUE(clean.ok());
+      ASSERT_TRUE(clean->ok) << clean->problem;
+    }
+    {
+      RawDb raw(dir.path());
+      tampering.edit(raw);
+    }
+    auto store = RocksDbEventStore::Open(Options{.path = dir.path()});
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto report = (*store)->Verify();
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_FALSE(report->ok);
+    EXPECT_EQ(report->first_broken_position, tampering.first_broken);
+    EXPECT_THAT(report->problem, HasSubstr(tampering.problem));
+    EXPECT_EQ(report->events_checked, tampering.first_broken - 1);
+  }
+}
+
+}  // namespace
+}  // namespace plantrail::eventstore
