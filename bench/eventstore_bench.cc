@@ -206,9 +206,9 @@ void BM_ReadAll(benchmark::State& state) {
   state.SetItemsProcessed(events);
 }
 
-// An fsync here takes milliseconds, so the durable benchmarks get a longer
-// minimum time than the default 0.5 s to collect enough commits; the whole
-// binary runs in well under two minutes.
+// An fsync takes from hundreds of microseconds to milliseconds, so the durable
+// benchmarks get a longer minimum time than the default 0.5 s to collect
+// enough commits; the whole binary runs in well under two minutes.
 BENCHMARK(BM_AppendSync)
     ->Setup(SetupSync)
     ->Teardown(Teardown)
