@@ -14,19 +14,18 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-#define PLANTRAIL_RETURN_IF_ERROR(expr)                   \
-  do {                                                    \
-    if (::absl::Status plantrail_status_ = (expr);        \
-        !plantrail_status_.ok()) {                        \
-      return plantrail_status_;                           \
-    }                                                     \
+#define PLANTRAIL_RETURN_IF_ERROR(expr)                                       \
+  do {                                                                        \
+    if (::absl::Status plantrail_status_ = (expr); !plantrail_status_.ok()) { \
+      return plantrail_status_;                                               \
+    }                                                                         \
   } while (false)
 
 #define PLANTRAIL_STATUS_CONCAT_INNER_(a, b) a##b
 #define PLANTRAIL_STATUS_CONCAT_(a, b) PLANTRAIL_STATUS_CONCAT_INNER_(a, b)
 
-#define PLANTRAIL_ASSIGN_OR_RETURN(lhs, expr)                              \
-  PLANTRAIL_ASSIGN_OR_RETURN_IMPL_(                                        \
+#define PLANTRAIL_ASSIGN_OR_RETURN(lhs, expr) \
+  PLANTRAIL_ASSIGN_OR_RETURN_IMPL_(           \
       PLANTRAIL_STATUS_CONCAT_(plantrail_statusor_, __LINE__), lhs, expr)
 
 #define PLANTRAIL_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr) \

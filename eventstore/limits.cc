@@ -15,7 +15,9 @@ bool IsAlnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
          (c >= '0' && c <= '9');
 }
-bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool IsAlpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 
 // A short, printable rendering of user input for error messages.
 std::string Quote(absl::string_view text) {
@@ -52,7 +54,8 @@ absl::Status ValidateEventType(absl::string_view field, absl::string_view type,
   PLANTRAIL_RETURN_IF_ERROR(
       CheckLength(field, type, limits.max_event_type_length, "characters"));
   bool ok = IsAlpha(type[0]);
-  for (char c : type) ok = ok && (IsAlnum(c) || c == '.' || c == '_' || c == '-');
+  for (char c : type)
+    ok = ok && (IsAlnum(c) || c == '.' || c == '_' || c == '-');
   if (!ok) {
     return Invalid(field, absl::StrCat(Quote(type),
                                        " must match [A-Za-z][A-Za-z0-9._-]*"));
@@ -64,13 +67,12 @@ absl::Status ValidateContentType(absl::string_view field,
                                  absl::string_view content_type,
                                  const Limits& limits) {
   if (content_type.empty()) return absl::OkStatus();
-  PLANTRAIL_RETURN_IF_ERROR(CheckLength(field, content_type,
-                                        limits.max_content_type_length,
-                                        "characters"));
+  PLANTRAIL_RETURN_IF_ERROR(CheckLength(
+      field, content_type, limits.max_content_type_length, "characters"));
   for (char c : content_type) {
     if (c < 0x20 || c > 0x7e) {
-      return Invalid(field, absl::StrCat(Quote(content_type),
-                                         " must be printable ASCII"));
+      return Invalid(
+          field, absl::StrCat(Quote(content_type), " must be printable ASCII"));
     }
   }
   return absl::OkStatus();
@@ -80,18 +82,17 @@ absl::StatusOr<size_t> ValidateMetadata(absl::string_view field,
                                         const Metadata& metadata,
                                         const Limits& limits) {
   if (metadata.size() > limits.max_metadata_entries) {
-    return Invalid(field, absl::StrCat("must have at most ",
-                                       limits.max_metadata_entries,
-                                       " entries (got ", metadata.size(), ")"));
+    return Invalid(
+        field, absl::StrCat("must have at most ", limits.max_metadata_entries,
+                            " entries (got ", metadata.size(), ")"));
   }
   size_t bytes = 0;
   for (const auto& [key, value] : metadata) {
     const std::string key_field = absl::StrCat(field, "[", Quote(key), "]");
     if (key.empty() || key.size() > limits.max_metadata_key_length) {
-      return Invalid(key_field,
-                     absl::StrCat("key must be 1 to ",
-                                  limits.max_metadata_key_length,
-                                  " characters"));
+      return Invalid(key_field, absl::StrCat("key must be 1 to ",
+                                             limits.max_metadata_key_length,
+                                             " characters"));
     }
     for (char c : key) {
       if (!IsAlnum(c) && c != '.' && c != '_' && c != '-') {
@@ -99,18 +100,17 @@ absl::StatusOr<size_t> ValidateMetadata(absl::string_view field,
       }
     }
     if (value.size() > limits.max_metadata_value_bytes) {
-      return Invalid(key_field, absl::StrCat("value must be at most ",
-                                             limits.max_metadata_value_bytes,
-                                             " bytes (got ", value.size(),
-                                             ")"));
+      return Invalid(key_field,
+                     absl::StrCat("value must be at most ",
+                                  limits.max_metadata_value_bytes,
+                                  " bytes (got ", value.size(), ")"));
     }
     bytes += key.size() + value.size();
   }
   if (bytes > limits.max_metadata_bytes) {
-    return Invalid(field, absl::StrCat("must be at most ",
-                                       limits.max_metadata_bytes,
-                                       " bytes of keys and values (got ",
-                                       bytes, ")"));
+    return Invalid(field,
+                   absl::StrCat("must be at most ", limits.max_metadata_bytes,
+                                " bytes of keys and values (got ", bytes, ")"));
   }
   return bytes;
 }
@@ -127,8 +127,9 @@ absl::Status ValidateStreamId(absl::string_view field, absl::string_view id,
                 c == '-');
   }
   if (!ok) {
-    return Invalid(field, absl::StrCat(Quote(id),
-                                       " must match [A-Za-z0-9][A-Za-z0-9._:@-]*"));
+    return Invalid(
+        field,
+        absl::StrCat(Quote(id), " must match [A-Za-z0-9][A-Za-z0-9._:@-]*"));
   }
   return absl::OkStatus();
 }
@@ -144,10 +145,10 @@ absl::Status ValidateAppend(const AppendRequest& request,
   }
   if (request.events.empty()) return Invalid("events", "must not be empty");
   if (request.events.size() > limits.max_events_per_append) {
-    return Invalid("events", absl::StrCat("must have at most ",
-                                          limits.max_events_per_append,
-                                          " events per append (got ",
-                                          request.events.size(), ")"));
+    return Invalid(
+        "events",
+        absl::StrCat("must have at most ", limits.max_events_per_append,
+                     " events per append (got ", request.events.size(), ")"));
   }
   size_t total_bytes = 0;
   absl::flat_hash_set<Uuid> ids;
@@ -157,10 +158,11 @@ absl::Status ValidateAppend(const AppendRequest& request,
     if (!event.event_id.empty()) {
       auto id = ParseUuid(event.event_id);
       if (!id.ok()) {
-        return Invalid(prefix + "event_id",
-                       absl::StrCat(Quote(event.event_id),
-                                    " must be a UUID such as "
-                                    "\"123e4567-e89b-12d3-a456-426614174000\""));
+        return Invalid(
+            prefix + "event_id",
+            absl::StrCat(Quote(event.event_id),
+                         " must be a UUID such as "
+                         "\"123e4567-e89b-12d3-a456-426614174000\""));
       }
       if (!ids.insert(*id).second) {
         return Invalid(prefix + "event_id",
@@ -170,8 +172,8 @@ absl::Status ValidateAppend(const AppendRequest& request,
     }
     PLANTRAIL_RETURN_IF_ERROR(
         ValidateEventType(prefix + "type", event.type, limits));
-    PLANTRAIL_RETURN_IF_ERROR(ValidateContentType(
-        prefix + "content_type", event.content_type, limits));
+    PLANTRAIL_RETURN_IF_ERROR(ValidateContentType(prefix + "content_type",
+                                                  event.content_type, limits));
     if (event.payload.size() > limits.max_payload_bytes) {
       return Invalid(prefix + "payload",
                      absl::StrCat("must be at most ", limits.max_payload_bytes,
@@ -183,11 +185,11 @@ absl::Status ValidateAppend(const AppendRequest& request,
     total_bytes += event.payload.size() + metadata_bytes;
   }
   if (total_bytes > limits.max_append_bytes) {
-    return Invalid("events", absl::StrCat("must carry at most ",
-                                          limits.max_append_bytes,
-                                          " bytes of payload and metadata in "
-                                          "one append (got ",
-                                          total_bytes, ")"));
+    return Invalid("events",
+                   absl::StrCat("must carry at most ", limits.max_append_bytes,
+                                " bytes of payload and metadata in "
+                                "one append (got ",
+                                total_bytes, ")"));
   }
   return absl::OkStatus();
 }
@@ -196,10 +198,10 @@ absl::StatusOr<uint32_t> ResolvePageSize(uint32_t requested,
                                          const Limits& limits) {
   if (requested == 0) return limits.default_page_size;
   if (requested > limits.max_page_size) {
-    return Invalid("limit", absl::StrCat("must be at most ",
-                                         limits.max_page_size, " (got ",
-                                         requested, "); 0 means ",
-                                         limits.default_page_size));
+    return Invalid(
+        "limit",
+        absl::StrCat("must be at most ", limits.max_page_size, " (got ",
+                     requested, "); 0 means ", limits.default_page_size));
   }
   return requested;
 }

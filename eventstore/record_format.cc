@@ -81,8 +81,8 @@ absl::Status DecodeHeader(absl::string_view in, RecordedEvent& event) {
 absl::StatusOr<RecordView> ViewRecord(absl::string_view in) {
   if (in.size() < 2) return Corrupt("shorter than its format and flags");
   if (static_cast<uint8_t>(in[0]) != kRecordFormat) {
-    return Corrupt(absl::StrCat("unknown record format ",
-                                static_cast<uint8_t>(in[0])));
+    return Corrupt(
+        absl::StrCat("unknown record format ", static_cast<uint8_t>(in[0])));
   }
   RecordView parts;
   parts.flags = static_cast<uint8_t>(in[1]);

@@ -41,9 +41,9 @@
 
 #include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "eventstore/event.h"
 
 namespace plantrail::eventstore::record_format {

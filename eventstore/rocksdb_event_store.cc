@@ -5,8 +5,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/cord.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "common/status_macros.h"
@@ -44,11 +44,11 @@ rocksdb::Slice AsSlice(const Uuid& id) {
 absl::Status VersionConflict(const std::string& stream_id,
                              const ExpectedVersion& expected,
                              uint64_t current) {
-  absl::Status status = absl::AbortedError(absl::StrCat(
-      "expected_version: stream \"", stream_id, "\" is at ",
-      current == 0 ? std::string("no version (it does not exist)")
-                   : absl::StrCat("version ", current),
-      ", but the append expected ", expected.ToString()));
+  absl::Status status = absl::AbortedError(
+      absl::StrCat("expected_version: stream \"", stream_id, "\" is at ",
+                   current == 0 ? std::string("no version (it does not exist)")
+                                : absl::StrCat("version ", current),
+                   ", but the append expected ", expected.ToString()));
   status.SetPayload(kCurrentVersionPayload, absl::Cord(absl::StrCat(current)));
   return status;
 }
@@ -135,7 +135,8 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   db_options.keep_log_file_num = 4;
   db_options.statistics = rocksdb::CreateDBStatistics();
   // Tickers only: histograms and timers cost on every write.
-  db_options.statistics->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
+  db_options.statistics->set_stats_level(
+      rocksdb::StatsLevel::kExceptHistogramOrTimers);
 
   rocksdb::ColumnFamilyOptions plain;
   // Event ids are random: a bloom filter answers "never seen" without I/O.
@@ -157,9 +158,8 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   PLANTRAIL_RETURN_IF_ERROR(FromRocks(
       rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &db),
       absl::StrCat("cannot open the event store at ", options.path)));
-  std::unique_ptr<RocksDbEventStore> store(
-      new RocksDbEventStore(options, db, std::move(handles),
-                            db_options.statistics));
+  std::unique_ptr<RocksDbEventStore> store(new RocksDbEventStore(
+      options, db, std::move(handles), db_options.statistics));
   PLANTRAIL_RETURN_IF_ERROR(store->Recover());
   store->writer_ = std::thread([s = store.get()] { s->WriterLoop(); });
   return store;
@@ -223,9 +223,9 @@ absl::Status RocksDbEventStore::Recover() {
   if (!it->Valid()) return absl::OkStatus();
   absl::StatusOr<RecordedEvent> last = rf::DecodeRecord(View(it->value()));
   if (!last.ok()) {
-    return absl::DataLossError(absl::StrCat(
-        "the last record of the event store does not decode: ",
-        last.status().message()));
+    return absl::DataLossError(
+        absl::StrCat("the last record of the event store does not decode: ",
+                     last.status().message()));
   }
   next_position_ = last->position + 1;
   last_hash_ = last->hash;
@@ -265,8 +265,7 @@ void RocksDbEventStore::AppendAsync(AppendRequest request,
       return;
     }
   }
-  std::move(pending.done)(
-      absl::UnavailableError("the event store is closing"));
+  std::move(pending.done)(absl::UnavailableError("the event store is closing"));
 }
 
 void RocksDbEventStore::WriterLoop() {
@@ -275,11 +274,11 @@ void RocksDbEventStore::WriterLoop() {
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
-          +[](RocksDbEventStore* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(
-               self->mu_) {
-            return (!self->queue_.empty() && !self->paused_) ||
-                   (self->stopping_ && self->queue_.empty());
-          },
+          +[](RocksDbEventStore* self)
+               ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
+                 return (!self->queue_.empty() && !self->paused_) ||
+                        (self->stopping_ && self->queue_.empty());
+               },
           this));
       if (queue_.empty()) return;  // stopping, and nothing left to do
       size_t bytes = 0;
@@ -307,9 +306,9 @@ void RocksDbEventStore::CommitGroup(std::vector<PendingAppend>& group) {
   }
   // Truncated to what a record keeps, and never before the previous event,
   // so that the log's times read in order even if the clock steps back.
-  const absl::Time recorded_at = std::max(
-      absl::FromUnixMicros(absl::ToUnixMicros(options_.now())),
-      last_recorded_at_);
+  const absl::Time recorded_at =
+      std::max(absl::FromUnixMicros(absl::ToUnixMicros(options_.now())),
+               last_recorded_at_);
   GroupState state{.next_position = next_position_, .last_hash = last_hash_};
   rocksdb::WriteBatch batch;
   for (const PendingAppend& pending : group) {
@@ -422,9 +421,9 @@ absl::StatusOr<AppendResult> RocksDbEventStore::Stage(
     event.stream_version = ++head.version;
     event.payload = proposed.payload;
     event.payload_hash = rf::Sha256(proposed.payload);
-    event.hash = rf::ChainHash(group.last_hash,
-                               rf::Sha256(rf::EncodeHeader(event)),
-                               event.payload_hash);
+    event.hash =
+        rf::ChainHash(group.last_hash, rf::Sha256(rf::EncodeHeader(event)),
+                      event.payload_hash);
     group.last_hash = event.hash;
     head.last_position = event.position;
 
@@ -461,11 +460,13 @@ absl::StatusOr<AppendResult> RocksDbEventStore::Replay(
   const rf::EventIdEntry& first = known[0].entry;
   if (first.append_first != first.position ||
       first.append_count != request.events.size()) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        "events: ", request.events[0].event_id, " was already appended at "
-        "position ", first.position, " in an append of ", first.append_count,
-        " events starting at position ", first.append_first,
-        "; a retry must repeat that append exactly"));
+    return absl::AlreadyExistsError(
+        absl::StrCat("events: ", request.events[0].event_id,
+                     " was already appended at "
+                     "position ",
+                     first.position, " in an append of ", first.append_count,
+                     " events starting at position ", first.append_first,
+                     "; a retry must repeat that append exactly"));
   }
   AppendResult result;
   for (size_t i = 0; i < known.size(); ++i) {
@@ -480,18 +481,18 @@ absl::StatusOr<AppendResult> RocksDbEventStore::Replay(
           "); a retry must repeat its original append exactly"));
     }
     if (event.stream_id != request.stream_id) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          field, ".event_id: ", proposed.event_id,
-          " was already appended to stream \"", event.stream_id,
-          "\" (position ", event.entry.position, ")"));
+      return absl::AlreadyExistsError(
+          absl::StrCat(field, ".event_id: ", proposed.event_id,
+                       " was already appended to stream \"", event.stream_id,
+                       "\" (position ", event.entry.position, ")"));
     }
     if (event.type != proposed.type ||
         event.content_type != proposed.content_type ||
         event.payload_hash != rf::Sha256(proposed.payload)) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          field, ".event_id: ", proposed.event_id,
-          " was already appended (position ", event.entry.position,
-          ") with a different type, content type or payload"));
+      return absl::AlreadyExistsError(
+          absl::StrCat(field, ".event_id: ", proposed.event_id,
+                       " was already appended (position ", event.entry.position,
+                       ") with a different type, content type or payload"));
     }
     result.event_ids.push_back(proposed.event_id);
   }
@@ -559,9 +560,9 @@ absl::StatusOr<std::vector<RecordedEvent>> RocksDbEventStore::ReadPositions(
   events.reserve(values.size());
   for (size_t i = 0; i < values.size(); ++i) {
     if (statuses[i].IsNotFound()) {
-      return absl::DataLossError(absl::StrCat(
-          "the stream index points at position ", positions[i],
-          ", which the log does not have"));
+      return absl::DataLossError(
+          absl::StrCat("the stream index points at position ", positions[i],
+                       ", which the log does not have"));
     }
     PLANTRAIL_RETURN_IF_ERROR(FromRocks(statuses[i], "cannot read an event"));
     PLANTRAIL_ASSIGN_OR_RETURN(RecordedEvent event,
@@ -680,8 +681,7 @@ absl::StatusOr<VerifyReport> RocksDbEventStore::Verify() const {
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(read_options, events_));
   for (it->SeekToFirst(); it->Valid(); it->Next(), ++expected) {
-    absl::StatusOr<uint64_t> position =
-        rf::DecodePositionKey(View(it->key()));
+    absl::StatusOr<uint64_t> position = rf::DecodePositionKey(View(it->key()));
     if (!position.ok()) return broken(expected, "a key is not a position");
     if (*position != expected) {
       return broken(expected, absl::StrCat("position ", expected,
@@ -690,14 +690,15 @@ absl::StatusOr<VerifyReport> RocksDbEventStore::Verify() const {
     }
     const absl::string_view bytes = View(it->value());
     absl::StatusOr<rf::RecordView> view = rf::ViewRecord(bytes);
-    if (!view.ok()) return broken(expected, std::string(view.status().message()));
+    if (!view.ok())
+      return broken(expected, std::string(view.status().message()));
     absl::StatusOr<RecordedEvent> event = rf::DecodeRecord(bytes);
     if (!event.ok()) {
       return broken(expected, std::string(event.status().message()));
     }
     if (event->position != expected) {
-      return broken(expected, absl::StrCat("the record says position ",
-                                           event->position));
+      return broken(expected,
+                    absl::StrCat("the record says position ", event->position));
     }
     if ((view->flags & rf::kFlagRedacted) == 0 &&
         rf::Sha256(view->payload) != view->payload_hash) {
@@ -723,9 +724,9 @@ absl::StatusOr<VerifyReport> RocksDbEventStore::Verify() const {
         rf::StreamKey(event->stream_id, event->stream_version), &indexed);
     if (!status.ok() || indexed != View(it->key())) {
       return broken(expected, absl::StrCat("the stream index does not point "
-                                           "at this event (", event->stream_id,
-                                           " version ", event->stream_version,
-                                           ")"));
+                                           "at this event (",
+                                           event->stream_id, " version ",
+                                           event->stream_version, ")"));
     }
     previous = hash;
     report.events_checked = expected;

@@ -24,7 +24,8 @@ absl::StatusOr<eventstore::AppendRequest> FromProto(
       out.expected_version = eventstore::ExpectedVersion::StreamExists();
       break;
     case v1::ExpectedVersion::kExact:
-      out.expected_version = eventstore::ExpectedVersion::Exact(expected.exact());
+      out.expected_version =
+          eventstore::ExpectedVersion::Exact(expected.exact());
       break;
   }
   out.events.reserve(request.events_size());

@@ -37,19 +37,18 @@ grpc::ServerUnaryReactor* EventStoreService::Append(
   absl::StatusOr<eventstore::AppendRequest> decoded = FromProto(*request);
   if (!decoded.ok()) return FinishUnary(context, decoded.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  store_->AppendAsync(
-      *std::move(decoded),
-      [context, reactor, response](
-          absl::StatusOr<eventstore::AppendResult> result) {
-        if (result.ok()) ToProto(*result, *response);
-        reactor->Finish(ToGrpcStatus(result.status(), context));
-      });
+  store_->AppendAsync(*std::move(decoded),
+                      [context, reactor, response](
+                          absl::StatusOr<eventstore::AppendResult> result) {
+                        if (result.ok()) ToProto(*result, *response);
+                        reactor->Finish(ToGrpcStatus(result.status(), context));
+                      });
   return reactor;
 }
 
 grpc::ServerUnaryReactor* EventStoreService::ReadStream(
-    grpc::CallbackServerContext* context,
-    const v1::ReadStreamRequest* request, v1::ReadStreamResponse* response) {
+    grpc::CallbackServerContext* context, const v1::ReadStreamRequest* request,
+    v1::ReadStreamResponse* response) {
   return FinishUnary(context, ReadStreamInto(*store_, *request, *response));
 }
 

@@ -72,7 +72,8 @@ int main(int argc, char** argv) {
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
-  std::cerr << "plantraild: " << (signal_number == SIGINT ? "SIGINT" : "SIGTERM")
+  std::cerr << "plantraild: "
+            << (signal_number == SIGINT ? "SIGINT" : "SIGTERM")
             << ", shutting down\n";
   (*server)->Shutdown(absl::Seconds(shutdown_grace_seconds));
   std::cerr << "plantraild: stopped cleanly\n";

@@ -28,12 +28,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
 
   std::unique_ptr<Server> server(new Server());
   server->options_ = options;
-  PLANTRAIL_ASSIGN_OR_RETURN(
-      server->store_,
-      eventstore::EventStore::Open(eventstore::Options{
-          .path = (data_dir / "eventstore").string(),
-          .durability = options.durability,
-      }));
+  PLANTRAIL_ASSIGN_OR_RETURN(server->store_,
+                             eventstore::EventStore::Open(eventstore::Options{
+                                 .path = (data_dir / "eventstore").string(),
+                                 .durability = options.durability,
+                             }));
   server->event_store_service_ =
       std::make_unique<EventStoreService>(server->store_.get());
   server->admin_service_ = std::make_unique<AdminService>(server->store_.get());

@@ -106,8 +106,8 @@ class EventStoreE2eTest : public ::testing::Test {
     grpc::GenericStub stub(channel_);
     grpc::CompletionQueue queue;
     auto context = Context();
-    auto call = stub.PrepareUnaryCall(context.get(), method,
-                                      ToBuffer(request), &queue);
+    auto call =
+        stub.PrepareUnaryCall(context.get(), method, ToBuffer(request), &queue);
     call->StartCall();
     grpc::ByteBuffer reply;
     grpc::Status status;
@@ -130,8 +130,7 @@ TEST_F(EventStoreE2eTest, HealthCheckSaysServing) {
   std::string response;
   // HealthCheckRequest{service: ""} is empty; HealthCheckResponse{status:
   // SERVING} is field 1 = 1.
-  grpc::Status status =
-      RawUnary("/grpc.health.v1.Health/Check", "", &response);
+  grpc::Status status = RawUnary("/grpc.health.v1.Health/Check", "", &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response, std::string("\x08\x01", 2));
 }
@@ -141,15 +140,16 @@ TEST_F(EventStoreE2eTest, ReflectionListsTheServices) {
   grpc::CompletionQueue queue;
   auto context = Context();
   auto call = stub.PrepareCall(
-      context.get(), "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-      &queue);
+      context.get(),
+      "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &queue);
   void* tag;
   bool ok;
   auto step = [&] { return queue.Next(&tag, &ok) && ok; };
   call->StartCall(reinterpret_cast<void*>(1));
   ASSERT_TRUE(step());
   // ServerReflectionRequest{list_services: "*"} (field 7).
-  call->Write(ToBuffer(std::string("\x3a\x01*", 3)), reinterpret_cast<void*>(2));
+  call->Write(ToBuffer(std::string("\x3a\x01*", 3)),
+              reinterpret_cast<void*>(2));
   ASSERT_TRUE(step());
   grpc::ByteBuffer reply;
   call->Read(&reply, reinterpret_cast<void*>(3));
@@ -249,7 +249,8 @@ TEST_F(EventStoreE2eTest, BadInputIsInvalidArgumentNamingFieldAndRule) {
   bad_type.mutable_events(0)->set_type("");
   status = Append(bad_type, &appended);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(status.error_message(), HasSubstr("events[0].type: must not be empty"));
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("events[0].type: must not be empty"));
 
   v1::ReadStreamRequest read;
   read.set_stream_id("area-1");
@@ -278,10 +279,12 @@ TEST_F(EventStoreE2eTest, BadInputIsInvalidArgumentNamingFieldAndRule) {
 
 TEST_F(EventStoreE2eTest, RetriesAreIdempotentAcrossARestart) {
   v1::AppendResponse original;
-  ASSERT_TRUE(Append(AppendOf("area-2", {"a", "b"}, {kId1, kId2}), &original).ok());
+  ASSERT_TRUE(
+      Append(AppendOf("area-2", {"a", "b"}, {kId1, kId2}), &original).ok());
   RestartServer();
   v1::AppendResponse retry;
-  grpc::Status status = Append(AppendOf("area-2", {"a", "b"}, {kId1, kId2}), &retry);
+  grpc::Status status =
+      Append(AppendOf("area-2", {"a", "b"}, {kId1, kId2}), &retry);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_TRUE(retry.replayed());
   EXPECT_EQ(retry.first_position(), original.first_position());
@@ -294,7 +297,8 @@ TEST_F(EventStoreE2eTest, RetriesAreIdempotentAcrossARestart) {
   EXPECT_THAT(status.error_message(), HasSubstr("stream \"area-2\""));
 
   v1::ReadAllResponse log;
-  ASSERT_TRUE(store_->ReadAll(Context().get(), v1::ReadAllRequest(), &log).ok());
+  ASSERT_TRUE(
+      store_->ReadAll(Context().get(), v1::ReadAllRequest(), &log).ok());
   EXPECT_EQ(log.head_position(), 2u);
 }
 
@@ -302,15 +306,16 @@ TEST_F(EventStoreE2eTest, SigtermWithAppendsInFlightLosesNoAcknowledgedAppend) {
   constexpr int kClients = 8;
   std::atomic<bool> stop{false};
   absl::Mutex mu;
-  std::vector<std::pair<std::string, uint64_t>> acknowledged;  // payload, position
+  std::vector<std::pair<std::string, uint64_t>>
+      acknowledged;  // payload, position
   std::vector<std::thread> clients;
   for (int c = 0; c < kClients; ++c) {
     clients.emplace_back([&, c] {
       for (int i = 0; !stop.load(); ++i) {
         const std::string payload = absl::StrCat(c, "/", i);
         v1::AppendResponse response;
-        grpc::Status status = Append(AppendOf(absl::StrCat("s-", c), {payload}),
-                                     &response);
+        grpc::Status status =
+            Append(AppendOf(absl::StrCat("s-", c), {payload}), &response);
         if (!status.ok()) return;  // the server is gone: stop this client
         absl::MutexLock lock(&mu);
         acknowledged.emplace_back(payload, response.first_position());
@@ -339,12 +344,13 @@ TEST_F(EventStoreE2eTest, SigtermWithAppendsInFlightLosesNoAcknowledgedAppend) {
     request.set_limit(1);
     v1::ReadAllResponse log;
     ASSERT_TRUE(store_->ReadAll(Context().get(), request, &log).ok());
-    ASSERT_EQ(log.events_size(), 1) << "acknowledged position " << position
-                                    << " is lost";
+    ASSERT_EQ(log.events_size(), 1)
+        << "acknowledged position " << position << " is lost";
     EXPECT_EQ(log.events(0).payload(), payload);
   }
   v1::VerifyResponse verified;
-  ASSERT_TRUE(admin_->Verify(Context().get(), v1::VerifyRequest(), &verified).ok());
+  ASSERT_TRUE(
+      admin_->Verify(Context().get(), v1::VerifyRequest(), &verified).ok());
   EXPECT_TRUE(verified.ok()) << verified.problem();
   EXPECT_GE(verified.events_checked(), acknowledged.size());
 }
@@ -355,13 +361,15 @@ TEST_F(EventStoreE2eTest, AdminVerifiesTheChainAndCountsCommits) {
     ASSERT_TRUE(Append(AppendOf("area-5", {absl::StrCat(i)}), &appended).ok());
   }
   v1::VerifyResponse verified;
-  ASSERT_TRUE(admin_->Verify(Context().get(), v1::VerifyRequest(), &verified).ok());
+  ASSERT_TRUE(
+      admin_->Verify(Context().get(), v1::VerifyRequest(), &verified).ok());
   EXPECT_TRUE(verified.ok());
   EXPECT_EQ(verified.events_checked(), 10u);
   EXPECT_EQ(verified.head_position(), 10u);
   EXPECT_EQ(verified.head_hash().size(), 32u);
   v1::GetStatsResponse stats;
-  ASSERT_TRUE(admin_->GetStats(Context().get(), v1::GetStatsRequest(), &stats).ok());
+  ASSERT_TRUE(
+      admin_->GetStats(Context().get(), v1::GetStatsRequest(), &stats).ok());
   EXPECT_EQ(stats.head_position(), 10u);
   EXPECT_EQ(stats.appends(), 10u);
   EXPECT_EQ(stats.synced_commits(), stats.commit_groups());

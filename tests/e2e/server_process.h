@@ -2,11 +2,11 @@
 #ifndef PLANTRAIL_TESTS_E2E_SERVER_PROCESS_H_
 #define PLANTRAIL_TESTS_E2E_SERVER_PROCESS_H_
 
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <poll.h>
 
 #include <chrono>
 #include <string>
@@ -109,7 +109,8 @@ class ServerProcess {
 
 // Runs plantraild to completion with `args` and returns its exit status and
 // what it wrote to stderr.
-inline std::pair<int, std::string> RunPlantraild(std::vector<std::string> args) {
+inline std::pair<int, std::string> RunPlantraild(
+    std::vector<std::string> args) {
   args.insert(args.begin(), PLANTRAILD_PATH);
   int fds[2];
   if (pipe(fds) != 0) return {-1, ""};
@@ -122,8 +123,8 @@ inline std::pair<int, std::string> RunPlantraild(std::vector<std::string> args) 
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
   pid_t pid;
-  const int spawned =
-      posix_spawn(&pid, PLANTRAILD_PATH, &actions, nullptr, argv.data(), environ);
+  const int spawned = posix_spawn(&pid, PLANTRAILD_PATH, &actions, nullptr,
+                                  argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   close(fds[1]);
   std::string output;

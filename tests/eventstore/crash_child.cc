@@ -33,7 +33,8 @@ int main(int argc, char** argv) {
   const int per_append = std::atoi(argv[4]);
   auto store = EventStore::Open(Options{.path = dir});
   if (!store.ok()) {
-    std::fprintf(stderr, "open: %s\n", std::string(store.status().message()).c_str());
+    std::fprintf(stderr, "open: %s\n",
+                 std::string(store.status().message()).c_str());
     return 1;
   }
   const std::string ready = "R\n";
@@ -46,8 +47,9 @@ int main(int argc, char** argv) {
         AppendRequest request{
             .stream_id = stream,
             // Each thread owns its stream, so it knows the exact version.
-            .expected_version = seq == 0 ? ExpectedVersion::NoStream()
-                                         : ExpectedVersion::Exact(seq * per_append),
+            .expected_version = seq == 0
+                                    ? ExpectedVersion::NoStream()
+                                    : ExpectedVersion::Exact(seq * per_append),
         };
         for (int i = 0; i < per_append; ++i) {
           request.events.push_back(ProposedEvent{

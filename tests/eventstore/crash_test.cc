@@ -58,7 +58,8 @@ std::vector<Ack> RunAndKill(const std::string& dir, int round,
                              const_cast<char*>(dir.c_str()),
                              const_cast<char*>(round_arg.c_str()),
                              const_cast<char*>(threads_arg.c_str()),
-                             const_cast<char*>(events_arg.c_str()), nullptr};
+                             const_cast<char*>(events_arg.c_str()),
+                             nullptr};
   pid_t pid;
   EXPECT_EQ(posix_spawn(&pid, CRASH_CHILD_PATH, &actions, nullptr, argv.data(),
                         environ),
@@ -113,8 +114,8 @@ TEST(CrashTest, AcknowledgedAppendsSurviveSigkillIntactAndAtomic) {
   size_t total_acks = 0;
   for (int round = 0; round < kRounds; ++round) {
     SCOPED_TRACE(absl::StrCat("round ", round));
-    const std::vector<Ack> acks =
-        RunAndKill(dir.path(), round, std::chrono::milliseconds(run_ms(random)));
+    const std::vector<Ack> acks = RunAndKill(
+        dir.path(), round, std::chrono::milliseconds(run_ms(random)));
     total_acks += acks.size();
 
     auto store = OpenStore(dir.path());

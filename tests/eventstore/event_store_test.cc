@@ -36,11 +36,13 @@ class EventStoreTest : public ::testing::Test {
 };
 
 TEST_F(EventStoreTest, PositionsAreGlobalAndVersionsPerStreamWithoutGaps) {
-  ASSERT_TRUE(store_->Append(Request("area-1", ExpectedVersion::Any(),
-                                     {Event("A", "1"), Event("A", "2")}))
+  ASSERT_TRUE(store_
+                  ->Append(Request("area-1", ExpectedVersion::Any(),
+                                   {Event("A", "1"), Event("A", "2")}))
                   .ok());
   ASSERT_TRUE(
-      store_->Append(Request("area-2", ExpectedVersion::Any(), {Event("B", "3")}))
+      store_
+          ->Append(Request("area-2", ExpectedVersion::Any(), {Event("B", "3")}))
           .ok());
   auto third = store_->Append(
       Request("area-1", ExpectedVersion::Any(), {Event("A", "4")}));
@@ -111,14 +113,14 @@ TEST_F(EventStoreTest, ExpectedVersionIsCheckedAndAMismatchWritesNothing) {
                                    {Event("A", "")}))
                   .status()
                   .code() == absl::StatusCode::kAborted);
-  EXPECT_EQ(store_
-                ->Append(Request("a", ExpectedVersion::Exact(1),
-                                 {Event("A", "")}))
-                .status()
-                .code(),
-            absl::StatusCode::kAborted);
+  EXPECT_EQ(
+      store_->Append(Request("a", ExpectedVersion::Exact(1), {Event("A", "")}))
+          .status()
+          .code(),
+      absl::StatusCode::kAborted);
   ASSERT_TRUE(
-      store_->Append(Request("a", ExpectedVersion::NoStream(), {Event("A", "")}))
+      store_
+          ->Append(Request("a", ExpectedVersion::NoStream(), {Event("A", "")}))
           .ok());
   // Now at version 1.
   absl::Status conflict =
@@ -149,11 +151,12 @@ TEST_F(EventStoreTest, ExpectedVersionIsCheckedAndAMismatchWritesNothing) {
           .ok());
   EXPECT_EQ(store_->HeadPosition(), 4u);
   // A missing stream's current version is 0.
-  EXPECT_EQ(CurrentVersionOf(store_
-                                 ->Append(Request("b", ExpectedVersion::Exact(2),
-                                                  {Event("A", "")}))
-                                 .status()),
-            0u);
+  EXPECT_EQ(
+      CurrentVersionOf(store_
+                           ->Append(Request("b", ExpectedVersion::Exact(2),
+                                            {Event("A", "")}))
+                           .status()),
+      0u);
 }
 
 TEST_F(EventStoreTest, AnAppendThatFailsAnyCheckWritesNoneOfItsEvents) {
@@ -161,12 +164,11 @@ TEST_F(EventStoreTest, AnAppendThatFailsAnyCheckWritesNoneOfItsEvents) {
       store_->Append(Request("a", ExpectedVersion::Any(), {Event("A", "")}))
           .ok());
   // The third event breaks a rule: the first two must not be written either.
-  absl::Status invalid =
-      store_
-          ->Append(Request("a", ExpectedVersion::Any(),
-                           {Event("A", "1"), Event("A", "2"),
-                            Event("not a type", "3")}))
-          .status();
+  absl::Status invalid = store_
+                             ->Append(Request("a", ExpectedVersion::Any(),
+                                              {Event("A", "1"), Event("A", "2"),
+                                               Event("not a type", "3")}))
+                             .status();
   EXPECT_EQ(invalid.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(invalid.message(), HasSubstr("events[2].type"));
   // The second event reuses a stored id with other content.
@@ -189,19 +191,20 @@ TEST_F(EventStoreTest, AnAppendThatFailsAnyCheckWritesNoneOfItsEvents) {
 }
 
 TEST_F(EventStoreTest, RetryWithTheSameIdsReturnsTheOriginalPositions) {
-  auto original = store_->Append(Request(
-      "area-1", ExpectedVersion::NoStream(),
-      {Event("A", "one", kId1), Event("A", "two", kId2)}));
+  auto original = store_->Append(
+      Request("area-1", ExpectedVersion::NoStream(),
+              {Event("A", "one", kId1), Event("A", "two", kId2)}));
   ASSERT_TRUE(original.ok()) << original.status();
   ASSERT_TRUE(
-      store_->Append(Request("area-2", ExpectedVersion::Any(), {Event("B", "")}))
+      store_
+          ->Append(Request("area-2", ExpectedVersion::Any(), {Event("B", "")}))
           .ok());
 
   // The retry carries the original expected version, which no longer holds:
   // it must still succeed, because it is the same append.
-  auto retry = store_->Append(Request(
-      "area-1", ExpectedVersion::NoStream(),
-      {Event("A", "one", kId1), Event("A", "two", kId2)}));
+  auto retry = store_->Append(
+      Request("area-1", ExpectedVersion::NoStream(),
+              {Event("A", "one", kId1), Event("A", "two", kId2)}));
   ASSERT_TRUE(retry.ok()) << retry.status();
   EXPECT_TRUE(retry->replayed);
   EXPECT_EQ(retry->first_position, original->first_position);
@@ -212,9 +215,9 @@ TEST_F(EventStoreTest, RetryWithTheSameIdsReturnsTheOriginalPositions) {
 
   // The same holds after a restart: idempotency is durable.
   Reopen();
-  auto after_restart = store_->Append(Request(
-      "area-1", ExpectedVersion::NoStream(),
-      {Event("A", "one", kId1), Event("A", "two", kId2)}));
+  auto after_restart = store_->Append(
+      Request("area-1", ExpectedVersion::NoStream(),
+              {Event("A", "one", kId1), Event("A", "two", kId2)}));
   ASSERT_TRUE(after_restart.ok()) << after_restart.status();
   EXPECT_TRUE(after_restart->replayed);
   EXPECT_EQ(after_restart->first_position, 1u);
@@ -224,11 +227,11 @@ TEST_F(EventStoreTest, RetryWithTheSameIdsReturnsTheOriginalPositions) {
 }
 
 TEST_F(EventStoreTest, PartialOrInconsistentReuseOfIdsFailsClearly) {
-  ASSERT_TRUE(store_
-                  ->Append(Request("area-1", ExpectedVersion::Any(),
-                                   {Event("A", "one", kId1),
-                                    Event("A", "two", kId2)}))
-                  .ok());
+  ASSERT_TRUE(
+      store_
+          ->Append(Request("area-1", ExpectedVersion::Any(),
+                           {Event("A", "one", kId1), Event("A", "two", kId2)}))
+          .ok());
   struct Case {
     std::string name;
     AppendRequest request;
@@ -288,8 +291,8 @@ TEST_F(EventStoreTest, ReadsStreamsForwardsAndBackwardsInPages) {
   EXPECT_THAT(versions(*first), ElementsAre(1, 2));
   EXPECT_EQ(first->next_version, 3u);
   EXPECT_EQ(first->last_version, 5u);
-  auto last = store_->ReadStream(
-      {.stream_id = "s", .from_version = 4, .limit = 10});
+  auto last =
+      store_->ReadStream({.stream_id = "s", .from_version = 4, .limit = 10});
   ASSERT_TRUE(last.ok());
   EXPECT_THAT(versions(*last), ElementsAre(4, 5));
   EXPECT_EQ(last->next_version, 0u) << "the end is marked";
@@ -372,13 +375,15 @@ TEST_F(EventStoreTest, RecordedTimeNeverGoesBackwards) {
   auto store = RocksDbEventStore::Open(
       Options{.path = dir.path(), .now = [&clock] { return clock; }});
   ASSERT_TRUE(store.ok());
-  ASSERT_TRUE((*store)
-                  ->Append(Request("s", ExpectedVersion::Any(), {Event("A", "")}))
-                  .ok());
+  ASSERT_TRUE(
+      (*store)
+          ->Append(Request("s", ExpectedVersion::Any(), {Event("A", "")}))
+          .ok());
   clock -= absl::Hours(1);  // the wall clock steps back
-  ASSERT_TRUE((*store)
-                  ->Append(Request("s", ExpectedVersion::Any(), {Event("A", "")}))
-                  .ok());
+  ASSERT_TRUE(
+      (*store)
+          ->Append(Request("s", ExpectedVersion::Any(), {Event("A", "")}))
+          .ok());
   std::vector<RecordedEvent> all = ReadEverything(**store);
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(all[0].recorded_at, absl::FromUnixSeconds(2'000'000'000));
@@ -408,17 +413,17 @@ TEST_F(EventStoreTest, ClosingFinishesEveryQueuedAppend) {
   absl::Mutex mu;
   int done = 0;
   for (int i = 0; i < 3; ++i) {
-    store_->AppendAsync(
-        Request("s", ExpectedVersion::Any(), {Event("A", "")}),
-        [&, i](absl::StatusOr<AppendResult> result) {
-          absl::MutexLock lock(&mu);
-          results[i] = std::move(result);
-          ++done;
-        });
+    store_->AppendAsync(Request("s", ExpectedVersion::Any(), {Event("A", "")}),
+                        [&, i](absl::StatusOr<AppendResult> result) {
+                          absl::MutexLock lock(&mu);
+                          results[i] = std::move(result);
+                          ++done;
+                        });
   }
   store_.reset();  // closes while three appends wait in the queue
   EXPECT_EQ(done, 3);
-  for (const auto& result : results) EXPECT_TRUE(result.ok()) << result.status();
+  for (const auto& result : results)
+    EXPECT_TRUE(result.ok()) << result.status();
   store_ = OpenStore(dir_.path());
   EXPECT_EQ(store_->HeadPosition(), 3u);
 }

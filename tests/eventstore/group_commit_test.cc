@@ -81,21 +81,21 @@ TEST(GroupCommitTest, ConcurrentAppendsStayGaplessAndOneWinsEachVersion) {
     threads.emplace_back([&, t] {
       const std::string own = absl::StrCat("own-", t);
       for (int i = 0; i < kOwnAppends; ++i) {
-        auto result = store->Append(Request(
-            own, ExpectedVersion::Any(),
-            {Event("Own", absl::StrCat(t, ":", i)),
-             Event("Own", absl::StrCat(t, ":", i, "b"))}));
+        auto result = store->Append(
+            Request(own, ExpectedVersion::Any(),
+                    {Event("Own", absl::StrCat(t, ":", i)),
+                     Event("Own", absl::StrCat(t, ":", i, "b"))}));
         if (!result.ok()) failures.fetch_add(1);
       }
       for (int i = 0; i < kSharedAttempts; ++i) {
-        auto page = store->ReadStream(
-            {.stream_id = "shared", .direction = ReadDirection::kBackward,
-             .limit = 1});
+        auto page = store->ReadStream({.stream_id = "shared",
+                                       .direction = ReadDirection::kBackward,
+                                       .limit = 1});
         const uint64_t seen = page.ok() ? page->last_version : 0;
         ExpectedVersion expected = seen == 0 ? ExpectedVersion::NoStream()
                                              : ExpectedVersion::Exact(seen);
-        auto result = store->Append(Request(
-            "shared", expected, {Event("Shared", absl::StrCat(t))}));
+        auto result = store->Append(
+            Request("shared", expected, {Event("Shared", absl::StrCat(t))}));
         absl::MutexLock lock(&mu);
         if (result.ok()) {
           EXPECT_EQ(result->first_version, seen + 1);

@@ -36,11 +36,13 @@ std::vector<BadAppend> BadAppends() {
   Metadata many;
   for (int i = 0; i < 65; ++i) many[absl::StrCat("k", i)] = "v";
   Metadata big;
-  for (int i = 0; i < 20; ++i) big[absl::StrCat("k", i)] = std::string(1000, 'v');
+  for (int i = 0; i < 20; ++i)
+    big[absl::StrCat("k", i)] = std::string(1000, 'v');
   ProposedEvent odd_content = Event("A", "");
   odd_content.content_type = "text/plain\n";
   std::vector<ProposedEvent> too_many(1001, Event("A", ""));
-  std::vector<ProposedEvent> too_heavy(9, Event("A", std::string(1 << 20, 'x')));
+  std::vector<ProposedEvent> too_heavy(9,
+                                       Event("A", std::string(1 << 20, 'x')));
   return {
       {"empty stream id", Request("", any, {Event("A", "")}), "stream_id",
        "must not be empty"},
@@ -48,9 +50,9 @@ std::vector<BadAppend> BadAppends() {
        "stream_id", "at most 128"},
       {"stream id with space", Request("area 1", any, {Event("A", "")}),
        "stream_id", "[A-Za-z0-9][A-Za-z0-9._:@-]*"},
-      {"stream id with NUL", Request(std::string("a\0b", 3), any,
-                                     {Event("A", "")}),
-       "stream_id", "\\x00"},
+      {"stream id with NUL",
+       Request(std::string("a\0b", 3), any, {Event("A", "")}), "stream_id",
+       "\\x00"},
       {"stream id starting with dash", Request("-a", any, {Event("A", "")}),
        "stream_id", "must match"},
       {"no events", Request("s", any, {}), "events", "must not be empty"},
@@ -88,8 +90,8 @@ std::vector<BadAppend> BadAppends() {
        "events[0].metadata[\"k\"]", "at most 1024 bytes"},
       {"metadata total size", Request("s", any, {WithMetadata(big)}),
        "events[0].metadata", "at most 16384 bytes"},
-      {"exact version 0", Request("s", ExpectedVersion::Exact(0),
-                                  {Event("A", "")}),
+      {"exact version 0",
+       Request("s", ExpectedVersion::Exact(0), {Event("A", "")}),
        "expected_version.exact", "at least 1"},
   };
 }
@@ -123,9 +125,9 @@ TEST(LimitsTest, AcceptsWhatIsJustInsideEveryLimit) {
       Request(std::string(128, 's'), ExpectedVersion::Any(), {heavy}));
   EXPECT_TRUE(result.ok()) << result.status();
   std::vector<ProposedEvent> thousand(1000, Event("A", ""));
-  EXPECT_TRUE(store->Append(Request("area-1:x@y_z.2", ExpectedVersion::Any(),
-                                    thousand))
-                  .ok());
+  EXPECT_TRUE(
+      store->Append(Request("area-1:x@y_z.2", ExpectedVersion::Any(), thousand))
+          .ok());
 }
 
 TEST(LimitsTest, PageSizesAreBounded) {
@@ -133,7 +135,8 @@ TEST(LimitsTest, PageSizesAreBounded) {
   auto store = OpenStore(dir.path());
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(
-      store->Append(Request("s", ExpectedVersion::Any(), {Event("A", "")})).ok());
+      store->Append(Request("s", ExpectedVersion::Any(), {Event("A", "")}))
+          .ok());
   absl::Status all = store->ReadAll({.limit = 1001}).status();
   EXPECT_EQ(all.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(all.message(), HasSubstr("limit: must be at most 1000"));

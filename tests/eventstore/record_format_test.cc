@@ -21,7 +21,8 @@ RecordedEvent SampleEvent() {
   event.position = 42;
   event.stream_version = 7;
   event.payload_hash = Sha256(event.payload);
-  event.hash = ChainHash(Hash{}, Sha256(EncodeHeader(event)), event.payload_hash);
+  event.hash =
+      ChainHash(Hash{}, Sha256(EncodeHeader(event)), event.payload_hash);
   return event;
 }
 
@@ -55,15 +56,15 @@ TEST(RecordFormatTest, TheHeaderLayoutIsPinned) {
   event.position = 1;
   event.stream_version = 1;
   const std::string expected = std::string(
-      "\0\0\0\0\0\0\0\1"                    // position
-      "\0\0\0\0\0\0\0\1"                    // stream version
-      "\0\0\0\0\0\0\0\2"                    // recorded at, microseconds
+      "\0\0\0\0\0\0\0\1"                      // position
+      "\0\0\0\0\0\0\0\1"                      // stream version
+      "\0\0\0\0\0\0\0\2"                      // recorded at, microseconds
       "\0\0\0\0\0\0\x40\0\x80\0\0\0\0\0\0\1"  // event id
-      "\0\0\0\1s"                           // stream id
-      "\0\0\0\1T"                           // type
-      "\0\0\0\1c"                           // content type
-      "\0\0\0\1"                            // metadata count
-      "\0\0\0\1k\0\0\0\1v",                 // key, value
+      "\0\0\0\1s"                             // stream id
+      "\0\0\0\1T"                             // type
+      "\0\0\0\1c"                             // content type
+      "\0\0\0\1"                              // metadata count
+      "\0\0\0\1k\0\0\0\1v",                   // key, value
       8 + 8 + 8 + 16 + 5 + 5 + 5 + 4 + 10);
   EXPECT_EQ(EncodeHeader(event), expected);
   // And the chain rule of DESIGN.md, by hand.

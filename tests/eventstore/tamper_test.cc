@@ -30,7 +30,8 @@ class RawDb {
         rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names)
             .ok());
     std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-    for (const auto& name : names) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    for (const auto& name : names)
+      descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
     rocksdb::DB* db = nullptr;
     EXPECT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, descriptors,
                                   &handles_, &db)
@@ -45,8 +46,8 @@ class RawDb {
   }
   std::string Get(const std::string& family, const std::string& key) {
     std::string value;
-    EXPECT_TRUE(db_->Get(rocksdb::ReadOptions(), by_name_[family], key, &value)
-                    .ok());
+    EXPECT_TRUE(
+        db_->Get(rocksdb::ReadOptions(), by_name_[family], key, &value).ok());
     return value;
   }
   void Put(const std::string& family, const std::string& key,
@@ -81,7 +82,8 @@ void Rewrite(RawDb& db, uint64_t position,
   auto event = rf::DecodeRecord(RecordAt(db, position));
   ASSERT_TRUE(event.ok());
   change(*event);
-  db.Put(rf::kEventsFamily, rf::PositionKey(position), rf::EncodeRecord(*event));
+  db.Put(rf::kEventsFamily, rf::PositionKey(position),
+         rf::EncodeRecord(*event));
 }
 
 std::vector<Tampering> Tamperings() {
@@ -115,7 +117,8 @@ std::vector<Tampering> Tamperings() {
        7, "chain hash does not match"},
       {"metadata changed",
        [](RawDb& db) {
-         Rewrite(db, 7, [](RecordedEvent& e) { e.metadata["actor"] = "mallory"; });
+         Rewrite(db, 7,
+                 [](RecordedEvent& e) { e.metadata["actor"] = "mallory"; });
        },
        7, "chain hash does not match"},
       {"record rehashed to fit the forgery",
@@ -124,8 +127,8 @@ std::vector<Tampering> Tamperings() {
          ASSERT_TRUE(previous.ok());
          Rewrite(db, 7, [&](RecordedEvent& e) {
            e.type = "Forged";
-           e.hash = rf::ChainHash(previous->hash, rf::Sha256(rf::EncodeHeader(e)),
-                                  e.payload_hash);
+           e.hash = rf::ChainHash(
+               previous->hash, rf::Sha256(rf::EncodeHeader(e)), e.payload_hash);
          });
        },
        8, "chain hash does not match"},
@@ -133,7 +136,9 @@ std::vector<Tampering> Tamperings() {
        [](RawDb& db) { db.Delete(rf::kEventsFamily, rf::PositionKey(7)); }, 7,
        "position 7 is missing"},
       {"record garbled",
-       [](RawDb& db) { db.Put(rf::kEventsFamily, rf::PositionKey(7), "\x01\x00junk"); },
+       [](RawDb& db) {
+         db.Put(rf::kEventsFamily, rf::PositionKey(7), "\x01\x00junk");
+       },
        7, "corrupt record"},
       {"stream index redirected",
        [](RawDb& db) {
@@ -155,7 +160,8 @@ TEST(TamperTest, VerifyNamesTheFirstBrokenPosition) {
       auto store = OpenStore(dir.path(), Durability::kNoSync);
       ASSERT_NE(store, nullptr);
       for (int i = 1; i <= 10; ++i) {
-        ProposedEvent event = Event("StatusReported", absl::StrCat("report ", i));
+        ProposedEvent event =
+            Event("StatusReported", absl::StrCat("report ", i));
         event.metadata = {{"actor", "anna"}};
         ASSERT_TRUE(store
                         ->Append(Request(absl::StrCat("area-", i % 3),

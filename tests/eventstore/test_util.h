@@ -15,8 +15,8 @@ namespace plantrail::eventstore::testing {
 
 inline std::unique_ptr<RocksDbEventStore> OpenStore(
     const std::string& path, Durability durability = Durability::kSync) {
-  auto store = RocksDbEventStore::Open(
-      Options{.path = path, .durability = durability});
+  auto store =
+      RocksDbEventStore::Open(Options{.path = path, .durability = durability});
   EXPECT_TRUE(store.ok()) << store.status();
   return store.ok() ? *std::move(store) : nullptr;
 }
