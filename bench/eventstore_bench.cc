@@ -26,10 +26,10 @@
 namespace plantrail::eventstore {
 namespace {
 
-// ~100 bytes, the size of a typical plan event.
+// ~100 bytes, the size of a typical status report.
 constexpr char kPayload[] =
-    R"({"plan_id":"p-000123","task":"t-42","state":"scheduled",)"
-    R"("at":"2026-11-23T09:30:00Z","by":"alice"})";
+    R"({"area":"3.4.2","phase":"in_progress","health":"at_risk",)"
+    R"("reported_on":"2026-11-23","note":"Pilot slips"})";
 
 constexpr int kReadStreamEvents = 1000;
 constexpr uint32_t kReadStreamPage = 100;
@@ -39,7 +39,7 @@ constexpr int kBatchSize = 100;
 
 ProposedEvent MakeEvent() {
   return ProposedEvent{
-      .type = "TaskScheduled",
+      .type = "StatusReported",
       .payload = kPayload,
       .content_type = "application/json",
       .metadata = {{"correlation_id", "c-7f3a"}, {"source", "bench"}},

@@ -93,6 +93,14 @@ class EventStore {
   virtual absl::StatusOr<LogPage> ReadAll(
       const ReadAllRequest& request) const = 0;
 
+  // The stream's last version; 0 when it has no events.
+  virtual absl::StatusOr<uint64_t> StreamVersion(
+      absl::string_view stream_id) const = 0;
+
+  // The event with this id (canonical UUID text, any case), if stored.
+  virtual absl::StatusOr<std::optional<RecordedEvent>> ReadEvent(
+      absl::string_view event_id) const = 0;
+
   // Walks the whole chain on a snapshot and names the first broken position.
   virtual absl::StatusOr<VerifyReport> Verify() const = 0;
 
@@ -100,6 +108,11 @@ class EventStore {
   virtual uint64_t HeadPosition() const = 0;
   virtual Stats GetStats() const = 0;
 };
+
+// The kAborted failure of an expected-version check, carrying the stream's
+// current version (0: no stream) for CurrentVersionOf.
+absl::Status VersionConflict(absl::string_view stream_id,
+                             const ExpectedVersion& expected, uint64_t current);
 
 // The stream's current version carried by a kAborted expected-version
 // failure, if `status` is one.

@@ -8,7 +8,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "common/status_macros.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
@@ -41,18 +40,6 @@ rocksdb::Slice AsSlice(const Uuid& id) {
   return rocksdb::Slice(reinterpret_cast<const char*>(id.data()), id.size());
 }
 
-absl::Status VersionConflict(const std::string& stream_id,
-                             const ExpectedVersion& expected,
-                             uint64_t current) {
-  absl::Status status = absl::AbortedError(
-      absl::StrCat("expected_version: stream \"", stream_id, "\" is at ",
-                   current == 0 ? std::string("no version (it does not exist)")
-                                : absl::StrCat("version ", current),
-                   ", but the append expected ", expected.ToString()));
-  status.SetPayload(kCurrentVersionPayload, absl::Cord(absl::StrCat(current)));
-  return status;
-}
-
 }  // namespace
 
 bool ExpectedVersion::Admits(uint64_t current) const {
@@ -83,6 +70,18 @@ std::string ExpectedVersion::ToString() const {
   return "?";
 }
 
+absl::Status VersionConflict(absl::string_view stream_id,
+                             const ExpectedVersion& expected,
+                             uint64_t current) {
+  absl::Status status = absl::AbortedError(
+      absl::StrCat("expected_version: stream \"", stream_id, "\" is at ",
+                   current == 0 ? std::string("no version (it does not exist)")
+                                : absl::StrCat("version ", current),
+                   ", but the append expected ", expected.ToString()));
+  status.SetPayload(kCurrentVersionPayload, absl::Cord(absl::StrCat(current)));
+  return status;
+}
+
 std::optional<uint64_t> CurrentVersionOf(const absl::Status& status) {
   if (status.code() != absl::StatusCode::kAborted) return std::nullopt;
   const absl::optional<absl::Cord> payload =
@@ -101,7 +100,7 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(
 }
 
 absl::StatusOr<AppendResult> EventStore::Append(AppendRequest request) {
-  absl::Notification done;
+  Notification done;
   absl::StatusOr<AppendResult> result;
   AppendAsync(std::move(request), [&](absl::StatusOr<AppendResult> r) {
     result = std::move(r);
@@ -180,7 +179,7 @@ RocksDbEventStore::RocksDbEventStore(
 
 RocksDbEventStore::~RocksDbEventStore() {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
     paused_ = false;
   }
@@ -259,7 +258,7 @@ void RocksDbEventStore::AppendAsync(AppendRequest request,
   pending.request = std::move(request);
   pending.done = std::move(done);
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (!stopping_) {
       queue_.push_back(std::move(pending));
       return;
@@ -272,14 +271,10 @@ void RocksDbEventStore::WriterLoop() {
   std::vector<PendingAppend> group;
   for (;;) {
     {
-      absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(
-          +[](RocksDbEventStore* self)
-               ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
-                 return (!self->queue_.empty() && !self->paused_) ||
-                        (self->stopping_ && self->queue_.empty());
-               },
-          this));
+      MutexLock lock(&mu_);
+      mu_.Await([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return (!queue_.empty() && !paused_) || (stopping_ && queue_.empty());
+      });
       if (queue_.empty()) return;  // stopping, and nothing left to do
       size_t bytes = 0;
       while (!queue_.empty() && group.size() < options_.max_group_appends &&
@@ -531,16 +526,17 @@ RocksDbEventStore::LookUpEventId(const Uuid& id,
 }
 
 absl::StatusOr<rf::StreamHead> RocksDbEventStore::LookUpStreamHead(
-    const std::string& stream_id, const GroupState* group) const {
+    absl::string_view stream_id, const GroupState* group) const {
   if (group != nullptr) {
-    if (auto it = group->stream_heads.find(stream_id);
+    if (auto it = group->stream_heads.find(std::string(stream_id));
         it != group->stream_heads.end()) {
       return it->second;
     }
   }
   std::string value;
   rocksdb::Status status =
-      db_->Get(rocksdb::ReadOptions(), stream_heads_, stream_id, &value);
+      db_->Get(rocksdb::ReadOptions(), stream_heads_,
+               rocksdb::Slice(stream_id.data(), stream_id.size()), &value);
   if (status.IsNotFound()) return rf::StreamHead{};
   PLANTRAIL_RETURN_IF_ERROR(FromRocks(status, "cannot read a stream head"));
   return rf::DecodeStreamHead(value);
@@ -658,6 +654,34 @@ absl::StatusOr<LogPage> RocksDbEventStore::ReadAll(
   return page;
 }
 
+absl::StatusOr<uint64_t> RocksDbEventStore::StreamVersion(
+    absl::string_view stream_id) const {
+  PLANTRAIL_RETURN_IF_ERROR(
+      ValidateStreamId("stream_id", stream_id, options_.limits));
+  PLANTRAIL_ASSIGN_OR_RETURN(rf::StreamHead head,
+                             LookUpStreamHead(stream_id, nullptr));
+  return head.version;
+}
+
+absl::StatusOr<std::optional<RecordedEvent>> RocksDbEventStore::ReadEvent(
+    absl::string_view event_id) const {
+  absl::StatusOr<Uuid> id = ParseUuid(event_id);
+  if (!id.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("event_id: \"", event_id, "\" is not a UUID"));
+  }
+  std::string value;
+  rocksdb::Status status =
+      db_->Get(rocksdb::ReadOptions(), event_ids_, AsSlice(*id), &value);
+  if (status.IsNotFound()) return std::nullopt;
+  PLANTRAIL_RETURN_IF_ERROR(FromRocks(status, "cannot look up an event id"));
+  PLANTRAIL_ASSIGN_OR_RETURN(rf::EventIdEntry entry,
+                             rf::DecodeEventIdEntry(value));
+  PLANTRAIL_ASSIGN_OR_RETURN(std::vector<RecordedEvent> events,
+                             ReadPositions({entry.position}));
+  return std::move(events[0]);
+}
+
 absl::StatusOr<VerifyReport> RocksDbEventStore::Verify() const {
   const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
   rocksdb::ReadOptions read_options;
@@ -755,17 +779,17 @@ Stats RocksDbEventStore::GetStats() const {
 }
 
 void RocksDbEventStore::PauseWriterForTesting() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   paused_ = true;
 }
 
 void RocksDbEventStore::ResumeWriterForTesting() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   paused_ = false;
 }
 
 size_t RocksDbEventStore::QueuedAppendsForTesting() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return queue_.size();
 }
 

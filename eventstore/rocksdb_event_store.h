@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "common/sync.h"
 #include "eventstore/event_store.h"
 #include "eventstore/record_format.h"
 #include "eventstore/uuid.h"
@@ -39,6 +39,10 @@ class RocksDbEventStore final : public EventStore {
   absl::StatusOr<StreamPage> ReadStream(
       const ReadStreamRequest& request) const override;
   absl::StatusOr<LogPage> ReadAll(const ReadAllRequest& request) const override;
+  absl::StatusOr<uint64_t> StreamVersion(
+      absl::string_view stream_id) const override;
+  absl::StatusOr<std::optional<RecordedEvent>> ReadEvent(
+      absl::string_view event_id) const override;
   absl::StatusOr<VerifyReport> Verify() const override;
   uint64_t HeadPosition() const override;
   Stats GetStats() const override;
@@ -84,7 +88,7 @@ class RocksDbEventStore final : public EventStore {
   absl::StatusOr<std::optional<KnownEvent>> LookUpEventId(
       const Uuid& id, const GroupState& group) const;
   absl::StatusOr<record_format::StreamHead> LookUpStreamHead(
-      const std::string& stream_id, const GroupState* group) const;
+      absl::string_view stream_id, const GroupState* group) const;
   absl::StatusOr<std::vector<RecordedEvent>> ReadPositions(
       const std::vector<uint64_t>& positions) const;
 
@@ -97,7 +101,7 @@ class RocksDbEventStore final : public EventStore {
   rocksdb::ColumnFamilyHandle* const event_ids_;
   const std::shared_ptr<rocksdb::Statistics> statistics_;
 
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   std::deque<PendingAppend> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool paused_ ABSL_GUARDED_BY(mu_) = false;

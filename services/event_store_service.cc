@@ -2,7 +2,9 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "domain/streams.h"
 #include "services/event_codec.h"
 #include "services/grpc_status.h"
 
@@ -34,6 +36,13 @@ absl::Status ReadAllInto(const eventstore::EventStore& store,
 grpc::ServerUnaryReactor* EventStoreService::Append(
     grpc::CallbackServerContext* context, const v1::AppendRequest* request,
     v1::AppendResponse* response) {
+  if (domain::IsPlanStream(request->stream_id())) {
+    return FinishUnary(
+        context, absl::PermissionDeniedError(absl::StrCat(
+                     "stream_id: \"", request->stream_id(),
+                     "\" belongs to the plan model and is written only through "
+                     "PlanCommands, after validation")));
+  }
   absl::StatusOr<eventstore::AppendRequest> decoded = FromProto(*request);
   if (!decoded.ok()) return FinishUnary(context, decoded.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();

@@ -36,6 +36,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   server->event_store_service_ =
       std::make_unique<EventStoreService>(server->store_.get());
   server->admin_service_ = std::make_unique<AdminService>(server->store_.get());
+  server->authenticator_ =
+      std::make_unique<LocalAuthenticator>(options.local_principal);
+  server->command_handler_ =
+      std::make_unique<PlanCommandHandler>(server->store_.get());
+  server->command_service_ = std::make_unique<PlanCommandService>(
+      server->command_handler_.get(), server->authenticator_.get());
 
   // Both are process-wide switches that must be set before a builder exists.
   grpc::EnableDefaultHealthCheckService(true);
@@ -47,6 +53,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   builder.RegisterService(server->event_store_service_.get());
   builder.RegisterService(server->admin_service_.get());
+  builder.RegisterService(server->command_service_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(
@@ -81,6 +88,9 @@ void Server::Shutdown(absl::Duration grace) {
   server_.reset();
   event_store_service_.reset();
   admin_service_.reset();
+  command_service_.reset();
+  command_handler_.reset();
+  authenticator_.reset();
   store_.reset();
 }
 

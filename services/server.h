@@ -15,6 +15,9 @@
 #include "grpcpp/server.h"
 #include "services/admin_service.h"
 #include "services/event_store_service.h"
+#include "services/plan_command_handler.h"
+#include "services/plan_command_service.h"
+#include "services/principal.h"
 
 namespace plantrail::services {
 
@@ -24,6 +27,8 @@ struct ServerOptions {
   // host:port; port 0 picks a free one (see Server::port()).
   std::string listen = "127.0.0.1:50051";
   eventstore::Durability durability = eventstore::Durability::kSync;
+  // Until token authentication exists, every caller acts as this principal.
+  std::string local_principal = "local-admin";
   int max_receive_message_bytes = 16 << 20;
 };
 
@@ -56,6 +61,9 @@ class Server {
   std::unique_ptr<eventstore::EventStore> store_;
   std::unique_ptr<EventStoreService> event_store_service_;
   std::unique_ptr<AdminService> admin_service_;
+  std::unique_ptr<Authenticator> authenticator_;
+  std::unique_ptr<PlanCommandHandler> command_handler_;
+  std::unique_ptr<PlanCommandService> command_service_;
   std::unique_ptr<grpc::Server> server_;
 };
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
+#include "common/sync.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.h"
 #include "grpcpp/create_channel.h"
@@ -167,9 +167,10 @@ TEST_F(EventStoreE2eTest, ReflectionListsTheServices) {
 
 TEST_F(EventStoreE2eTest, AppendThenReadBackEveryField) {
   v1::AppendResponse appended;
-  ASSERT_TRUE(Append(AppendOf("area-3.1", {R"({"n":1})", R"({"n":2})"}, {kId1}),
-                     &appended)
-                  .ok());
+  ASSERT_TRUE(
+      Append(AppendOf("ledger-3.1", {R"({"n":1})", R"({"n":2})"}, {kId1}),
+             &appended)
+          .ok());
   EXPECT_EQ(appended.first_position(), 1u);
   EXPECT_EQ(appended.last_position(), 2u);
   EXPECT_EQ(appended.first_version(), 1u);
@@ -180,14 +181,14 @@ TEST_F(EventStoreE2eTest, AppendThenReadBackEveryField) {
   EXPECT_FALSE(appended.replayed());
 
   v1::ReadStreamRequest read;
-  read.set_stream_id("area-3.1");
+  read.set_stream_id("ledger-3.1");
   read.set_direction(v1::READ_DIRECTION_FORWARD);
   v1::ReadStreamResponse page;
   ASSERT_TRUE(store_->ReadStream(Context().get(), read, &page).ok());
   ASSERT_EQ(page.events_size(), 2);
   const v1::RecordedEvent& event = page.events(0);
   EXPECT_EQ(event.event_id(), kId1);
-  EXPECT_EQ(event.stream_id(), "area-3.1");
+  EXPECT_EQ(event.stream_id(), "ledger-3.1");
   EXPECT_EQ(event.type(), "StatusReported");
   EXPECT_EQ(event.payload(), R"({"n":1})");
   EXPECT_EQ(event.content_type(), "application/json");
@@ -219,8 +220,8 @@ TEST_F(EventStoreE2eTest, AppendThenReadBackEveryField) {
 
 TEST_F(EventStoreE2eTest, VersionConflictIsAbortedWithTheCurrentVersion) {
   v1::AppendResponse appended;
-  ASSERT_TRUE(Append(AppendOf("area-1", {"1", "2", "3"}), &appended).ok());
-  v1::AppendRequest stale = AppendOf("area-1", {"4"});
+  ASSERT_TRUE(Append(AppendOf("ledger-1", {"1", "2", "3"}), &appended).ok());
+  v1::AppendRequest stale = AppendOf("ledger-1", {"4"});
   stale.mutable_expected_version()->set_exact(1);
   grpc::ClientContext context;
   grpc::Status status = store_->Append(&context, stale, &appended);
@@ -231,7 +232,7 @@ TEST_F(EventStoreE2eTest, VersionConflictIsAbortedWithTheCurrentVersion) {
   ASSERT_NE(current, trailers.end());
   EXPECT_EQ(std::string(current->second.data(), current->second.size()), "3");
 
-  v1::AppendRequest fresh = AppendOf("area-1", {"4"});
+  v1::AppendRequest fresh = AppendOf("ledger-1", {"4"});
   fresh.mutable_expected_version()->mutable_no_stream();
   EXPECT_EQ(Append(fresh, &appended).error_code(), grpc::StatusCode::ABORTED);
   fresh.mutable_expected_version()->set_exact(3);
@@ -245,7 +246,7 @@ TEST_F(EventStoreE2eTest, BadInputIsInvalidArgumentNamingFieldAndRule) {
   EXPECT_THAT(status.error_message(), HasSubstr("stream_id: "));
   EXPECT_THAT(status.error_message(), HasSubstr("must match"));
 
-  v1::AppendRequest bad_type = AppendOf("area-1", {"x"});
+  v1::AppendRequest bad_type = AppendOf("ledger-1", {"x"});
   bad_type.mutable_events(0)->set_type("");
   status = Append(bad_type, &appended);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
@@ -253,7 +254,7 @@ TEST_F(EventStoreE2eTest, BadInputIsInvalidArgumentNamingFieldAndRule) {
               HasSubstr("events[0].type: must not be empty"));
 
   v1::ReadStreamRequest read;
-  read.set_stream_id("area-1");
+  read.set_stream_id("ledger-1");
   v1::ReadStreamResponse page;
   status = store_->ReadStream(Context().get(), read, &page);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
@@ -277,24 +278,41 @@ TEST_F(EventStoreE2eTest, BadInputIsInvalidArgumentNamingFieldAndRule) {
   EXPECT_EQ(log.head_position(), 0u);
 }
 
+TEST_F(EventStoreE2eTest, PlanStreamsAreWrittenOnlyByTheCommandService) {
+  // Nobody slips an unchecked event into an area's or a decision's history
+  // through the low-level log.
+  for (const char* stream :
+       {"area-3.4.2", "decision-V-2022-0218", "plantrail-tokens"}) {
+    v1::AppendResponse appended;
+    grpc::Status status = Append(AppendOf(stream, {"forged"}), &appended);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+        << stream;
+    EXPECT_THAT(status.error_message(), HasSubstr("PlanCommands"));
+  }
+  v1::ReadAllResponse log;
+  ASSERT_TRUE(
+      store_->ReadAll(Context().get(), v1::ReadAllRequest(), &log).ok());
+  EXPECT_EQ(log.head_position(), 0u);
+}
+
 TEST_F(EventStoreE2eTest, RetriesAreIdempotentAcrossARestart) {
   v1::AppendResponse original;
   ASSERT_TRUE(
-      Append(AppendOf("area-2", {"a", "b"}, {kId1, kId2}), &original).ok());
+      Append(AppendOf("ledger-2", {"a", "b"}, {kId1, kId2}), &original).ok());
   RestartServer();
   v1::AppendResponse retry;
   grpc::Status status =
-      Append(AppendOf("area-2", {"a", "b"}, {kId1, kId2}), &retry);
+      Append(AppendOf("ledger-2", {"a", "b"}, {kId1, kId2}), &retry);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_TRUE(retry.replayed());
   EXPECT_EQ(retry.first_position(), original.first_position());
   EXPECT_EQ(retry.last_position(), original.last_position());
 
-  status = Append(AppendOf("area-2", {"a"}, {kId1}), &retry);
+  status = Append(AppendOf("ledger-2", {"a"}, {kId1}), &retry);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::ALREADY_EXISTS);
-  status = Append(AppendOf("area-9", {"a", "b"}, {kId1, kId2}), &retry);
+  status = Append(AppendOf("ledger-9", {"a", "b"}, {kId1, kId2}), &retry);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::ALREADY_EXISTS);
-  EXPECT_THAT(status.error_message(), HasSubstr("stream \"area-2\""));
+  EXPECT_THAT(status.error_message(), HasSubstr("stream \"ledger-2\""));
 
   v1::ReadAllResponse log;
   ASSERT_TRUE(
@@ -305,7 +323,7 @@ TEST_F(EventStoreE2eTest, RetriesAreIdempotentAcrossARestart) {
 TEST_F(EventStoreE2eTest, SigtermWithAppendsInFlightLosesNoAcknowledgedAppend) {
   constexpr int kClients = 8;
   std::atomic<bool> stop{false};
-  absl::Mutex mu;
+  plantrail::Mutex mu;
   std::vector<std::pair<std::string, uint64_t>>
       acknowledged;  // payload, position
   std::vector<std::thread> clients;
@@ -317,7 +335,7 @@ TEST_F(EventStoreE2eTest, SigtermWithAppendsInFlightLosesNoAcknowledgedAppend) {
         grpc::Status status =
             Append(AppendOf(absl::StrCat("s-", c), {payload}), &response);
         if (!status.ok()) return;  // the server is gone: stop this client
-        absl::MutexLock lock(&mu);
+        plantrail::MutexLock lock(&mu);
         acknowledged.emplace_back(payload, response.first_position());
       }
     });
@@ -325,7 +343,7 @@ TEST_F(EventStoreE2eTest, SigtermWithAppendsInFlightLosesNoAcknowledgedAppend) {
   // Let the load build up, then pull the rug.
   for (int waited = 0; waited < 200; ++waited) {
     {
-      absl::MutexLock lock(&mu);
+      plantrail::MutexLock lock(&mu);
       if (acknowledged.size() >= 200) break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -358,7 +376,8 @@ TEST_F(EventStoreE2eTest, SigtermWithAppendsInFlightLosesNoAcknowledgedAppend) {
 TEST_F(EventStoreE2eTest, AdminVerifiesTheChainAndCountsCommits) {
   v1::AppendResponse appended;
   for (int i = 0; i < 10; ++i) {
-    ASSERT_TRUE(Append(AppendOf("area-5", {absl::StrCat(i)}), &appended).ok());
+    ASSERT_TRUE(
+        Append(AppendOf("ledger-5", {absl::StrCat(i)}), &appended).ok());
   }
   v1::VerifyResponse verified;
   ASSERT_TRUE(

@@ -3,7 +3,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/sync.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/eventstore/test_util.h"
@@ -407,15 +409,38 @@ TEST_F(EventStoreTest, VerifyAcceptsAnIntactChain) {
   EXPECT_EQ(report->head_hash, ReadEverything(*store_).back().hash);
 }
 
+TEST_F(EventStoreTest, LooksUpStreamVersionsAndEventsById) {
+  EXPECT_EQ(*store_->StreamVersion("s"), 0u);
+  ASSERT_TRUE(
+      store_
+          ->Append(Request("s", ExpectedVersion::Any(),
+                           {Event("A", "one", kId1), Event("A", "two")}))
+          .ok());
+  EXPECT_EQ(*store_->StreamVersion("s"), 2u);
+  EXPECT_EQ(store_->StreamVersion("not a stream").status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  auto found = store_->ReadEvent(absl::AsciiStrToUpper(kId1));
+  ASSERT_TRUE(found.ok()) << found.status();
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->payload, "one");
+  EXPECT_EQ((*found)->position, 1u);
+  auto missing = store_->ReadEvent(kId2);
+  ASSERT_TRUE(missing.ok());
+  EXPECT_FALSE(missing->has_value());
+  EXPECT_EQ(store_->ReadEvent("nope").status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(EventStoreTest, ClosingFinishesEveryQueuedAppend) {
   store_->PauseWriterForTesting();
   std::vector<absl::StatusOr<AppendResult>> results(3);
-  absl::Mutex mu;
+  plantrail::Mutex mu;
   int done = 0;
   for (int i = 0; i < 3; ++i) {
     store_->AppendAsync(Request("s", ExpectedVersion::Any(), {Event("A", "")}),
                         [&, i](absl::StatusOr<AppendResult> result) {
-                          absl::MutexLock lock(&mu);
+                          plantrail::MutexLock lock(&mu);
                           results[i] = std::move(result);
                           ++done;
                         });

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
+#include "common/sync.h"
 #include "gtest/gtest.h"
 #include "tests/eventstore/test_util.h"
 #include "tests/temp_dir.h"
@@ -28,7 +28,7 @@ TEST(GroupCommitTest, QueuedAppendsCommitAsOneBatchWithOneFsync) {
 
   store->PauseWriterForTesting();
   constexpr int kAppends = 16;
-  absl::Mutex mu;
+  plantrail::Mutex mu;
   int done = 0;
   std::vector<uint64_t> positions;
   for (int i = 0; i < kAppends; ++i) {
@@ -36,7 +36,7 @@ TEST(GroupCommitTest, QueuedAppendsCommitAsOneBatchWithOneFsync) {
         Request(absl::StrCat("s-", i), ExpectedVersion::NoStream(),
                 {Event("A", "a"), Event("A", "b")}),
         [&](absl::StatusOr<AppendResult> result) {
-          absl::MutexLock lock(&mu);
+          plantrail::MutexLock lock(&mu);
           EXPECT_TRUE(result.ok()) << result.status();
           if (result.ok()) positions.push_back(result->first_position);
           ++done;
@@ -45,9 +45,8 @@ TEST(GroupCommitTest, QueuedAppendsCommitAsOneBatchWithOneFsync) {
   EXPECT_EQ(store->QueuedAppendsForTesting(), size_t{kAppends});
   store->ResumeWriterForTesting();
   {
-    absl::MutexLock lock(&mu);
-    mu.Await(absl::Condition(
-        +[](int* n) { return *n == kAppends; }, &done));
+    plantrail::MutexLock lock(&mu);
+    mu.Await([&] { return done == kAppends; });
   }
   const Stats after = store->GetStats();
   EXPECT_EQ(after.commit_groups - before.commit_groups, 1u);
@@ -70,7 +69,7 @@ TEST(GroupCommitTest, ConcurrentAppendsStayGaplessAndOneWinsEachVersion) {
   constexpr int kOwnAppends = 20;
   constexpr int kSharedAttempts = 20;
 
-  absl::Mutex mu;
+  plantrail::Mutex mu;
   // shared stream version -> the thread whose append got it
   std::map<uint64_t, int> shared_winners;
   int shared_conflicts = 0;
@@ -96,7 +95,7 @@ TEST(GroupCommitTest, ConcurrentAppendsStayGaplessAndOneWinsEachVersion) {
                                              : ExpectedVersion::Exact(seen);
         auto result = store->Append(
             Request("shared", expected, {Event("Shared", absl::StrCat(t))}));
-        absl::MutexLock lock(&mu);
+        plantrail::MutexLock lock(&mu);
         if (result.ok()) {
           EXPECT_EQ(result->first_version, seen + 1);
           EXPECT_TRUE(shared_winners.emplace(result->first_version, t).second)
@@ -146,23 +145,19 @@ TEST(GroupCommitTest, RetriesQueuedInTheSameGroupAsTheOriginalAreReplays) {
   store->PauseWriterForTesting();
   constexpr char kId[] = "44444444-4444-4444-8444-444444444444";
   std::vector<absl::StatusOr<AppendResult>> results;
-  absl::Mutex mu;
+  plantrail::Mutex mu;
   for (int i = 0; i < 2; ++i) {
     store->AppendAsync(
         Request("s", ExpectedVersion::NoStream(), {Event("A", "x", kId)}),
         [&](absl::StatusOr<AppendResult> result) {
-          absl::MutexLock lock(&mu);
+          plantrail::MutexLock lock(&mu);
           results.push_back(std::move(result));
         });
   }
   store->ResumeWriterForTesting();
   {
-    absl::MutexLock lock(&mu);
-    mu.Await(absl::Condition(
-        +[](std::vector<absl::StatusOr<AppendResult>>* r) {
-          return r->size() == 2;
-        },
-        &results));
+    plantrail::MutexLock lock(&mu);
+    mu.Await([&] { return results.size() == 2; });
   }
   ASSERT_TRUE(results[0].ok()) << results[0].status();
   ASSERT_TRUE(results[1].ok()) << results[1].status();

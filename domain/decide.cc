@@ -1,0 +1,775 @@
+#include "domain/decide.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "common/status_macros.h"
+#include "domain/plan_date.h"
+#include "domain/plan_date_proto.h"
+#include "domain/rules.h"
+#include "domain/streams.h"
+
+namespace plantrail::domain {
+namespace {
+
+using Code = absl::StatusCode;
+
+absl::Status Invalid(absl::string_view rule, absl::string_view what) {
+  return Refuse(Code::kInvalidArgument, rule, what);
+}
+
+const char* PhaseName(v1::Phase phase) {
+  switch (phase) {
+    case v1::PHASE_PROPOSED:
+      return "proposed";
+    case v1::PHASE_PLANNED:
+      return "planned";
+    case v1::PHASE_IN_PROGRESS:
+      return "in progress";
+    case v1::PHASE_PAUSED:
+      return "paused";
+    case v1::PHASE_COMPLETED:
+      return "completed";
+    case v1::PHASE_CANCELLED:
+      return "cancelled";
+    default:
+      return "unspecified";
+  }
+}
+
+// A date text of a command: empty means "not given".
+absl::StatusOr<std::optional<PlanDate>> ParseDate(absl::string_view field,
+                                                  absl::string_view text) {
+  if (absl::StripAsciiWhitespace(text).empty()) return std::nullopt;
+  PLANTRAIL_RETURN_IF_ERROR(CheckLine(field, text, TextLimits::kDate, false));
+  absl::StatusOr<PlanDate> date = PlanDate::Parse(text);
+  if (!date.ok()) {
+    return Invalid("plan-date-syntax",
+                   absl::StrCat(field, ": ", date.status().message()));
+  }
+  return *std::move(date);
+}
+
+absl::StatusOr<std::optional<PlanDate>> StoredDate(const v1::AreaState& area,
+                                                   bool present,
+                                                   const v1::PlanDate& date) {
+  if (!present) return std::nullopt;
+  absl::StatusOr<PlanDate> parsed = FromProto(date);
+  if (!parsed.ok()) {
+    return absl::DataLossError(absl::StrCat(
+        "area \"", area.area_id(),
+        "\" holds an unreadable date: ", parsed.status().message()));
+  }
+  return *std::move(parsed);
+}
+
+struct Schedule {
+  std::optional<PlanDate> start;
+  std::optional<PlanDate> end;
+};
+
+// The dates a command gives: planned_start/planned_end, or planned_period.
+absl::StatusOr<Schedule> ParseSchedule(absl::string_view start_text,
+                                       absl::string_view end_text,
+                                       absl::string_view period_text) {
+  Schedule schedule;
+  if (!absl::StripAsciiWhitespace(period_text).empty()) {
+    if (!absl::StripAsciiWhitespace(start_text).empty() ||
+        !absl::StripAsciiWhitespace(end_text).empty()) {
+      return Invalid("one-way-to-give-dates",
+                     "planned_period: give either planned_period or "
+                     "planned_start/planned_end, not both");
+    }
+    PLANTRAIL_RETURN_IF_ERROR(
+        CheckLine("planned_period", period_text, TextLimits::kDate, false));
+    absl::StatusOr<PlanRange> range = ParsePlanRange(period_text);
+    if (!range.ok()) {
+      return Invalid(
+          "plan-date-syntax",
+          absl::StrCat("planned_period: ", range.status().message()));
+    }
+    schedule.start = range->start;
+    schedule.end = range->end;
+    return schedule;
+  }
+  PLANTRAIL_ASSIGN_OR_RETURN(schedule.start,
+                             ParseDate("planned_start", start_text));
+  PLANTRAIL_ASSIGN_OR_RETURN(schedule.end, ParseDate("planned_end", end_text));
+  return schedule;
+}
+
+absl::Status CheckOrder(const std::optional<PlanDate>& start,
+                        const std::optional<PlanDate>& end) {
+  if (!start || !end) return absl::OkStatus();
+  const auto first = start->first_day();
+  const auto last = end->last_day();
+  if (first && last && *last < *first) {
+    return Invalid("end-after-start",
+                   absl::StrCat("planned_end: \"", end->text(),
+                                "\" ends before planned_start \"",
+                                start->text(), "\" begins"));
+  }
+  return absl::OkStatus();
+}
+
+bool SameDate(const std::optional<PlanDate>& a,
+              const std::optional<PlanDate>& b) {
+  if (a.has_value() != b.has_value()) return false;
+  return !a || *a == *b;
+}
+
+std::string Quoted(const std::optional<PlanDate>& date) {
+  return date ? absl::StrCat("\"", date->text(), "\"") : "none";
+}
+
+absl::Status RequireArea(const v1::AreaState& area, absl::string_view area_id) {
+  PLANTRAIL_RETURN_IF_ERROR(CheckId("area_id", area_id));
+  if (area.version() == 0) {
+    return Refuse(
+        Code::kNotFound, "area-exists",
+        absl::StrCat("area_id: area \"", area_id, "\" is not registered"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RequireOpen(const v1::AreaState& area, absl::string_view what) {
+  if (area.closed()) {
+    return Refuse(Code::kFailedPrecondition, "closed-area-is-settled",
+                  absl::StrCat("area \"", area.area_id(), "\" is closed (",
+                               PhaseName(area.phase()), "): ", what,
+                               " needs it reopened first"));
+  }
+  return absl::OkStatus();
+}
+
+bool SameTarget(const v1::Dependency& a, const v1::Dependency& b) {
+  if (a.target_case() != b.target_case()) return false;
+  return a.target_case() == v1::Dependency::kAreaId
+             ? a.area_id() == b.area_id()
+             : a.external() == b.external();
+}
+
+template <typename Request>
+absl::StatusOr<v1::Dependency> DependencyTarget(const Request& command) {
+  v1::Dependency dependency;
+  switch (command.target_case()) {
+    case Request::kOnAreaId:
+      PLANTRAIL_RETURN_IF_ERROR(CheckId("on_area_id", command.on_area_id()));
+      dependency.set_area_id(command.on_area_id());
+      break;
+    case Request::kExternal:
+      PLANTRAIL_RETURN_IF_ERROR(
+          CheckLine("external", command.external(), TextLimits::kName, true));
+      dependency.set_external(command.external());
+      break;
+    default:
+      return Invalid("dependency-target",
+                     "target: name the area (on_area_id) or the external "
+                     "dependency (external)");
+  }
+  return dependency;
+}
+
+std::string Describe(const v1::Dependency& dependency) {
+  return dependency.target_case() == v1::Dependency::kAreaId
+             ? absl::StrCat("area \"", dependency.area_id(), "\"")
+             : absl::StrCat("\"", dependency.external(), "\"");
+}
+
+absl::StatusOr<PlanDate> Today(const Facts& facts) {
+  const absl::CivilDay today = absl::ToCivilDay(facts.now, absl::UTCTimeZone());
+  return PlanDate::Day(static_cast<int>(today.year()), today.month(),
+                       today.day());
+}
+
+// The details a revision sets, checked field by field.
+absl::Status CheckDetails(const v1::AreaDetails& details) {
+  if (details.has_title()) {
+    PLANTRAIL_RETURN_IF_ERROR(
+        CheckLine("details.title", details.title(), TextLimits::kLine, true));
+  }
+  if (details.has_support_area()) {
+    PLANTRAIL_RETURN_IF_ERROR(CheckLine("details.support_area",
+                                        details.support_area(),
+                                        TextLimits::kName, true));
+  }
+  if (details.has_group()) {
+    PLANTRAIL_RETURN_IF_ERROR(
+        CheckLine("details.group", details.group(), TextLimits::kName, false));
+  }
+  if (details.has_rationale()) {
+    PLANTRAIL_RETURN_IF_ERROR(CheckText(
+        "details.rationale", details.rationale(), TextLimits::kText, false));
+  }
+  if (details.has_desired_effect()) {
+    PLANTRAIL_RETURN_IF_ERROR(CheckText("details.desired_effect",
+                                        details.desired_effect(),
+                                        TextLimits::kText, false));
+  }
+  return absl::OkStatus();
+}
+
+// Sets `before`/`after` for one field when the revision changes it.
+void Diff(bool given, const std::string& current, const std::string& wanted,
+          void (v1::AreaDetails::*set)(const std::string&),
+          v1::AreaDetails& before, v1::AreaDetails& after, bool& changed) {
+  if (!given || current == wanted) return;
+  (before.*set)(current);
+  (after.*set)(wanted);
+  changed = true;
+}
+
+bool SameUnits(const google::protobuf::RepeatedPtrField<std::string>& a,
+               const std::vector<std::string>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end());
+}
+
+std::vector<std::string> ToVector(
+    const google::protobuf::RepeatedPtrField<std::string>& units) {
+  return {units.begin(), units.end()};
+}
+
+}  // namespace
+
+absl::Status CheckOptions(const v1::CommandOptions& options) {
+  const std::string& id = options.command_id();
+  if (id.size() > TextLimits::kCommandId) {
+    return Invalid("command-id-syntax",
+                   absl::StrCat("options.command_id: must be at most ",
+                                TextLimits::kCommandId, " characters"));
+  }
+  for (char c : id) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' &&
+        c != '_' && c != ':' && c != '@' && c != '-') {
+      return Invalid("command-id-syntax",
+                     "options.command_id: must match [A-Za-z0-9._:@-]*");
+    }
+  }
+  PLANTRAIL_RETURN_IF_ERROR(CheckLine("options.correlation_id",
+                                      options.correlation_id(),
+                                      TextLimits::kCommandId, false));
+  return CheckLine("options.causation_id", options.causation_id(),
+                   TextLimits::kCommandId, false);
+}
+
+absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
+                                     const v1::RegisterAreaRequest& command,
+                                     const Facts& facts) {
+  PLANTRAIL_RETURN_IF_ERROR(CheckId("area_id", command.area_id()));
+  if (area.version() > 0) {
+    return Refuse(Code::kAlreadyExists, "register-once",
+                  absl::StrCat("area_id: area \"", command.area_id(),
+                               "\" is already registered (version ",
+                               area.version(), ")"));
+  }
+  PLANTRAIL_RETURN_IF_ERROR(
+      CheckLine("title", command.title(), TextLimits::kLine, true));
+  PLANTRAIL_RETURN_IF_ERROR(CheckLine("support_area", command.support_area(),
+                                      TextLimits::kName, true));
+  PLANTRAIL_RETURN_IF_ERROR(
+      CheckLine("group", command.group(), TextLimits::kName, false));
+  PLANTRAIL_RETURN_IF_ERROR(
+      CheckText("rationale", command.rationale(), TextLimits::kText, false));
+  PLANTRAIL_RETURN_IF_ERROR(CheckText(
+      "desired_effect", command.desired_effect(), TextLimits::kText, false));
+  const std::vector<std::string> participating =
+      ToVector(command.participating_units());
+  const std::vector<std::string> responsible =
+      ToVector(command.responsible_units());
+  PLANTRAIL_RETURN_IF_ERROR(CheckUnits("participating_units", participating));
+  PLANTRAIL_RETURN_IF_ERROR(CheckUnits("responsible_units", responsible));
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      Schedule schedule,
+      ParseSchedule(command.planned_start(), command.planned_end(),
+                    command.planned_period()));
+  PLANTRAIL_RETURN_IF_ERROR(CheckOrder(schedule.start, schedule.end));
+  v1::Phase phase = command.phase();
+  if (phase == v1::PHASE_UNSPECIFIED) phase = v1::PHASE_PLANNED;
+  if (phase != v1::PHASE_PROPOSED && phase != v1::PHASE_PLANNED &&
+      phase != v1::PHASE_IN_PROGRESS) {
+    return Invalid("registered-phase",
+                   absl::StrCat("phase: an area is registered as proposed, "
+                                "planned or in progress, not ",
+                                PhaseName(phase)));
+  }
+
+  v1::PlanEvent event;
+  v1::AreaRegistered& registered = *event.mutable_area_registered();
+  registered.set_area_id(command.area_id());
+  registered.set_title(command.title());
+  registered.set_support_area(command.support_area());
+  registered.set_group(command.group());
+  registered.set_rationale(command.rationale());
+  registered.set_desired_effect(command.desired_effect());
+  *registered.mutable_participating_units() = command.participating_units();
+  *registered.mutable_responsible_units() = command.responsible_units();
+  if (schedule.start)
+    *registered.mutable_planned_start() = ToProto(*schedule.start);
+  if (schedule.end) *registered.mutable_planned_end() = ToProto(*schedule.end);
+  registered.set_phase(phase);
+  return event;
+}
+
+absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
+                                     const v1::ReviseDetailsRequest& command,
+                                     const Facts& facts) {
+  PLANTRAIL_RETURN_IF_ERROR(RequireArea(area, command.area_id()));
+  PLANTRAIL_RETURN_IF_ERROR(
+      CheckReason("reason", command.reason(), "a revision of details"));
+  const v1::AreaDetails& wanted = command.details();
+  if (!wanted.has_title() && !wanted.has_rationale() &&
+      !wanted.has_desired_effect() && !wanted.has_support_area() &&
+      !wanted.has_group()) {
+    return Invalid("revision-names-fields",
+                   "details: name at least one field to revise");
+  }
+  PLANTRAIL_RETURN_IF_ERROR(CheckDetails(wanted));
+  v1::PlanEvent event;
+  v1::AreaDetailsRevised& revised = *event.mutable_area_details_revised();
+  v1::AreaDetails& before = *revised.mutable_before();
+  v1::AreaDetails& after = *revised.mutable_after();
+  bool changed = false;
+  Diff(wanted.has_title(), area.title(), wanted.title(),
+       &v1::AreaDetails::set_title, before, after, changed);
+  Diff(wanted.has_rationale(), area.rationale(), wanted.rationale(),
+       &v1::AreaDetails::set_rationale, before, after, changed);
+  Diff(wanted.has_desired_effect(), area.desired_effect(),
+       wanted.desired_effect(), &v1::AreaDetails::set_desired_effect, before,
+       after, changed);
+  Diff(wanted.has_support_area(), area.support_area(), wanted.support_area(),
+       &v1::AreaDetails::set_support_area, before, after, changed);
+  Diff(wanted.has_group(), area.group(), wanted.group(),
+       &v1::AreaDetails::set_group, before, after, changed);
+  if (!changed) {
+    return Refuse(Code::kFailedPrecondition, "revision-changes-something",
+                  "details: every field named already has that value");
+  }
+  revised.set_reason(command.reason());
+  return event;
+}
+
+absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
+                                     const v1::ReportStatusRequest& command,
+                                     const Facts& facts) {
+  PLANTRAIL_RETURN_IF_ERROR(RequireArea(area, command.area_id()));
+  PLANTRAIL_RETURN_IF_ERROR(RequireOpen(area, "a status report"));
+  switch (command.phase()) {
+    case v1::PHASE_PROPOSED:
+    case v1::PHASE_PLANNED:
+    case v1::PHASE_IN_PROGRESS:
+    case v1::PHASE_PAUSED:
+      break;
+    case v1::PHASE_COMPLETED:
+    case v1::PHASE_CANCELLED:
+      return Invalid("close-to-finish",
+                     absl::StrCat("phase: ", PhaseName(command.phase()),
+                                  " is reached by closing the area "
+                                  "(CloseArea), not by a status report"));
+    default:
+      return Invalid("phase-required", "phase: a status report needs a phase");
+  }
+  if (command.health() == v1::HEALTH_UNSPECIFIED ||
+      !v1::Health_IsValid(command.health())) {
+    return Invalid("health-required",
+                   "health: a status report needs a health (on track, at "
+                   "risk, off track or unknown)");
+  }
+  PLANTRAIL_RETURN_IF_ERROR(
+      CheckText("narrative", command.narrative(), TextLimits::kText, true));
+  PLANTRAIL_ASSIGN_OR_RETURN(std::optional<PlanDate> reported_on,
+                             ParseDate("reported_on", command.reported_on()));
+  if (!reported_on) {
+    PLANTRAIL_ASSIGN_OR_RETURN(reported_on, Today(facts));
+  }
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      std::optional<PlanDate> next_due,
+      ParseDate("next_report_due", command.next_report_due()));
+  if (next_due && next_due->last_day() && reported_on->first_day() &&
+      *next_due->last_day() < *reported_on->first_day()) {
+    return Invalid("next-report-after-report",
+                   absl::StrCat("next_report_due: \"", next_due->text(),
+                                "\" is before the report's date \"",
+                                reported_on->text(), "\""));
+  }
+  v1::PlanEvent event;
+  v1::StatusReport& report = *event.mutable_status_reported()->mutable_report();
+  report.set_phase(command.phase());
+  report.set_health(command.health());
+  report.set_narrative(command.narrative());
+  *report.mutable_reported_on() = ToProto(*reported_on);
+  if (next_due) *report.mutable_next_report_due() = ToProto(*next_due);
+  return event;
+}
+
+absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
+                                     const v1::ReviseScheduleRequest& command,
+                                     const Facts& facts) {
+  PLANTRAIL_RETURN_IF_ERROR(RequireArea(area, command.area_id()));
+  PLANTRAIL_RETURN_IF_ERROR(RequireOpen(area, "a schedule revision"));
+  PLANTRAIL_RETURN_IF_ERROR(
+      CheckReason("reason", command.reason(), "a schedule revision"));
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      Schedule given,
+      ParseSchedule(command.planned_start(), command.planned_end(),
+                    command.planned_period()));
+  if (!given.start && !given.end) {
+    return Invalid("revision-names-fields",
+                   "planned_start: give a new planned_start, planned_end or "
+                   "planned_period");
+  }
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      std::optional<PlanDate> previous_start,
+      StoredDate(area, area.has_planned_start(), area.planned_start()));
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      std::optional<PlanDate> previous_end,
+      StoredDate(area, area.has_planned_end(), area.planned_end()));
+  const std::optional<PlanDate> new_start =
+      given.start ? given.start : previous_start;
+  const std::optional<PlanDate> new_end = given.end ? given.end : previous_end;
+  PLANTRAIL_RETURN_IF_ERROR(CheckOrder(new_start, new_end));
+  if (SameDate(new_start, previous_start) && SameDate(new_end, previous_end)) {
+    return Refuse(
+        Code::kFailedPrecondition, "revision-changes-something",
+        absl::StrCat("planned_start: the plan already runs from ",
+                     Quoted(previous_start), " to ", Quoted(previous_end)));
+  }
+  if (!command.decision_id().empty()) {
+    PLANTRAIL_RETURN_IF_ERROR(CheckId("decision_id", command.decision_id()));
+    if (!facts.existing_decisions.contains(command.decision_id())) {
+      return Refuse(Code::kNotFound, "decision-exists",
+                    absl::StrCat("decision_id: decision \"",
+                                 command.decision_id(), "\" is not recorded"));
+    }
+  }
+  v1::PlanEvent event;
+  v1::ScheduleRevised& revised = *event.mutable_schedule_revised();
+  // The first dates an area ever has are its baseline, kept for good.
+  if (area.has_baseline_start()) {
+    *revised.mutable_baseline_start() = area.baseline_start();
+  } else if (new_start) {
+    *revised.mutable_baseline_start() = ToProto(*new_start);
+  }
+  if (area.has_baseline_end()) {
+    *revised.mutable_baseline_end() = area.baseline_end();
+  } else if (new_end) {
+    *revised.mutable_baseline_end() = ToProto(*new_end);
+  }
+  if (area.has_planned_start()) {
+    *revised.mutable_previous_start() = area.planned_start();
+  }
+  if (area.has_planned_end()) {
+    *revised.mutable_previous_end() = area.planned_end();
+  }
+  if (given.start) {
+    *revised.mutable_new_start() = ToProto(*given.start);
+  } else if (area.has_planned_start()) {
+    *revised.mutable_new_start() = area.planned_start();
+  }
+  if (given.end) {
+    *revised.mutable_new_end() = ToProto(*given.end);
+  } else if (area.has_planned_end()) {
+    *revised.mutable_new_end() = area.planned_end();
+  }
+  revised.set_reason(command.reason());
+  revised.set_decision_id(command.decision_id());
+  return event;
+}
+
+absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
+                                     const v1::AddDependencyRequest& command,
+                                     const Facts& facts) {
+  PLANTRAIL_RETURN_IF_ERROR(RequireArea(area, command.area_id()));
+  PLANTRAIL_RETURN_IF_ERROR(RequireOpen(area, "a new dependency"));
+  PLANTRAIL_ASSIGN_OR_RETURN(v1::Dependency dependency,
+                             DependencyTarget(command));
+  if (dependency.has_area_id()) {
+    if (dependency.area_id() == command.area_id()) {
+      return Invalid("no-self-dependency",
+                     absl::StrCat("on_area_id: area \"", command.area_id(),
+                                  "\" cannot depend on itself"));
+    }
+    if (!facts.existing_areas.contains(dependency.area_id())) {
+      return Refuse(Code::kNotFound, "dependency-on-known-area",
+                    absl::StrCat("on_area_id: area \"", dependency.area_id(),
+                                 "\" is not registered"));
+    }
+  }
+  for (const v1::Dependency& existing : area.dependencies()) {
+    if (SameTarget(existing, dependency)) {
+      return Refuse(
+          Code::kAlreadyExists, "dependency-once",
+          absl::StrCat("area \"", command.area_id(), "\" already depends on ",
+                       Describe(dependency)));
+    }
+  }
+  PLANTRAIL_RETURN_IF_ERROR(
+      CheckText("note", command.note(), TextLimits::kReason, false));
+  switch (command.kind()) {
+    case v1::DEPENDENCY_KIND_UNSPECIFIED:
+      dependency.set_kind(v1::DEPENDENCY_KIND_REQUIRES);
+      break;
+    case v1::DEPENDENCY_KIND_REQUIRES:
+    case v1::DEPENDENCY_KIND_RELATES:
+      dependency.set_kind(command.kind());
+      break;
+    default:
+      return Invalid("dependency-kind",
+                     "kind: must be DEPENDENCY_KIND_REQUIRES or "
+                     "DEPENDENCY_KIND_RELATES");
+  }
+  dependency.set_note(command.note());
+  v1::PlanEvent event;
+  *event.mutable_dependency_added()->mutable_dependency() =
+      std::move(dependency);
+  return event;
+}
+
+absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
+                                     const v1::RemoveDependencyRequest& command,
+                                     const Facts& facts) {
+  PLANTRAIL_RETURN_IF_ERROR(RequireArea(area, command.area_id()));
+  PLANTRAIL_RETURN_IF_ERROR(RequireOpen(area, "removing a dependency"));
+  PLANTRAIL_RETURN_IF_ERROR(
+      CheckReason("reason", command.reason(), "removing a dependency"));
+  PLANTRAIL_ASSIGN_OR_RETURN(v1::Dependency target, DependencyTarget(command));
+  for (const v1::Dependency& existing : area.dependencies()) {
+    if (SameTarget(existing, target)) {
+      v1::PlanEvent event;
+      v1::DependencyRemoved& removed = *event.mutable_dependency_removed();
+      *removed.mutable_dependency() = existing;
+      removed.set_reason(command.reason());
+      return event;
+    }
+  }
+  return Refuse(Code::kNotFound, "remove-existing-dependency",
+                absl::StrCat("area \"", command.area_id(),
+                             "\" does not depend on ", Describe(target)));
+}
+
+absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
+                                     const v1::ChangeUnitsRequest& command,
+                                     const Facts& facts) {
+  PLANTRAIL_RETURN_IF_ERROR(RequireArea(area, command.area_id()));
+  PLANTRAIL_RETURN_IF_ERROR(RequireOpen(area, "changing units"));
+  if (!command.has_participating_units() && !command.has_responsible_units()) {
+    return Invalid("revision-names-fields",
+                   "participating_units: set participating_units, "
+                   "responsible_units or both");
+  }
+  std::vector<std::string> participating =
+      command.has_participating_units()
+          ? ToVector(command.participating_units().units())
+          : ToVector(area.participating_units());
+  std::vector<std::string> responsible =
+      command.has_responsible_units()
+          ? ToVector(command.responsible_units().units())
+          : ToVector(area.responsible_units());
+  PLANTRAIL_RETURN_IF_ERROR(
+      CheckUnits("participating_units.units", participating));
+  PLANTRAIL_RETURN_IF_ERROR(CheckUnits("responsible_units.units", responsible));
+  PLANTRAIL_RETURN_IF_ERROR(
+      CheckText("reason", command.reason(), TextLimits::kReason, false));
+  if (SameUnits(area.participating_units(), participating) &&
+      SameUnits(area.responsible_units(), responsible)) {
+    return Refuse(Code::kFailedPrecondition, "revision-changes-something",
+                  "participating_units: the area already has these units");
+  }
+  v1::PlanEvent event;
+  v1::UnitsChanged& changed = *event.mutable_units_changed();
+  *changed.mutable_participating_before() = area.participating_units();
+  *changed.mutable_responsible_before() = area.responsible_units();
+  changed.mutable_participating_after()->Assign(participating.begin(),
+                                                participating.end());
+  changed.mutable_responsible_after()->Assign(responsible.begin(),
+                                              responsible.end());
+  changed.set_reason(command.reason());
+  return event;
+}
+
+absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
+                                     const v1::CloseAreaRequest& command,
+                                     const Facts& facts) {
+  PLANTRAIL_RETURN_IF_ERROR(RequireArea(area, command.area_id()));
+  if (area.closed()) {
+    return Refuse(
+        Code::kFailedPrecondition, "close-once",
+        absl::StrCat("area \"", command.area_id(), "\" is already closed (",
+                     PhaseName(area.phase()), ")"));
+  }
+  if (command.outcome() != v1::OUTCOME_COMPLETED &&
+      command.outcome() != v1::OUTCOME_CANCELLED) {
+    return Invalid("outcome-required",
+                   "outcome: must be OUTCOME_COMPLETED or OUTCOME_CANCELLED");
+  }
+  PLANTRAIL_RETURN_IF_ERROR(
+      CheckReason("reason", command.reason(), "closing an area"));
+  PLANTRAIL_RETURN_IF_ERROR(CheckText("outcome_text", command.outcome_text(),
+                                      TextLimits::kText, false));
+  v1::PlanEvent event;
+  v1::AreaClosed& closed = *event.mutable_area_closed();
+  closed.set_outcome(command.outcome());
+  closed.set_outcome_text(command.outcome_text());
+  closed.set_reason(command.reason());
+  closed.set_phase_before(area.phase());
+  return event;
+}
+
+absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
+                                     const v1::ReopenAreaRequest& command,
+                                     const Facts& facts) {
+  PLANTRAIL_RETURN_IF_ERROR(RequireArea(area, command.area_id()));
+  if (!area.closed()) {
+    return Refuse(Code::kFailedPrecondition, "reopen-closed-only",
+                  absl::StrCat("area \"", command.area_id(), "\" is open (",
+                               PhaseName(area.phase()),
+                               "); only a closed area can be reopened"));
+  }
+  PLANTRAIL_RETURN_IF_ERROR(
+      CheckReason("reason", command.reason(), "reopening an area"));
+  v1::Phase phase = command.phase();
+  if (phase == v1::PHASE_UNSPECIFIED) phase = v1::PHASE_IN_PROGRESS;
+  if (phase == v1::PHASE_COMPLETED || phase == v1::PHASE_CANCELLED ||
+      !v1::Phase_IsValid(phase)) {
+    return Invalid("reopened-phase",
+                   "phase: an area reopens as proposed, planned, in progress "
+                   "or paused");
+  }
+  v1::PlanEvent event;
+  event.mutable_area_reopened()->set_reason(command.reason());
+  event.mutable_area_reopened()->set_phase(phase);
+  return event;
+}
+
+absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
+                                     const v1::CorrectEntryRequest& command,
+                                     const Facts& facts) {
+  PLANTRAIL_RETURN_IF_ERROR(RequireArea(area, command.area_id()));
+  PLANTRAIL_RETURN_IF_ERROR(
+      CheckReason("reason", command.reason(), "a correction"));
+  PLANTRAIL_RETURN_IF_ERROR(
+      CheckText("correction", command.correction(), TextLimits::kText, false));
+  if (command.position() == 0) {
+    return Invalid("correct-existing-entry",
+                   "position: name the position of the entry to correct");
+  }
+  if (!facts.event_at_position ||
+      facts.event_at_position->position != command.position()) {
+    return Refuse(Code::kNotFound, "correct-existing-entry",
+                  absl::StrCat("position: there is no event at position ",
+                               command.position()));
+  }
+  const EventRef& target = *facts.event_at_position;
+  if (target.stream_id != AreaStream(command.area_id())) {
+    return Invalid(
+        "correct-own-entry",
+        absl::StrCat("position: the event at position ", command.position(),
+                     " belongs to \"", target.stream_id, "\", not to area \"",
+                     command.area_id(), "\""));
+  }
+  v1::PlanEvent event;
+  v1::EntryCorrected& corrected = *event.mutable_entry_corrected();
+  corrected.set_position(target.position);
+  corrected.set_event_id(target.event_id);
+  corrected.set_event_type(target.type);
+  corrected.set_reason(command.reason());
+  corrected.set_correction(command.correction());
+  return event;
+}
+
+absl::StatusOr<std::string> DecisionIdOf(
+    const v1::RecordDecisionRequest& command) {
+  if (!command.decision_id().empty()) {
+    PLANTRAIL_RETURN_IF_ERROR(CheckId("decision_id", command.decision_id()));
+    return command.decision_id();
+  }
+  PLANTRAIL_RETURN_IF_ERROR(
+      CheckLine("reference", command.reference(), TextLimits::kId, true));
+  PLANTRAIL_ASSIGN_OR_RETURN(std::optional<PlanDate> decided_on,
+                             ParseDate("decided_on", command.decided_on()));
+  if (!decided_on) {
+    return Invalid("decided-on-required",
+                   "decided_on: a decision needs the date it was taken");
+  }
+  std::string id =
+      absl::StrCat(command.reference(), "-", decided_on->Canonical());
+  for (char& c : id) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' &&
+        c != '_' && c != '-') {
+      c = '-';
+    }
+  }
+  if (absl::Status valid = CheckId("decision_id", id); !valid.ok()) {
+    return Invalid(
+        "decision-id-syntax",
+        absl::StrCat("decision_id: cannot derive an id from "
+                     "reference \"",
+                     command.reference(), "\"; give decision_id explicitly"));
+  }
+  return id;
+}
+
+absl::StatusOr<v1::PlanEvent> Decide(const v1::DecisionState& decision,
+                                     const v1::RecordDecisionRequest& command,
+                                     const Facts& facts) {
+  PLANTRAIL_ASSIGN_OR_RETURN(std::string decision_id, DecisionIdOf(command));
+  if (decision.version() > 0) {
+    return Refuse(Code::kAlreadyExists, "decision-once",
+                  absl::StrCat("decision_id: decision \"", decision_id,
+                               "\" is already recorded"));
+  }
+  PLANTRAIL_RETURN_IF_ERROR(
+      CheckLine("reference", command.reference(), TextLimits::kId, true));
+  PLANTRAIL_RETURN_IF_ERROR(
+      CheckLine("body", command.body(), TextLimits::kName, true));
+  PLANTRAIL_RETURN_IF_ERROR(
+      CheckLine("title", command.title(), TextLimits::kLine, true));
+  PLANTRAIL_RETURN_IF_ERROR(
+      CheckText("outcome", command.outcome(), TextLimits::kText, false));
+  PLANTRAIL_ASSIGN_OR_RETURN(std::optional<PlanDate> decided_on,
+                             ParseDate("decided_on", command.decided_on()));
+  if (!decided_on) {
+    return Invalid("decided-on-required",
+                   "decided_on: a decision needs the date it was taken");
+  }
+  if (command.area_ids().empty()) {
+    return Invalid("decision-names-areas",
+                   "area_ids: a decision names at least one area it concerns");
+  }
+  if (static_cast<size_t>(command.area_ids_size()) >
+      TextLimits::kDecisionAreas) {
+    return Invalid(
+        "length", absl::StrCat("area_ids: at most ", TextLimits::kDecisionAreas,
+                               " areas per decision"));
+  }
+  absl::flat_hash_set<absl::string_view> seen;
+  for (int i = 0; i < command.area_ids_size(); ++i) {
+    const std::string field = absl::StrCat("area_ids[", i, "]");
+    const std::string& area_id = command.area_ids(i);
+    PLANTRAIL_RETURN_IF_ERROR(CheckId(field, area_id));
+    if (!seen.insert(area_id).second) {
+      return Invalid("distinct",
+                     absl::StrCat(field, ": \"", area_id, "\" is named twice"));
+    }
+    if (!facts.existing_areas.contains(area_id)) {
+      return Refuse(
+          Code::kNotFound, "decision-on-known-areas",
+          absl::StrCat(field, ": area \"", area_id, "\" is not registered"));
+    }
+  }
+  v1::PlanEvent event;
+  v1::DecisionRecorded& recorded = *event.mutable_decision_recorded();
+  recorded.set_decision_id(decision_id);
+  recorded.set_reference(command.reference());
+  recorded.set_body(command.body());
+  *recorded.mutable_decided_on() = ToProto(*decided_on);
+  recorded.set_title(command.title());
+  *recorded.mutable_area_ids() = command.area_ids();
+  recorded.set_outcome(command.outcome());
+  return event;
+}
+
+}  // namespace plantrail::domain

@@ -1,0 +1,91 @@
+// decide: (state, command, facts) -> the event the command becomes, or the
+// rule it breaks. Pure: everything it needs beyond the stream's own state
+// comes in `Facts`, gathered by the caller.
+//
+// Every command becomes exactly one event. Refusals use the codes of the
+// contract (plan_commands.proto): INVALID_ARGUMENT for malformed input,
+// NOT_FOUND for unknown areas, decisions and entries, ALREADY_EXISTS for
+// what may exist once, FAILED_PRECONDITION when the area's state forbids it
+// (closed, already open, nothing would change). Each message names the field
+// and the rule ("[rule: reason-required]").
+#ifndef PLANTRAIL_DOMAIN_DECIDE_H_
+#define PLANTRAIL_DOMAIN_DECIDE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "plantrail/v1/plan.pb.h"
+#include "plantrail/v1/plan_commands.pb.h"
+#include "plantrail/v1/plan_events.pb.h"
+
+namespace plantrail::domain {
+
+// An event in the log, as far as a correction needs to know it.
+struct EventRef {
+  uint64_t position = 0;
+  std::string stream_id;
+  std::string event_id;
+  std::string type;
+};
+
+// What decide needs to know beyond the state of the command's own stream.
+struct Facts {
+  // Now, for defaults such as a status report's date.
+  absl::Time now = absl::UnixEpoch();
+  // Of the areas and decisions the command names, those that exist.
+  absl::flat_hash_set<std::string> existing_areas;
+  absl::flat_hash_set<std::string> existing_decisions;
+  // The event at CorrectEntryRequest.position, if there is one.
+  std::optional<EventRef> event_at_position;
+};
+
+// Checks what every command may carry (command id, correlation ids).
+absl::Status CheckOptions(const v1::CommandOptions& options);
+
+absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
+                                     const v1::RegisterAreaRequest& command,
+                                     const Facts& facts);
+absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
+                                     const v1::ReviseDetailsRequest& command,
+                                     const Facts& facts);
+absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
+                                     const v1::ReportStatusRequest& command,
+                                     const Facts& facts);
+absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
+                                     const v1::ReviseScheduleRequest& command,
+                                     const Facts& facts);
+absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
+                                     const v1::AddDependencyRequest& command,
+                                     const Facts& facts);
+absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
+                                     const v1::RemoveDependencyRequest& command,
+                                     const Facts& facts);
+absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
+                                     const v1::ChangeUnitsRequest& command,
+                                     const Facts& facts);
+absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
+                                     const v1::CloseAreaRequest& command,
+                                     const Facts& facts);
+absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
+                                     const v1::ReopenAreaRequest& command,
+                                     const Facts& facts);
+absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
+                                     const v1::CorrectEntryRequest& command,
+                                     const Facts& facts);
+absl::StatusOr<v1::PlanEvent> Decide(const v1::DecisionState& decision,
+                                     const v1::RecordDecisionRequest& command,
+                                     const Facts& facts);
+
+// The id of the decision a RecordDecisionRequest records: its decision_id,
+// or one derived from reference and date ("V-2022-0218-2023-04-05").
+absl::StatusOr<std::string> DecisionIdOf(
+    const v1::RecordDecisionRequest& command);
+
+}  // namespace plantrail::domain
+
+#endif  // PLANTRAIL_DOMAIN_DECIDE_H_

@@ -1,0 +1,33 @@
+// Plan events as the log stores them: type = the event message's name,
+// payload = its binary protobuf encoding, content type naming the message.
+#ifndef PLANTRAIL_DOMAIN_EVENT_CODEC_H_
+#define PLANTRAIL_DOMAIN_EVENT_CODEC_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "plantrail/v1/plan_events.pb.h"
+
+namespace plantrail::domain {
+
+struct EncodedEvent {
+  std::string type;
+  std::string payload;
+  std::string content_type;
+};
+
+// `event` must have its oneof set.
+EncodedEvent EncodeEvent(const v1::PlanEvent& event);
+
+// kInvalidArgument for a type that is not a plan event; kDataLoss for a
+// payload that does not parse as the type's message.
+absl::StatusOr<v1::PlanEvent> DecodeEvent(absl::string_view type,
+                                          absl::string_view payload);
+
+// The type name of the event set in `event` ("StatusReported").
+std::string EventType(const v1::PlanEvent& event);
+
+}  // namespace plantrail::domain
+
+#endif  // PLANTRAIL_DOMAIN_EVENT_CODEC_H_

@@ -1,0 +1,172 @@
+#include "domain/evolve.h"
+
+#include <algorithm>
+
+#include "google/protobuf/timestamp.pb.h"
+
+namespace plantrail::domain {
+namespace {
+
+void SetTime(google::protobuf::Timestamp& out, absl::Time time) {
+  const int64_t micros = absl::ToUnixMicros(time);
+  int64_t seconds = micros / 1000000;
+  int64_t rest = micros % 1000000;
+  if (rest < 0) {
+    rest += 1000000;
+    --seconds;
+  }
+  out.set_seconds(seconds);
+  out.set_nanos(static_cast<int32_t>(rest * 1000));
+}
+
+bool SameTarget(const v1::Dependency& a, const v1::Dependency& b) {
+  if (a.target_case() != b.target_case()) return false;
+  return a.target_case() == v1::Dependency::kAreaId
+             ? a.area_id() == b.area_id()
+             : a.external() == b.external();
+}
+
+void ApplyDetails(v1::AreaState& state, const v1::AreaDetails& details) {
+  if (details.has_title()) state.set_title(details.title());
+  if (details.has_rationale()) state.set_rationale(details.rationale());
+  if (details.has_desired_effect()) {
+    state.set_desired_effect(details.desired_effect());
+  }
+  if (details.has_support_area()) {
+    state.set_support_area(details.support_area());
+  }
+  if (details.has_group()) state.set_group(details.group());
+}
+
+}  // namespace
+
+void EvolveArea(v1::AreaState& state, const v1::PlanEvent& event,
+                const EventContext& context) {
+  switch (event.event_case()) {
+    case v1::PlanEvent::kAreaRegistered: {
+      const v1::AreaRegistered& e = event.area_registered();
+      state.set_area_id(e.area_id());
+      state.set_title(e.title());
+      state.set_support_area(e.support_area());
+      state.set_group(e.group());
+      state.set_rationale(e.rationale());
+      state.set_desired_effect(e.desired_effect());
+      *state.mutable_participating_units() = e.participating_units();
+      *state.mutable_responsible_units() = e.responsible_units();
+      if (e.has_planned_start()) {
+        *state.mutable_planned_start() = e.planned_start();
+        *state.mutable_baseline_start() = e.planned_start();
+      }
+      if (e.has_planned_end()) {
+        *state.mutable_planned_end() = e.planned_end();
+        *state.mutable_baseline_end() = e.planned_end();
+      }
+      state.set_phase(e.phase() == v1::PHASE_UNSPECIFIED ? v1::PHASE_PLANNED
+                                                         : e.phase());
+      state.set_health(v1::HEALTH_UNKNOWN);
+      SetTime(*state.mutable_registered_at(), context.recorded_at);
+      state.set_registered_by(context.actor);
+      break;
+    }
+    case v1::PlanEvent::kAreaDetailsRevised:
+      ApplyDetails(state, event.area_details_revised().after());
+      break;
+    case v1::PlanEvent::kStatusReported: {
+      const v1::StatusReport& report = event.status_reported().report();
+      state.set_phase(report.phase());
+      state.set_health(report.health());
+      *state.mutable_latest_report() = report;
+      state.set_latest_report_position(context.position);
+      SetTime(*state.mutable_latest_report_recorded_at(), context.recorded_at);
+      state.set_status_reports(state.status_reports() + 1);
+      break;
+    }
+    case v1::PlanEvent::kScheduleRevised: {
+      const v1::ScheduleRevised& e = event.schedule_revised();
+      // An unset date in the event is an unset date in the plan; clear_*
+      // (not Clear() on the field) so that the field is absent again.
+      if (e.has_new_start()) {
+        *state.mutable_planned_start() = e.new_start();
+      } else {
+        state.clear_planned_start();
+      }
+      if (e.has_new_end()) {
+        *state.mutable_planned_end() = e.new_end();
+      } else {
+        state.clear_planned_end();
+      }
+      if (e.has_baseline_start()) {
+        *state.mutable_baseline_start() = e.baseline_start();
+      }
+      if (e.has_baseline_end())
+        *state.mutable_baseline_end() = e.baseline_end();
+      state.set_schedule_revisions(state.schedule_revisions() + 1);
+      break;
+    }
+    case v1::PlanEvent::kDependencyAdded:
+      *state.add_dependencies() = event.dependency_added().dependency();
+      break;
+    case v1::PlanEvent::kDependencyRemoved: {
+      auto* dependencies = state.mutable_dependencies();
+      const v1::Dependency& removed = event.dependency_removed().dependency();
+      dependencies->erase(
+          std::remove_if(
+              dependencies->begin(), dependencies->end(),
+              [&](const v1::Dependency& d) { return SameTarget(d, removed); }),
+          dependencies->end());
+      break;
+    }
+    case v1::PlanEvent::kUnitsChanged: {
+      const v1::UnitsChanged& e = event.units_changed();
+      *state.mutable_participating_units() = e.participating_after();
+      *state.mutable_responsible_units() = e.responsible_after();
+      break;
+    }
+    case v1::PlanEvent::kAreaClosed: {
+      const v1::AreaClosed& e = event.area_closed();
+      state.set_closed(true);
+      state.set_outcome(e.outcome());
+      state.set_outcome_text(e.outcome_text());
+      state.set_phase(e.outcome() == v1::OUTCOME_CANCELLED
+                          ? v1::PHASE_CANCELLED
+                          : v1::PHASE_COMPLETED);
+      break;
+    }
+    case v1::PlanEvent::kAreaReopened:
+      state.set_closed(false);
+      state.set_outcome(v1::OUTCOME_UNSPECIFIED);
+      state.clear_outcome_text();
+      state.set_phase(event.area_reopened().phase());
+      break;
+    case v1::PlanEvent::kEntryCorrected:
+      state.add_corrected_positions(event.entry_corrected().position());
+      break;
+    case v1::PlanEvent::kDecisionRecorded:
+    case v1::PlanEvent::EVENT_NOT_SET:
+      break;
+  }
+  state.set_version(context.version);
+  state.set_position(context.position);
+  SetTime(*state.mutable_updated_at(), context.recorded_at);
+  state.set_updated_by(context.actor);
+}
+
+void EvolveDecision(v1::DecisionState& state, const v1::PlanEvent& event,
+                    const EventContext& context) {
+  if (event.has_decision_recorded()) {
+    const v1::DecisionRecorded& e = event.decision_recorded();
+    state.set_decision_id(e.decision_id());
+    state.set_reference(e.reference());
+    state.set_body(e.body());
+    *state.mutable_decided_on() = e.decided_on();
+    state.set_title(e.title());
+    *state.mutable_area_ids() = e.area_ids();
+    state.set_outcome(e.outcome());
+    SetTime(*state.mutable_recorded_at(), context.recorded_at);
+    state.set_recorded_by(context.actor);
+  }
+  state.set_version(context.version);
+  state.set_position(context.position);
+}
+
+}  // namespace plantrail::domain

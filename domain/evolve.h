@@ -1,0 +1,36 @@
+// evolve: state + event -> state. The one fold of the plan model, used by the
+// command service (to decide on current state), by projections and by time
+// travel (fold a stream up to a point).
+//
+// Evolve never fails: events are facts that passed decide when they were
+// recorded, so it applies whatever it is given. An event of a type it does
+// not know (written by a newer version) only advances version and position.
+#ifndef PLANTRAIL_DOMAIN_EVOLVE_H_
+#define PLANTRAIL_DOMAIN_EVOLVE_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/time/time.h"
+#include "plantrail/v1/plan.pb.h"
+#include "plantrail/v1/plan_events.pb.h"
+
+namespace plantrail::domain {
+
+// Where and when an event was recorded, and by whom: from the log and the
+// event's metadata, not from its payload.
+struct EventContext {
+  uint64_t position = 0;
+  uint64_t version = 0;
+  absl::Time recorded_at;
+  std::string actor;
+};
+
+void EvolveArea(v1::AreaState& state, const v1::PlanEvent& event,
+                const EventContext& context);
+void EvolveDecision(v1::DecisionState& state, const v1::PlanEvent& event,
+                    const EventContext& context);
+
+}  // namespace plantrail::domain
+
+#endif  // PLANTRAIL_DOMAIN_EVOLVE_H_

@@ -1,0 +1,18 @@
+// PlanDate between the domain's value type and the contract's message.
+#ifndef PLANTRAIL_DOMAIN_PLAN_DATE_PROTO_H_
+#define PLANTRAIL_DOMAIN_PLAN_DATE_PROTO_H_
+
+#include "absl/status/statusor.h"
+#include "domain/plan_date.h"
+#include "plantrail/v1/plan.pb.h"
+
+namespace plantrail::domain {
+
+v1::PlanDate ToProto(const PlanDate& date);
+// Built from the structured fields (text is presentation only);
+// kInvalidArgument when they do not describe a period.
+absl::StatusOr<PlanDate> FromProto(const v1::PlanDate& date);
+
+}  // namespace plantrail::domain
+
+#endif  // PLANTRAIL_DOMAIN_PLAN_DATE_PROTO_H_

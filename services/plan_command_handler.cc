@@ -1,0 +1,397 @@
+#include "services/plan_command_handler.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "domain/decide.h"
+#include "domain/event_codec.h"
+#include "domain/evolve.h"
+#include "domain/rules.h"
+#include "domain/streams.h"
+#include "eventstore/record_format.h"
+#include "eventstore/uuid.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+
+namespace plantrail::services {
+namespace {
+
+using eventstore::EventStore;
+using eventstore::RecordedEvent;
+
+// How often a command is decided again after losing a race for its stream.
+constexpr int kAttempts = 5;
+
+struct Decided {
+  uint64_t version = 0;
+  v1::PlanEvent event;
+};
+using DecideFn =
+    std::function<absl::StatusOr<Decided>(const EventStore&, absl::Time)>;
+
+// Folds every event of `stream_id` with `evolve`.
+template <typename State, typename Evolve>
+absl::StatusOr<State> Fold(const EventStore& store,
+                           const std::string& stream_id, Evolve evolve) {
+  State state;
+  for (uint64_t from = 1; from != 0;) {
+    absl::StatusOr<eventstore::StreamPage> page = store.ReadStream(
+        {.stream_id = stream_id, .from_version = from, .limit = 1000});
+    if (absl::IsNotFound(page.status())) return state;
+    PLANTRAIL_RETURN_IF_ERROR(page.status());
+    for (const RecordedEvent& recorded : page->events) {
+      absl::StatusOr<v1::PlanEvent> event =
+          domain::DecodeEvent(recorded.type, recorded.payload);
+      // An event type a newer server wrote still counts as a version.
+      if (absl::IsInvalidArgument(event.status())) event = v1::PlanEvent();
+      PLANTRAIL_RETURN_IF_ERROR(event.status());
+      const auto actor = recorded.metadata.find(kActorKey);
+      evolve(state, *event,
+             domain::EventContext{
+                 .position = recorded.position,
+                 .version = recorded.stream_version,
+                 .recorded_at = recorded.recorded_at,
+                 .actor = actor == recorded.metadata.end() ? std::string()
+                                                           : actor->second,
+             });
+    }
+    from = page->next_version;
+  }
+  return state;
+}
+
+absl::StatusOr<bool> StreamExists(const EventStore& store,
+                                  const std::string& stream_id) {
+  PLANTRAIL_ASSIGN_OR_RETURN(uint64_t version, store.StreamVersion(stream_id));
+  return version > 0;
+}
+
+// A stable digest of what a command asks, to tell a retry from a reuse of
+// its id for something else.
+template <typename Request>
+std::string Fingerprint(const Request& command) {
+  Request bare = command;
+  bare.clear_options();
+  std::string bytes = bare.GetDescriptor()->full_name();
+  bytes += '\0';
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    bare.SerializeToCodedStream(&coded);
+  }
+  const eventstore::Hash hash = eventstore::record_format::Sha256(bytes);
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(hash.data()), 16));
+}
+
+template <typename Request>
+DecideFn DecideArea(const Request& command, PlanCommandHandler::Gather gather) {
+  return
+      [command, gather = std::move(gather)](
+          const EventStore& store, absl::Time now) -> absl::StatusOr<Decided> {
+        PLANTRAIL_ASSIGN_OR_RETURN(
+            v1::AreaState state,
+            Fold<v1::AreaState>(store, domain::AreaStream(command.area_id()),
+                                domain::EvolveArea));
+        domain::Facts facts{.now = now};
+        if (gather) PLANTRAIL_RETURN_IF_ERROR(gather(store, facts));
+        PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanEvent event,
+                                   domain::Decide(state, command, facts));
+        return Decided{.version = state.version(), .event = std::move(event)};
+      };
+}
+
+// Adds `area_id` to the facts when it names an existing area.
+absl::Status NoteArea(const EventStore& store, const std::string& area_id,
+                      domain::Facts& facts) {
+  if (area_id.empty() || !domain::CheckId("area_id", area_id).ok()) {
+    return absl::OkStatus();
+  }
+  PLANTRAIL_ASSIGN_OR_RETURN(bool exists,
+                             StreamExists(store, domain::AreaStream(area_id)));
+  if (exists) facts.existing_areas.insert(area_id);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+struct PlanCommandHandler::Execution {
+  Principal principal;
+  v1::CommandOptions options;
+  std::string stream_id;
+  std::string fingerprint;
+  DecideFn decide;
+  Done done;
+  int attempts_left = kAttempts;
+};
+
+PlanCommandHandler::PlanCommandHandler(eventstore::EventStore* store,
+                                       std::function<absl::Time()> now)
+    : store_(store), now_(std::move(now)) {}
+
+std::string PlanCommandHandler::EventIdFor(absl::string_view command_id) {
+  const eventstore::Hash hash = eventstore::record_format::Sha256(
+      absl::StrCat("plantrail/command-id/", command_id));
+  eventstore::Uuid id;
+  std::copy(hash.begin(), hash.begin() + id.size(), id.begin());
+  id[6] = (id[6] & 0x0f) | 0x80;  // version 8: a name-based, custom UUID
+  id[8] = (id[8] & 0x3f) | 0x80;  // RFC 4122 variant
+  return eventstore::FormatUuid(id);
+}
+
+void PlanCommandHandler::Start(std::shared_ptr<Execution> execution) {
+  if (absl::Status valid = domain::CheckOptions(execution->options);
+      !valid.ok()) {
+    std::move(execution->done)(valid);
+    return;
+  }
+  const std::string& command_id = execution->options.command_id();
+  if (!command_id.empty()) {
+    absl::StatusOr<std::optional<RecordedEvent>> earlier =
+        store_->ReadEvent(EventIdFor(command_id));
+    if (!earlier.ok()) {
+      std::move(execution->done)(earlier.status());
+      return;
+    }
+    if (earlier->has_value()) {
+      const RecordedEvent& event = **earlier;
+      const auto fingerprint = event.metadata.find(kCommandFingerprintKey);
+      if (fingerprint == event.metadata.end() ||
+          fingerprint->second != execution->fingerprint) {
+        std::move(execution->done)(domain::Refuse(
+            absl::StatusCode::kAlreadyExists, "command-id-once",
+            absl::StrCat("options.command_id: \"", command_id,
+                         "\" was already used for another command (position ",
+                         event.position, ")")));
+        return;
+      }
+      v1::CommandResult result;
+      result.set_stream_id(event.stream_id);
+      result.set_version(event.stream_version);
+      result.set_position(event.position);
+      result.set_event_id(event.event_id);
+      result.set_event_type(event.type);
+      result.set_replayed(true);
+      std::move(execution->done)(std::move(result));
+      return;
+    }
+  }
+  Attempt(std::move(execution));
+}
+
+void PlanCommandHandler::Attempt(std::shared_ptr<Execution> execution) {
+  absl::StatusOr<Decided> decided = execution->decide(*store_, now_());
+  if (!decided.ok()) {
+    std::move(execution->done)(decided.status());
+    return;
+  }
+  const v1::CommandOptions& options = execution->options;
+  if (options.has_expected_version() &&
+      options.expected_version() != decided->version) {
+    std::move(execution->done)(eventstore::VersionConflict(
+        execution->stream_id,
+        eventstore::ExpectedVersion::Exact(options.expected_version()),
+        decided->version));
+    return;
+  }
+  domain::EncodedEvent encoded = domain::EncodeEvent(decided->event);
+  eventstore::ProposedEvent event{
+      .type = encoded.type,
+      .payload = std::move(encoded.payload),
+      .content_type = std::move(encoded.content_type),
+      .metadata = {{kActorKey, execution->principal.name},
+                   {kCommandFingerprintKey, execution->fingerprint}},
+  };
+  if (!options.command_id().empty()) {
+    event.event_id = EventIdFor(options.command_id());
+    event.metadata[kCommandIdKey] = options.command_id();
+  }
+  if (!options.correlation_id().empty()) {
+    event.metadata[kCorrelationIdKey] = options.correlation_id();
+  }
+  if (!options.causation_id().empty()) {
+    event.metadata[kCausationIdKey] = options.causation_id();
+  }
+  eventstore::AppendRequest append{
+      .stream_id = execution->stream_id,
+      .expected_version =
+          decided->version == 0
+              ? eventstore::ExpectedVersion::NoStream()
+              : eventstore::ExpectedVersion::Exact(decided->version),
+  };
+  append.events.push_back(std::move(event));
+  store_->AppendAsync(
+      std::move(append),
+      [this, execution, type = encoded.type](
+          absl::StatusOr<eventstore::AppendResult> appended) mutable {
+        if (appended.ok()) {
+          v1::CommandResult result;
+          result.set_stream_id(execution->stream_id);
+          result.set_version(appended->last_version);
+          result.set_position(appended->last_position);
+          result.set_event_id(appended->event_ids.front());
+          result.set_event_type(type);
+          result.set_replayed(appended->replayed);
+          std::move(execution->done)(std::move(result));
+          return;
+        }
+        // Another writer got to the stream between our read and our append:
+        // decide again on the new state, unless the caller pinned a version.
+        if (absl::IsAborted(appended.status()) &&
+            !execution->options.has_expected_version() &&
+            --execution->attempts_left > 0) {
+          Attempt(std::move(execution));
+          return;
+        }
+        std::move(execution->done)(appended.status());
+      });
+}
+
+template <typename Request>
+void PlanCommandHandler::HandleArea(const Principal& principal,
+                                    const Request& command, Gather gather,
+                                    Done done) {
+  if (absl::Status valid = domain::CheckId("area_id", command.area_id());
+      !valid.ok()) {
+    std::move(done)(valid);
+    return;
+  }
+  auto execution = std::make_shared<Execution>();
+  execution->principal = principal;
+  execution->options = command.options();
+  execution->stream_id = domain::AreaStream(command.area_id());
+  execution->fingerprint = Fingerprint(command);
+  execution->decide = DecideArea(command, std::move(gather));
+  execution->done = std::move(done);
+  Start(std::move(execution));
+}
+
+void PlanCommandHandler::Handle(const Principal& principal,
+                                const v1::RegisterAreaRequest& command,
+                                Done done) {
+  HandleArea(principal, command, nullptr, std::move(done));
+}
+
+void PlanCommandHandler::Handle(const Principal& principal,
+                                const v1::ReviseDetailsRequest& command,
+                                Done done) {
+  HandleArea(principal, command, nullptr, std::move(done));
+}
+
+void PlanCommandHandler::Handle(const Principal& principal,
+                                const v1::ReportStatusRequest& command,
+                                Done done) {
+  HandleArea(principal, command, nullptr, std::move(done));
+}
+
+void PlanCommandHandler::Handle(const Principal& principal,
+                                const v1::RemoveDependencyRequest& command,
+                                Done done) {
+  HandleArea(principal, command, nullptr, std::move(done));
+}
+
+void PlanCommandHandler::Handle(const Principal& principal,
+                                const v1::ChangeUnitsRequest& command,
+                                Done done) {
+  HandleArea(principal, command, nullptr, std::move(done));
+}
+
+void PlanCommandHandler::Handle(const Principal& principal,
+                                const v1::CloseAreaRequest& command,
+                                Done done) {
+  HandleArea(principal, command, nullptr, std::move(done));
+}
+
+void PlanCommandHandler::Handle(const Principal& principal,
+                                const v1::ReopenAreaRequest& command,
+                                Done done) {
+  HandleArea(principal, command, nullptr, std::move(done));
+}
+
+void PlanCommandHandler::Handle(const Principal& principal,
+                                const v1::ReviseScheduleRequest& command,
+                                Done done) {
+  Gather decision_exists = [decision_id = command.decision_id()](
+                               const EventStore& store,
+                               domain::Facts& facts) -> absl::Status {
+    if (!domain::CheckId("decision_id", decision_id).ok()) {
+      return absl::OkStatus();
+    }
+    PLANTRAIL_ASSIGN_OR_RETURN(
+        bool exists, StreamExists(store, domain::DecisionStream(decision_id)));
+    if (exists) facts.existing_decisions.insert(decision_id);
+    return absl::OkStatus();
+  };
+  HandleArea(principal, command, std::move(decision_exists), std::move(done));
+}
+
+void PlanCommandHandler::Handle(const Principal& principal,
+                                const v1::AddDependencyRequest& command,
+                                Done done) {
+  Gather area_exists = [on = command.on_area_id()](const EventStore& store,
+                                                   domain::Facts& facts) {
+    return NoteArea(store, on, facts);
+  };
+  HandleArea(principal, command, std::move(area_exists), std::move(done));
+}
+
+void PlanCommandHandler::Handle(const Principal& principal,
+                                const v1::CorrectEntryRequest& command,
+                                Done done) {
+  Gather event_at_position = [position = command.position()](
+                                 const EventStore& store,
+                                 domain::Facts& facts) -> absl::Status {
+    if (position == 0) return absl::OkStatus();
+    PLANTRAIL_ASSIGN_OR_RETURN(
+        eventstore::LogPage page,
+        store.ReadAll({.from_position = position, .limit = 1}));
+    if (!page.events.empty() && page.events[0].position == position) {
+      const RecordedEvent& event = page.events[0];
+      facts.event_at_position = domain::EventRef{
+          .position = event.position,
+          .stream_id = event.stream_id,
+          .event_id = event.event_id,
+          .type = event.type,
+      };
+    }
+    return absl::OkStatus();
+  };
+  HandleArea(principal, command, std::move(event_at_position), std::move(done));
+}
+
+void PlanCommandHandler::Handle(const Principal& principal,
+                                const v1::RecordDecisionRequest& command,
+                                Done done) {
+  absl::StatusOr<std::string> decision_id = domain::DecisionIdOf(command);
+  if (!decision_id.ok()) {
+    std::move(done)(decision_id.status());
+    return;
+  }
+  auto execution = std::make_shared<Execution>();
+  execution->principal = principal;
+  execution->options = command.options();
+  execution->stream_id = domain::DecisionStream(*decision_id);
+  execution->fingerprint = Fingerprint(command);
+  execution->decide = [command, stream_id = execution->stream_id](
+                          const EventStore& store,
+                          absl::Time now) -> absl::StatusOr<Decided> {
+    PLANTRAIL_ASSIGN_OR_RETURN(
+        v1::DecisionState state,
+        Fold<v1::DecisionState>(store, stream_id, domain::EvolveDecision));
+    domain::Facts facts{.now = now};
+    for (const std::string& area_id : command.area_ids()) {
+      PLANTRAIL_RETURN_IF_ERROR(NoteArea(store, area_id, facts));
+    }
+    PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanEvent event,
+                               domain::Decide(state, command, facts));
+    return Decided{.version = state.version(), .event = std::move(event)};
+  };
+  execution->done = std::move(done);
+  Start(std::move(execution));
+}
+
+}  // namespace plantrail::services

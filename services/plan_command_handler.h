@@ -1,0 +1,94 @@
+// Carries out plan commands: reads the stream's state, gathers the facts the
+// command needs, decides (domain/), and appends the one resulting event with
+// the state's version as expected version. Knows nothing of gRPC.
+//
+// Optimistic concurrency: with options.expected_version set, a mismatch
+// fails with kAborted carrying the current version. Without it, a race with
+// another writer of the same stream is retried on fresh state (a few times).
+//
+// Idempotency: a command with options.command_id gets an event id derived
+// from it, and its event carries a fingerprint of the command. A retry finds
+// that event and returns the first result without deciding again (so a
+// retried RegisterArea does not fail as "already registered"); reusing the
+// id for another command fails with kAlreadyExists. Durable, because the
+// event is.
+//
+// Thread safety: all methods may be called concurrently. The store must
+// outlive the handler. Callbacks run on the caller's thread or the store's
+// writer thread and must not block.
+#ifndef PLANTRAIL_SERVICES_PLAN_COMMAND_HANDLER_H_
+#define PLANTRAIL_SERVICES_PLAN_COMMAND_HANDLER_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "domain/decide.h"
+#include "eventstore/event_store.h"
+#include "plantrail/v1/plan_commands.pb.h"
+#include "services/principal.h"
+
+namespace plantrail::services {
+
+// Event metadata keys the command service stamps.
+inline constexpr char kActorKey[] = "actor";
+inline constexpr char kCommandIdKey[] = "command_id";
+inline constexpr char kCommandFingerprintKey[] = "command_fingerprint";
+inline constexpr char kCorrelationIdKey[] = "correlation_id";
+inline constexpr char kCausationIdKey[] = "causation_id";
+
+class PlanCommandHandler {
+ public:
+  using Done = absl::AnyInvocable<void(absl::StatusOr<v1::CommandResult>) &&>;
+  // Adds to `facts` what a command needs to know beyond its own stream.
+  using Gather = std::function<absl::Status(const eventstore::EventStore&,
+                                            domain::Facts&)>;
+
+  explicit PlanCommandHandler(
+      eventstore::EventStore* store,
+      std::function<absl::Time()> now = [] { return absl::Now(); });
+
+  void Handle(const Principal& principal,
+              const v1::RegisterAreaRequest& command, Done done);
+  void Handle(const Principal& principal,
+              const v1::ReviseDetailsRequest& command, Done done);
+  void Handle(const Principal& principal,
+              const v1::ReportStatusRequest& command, Done done);
+  void Handle(const Principal& principal,
+              const v1::ReviseScheduleRequest& command, Done done);
+  void Handle(const Principal& principal,
+              const v1::AddDependencyRequest& command, Done done);
+  void Handle(const Principal& principal,
+              const v1::RemoveDependencyRequest& command, Done done);
+  void Handle(const Principal& principal, const v1::ChangeUnitsRequest& command,
+              Done done);
+  void Handle(const Principal& principal,
+              const v1::RecordDecisionRequest& command, Done done);
+  void Handle(const Principal& principal, const v1::CloseAreaRequest& command,
+              Done done);
+  void Handle(const Principal& principal, const v1::ReopenAreaRequest& command,
+              Done done);
+  void Handle(const Principal& principal,
+              const v1::CorrectEntryRequest& command, Done done);
+
+  // The event id a command id stands for (a name-based UUID).
+  static std::string EventIdFor(absl::string_view command_id);
+
+ private:
+  struct Execution;
+  template <typename Request>
+  void HandleArea(const Principal& principal, const Request& command,
+                  Gather gather, Done done);
+  void Start(std::shared_ptr<Execution> execution);
+  void Attempt(std::shared_ptr<Execution> execution);
+
+  eventstore::EventStore* const store_;
+  const std::function<absl::Time()> now_;
+};
+
+}  // namespace plantrail::services
+
+#endif  // PLANTRAIL_SERVICES_PLAN_COMMAND_HANDLER_H_

@@ -1,0 +1,91 @@
+#include "services/plan_command_service.h"
+
+#include <utility>
+
+#include "services/grpc_status.h"
+
+namespace plantrail::services {
+
+template <typename Request>
+grpc::ServerUnaryReactor* PlanCommandService::Run(
+    grpc::CallbackServerContext* context, const Request& request,
+    v1::CommandResult* result) {
+  absl::StatusOr<Principal> principal = authenticator_->Authenticate(*context);
+  if (!principal.ok()) return FinishUnary(context, principal.status());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  handler_->Handle(
+      *principal, request,
+      [context, reactor, result](absl::StatusOr<v1::CommandResult> outcome) {
+        if (outcome.ok()) *result = *std::move(outcome);
+        reactor->Finish(ToGrpcStatus(outcome.status(), context));
+      });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* PlanCommandService::RegisterArea(
+    grpc::CallbackServerContext* context,
+    const v1::RegisterAreaRequest* request, v1::CommandResult* result) {
+  return Run(context, *request, result);
+}
+
+grpc::ServerUnaryReactor* PlanCommandService::ReviseDetails(
+    grpc::CallbackServerContext* context,
+    const v1::ReviseDetailsRequest* request, v1::CommandResult* result) {
+  return Run(context, *request, result);
+}
+
+grpc::ServerUnaryReactor* PlanCommandService::ReportStatus(
+    grpc::CallbackServerContext* context,
+    const v1::ReportStatusRequest* request, v1::CommandResult* result) {
+  return Run(context, *request, result);
+}
+
+grpc::ServerUnaryReactor* PlanCommandService::ReviseSchedule(
+    grpc::CallbackServerContext* context,
+    const v1::ReviseScheduleRequest* request, v1::CommandResult* result) {
+  return Run(context, *request, result);
+}
+
+grpc::ServerUnaryReactor* PlanCommandService::AddDependency(
+    grpc::CallbackServerContext* context,
+    const v1::AddDependencyRequest* request, v1::CommandResult* result) {
+  return Run(context, *request, result);
+}
+
+grpc::ServerUnaryReactor* PlanCommandService::RemoveDependency(
+    grpc::CallbackServerContext* context,
+    const v1::RemoveDependencyRequest* request, v1::CommandResult* result) {
+  return Run(context, *request, result);
+}
+
+grpc::ServerUnaryReactor* PlanCommandService::ChangeUnits(
+    grpc::CallbackServerContext* context, const v1::ChangeUnitsRequest* request,
+    v1::CommandResult* result) {
+  return Run(context, *request, result);
+}
+
+grpc::ServerUnaryReactor* PlanCommandService::RecordDecision(
+    grpc::CallbackServerContext* context,
+    const v1::RecordDecisionRequest* request, v1::CommandResult* result) {
+  return Run(context, *request, result);
+}
+
+grpc::ServerUnaryReactor* PlanCommandService::CloseArea(
+    grpc::CallbackServerContext* context, const v1::CloseAreaRequest* request,
+    v1::CommandResult* result) {
+  return Run(context, *request, result);
+}
+
+grpc::ServerUnaryReactor* PlanCommandService::ReopenArea(
+    grpc::CallbackServerContext* context, const v1::ReopenAreaRequest* request,
+    v1::CommandResult* result) {
+  return Run(context, *request, result);
+}
+
+grpc::ServerUnaryReactor* PlanCommandService::CorrectEntry(
+    grpc::CallbackServerContext* context,
+    const v1::CorrectEntryRequest* request, v1::CommandResult* result) {
+  return Run(context, *request, result);
+}
+
+}  // namespace plantrail::services
