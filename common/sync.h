@@ -22,10 +22,12 @@ class ABSL_LOCKABLE Mutex {
   Mutex& operator=(const Mutex&) = delete;
 
   void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() { mu_.lock(); }
-  // Wakes every Await()er so it can recheck its condition.
+  // Wakes every Await()er so it can recheck its condition. The notify comes
+  // before the unlock: once unlocked, a waiter may find its condition true
+  // and destroy this mutex (a Notification on its stack, say).
   void Unlock() ABSL_UNLOCK_FUNCTION() {
-    mu_.unlock();
     changed_.notify_all();
+    mu_.unlock();
   }
 
   // Blocks until `condition()` holds. Must be called with the lock held;

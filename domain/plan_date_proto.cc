@@ -43,7 +43,9 @@ v1::PlanDate ToProto(const PlanDate& date) {
   return out;
 }
 
-absl::StatusOr<PlanDate> FromProto(const v1::PlanDate& date) {
+namespace {
+
+absl::StatusOr<PlanDate> FromFields(const v1::PlanDate& date) {
   switch (date.precision()) {
     case v1::PLAN_DATE_PRECISION_DAY:
       return PlanDate::Day(date.year(), date.month(), date.day());
@@ -66,6 +68,17 @@ absl::StatusOr<PlanDate> FromProto(const v1::PlanDate& date) {
       break;
   }
   return absl::InvalidArgumentError("a plan date without a valid precision");
+}
+
+}  // namespace
+
+absl::StatusOr<PlanDate> FromProto(const v1::PlanDate& date) {
+  absl::StatusOr<PlanDate> built = FromFields(date);
+  if (!built.ok() || date.text().empty()) return built;
+  // Keep the words it was written in, as long as they still say the same.
+  absl::StatusOr<PlanDate> written = PlanDate::Parse(date.text());
+  if (written.ok() && *written == *built) return written;
+  return built;
 }
 
 }  // namespace plantrail::domain

@@ -9,8 +9,9 @@
 namespace plantrail::domain {
 
 v1::PlanDate ToProto(const PlanDate& date);
-// Built from the structured fields (text is presentation only);
-// kInvalidArgument when they do not describe a period.
+// Built from the structured fields, keeping `text` as its written form when
+// it reads as the same period; kInvalidArgument when the fields do not
+// describe a period.
 absl::StatusOr<PlanDate> FromProto(const v1::PlanDate& date);
 
 }  // namespace plantrail::domain

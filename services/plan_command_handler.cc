@@ -143,18 +143,55 @@ std::string PlanCommandHandler::EventIdFor(absl::string_view command_id) {
   return eventstore::FormatUuid(id);
 }
 
-void PlanCommandHandler::Start(std::shared_ptr<Execution> execution) {
+void PlanCommandHandler::Submit(std::shared_ptr<Execution> execution) {
   if (absl::Status valid = domain::CheckOptions(execution->options);
       !valid.ok()) {
     std::move(execution->done)(valid);
     return;
   }
+  bool first;
+  {
+    MutexLock lock(&mu_);
+    auto& queue = queues_[execution->stream_id];
+    queue.push_back(execution);
+    first = queue.size() == 1;
+  }
+  if (first) Run(std::move(execution));
+}
+
+void PlanCommandHandler::Finish(std::shared_ptr<Execution> execution,
+                                absl::StatusOr<v1::CommandResult> outcome) {
+  std::shared_ptr<Execution> next;
+  {
+    MutexLock lock(&mu_);
+    auto it = queues_.find(execution->stream_id);
+    it->second.pop_front();
+    if (it->second.empty()) {
+      queues_.erase(it);
+    } else {
+      next = it->second.front();
+    }
+  }
+  // The next command decides on the state this one just wrote; never on the
+  // store's writer thread, which may be the thread we are on.
+  if (next) {
+    pool_.Schedule(
+        [this, next = std::move(next)]() mutable { Run(std::move(next)); });
+  }
+  // Last: once the caller hears back it may destroy the handler, so nothing
+  // may touch `this` after this call.
+  std::move(execution->done)(std::move(outcome));
+}
+
+void PlanCommandHandler::Run(std::shared_ptr<Execution> execution) {
+  // The command-id check runs in the stream's turn, so a retry racing its
+  // original sees the original's event.
   const std::string& command_id = execution->options.command_id();
   if (!command_id.empty()) {
     absl::StatusOr<std::optional<RecordedEvent>> earlier =
         store_->ReadEvent(EventIdFor(command_id));
     if (!earlier.ok()) {
-      std::move(execution->done)(earlier.status());
+      Finish(std::move(execution), earlier.status());
       return;
     }
     if (earlier->has_value()) {
@@ -162,11 +199,13 @@ void PlanCommandHandler::Start(std::shared_ptr<Execution> execution) {
       const auto fingerprint = event.metadata.find(kCommandFingerprintKey);
       if (fingerprint == event.metadata.end() ||
           fingerprint->second != execution->fingerprint) {
-        std::move(execution->done)(domain::Refuse(
-            absl::StatusCode::kAlreadyExists, "command-id-once",
-            absl::StrCat("options.command_id: \"", command_id,
-                         "\" was already used for another command (position ",
-                         event.position, ")")));
+        Finish(std::move(execution),
+               domain::Refuse(
+                   absl::StatusCode::kAlreadyExists, "command-id-once",
+                   absl::StrCat("options.command_id: \"", command_id,
+                                "\" was already used for another command "
+                                "(position ",
+                                event.position, ")")));
         return;
       }
       v1::CommandResult result;
@@ -176,7 +215,7 @@ void PlanCommandHandler::Start(std::shared_ptr<Execution> execution) {
       result.set_event_id(event.event_id);
       result.set_event_type(event.type);
       result.set_replayed(true);
-      std::move(execution->done)(std::move(result));
+      Finish(std::move(execution), std::move(result));
       return;
     }
   }
@@ -186,16 +225,17 @@ void PlanCommandHandler::Start(std::shared_ptr<Execution> execution) {
 void PlanCommandHandler::Attempt(std::shared_ptr<Execution> execution) {
   absl::StatusOr<Decided> decided = execution->decide(*store_, now_());
   if (!decided.ok()) {
-    std::move(execution->done)(decided.status());
+    Finish(std::move(execution), decided.status());
     return;
   }
   const v1::CommandOptions& options = execution->options;
   if (options.has_expected_version() &&
       options.expected_version() != decided->version) {
-    std::move(execution->done)(eventstore::VersionConflict(
-        execution->stream_id,
-        eventstore::ExpectedVersion::Exact(options.expected_version()),
-        decided->version));
+    Finish(std::move(execution),
+           eventstore::VersionConflict(
+               execution->stream_id,
+               eventstore::ExpectedVersion::Exact(options.expected_version()),
+               decided->version));
     return;
   }
   domain::EncodedEvent encoded = domain::EncodeEvent(decided->event);
@@ -236,7 +276,7 @@ void PlanCommandHandler::Attempt(std::shared_ptr<Execution> execution) {
           result.set_event_id(appended->event_ids.front());
           result.set_event_type(type);
           result.set_replayed(appended->replayed);
-          std::move(execution->done)(std::move(result));
+          Finish(std::move(execution), std::move(result));
           return;
         }
         // Another writer got to the stream between our read and our append:
@@ -244,10 +284,12 @@ void PlanCommandHandler::Attempt(std::shared_ptr<Execution> execution) {
         if (absl::IsAborted(appended.status()) &&
             !execution->options.has_expected_version() &&
             --execution->attempts_left > 0) {
-          Attempt(std::move(execution));
+          pool_.Schedule([this, execution = std::move(execution)]() mutable {
+            Attempt(std::move(execution));
+          });
           return;
         }
-        std::move(execution->done)(appended.status());
+        Finish(std::move(execution), appended.status());
       });
 }
 
@@ -267,7 +309,7 @@ void PlanCommandHandler::HandleArea(const Principal& principal,
   execution->fingerprint = Fingerprint(command);
   execution->decide = DecideArea(command, std::move(gather));
   execution->done = std::move(done);
-  Start(std::move(execution));
+  Submit(std::move(execution));
 }
 
 void PlanCommandHandler::Handle(const Principal& principal,
@@ -391,7 +433,7 @@ void PlanCommandHandler::Handle(const Principal& principal,
     return Decided{.version = state.version(), .event = std::move(event)};
   };
   execution->done = std::move(done);
-  Start(std::move(execution));
+  Submit(std::move(execution));
 }
 
 }  // namespace plantrail::services

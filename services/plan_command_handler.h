@@ -2,9 +2,16 @@
 // command needs, decides (domain/), and appends the one resulting event with
 // the state's version as expected version. Knows nothing of gRPC.
 //
+// One command per stream at a time: the handler is the only writer of plan
+// streams (EventStore.Append refuses them), and it queues the commands of a
+// stream and starts the next when the previous one's append has completed,
+// so a command always decides on the state it appends to. Commands on
+// different streams run concurrently and commit in shared groups.
+//
 // Optimistic concurrency: with options.expected_version set, a mismatch
-// fails with kAborted carrying the current version. Without it, a race with
-// another writer of the same stream is retried on fresh state (a few times).
+// fails with kAborted carrying the current version. Without it, a lost race
+// (only possible if another process wrote the stream) is decided again on
+// fresh state, a few times.
 //
 // Idempotency: a command with options.command_id gets an event id derived
 // from it, and its event carries a fingerprint of the command. A retry finds
@@ -14,18 +21,24 @@
 // event is.
 //
 // Thread safety: all methods may be called concurrently. The store must
-// outlive the handler. Callbacks run on the caller's thread or the store's
-// writer thread and must not block.
+// outlive the handler; destroy the handler only when no command is in flight.
+// `done` runs on the caller's thread, the store's writer thread or one of the
+// handler's threads, and must not block. Decisions never run on the store's
+// writer thread.
 #ifndef PLANTRAIL_SERVICES_PLAN_COMMAND_HANDLER_H_
 #define PLANTRAIL_SERVICES_PLAN_COMMAND_HANDLER_H_
 
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/sync.h"
+#include "common/thread_pool.h"
 #include "domain/decide.h"
 #include "eventstore/event_store.h"
 #include "plantrail/v1/plan_commands.pb.h"
@@ -82,11 +95,25 @@ class PlanCommandHandler {
   template <typename Request>
   void HandleArea(const Principal& principal, const Request& command,
                   Gather gather, Done done);
-  void Start(std::shared_ptr<Execution> execution);
+  // Queues `execution` behind the commands of its stream.
+  void Submit(std::shared_ptr<Execution> execution);
+  // Runs the command at the head of its stream's queue.
+  void Run(std::shared_ptr<Execution> execution);
   void Attempt(std::shared_ptr<Execution> execution);
+  // Reports the outcome and starts the stream's next command.
+  void Finish(std::shared_ptr<Execution> execution,
+              absl::StatusOr<v1::CommandResult> outcome);
 
   eventstore::EventStore* const store_;
   const std::function<absl::Time()> now_;
+
+  Mutex mu_;
+  // Per stream, the commands waiting; the front one is running.
+  absl::flat_hash_map<std::string, std::deque<std::shared_ptr<Execution>>>
+      queues_ ABSL_GUARDED_BY(mu_);
+  // Runs continuations off the store's writer thread. Last member: destroyed
+  // (joined) first.
+  ThreadPool pool_{2};
 };
 
 }  // namespace plantrail::services

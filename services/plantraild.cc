@@ -43,6 +43,10 @@ int main(int argc, char** argv) {
                  "for tests and bulk import only")
       ->check(CLI::IsMember({"fsync", "none"}))
       ->capture_default_str();
+  app.add_option("--local-principal", options.local_principal,
+                 "The principal every caller acts as until token "
+                 "authentication exists; stamped as the actor of events")
+      ->capture_default_str();
   app.add_option("--shutdown-grace", shutdown_grace_seconds,
                  "Seconds in-flight calls get to finish on SIGINT/SIGTERM")
       ->capture_default_str();

@@ -498,7 +498,7 @@ std::vector<Refusal> Refusals() {
          reason: "r"
        )pb"),
        C::kInvalidArgument,
-       {"ends before"}},
+       {"\"Q1 2023\" ends before planned_start \"april 2023\" begins"}},
       {"reschedule under an unknown decision",
        On<v1::ReviseScheduleRequest>(Registered, R"pb(
          area_id: "3.4.2"
