@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "common/status_macros.h"
+#include "domain/evolve.h"
 #include "domain/plan_date.h"
 #include "domain/plan_date_proto.h"
 #include "domain/rules.h"
@@ -144,13 +145,6 @@ absl::Status RequireOpen(const v1::AreaState& area, absl::string_view what) {
                                " needs it reopened first"));
   }
   return absl::OkStatus();
-}
-
-bool SameTarget(const v1::Dependency& a, const v1::Dependency& b) {
-  if (a.target_case() != b.target_case()) return false;
-  return a.target_case() == v1::Dependency::kAreaId
-             ? a.area_id() == b.area_id()
-             : a.external() == b.external();
 }
 
 template <typename Request>

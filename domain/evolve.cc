@@ -3,27 +3,14 @@
 #include <algorithm>
 
 #include "google/protobuf/timestamp.pb.h"
+#include "google/protobuf/util/time_util.h"
 
 namespace plantrail::domain {
 namespace {
 
 void SetTime(google::protobuf::Timestamp& out, absl::Time time) {
-  const int64_t micros = absl::ToUnixMicros(time);
-  int64_t seconds = micros / 1000000;
-  int64_t rest = micros % 1000000;
-  if (rest < 0) {
-    rest += 1000000;
-    --seconds;
-  }
-  out.set_seconds(seconds);
-  out.set_nanos(static_cast<int32_t>(rest * 1000));
-}
-
-bool SameTarget(const v1::Dependency& a, const v1::Dependency& b) {
-  if (a.target_case() != b.target_case()) return false;
-  return a.target_case() == v1::Dependency::kAreaId
-             ? a.area_id() == b.area_id()
-             : a.external() == b.external();
+  out = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
+      absl::ToUnixMicros(time));
 }
 
 void ApplyDetails(v1::AreaState& state, const v1::AreaDetails& details) {
@@ -39,6 +26,13 @@ void ApplyDetails(v1::AreaState& state, const v1::AreaDetails& details) {
 }
 
 }  // namespace
+
+bool SameTarget(const v1::Dependency& a, const v1::Dependency& b) {
+  if (a.target_case() != b.target_case()) return false;
+  return a.target_case() == v1::Dependency::kAreaId
+             ? a.area_id() == b.area_id()
+             : a.external() == b.external();
+}
 
 void EvolveArea(v1::AreaState& state, const v1::PlanEvent& event,
                 const EventContext& context) {

@@ -26,6 +26,10 @@ struct EventContext {
   std::string actor;
 };
 
+// Whether two dependencies point at the same area or external name (kind
+// and note aside): an area depends on a target at most once.
+bool SameTarget(const v1::Dependency& a, const v1::Dependency& b);
+
 void EvolveArea(v1::AreaState& state, const v1::PlanEvent& event,
                 const EventContext& context);
 void EvolveDecision(v1::DecisionState& state, const v1::PlanEvent& event,

@@ -505,6 +505,22 @@ RocksDbEventStore::LookUpEventId(const Uuid& id,
   if (auto it = group.event_ids.find(id); it != group.event_ids.end()) {
     return it->second;
   }
+  PLANTRAIL_ASSIGN_OR_RETURN(std::optional<StoredEvent> stored,
+                             ReadStoredEvent(id));
+  if (!stored) return std::nullopt;
+  RecordedEvent& event = stored->event;
+  return KnownEvent{
+      .entry = stored->entry,
+      .stream_id = std::move(event.stream_id),
+      .version = event.stream_version,
+      .type = std::move(event.type),
+      .content_type = std::move(event.content_type),
+      .payload_hash = event.payload_hash,
+  };
+}
+
+absl::StatusOr<std::optional<RocksDbEventStore::StoredEvent>>
+RocksDbEventStore::ReadStoredEvent(const Uuid& id) const {
   std::string value;
   rocksdb::Status status =
       db_->Get(rocksdb::ReadOptions(), event_ids_, AsSlice(id), &value);
@@ -514,15 +530,7 @@ RocksDbEventStore::LookUpEventId(const Uuid& id,
                              rf::DecodeEventIdEntry(value));
   PLANTRAIL_ASSIGN_OR_RETURN(std::vector<RecordedEvent> events,
                              ReadPositions({entry.position}));
-  RecordedEvent& event = events[0];
-  return KnownEvent{
-      .entry = entry,
-      .stream_id = std::move(event.stream_id),
-      .version = event.stream_version,
-      .type = std::move(event.type),
-      .content_type = std::move(event.content_type),
-      .payload_hash = event.payload_hash,
-  };
+  return StoredEvent{.entry = entry, .event = std::move(events[0])};
 }
 
 absl::StatusOr<rf::StreamHead> RocksDbEventStore::LookUpStreamHead(
@@ -670,16 +678,10 @@ absl::StatusOr<std::optional<RecordedEvent>> RocksDbEventStore::ReadEvent(
     return absl::InvalidArgumentError(
         absl::StrCat("event_id: \"", event_id, "\" is not a UUID"));
   }
-  std::string value;
-  rocksdb::Status status =
-      db_->Get(rocksdb::ReadOptions(), event_ids_, AsSlice(*id), &value);
-  if (status.IsNotFound()) return std::nullopt;
-  PLANTRAIL_RETURN_IF_ERROR(FromRocks(status, "cannot look up an event id"));
-  PLANTRAIL_ASSIGN_OR_RETURN(rf::EventIdEntry entry,
-                             rf::DecodeEventIdEntry(value));
-  PLANTRAIL_ASSIGN_OR_RETURN(std::vector<RecordedEvent> events,
-                             ReadPositions({entry.position}));
-  return std::move(events[0]);
+  PLANTRAIL_ASSIGN_OR_RETURN(std::optional<StoredEvent> stored,
+                             ReadStoredEvent(*id));
+  if (!stored) return std::nullopt;
+  return std::move(stored->event);
 }
 
 absl::StatusOr<VerifyReport> RocksDbEventStore::Verify() const {

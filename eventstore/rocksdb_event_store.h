@@ -72,6 +72,11 @@ class RocksDbEventStore final : public EventStore {
     Hash payload_hash{};
   };
   struct GroupState;
+  // An event found by its id, with the append it came in.
+  struct StoredEvent {
+    record_format::EventIdEntry entry;
+    RecordedEvent event;
+  };
 
   RocksDbEventStore(const Options& options, rocksdb::DB* db,
                     std::vector<rocksdb::ColumnFamilyHandle*> families,
@@ -85,6 +90,8 @@ class RocksDbEventStore final : public EventStore {
                                      GroupState& group);
   absl::StatusOr<AppendResult> Replay(const PendingAppend& pending,
                                       const std::vector<KnownEvent>& known);
+  absl::StatusOr<std::optional<StoredEvent>> ReadStoredEvent(
+      const Uuid& id) const;
   absl::StatusOr<std::optional<KnownEvent>> LookUpEventId(
       const Uuid& id, const GroupState& group) const;
   absl::StatusOr<record_format::StreamHead> LookUpStreamHead(

@@ -4,6 +4,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "google/protobuf/util/time_util.h"
 
 namespace plantrail::services {
 
@@ -87,16 +88,9 @@ void ToProto(eventstore::RecordedEvent event, v1::RecordedEvent& out) {
   for (auto& [key, value] : event.metadata) {
     (*out.mutable_metadata())[key] = std::move(value);
   }
-  const int64_t micros = absl::ToUnixMicros(event.recorded_at);
-  // Floor division, so that times before 1970 stay well-formed.
-  int64_t seconds = micros / 1000000;
-  int64_t rest = micros % 1000000;
-  if (rest < 0) {
-    rest += 1000000;
-    --seconds;
-  }
-  out.mutable_recorded_at()->set_seconds(seconds);
-  out.mutable_recorded_at()->set_nanos(static_cast<int32_t>(rest * 1000));
+  *out.mutable_recorded_at() =
+      google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
+          absl::ToUnixMicros(event.recorded_at));
   out.set_position(event.position);
   out.set_stream_version(event.stream_version);
   out.set_hash(event.hash.data(), event.hash.size());

@@ -18,6 +18,7 @@
 #include "plantrail/v1/admin.grpc.pb.h"
 #include "plantrail/v1/event_store.grpc.pb.h"
 #include "tests/e2e/server_process.h"
+#include "tests/e2e/server_test.h"
 #include "tests/temp_dir.h"
 
 namespace plantrail {
@@ -44,37 +45,8 @@ grpc::ByteBuffer ToBuffer(const std::string& bytes) {
   return grpc::ByteBuffer(&slice, 1);
 }
 
-class EventStoreE2eTest : public ::testing::Test {
+class EventStoreE2eTest : public plantrail::testing::ServerTest {
  protected:
-  void SetUp() override { StartServer(); }
-
-  void StartServer() {
-    ASSERT_TRUE(server_.Start(dir_ / "data"));
-    channel_ = grpc::CreateChannel(server_.address(),
-                                   grpc::InsecureChannelCredentials());
-    store_ = v1::EventStore::NewStub(channel_);
-    admin_ = v1::Admin::NewStub(channel_);
-  }
-
-  void RestartServer() {
-    // An idle gRPC client answers the server's shutdown PING only on its
-    // 5-second backup poll; closing the channel first keeps restarts quick.
-    store_.reset();
-    admin_.reset();
-    channel_.reset();
-    const int status = server_.Stop(SIGTERM);
-    ASSERT_TRUE(WIFEXITED(status)) << status;
-    ASSERT_EQ(WEXITSTATUS(status), 0);
-    StartServer();
-  }
-
-  static std::unique_ptr<grpc::ClientContext> Context() {
-    auto context = std::make_unique<grpc::ClientContext>();
-    context->set_deadline(std::chrono::system_clock::now() +
-                          std::chrono::seconds(30));
-    return context;
-  }
-
   static v1::AppendRequest AppendOf(const std::string& stream,
                                     std::vector<std::string> payloads,
                                     std::vector<std::string> ids = {}) {
@@ -118,12 +90,6 @@ class EventStoreE2eTest : public ::testing::Test {
     *response = ToString(reply);
     return status;
   }
-
-  plantrail::testing::TempDir dir_;
-  plantrail::testing::ServerProcess server_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::EventStore::Stub> store_;
-  std::unique_ptr<v1::Admin::Stub> admin_;
 };
 
 TEST_F(EventStoreE2eTest, HealthCheckSaysServing) {

@@ -27,6 +27,7 @@
 #include "plantrail/v1/plan_commands.grpc.pb.h"
 #include "plantrail/v1/plan_events.pb.h"
 #include "tests/e2e/server_process.h"
+#include "tests/e2e/server_test.h"
 #include "tests/temp_dir.h"
 
 namespace plantrail {
@@ -141,41 +142,8 @@ v1::AreaState FoldArea(
   return state;
 }
 
-class PlanCommandsE2eTest : public ::testing::Test {
+class PlanCommandsE2eTest : public plantrail::testing::ServerTest {
  protected:
-  void SetUp() override { StartServer(); }
-
-  void StartServer() {
-    ASSERT_TRUE(server_.Start(dir_ / "data"));
-    channel_ = grpc::CreateChannel(server_.address(),
-                                   grpc::InsecureChannelCredentials());
-    commands_ = v1::PlanCommands::NewStub(channel_);
-    store_ = v1::EventStore::NewStub(channel_);
-  }
-
-  void RestartServer() {
-    // Closing the channel first spares the server's 5-second wait for an
-    // idle client to answer its shutdown ping.
-    commands_.reset();
-    store_.reset();
-    channel_.reset();
-    const int status = server_.Stop(SIGTERM);
-    ASSERT_TRUE(WIFEXITED(status)) << status;
-    ASSERT_EQ(WEXITSTATUS(status), 0) << "SIGTERM must exit cleanly";
-    StartServer();
-  }
-
-  static std::unique_ptr<grpc::ClientContext> Context(
-      const std::vector<std::pair<std::string, std::string>>& metadata = {}) {
-    auto context = std::make_unique<grpc::ClientContext>();
-    context->set_deadline(std::chrono::system_clock::now() +
-                          std::chrono::seconds(30));
-    for (const auto& [key, value] : metadata) {
-      context->AddMetadata(key, value);
-    }
-    return context;
-  }
-
   // One generated stub method per request type.
   grpc::Status Invoke(grpc::ClientContext* c, const v1::RegisterAreaRequest& r,
                       v1::CommandResult* out) {
@@ -498,12 +466,6 @@ class PlanCommandsE2eTest : public ::testing::Test {
     }
     return scenario;
   }
-
-  plantrail::testing::TempDir dir_;
-  plantrail::testing::ServerProcess server_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::PlanCommands::Stub> commands_;
-  std::unique_ptr<v1::EventStore::Stub> store_;
 };
 
 // --- 1. Every RPC succeeds and says what it wrote. -------------------------

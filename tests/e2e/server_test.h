@@ -1,0 +1,72 @@
+// A test fixture with the real plantraild running on a free loopback port in
+// a temporary data directory, and a client for every service.
+#ifndef PLANTRAIL_TESTS_E2E_SERVER_TEST_H_
+#define PLANTRAIL_TESTS_E2E_SERVER_TEST_H_
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "gtest/gtest.h"
+#include "plantrail/v1/admin.grpc.pb.h"
+#include "plantrail/v1/event_store.grpc.pb.h"
+#include "plantrail/v1/plan_commands.grpc.pb.h"
+#include "tests/e2e/server_process.h"
+#include "tests/temp_dir.h"
+
+namespace plantrail::testing {
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { StartServer(); }
+
+  void StartServer() {
+    ASSERT_TRUE(server_.Start(dir_ / "data"));
+    channel_ = grpc::CreateChannel(server_.address(),
+                                   grpc::InsecureChannelCredentials());
+    store_ = v1::EventStore::NewStub(channel_);
+    admin_ = v1::Admin::NewStub(channel_);
+    commands_ = v1::PlanCommands::NewStub(channel_);
+  }
+
+  // SIGTERM, which must exit 0, then a new server on the same data.
+  void RestartServer() {
+    // An idle gRPC client answers the server's shutdown PING only on its
+    // 5-second backup poll; closing the channel first keeps restarts quick.
+    store_.reset();
+    admin_.reset();
+    commands_.reset();
+    channel_.reset();
+    const int status = server_.Stop(SIGTERM);
+    ASSERT_TRUE(WIFEXITED(status)) << status;
+    ASSERT_EQ(WEXITSTATUS(status), 0) << "SIGTERM must exit cleanly";
+    StartServer();
+  }
+
+  // A call context with a 30 s deadline and the given request metadata.
+  static std::unique_ptr<grpc::ClientContext> Context(
+      const std::vector<std::pair<std::string, std::string>>& metadata = {}) {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->set_deadline(std::chrono::system_clock::now() +
+                          std::chrono::seconds(30));
+    for (const auto& [key, value] : metadata) {
+      context->AddMetadata(key, value);
+    }
+    return context;
+  }
+
+  TempDir dir_;
+  ServerProcess server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::EventStore::Stub> store_;
+  std::unique_ptr<v1::Admin::Stub> admin_;
+  std::unique_ptr<v1::PlanCommands::Stub> commands_;
+};
+
+}  // namespace plantrail::testing
+
+#endif  // PLANTRAIL_TESTS_E2E_SERVER_TEST_H_
