@@ -12,6 +12,7 @@
 #include <mutex>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/time/time.h"
 
 namespace plantrail {
 
@@ -37,6 +38,18 @@ class ABSL_LOCKABLE Mutex {
     std::unique_lock<std::mutex> lock(mu_, std::adopt_lock);
     changed_.wait(lock, condition);
     lock.release();
+  }
+
+  // As Await(), but gives up at `deadline`; returns whether `condition()`
+  // holds.
+  template <typename Condition>
+  bool AwaitWithDeadline(Condition condition, absl::Time deadline)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(this) {
+    std::unique_lock<std::mutex> lock(mu_, std::adopt_lock);
+    const bool holds =
+        changed_.wait_until(lock, absl::ToChronoTime(deadline), condition);
+    lock.release();
+    return holds;
   }
 
  private:

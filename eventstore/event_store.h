@@ -106,6 +106,11 @@ class EventStore {
 
   // The last committed position (0 when empty).
   virtual uint64_t HeadPosition() const = 0;
+
+  // Blocks until the head reaches `position`, the store closes, or
+  // `deadline` passes; returns the head then. For tailers of the log.
+  virtual uint64_t WaitForHead(uint64_t position,
+                               absl::Time deadline) const = 0;
   virtual Stats GetStats() const = 0;
 };
 

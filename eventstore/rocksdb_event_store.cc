@@ -184,6 +184,10 @@ RocksDbEventStore::~RocksDbEventStore() {
     paused_ = false;
   }
   if (writer_.joinable()) writer_.join();
+  {
+    MutexLock lock(&head_mu_);
+    closing_ = true;
+  }
   for (rocksdb::ColumnFamilyHandle* family : families_) {
     db_->DestroyColumnFamilyHandle(family).PermitUncheckedError();
   }
@@ -319,6 +323,7 @@ void RocksDbEventStore::CommitGroup(std::vector<PendingAppend>& group) {
       last_hash_ = state.last_hash;
       last_recorded_at_ = recorded_at;
       head_position_.store(next_position_ - 1, std::memory_order_release);
+      { MutexLock wake(&head_mu_); }
       commit_groups_.fetch_add(1, std::memory_order_relaxed);
       if (write_options.sync) {
         synced_commits_.fetch_add(1, std::memory_order_relaxed);
@@ -764,6 +769,18 @@ absl::StatusOr<VerifyReport> RocksDbEventStore::Verify() const {
 }
 
 uint64_t RocksDbEventStore::HeadPosition() const {
+  return head_position_.load(std::memory_order_acquire);
+}
+
+uint64_t RocksDbEventStore::WaitForHead(uint64_t position,
+                                        absl::Time deadline) const {
+  MutexLock lock(&head_mu_);
+  head_mu_.AwaitWithDeadline(
+      [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(head_mu_) {
+        return closing_ ||
+               head_position_.load(std::memory_order_acquire) >= position;
+      },
+      deadline);
   return head_position_.load(std::memory_order_acquire);
 }
 

@@ -45,6 +45,7 @@ class RocksDbEventStore final : public EventStore {
       absl::string_view event_id) const override;
   absl::StatusOr<VerifyReport> Verify() const override;
   uint64_t HeadPosition() const override;
+  uint64_t WaitForHead(uint64_t position, absl::Time deadline) const override;
   Stats GetStats() const override;
 
   // While paused the writer takes nothing from the queue, so tests can line
@@ -120,6 +121,9 @@ class RocksDbEventStore final : public EventStore {
   absl::Status write_error_;
 
   std::atomic<uint64_t> head_position_{0};
+  // Wakes WaitForHead() callers on every commit (and on close).
+  mutable Mutex head_mu_;
+  bool closing_ ABSL_GUARDED_BY(head_mu_) = false;
   std::atomic<uint64_t> appends_{0};
   std::atomic<uint64_t> events_appended_{0};
   std::atomic<uint64_t> replayed_appends_{0};

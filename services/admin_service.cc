@@ -1,5 +1,6 @@
 #include "services/admin_service.h"
 
+#include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "services/grpc_status.h"
 
@@ -31,6 +32,31 @@ void StatsInto(const eventstore::EventStore& store,
   response.set_wal_syncs(stats.wal_syncs);
 }
 
+void StatusInto(const projections::RunnerStatus& status,
+                v1::ProjectionStatus& out) {
+  out.set_name(status.name);
+  switch (status.state) {
+    case projections::RunnerStatus::State::kRunning:
+      out.set_state(v1::PROJECTION_STATE_RUNNING);
+      break;
+    case projections::RunnerStatus::State::kRebuilding:
+      out.set_state(v1::PROJECTION_STATE_REBUILDING);
+      break;
+    case projections::RunnerStatus::State::kFailed:
+      out.set_state(v1::PROJECTION_STATE_FAILED);
+      break;
+  }
+  out.set_checkpoint(status.checkpoint);
+  out.set_head_position(status.head_position);
+  out.set_lag(status.head_position > status.checkpoint
+                  ? status.head_position - status.checkpoint
+                  : 0);
+  out.set_rebuild_checkpoint(status.rebuild_checkpoint);
+  out.set_generation(status.generation);
+  out.set_events_applied(status.events_applied);
+  out.set_error(status.error);
+}
+
 }  // namespace
 
 // Verify walks the whole log, which takes a while on a big one: a callback
@@ -46,6 +72,35 @@ grpc::ServerUnaryReactor* AdminService::GetStats(
     v1::GetStatsResponse* response) {
   StatsInto(*store_, *response);
   return FinishUnary(context, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* AdminService::ListProjections(
+    grpc::CallbackServerContext* context,
+    const v1::ListProjectionsRequest* request,
+    v1::ListProjectionsResponse* response) {
+  for (const projections::ProjectionRunner* runner : projections_) {
+    StatusInto(runner->Status(), *response->add_projections());
+  }
+  return FinishUnary(context, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* AdminService::RebuildProjection(
+    grpc::CallbackServerContext* context,
+    const v1::RebuildProjectionRequest* request,
+    v1::RebuildProjectionResponse* response) {
+  for (projections::ProjectionRunner* runner : projections_) {
+    if (runner->name() != request->name()) continue;
+    absl::Status started = runner->Rebuild();
+    if (started.ok()) StatusInto(runner->Status(), *response->mutable_status());
+    return FinishUnary(context, started);
+  }
+  std::string names;
+  for (const projections::ProjectionRunner* runner : projections_) {
+    absl::StrAppend(&names, names.empty() ? "" : ", ", runner->name());
+  }
+  return FinishUnary(context, absl::NotFoundError(absl::StrCat(
+                                  "name: no projection \"", request->name(),
+                                  "\"; there are: ", names)));
 }
 
 }  // namespace plantrail::services

@@ -5,14 +5,19 @@
 #ifndef PLANTRAIL_SERVICES_ADMIN_SERVICE_H_
 #define PLANTRAIL_SERVICES_ADMIN_SERVICE_H_
 
+#include <vector>
+
 #include "eventstore/event_store.h"
 #include "plantrail/v1/admin.grpc.pb.h"
+#include "projections/runner.h"
 
 namespace plantrail::services {
 
 class AdminService final : public v1::Admin::CallbackService {
  public:
-  explicit AdminService(eventstore::EventStore* store) : store_(store) {}
+  AdminService(eventstore::EventStore* store,
+               std::vector<projections::ProjectionRunner*> projections)
+      : store_(store), projections_(std::move(projections)) {}
 
   grpc::ServerUnaryReactor* Verify(grpc::CallbackServerContext* context,
                                    const v1::VerifyRequest* request,
@@ -20,9 +25,18 @@ class AdminService final : public v1::Admin::CallbackService {
   grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* context,
                                      const v1::GetStatsRequest* request,
                                      v1::GetStatsResponse* response) override;
+  grpc::ServerUnaryReactor* ListProjections(
+      grpc::CallbackServerContext* context,
+      const v1::ListProjectionsRequest* request,
+      v1::ListProjectionsResponse* response) override;
+  grpc::ServerUnaryReactor* RebuildProjection(
+      grpc::CallbackServerContext* context,
+      const v1::RebuildProjectionRequest* request,
+      v1::RebuildProjectionResponse* response) override;
 
  private:
   eventstore::EventStore* const store_;
+  const std::vector<projections::ProjectionRunner*> projections_;
 };
 
 }  // namespace plantrail::services

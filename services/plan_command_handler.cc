@@ -15,6 +15,7 @@
 #include "eventstore/uuid.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "projections/plan_stream.h"
 
 namespace plantrail::services {
 namespace {
@@ -31,37 +32,6 @@ struct Decided {
 };
 using DecideFn =
     std::function<absl::StatusOr<Decided>(const EventStore&, absl::Time)>;
-
-// Folds every event of `stream_id` with `evolve`.
-template <typename State, typename Evolve>
-absl::StatusOr<State> Fold(const EventStore& store,
-                           const std::string& stream_id, Evolve evolve) {
-  State state;
-  for (uint64_t from = 1; from != 0;) {
-    absl::StatusOr<eventstore::StreamPage> page = store.ReadStream(
-        {.stream_id = stream_id, .from_version = from, .limit = 1000});
-    if (absl::IsNotFound(page.status())) return state;
-    PLANTRAIL_RETURN_IF_ERROR(page.status());
-    for (const RecordedEvent& recorded : page->events) {
-      absl::StatusOr<v1::PlanEvent> event =
-          domain::DecodeEvent(recorded.type, recorded.payload);
-      // An event type a newer server wrote still counts as a version.
-      if (absl::IsInvalidArgument(event.status())) event = v1::PlanEvent();
-      PLANTRAIL_RETURN_IF_ERROR(event.status());
-      const auto actor = recorded.metadata.find(kActorKey);
-      evolve(state, *event,
-             domain::EventContext{
-                 .position = recorded.position,
-                 .version = recorded.stream_version,
-                 .recorded_at = recorded.recorded_at,
-                 .actor = actor == recorded.metadata.end() ? std::string()
-                                                           : actor->second,
-             });
-    }
-    from = page->next_version;
-  }
-  return state;
-}
 
 absl::StatusOr<bool> StreamExists(const EventStore& store,
                                   const std::string& stream_id) {
@@ -90,19 +60,17 @@ std::string Fingerprint(const Request& command) {
 
 template <typename Request>
 DecideFn DecideArea(const Request& command, PlanCommandHandler::Gather gather) {
-  return
-      [command, gather = std::move(gather)](
-          const EventStore& store, absl::Time now) -> absl::StatusOr<Decided> {
-        PLANTRAIL_ASSIGN_OR_RETURN(
-            v1::AreaState state,
-            Fold<v1::AreaState>(store, domain::AreaStream(command.area_id()),
-                                domain::EvolveArea));
-        domain::Facts facts{.now = now};
-        if (gather) PLANTRAIL_RETURN_IF_ERROR(gather(store, facts));
-        PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanEvent event,
-                                   domain::Decide(state, command, facts));
-        return Decided{.version = state.version(), .event = std::move(event)};
-      };
+  return [command, gather = std::move(gather)](
+             const EventStore& store,
+             absl::Time now) -> absl::StatusOr<Decided> {
+    PLANTRAIL_ASSIGN_OR_RETURN(v1::AreaState state,
+                               projections::FoldArea(store, command.area_id()));
+    domain::Facts facts{.now = now};
+    if (gather) PLANTRAIL_RETURN_IF_ERROR(gather(store, facts));
+    PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanEvent event,
+                               domain::Decide(state, command, facts));
+    return Decided{.version = state.version(), .event = std::move(event)};
+  };
 }
 
 // Adds `area_id` to the facts when it names an existing area.
@@ -418,12 +386,11 @@ void PlanCommandHandler::Handle(const Principal& principal,
   execution->options = command.options();
   execution->stream_id = domain::DecisionStream(*decision_id);
   execution->fingerprint = Fingerprint(command);
-  execution->decide = [command, stream_id = execution->stream_id](
+  execution->decide = [command, decision_id = *decision_id](
                           const EventStore& store,
                           absl::Time now) -> absl::StatusOr<Decided> {
-    PLANTRAIL_ASSIGN_OR_RETURN(
-        v1::DecisionState state,
-        Fold<v1::DecisionState>(store, stream_id, domain::EvolveDecision));
+    PLANTRAIL_ASSIGN_OR_RETURN(v1::DecisionState state,
+                               projections::FoldDecision(store, decision_id));
     domain::Facts facts{.now = now};
     for (const std::string& area_id : command.area_ids()) {
       PLANTRAIL_RETURN_IF_ERROR(NoteArea(store, area_id, facts));

@@ -42,12 +42,13 @@
 #include "domain/decide.h"
 #include "eventstore/event_store.h"
 #include "plantrail/v1/plan_commands.pb.h"
+#include "projections/plan_stream.h"
 #include "services/principal.h"
 
 namespace plantrail::services {
 
 // Event metadata keys the command service stamps.
-inline constexpr char kActorKey[] = "actor";
+using projections::kActorKey;
 inline constexpr char kCommandIdKey[] = "command_id";
 inline constexpr char kCommandFingerprintKey[] = "command_fingerprint";
 inline constexpr char kCorrelationIdKey[] = "correlation_id";

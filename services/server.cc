@@ -10,6 +10,8 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "projections/area_state_projection.h"
+#include "projections/history_projection.h"
 
 namespace plantrail::services {
 
@@ -33,9 +35,29 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
                                  .path = (data_dir / "eventstore").string(),
                                  .durability = options.durability,
                              }));
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      server->projection_store_,
+      projections::ProjectionStore::Open((data_dir / "projections").string()));
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      server->area_state_,
+      projections::ProjectionRunner::Start(
+          server->store_.get(), server->projection_store_.get(),
+          std::make_unique<projections::AreaStateProjection>()));
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      server->history_,
+      projections::ProjectionRunner::Start(
+          server->store_.get(), server->projection_store_.get(),
+          std::make_unique<projections::HistoryProjection>()));
+  server->queries_ = std::make_unique<PlanQueries>(
+      server->store_.get(), server->area_state_.get(), server->history_.get());
+  server->query_service_ =
+      std::make_unique<PlanQueryService>(server->queries_.get());
   server->event_store_service_ =
       std::make_unique<EventStoreService>(server->store_.get());
-  server->admin_service_ = std::make_unique<AdminService>(server->store_.get());
+  server->admin_service_ = std::make_unique<AdminService>(
+      server->store_.get(),
+      std::vector<projections::ProjectionRunner*>{server->area_state_.get(),
+                                                  server->history_.get()});
   server->authenticator_ =
       std::make_unique<LocalAuthenticator>(options.local_principal);
   server->command_handler_ =
@@ -54,6 +76,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   builder.RegisterService(server->event_store_service_.get());
   builder.RegisterService(server->admin_service_.get());
   builder.RegisterService(server->command_service_.get());
+  builder.RegisterService(server->query_service_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(
@@ -91,6 +114,11 @@ void Server::Shutdown(absl::Duration grace) {
   command_service_.reset();
   command_handler_.reset();
   authenticator_.reset();
+  query_service_.reset();
+  queries_.reset();
+  area_state_.reset();
+  history_.reset();
+  projection_store_.reset();
   store_.reset();
 }
 

@@ -13,16 +13,21 @@
 #include "absl/time/time.h"
 #include "eventstore/event_store.h"
 #include "grpcpp/server.h"
+#include "projections/projection_store.h"
+#include "projections/runner.h"
 #include "services/admin_service.h"
 #include "services/event_store_service.h"
 #include "services/plan_command_handler.h"
 #include "services/plan_command_service.h"
+#include "services/plan_queries.h"
+#include "services/plan_query_service.h"
 #include "services/principal.h"
 
 namespace plantrail::services {
 
 struct ServerOptions {
-  // Where the server keeps its state; the log lives in <data_dir>/eventstore.
+  // Where the server keeps its state: the log in <data_dir>/eventstore, the
+  // projections (rebuildable from the log) in <data_dir>/projections.
   std::string data_dir;
   // host:port; port 0 picks a free one (see Server::port()).
   std::string listen = "127.0.0.1:50051";
@@ -59,6 +64,11 @@ class Server {
   ServerOptions options_;
   int port_ = 0;
   std::unique_ptr<eventstore::EventStore> store_;
+  std::unique_ptr<projections::ProjectionStore> projection_store_;
+  std::unique_ptr<projections::ProjectionRunner> area_state_;
+  std::unique_ptr<projections::ProjectionRunner> history_;
+  std::unique_ptr<PlanQueries> queries_;
+  std::unique_ptr<PlanQueryService> query_service_;
   std::unique_ptr<EventStoreService> event_store_service_;
   std::unique_ptr<AdminService> admin_service_;
   std::unique_ptr<Authenticator> authenticator_;

@@ -1,0 +1,56 @@
+#include "projections/area_state_projection.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "common/status_macros.h"
+#include "domain/streams.h"
+#include "projections/plan_stream.h"
+
+namespace plantrail::projections {
+namespace {
+
+template <typename State>
+absl::StatusOr<State> Load(StateWriter& state, const std::string& key) {
+  State loaded;
+  PLANTRAIL_ASSIGN_OR_RETURN(std::optional<std::string> bytes, state.Get(key));
+  if (bytes && !loaded.ParseFromString(*bytes)) {
+    return absl::DataLossError(
+        absl::StrCat("stored state ", key, " does not parse"));
+  }
+  return loaded;
+}
+
+}  // namespace
+
+std::string AreaKey(absl::string_view area_id) {
+  return absl::StrCat(kAreaKeyPrefix, area_id);
+}
+
+std::string DecisionKey(absl::string_view decision_id) {
+  return absl::StrCat(kDecisionKeyPrefix, decision_id);
+}
+
+absl::Status AreaStateProjection::Apply(const eventstore::RecordedEvent& event,
+                                        StateWriter& state) {
+  PLANTRAIL_ASSIGN_OR_RETURN(std::optional<PlanEventRecord> record,
+                             DecodePlanEvent(event));
+  if (!record) return absl::OkStatus();
+  absl::string_view stream = event.stream_id;
+  if (absl::ConsumePrefix(&stream, domain::kAreaStreamPrefix)) {
+    const std::string key = AreaKey(stream);
+    PLANTRAIL_ASSIGN_OR_RETURN(v1::AreaState area,
+                               Load<v1::AreaState>(state, key));
+    domain::EvolveArea(area, record->event, record->context);
+    state.Put(key, area.SerializeAsString());
+  } else if (absl::ConsumePrefix(&stream, domain::kDecisionStreamPrefix)) {
+    const std::string key = DecisionKey(stream);
+    PLANTRAIL_ASSIGN_OR_RETURN(v1::DecisionState decision,
+                               Load<v1::DecisionState>(state, key));
+    domain::EvolveDecision(decision, record->event, record->context);
+    state.Put(key, decision.SerializeAsString());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace plantrail::projections

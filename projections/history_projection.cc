@@ -1,0 +1,279 @@
+#include "projections/history_projection.h"
+
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
+#include "absl/time/civil_time.h"
+#include "common/status_macros.h"
+#include "domain/event_codec.h"
+#include "domain/plan_date.h"
+#include "domain/plan_date_proto.h"
+#include "domain/streams.h"
+#include "eventstore/record_format.h"
+#include "google/protobuf/util/time_util.h"
+#include "projections/plan_stream.h"
+
+namespace plantrail::projections {
+namespace {
+
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+
+constexpr char kWorkingStatePrefix[] = "s/";
+
+// What the history shows of an area, in this order.
+constexpr const char* kTrackedFields[] = {
+    "title",
+    "support_area",
+    "group",
+    "rationale",
+    "desired_effect",
+    "participating_units",
+    "responsible_units",
+    "planned_start",
+    "planned_end",
+    "baseline_start",
+    "baseline_end",
+    "phase",
+    "health",
+    "dependencies",
+    "closed",
+    "outcome",
+    "outcome_text",
+};
+
+// "PHASE_IN_PROGRESS" -> "in progress"; the unset value -> "".
+std::string EnumText(const google::protobuf::EnumValueDescriptor& value) {
+  if (value.number() == 0) return "";
+  std::string prefix = absl::AsciiStrToUpper(value.type()->name()) + "_";
+  absl::string_view name = value.name();
+  absl::ConsumePrefix(&name, prefix);
+  return absl::StrReplaceAll(absl::AsciiStrToLower(name), {{"_", " "}});
+}
+
+std::string RenderMessage(const Message& message) {
+  if (const auto* date = dynamic_cast<const v1::PlanDate*>(&message)) {
+    return date->text();
+  }
+  if (const auto* dependency = dynamic_cast<const v1::Dependency*>(&message)) {
+    std::string target = dependency->has_area_id()
+                             ? absl::StrCat("area ", dependency->area_id())
+                             : absl::StrCat("\"", dependency->external(), "\"");
+    return absl::StrCat(target, " (",
+                        dependency->kind() == v1::DEPENDENCY_KIND_RELATES
+                            ? "relates"
+                            : "requires",
+                        ")");
+  }
+  return message.ShortDebugString();
+}
+
+std::string RenderOne(const Message& message, const FieldDescriptor& field,
+                      int index) {
+  const Reflection& r = *message.GetReflection();
+  const bool repeated = field.is_repeated();
+  switch (field.cpp_type()) {
+    case FieldDescriptor::CPPTYPE_STRING:
+      return repeated ? r.GetRepeatedString(message, &field, index)
+                      : r.GetString(message, &field);
+    case FieldDescriptor::CPPTYPE_BOOL:
+      return (repeated ? r.GetRepeatedBool(message, &field, index)
+                       : r.GetBool(message, &field))
+                 ? "yes"
+                 : "no";
+    case FieldDescriptor::CPPTYPE_ENUM:
+      return EnumText(repeated ? *r.GetRepeatedEnum(message, &field, index)
+                               : *r.GetEnum(message, &field));
+    case FieldDescriptor::CPPTYPE_MESSAGE:
+      return RenderMessage(repeated
+                               ? r.GetRepeatedMessage(message, &field, index)
+                               : r.GetMessage(message, &field));
+    default:
+      return "";
+  }
+}
+
+// The field as people read it; empty when unset.
+std::string Render(const Message& message, const FieldDescriptor& field) {
+  const Reflection& r = *message.GetReflection();
+  if (field.is_repeated()) {
+    std::vector<std::string> items;
+    for (int i = 0; i < r.FieldSize(message, &field); ++i) {
+      items.push_back(RenderOne(message, field, i));
+    }
+    return absl::StrJoin(items, ", ");
+  }
+  if (field.cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE &&
+      !r.HasField(message, &field)) {
+    return "";
+  }
+  return RenderOne(message, field, 0);
+}
+
+v1::PlanDate RecordedDay(absl::Time recorded_at) {
+  const absl::CivilDay day = absl::ToCivilDay(recorded_at, absl::UTCTimeZone());
+  absl::StatusOr<domain::PlanDate> date = domain::PlanDate::Day(
+      static_cast<int>(day.year()), day.month(), day.day());
+  return date.ok() ? domain::ToProto(*date) : v1::PlanDate();
+}
+
+// What only the event says: reason, decision, text, business date.
+void Describe(const v1::PlanEvent& event, v1::HistoryEntry& entry) {
+  switch (event.event_case()) {
+    case v1::PlanEvent::kAreaDetailsRevised:
+      entry.set_reason(event.area_details_revised().reason());
+      break;
+    case v1::PlanEvent::kStatusReported: {
+      const v1::StatusReport& report = event.status_reported().report();
+      entry.set_text(report.narrative());
+      if (report.has_reported_on()) {
+        *entry.mutable_business_date() = report.reported_on();
+      }
+      break;
+    }
+    case v1::PlanEvent::kScheduleRevised:
+      entry.set_reason(event.schedule_revised().reason());
+      entry.set_decision_id(event.schedule_revised().decision_id());
+      break;
+    case v1::PlanEvent::kDependencyAdded:
+      entry.set_text(event.dependency_added().dependency().note());
+      break;
+    case v1::PlanEvent::kDependencyRemoved:
+      entry.set_reason(event.dependency_removed().reason());
+      break;
+    case v1::PlanEvent::kUnitsChanged:
+      entry.set_reason(event.units_changed().reason());
+      break;
+    case v1::PlanEvent::kAreaClosed:
+      entry.set_reason(event.area_closed().reason());
+      entry.set_text(event.area_closed().outcome_text());
+      break;
+    case v1::PlanEvent::kAreaReopened:
+      entry.set_reason(event.area_reopened().reason());
+      break;
+    case v1::PlanEvent::kEntryCorrected:
+      entry.set_reason(event.entry_corrected().reason());
+      entry.set_text(event.entry_corrected().correction());
+      entry.set_corrects_position(event.entry_corrected().position());
+      break;
+    case v1::PlanEvent::kDecisionRecorded:
+      entry.set_decision_id(event.decision_recorded().decision_id());
+      entry.set_text(event.decision_recorded().title());
+      entry.set_reason(event.decision_recorded().outcome());
+      if (event.decision_recorded().has_decided_on()) {
+        *entry.mutable_business_date() = event.decision_recorded().decided_on();
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+v1::HistoryEntry Entry(const eventstore::RecordedEvent& recorded,
+                       const PlanEventRecord& record) {
+  v1::HistoryEntry entry;
+  entry.set_position(recorded.position);
+  *entry.mutable_recorded_at() =
+      google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
+          absl::ToUnixMicros(recorded.recorded_at));
+  *entry.mutable_business_date() = RecordedDay(recorded.recorded_at);
+  entry.set_actor(record.context.actor);
+  entry.set_event_type(recorded.type);
+  entry.set_event_id(recorded.event_id);
+  Describe(record.event, entry);
+  return entry;
+}
+
+template <typename State>
+absl::StatusOr<State> Load(StateWriter& state, const std::string& key) {
+  State loaded;
+  PLANTRAIL_ASSIGN_OR_RETURN(std::optional<std::string> bytes, state.Get(key));
+  if (bytes && !loaded.ParseFromString(*bytes)) {
+    return absl::DataLossError(absl::StrCat("stored ", key, " does not parse"));
+  }
+  return loaded;
+}
+
+}  // namespace
+
+std::string HistoryPrefix(absl::string_view area_id) {
+  std::string prefix = absl::StrCat("h/", area_id);
+  prefix += '\0';
+  return prefix;
+}
+
+std::string HistoryKey(absl::string_view area_id, uint64_t position) {
+  std::string key = HistoryPrefix(area_id);
+  eventstore::record_format::AppendU64(key, position);
+  return key;
+}
+
+std::vector<v1::FieldChange> ChangedFields(const v1::AreaState& before,
+                                           const v1::AreaState& after) {
+  std::vector<v1::FieldChange> changes;
+  for (const char* name : kTrackedFields) {
+    const FieldDescriptor* field =
+        v1::AreaState::descriptor()->FindFieldByName(name);
+    if (field == nullptr) continue;
+    std::string old_value = Render(before, *field);
+    std::string new_value = Render(after, *field);
+    if (old_value == new_value) continue;
+    v1::FieldChange change;
+    change.set_field(name);
+    change.set_before(std::move(old_value));
+    change.set_after(std::move(new_value));
+    changes.push_back(std::move(change));
+  }
+  return changes;
+}
+
+absl::Status HistoryProjection::Apply(const eventstore::RecordedEvent& event,
+                                      StateWriter& state) {
+  PLANTRAIL_ASSIGN_OR_RETURN(std::optional<PlanEventRecord> record,
+                             DecodePlanEvent(event));
+  if (!record) return absl::OkStatus();
+  absl::string_view stream = event.stream_id;
+  if (absl::ConsumePrefix(&stream, domain::kAreaStreamPrefix)) {
+    const std::string working_key = absl::StrCat(kWorkingStatePrefix, stream);
+    PLANTRAIL_ASSIGN_OR_RETURN(v1::AreaState before,
+                               Load<v1::AreaState>(state, working_key));
+    v1::AreaState after = before;
+    domain::EvolveArea(after, record->event, record->context);
+    v1::HistoryEntry entry = Entry(event, *record);
+    entry.set_version(event.stream_version);
+    for (v1::FieldChange& change : ChangedFields(before, after)) {
+      *entry.add_changes() = std::move(change);
+    }
+    state.Put(HistoryKey(stream, event.position), entry.SerializeAsString());
+    state.Put(working_key, after.SerializeAsString());
+    if (record->event.has_entry_corrected()) {
+      // The corrected entry says so too; it is not otherwise changed.
+      const std::string corrected_key =
+          HistoryKey(stream, record->event.entry_corrected().position());
+      PLANTRAIL_ASSIGN_OR_RETURN(v1::HistoryEntry corrected,
+                                 Load<v1::HistoryEntry>(state, corrected_key));
+      if (corrected.position() != 0) {
+        corrected.add_corrected_by(event.position);
+        state.Put(corrected_key, corrected.SerializeAsString());
+      }
+    }
+  } else if (absl::ConsumePrefix(&stream, domain::kDecisionStreamPrefix) &&
+             record->event.has_decision_recorded()) {
+    // A decision appears in the history of every area it concerns.
+    const v1::HistoryEntry entry = Entry(event, *record);
+    const std::string bytes = entry.SerializeAsString();
+    for (const std::string& area_id :
+         record->event.decision_recorded().area_ids()) {
+      state.Put(HistoryKey(area_id, event.position), bytes);
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace plantrail::projections

@@ -1,0 +1,72 @@
+#include "projections/plan_stream.h"
+
+#include "absl/strings/match.h"
+#include "common/status_macros.h"
+#include "domain/event_codec.h"
+#include "domain/streams.h"
+
+namespace plantrail::projections {
+namespace {
+
+template <typename State, typename Evolve>
+absl::StatusOr<State> Fold(const eventstore::EventStore& log,
+                           const std::string& stream_id, Evolve evolve,
+                           const EventFilter& include) {
+  State state;
+  for (uint64_t from = 1; from != 0;) {
+    absl::StatusOr<eventstore::StreamPage> page = log.ReadStream(
+        {.stream_id = stream_id, .from_version = from, .limit = 1000});
+    if (absl::IsNotFound(page.status())) return state;
+    PLANTRAIL_RETURN_IF_ERROR(page.status());
+    for (const eventstore::RecordedEvent& recorded : page->events) {
+      PLANTRAIL_ASSIGN_OR_RETURN(std::optional<PlanEventRecord> record,
+                                 DecodePlanEvent(recorded));
+      if (!record || (include && !include(*record))) continue;
+      evolve(state, record->event, record->context);
+    }
+    from = page->next_version;
+  }
+  return state;
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<PlanEventRecord>> DecodePlanEvent(
+    const eventstore::RecordedEvent& recorded) {
+  if (!absl::StartsWith(recorded.stream_id, domain::kAreaStreamPrefix) &&
+      !absl::StartsWith(recorded.stream_id, domain::kDecisionStreamPrefix)) {
+    return std::nullopt;
+  }
+  absl::StatusOr<v1::PlanEvent> event =
+      domain::DecodeEvent(recorded.type, recorded.payload);
+  // A type a newer server wrote still counts as a version.
+  if (absl::IsInvalidArgument(event.status())) event = v1::PlanEvent();
+  PLANTRAIL_RETURN_IF_ERROR(event.status());
+  const auto actor = recorded.metadata.find(kActorKey);
+  return PlanEventRecord{
+      .event = *std::move(event),
+      .context =
+          domain::EventContext{
+              .position = recorded.position,
+              .version = recorded.stream_version,
+              .recorded_at = recorded.recorded_at,
+              .actor = actor == recorded.metadata.end() ? std::string()
+                                                        : actor->second,
+          },
+  };
+}
+
+absl::StatusOr<v1::AreaState> FoldArea(const eventstore::EventStore& log,
+                                       absl::string_view area_id,
+                                       const EventFilter& include) {
+  return Fold<v1::AreaState>(log, domain::AreaStream(area_id),
+                             domain::EvolveArea, include);
+}
+
+absl::StatusOr<v1::DecisionState> FoldDecision(
+    const eventstore::EventStore& log, absl::string_view decision_id) {
+  return Fold<v1::DecisionState>(log, domain::DecisionStream(decision_id),
+                                 domain::EvolveDecision, nullptr);
+}
+
+}  // namespace plantrail::projections

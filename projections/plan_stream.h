@@ -1,0 +1,45 @@
+// Plan events read back from the log: decoded, with the context evolve needs,
+// and folded per stream. Shared by the command service (decide on current
+// state), the projections and time travel.
+#ifndef PLANTRAIL_PROJECTIONS_PLAN_STREAM_H_
+#define PLANTRAIL_PROJECTIONS_PLAN_STREAM_H_
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "domain/evolve.h"
+#include "eventstore/event_store.h"
+#include "plantrail/v1/plan.pb.h"
+#include "plantrail/v1/plan_events.pb.h"
+
+namespace plantrail::projections {
+
+// Event metadata key holding the actor (stamped by the command service).
+inline constexpr char kActorKey[] = "actor";
+
+struct PlanEventRecord {
+  v1::PlanEvent event;
+  domain::EventContext context;
+};
+
+// The plan event in `recorded`: nullopt for events outside plan streams; an
+// empty event (EVENT_NOT_SET) for a plan event type this version does not
+// know; kDataLoss for a payload that does not parse.
+absl::StatusOr<std::optional<PlanEventRecord>> DecodePlanEvent(
+    const eventstore::RecordedEvent& recorded);
+
+// Folds the area's stream; `include` (when given) decides per event whether
+// it counts (time travel). An area with no events folds to an empty state
+// (version 0).
+using EventFilter = std::function<bool(const PlanEventRecord&)>;
+absl::StatusOr<v1::AreaState> FoldArea(const eventstore::EventStore& log,
+                                       absl::string_view area_id,
+                                       const EventFilter& include = nullptr);
+absl::StatusOr<v1::DecisionState> FoldDecision(
+    const eventstore::EventStore& log, absl::string_view decision_id);
+
+}  // namespace plantrail::projections
+
+#endif  // PLANTRAIL_PROJECTIONS_PLAN_STREAM_H_

@@ -1,0 +1,66 @@
+// A projection: a read model folded from the log, event by event.
+//
+// A projection owns a key space (one RocksDB column family per copy). It
+// reads and writes its state only through the StateWriter it is given,
+// which belongs to one batch: everything Apply() writes for a page of
+// events is committed in one WriteBatch together with the checkpoint, so
+// state and checkpoint never disagree, whatever crashes.
+//
+// Keys starting with a 0x00 byte are reserved for the runner.
+#ifndef PLANTRAIL_PROJECTIONS_PROJECTION_H_
+#define PLANTRAIL_PROJECTIONS_PROJECTION_H_
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "eventstore/event.h"
+
+namespace plantrail::projections {
+
+// Reads of one copy of a projection's state, as committed.
+// Thread-safe; a reader pins its copy, so a rebuild that replaces it does
+// not pull the data from under a query.
+class StateReader {
+ public:
+  virtual ~StateReader() = default;
+  virtual absl::StatusOr<std::optional<std::string>> Get(
+      absl::string_view key) const = 0;
+  // Entries whose key starts with `prefix`, in key order (reverse: from the
+  // end), beginning at `from` (inclusive; empty: the first or last key of
+  // the prefix), at most `limit` of them.
+  virtual absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Scan(
+      absl::string_view prefix, absl::string_view from, size_t limit,
+      bool reverse = false) const = 0;
+  // The last log position folded into this state.
+  virtual uint64_t checkpoint() const = 0;
+};
+
+// Reads and writes of one copy within the batch being built: Get() sees
+// the batch's own earlier Put()s. Not thread-safe (the runner's thread).
+class StateWriter {
+ public:
+  virtual ~StateWriter() = default;
+  virtual absl::StatusOr<std::optional<std::string>> Get(
+      absl::string_view key) = 0;
+  virtual void Put(absl::string_view key, absl::string_view value) = 0;
+};
+
+class Projection {
+ public:
+  virtual ~Projection() = default;
+  // [a-z_]+, unique; names its column families and its Admin entry.
+  virtual std::string name() const = 0;
+  // Folds one event. An error stops the projection (it is then FAILED and
+  // answers from its last committed state) rather than skip an event.
+  virtual absl::Status Apply(const eventstore::RecordedEvent& event,
+                             StateWriter& state) = 0;
+};
+
+}  // namespace plantrail::projections
+
+#endif  // PLANTRAIL_PROJECTIONS_PROJECTION_H_

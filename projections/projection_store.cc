@@ -1,0 +1,317 @@
+#include "projections/projection_store.h"
+
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "eventstore/record_format.h"
+
+namespace plantrail::projections {
+namespace {
+
+namespace rf = eventstore::record_format;
+
+// The runner's own key in every copy (projection keys never start with 0).
+constexpr char kCheckpointKey[] = "\0checkpoint";
+constexpr size_t kCheckpointKeySize = sizeof(kCheckpointKey) - 1;
+constexpr char kMetaFamily[] = "meta";
+
+rocksdb::Slice CheckpointKey() {
+  return rocksdb::Slice(kCheckpointKey, kCheckpointKeySize);
+}
+
+rocksdb::Slice AsSlice(absl::string_view bytes) {
+  return rocksdb::Slice(bytes.data(), bytes.size());
+}
+
+absl::string_view View(const rocksdb::Slice& slice) {
+  return absl::string_view(slice.data(), slice.size());
+}
+
+absl::Status FromRocks(const rocksdb::Status& status, absl::string_view what) {
+  if (status.ok()) return absl::OkStatus();
+  return absl::UnavailableError(absl::StrCat(what, ": ", status.ToString()));
+}
+
+std::string FamilyName(absl::string_view name, uint64_t generation) {
+  return absl::StrCat(name, ".", generation);
+}
+
+std::string LiveKey(absl::string_view name) {
+  return absl::StrCat("live/", name);
+}
+
+absl::StatusOr<uint64_t> DecodeU64(absl::string_view value) {
+  uint64_t number;
+  if (value.size() != 8 || !rf::ConsumeU64(value, number)) {
+    return absl::DataLossError("a projection counter is not 8 bytes");
+  }
+  return number;
+}
+
+class CopyReader final : public StateReader {
+ public:
+  CopyReader(rocksdb::DB* db,
+             std::shared_ptr<rocksdb::ColumnFamilyHandle> family,
+             uint64_t checkpoint)
+      : db_(db), family_(std::move(family)), checkpoint_(checkpoint) {}
+
+  absl::StatusOr<std::optional<std::string>> Get(
+      absl::string_view key) const override {
+    std::string value;
+    rocksdb::Status status =
+        db_->Get(rocksdb::ReadOptions(), family_.get(), AsSlice(key), &value);
+    if (status.IsNotFound()) return std::nullopt;
+    PLANTRAIL_RETURN_IF_ERROR(FromRocks(status, "cannot read a projection"));
+    return value;
+  }
+
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Scan(
+      absl::string_view prefix, absl::string_view from, size_t limit,
+      bool reverse) const override {
+    std::vector<std::pair<std::string, std::string>> entries;
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), family_.get()));
+    if (!from.empty()) {
+      reverse ? it->SeekForPrev(AsSlice(from)) : it->Seek(AsSlice(from));
+    } else if (reverse) {
+      // The last key of the prefix: seek before the first key past it.
+      std::string end(prefix);
+      while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xff) {
+        end.pop_back();
+      }
+      if (end.empty()) {
+        it->SeekToLast();
+      } else {
+        end.back() = static_cast<char>(end.back() + 1);
+        it->SeekForPrev(AsSlice(end));
+        if (it->Valid() && View(it->key()) == end) it->Prev();
+      }
+    } else {
+      it->Seek(AsSlice(prefix));
+    }
+    for (; it->Valid() && entries.size() < limit;
+         reverse ? it->Prev() : it->Next()) {
+      const absl::string_view key = View(it->key());
+      if (!absl::StartsWith(key, prefix)) break;
+      entries.emplace_back(std::string(key), std::string(View(it->value())));
+    }
+    PLANTRAIL_RETURN_IF_ERROR(FromRocks(it->status(), "cannot scan"));
+    return entries;
+  }
+
+  uint64_t checkpoint() const override { return checkpoint_; }
+
+ private:
+  rocksdb::DB* const db_;
+  const std::shared_ptr<rocksdb::ColumnFamilyHandle> family_;
+  const uint64_t checkpoint_;
+};
+
+class BatchWriter final : public StateWriter {
+ public:
+  BatchWriter(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family,
+              rocksdb::WriteBatchWithIndex* batch)
+      : db_(db), family_(family), batch_(batch) {}
+
+  absl::StatusOr<std::optional<std::string>> Get(
+      absl::string_view key) override {
+    std::string value;
+    rocksdb::Status status = batch_->GetFromBatchAndDB(
+        db_, rocksdb::ReadOptions(), family_, AsSlice(key), &value);
+    if (status.IsNotFound()) return std::nullopt;
+    PLANTRAIL_RETURN_IF_ERROR(FromRocks(status, "cannot read a projection"));
+    return value;
+  }
+
+  void Put(absl::string_view key, absl::string_view value) override {
+    batch_->Put(family_, AsSlice(key), AsSlice(value)).PermitUncheckedError();
+  }
+
+ private:
+  rocksdb::DB* const db_;
+  rocksdb::ColumnFamilyHandle* const family_;
+  rocksdb::WriteBatchWithIndex* const batch_;
+};
+
+}  // namespace
+
+StateCopy::StateCopy(rocksdb::DB* db,
+                     std::shared_ptr<rocksdb::ColumnFamilyHandle> family,
+                     uint64_t generation)
+    : db_(db), family_(std::move(family)), generation_(generation) {}
+
+absl::StatusOr<uint64_t> StateCopy::ReadCheckpoint() const {
+  std::string value;
+  rocksdb::Status status =
+      db_->Get(rocksdb::ReadOptions(), family_.get(), CheckpointKey(), &value);
+  if (status.IsNotFound()) return 0;
+  PLANTRAIL_RETURN_IF_ERROR(FromRocks(status, "cannot read a checkpoint"));
+  return DecodeU64(value);
+}
+
+std::shared_ptr<const StateReader> StateCopy::Reader(
+    uint64_t checkpoint) const {
+  return std::make_shared<CopyReader>(db_, family_, checkpoint);
+}
+
+StateCopy::Batch::Batch(const StateCopy* copy)
+    : copy_(copy),
+      writer_(std::make_unique<BatchWriter>(copy->db_, copy->family_.get(),
+                                            &batch_)) {}
+
+absl::Status StateCopy::Batch::Commit(uint64_t checkpoint) {
+  batch_.Put(copy_->family_.get(), CheckpointKey(), rf::PositionKey(checkpoint))
+      .PermitUncheckedError();
+  // No fsync: a projection is rebuilt from the log, and state and
+  // checkpoint stay consistent because they share this batch.
+  return FromRocks(
+      copy_->db_->Write(rocksdb::WriteOptions(), batch_.GetWriteBatch()),
+      "cannot commit a projection batch");
+}
+
+absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
+    const std::string& path) {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  options.db_write_buffer_size = 64 << 20;
+  options.max_log_file_size = 8 << 20;
+  options.keep_log_file_num = 4;
+  std::vector<std::string> names;
+  rocksdb::Status listed = rocksdb::DB::ListColumnFamilies(
+      rocksdb::DBOptions(options), path, &names);
+  if (!listed.ok()) names = {rocksdb::kDefaultColumnFamilyName};
+  bool has_meta = false;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& name : names) {
+    has_meta = has_meta || name == kMetaFamily;
+    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions(options));
+  }
+  if (!has_meta) {
+    descriptors.emplace_back(kMetaFamily,
+                             rocksdb::ColumnFamilyOptions(options));
+  }
+  rocksdb::DB* db = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  PLANTRAIL_RETURN_IF_ERROR(
+      FromRocks(rocksdb::DB::Open(options, path, descriptors, &handles, &db),
+                absl::StrCat("cannot open the projection store at ", path)));
+  std::map<std::string, rocksdb::ColumnFamilyHandle*> families;
+  for (size_t i = 0; i < handles.size(); ++i) {
+    families[descriptors[i].name] = handles[i];
+  }
+  return std::unique_ptr<ProjectionStore>(
+      new ProjectionStore(db, std::move(families)));
+}
+
+ProjectionStore::ProjectionStore(
+    rocksdb::DB* db,
+    std::map<std::string, rocksdb::ColumnFamilyHandle*> families)
+    : db_(db) {
+  MutexLock lock(&mu_);
+  for (auto& [name, handle] : families) {
+    if (name == kMetaFamily) {
+      meta_ = handle;
+    } else {
+      families_[name] = Share(handle);
+    }
+  }
+}
+
+ProjectionStore::~ProjectionStore() {
+  {
+    MutexLock lock(&mu_);
+    families_.clear();
+  }
+  db_->DestroyColumnFamilyHandle(meta_).PermitUncheckedError();
+  db_->Close().PermitUncheckedError();
+  delete db_;
+}
+
+std::shared_ptr<rocksdb::ColumnFamilyHandle> ProjectionStore::Share(
+    rocksdb::ColumnFamilyHandle* handle) {
+  rocksdb::DB* db = db_;
+  return std::shared_ptr<rocksdb::ColumnFamilyHandle>(
+      handle, [db](rocksdb::ColumnFamilyHandle* h) {
+        db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+      });
+}
+
+absl::StatusOr<std::shared_ptr<StateCopy>> ProjectionStore::Create(
+    const std::string& name, uint64_t generation) {
+  const std::string family_name = FamilyName(name, generation);
+  auto it = families_.find(family_name);
+  if (it == families_.end()) {
+    rocksdb::ColumnFamilyHandle* handle = nullptr;
+    PLANTRAIL_RETURN_IF_ERROR(FromRocks(
+        db_->CreateColumnFamily(rocksdb::ColumnFamilyOptions(), family_name,
+                                &handle),
+        absl::StrCat("cannot create projection family ", family_name)));
+    it = families_.emplace(family_name, Share(handle)).first;
+  }
+  return std::make_shared<StateCopy>(db_, it->second, generation);
+}
+
+void ProjectionStore::Drop(const std::string& family_name) {
+  auto it = families_.find(family_name);
+  if (it == families_.end()) return;
+  // Readers still holding the handle keep reading it until they let go.
+  db_->DropColumnFamily(it->second.get()).PermitUncheckedError();
+  families_.erase(it);
+}
+
+absl::StatusOr<std::shared_ptr<StateCopy>> ProjectionStore::Live(
+    const std::string& name) {
+  MutexLock lock(&mu_);
+  std::string value;
+  rocksdb::Status status =
+      db_->Get(rocksdb::ReadOptions(), meta_, LiveKey(name), &value);
+  uint64_t generation = 1;
+  if (status.ok()) {
+    PLANTRAIL_ASSIGN_OR_RETURN(generation, DecodeU64(value));
+  } else if (status.IsNotFound()) {
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    PLANTRAIL_RETURN_IF_ERROR(FromRocks(
+        db_->Put(sync, meta_, LiveKey(name), rf::PositionKey(generation)),
+        "cannot record a projection"));
+  } else {
+    PLANTRAIL_RETURN_IF_ERROR(FromRocks(status, "cannot read projection meta"));
+  }
+  // A shadow left behind by a rebuild that did not finish is of no use.
+  for (uint64_t g = generation + 1; families_.count(FamilyName(name, g)) > 0;
+       ++g) {
+    Drop(FamilyName(name, g));
+  }
+  return Create(name, generation);
+}
+
+absl::StatusOr<std::shared_ptr<StateCopy>> ProjectionStore::CreateShadow(
+    const std::string& name) {
+  MutexLock lock(&mu_);
+  std::string value;
+  PLANTRAIL_RETURN_IF_ERROR(
+      FromRocks(db_->Get(rocksdb::ReadOptions(), meta_, LiveKey(name), &value),
+                "cannot read projection meta"));
+  PLANTRAIL_ASSIGN_OR_RETURN(uint64_t live, DecodeU64(value));
+  Drop(FamilyName(name, live + 1));
+  return Create(name, live + 1);
+}
+
+absl::Status ProjectionStore::Promote(
+    const std::string& name, const std::shared_ptr<StateCopy>& shadow) {
+  MutexLock lock(&mu_);
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  PLANTRAIL_RETURN_IF_ERROR(
+      FromRocks(db_->Put(sync, meta_, LiveKey(name),
+                         rf::PositionKey(shadow->generation())),
+                "cannot promote a projection"));
+  Drop(FamilyName(name, shadow->generation() - 1));
+  return absl::OkStatus();
+}
+
+}  // namespace plantrail::projections

@@ -1,0 +1,98 @@
+// Where projections keep their state: a RocksDB of its own (rebuildable from
+// the log, so written without fsync), one column family per copy of a
+// projection, "<name>.<generation>", and a `meta` family naming the live
+// generation of each.
+//
+// A rebuild writes a new generation (the shadow) and promotes it: one write
+// to `meta` makes it live, then the old family is dropped. Readers pin the
+// family they started with (shared ownership of its handle), so dropping it
+// never cuts a query short.
+//
+// Thread safety: all methods may be called concurrently.
+#ifndef PLANTRAIL_PROJECTIONS_PROJECTION_STORE_H_
+#define PLANTRAIL_PROJECTIONS_PROJECTION_STORE_H_
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/sync.h"
+#include "projections/projection.h"
+#include "rocksdb/db.h"
+#include "rocksdb/utilities/write_batch_with_index.h"
+
+namespace plantrail::projections {
+
+// One copy (generation) of one projection's state.
+class StateCopy {
+ public:
+  StateCopy(rocksdb::DB* db,
+            std::shared_ptr<rocksdb::ColumnFamilyHandle> family,
+            uint64_t generation);
+
+  uint64_t generation() const { return generation_; }
+  // The checkpoint as committed (0: nothing applied yet).
+  absl::StatusOr<uint64_t> ReadCheckpoint() const;
+
+  // A reader of the committed state, reporting `checkpoint`.
+  std::shared_ptr<const StateReader> Reader(uint64_t checkpoint) const;
+
+  // A batch of writes to this copy, committed with a new checkpoint.
+  class Batch {
+   public:
+    explicit Batch(const StateCopy* copy);
+    StateWriter& writer() { return *writer_; }
+    // Commits every write and `checkpoint` in one WriteBatch (no fsync).
+    absl::Status Commit(uint64_t checkpoint);
+
+   private:
+    const StateCopy* copy_;
+    rocksdb::WriteBatchWithIndex batch_;
+    std::unique_ptr<StateWriter> writer_;
+  };
+
+ private:
+  friend class Batch;
+  rocksdb::DB* const db_;
+  const std::shared_ptr<rocksdb::ColumnFamilyHandle> family_;
+  const uint64_t generation_;
+};
+
+class ProjectionStore {
+ public:
+  static absl::StatusOr<std::unique_ptr<ProjectionStore>> Open(
+      const std::string& path);
+  ~ProjectionStore();
+
+  // The live copy of `name`, created empty at generation 1 on first use.
+  absl::StatusOr<std::shared_ptr<StateCopy>> Live(const std::string& name);
+  // A new, empty copy of `name` at the next generation; replaces any
+  // unfinished shadow.
+  absl::StatusOr<std::shared_ptr<StateCopy>> CreateShadow(
+      const std::string& name);
+  // Makes `shadow` the live copy of `name` and drops the previous one.
+  absl::Status Promote(const std::string& name,
+                       const std::shared_ptr<StateCopy>& shadow);
+
+ private:
+  ProjectionStore(rocksdb::DB* db,
+                  std::map<std::string, rocksdb::ColumnFamilyHandle*> families);
+  absl::StatusOr<std::shared_ptr<StateCopy>> Create(const std::string& name,
+                                                    uint64_t generation)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Drop(const std::string& family_name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::shared_ptr<rocksdb::ColumnFamilyHandle> Share(
+      rocksdb::ColumnFamilyHandle* handle);
+
+  rocksdb::DB* const db_;
+  rocksdb::ColumnFamilyHandle* meta_;
+  Mutex mu_;
+  // Open families by name (meta excluded), shared with readers.
+  std::map<std::string, std::shared_ptr<rocksdb::ColumnFamilyHandle>> families_
+      ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace plantrail::projections
+
+#endif  // PLANTRAIL_PROJECTIONS_PROJECTION_STORE_H_

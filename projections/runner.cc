@@ -1,0 +1,258 @@
+#include "projections/runner.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace plantrail::projections {
+
+absl::StatusOr<std::unique_ptr<ProjectionRunner>> ProjectionRunner::Start(
+    eventstore::EventStore* log, ProjectionStore* store,
+    std::unique_ptr<Projection> projection, Options options) {
+  options.page_size = std::clamp<uint32_t>(options.page_size, 1, 1000);
+  std::unique_ptr<ProjectionRunner> runner(
+      new ProjectionRunner(log, store, std::move(projection), options));
+  PLANTRAIL_ASSIGN_OR_RETURN(std::shared_ptr<StateCopy> live,
+                             store->Live(runner->name_));
+  PLANTRAIL_ASSIGN_OR_RETURN(uint64_t checkpoint, live->ReadCheckpoint());
+  {
+    MutexLock lock(&runner->mu_);
+    runner->live_ = std::move(live);
+    runner->checkpoint_ = checkpoint;
+  }
+  runner->thread_ = std::thread([r = runner.get()] { r->Loop(); });
+  return runner;
+}
+
+ProjectionRunner::ProjectionRunner(eventstore::EventStore* log,
+                                   ProjectionStore* store,
+                                   std::unique_ptr<Projection> projection,
+                                   Options options)
+    : log_(log),
+      store_(store),
+      projection_(std::move(projection)),
+      name_(projection_->name()),
+      options_(options) {}
+
+ProjectionRunner::~ProjectionRunner() {
+  {
+    MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+std::shared_ptr<const StateReader> ProjectionRunner::Live() const {
+  MutexLock lock(&mu_);
+  return live_->Reader(checkpoint_);
+}
+
+void ProjectionRunner::WhenApplied(
+    uint64_t position, absl::Time deadline,
+    absl::AnyInvocable<void(absl::Status) &&> done) {
+  absl::Status now;
+  {
+    MutexLock lock(&mu_);
+    if (checkpoint_ >= position) {
+      now = absl::OkStatus();
+    } else if (stopping_) {
+      now = absl::UnavailableError("the projection is stopping");
+    } else if (!error_.ok()) {
+      now = absl::UnavailableError(absl::StrCat(
+          "projection ", name_, " has stopped: ", error_.message()));
+    } else if (absl::Now() >= deadline) {
+      now = absl::DeadlineExceededError(
+          absl::StrCat("min_position: projection ", name_, " is at position ",
+                       checkpoint_, ", not yet at ", position));
+    } else {
+      waiters_.push_back(Waiter{position, deadline, std::move(done)});
+      return;
+    }
+  }
+  std::move(done)(std::move(now));
+}
+
+absl::Status ProjectionRunner::WaitApplied(uint64_t position,
+                                           absl::Time deadline) {
+  Notification done;
+  absl::Status result;
+  WhenApplied(position, deadline, [&](absl::Status status) {
+    result = std::move(status);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return result;
+}
+
+absl::Status ProjectionRunner::Rebuild() {
+  MutexLock lock(&mu_);
+  if (shadow_ != nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "projection ", name_, " is already being rebuilt (at position ",
+        shadow_checkpoint_, ")"));
+  }
+  PLANTRAIL_ASSIGN_OR_RETURN(shadow_, store_->CreateShadow(name_));
+  shadow_checkpoint_ = 0;
+  // A rebuild is also how a failed projection is retried.
+  error_ = absl::OkStatus();
+  return absl::OkStatus();
+}
+
+RunnerStatus ProjectionRunner::Status() const {
+  RunnerStatus status;
+  status.name = name_;
+  status.head_position = log_->HeadPosition();
+  status.events_applied = events_applied_.load(std::memory_order_relaxed);
+  MutexLock lock(&mu_);
+  status.checkpoint = checkpoint_;
+  status.generation = live_->generation();
+  status.rebuild_checkpoint = shadow_checkpoint_;
+  if (!error_.ok()) {
+    status.state = RunnerStatus::State::kFailed;
+    status.error = std::string(error_.message());
+  } else if (shadow_ != nullptr) {
+    status.state = RunnerStatus::State::kRebuilding;
+  }
+  return status;
+}
+
+absl::StatusOr<uint64_t> ProjectionRunner::ApplyPage(const StateCopy& copy,
+                                                     uint64_t checkpoint) {
+  return ApplyPageUpTo(copy, checkpoint, ~uint64_t{0});
+}
+
+absl::StatusOr<uint64_t> ProjectionRunner::ApplyPageUpTo(const StateCopy& copy,
+                                                         uint64_t checkpoint,
+                                                         uint64_t up_to) {
+  if (checkpoint >= up_to) return checkpoint;
+  const uint64_t wanted =
+      std::min<uint64_t>(options_.page_size, up_to - checkpoint);
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      eventstore::LogPage page,
+      log_->ReadAll({.from_position = checkpoint + 1,
+                     .limit = static_cast<uint32_t>(wanted)}));
+  if (page.events.empty()) return checkpoint;
+  StateCopy::Batch batch(&copy);
+  uint64_t last = checkpoint;
+  for (const eventstore::RecordedEvent& event : page.events) {
+    if (event.position != last + 1) {
+      return absl::DataLossError(absl::StrCat("the log skips from position ",
+                                              last, " to ", event.position));
+    }
+    if (absl::Status applied = projection_->Apply(event, batch.writer());
+        !applied.ok()) {
+      return absl::Status(applied.code(),
+                          absl::StrCat("at position ", event.position, " (",
+                                       event.type, "): ", applied.message()));
+    }
+    last = event.position;
+  }
+  PLANTRAIL_RETURN_IF_ERROR(batch.Commit(last));
+  events_applied_.fetch_add(last - checkpoint, std::memory_order_relaxed);
+  return last;
+}
+
+void ProjectionRunner::Fail(absl::Status error) {
+  MutexLock lock(&mu_);
+  error_ = std::move(error);
+}
+
+void ProjectionRunner::Loop() {
+  for (;;) {
+    std::shared_ptr<StateCopy> live, shadow;
+    uint64_t checkpoint, shadow_checkpoint;
+    {
+      MutexLock lock(&mu_);
+      if (stopping_) break;
+      live = live_;
+      checkpoint = checkpoint_;
+      shadow = error_.ok() ? shadow_ : nullptr;
+      shadow_checkpoint = shadow_checkpoint_;
+      if (!error_.ok()) live = nullptr;
+    }
+    bool progressed = false;
+    if (live != nullptr) {
+      absl::StatusOr<uint64_t> next = ApplyPage(*live, checkpoint);
+      if (!next.ok()) {
+        Fail(next.status());
+      } else if (*next != checkpoint) {
+        MutexLock lock(&mu_);
+        checkpoint_ = checkpoint = *next;
+        progressed = true;
+      }
+    }
+    if (shadow != nullptr) {
+      // The shadow never passes the live copy, so that it replaces it at
+      // exactly the same position.
+      absl::StatusOr<uint64_t> next =
+          ApplyPageUpTo(*shadow, shadow_checkpoint, checkpoint);
+      if (!next.ok()) {
+        Fail(next.status());
+      } else {
+        progressed = progressed || *next != shadow_checkpoint;
+        if (*next == checkpoint) {
+          if (absl::Status promoted = store_->Promote(name_, shadow);
+              !promoted.ok()) {
+            Fail(promoted);
+          } else {
+            MutexLock lock(&mu_);
+            live_ = std::move(shadow);
+            shadow_ = nullptr;
+            shadow_checkpoint_ = 0;
+          }
+        } else {
+          MutexLock lock(&mu_);
+          shadow_checkpoint_ = *next;
+        }
+      }
+    }
+    SettleWaiters();
+    if (!progressed) {
+      log_->WaitForHead(checkpoint + 1, absl::Now() + options_.idle_wake);
+    }
+  }
+  std::vector<Waiter> left;
+  {
+    MutexLock lock(&mu_);
+    left.swap(waiters_);
+  }
+  for (Waiter& waiter : left) {
+    std::move(waiter.done)(absl::UnavailableError("the projection stopped"));
+  }
+}
+
+void ProjectionRunner::SettleWaiters() {
+  std::vector<std::pair<Waiter, absl::Status>> settled;
+  {
+    MutexLock lock(&mu_);
+    const absl::Time now = absl::Now();
+    std::vector<Waiter> waiting;
+    for (Waiter& waiter : waiters_) {
+      if (waiter.position <= checkpoint_) {
+        settled.emplace_back(std::move(waiter), absl::OkStatus());
+      } else if (!error_.ok()) {
+        settled.emplace_back(
+            std::move(waiter),
+            absl::UnavailableError(absl::StrCat(
+                "projection ", name_, " has stopped: ", error_.message())));
+      } else if (waiter.deadline <= now) {
+        const uint64_t position = waiter.position;
+        settled.emplace_back(
+            std::move(waiter),
+            absl::DeadlineExceededError(absl::StrCat(
+                "min_position: projection ", name_, " is at position ",
+                checkpoint_, ", not yet at ", position)));
+      } else {
+        waiting.push_back(std::move(waiter));
+      }
+    }
+    waiters_.swap(waiting);
+  }
+  for (auto& [waiter, status] : settled) {
+    std::move(waiter.done)(std::move(status));
+  }
+}
+
+}  // namespace plantrail::projections

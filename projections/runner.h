@@ -1,0 +1,125 @@
+// Keeps one projection up to date: a thread that tails the log from the live
+// copy's checkpoint and commits each page of events together with the new
+// checkpoint. After a restart it resumes where the committed checkpoint
+// says, so no event is applied twice and none is skipped.
+//
+// Rebuild: a shadow copy is folded from position 1 alongside, and replaces
+// the live copy once it has caught up with it; until then queries answer
+// from the live copy.
+//
+// Thread safety: all public methods may be called from any thread.
+#ifndef PLANTRAIL_PROJECTIONS_RUNNER_H_
+#define PLANTRAIL_PROJECTIONS_RUNNER_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "common/sync.h"
+#include "eventstore/event_store.h"
+#include "projections/projection.h"
+#include "projections/projection_store.h"
+
+namespace plantrail::projections {
+
+struct RunnerStatus {
+  enum class State { kRunning, kRebuilding, kFailed };
+  std::string name;
+  State state = State::kRunning;
+  uint64_t checkpoint = 0;
+  uint64_t head_position = 0;
+  uint64_t rebuild_checkpoint = 0;
+  uint64_t generation = 0;
+  uint64_t events_applied = 0;
+  std::string error;
+};
+
+class ProjectionRunner {
+ public:
+  struct Options {
+    // Events per committed batch.
+    uint32_t page_size = 1000;
+    // How often an idle runner wakes to expire waiters.
+    absl::Duration idle_wake = absl::Milliseconds(50);
+  };
+
+  // Opens the live copy and starts tailing. The log and the store must
+  // outlive the runner.
+  static absl::StatusOr<std::unique_ptr<ProjectionRunner>> Start(
+      eventstore::EventStore* log, ProjectionStore* store,
+      std::unique_ptr<Projection> projection, Options options);
+  static absl::StatusOr<std::unique_ptr<ProjectionRunner>> Start(
+      eventstore::EventStore* log, ProjectionStore* store,
+      std::unique_ptr<Projection> projection) {
+    return Start(log, store, std::move(projection), Options());
+  }
+
+  // Stops the thread; waiters get kUnavailable.
+  ~ProjectionRunner();
+
+  const std::string& name() const { return name_; }
+
+  // The committed live state, pinned: safe to use across a rebuild.
+  std::shared_ptr<const StateReader> Live() const;
+
+  // `done` runs once the live copy has applied `position` (OK), or at
+  // `deadline` (kDeadlineExceeded), or when the runner stops or fails. It
+  // may run at once on the caller's thread, else on the runner's thread; it
+  // must not block.
+  void WhenApplied(uint64_t position, absl::Time deadline,
+                   absl::AnyInvocable<void(absl::Status) &&> done);
+  // Blocking form.
+  absl::Status WaitApplied(uint64_t position, absl::Time deadline);
+
+  // Starts rebuilding into a shadow copy; kFailedPrecondition if one is
+  // under way.
+  absl::Status Rebuild();
+
+  RunnerStatus Status() const;
+
+ private:
+  struct Waiter {
+    uint64_t position;
+    absl::Time deadline;
+    absl::AnyInvocable<void(absl::Status) &&> done;
+  };
+
+  ProjectionRunner(eventstore::EventStore* log, ProjectionStore* store,
+                   std::unique_ptr<Projection> projection, Options options);
+  void Loop();
+  // Applies the next page after `checkpoint` (up to position `up_to`) to
+  // `copy`; returns the new checkpoint (unchanged when nothing was applied).
+  absl::StatusOr<uint64_t> ApplyPage(const StateCopy& copy,
+                                     uint64_t checkpoint);
+  absl::StatusOr<uint64_t> ApplyPageUpTo(const StateCopy& copy,
+                                         uint64_t checkpoint, uint64_t up_to);
+  void Fail(absl::Status error);
+  void SettleWaiters();
+
+  eventstore::EventStore* const log_;
+  ProjectionStore* const store_;
+  const std::unique_ptr<Projection> projection_;
+  const std::string name_;
+  const Options options_;
+
+  mutable Mutex mu_;
+  std::shared_ptr<StateCopy> live_ ABSL_GUARDED_BY(mu_);
+  uint64_t checkpoint_ ABSL_GUARDED_BY(mu_) = 0;
+  std::shared_ptr<StateCopy> shadow_ ABSL_GUARDED_BY(mu_);
+  uint64_t shadow_checkpoint_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status error_ ABSL_GUARDED_BY(mu_);
+  std::vector<Waiter> waiters_ ABSL_GUARDED_BY(mu_);
+  std::atomic<uint64_t> events_applied_{0};
+
+  std::thread thread_;
+};
+
+}  // namespace plantrail::projections
+
+#endif  // PLANTRAIL_PROJECTIONS_RUNNER_H_

@@ -1,0 +1,412 @@
+#include "services/plan_queries.h"
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/time/civil_time.h"
+#include "common/status_macros.h"
+#include "domain/plan_date.h"
+#include "domain/plan_date_proto.h"
+#include "domain/rules.h"
+#include "eventstore/record_format.h"
+#include "google/protobuf/util/time_util.h"
+#include "projections/area_state_projection.h"
+#include "projections/history_projection.h"
+#include "projections/plan_stream.h"
+
+namespace plantrail::services {
+namespace {
+
+using domain::PlanDate;
+using google::protobuf::util::TimeUtil;
+
+constexpr uint32_t kDefaultPageSize = 100;
+constexpr uint32_t kMaxPageSize = 1000;
+// Page tokens: web-safe base64 of a kind tag and a number, so that a token
+// of one listing is refused by another.
+constexpr char kOffsetToken[] = "o1:";
+constexpr char kHistoryToken[] = "h1:";
+
+absl::Status BadToken() {
+  return absl::InvalidArgumentError(
+      "page_token: not a token this server issued for this listing; start "
+      "again without one");
+}
+
+std::string MakeToken(absl::string_view kind, uint64_t number) {
+  return absl::WebSafeBase64Escape(absl::StrCat(kind, number));
+}
+
+absl::StatusOr<uint64_t> ReadToken(absl::string_view kind,
+                                   absl::string_view token) {
+  if (token.empty()) return 0;
+  std::string raw;
+  uint64_t number;
+  if (!absl::WebSafeBase64Unescape(token, &raw)) return BadToken();
+  absl::string_view rest = raw;
+  if (!absl::ConsumePrefix(&rest, kind) || !absl::SimpleAtoi(rest, &number)) {
+    return BadToken();
+  }
+  return number;
+}
+
+absl::StatusOr<uint32_t> PageSize(uint32_t requested) {
+  if (requested == 0) return kDefaultPageSize;
+  if (requested > kMaxPageSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("page_size: must be at most ", kMaxPageSize, " (got ",
+                     requested, "); 0 means ", kDefaultPageSize));
+  }
+  return requested;
+}
+
+std::optional<absl::CivilDay> LastDay(const v1::PlanDate& date) {
+  absl::StatusOr<PlanDate> parsed = domain::FromProto(date);
+  if (!parsed.ok()) return std::nullopt;
+  return parsed->last_day();
+}
+
+std::optional<absl::CivilDay> FirstDay(const v1::PlanDate& date) {
+  absl::StatusOr<PlanDate> parsed = domain::FromProto(date);
+  if (!parsed.ok()) return std::nullopt;
+  return parsed->first_day();
+}
+
+absl::CivilDay DayOf(absl::Time time) {
+  return absl::ToCivilDay(time, absl::UTCTimeZone());
+}
+
+absl::Time TimeOf(const google::protobuf::Timestamp& timestamp) {
+  return absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(timestamp));
+}
+
+absl::StatusOr<std::optional<PlanDate>> ParseFilterDate(
+    absl::string_view field, absl::string_view text) {
+  if (text.empty()) return std::nullopt;
+  absl::StatusOr<PlanDate> date = PlanDate::Parse(text);
+  if (!date.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": ", date.status().message()));
+  }
+  return *std::move(date);
+}
+
+// The business day of an event, for time travel by business date.
+absl::CivilDay BusinessDay(const projections::PlanEventRecord& record) {
+  if (record.event.has_status_reported() &&
+      record.event.status_reported().report().has_reported_on()) {
+    if (auto day =
+            FirstDay(record.event.status_reported().report().reported_on())) {
+      return *day;
+    }
+  }
+  return DayOf(record.context.recorded_at);
+}
+
+bool Overdue(const v1::AreaState& area, absl::CivilDay today) {
+  if (area.closed() || !area.has_planned_end()) return false;
+  const auto end = LastDay(area.planned_end());
+  return end && *end < today;
+}
+
+bool Slipped(const v1::AreaState& area) {
+  if (!area.has_planned_end() || !area.has_baseline_end()) return false;
+  const auto planned = LastDay(area.planned_end());
+  const auto baseline = LastDay(area.baseline_end());
+  return planned && baseline && *planned > *baseline;
+}
+
+absl::Time LastActivity(const v1::AreaState& area) {
+  return TimeOf(area.has_latest_report_recorded_at()
+                    ? area.latest_report_recorded_at()
+                    : area.registered_at());
+}
+
+template <typename Message>
+absl::StatusOr<std::vector<Message>> ScanAll(
+    const projections::StateReader& reader, absl::string_view prefix) {
+  PLANTRAIL_ASSIGN_OR_RETURN(auto entries, reader.Scan(prefix, "", ~size_t{0}));
+  std::vector<Message> messages(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (!messages[i].ParseFromString(entries[i].second)) {
+      return absl::DataLossError(
+          absl::StrCat("stored ", entries[i].first, " does not parse"));
+    }
+  }
+  return messages;
+}
+
+}  // namespace
+
+PlanQueries::PlanQueries(const eventstore::EventStore* log,
+                         projections::ProjectionRunner* areas,
+                         projections::ProjectionRunner* history,
+                         std::function<absl::Time()> now)
+    : log_(log), areas_(areas), history_(history), now_(std::move(now)) {}
+
+absl::StatusOr<v1::GetAreaResponse> PlanQueries::GetArea(
+    const v1::GetAreaRequest& request) const {
+  PLANTRAIL_RETURN_IF_ERROR(domain::CheckId("area_id", request.area_id()));
+  v1::GetAreaResponse response;
+  if (request.as_of_case() == v1::GetAreaRequest::AS_OF_NOT_SET) {
+    std::shared_ptr<const projections::StateReader> reader = areas_->Live();
+    PLANTRAIL_ASSIGN_OR_RETURN(
+        std::optional<std::string> bytes,
+        reader->Get(projections::AreaKey(request.area_id())));
+    if (!bytes) {
+      return absl::NotFoundError(absl::StrCat(
+          "area_id: area \"", request.area_id(), "\" is not registered"));
+    }
+    if (!response.mutable_area()->ParseFromString(*bytes)) {
+      return absl::DataLossError("stored area state does not parse");
+    }
+    response.set_position(reader->checkpoint());
+    return response;
+  }
+
+  // Time travel: fold the area's own stream up to the point asked for.
+  projections::EventFilter include;
+  std::string point;
+  switch (request.as_of_case()) {
+    case v1::GetAreaRequest::kAtPosition:
+      include = [p = request.at_position()](const auto& record) {
+        return record.context.position <= p;
+      };
+      point = absl::StrCat("position ", request.at_position());
+      break;
+    case v1::GetAreaRequest::kRecordedAt: {
+      const absl::Time t = TimeOf(request.recorded_at());
+      include = [t](const auto& record) {
+        return record.context.recorded_at <= t;
+      };
+      point = absl::FormatTime(t, absl::UTCTimeZone());
+      break;
+    }
+    case v1::GetAreaRequest::kBusinessDate: {
+      PLANTRAIL_ASSIGN_OR_RETURN(
+          std::optional<PlanDate> date,
+          ParseFilterDate("business_date", request.business_date()));
+      if (!date || !date->last_day()) {
+        return absl::InvalidArgumentError(
+            "business_date: give a date such as \"2018-01-10\"");
+      }
+      const absl::CivilDay cutoff = *date->last_day();
+      include = [cutoff](const auto& record) {
+        return BusinessDay(record) <= cutoff;
+      };
+      point = absl::StrCat("business date ", request.business_date());
+      break;
+    }
+    default:
+      break;
+  }
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      v1::AreaState area,
+      projections::FoldArea(*log_, request.area_id(), include));
+  if (area.version() == 0 || area.area_id().empty()) {
+    return absl::NotFoundError(
+        absl::StrCat("area_id: area \"", request.area_id(),
+                     "\" was not registered at ", point));
+  }
+  response.set_position(area.position());
+  *response.mutable_area() = std::move(area);
+  return response;
+}
+
+absl::StatusOr<v1::ListAreasResponse> PlanQueries::ListAreas(
+    const v1::ListAreasRequest& request) const {
+  PLANTRAIL_ASSIGN_OR_RETURN(uint32_t page_size, PageSize(request.page_size()));
+  PLANTRAIL_ASSIGN_OR_RETURN(uint64_t offset,
+                             ReadToken(kOffsetToken, request.page_token()));
+  for (int phase : request.phases()) {
+    if (!v1::Phase_IsValid(phase) || phase == v1::PHASE_UNSPECIFIED) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("phases: ", phase, " is not a phase"));
+    }
+  }
+  for (int health : request.healths()) {
+    if (!v1::Health_IsValid(health) || health == v1::HEALTH_UNSPECIFIED) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("healths: ", health, " is not a health"));
+    }
+  }
+  if (!v1::AreaSort_IsValid(request.sort())) {
+    return absl::InvalidArgumentError("sort: not an AreaSort");
+  }
+  std::shared_ptr<const projections::StateReader> reader = areas_->Live();
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      std::vector<v1::AreaState> areas,
+      ScanAll<v1::AreaState>(*reader, projections::kAreaKeyPrefix));
+
+  const absl::Time now = now_();
+  const absl::CivilDay today = DayOf(now);
+  const std::string title_text =
+      absl::AsciiStrToLower(request.title_contains());
+  auto keep = [&](const v1::AreaState& area) {
+    if (!request.support_area().empty() &&
+        area.support_area() != request.support_area()) {
+      return false;
+    }
+    if (!request.phases().empty() &&
+        std::find(request.phases().begin(), request.phases().end(),
+                  area.phase()) == request.phases().end()) {
+      return false;
+    }
+    if (!request.healths().empty() &&
+        std::find(request.healths().begin(), request.healths().end(),
+                  area.health()) == request.healths().end()) {
+      return false;
+    }
+    if (request.open_only() && area.closed()) return false;
+    if (request.overdue() && !Overdue(area, today)) return false;
+    if (request.slipped() && !Slipped(area)) return false;
+    if (request.stale_days() > 0 &&
+        (area.closed() ||
+         LastActivity(area) > now - absl::Hours(24) * request.stale_days())) {
+      return false;
+    }
+    if (!title_text.empty() &&
+        !absl::StrContains(absl::AsciiStrToLower(area.title()), title_text)) {
+      return false;
+    }
+    return true;
+  };
+  areas.erase(std::remove_if(areas.begin(), areas.end(),
+                             [&](const auto& a) { return !keep(a); }),
+              areas.end());
+  switch (request.sort()) {
+    case v1::AREA_SORT_PLANNED_END:
+      std::stable_sort(areas.begin(), areas.end(),
+                       [](const v1::AreaState& a, const v1::AreaState& b) {
+                         const auto ea = LastDay(a.planned_end());
+                         const auto eb = LastDay(b.planned_end());
+                         if (ea.has_value() != eb.has_value())
+                           return ea.has_value();
+                         return ea && *ea > *eb;
+                       });
+      break;
+    case v1::AREA_SORT_UPDATED:
+      std::stable_sort(areas.begin(), areas.end(),
+                       [](const v1::AreaState& a, const v1::AreaState& b) {
+                         return a.position() > b.position();
+                       });
+      break;
+    default:
+      break;  // the projection's key order: by area id
+  }
+  v1::ListAreasResponse response;
+  response.set_total(static_cast<uint32_t>(areas.size()));
+  response.set_position(reader->checkpoint());
+  for (uint64_t i = offset; i < areas.size() && i < offset + page_size; ++i) {
+    *response.add_areas() = std::move(areas[i]);
+  }
+  if (offset + page_size < areas.size()) {
+    response.set_next_page_token(MakeToken(kOffsetToken, offset + page_size));
+  }
+  return response;
+}
+
+absl::StatusOr<v1::GetHistoryResponse> PlanQueries::GetHistory(
+    const v1::GetHistoryRequest& request) const {
+  PLANTRAIL_RETURN_IF_ERROR(domain::CheckId("area_id", request.area_id()));
+  PLANTRAIL_ASSIGN_OR_RETURN(uint32_t page_size, PageSize(request.page_size()));
+  PLANTRAIL_ASSIGN_OR_RETURN(uint64_t from,
+                             ReadToken(kHistoryToken, request.page_token()));
+  std::shared_ptr<const projections::StateReader> reader = history_->Live();
+  const std::string prefix = projections::HistoryPrefix(request.area_id());
+  const std::string start =
+      from == 0 ? std::string()
+                : projections::HistoryKey(request.area_id(), from);
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      auto entries,
+      reader->Scan(prefix, start, page_size + 1, !request.oldest_first()));
+  if (entries.empty() && from == 0) {
+    // No history: an unknown area, unless it is too new for the projection.
+    PLANTRAIL_ASSIGN_OR_RETURN(
+        std::optional<std::string> area,
+        areas_->Live()->Get(projections::AreaKey(request.area_id())));
+    if (!area) {
+      return absl::NotFoundError(absl::StrCat(
+          "area_id: area \"", request.area_id(), "\" is not registered"));
+    }
+  }
+  v1::GetHistoryResponse response;
+  response.set_position(reader->checkpoint());
+  for (size_t i = 0; i < entries.size() && i < page_size; ++i) {
+    if (!response.add_entries()->ParseFromString(entries[i].second)) {
+      return absl::DataLossError("a stored history entry does not parse");
+    }
+  }
+  if (entries.size() > page_size) {
+    v1::HistoryEntry next;
+    if (!next.ParseFromString(entries[page_size].second)) {
+      return absl::DataLossError("a stored history entry does not parse");
+    }
+    response.set_next_page_token(MakeToken(kHistoryToken, next.position()));
+  }
+  return response;
+}
+
+absl::StatusOr<v1::ListDecisionsResponse> PlanQueries::ListDecisions(
+    const v1::ListDecisionsRequest& request) const {
+  PLANTRAIL_ASSIGN_OR_RETURN(uint32_t page_size, PageSize(request.page_size()));
+  PLANTRAIL_ASSIGN_OR_RETURN(uint64_t offset,
+                             ReadToken(kOffsetToken, request.page_token()));
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      std::optional<PlanDate> from,
+      ParseFilterDate("decided_from", request.decided_from()));
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      std::optional<PlanDate> to,
+      ParseFilterDate("decided_to", request.decided_to()));
+  std::shared_ptr<const projections::StateReader> reader = areas_->Live();
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      std::vector<v1::DecisionState> decisions,
+      ScanAll<v1::DecisionState>(*reader, projections::kDecisionKeyPrefix));
+  const std::string body = absl::AsciiStrToLower(request.body());
+  auto keep = [&](const v1::DecisionState& decision) {
+    if (!body.empty() && absl::AsciiStrToLower(decision.body()) != body) {
+      return false;
+    }
+    if (!request.area_id().empty() &&
+        std::find(decision.area_ids().begin(), decision.area_ids().end(),
+                  request.area_id()) == decision.area_ids().end()) {
+      return false;
+    }
+    const auto first = FirstDay(decision.decided_on());
+    const auto last = LastDay(decision.decided_on());
+    if (from && from->first_day() && (!last || *last < *from->first_day())) {
+      return false;
+    }
+    if (to && to->last_day() && (!first || *first > *to->last_day())) {
+      return false;
+    }
+    return true;
+  };
+  decisions.erase(std::remove_if(decisions.begin(), decisions.end(),
+                                 [&](const auto& d) { return !keep(d); }),
+                  decisions.end());
+  std::stable_sort(decisions.begin(), decisions.end(),
+                   [](const v1::DecisionState& a, const v1::DecisionState& b) {
+                     return FirstDay(a.decided_on()) < FirstDay(b.decided_on());
+                   });
+  v1::ListDecisionsResponse response;
+  response.set_position(reader->checkpoint());
+  for (uint64_t i = offset; i < decisions.size() && i < offset + page_size;
+       ++i) {
+    *response.add_decisions() = std::move(decisions[i]);
+  }
+  if (offset + page_size < decisions.size()) {
+    response.set_next_page_token(MakeToken(kOffsetToken, offset + page_size));
+  }
+  return response;
+}
+
+}  // namespace plantrail::services

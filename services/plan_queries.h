@@ -1,0 +1,48 @@
+// Answers plan queries from the projections, and time travel by folding an
+// area's stream up to the point asked for. Knows nothing of gRPC; waiting
+// for min_position is the caller's (see PlanQueryService).
+//
+// Thread safety: all methods may be called concurrently. The log and the
+// runners must outlive this object.
+#ifndef PLANTRAIL_SERVICES_PLAN_QUERIES_H_
+#define PLANTRAIL_SERVICES_PLAN_QUERIES_H_
+
+#include <functional>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "eventstore/event_store.h"
+#include "plantrail/v1/plan_queries.pb.h"
+#include "projections/runner.h"
+
+namespace plantrail::services {
+
+class PlanQueries {
+ public:
+  PlanQueries(
+      const eventstore::EventStore* log, projections::ProjectionRunner* areas,
+      projections::ProjectionRunner* history,
+      std::function<absl::Time()> now = [] { return absl::Now(); });
+
+  absl::StatusOr<v1::GetAreaResponse> GetArea(
+      const v1::GetAreaRequest& request) const;
+  absl::StatusOr<v1::ListAreasResponse> ListAreas(
+      const v1::ListAreasRequest& request) const;
+  absl::StatusOr<v1::GetHistoryResponse> GetHistory(
+      const v1::GetHistoryRequest& request) const;
+  absl::StatusOr<v1::ListDecisionsResponse> ListDecisions(
+      const v1::ListDecisionsRequest& request) const;
+
+  projections::ProjectionRunner* areas() const { return areas_; }
+  projections::ProjectionRunner* history() const { return history_; }
+
+ private:
+  const eventstore::EventStore* const log_;
+  projections::ProjectionRunner* const areas_;
+  projections::ProjectionRunner* const history_;
+  const std::function<absl::Time()> now_;
+};
+
+}  // namespace plantrail::services
+
+#endif  // PLANTRAIL_SERVICES_PLAN_QUERIES_H_

@@ -1,0 +1,67 @@
+#include "services/plan_query_service.h"
+
+#include <algorithm>
+#include <memory>
+#include <utility>
+
+#include "services/grpc_status.h"
+
+namespace plantrail::services {
+
+template <typename Request, typename Response, typename Query>
+grpc::ServerUnaryReactor* PlanQueryService::Answer(
+    grpc::CallbackServerContext* context, const Request& request,
+    Response* response, projections::ProjectionRunner* runner, Query query) {
+  auto run = [context, &request, response, query]() {
+    absl::StatusOr<Response> answer = query(request);
+    if (answer.ok()) *response = *std::move(answer);
+    return answer.status();
+  };
+  if (request.min_position() == 0) return FinishUnary(context, run());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const absl::Time deadline = std::min(absl::FromChrono(context->deadline()),
+                                       absl::Now() + absl::Seconds(30));
+  runner->WhenApplied(request.min_position(), deadline,
+                      [this, context, reactor, run](absl::Status reached) {
+                        if (!reached.ok()) {
+                          reactor->Finish(ToGrpcStatus(reached, context));
+                          return;
+                        }
+                        // Off the runner's thread: a query may take a while.
+                        pool_.Schedule([context, reactor, run] {
+                          reactor->Finish(ToGrpcStatus(run(), context));
+                        });
+                      });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* PlanQueryService::GetArea(
+    grpc::CallbackServerContext* context, const v1::GetAreaRequest* request,
+    v1::GetAreaResponse* response) {
+  return Answer(context, *request, response, queries_->areas(),
+                [this](const auto& r) { return queries_->GetArea(r); });
+}
+
+grpc::ServerUnaryReactor* PlanQueryService::ListAreas(
+    grpc::CallbackServerContext* context, const v1::ListAreasRequest* request,
+    v1::ListAreasResponse* response) {
+  return Answer(context, *request, response, queries_->areas(),
+                [this](const auto& r) { return queries_->ListAreas(r); });
+}
+
+grpc::ServerUnaryReactor* PlanQueryService::GetHistory(
+    grpc::CallbackServerContext* context, const v1::GetHistoryRequest* request,
+    v1::GetHistoryResponse* response) {
+  return Answer(context, *request, response, queries_->history(),
+                [this](const auto& r) { return queries_->GetHistory(r); });
+}
+
+grpc::ServerUnaryReactor* PlanQueryService::ListDecisions(
+    grpc::CallbackServerContext* context,
+    const v1::ListDecisionsRequest* request,
+    v1::ListDecisionsResponse* response) {
+  return Answer(context, *request, response, queries_->areas(),
+                [this](const auto& r) { return queries_->ListDecisions(r); });
+}
+
+}  // namespace plantrail::services
