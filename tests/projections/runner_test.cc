@@ -1,0 +1,222 @@
+// The projection runner: resumes from its checkpoint without applying an
+// event twice or skipping one, rebuilds into a shadow copy while the log
+// grows and queries keep reading, and lets readers wait for a position.
+#include "projections/runner.h"
+
+#include <atomic>
+#include <memory>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "eventstore/record_format.h"
+#include "gtest/gtest.h"
+#include "tests/temp_dir.h"
+
+namespace plantrail::projections {
+namespace {
+
+namespace rf = eventstore::record_format;
+
+// Records every position it applies ("seen/<position>") and how many it has
+// applied ("count"); refuses to apply a position twice.
+class CountingProjection final : public Projection {
+ public:
+  explicit CountingProjection(std::atomic<int>* applied = nullptr)
+      : applied_(applied) {}
+  std::string name() const override { return "counting"; }
+  absl::Status Apply(const eventstore::RecordedEvent& event,
+                     StateWriter& state) override {
+    const std::string key =
+        absl::StrCat("seen/", rf::PositionKey(event.position));
+    auto seen = state.Get(key);
+    if (!seen.ok()) return seen.status();
+    if (seen->has_value()) {
+      return absl::InternalError(
+          absl::StrCat("position ", event.position, " applied twice"));
+    }
+    state.Put(key, "1");
+    auto count = state.Get("count");
+    if (!count.ok()) return count.status();
+    uint64_t n = 0;
+    if (count->has_value()) {
+      absl::string_view bytes = **count;
+      rf::ConsumeU64(bytes, n);
+    }
+    state.Put("count", rf::PositionKey(n + 1));
+    if (applied_ != nullptr) applied_->fetch_add(1);
+    return absl::OkStatus();
+  }
+
+ private:
+  std::atomic<int>* applied_;
+};
+
+uint64_t Count(const StateReader& reader) {
+  auto count = reader.Get("count");
+  if (!count.ok() || !count->has_value()) return 0;
+  absl::string_view bytes = **count;
+  uint64_t n = 0;
+  rf::ConsumeU64(bytes, n);
+  return n;
+}
+
+class RunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto log = eventstore::EventStore::Open(
+        {.path = dir_ / "log", .durability = eventstore::Durability::kNoSync});
+    ASSERT_TRUE(log.ok()) << log.status();
+    log_ = *std::move(log);
+    OpenProjections();
+  }
+
+  void OpenProjections() {
+    auto store = ProjectionStore::Open(dir_ / "projections");
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+  }
+
+  std::unique_ptr<ProjectionRunner> StartRunner(std::atomic<int>* applied,
+                                                uint32_t page_size = 100) {
+    auto runner = ProjectionRunner::Start(
+        log_.get(), store_.get(), std::make_unique<CountingProjection>(applied),
+        {.page_size = page_size});
+    EXPECT_TRUE(runner.ok()) << runner.status();
+    return runner.ok() ? *std::move(runner) : nullptr;
+  }
+
+  void Append(int events) {
+    for (int i = 0; i < events; i += 50) {
+      eventstore::AppendRequest request{.stream_id = "s"};
+      for (int j = i; j < std::min(events, i + 50); ++j) {
+        request.events.push_back({.type = "E", .payload = absl::StrCat(j)});
+      }
+      ASSERT_TRUE(log_->Append(std::move(request)).ok());
+    }
+  }
+
+  void ExpectEverySeenOnce(const StateReader& reader, uint64_t head) {
+    auto seen = reader.Scan("seen/", "", ~size_t{0});
+    ASSERT_TRUE(seen.ok());
+    ASSERT_EQ(seen->size(), head) << "an event was skipped";
+    for (uint64_t i = 0; i < head; ++i) {
+      ASSERT_EQ((*seen)[i].first,
+                absl::StrCat("seen/", rf::PositionKey(i + 1)));
+    }
+    EXPECT_EQ(Count(reader), head);
+  }
+
+  plantrail::testing::TempDir dir_;
+  std::unique_ptr<eventstore::EventStore> log_;
+  std::unique_ptr<ProjectionStore> store_;
+};
+
+TEST_F(RunnerTest, ResumesFromItsCheckpointWithoutRepeatingOrSkipping) {
+  Append(2000);
+  std::atomic<int> applied{0};
+  {
+    auto runner = StartRunner(&applied, 100);
+    ASSERT_TRUE(runner->WaitApplied(700, absl::Now() + absl::Seconds(30)).ok());
+  }  // stopped somewhere between 700 and 2000
+  const int first_run = applied.load();
+  ASSERT_GE(first_run, 700);
+  store_.reset();  // and the projection store closed and reopened
+  OpenProjections();
+  Append(500);
+  auto runner = StartRunner(&applied);
+  ASSERT_EQ(runner->Status().checkpoint, static_cast<uint64_t>(first_run))
+      << "the checkpoint is what was committed with the state";
+  ASSERT_TRUE(runner->WaitApplied(2500, absl::Now() + absl::Seconds(30)).ok());
+  EXPECT_EQ(applied.load(), 2500) << "every event applied exactly once";
+  EXPECT_EQ(runner->Status().events_applied, 2500u - first_run);
+  EXPECT_EQ(runner->Status().state, RunnerStatus::State::kRunning);
+  ExpectEverySeenOnce(*runner->Live(), 2500);
+}
+
+TEST_F(RunnerTest, RebuildsIntoAShadowWhileTheLogGrowsAndReadersRead) {
+  Append(3000);
+  auto runner = StartRunner(nullptr, 100);
+  ASSERT_TRUE(runner->WaitApplied(3000, absl::Now() + absl::Seconds(30)).ok());
+  std::atomic<bool> stop{false};
+  std::atomic<int> reads{0};
+  std::thread writer([&] {
+    for (int i = 0; i < 40 && !stop; ++i) Append(25);
+  });
+  std::thread reader([&] {
+    while (!stop) {
+      std::shared_ptr<const StateReader> live = runner->Live();
+      // A half-built copy would hold fewer events than its checkpoint.
+      const uint64_t count = Count(*live);
+      EXPECT_GE(count, live->checkpoint()) << "saw a half-built state";
+      EXPECT_GE(count, 3000u);
+      reads.fetch_add(1);
+    }
+  });
+  ASSERT_TRUE(runner->Rebuild().ok());
+  EXPECT_EQ(runner->Rebuild().code(), absl::StatusCode::kFailedPrecondition);
+  for (int i = 0; i < 600 && runner->Status().generation == 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  writer.join();
+  stop = true;
+  reader.join();
+  EXPECT_GT(reads.load(), 0);
+  const RunnerStatus status = runner->Status();
+  EXPECT_EQ(status.generation, 2u) << "the shadow replaced the live copy";
+  EXPECT_EQ(status.state, RunnerStatus::State::kRunning);
+  const uint64_t head = log_->HeadPosition();
+  ASSERT_TRUE(runner->WaitApplied(head, absl::Now() + absl::Seconds(30)).ok());
+  ExpectEverySeenOnce(*runner->Live(), head);
+
+  // The promoted copy is the live one after a restart too.
+  runner.reset();
+  store_.reset();
+  OpenProjections();
+  runner = StartRunner(nullptr);
+  EXPECT_EQ(runner->Status().generation, 2u);
+  EXPECT_EQ(runner->Status().checkpoint, head);
+}
+
+TEST_F(RunnerTest, ReadersWaitForAPositionOrTheirDeadline) {
+  auto runner = StartRunner(nullptr);
+  Append(10);
+  EXPECT_TRUE(runner->WaitApplied(10, absl::Now() + absl::Seconds(30)).ok());
+  absl::Status late =
+      runner->WaitApplied(11, absl::Now() + absl::Milliseconds(200));
+  EXPECT_EQ(late.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_NE(late.message().find("not yet at 11"), absl::string_view::npos);
+  // A waiter is released as soon as its position is applied.
+  std::thread later([&] { Append(1); });
+  EXPECT_TRUE(runner->WaitApplied(11, absl::Now() + absl::Seconds(30)).ok());
+  later.join();
+}
+
+class FailingProjection final : public Projection {
+ public:
+  std::string name() const override { return "failing"; }
+  absl::Status Apply(const eventstore::RecordedEvent& event,
+                     StateWriter& state) override {
+    if (event.position == 3) return absl::DataLossError("cannot fold this");
+    state.Put("last", rf::PositionKey(event.position));
+    return absl::OkStatus();
+  }
+};
+
+TEST_F(RunnerTest, AFailingProjectionStopsAndSaysWhereRatherThanSkip) {
+  Append(5);
+  auto runner = ProjectionRunner::Start(log_.get(), store_.get(),
+                                        std::make_unique<FailingProjection>(),
+                                        {.page_size = 1});
+  ASSERT_TRUE(runner.ok());
+  absl::Status waited =
+      (*runner)->WaitApplied(5, absl::Now() + absl::Seconds(30));
+  EXPECT_EQ(waited.code(), absl::StatusCode::kUnavailable);
+  const RunnerStatus status = (*runner)->Status();
+  EXPECT_EQ(status.state, RunnerStatus::State::kFailed);
+  EXPECT_EQ(status.checkpoint, 2u);
+  EXPECT_NE(status.error.find("at position 3"), std::string::npos)
+      << status.error;
+}
+
+}  // namespace
+}  // namespace plantrail::projections
