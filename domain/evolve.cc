@@ -89,6 +89,16 @@ void EvolveArea(v1::AreaState& state, const v1::PlanEvent& event,
       } else {
         state.clear_planned_end();
       }
+      if (e.has_previous_start()) {
+        *state.mutable_previous_start() = e.previous_start();
+      } else {
+        state.clear_previous_start();
+      }
+      if (e.has_previous_end()) {
+        *state.mutable_previous_end() = e.previous_end();
+      } else {
+        state.clear_previous_end();
+      }
       if (e.has_baseline_start()) {
         *state.mutable_baseline_start() = e.baseline_start();
       }

@@ -1,7 +1,10 @@
 #include "services/plan_queries.h"
 
 #include <algorithm>
+#include <functional>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -142,6 +145,49 @@ absl::StatusOr<std::vector<Message>> ScanAll(
     }
   }
   return messages;
+}
+
+// Days from `from` to `to` (negative when `to` is earlier).
+int64_t DaysBetween(absl::CivilDay from, absl::CivilDay to) {
+  return to - from;
+}
+
+void Count(const v1::AreaState& area, absl::Time now, absl::CivilDay today,
+           uint32_t stale_days, uint32_t due_within_days,
+           v1::PortfolioSlice& slice) {
+  slice.set_areas(slice.areas() + 1);
+  if (!area.closed()) slice.set_open(slice.open() + 1);
+  ++(*slice.mutable_by_phase())[v1::Phase_Name(area.phase())];
+  ++(*slice.mutable_by_health())[v1::Health_Name(area.health())];
+  if (Overdue(area, today)) slice.set_overdue(slice.overdue() + 1);
+  const auto planned = LastDay(area.planned_end());
+  if (Slipped(area)) {
+    slice.set_slipped_against_baseline(slice.slipped_against_baseline() + 1);
+    slice.set_slip_days_against_baseline(
+        slice.slip_days_against_baseline() +
+        DaysBetween(*LastDay(area.baseline_end()), *planned));
+  }
+  if (area.has_previous_end() && planned) {
+    if (const auto previous = LastDay(area.previous_end());
+        previous && *planned > *previous) {
+      slice.set_slipped_against_previous(slice.slipped_against_previous() + 1);
+      slice.set_slip_days_against_previous(slice.slip_days_against_previous() +
+                                           DaysBetween(*previous, *planned));
+    }
+  }
+  if (area.closed()) return;
+  if (LastActivity(area) <= now - absl::Hours(24) * stale_days) {
+    slice.set_stale(slice.stale() + 1);
+  }
+  if (area.latest_report().has_next_report_due()) {
+    if (const auto due = FirstDay(area.latest_report().next_report_due())) {
+      if (*due < today) {
+        slice.set_reports_late(slice.reports_late() + 1);
+      } else if (*due <= today + due_within_days) {
+        slice.set_reports_due(slice.reports_due() + 1);
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -406,6 +452,153 @@ absl::StatusOr<v1::ListDecisionsResponse> PlanQueries::ListDecisions(
   if (offset + page_size < decisions.size()) {
     response.set_next_page_token(MakeToken(kOffsetToken, offset + page_size));
   }
+  return response;
+}
+
+absl::StatusOr<v1::GetPortfolioResponse> PlanQueries::GetPortfolio(
+    const v1::GetPortfolioRequest& request) const {
+  const uint32_t stale_days =
+      request.stale_days() == 0 ? 30 : request.stale_days();
+  const uint32_t due_within =
+      request.due_within_days() == 0 ? 14 : request.due_within_days();
+  std::shared_ptr<const projections::StateReader> reader = areas_->Live();
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      std::vector<v1::AreaState> areas,
+      ScanAll<v1::AreaState>(*reader, projections::kAreaKeyPrefix));
+  const absl::Time now = now_();
+  const absl::CivilDay today = DayOf(now);
+  v1::GetPortfolioResponse response;
+  std::map<std::string, v1::PortfolioSlice> slices;
+  for (const v1::AreaState& area : areas) {
+    if (!request.support_area().empty() &&
+        area.support_area() != request.support_area()) {
+      continue;
+    }
+    Count(area, now, today, stale_days, due_within,
+          *response.mutable_overall());
+    v1::PortfolioSlice& slice = slices[area.support_area()];
+    slice.set_support_area(area.support_area());
+    Count(area, now, today, stale_days, due_within, slice);
+  }
+  for (auto& [name, slice] : slices) {
+    *response.add_support_areas() = std::move(slice);
+  }
+  response.set_position(reader->checkpoint());
+  return response;
+}
+
+absl::StatusOr<v1::GetDependenciesResponse> PlanQueries::GetDependencies(
+    const v1::GetDependenciesRequest& request) const {
+  PLANTRAIL_RETURN_IF_ERROR(domain::CheckId("area_id", request.area_id()));
+  PLANTRAIL_ASSIGN_OR_RETURN(std::optional<PlanDate> if_end,
+                             ParseFilterDate("if_end", request.if_end()));
+  if (if_end && !if_end->last_day()) {
+    return absl::InvalidArgumentError(
+        "if_end: give a dated end (\"VT24\", \"2024-06-30\"), not an open "
+        "form");
+  }
+  std::shared_ptr<const projections::StateReader> reader = areas_->Live();
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      std::vector<v1::AreaState> all,
+      ScanAll<v1::AreaState>(*reader, projections::kAreaKeyPrefix));
+  std::map<std::string, const v1::AreaState*> areas;
+  // Who depends on whom: dependency target -> (dependent area, dependency).
+  std::map<std::string, std::vector<std::pair<std::string, v1::Dependency>>>
+      dependents;
+  for (const v1::AreaState& area : all) {
+    areas[area.area_id()] = &area;
+    for (const v1::Dependency& dependency : area.dependencies()) {
+      if (dependency.has_area_id()) {
+        dependents[dependency.area_id()].emplace_back(area.area_id(),
+                                                      dependency);
+      }
+    }
+  }
+  if (areas.count(request.area_id()) == 0) {
+    return absl::NotFoundError(absl::StrCat(
+        "area_id: area \"", request.area_id(), "\" is not registered"));
+  }
+  v1::GetDependenciesResponse response;
+  response.set_position(reader->checkpoint());
+
+  // Upstream, breadth first: each area's dependencies, once per area.
+  std::set<std::string> seen = {request.area_id()};
+  std::vector<std::pair<std::string, uint32_t>> frontier = {
+      {request.area_id(), 1}};
+  for (size_t i = 0; i < frontier.size(); ++i) {
+    const auto [area_id, depth] = frontier[i];
+    auto it = areas.find(area_id);
+    if (it == areas.end()) continue;
+    for (const v1::Dependency& dependency : it->second->dependencies()) {
+      v1::DependencyLink& link = *response.add_upstream();
+      link.set_area_id(area_id);
+      *link.mutable_dependency() = dependency;
+      link.set_depth(depth);
+      if (dependency.has_area_id() &&
+          seen.insert(dependency.area_id()).second) {
+        frontier.emplace_back(dependency.area_id(), depth + 1);
+      }
+    }
+  }
+
+  // Downstream: who depends on the area, and on those, and so on. With
+  // if_end, the ones that require it and start before the proposed end.
+  seen = {request.area_id()};
+  frontier = {{request.area_id(), 1}};
+  std::set<std::string> requiring = {request.area_id()};
+  for (size_t i = 0; i < frontier.size(); ++i) {
+    const auto [area_id, depth] = frontier[i];
+    for (const auto& [dependent, dependency] : dependents[area_id]) {
+      v1::DependencyLink& link = *response.add_downstream();
+      link.set_area_id(dependent);
+      *link.mutable_dependency() = dependency;
+      link.set_depth(depth);
+      const bool requires_it =
+          dependency.kind() != v1::DEPENDENCY_KIND_RELATES &&
+          requiring.count(area_id) > 0;
+      if (!seen.insert(dependent).second) continue;
+      frontier.emplace_back(dependent, depth + 1);
+      if (!requires_it) continue;
+      requiring.insert(dependent);
+      const v1::AreaState& area = *areas[dependent];
+      const auto start = FirstDay(area.planned_start());
+      if (if_end && area.has_planned_start() && start &&
+          *start <= *if_end->last_day()) {
+        v1::DelayedArea& delayed = *response.add_delayed();
+        delayed.set_area_id(dependent);
+        *delayed.mutable_planned_start() = area.planned_start();
+        delayed.set_days_overrun(DaysBetween(*start, *if_end->last_day()) + 1);
+        delayed.set_depth(depth);
+      }
+    }
+  }
+
+  // Cycles through the area: depth-first along dependencies on areas.
+  constexpr size_t kMaxCycles = 100;
+  std::vector<std::string> path = {request.area_id()};
+  std::set<std::string> on_path = {request.area_id()};
+  std::function<void(const std::string&)> walk = [&](const std::string& from) {
+    auto it = areas.find(from);
+    if (it == areas.end()) return;
+    for (const v1::Dependency& dependency : it->second->dependencies()) {
+      if (!dependency.has_area_id() ||
+          static_cast<size_t>(response.cycles_size()) >= kMaxCycles) {
+        continue;
+      }
+      const std::string& next = dependency.area_id();
+      if (next == request.area_id()) {
+        v1::DependencyCycle& cycle = *response.add_cycles();
+        for (const std::string& id : path) cycle.add_area_ids(id);
+        cycle.add_area_ids(next);
+      } else if (on_path.insert(next).second) {
+        path.push_back(next);
+        walk(next);
+        path.pop_back();
+        on_path.erase(next);
+      }
+    }
+  };
+  walk(request.area_id());
   return response;
 }
 

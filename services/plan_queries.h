@@ -32,6 +32,12 @@ class PlanQueries {
       const v1::GetHistoryRequest& request) const;
   absl::StatusOr<v1::ListDecisionsResponse> ListDecisions(
       const v1::ListDecisionsRequest& request) const;
+  // Computed from the area-state projection when asked: a scan of every
+  // area, cheap at the sizes plans have (thousands of areas).
+  absl::StatusOr<v1::GetPortfolioResponse> GetPortfolio(
+      const v1::GetPortfolioRequest& request) const;
+  absl::StatusOr<v1::GetDependenciesResponse> GetDependencies(
+      const v1::GetDependenciesRequest& request) const;
 
   projections::ProjectionRunner* areas() const { return areas_; }
   projections::ProjectionRunner* history() const { return history_; }

@@ -64,4 +64,20 @@ grpc::ServerUnaryReactor* PlanQueryService::ListDecisions(
                 [this](const auto& r) { return queries_->ListDecisions(r); });
 }
 
+grpc::ServerUnaryReactor* PlanQueryService::GetPortfolio(
+    grpc::CallbackServerContext* context,
+    const v1::GetPortfolioRequest* request,
+    v1::GetPortfolioResponse* response) {
+  return Answer(context, *request, response, queries_->areas(),
+                [this](const auto& r) { return queries_->GetPortfolio(r); });
+}
+
+grpc::ServerUnaryReactor* PlanQueryService::GetDependencies(
+    grpc::CallbackServerContext* context,
+    const v1::GetDependenciesRequest* request,
+    v1::GetDependenciesResponse* response) {
+  return Answer(context, *request, response, queries_->areas(),
+                [this](const auto& r) { return queries_->GetDependencies(r); });
+}
+
 }  // namespace plantrail::services

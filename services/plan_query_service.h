@@ -32,6 +32,14 @@ class PlanQueryService final : public v1::PlanQueries::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::ListDecisionsRequest* request,
       v1::ListDecisionsResponse* response) override;
+  grpc::ServerUnaryReactor* GetPortfolio(
+      grpc::CallbackServerContext* context,
+      const v1::GetPortfolioRequest* request,
+      v1::GetPortfolioResponse* response) override;
+  grpc::ServerUnaryReactor* GetDependencies(
+      grpc::CallbackServerContext* context,
+      const v1::GetDependenciesRequest* request,
+      v1::GetDependenciesResponse* response) override;
 
  private:
   // Runs `query` once `runner` has applied `min_position`, and finishes the
