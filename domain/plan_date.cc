@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "domain/text.h"
 
 namespace plantrail::domain {
 namespace {
@@ -70,22 +71,6 @@ absl::string_view StripTrailingPunctuation(absl::string_view text) {
     if (!text.empty() && text.back() == ' ') text.remove_suffix(1);
   }
   return text;
-}
-
-// Lower case for ASCII and for the Latin-1 letters in UTF-8 (Å Ä Ö É ...):
-// U+00C0-U+00DE except U+00D7 are C3 80-C3 9E, lower case is +0x20.
-std::string Lower(absl::string_view text) {
-  std::string out(text);
-  for (size_t i = 0; i < out.size(); ++i) {
-    out[i] = absl::ascii_tolower(static_cast<unsigned char>(out[i]));
-    if (out[i] != '\xc3' || i + 1 == out.size()) continue;
-    const unsigned char next = static_cast<unsigned char>(out[i + 1]);
-    if (next >= 0x80 && next <= 0x9e && next != 0x97) {
-      out[i + 1] = static_cast<char>(next + 0x20);
-    }
-    ++i;
-  }
-  return out;
 }
 
 // Control characters in an error message are shown as \xNN.
@@ -160,7 +145,7 @@ size_t TokenLength(absl::string_view text, size_t i) {
 }
 
 Token MakeToken(absl::string_view raw, size_t offset, bool spaced) {
-  Token token{Token::Kind::kOther, raw, Lower(raw), offset, spaced};
+  Token token{Token::Kind::kOther, raw, FoldCase(raw), offset, spaced};
   const unsigned char first = static_cast<unsigned char>(raw[0]);
   if (DashLength(raw, 0) == raw.size()) {
     token.kind = Token::Kind::kDash;

@@ -22,9 +22,10 @@
 
 namespace plantrail::projections {
 
-// Reads of one copy of a projection's state, as committed.
-// Thread-safe; a reader pins its copy, so a rebuild that replaces it does
-// not pull the data from under a query.
+// Reads of one copy of a projection's state, as committed at one moment
+// (a snapshot: the checkpoint and every key agree). Thread-safe; a reader
+// pins its copy, so a rebuild that replaces it does not pull the data from
+// under a query.
 class StateReader {
  public:
   virtual ~StateReader() = default;

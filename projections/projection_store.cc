@@ -54,15 +54,25 @@ absl::StatusOr<uint64_t> DecodeU64(absl::string_view value) {
 class CopyReader final : public StateReader {
  public:
   CopyReader(rocksdb::DB* db,
-             std::shared_ptr<rocksdb::ColumnFamilyHandle> family,
-             uint64_t checkpoint)
-      : db_(db), family_(std::move(family)), checkpoint_(checkpoint) {}
+             std::shared_ptr<rocksdb::ColumnFamilyHandle> family)
+      : db_(db),
+        family_(std::move(family)),
+        snapshot_(db->GetSnapshot(), [db](const rocksdb::Snapshot* snapshot) {
+          db->ReleaseSnapshot(snapshot);
+        }) {
+    options_.snapshot = snapshot_.get();
+    std::string value;
+    if (db_->Get(options_, family_.get(), CheckpointKey(), &value).ok()) {
+      absl::StatusOr<uint64_t> checkpoint = DecodeU64(value);
+      if (checkpoint.ok()) checkpoint_ = *checkpoint;
+    }
+  }
 
   absl::StatusOr<std::optional<std::string>> Get(
       absl::string_view key) const override {
     std::string value;
     rocksdb::Status status =
-        db_->Get(rocksdb::ReadOptions(), family_.get(), AsSlice(key), &value);
+        db_->Get(options_, family_.get(), AsSlice(key), &value);
     if (status.IsNotFound()) return std::nullopt;
     PLANTRAIL_RETURN_IF_ERROR(FromRocks(status, "cannot read a projection"));
     return value;
@@ -73,7 +83,7 @@ class CopyReader final : public StateReader {
       bool reverse) const override {
     std::vector<std::pair<std::string, std::string>> entries;
     std::unique_ptr<rocksdb::Iterator> it(
-        db_->NewIterator(rocksdb::ReadOptions(), family_.get()));
+        db_->NewIterator(options_, family_.get()));
     if (!from.empty()) {
       reverse ? it->SeekForPrev(AsSlice(from)) : it->Seek(AsSlice(from));
     } else if (reverse) {
@@ -107,7 +117,9 @@ class CopyReader final : public StateReader {
  private:
   rocksdb::DB* const db_;
   const std::shared_ptr<rocksdb::ColumnFamilyHandle> family_;
-  const uint64_t checkpoint_;
+  const std::shared_ptr<const rocksdb::Snapshot> snapshot_;
+  rocksdb::ReadOptions options_;
+  uint64_t checkpoint_ = 0;
 };
 
 class BatchWriter final : public StateWriter {
@@ -152,9 +164,8 @@ absl::StatusOr<uint64_t> StateCopy::ReadCheckpoint() const {
   return DecodeU64(value);
 }
 
-std::shared_ptr<const StateReader> StateCopy::Reader(
-    uint64_t checkpoint) const {
-  return std::make_shared<CopyReader>(db_, family_, checkpoint);
+std::shared_ptr<const StateReader> StateCopy::Reader() const {
+  return std::make_shared<CopyReader>(db_, family_);
 }
 
 StateCopy::Batch::Batch(const StateCopy* copy)

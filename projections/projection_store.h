@@ -35,8 +35,9 @@ class StateCopy {
   // The checkpoint as committed (0: nothing applied yet).
   absl::StatusOr<uint64_t> ReadCheckpoint() const;
 
-  // A reader of the committed state, reporting `checkpoint`.
-  std::shared_ptr<const StateReader> Reader(uint64_t checkpoint) const;
+  // A reader of the committed state as of now, pinned to a RocksDB
+  // snapshot: everything it reads, checkpoint included, is of one moment.
+  std::shared_ptr<const StateReader> Reader() const;
 
   // A batch of writes to this copy, committed with a new checkpoint.
   class Batch {

@@ -45,8 +45,12 @@ ProjectionRunner::~ProjectionRunner() {
 }
 
 std::shared_ptr<const StateReader> ProjectionRunner::Live() const {
-  MutexLock lock(&mu_);
-  return live_->Reader(checkpoint_);
+  std::shared_ptr<StateCopy> live;
+  {
+    MutexLock lock(&mu_);
+    live = live_;
+  }
+  return live->Reader();
 }
 
 void ProjectionRunner::WhenApplied(

@@ -19,6 +19,7 @@
 #include "domain/plan_date.h"
 #include "domain/plan_date_proto.h"
 #include "domain/rules.h"
+#include "domain/text.h"
 #include "eventstore/record_format.h"
 #include "google/protobuf/util/time_util.h"
 #include "projections/area_state_projection.h"
@@ -35,8 +36,8 @@ constexpr uint32_t kDefaultPageSize = 100;
 constexpr uint32_t kMaxPageSize = 1000;
 // Page tokens: web-safe base64 of a kind tag and a number, so that a token
 // of one listing is refused by another.
-constexpr char kOffsetToken[] = "o1:";
-constexpr char kHistoryToken[] = "h1:";
+constexpr char kAreasToken[] = "a1:";
+constexpr char kDecisionsToken[] = "d1:";
 
 absl::Status BadToken() {
   return absl::InvalidArgumentError(
@@ -102,8 +103,11 @@ absl::StatusOr<std::optional<PlanDate>> ParseFilterDate(
   return *std::move(date);
 }
 
-// The business day of an event, for time travel by business date.
+// The business day of an event, for time travel by business date. An area
+// exists from its registration whenever that was recorded, so that history
+// imported later can be viewed as of its own dates.
 absl::CivilDay BusinessDay(const projections::PlanEventRecord& record) {
+  if (record.event.has_area_registered()) return absl::CivilDay::min();
   if (record.event.has_status_reported() &&
       record.event.status_reported().report().has_reported_on()) {
     if (auto day =
@@ -271,7 +275,7 @@ absl::StatusOr<v1::ListAreasResponse> PlanQueries::ListAreas(
     const v1::ListAreasRequest& request) const {
   PLANTRAIL_ASSIGN_OR_RETURN(uint32_t page_size, PageSize(request.page_size()));
   PLANTRAIL_ASSIGN_OR_RETURN(uint64_t offset,
-                             ReadToken(kOffsetToken, request.page_token()));
+                             ReadToken(kAreasToken, request.page_token()));
   for (int phase : request.phases()) {
     if (!v1::Phase_IsValid(phase) || phase == v1::PHASE_UNSPECIFIED) {
       return absl::InvalidArgumentError(
@@ -294,8 +298,7 @@ absl::StatusOr<v1::ListAreasResponse> PlanQueries::ListAreas(
 
   const absl::Time now = now_();
   const absl::CivilDay today = DayOf(now);
-  const std::string title_text =
-      absl::AsciiStrToLower(request.title_contains());
+  const std::string title_text = domain::FoldCase(request.title_contains());
   auto keep = [&](const v1::AreaState& area) {
     if (!request.support_area().empty() &&
         area.support_area() != request.support_area()) {
@@ -320,7 +323,7 @@ absl::StatusOr<v1::ListAreasResponse> PlanQueries::ListAreas(
       return false;
     }
     if (!title_text.empty() &&
-        !absl::StrContains(absl::AsciiStrToLower(area.title()), title_text)) {
+        !absl::StrContains(domain::FoldCase(area.title()), title_text)) {
       return false;
     }
     return true;
@@ -355,7 +358,7 @@ absl::StatusOr<v1::ListAreasResponse> PlanQueries::ListAreas(
     *response.add_areas() = std::move(areas[i]);
   }
   if (offset + page_size < areas.size()) {
-    response.set_next_page_token(MakeToken(kOffsetToken, offset + page_size));
+    response.set_next_page_token(MakeToken(kAreasToken, offset + page_size));
   }
   return response;
 }
@@ -364,8 +367,10 @@ absl::StatusOr<v1::GetHistoryResponse> PlanQueries::GetHistory(
     const v1::GetHistoryRequest& request) const {
   PLANTRAIL_RETURN_IF_ERROR(domain::CheckId("area_id", request.area_id()));
   PLANTRAIL_ASSIGN_OR_RETURN(uint32_t page_size, PageSize(request.page_size()));
+  // A history token names its area, so that it continues only that history.
+  const std::string history_token = absl::StrCat("h1:", request.area_id(), "@");
   PLANTRAIL_ASSIGN_OR_RETURN(uint64_t from,
-                             ReadToken(kHistoryToken, request.page_token()));
+                             ReadToken(history_token, request.page_token()));
   std::shared_ptr<const projections::StateReader> reader = history_->Live();
   const std::string prefix = projections::HistoryPrefix(request.area_id());
   const std::string start =
@@ -396,7 +401,7 @@ absl::StatusOr<v1::GetHistoryResponse> PlanQueries::GetHistory(
     if (!next.ParseFromString(entries[page_size].second)) {
       return absl::DataLossError("a stored history entry does not parse");
     }
-    response.set_next_page_token(MakeToken(kHistoryToken, next.position()));
+    response.set_next_page_token(MakeToken(history_token, next.position()));
   }
   return response;
 }
@@ -405,7 +410,7 @@ absl::StatusOr<v1::ListDecisionsResponse> PlanQueries::ListDecisions(
     const v1::ListDecisionsRequest& request) const {
   PLANTRAIL_ASSIGN_OR_RETURN(uint32_t page_size, PageSize(request.page_size()));
   PLANTRAIL_ASSIGN_OR_RETURN(uint64_t offset,
-                             ReadToken(kOffsetToken, request.page_token()));
+                             ReadToken(kDecisionsToken, request.page_token()));
   PLANTRAIL_ASSIGN_OR_RETURN(
       std::optional<PlanDate> from,
       ParseFilterDate("decided_from", request.decided_from()));
@@ -416,9 +421,9 @@ absl::StatusOr<v1::ListDecisionsResponse> PlanQueries::ListDecisions(
   PLANTRAIL_ASSIGN_OR_RETURN(
       std::vector<v1::DecisionState> decisions,
       ScanAll<v1::DecisionState>(*reader, projections::kDecisionKeyPrefix));
-  const std::string body = absl::AsciiStrToLower(request.body());
+  const std::string body = domain::FoldCase(request.body());
   auto keep = [&](const v1::DecisionState& decision) {
-    if (!body.empty() && absl::AsciiStrToLower(decision.body()) != body) {
+    if (!body.empty() && domain::FoldCase(decision.body()) != body) {
       return false;
     }
     if (!request.area_id().empty() &&
@@ -450,7 +455,8 @@ absl::StatusOr<v1::ListDecisionsResponse> PlanQueries::ListDecisions(
     *response.add_decisions() = std::move(decisions[i]);
   }
   if (offset + page_size < decisions.size()) {
-    response.set_next_page_token(MakeToken(kOffsetToken, offset + page_size));
+    response.set_next_page_token(
+        MakeToken(kDecisionsToken, offset + page_size));
   }
   return response;
 }
