@@ -280,6 +280,10 @@ class PlanQueriesE2eTest : public plantrail::testing::ServerTest {
                       v1::CommandResult* out) {
     return commands_->RecordDecision(c, r, out);
   }
+  grpc::Status Invoke(grpc::ClientContext* c, const v1::AddDependencyRequest& r,
+                      v1::CommandResult* out) {
+    return commands_->AddDependency(c, r, out);
+  }
   grpc::Status Invoke(grpc::ClientContext* c, const v1::CloseAreaRequest& r,
                       v1::CommandResult* out) {
     return commands_->CloseArea(c, r, out);
@@ -1411,6 +1415,56 @@ TEST_F(PlanQueriesE2eTest, MinPositionWaitsWithinTheCallsDeadline) {
 }
 
 // --- Admin: projections ---------------------------------------------------
+
+TEST_F(PlanQueriesE2eTest, PortfolioAndDependenciesOverGrpc) {
+  SeedPortfolio();
+  v1::AddDependencyRequest depends;
+  depends.set_area_id("3.4.2");
+  depends.set_on_area_id("3.4.1");
+  Do(depends);
+  depends.set_area_id("3.4.1");
+  depends.set_on_area_id("");
+  depends.set_external("Ekonomisystemet");
+  Do(depends);
+
+  v1::GetPortfolioRequest portfolio_request;
+  portfolio_request.set_min_position(last_position_);
+  v1::GetPortfolioResponse portfolio;
+  grpc::Status status =
+      queries_->GetPortfolio(Context().get(), portfolio_request, &portfolio);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(portfolio.overall().areas(), 12u);
+  EXPECT_EQ(portfolio.overall().open(), 10u);
+  EXPECT_EQ(portfolio.overall().overdue(), 1u);  // 3.4.3, Q1 2020
+  EXPECT_EQ(portfolio.overall().slipped_against_baseline(), 1u);  // 3.4.2
+  EXPECT_EQ(portfolio.overall().by_health().at("HEALTH_OFF_TRACK"), 1u);
+  ASSERT_EQ(portfolio.support_areas_size(), 3);
+  EXPECT_EQ(portfolio.support_areas(0).support_area(), "2.1");
+  EXPECT_EQ(portfolio.support_areas(1).support_area(), "3.4");
+  EXPECT_EQ(portfolio.support_areas(1).areas(), 4u);
+  EXPECT_EQ(portfolio.position(), last_position_);
+
+  v1::GetDependenciesRequest graph_request;
+  graph_request.set_area_id("3.4.1");
+  graph_request.set_min_position(last_position_);
+  v1::GetDependenciesResponse graph;
+  status = queries_->GetDependencies(Context().get(), graph_request, &graph);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(graph.upstream_size(), 1);
+  EXPECT_EQ(graph.upstream(0).dependency().external(), "Ekonomisystemet");
+  ASSERT_EQ(graph.downstream_size(), 1);
+  EXPECT_EQ(graph.downstream(0).area_id(), "3.4.2");
+  EXPECT_EQ(graph.cycles_size(), 0);
+
+  graph_request.set_area_id("9.9");
+  status = queries_->GetDependencies(Context().get(), graph_request, &graph);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  graph_request.set_area_id("3.4.1");
+  graph_request.set_if_end("Pilot HT 23");
+  status = queries_->GetDependencies(Context().get(), graph_request, &graph);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("if_end: "));
+}
 
 TEST_F(PlanQueriesE2eTest, ListProjectionsShowsBothCaughtUp) {
   SeedPortfolio();
