@@ -8,21 +8,6 @@
 #include "projections/plan_stream.h"
 
 namespace plantrail::projections {
-namespace {
-
-template <typename State>
-absl::StatusOr<State> Load(StateWriter& state, const std::string& key) {
-  State loaded;
-  PLANTRAIL_ASSIGN_OR_RETURN(std::optional<std::string> bytes, state.Get(key));
-  if (bytes && !loaded.ParseFromString(*bytes)) {
-    return absl::DataLossError(
-        absl::StrCat("stored state ", key, " does not parse"));
-  }
-  return loaded;
-}
-
-}  // namespace
-
 std::string AreaKey(absl::string_view area_id) {
   return absl::StrCat(kAreaKeyPrefix, area_id);
 }
@@ -40,13 +25,13 @@ absl::Status AreaStateProjection::Apply(const eventstore::RecordedEvent& event,
   if (absl::ConsumePrefix(&stream, domain::kAreaStreamPrefix)) {
     const std::string key = AreaKey(stream);
     PLANTRAIL_ASSIGN_OR_RETURN(v1::AreaState area,
-                               Load<v1::AreaState>(state, key));
+                               LoadMessage<v1::AreaState>(state, key));
     domain::EvolveArea(area, record->event, record->context);
     state.Put(key, area.SerializeAsString());
   } else if (absl::ConsumePrefix(&stream, domain::kDecisionStreamPrefix)) {
     const std::string key = DecisionKey(stream);
     PLANTRAIL_ASSIGN_OR_RETURN(v1::DecisionState decision,
-                               Load<v1::DecisionState>(state, key));
+                               LoadMessage<v1::DecisionState>(state, key));
     domain::EvolveDecision(decision, record->event, record->context);
     state.Put(key, decision.SerializeAsString());
   }

@@ -190,16 +190,6 @@ v1::HistoryEntry Entry(const eventstore::RecordedEvent& recorded,
   return entry;
 }
 
-template <typename State>
-absl::StatusOr<State> Load(StateWriter& state, const std::string& key) {
-  State loaded;
-  PLANTRAIL_ASSIGN_OR_RETURN(std::optional<std::string> bytes, state.Get(key));
-  if (bytes && !loaded.ParseFromString(*bytes)) {
-    return absl::DataLossError(absl::StrCat("stored ", key, " does not parse"));
-  }
-  return loaded;
-}
-
 }  // namespace
 
 std::string HistoryPrefix(absl::string_view area_id) {
@@ -242,7 +232,7 @@ absl::Status HistoryProjection::Apply(const eventstore::RecordedEvent& event,
   if (absl::ConsumePrefix(&stream, domain::kAreaStreamPrefix)) {
     const std::string working_key = absl::StrCat(kWorkingStatePrefix, stream);
     PLANTRAIL_ASSIGN_OR_RETURN(v1::AreaState before,
-                               Load<v1::AreaState>(state, working_key));
+                               LoadMessage<v1::AreaState>(state, working_key));
     v1::AreaState after = before;
     domain::EvolveArea(after, record->event, record->context);
     v1::HistoryEntry entry = Entry(event, *record);
@@ -256,8 +246,9 @@ absl::Status HistoryProjection::Apply(const eventstore::RecordedEvent& event,
       // The corrected entry says so too; it is not otherwise changed.
       const std::string corrected_key =
           HistoryKey(stream, record->event.entry_corrected().position());
-      PLANTRAIL_ASSIGN_OR_RETURN(v1::HistoryEntry corrected,
-                                 Load<v1::HistoryEntry>(state, corrected_key));
+      PLANTRAIL_ASSIGN_OR_RETURN(
+          v1::HistoryEntry corrected,
+          LoadMessage<v1::HistoryEntry>(state, corrected_key));
       if (corrected.position() != 0) {
         corrected.add_corrected_by(event.position);
         state.Put(corrected_key, corrected.SerializeAsString());

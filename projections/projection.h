@@ -17,6 +17,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "eventstore/event.h"
 
@@ -50,6 +52,21 @@ class StateWriter {
       absl::string_view key) = 0;
   virtual void Put(absl::string_view key, absl::string_view value) = 0;
 };
+
+// The message stored under `key`, or an empty one; kDataLoss if the bytes do
+// not parse.
+template <typename Message>
+absl::StatusOr<Message> LoadMessage(StateWriter& state, absl::string_view key) {
+  Message message;
+  absl::StatusOr<std::optional<std::string>> bytes = state.Get(key);
+  if (!bytes.ok()) return bytes.status();
+  if (bytes->has_value() && !message.ParseFromString(**bytes)) {
+    return absl::DataLossError(
+        absl::StrCat("a stored ", Message::descriptor()->name(), " at \"",
+                     absl::CEscape(key), "\" does not parse"));
+  }
+  return message;
+}
 
 class Projection {
  public:

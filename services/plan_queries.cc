@@ -137,6 +137,18 @@ absl::Time LastActivity(const v1::AreaState& area) {
                     : area.registered_at());
 }
 
+// Moves the page of `items` that starts at `offset` into `page` and returns
+// the token of the next page (empty after the last).
+template <typename Message, typename Field>
+std::string Paginate(std::vector<Message>& items, uint64_t offset,
+                     uint32_t page_size, absl::string_view tag, Field* page) {
+  for (uint64_t i = offset; i < items.size() && i < offset + page_size; ++i) {
+    *page->Add() = std::move(items[i]);
+  }
+  return offset + page_size < items.size() ? MakeToken(tag, offset + page_size)
+                                           : std::string();
+}
+
 template <typename Message>
 absl::StatusOr<std::vector<Message>> ScanAll(
     const projections::StateReader& reader, absl::string_view prefix) {
@@ -354,12 +366,8 @@ absl::StatusOr<v1::ListAreasResponse> PlanQueries::ListAreas(
   v1::ListAreasResponse response;
   response.set_total(static_cast<uint32_t>(areas.size()));
   response.set_position(reader->checkpoint());
-  for (uint64_t i = offset; i < areas.size() && i < offset + page_size; ++i) {
-    *response.add_areas() = std::move(areas[i]);
-  }
-  if (offset + page_size < areas.size()) {
-    response.set_next_page_token(MakeToken(kAreasToken, offset + page_size));
-  }
+  response.set_next_page_token(Paginate(areas, offset, page_size, kAreasToken,
+                                        response.mutable_areas()));
   return response;
 }
 
@@ -450,14 +458,9 @@ absl::StatusOr<v1::ListDecisionsResponse> PlanQueries::ListDecisions(
                    });
   v1::ListDecisionsResponse response;
   response.set_position(reader->checkpoint());
-  for (uint64_t i = offset; i < decisions.size() && i < offset + page_size;
-       ++i) {
-    *response.add_decisions() = std::move(decisions[i]);
-  }
-  if (offset + page_size < decisions.size()) {
-    response.set_next_page_token(
-        MakeToken(kDecisionsToken, offset + page_size));
-  }
+  response.set_next_page_token(Paginate(decisions, offset, page_size,
+                                        kDecisionsToken,
+                                        response.mutable_decisions()));
   return response;
 }
 

@@ -144,55 +144,6 @@ v1::AreaState FoldArea(
 
 class PlanCommandsE2eTest : public plantrail::testing::ServerTest {
  protected:
-  // One generated stub method per request type.
-  grpc::Status Invoke(grpc::ClientContext* c, const v1::RegisterAreaRequest& r,
-                      v1::CommandResult* out) {
-    return commands_->RegisterArea(c, r, out);
-  }
-  grpc::Status Invoke(grpc::ClientContext* c, const v1::ReviseDetailsRequest& r,
-                      v1::CommandResult* out) {
-    return commands_->ReviseDetails(c, r, out);
-  }
-  grpc::Status Invoke(grpc::ClientContext* c, const v1::ReportStatusRequest& r,
-                      v1::CommandResult* out) {
-    return commands_->ReportStatus(c, r, out);
-  }
-  grpc::Status Invoke(grpc::ClientContext* c,
-                      const v1::ReviseScheduleRequest& r,
-                      v1::CommandResult* out) {
-    return commands_->ReviseSchedule(c, r, out);
-  }
-  grpc::Status Invoke(grpc::ClientContext* c, const v1::AddDependencyRequest& r,
-                      v1::CommandResult* out) {
-    return commands_->AddDependency(c, r, out);
-  }
-  grpc::Status Invoke(grpc::ClientContext* c,
-                      const v1::RemoveDependencyRequest& r,
-                      v1::CommandResult* out) {
-    return commands_->RemoveDependency(c, r, out);
-  }
-  grpc::Status Invoke(grpc::ClientContext* c, const v1::ChangeUnitsRequest& r,
-                      v1::CommandResult* out) {
-    return commands_->ChangeUnits(c, r, out);
-  }
-  grpc::Status Invoke(grpc::ClientContext* c,
-                      const v1::RecordDecisionRequest& r,
-                      v1::CommandResult* out) {
-    return commands_->RecordDecision(c, r, out);
-  }
-  grpc::Status Invoke(grpc::ClientContext* c, const v1::CloseAreaRequest& r,
-                      v1::CommandResult* out) {
-    return commands_->CloseArea(c, r, out);
-  }
-  grpc::Status Invoke(grpc::ClientContext* c, const v1::ReopenAreaRequest& r,
-                      v1::CommandResult* out) {
-    return commands_->ReopenArea(c, r, out);
-  }
-  grpc::Status Invoke(grpc::ClientContext* c, const v1::CorrectEntryRequest& r,
-                      v1::CommandResult* out) {
-    return commands_->CorrectEntry(c, r, out);
-  }
-
   // Sends one command, with `metadata` on the call.
   template <typename Request>
   Outcome Send(

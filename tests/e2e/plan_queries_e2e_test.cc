@@ -262,37 +262,6 @@ class PlanQueriesE2eTest : public plantrail::testing::ServerTest {
 
   // --- Commands -----------------------------------------------------------
 
-  grpc::Status Invoke(grpc::ClientContext* c, const v1::RegisterAreaRequest& r,
-                      v1::CommandResult* out) {
-    return commands_->RegisterArea(c, r, out);
-  }
-  grpc::Status Invoke(grpc::ClientContext* c, const v1::ReportStatusRequest& r,
-                      v1::CommandResult* out) {
-    return commands_->ReportStatus(c, r, out);
-  }
-  grpc::Status Invoke(grpc::ClientContext* c,
-                      const v1::ReviseScheduleRequest& r,
-                      v1::CommandResult* out) {
-    return commands_->ReviseSchedule(c, r, out);
-  }
-  grpc::Status Invoke(grpc::ClientContext* c,
-                      const v1::RecordDecisionRequest& r,
-                      v1::CommandResult* out) {
-    return commands_->RecordDecision(c, r, out);
-  }
-  grpc::Status Invoke(grpc::ClientContext* c, const v1::AddDependencyRequest& r,
-                      v1::CommandResult* out) {
-    return commands_->AddDependency(c, r, out);
-  }
-  grpc::Status Invoke(grpc::ClientContext* c, const v1::CloseAreaRequest& r,
-                      v1::CommandResult* out) {
-    return commands_->CloseArea(c, r, out);
-  }
-  grpc::Status Invoke(grpc::ClientContext* c, const v1::CorrectEntryRequest& r,
-                      v1::CommandResult* out) {
-    return commands_->CorrectEntry(c, r, out);
-  }
-
   template <typename Request>
   Reply<v1::CommandResult> Send(const Request& request) {
     Reply<v1::CommandResult> reply;
