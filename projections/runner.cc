@@ -36,7 +36,9 @@ ProjectionRunner::ProjectionRunner(eventstore::EventStore* log,
       name_(projection_->name()),
       options_(options) {}
 
-ProjectionRunner::~ProjectionRunner() {
+ProjectionRunner::~ProjectionRunner() { Stop(); }
+
+void ProjectionRunner::Stop() {
   {
     MutexLock lock(&mu_);
     stopping_ = true;

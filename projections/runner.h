@@ -62,6 +62,11 @@ class ProjectionRunner {
   // Stops the thread; waiters get kUnavailable.
   ~ProjectionRunner();
 
+  // Stops applying events and fails every waiter (and every later one) with
+  // kUnavailable; the live state stays readable. For shutting down without
+  // waiting out the deadlines of queries that wait for a position.
+  void Stop();
+
   const std::string& name() const { return name_; }
 
   // The committed live state, pinned: safe to use across a rebuild.

@@ -103,6 +103,10 @@ std::string Server::address() const {
 void Server::Shutdown(absl::Duration grace) {
   if (server_ == nullptr) return;
   server_->GetHealthCheckService()->SetServingStatus(false);
+  // Queries waiting for a position would otherwise hold the shutdown until
+  // their own deadlines.
+  area_state_->Stop();
+  history_->Stop();
   // Waits for in-flight calls; appends among them finish when their commit
   // group does, because the store's writer keeps running until the store is
   // closed below.

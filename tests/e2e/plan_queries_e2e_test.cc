@@ -1435,6 +1435,39 @@ TEST_F(PlanQueriesE2eTest, PortfolioAndDependenciesOverGrpc) {
   EXPECT_THAT(status.error_message(), HasSubstr("if_end: "));
 }
 
+TEST_F(PlanQueriesE2eTest, ShutdownReleasesQueriesWaitingForAPosition) {
+  Do(Register("3.4.2", "Budgetuppföljning", "3.4", "VT24"));
+  // A query waiting for a position that never comes, with a long deadline.
+  v1::GetAreaResponse response;
+  grpc::Status waited;
+  std::thread waiter([&] {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(25));
+    v1::GetAreaRequest request;
+    request.set_area_id("3.4.2");
+    request.set_min_position(last_position_ + 1000);
+    waited = queries_->GetArea(&context, request, &response);
+  });
+  // The waiter is in once the server reports the call (no fixed sleep: poll
+  // the projection status until the request has had time to arrive).
+  for (int i = 0; i < 20; ++i) {
+    v1::ListProjectionsResponse status;
+    ASSERT_TRUE(admin_
+                    ->ListProjections(Context().get(),
+                                      v1::ListProjectionsRequest(), &status)
+                    .ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const int exit_status = server_.Stop(SIGTERM);
+  waiter.join();
+  ASSERT_TRUE(WIFEXITED(exit_status)) << exit_status;
+  EXPECT_EQ(WEXITSTATUS(exit_status), 0);
+  // Released by the shutdown, not by its own 25 s deadline.
+  EXPECT_EQ(waited.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << waited.error_message();
+}
+
 TEST_F(PlanQueriesE2eTest, ListProjectionsShowsBothCaughtUp) {
   SeedPortfolio();
   const uint64_t head = HeadPosition();

@@ -3,6 +3,8 @@
 #ifndef PLANTRAIL_TESTS_E2E_SERVER_TEST_H_
 #define PLANTRAIL_TESTS_E2E_SERVER_TEST_H_
 
+#include <stdlib.h>
+
 #include <chrono>
 #include <memory>
 #include <string>
@@ -22,6 +24,13 @@ namespace plantrail::testing {
 
 class ServerTest : public ::testing::Test {
  protected:
+  static void SetUpTestSuite() {
+    // An idle gRPC client answers a shutting-down server's GOAWAY ping only
+    // on its backup poll (every 5 s by default), which would hold every
+    // restart that long. Read by gRPC when its first channel is created.
+    setenv("GRPC_CLIENT_CHANNEL_BACKUP_POLL_INTERVAL_MS", "100", 0);
+  }
+
   void SetUp() override { StartServer(); }
 
   void StartServer() {
