@@ -26,6 +26,7 @@
 #include "plantrail/v1/plan.pb.h"
 #include "plantrail/v1/plan_commands.grpc.pb.h"
 #include "plantrail/v1/plan_events.pb.h"
+#include "tests/e2e/grpc_reply.h"
 #include "tests/e2e/server_process.h"
 #include "tests/e2e/server_test.h"
 #include "tests/temp_dir.h"
@@ -33,6 +34,9 @@
 namespace plantrail {
 namespace {
 
+using ::plantrail::testing::FailsWith;
+using ::plantrail::testing::Reply;
+using ::plantrail::testing::Succeeded;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -44,54 +48,11 @@ constexpr char kPrincipal[] = "local-admin";
 constexpr char kDecisionId[] = "V-2022-0218-2023-04-05";
 
 // What one command call came back with.
-struct Outcome {
-  grpc::Status status;
-  v1::CommandResult result;
-  std::map<std::string, std::string> trailers;
-};
-
-void PrintTo(const Outcome& outcome, std::ostream* out) {
-  if (outcome.status.ok()) {
-    *out << "OK {" << outcome.result.ShortDebugString() << "}";
-  } else {
-    *out << "code " << outcome.status.error_code() << ": \""
-         << outcome.status.error_message() << "\"";
-  }
-}
-
-MATCHER(Succeeded, "") {
-  if (arg.status.ok()) return true;
-  *result_listener << "failed with code " << arg.status.error_code() << ": "
-                   << arg.status.error_message();
-  return false;
-}
-
-// Refused with `code`, the message containing every one of `parts` (the
-// field, the words of the rule, "[rule: <name>]").
-MATCHER_P2(IsRefused, code, parts, "") {
-  if (arg.status.ok()) {
-    *result_listener << "succeeded: " << arg.result.ShortDebugString();
-    return false;
-  }
-  bool ok = true;
-  if (arg.status.error_code() != code) {
-    *result_listener << "code is " << arg.status.error_code() << ", not "
-                     << code << "; ";
-    ok = false;
-  }
-  for (const std::string& part : parts) {
-    if (arg.status.error_message().find(part) == std::string::npos) {
-      *result_listener << "message lacks \"" << part << "\"; ";
-      ok = false;
-    }
-  }
-  if (!ok) *result_listener << "message: " << arg.status.error_message();
-  return ok;
-}
+using Outcome = Reply<v1::CommandResult>;
 
 ::testing::Matcher<const Outcome&> Refused(grpc::StatusCode code,
                                            std::vector<std::string> parts) {
-  return IsRefused(code, std::move(parts));
+  return FailsWith(code, std::move(parts));
 }
 
 MATCHER_P3(PlanDateIs, precision, year, text, "") {
@@ -151,7 +112,7 @@ class PlanCommandsE2eTest : public plantrail::testing::ServerTest {
       const std::vector<std::pair<std::string, std::string>>& metadata = {}) {
     auto context = Context(metadata);
     Outcome outcome;
-    outcome.status = Invoke(context.get(), request, &outcome.result);
+    outcome.status = Invoke(context.get(), request, &outcome.response);
     for (const auto& [key, value] : context->GetServerTrailingMetadata()) {
       outcome.trailers[std::string(key.data(), key.size())] =
           std::string(value.data(), value.size());
@@ -289,7 +250,7 @@ class PlanCommandsE2eTest : public plantrail::testing::ServerTest {
     std::vector<std::pair<std::string, Outcome>> steps;
     const v1::CommandResult& Result(const std::string& name) const {
       for (const auto& [step, outcome] : steps) {
-        if (step == name) return outcome.result;
+        if (step == name) return outcome.response;
       }
       ADD_FAILURE() << "no step " << name;
       static const v1::CommandResult* const kNone = new v1::CommandResult();
@@ -456,13 +417,13 @@ TEST_F(PlanCommandsE2eTest, EveryRpcSucceedsOnAKthActionPlan) {
     const auto& [name, outcome] = scenario.steps[i];
     ASSERT_EQ(name, expected[i].step);
     ASSERT_THAT(outcome, Succeeded());
-    EXPECT_EQ(outcome.result.stream_id(), expected[i].stream_id);
-    EXPECT_EQ(outcome.result.version(), expected[i].version);
-    EXPECT_EQ(outcome.result.position(), i + 1) << "one event per command";
-    EXPECT_EQ(outcome.result.event_type(), expected[i].event_type);
-    EXPECT_THAT(outcome.result.event_id(), SizeIs(36)) << "a UUID";
-    EXPECT_FALSE(outcome.result.replayed());
-    event_ids.insert(outcome.result.event_id());
+    EXPECT_EQ(outcome.response.stream_id(), expected[i].stream_id);
+    EXPECT_EQ(outcome.response.version(), expected[i].version);
+    EXPECT_EQ(outcome.response.position(), i + 1) << "one event per command";
+    EXPECT_EQ(outcome.response.event_type(), expected[i].event_type);
+    EXPECT_THAT(outcome.response.event_id(), SizeIs(36)) << "a UUID";
+    EXPECT_FALSE(outcome.response.replayed());
+    event_ids.insert(outcome.response.event_id());
   }
   EXPECT_THAT(event_ids, SizeIs(expected.size()));
 
@@ -470,7 +431,7 @@ TEST_F(PlanCommandsE2eTest, EveryRpcSucceedsOnAKthActionPlan) {
   const std::vector<v1::RecordedEvent> log = ReadAll();
   ASSERT_EQ(log.size(), expected.size());
   for (size_t i = 0; i < log.size(); ++i) {
-    const v1::CommandResult& result = scenario.steps[i].second.result;
+    const v1::CommandResult& result = scenario.steps[i].second.response;
     EXPECT_EQ(log[i].position(), result.position());
     EXPECT_EQ(log[i].stream_id(), result.stream_id());
     EXPECT_EQ(log[i].stream_version(), result.version());
@@ -697,7 +658,7 @@ class PlanCommandsRefusalTest : public PlanCommandsE2eTest {
     ASSERT_THAT(Send(dependency), Succeeded());
     const Outcome report = Send(Report("3.4.2", "Pågår enligt tidsplan."));
     ASSERT_THAT(report, Succeeded());
-    report_position_ = report.result.position();
+    report_position_ = report.response.position();
     ASSERT_THAT(Send(ActionPlanDecision()), Succeeded());
     v1::RegisterAreaRequest closed = BudgetFollowUp();
     closed.set_area_id("3.4.9");
@@ -975,8 +936,8 @@ TEST_F(PlanCommandsE2eTest, AStaleExpectedVersionIsAbortedWithTheCurrentOne) {
   fresh.mutable_options()->set_expected_version(2);
   const Outcome written = Send(fresh);
   ASSERT_THAT(written, Succeeded());
-  EXPECT_EQ(written.result.version(), 3u);
-  EXPECT_EQ(written.result.position(), head + 1);
+  EXPECT_EQ(written.response.version(), 3u);
+  EXPECT_EQ(written.response.position(), head + 1);
 
   // 0 means "no area yet": right for a registration, stale afterwards.
   v1::RegisterAreaRequest second = InternalPricing();
@@ -1012,13 +973,13 @@ TEST_F(PlanCommandsE2eTest, ARetryReturnsTheFirstResultAlsoAfterARestart) {
 
   auto expect_replay = [&](const Outcome& retry, const Outcome& first) {
     ASSERT_THAT(retry, Succeeded());
-    EXPECT_TRUE(retry.result.replayed());
-    EXPECT_FALSE(first.result.replayed());
-    EXPECT_EQ(retry.result.stream_id(), first.result.stream_id());
-    EXPECT_EQ(retry.result.version(), first.result.version());
-    EXPECT_EQ(retry.result.position(), first.result.position());
-    EXPECT_EQ(retry.result.event_id(), first.result.event_id());
-    EXPECT_EQ(retry.result.event_type(), first.result.event_type());
+    EXPECT_TRUE(retry.response.replayed());
+    EXPECT_FALSE(first.response.replayed());
+    EXPECT_EQ(retry.response.stream_id(), first.response.stream_id());
+    EXPECT_EQ(retry.response.version(), first.response.version());
+    EXPECT_EQ(retry.response.position(), first.response.position());
+    EXPECT_EQ(retry.response.event_id(), first.response.event_id());
+    EXPECT_EQ(retry.response.event_type(), first.response.event_type());
   };
   {
     SCOPED_TRACE("retry of RegisterArea, not ALREADY_EXISTS");
@@ -1118,9 +1079,9 @@ TEST_F(PlanCommandsE2eTest, ConcurrentReportsToOneAreaAllLandWithoutGaps) {
                                 outcome.status.error_message())];
         continue;
       }
-      EXPECT_FALSE(outcome.result.replayed());
-      versions.insert(outcome.result.version());
-      positions.insert(outcome.result.position());
+      EXPECT_FALSE(outcome.response.replayed());
+      versions.insert(outcome.response.version());
+      positions.insert(outcome.response.position());
       acknowledged.insert(absl::StrCat("Rapport ", c, "/", i));
     }
   }

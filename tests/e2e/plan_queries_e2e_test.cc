@@ -31,12 +31,16 @@
 #include "plantrail/v1/plan.pb.h"
 #include "plantrail/v1/plan_commands.grpc.pb.h"
 #include "plantrail/v1/plan_queries.grpc.pb.h"
+#include "tests/e2e/grpc_reply.h"
 #include "tests/e2e/server_test.h"
 
 namespace plantrail {
 namespace {
 
 using ::google::protobuf::util::MessageDifferencer;
+using ::plantrail::testing::FailsWith;
+using ::plantrail::testing::Reply;
+using ::plantrail::testing::Succeeded;
 using ::testing::AnyOf;
 using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
@@ -53,51 +57,6 @@ constexpr char kPrincipal[] = "local-admin";
 constexpr char kDecisionId[] = "V-2022-0218-2023-04-05";
 
 // What one call came back with.
-template <typename Response>
-struct Reply {
-  grpc::Status status;
-  Response response;
-};
-
-template <typename Response>
-void PrintTo(const Reply<Response>& reply, std::ostream* out) {
-  if (reply.status.ok()) {
-    *out << "OK {" << reply.response.ShortDebugString() << "}";
-  } else {
-    *out << "code " << reply.status.error_code() << ": \""
-         << reply.status.error_message() << "\"";
-  }
-}
-
-MATCHER(Succeeded, "") {
-  if (arg.status.ok()) return true;
-  *result_listener << "failed with code " << arg.status.error_code() << ": "
-                   << arg.status.error_message();
-  return false;
-}
-
-// Failed with `code`, the message containing every one of `parts`.
-MATCHER_P2(FailsWith, code, parts, "") {
-  if (arg.status.ok()) {
-    *result_listener << "succeeded";
-    return false;
-  }
-  bool ok = true;
-  if (arg.status.error_code() != code) {
-    *result_listener << "code is " << arg.status.error_code() << ", not "
-                     << code << "; ";
-    ok = false;
-  }
-  for (const std::string& part : std::vector<std::string>(parts)) {
-    if (arg.status.error_message().find(part) == std::string::npos) {
-      *result_listener << "message lacks \"" << part << "\"; ";
-      ok = false;
-    }
-  }
-  if (!ok) *result_listener << "message: " << arg.status.error_message();
-  return ok;
-}
-
 MATCHER_P3(ChangeIs, field, before, after, "") {
   if (arg.field() == field && arg.before() == before && arg.after() == after) {
     return true;
