@@ -107,6 +107,13 @@ class EventStore {
   // The last committed position (0 when empty).
   virtual uint64_t HeadPosition() const = 0;
 
+  // Calls `listener` with the new head after every commit, on the writer
+  // thread: it must be quick and must not block (wake someone up). Returns
+  // an id for RemoveCommitListener.
+  virtual uint64_t AddCommitListener(
+      std::function<void(uint64_t head)> listener) = 0;
+  virtual void RemoveCommitListener(uint64_t id) = 0;
+
   // Blocks until the head reaches `position`, the store closes, or
   // `deadline` passes; returns the head then. For tailers of the log.
   virtual uint64_t WaitForHead(uint64_t position,

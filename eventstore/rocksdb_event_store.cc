@@ -323,7 +323,10 @@ void RocksDbEventStore::CommitGroup(std::vector<PendingAppend>& group) {
       last_hash_ = state.last_hash;
       last_recorded_at_ = recorded_at;
       head_position_.store(next_position_ - 1, std::memory_order_release);
-      { MutexLock wake(&head_mu_); }
+      {
+        MutexLock wake(&head_mu_);
+        for (auto& [id, listener] : listeners_) listener(next_position_ - 1);
+      }
       commit_groups_.fetch_add(1, std::memory_order_relaxed);
       if (write_options.sync) {
         synced_commits_.fetch_add(1, std::memory_order_relaxed);
@@ -770,6 +773,18 @@ absl::StatusOr<VerifyReport> RocksDbEventStore::Verify() const {
 
 uint64_t RocksDbEventStore::HeadPosition() const {
   return head_position_.load(std::memory_order_acquire);
+}
+
+uint64_t RocksDbEventStore::AddCommitListener(
+    std::function<void(uint64_t head)> listener) {
+  MutexLock lock(&head_mu_);
+  listeners_.emplace(next_listener_, std::move(listener));
+  return next_listener_++;
+}
+
+void RocksDbEventStore::RemoveCommitListener(uint64_t id) {
+  MutexLock lock(&head_mu_);
+  listeners_.erase(id);
 }
 
 uint64_t RocksDbEventStore::WaitForHead(uint64_t position,

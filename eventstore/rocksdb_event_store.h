@@ -14,6 +14,8 @@
 
 #include <atomic>
 #include <deque>
+#include <functional>
+#include <map>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -46,6 +48,9 @@ class RocksDbEventStore final : public EventStore {
   absl::StatusOr<VerifyReport> Verify() const override;
   uint64_t HeadPosition() const override;
   uint64_t WaitForHead(uint64_t position, absl::Time deadline) const override;
+  uint64_t AddCommitListener(
+      std::function<void(uint64_t head)> listener) override;
+  void RemoveCommitListener(uint64_t id) override;
   Stats GetStats() const override;
 
   // While paused the writer takes nothing from the queue, so tests can line
@@ -124,6 +129,9 @@ class RocksDbEventStore final : public EventStore {
   // Wakes WaitForHead() callers on every commit (and on close).
   mutable Mutex head_mu_;
   bool closing_ ABSL_GUARDED_BY(head_mu_) = false;
+  std::map<uint64_t, std::function<void(uint64_t)>> listeners_
+      ABSL_GUARDED_BY(head_mu_);
+  uint64_t next_listener_ ABSL_GUARDED_BY(head_mu_) = 1;
   std::atomic<uint64_t> appends_{0};
   std::atomic<uint64_t> events_appended_{0};
   std::atomic<uint64_t> replayed_appends_{0};

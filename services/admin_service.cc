@@ -71,6 +71,7 @@ grpc::ServerUnaryReactor* AdminService::GetStats(
     grpc::CallbackServerContext* context, const v1::GetStatsRequest* request,
     v1::GetStatsResponse* response) {
   StatsInto(*store_, *response);
+  response->set_live_subscriptions(subscriptions_->live());
   return FinishUnary(context, absl::OkStatus());
 }
 

@@ -10,14 +10,18 @@
 #include "eventstore/event_store.h"
 #include "plantrail/v1/admin.grpc.pb.h"
 #include "projections/runner.h"
+#include "services/subscriptions.h"
 
 namespace plantrail::services {
 
 class AdminService final : public v1::Admin::CallbackService {
  public:
   AdminService(eventstore::EventStore* store,
-               std::vector<projections::ProjectionRunner*> projections)
-      : store_(store), projections_(std::move(projections)) {}
+               std::vector<projections::ProjectionRunner*> projections,
+               const SubscriptionHub* subscriptions)
+      : store_(store),
+        projections_(std::move(projections)),
+        subscriptions_(subscriptions) {}
 
   grpc::ServerUnaryReactor* Verify(grpc::CallbackServerContext* context,
                                    const v1::VerifyRequest* request,
@@ -37,6 +41,7 @@ class AdminService final : public v1::Admin::CallbackService {
  private:
   eventstore::EventStore* const store_;
   const std::vector<projections::ProjectionRunner*> projections_;
+  const SubscriptionHub* const subscriptions_;
 };
 
 }  // namespace plantrail::services

@@ -67,4 +67,9 @@ grpc::ServerUnaryReactor* EventStoreService::ReadAll(
   return FinishUnary(context, ReadAllInto(*store_, *request, *response));
 }
 
+grpc::ServerWriteReactor<v1::SubscribeResponse>* EventStoreService::Subscribe(
+    grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) {
+  return hub_->Subscribe(context, *request);
+}
+
 }  // namespace plantrail::services

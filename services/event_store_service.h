@@ -10,12 +10,14 @@
 
 #include "eventstore/event_store.h"
 #include "plantrail/v1/event_store.grpc.pb.h"
+#include "services/subscriptions.h"
 
 namespace plantrail::services {
 
 class EventStoreService final : public v1::EventStore::CallbackService {
  public:
-  explicit EventStoreService(eventstore::EventStore* store) : store_(store) {}
+  EventStoreService(eventstore::EventStore* store, SubscriptionHub* hub)
+      : store_(store), hub_(hub) {}
 
   grpc::ServerUnaryReactor* Append(grpc::CallbackServerContext* context,
                                    const v1::AppendRequest* request,
@@ -27,9 +29,13 @@ class EventStoreService final : public v1::EventStore::CallbackService {
   grpc::ServerUnaryReactor* ReadAll(grpc::CallbackServerContext* context,
                                     const v1::ReadAllRequest* request,
                                     v1::ReadAllResponse* response) override;
+  grpc::ServerWriteReactor<v1::SubscribeResponse>* Subscribe(
+      grpc::CallbackServerContext* context,
+      const v1::SubscribeRequest* request) override;
 
  private:
   eventstore::EventStore* const store_;
+  SubscriptionHub* const hub_;
 };
 
 }  // namespace plantrail::services

@@ -52,12 +52,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
       server->store_.get(), server->area_state_.get(), server->history_.get());
   server->query_service_ =
       std::make_unique<PlanQueryService>(server->queries_.get());
-  server->event_store_service_ =
-      std::make_unique<EventStoreService>(server->store_.get());
+  server->subscriptions_ =
+      std::make_unique<SubscriptionHub>(server->store_.get());
+  server->event_store_service_ = std::make_unique<EventStoreService>(
+      server->store_.get(), server->subscriptions_.get());
   server->admin_service_ = std::make_unique<AdminService>(
       server->store_.get(),
       std::vector<projections::ProjectionRunner*>{server->area_state_.get(),
-                                                  server->history_.get()});
+                                                  server->history_.get()},
+      server->subscriptions_.get());
   server->authenticator_ =
       std::make_unique<LocalAuthenticator>(options.local_principal);
   server->command_handler_ =
@@ -107,6 +110,7 @@ void Server::Shutdown(absl::Duration grace) {
   // their own deadlines.
   area_state_->Stop();
   history_->Stop();
+  subscriptions_->EndAll();
   // Waits for in-flight calls; appends among them finish when their commit
   // group does, because the store's writer keeps running until the store is
   // closed below.
@@ -115,6 +119,7 @@ void Server::Shutdown(absl::Duration grace) {
   server_.reset();
   event_store_service_.reset();
   admin_service_.reset();
+  subscriptions_.reset();
   command_service_.reset();
   command_handler_.reset();
   authenticator_.reset();

@@ -22,6 +22,7 @@
 #include "services/plan_queries.h"
 #include "services/plan_query_service.h"
 #include "services/principal.h"
+#include "services/subscriptions.h"
 
 namespace plantrail::services {
 
@@ -69,6 +70,7 @@ class Server {
   std::unique_ptr<projections::ProjectionRunner> history_;
   std::unique_ptr<PlanQueries> queries_;
   std::unique_ptr<PlanQueryService> query_service_;
+  std::unique_ptr<SubscriptionHub> subscriptions_;
   std::unique_ptr<EventStoreService> event_store_service_;
   std::unique_ptr<AdminService> admin_service_;
   std::unique_ptr<Authenticator> authenticator_;

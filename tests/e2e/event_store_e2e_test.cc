@@ -380,7 +380,8 @@ TEST(ContractTest, NoRpcUpdatesOrDeletesEvents) {
   for (int i = 0; i < service->method_count(); ++i) {
     methods.insert(service->method(i)->name());
   }
-  EXPECT_THAT(methods, UnorderedElementsAre("Append", "ReadStream", "ReadAll"));
+  EXPECT_THAT(methods, UnorderedElementsAre("Append", "ReadStream", "ReadAll",
+                                            "Subscribe"));
   const google::protobuf::FileDescriptor* file = service->file();
   for (int s = 0; s < file->service_count(); ++s) {
     for (int m = 0; m < file->service(s)->method_count(); ++m) {

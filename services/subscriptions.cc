@@ -1,0 +1,298 @@
+#include "services/subscriptions.h"
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "services/event_codec.h"
+#include "services/grpc_status.h"
+
+namespace plantrail::services {
+namespace {
+
+constexpr uint32_t kDefaultBatch = 100;
+constexpr uint32_t kMaxBatch = 1000;
+// How many events a filtered subscription scans before it sends a
+// checkpoint even though nothing matched.
+constexpr uint64_t kScanPage = 1000;
+
+}  // namespace
+
+class SubscriptionHub::Subscription final
+    : public grpc::ServerWriteReactor<v1::SubscribeResponse> {
+ public:
+  Subscription(SubscriptionHub* hub, v1::SubscribeRequest request)
+      : hub_(hub), request_(std::move(request)) {}
+
+  // Validates the request and starts pumping; the reactor keeps itself
+  // alive (self_) until gRPC is done with it.
+  void Begin(std::shared_ptr<Subscription> self) {
+    self_ = self;
+    hub_->live_.fetch_add(1, std::memory_order_relaxed);
+    batch_ = request_.max_batch() == 0 ? kDefaultBatch : request_.max_batch();
+    if (batch_ > kMaxBatch) {
+      Finish(ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
+          "max_batch: must be at most ", kMaxBatch, " (got ", batch_, ")"))));
+      return;
+    }
+    switch (request_.from_case()) {
+      case v1::SubscribeRequest::kAfterPosition:
+        next_ = request_.after_position() + 1;
+        break;
+      case v1::SubscribeRequest::kNow:
+        next_ = hub_->log_->HeadPosition() + 1;
+        break;
+      default:
+        next_ = 1;
+        break;
+    }
+    filtered_ = !request_.filter().stream_prefixes().empty() ||
+                !request_.filter().event_types().empty();
+    hub_->Schedule(std::move(self));
+  }
+
+  // Reads what comes next from the log and writes it, or parks at the head.
+  // Runs on the hub's threads, never two at a time for one subscription.
+  void Pump(std::shared_ptr<Subscription> self) {
+    {
+      MutexLock lock(&mu_);
+      scheduled_ = false;
+      if (done_ || writing_) return;
+    }
+    v1::SubscribeResponse response;
+    const uint64_t scanned_from = next_;
+    absl::Status read = Collect(*response.mutable_events());
+    if (!read.ok()) {
+      End(ToGrpcStatus(read));
+      return;
+    }
+    if (response.events().events_size() == 0) {
+      if (filtered_ && next_ != scanned_from) {
+        v1::SubscribeResponse::Checkpoint& checkpoint =
+            *response.mutable_checkpoint();
+        checkpoint.set_position(next_ - 1);
+        checkpoint.set_head_position(hub_->log_->HeadPosition());
+      } else if (!caught_up_) {
+        caught_up_ = true;
+        response.mutable_caught_up()->set_position(next_ - 1);
+      } else {
+        hub_->Park(self);
+        // A commit between our read and parking would go unnoticed.
+        if (hub_->log_->HeadPosition() >= next_) {
+          hub_->Unpark(this);
+          hub_->Schedule(std::move(self));
+        }
+        return;
+      }
+    }
+    Write(std::move(response));
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::optional<grpc::Status> close;
+    {
+      MutexLock lock(&mu_);
+      writing_ = false;
+      if (done_) return;
+      close = std::move(close_status_);
+    }
+    if (close) {
+      End(*std::move(close));
+      return;
+    }
+    if (!ok) {
+      End(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
+      return;
+    }
+    hub_->Schedule(self_);
+  }
+
+  void OnCancel() override {
+    hub_->Unpark(this);
+    bool writing;
+    {
+      MutexLock lock(&mu_);
+      writing = writing_;
+    }
+    // With a write in flight, its OnWriteDone(false) ends the call.
+    if (!writing) End(grpc::Status::CANCELLED);
+  }
+
+  void OnDone() override {
+    hub_->Unpark(this);
+    {
+      MutexLock lock(&hub_->mu_);
+      hub_->open_.erase(this);
+    }
+    hub_->live_.fetch_sub(1, std::memory_order_relaxed);
+    std::shared_ptr<Subscription> self;
+    {
+      MutexLock lock(&mu_);
+      done_ = true;
+      self = std::move(self_);
+    }
+    // Scheduled pumps hold their own reference and see done_.
+  }
+
+  // Ends the call with `status`, after the write in flight if there is one.
+  void Close(grpc::Status status) {
+    {
+      MutexLock lock(&mu_);
+      if (writing_) {
+        close_status_ = std::move(status);
+        return;
+      }
+    }
+    End(std::move(status));
+  }
+
+  bool MarkScheduled() {
+    MutexLock lock(&mu_);
+    if (scheduled_ || done_) return false;
+    scheduled_ = true;
+    return true;
+  }
+
+ private:
+  bool Matches(const eventstore::RecordedEvent& event) const {
+    const v1::SubscriptionFilter& filter = request_.filter();
+    bool stream = filter.stream_prefixes().empty();
+    for (const std::string& prefix : filter.stream_prefixes()) {
+      stream = stream || absl::StartsWith(event.stream_id, prefix);
+    }
+    bool type = filter.event_types().empty();
+    for (const std::string& wanted : filter.event_types()) {
+      type = type || event.type == wanted;
+    }
+    return stream && type;
+  }
+
+  // Appends the next matching events (up to the batch) and advances next_
+  // past everything scanned (at most kScanPage events).
+  absl::Status Collect(v1::SubscribeResponse::Events& out) {
+    uint64_t scanned = 0;
+    while (out.events_size() < static_cast<int>(batch_) &&
+           scanned < kScanPage) {
+      absl::StatusOr<eventstore::LogPage> page = hub_->log_->ReadAll(
+          {.from_position = next_,
+           .limit = static_cast<uint32_t>(filtered_ ? kScanPage : batch_)});
+      if (!page.ok()) return page.status();
+      if (page->events.empty()) break;
+      for (eventstore::RecordedEvent& event : page->events) {
+        ++scanned;
+        next_ = event.position + 1;
+        if (Matches(event)) ToProto(std::move(event), *out.add_events());
+        if (out.events_size() >= static_cast<int>(batch_)) break;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  void Write(v1::SubscribeResponse response) {
+    {
+      MutexLock lock(&mu_);
+      if (done_ || ended_) return;
+      writing_ = true;
+      pending_ = std::move(response);
+    }
+    StartWrite(&pending_);
+  }
+
+  void End(grpc::Status status) {
+    {
+      MutexLock lock(&mu_);
+      if (ended_ || done_) return;
+      ended_ = true;
+    }
+    Finish(std::move(status));
+  }
+
+  SubscriptionHub* const hub_;
+  const v1::SubscribeRequest request_;
+  uint32_t batch_ = kDefaultBatch;
+  bool filtered_ = false;
+  // Touched by Pump only (one at a time).
+  uint64_t next_ = 1;
+  bool caught_up_ = false;
+
+  Mutex mu_;
+  bool scheduled_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool ended_ ABSL_GUARDED_BY(mu_) = false;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<grpc::Status> close_status_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<Subscription> self_ ABSL_GUARDED_BY(mu_);
+  // The message being written; owned here until OnWriteDone.
+  v1::SubscribeResponse pending_;
+};
+
+SubscriptionHub::SubscriptionHub(eventstore::EventStore* log) : log_(log) {
+  listener_ = log_->AddCommitListener([this](uint64_t) { Wake(); });
+}
+
+SubscriptionHub::~SubscriptionHub() { log_->RemoveCommitListener(listener_); }
+
+grpc::ServerWriteReactor<v1::SubscribeResponse>* SubscriptionHub::Subscribe(
+    grpc::CallbackServerContext* context, const v1::SubscribeRequest& request) {
+  auto subscription = std::make_shared<Subscription>(this, request);
+  Subscription* reactor = subscription.get();
+  {
+    MutexLock lock(&mu_);
+    open_[reactor] = subscription;
+  }
+  reactor->Begin(std::move(subscription));
+  return reactor;
+}
+
+void SubscriptionHub::EndAll() {
+  std::vector<std::shared_ptr<Subscription>> open;
+  {
+    MutexLock lock(&mu_);
+    for (auto& [key, weak] : open_) {
+      if (auto subscription = weak.lock())
+        open.push_back(std::move(subscription));
+    }
+  }
+  for (auto& subscription : open) {
+    subscription->Close(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                     "the server is shutting down; resume "
+                                     "after the last position received"));
+  }
+}
+
+void SubscriptionHub::Schedule(std::shared_ptr<Subscription> subscription) {
+  if (!subscription->MarkScheduled()) return;
+  pool_.Schedule([subscription = std::move(subscription)]() mutable {
+    subscription->Pump(subscription);
+  });
+}
+
+void SubscriptionHub::Park(const std::shared_ptr<Subscription>& subscription) {
+  MutexLock lock(&mu_);
+  parked_[subscription.get()] = subscription;
+}
+
+void SubscriptionHub::Unpark(const Subscription* subscription) {
+  MutexLock lock(&mu_);
+  parked_.erase(subscription);
+}
+
+// On the log's writer thread: only hands the parked subscriptions to the
+// pool, which reads.
+void SubscriptionHub::Wake() {
+  std::vector<std::shared_ptr<Subscription>> woken;
+  {
+    MutexLock lock(&mu_);
+    for (auto& [key, weak] : parked_) {
+      if (auto subscription = weak.lock())
+        woken.push_back(std::move(subscription));
+    }
+    parked_.clear();
+  }
+  for (auto& subscription : woken) Schedule(std::move(subscription));
+}
+
+}  // namespace plantrail::services

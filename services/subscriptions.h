@@ -1,0 +1,66 @@
+// EventStore.Subscribe: one gRPC write reactor per subscription, no thread
+// per subscriber. Every subscription reads the log by position (pages from
+// disk, whether it is far behind or at the head); a commit only wakes the
+// subscriptions that wait at the head. So there is no switch from "catch up"
+// to "live" that could drop or repeat an event, and a slow consumer costs
+// nobody else anything: it is further behind, and reads from disk.
+//
+// Thread safety: all methods may be called from any thread. The log must
+// outlive the hub; destroy the hub only after the gRPC server has shut down.
+#ifndef PLANTRAIL_SERVICES_SUBSCRIPTIONS_H_
+#define PLANTRAIL_SERVICES_SUBSCRIPTIONS_H_
+
+#include <atomic>
+#include <map>
+#include <memory>
+
+#include "common/sync.h"
+#include "common/thread_pool.h"
+#include "eventstore/event_store.h"
+#include "grpcpp/support/server_callback.h"
+#include "plantrail/v1/event_store.pb.h"
+
+namespace plantrail::services {
+
+class SubscriptionHub {
+ public:
+  explicit SubscriptionHub(eventstore::EventStore* log);
+  ~SubscriptionHub();
+
+  grpc::ServerWriteReactor<v1::SubscribeResponse>* Subscribe(
+      grpc::CallbackServerContext* context,
+      const v1::SubscribeRequest& request);
+
+  // Subscriptions open now.
+  uint64_t live() const { return live_.load(std::memory_order_relaxed); }
+
+  // Ends every open subscription with UNAVAILABLE (a consumer resumes after
+  // the last position it received). For shutting down: a subscription
+  // waiting at the head would otherwise hold the server's shutdown.
+  void EndAll();
+
+ private:
+  class Subscription;
+  friend class Subscription;
+
+  void Schedule(std::shared_ptr<Subscription> subscription);
+  // Parks a subscription at the head until the next commit.
+  void Park(const std::shared_ptr<Subscription>& subscription);
+  void Unpark(const Subscription* subscription);
+  void Wake();
+
+  eventstore::EventStore* const log_;
+  std::atomic<uint64_t> live_{0};
+  uint64_t listener_ = 0;
+  Mutex mu_;
+  std::map<const Subscription*, std::weak_ptr<Subscription>> parked_
+      ABSL_GUARDED_BY(mu_);
+  std::map<const Subscription*, std::weak_ptr<Subscription>> open_
+      ABSL_GUARDED_BY(mu_);
+  // Last member: joined first, while the rest is still there.
+  ThreadPool pool_{2};
+};
+
+}  // namespace plantrail::services
+
+#endif  // PLANTRAIL_SERVICES_SUBSCRIPTIONS_H_

@@ -1,0 +1,304 @@
+// EventStore.Subscribe against the real server: every event in order, no gap
+// and no duplicate across catch-up and live, filters with checkpoints,
+// cancellation frees the subscription, shutdown ends it.
+#include <atomic>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/e2e/server_test.h"
+
+namespace plantrail {
+namespace {
+
+using ::testing::ElementsAre;
+
+class SubscribeE2eTest : public plantrail::testing::ServerTest {
+ protected:
+  // Appends `count` events of `type` to `stream`, one per call.
+  void AppendEvents(const std::string& stream, int count,
+                    const std::string& type = "Noted") {
+    for (int i = 0; i < count; ++i) {
+      v1::AppendRequest request;
+      request.set_stream_id(stream);
+      v1::ProposedEvent* event = request.add_events();
+      event->set_type(type);
+      event->set_payload(absl::StrCat(stream, "/", i));
+      v1::AppendResponse response;
+      ASSERT_TRUE(store_->Append(Context().get(), request, &response).ok());
+    }
+  }
+
+  uint64_t Head() {
+    v1::GetStatsResponse stats;
+    EXPECT_TRUE(
+        admin_->GetStats(Context().get(), v1::GetStatsRequest(), &stats).ok());
+    return stats.head_position();
+  }
+
+  uint64_t LiveSubscriptions() {
+    v1::GetStatsResponse stats;
+    EXPECT_TRUE(
+        admin_->GetStats(Context().get(), v1::GetStatsRequest(), &stats).ok());
+    return stats.live_subscriptions();
+  }
+};
+
+TEST_F(SubscribeE2eTest, WritersFirstThenSubscribeFromStartGetsExactlyAll) {
+  // Writers start first and keep writing while the subscriber catches up
+  // from disk and then follows live.
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 4; ++w) {
+    writers.emplace_back([&, w] {
+      for (int batch = 0; batch < 40; ++batch) {
+        AppendEvents(absl::StrCat("w", w), 5);
+      }
+    });
+  }
+  while (Head() < 50) std::this_thread::yield();
+
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(60));
+  v1::SubscribeRequest request;
+  request.mutable_start();
+  auto reader = store_->Subscribe(&context, request);
+  constexpr size_t kTotal = 4 * 40 * 5;
+  std::vector<uint64_t> positions;
+  bool caught_up = false;
+  v1::SubscribeResponse message;
+  while (positions.size() < kTotal && reader->Read(&message)) {
+    if (message.has_caught_up()) caught_up = true;
+    for (const v1::RecordedEvent& event : message.events().events()) {
+      positions.push_back(event.position());
+    }
+  }
+  for (auto& writer : writers) writer.join();
+  const uint64_t final_head = Head();
+  context.TryCancel();
+  reader->Finish().IgnoreError();
+
+  EXPECT_TRUE(caught_up);
+  ASSERT_EQ(final_head, kTotal);
+  ASSERT_EQ(positions.size(), final_head);
+  for (size_t i = 0; i < positions.size(); ++i) {
+    ASSERT_EQ(positions[i], i + 1) << "a gap, a repeat or a reordering";
+  }
+}
+
+TEST_F(SubscribeE2eTest, ASlowConsumerBlocksNobodyAndCatchesUpFromDisk) {
+  constexpr int kEvents = 600;
+  auto follow = [&](bool slow, std::atomic<size_t>* received) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(60));
+    v1::SubscribeRequest request;
+    request.mutable_start();
+    request.set_max_batch(slow ? 1 : 100);
+    auto reader = store_->Subscribe(&context, request);
+    v1::SubscribeResponse message;
+    uint64_t expected = 1;
+    while (*received < static_cast<size_t>(kEvents) && reader->Read(&message)) {
+      for (const auto& event : message.events().events()) {
+        EXPECT_EQ(event.position(), expected++);
+        ++*received;
+      }
+      if (slow) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    context.TryCancel();
+    reader->Finish().IgnoreError();
+  };
+  std::atomic<size_t> slow_received{0}, fast_received{0};
+  std::thread slow([&] { follow(true, &slow_received); });
+  std::thread fast([&] { follow(false, &fast_received); });
+  AppendEvents("s", kEvents);  // all writes complete while the slow one lags
+  const size_t slow_when_written = slow_received;
+  fast.join();
+  const size_t slow_when_fast_done = slow_received;
+  slow.join();
+  EXPECT_LT(slow_when_written, static_cast<size_t>(kEvents))
+      << "the writer waited for the slow consumer";
+  EXPECT_LT(slow_when_fast_done, static_cast<size_t>(kEvents))
+      << "the fast consumer waited for the slow one";
+  EXPECT_EQ(fast_received, static_cast<size_t>(kEvents));
+  EXPECT_EQ(slow_received, static_cast<size_t>(kEvents))
+      << "the slow consumer was dropped";
+}
+
+// Threads of a process, from /proc.
+int ThreadsOf(pid_t pid) {
+  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
+  }
+  return -1;
+}
+
+TEST_F(SubscribeE2eTest, TwoHundredSubscribersAllGetEverythingOnFewThreads) {
+  constexpr int kSubscribers = 200;
+  constexpr int kEvents = 100;
+  const int threads_before = ThreadsOf(server_.pid());
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<v1::SubscribeResponse>>>
+      readers;
+  for (int i = 0; i < kSubscribers; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    contexts.back()->set_deadline(std::chrono::system_clock::now() +
+                                  std::chrono::seconds(60));
+    v1::SubscribeRequest request;
+    request.mutable_start();
+    readers.push_back(store_->Subscribe(contexts.back().get(), request));
+  }
+  std::thread writer([&] { AppendEvents("s", kEvents); });
+  std::vector<std::thread> consumers;
+  std::atomic<int> complete{0};
+  for (int i = 0; i < kSubscribers; ++i) {
+    consumers.emplace_back([&, i] {
+      v1::SubscribeResponse message;
+      uint64_t expected = 1;
+      while (expected <= kEvents && readers[i]->Read(&message)) {
+        for (const auto& event : message.events().events()) {
+          ASSERT_EQ(event.position(), expected++);
+        }
+      }
+      if (expected == kEvents + 1) ++complete;
+    });
+  }
+  writer.join();
+  for (auto& consumer : consumers) consumer.join();
+  EXPECT_EQ(LiveSubscriptions(), static_cast<uint64_t>(kSubscribers));
+  const int threads_during = ThreadsOf(server_.pid());
+  for (auto& context : contexts) context->TryCancel();
+  for (auto& reader : readers) reader->Finish().IgnoreError();
+  EXPECT_EQ(complete, kSubscribers);
+  // No thread per subscriber: gRPC's and ours are a small fixed set.
+  EXPECT_LT(threads_during - threads_before, 20)
+      << threads_before << " threads before, " << threads_during << " with "
+      << kSubscribers << " subscribers";
+}
+
+TEST_F(SubscribeE2eTest, ResumesAfterAPositionAndFromNow) {
+  AppendEvents("a", 10);
+  auto first = [&](v1::SubscribeRequest request) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(30));
+    auto reader = store_->Subscribe(&context, request);
+    v1::SubscribeResponse message;
+    std::vector<uint64_t> positions;
+    while (reader->Read(&message)) {
+      for (const auto& event : message.events().events()) {
+        positions.push_back(event.position());
+      }
+      if (message.has_caught_up()) break;
+    }
+    context.TryCancel();
+    reader->Finish().IgnoreError();
+    return positions;
+  };
+  v1::SubscribeRequest after;
+  after.set_after_position(7);
+  EXPECT_THAT(first(after), ElementsAre(8, 9, 10));
+  v1::SubscribeRequest now;
+  now.mutable_now();
+  EXPECT_TRUE(first(now).empty());
+}
+
+TEST_F(SubscribeE2eTest, FilteredSubscriptionsSendCheckpoints) {
+  AppendEvents("noise", 1500);
+  AppendEvents("wanted-1", 3, "Wanted");
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(30));
+  v1::SubscribeRequest request;
+  request.mutable_filter()->add_event_types("Wanted");
+  auto reader = store_->Subscribe(&context, request);
+  v1::SubscribeResponse message;
+  std::vector<uint64_t> wanted;
+  std::vector<uint64_t> checkpoints;
+  while (reader->Read(&message)) {
+    for (const auto& event : message.events().events()) {
+      EXPECT_EQ(event.type(), "Wanted");
+      wanted.push_back(event.position());
+    }
+    if (message.has_checkpoint()) {
+      checkpoints.push_back(message.checkpoint().position());
+    }
+    if (message.has_caught_up()) break;
+  }
+  context.TryCancel();
+  reader->Finish().IgnoreError();
+  EXPECT_THAT(wanted, ElementsAre(1501, 1502, 1503));
+  // 1,500 events of noise scanned: at least one checkpoint within them.
+  ASSERT_FALSE(checkpoints.empty());
+  EXPECT_GE(checkpoints.front(), 1000u);
+  EXPECT_LE(checkpoints.front(), 1500u);
+}
+
+TEST_F(SubscribeE2eTest, CancellingFreesTheSubscription) {
+  AppendEvents("a", 5);
+  {
+    std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+    std::vector<std::unique_ptr<grpc::ClientReader<v1::SubscribeResponse>>>
+        readers;
+    for (int i = 0; i < 5; ++i) {
+      contexts.push_back(std::make_unique<grpc::ClientContext>());
+      v1::SubscribeRequest request;
+      request.mutable_start();
+      readers.push_back(store_->Subscribe(contexts.back().get(), request));
+      v1::SubscribeResponse message;
+      ASSERT_TRUE(readers.back()->Read(&message));
+    }
+    EXPECT_EQ(LiveSubscriptions(), 5u);
+    for (auto& context : contexts) context->TryCancel();
+    for (auto& reader : readers) reader->Finish().IgnoreError();
+  }
+  uint64_t live = LiveSubscriptions();
+  for (int i = 0; i < 500 && live != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    live = LiveSubscriptions();
+  }
+  EXPECT_EQ(live, 0u) << "cancelled subscriptions are still held";
+}
+
+TEST_F(SubscribeE2eTest, ShutdownEndsSubscriptionsWithUnavailable) {
+  AppendEvents("a", 3);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(25));
+  v1::SubscribeRequest request;
+  request.mutable_start();
+  auto reader = store_->Subscribe(&context, request);
+  v1::SubscribeResponse message;
+  while (reader->Read(&message) && !message.has_caught_up()) {
+  }
+  const int exit_status = server_.Stop(SIGTERM);
+  while (reader->Read(&message)) {
+  }
+  const grpc::Status status = reader->Finish();
+  ASSERT_TRUE(WIFEXITED(exit_status)) << exit_status;
+  EXPECT_EQ(WEXITSTATUS(exit_status), 0);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << status.error_message();
+}
+
+TEST_F(SubscribeE2eTest, BadRequestsAreRefused) {
+  grpc::ClientContext context;
+  v1::SubscribeRequest request;
+  request.set_max_batch(5000);
+  auto reader = store_->Subscribe(&context, request);
+  v1::SubscribeResponse message;
+  EXPECT_FALSE(reader->Read(&message));
+  const grpc::Status status = reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("max_batch"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace plantrail
