@@ -101,6 +101,15 @@ class EventStore {
   virtual absl::StatusOr<std::optional<RecordedEvent>> ReadEvent(
       absl::string_view event_id) const = 0;
 
+  // Named positions in the log that outlive restarts (a consumer group's
+  // acknowledged position, say). Saving never moves a cursor backwards; it
+  // returns the cursor's position afterwards. Synced. Names follow the
+  // stream id syntax.
+  virtual absl::StatusOr<uint64_t> SaveCursor(absl::string_view name,
+                                              uint64_t position) = 0;
+  // 0 for a cursor never saved.
+  virtual absl::StatusOr<uint64_t> LoadCursor(absl::string_view name) const = 0;
+
   // Walks the whole chain on a snapshot and names the first broken position.
   virtual absl::StatusOr<VerifyReport> Verify() const = 0;
 

@@ -12,6 +12,7 @@
 //                                                   append_first:u64
 //                                                   append_count:u32
 //   meta          "format"                       -> u32 (kStoreFormat)
+//                 "cursor/" name                 -> position:u64
 //
 // Stream ids never contain 0x00 (limits.h), so the keys of one stream are
 // contiguous in `streams`. `event_ids` remembers which append an event came
@@ -58,6 +59,7 @@ inline constexpr char kStreamHeadsFamily[] = "stream_heads";
 inline constexpr char kEventIdsFamily[] = "event_ids";
 inline constexpr char kMetaFamily[] = "meta";
 inline constexpr char kFormatKey[] = "format";
+inline constexpr char kCursorKeyPrefix[] = "cursor/";
 
 void AppendU32(std::string& out, uint32_t value);
 void AppendU64(std::string& out, uint64_t value);

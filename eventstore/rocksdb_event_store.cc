@@ -692,6 +692,43 @@ absl::StatusOr<std::optional<RecordedEvent>> RocksDbEventStore::ReadEvent(
   return std::move(stored->event);
 }
 
+absl::StatusOr<uint64_t> RocksDbEventStore::LoadCursor(
+    absl::string_view name) const {
+  PLANTRAIL_RETURN_IF_ERROR(ValidateStreamId("name", name, options_.limits));
+  std::string value;
+  rocksdb::Status status =
+      db_->Get(rocksdb::ReadOptions(), families_[5],
+               absl::StrCat(rf::kCursorKeyPrefix, name), &value);
+  if (status.IsNotFound()) return 0;
+  PLANTRAIL_RETURN_IF_ERROR(FromRocks(status, "cannot read a cursor"));
+  absl::string_view in = value;
+  uint64_t position;
+  if (!rf::ConsumeU64(in, position)) {
+    return absl::DataLossError("a cursor is not 8 bytes");
+  }
+  return position;
+}
+
+absl::StatusOr<uint64_t> RocksDbEventStore::SaveCursor(absl::string_view name,
+                                                       uint64_t position) {
+  PLANTRAIL_RETURN_IF_ERROR(ValidateStreamId("name", name, options_.limits));
+  if (position > HeadPosition()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("position: ", position, " is beyond the log's head (",
+                     HeadPosition(), ")"));
+  }
+  MutexLock lock(&cursor_mu_);
+  PLANTRAIL_ASSIGN_OR_RETURN(uint64_t current, LoadCursor(name));
+  if (position <= current) return current;
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  PLANTRAIL_RETURN_IF_ERROR(FromRocks(
+      db_->Put(sync, families_[5], absl::StrCat(rf::kCursorKeyPrefix, name),
+               rf::PositionKey(position)),
+      "cannot save a cursor"));
+  return position;
+}
+
 absl::StatusOr<VerifyReport> RocksDbEventStore::Verify() const {
   const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
   rocksdb::ReadOptions read_options;

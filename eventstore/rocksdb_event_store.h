@@ -45,6 +45,9 @@ class RocksDbEventStore final : public EventStore {
       absl::string_view stream_id) const override;
   absl::StatusOr<std::optional<RecordedEvent>> ReadEvent(
       absl::string_view event_id) const override;
+  absl::StatusOr<uint64_t> SaveCursor(absl::string_view name,
+                                      uint64_t position) override;
+  absl::StatusOr<uint64_t> LoadCursor(absl::string_view name) const override;
   absl::StatusOr<VerifyReport> Verify() const override;
   uint64_t HeadPosition() const override;
   uint64_t WaitForHead(uint64_t position, absl::Time deadline) const override;
@@ -126,6 +129,8 @@ class RocksDbEventStore final : public EventStore {
   absl::Status write_error_;
 
   std::atomic<uint64_t> head_position_{0};
+  // Serialises cursor updates (read, compare, write).
+  mutable Mutex cursor_mu_;
   // Wakes WaitForHead() callers on every commit (and on close).
   mutable Mutex head_mu_;
   bool closing_ ABSL_GUARDED_BY(head_mu_) = false;

@@ -67,6 +67,19 @@ grpc::ServerUnaryReactor* EventStoreService::ReadAll(
   return FinishUnary(context, ReadAllInto(*store_, *request, *response));
 }
 
+grpc::ServerUnaryReactor* EventStoreService::Ack(
+    grpc::CallbackServerContext* context, const v1::AckRequest* request,
+    v1::AckResponse* response) {
+  if (absl::Status valid = CheckConsumerGroup(request->consumer_group());
+      !valid.ok()) {
+    return FinishUnary(context, valid);
+  }
+  absl::StatusOr<uint64_t> acked = store_->SaveCursor(
+      GroupCursor(request->consumer_group()), request->position());
+  if (acked.ok()) response->set_position(*acked);
+  return FinishUnary(context, acked.status());
+}
+
 grpc::ServerWriteReactor<v1::SubscribeResponse>* EventStoreService::Subscribe(
     grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) {
   return hub_->Subscribe(context, *request);

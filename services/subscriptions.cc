@@ -21,6 +21,16 @@ constexpr uint64_t kScanPage = 1000;
 
 }  // namespace
 
+std::string GroupCursor(absl::string_view consumer_group) {
+  return absl::StrCat("group:", consumer_group);
+}
+
+absl::Status CheckConsumerGroup(absl::string_view consumer_group) {
+  eventstore::Limits limits;
+  limits.max_stream_id_length = 100;
+  return eventstore::ValidateStreamId("consumer_group", consumer_group, limits);
+}
+
 class SubscriptionHub::Subscription final
     : public grpc::ServerWriteReactor<v1::SubscribeResponse> {
  public:
@@ -45,9 +55,23 @@ class SubscriptionHub::Subscription final
       case v1::SubscribeRequest::kNow:
         next_ = hub_->log_->HeadPosition() + 1;
         break;
-      default:
+      default: {
         next_ = 1;
+        if (request_.consumer_group().empty()) break;
+        if (absl::Status valid = CheckConsumerGroup(request_.consumer_group());
+            !valid.ok()) {
+          Finish(ToGrpcStatus(valid));
+          return;
+        }
+        absl::StatusOr<uint64_t> acked =
+            hub_->log_->LoadCursor(GroupCursor(request_.consumer_group()));
+        if (!acked.ok()) {
+          Finish(ToGrpcStatus(acked.status()));
+          return;
+        }
+        next_ = *acked + 1;
         break;
+      }
     }
     filtered_ = !request_.filter().stream_prefixes().empty() ||
                 !request_.filter().event_types().empty();

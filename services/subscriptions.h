@@ -22,6 +22,11 @@
 
 namespace plantrail::services {
 
+// The log cursor that keeps a consumer group's acknowledged position, and
+// the rule for group names: [A-Za-z0-9][A-Za-z0-9._:@-]*, at most 100.
+std::string GroupCursor(absl::string_view consumer_group);
+absl::Status CheckConsumerGroup(absl::string_view consumer_group);
+
 class SubscriptionHub {
  public:
   explicit SubscriptionHub(eventstore::EventStore* log);

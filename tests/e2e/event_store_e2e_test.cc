@@ -381,7 +381,7 @@ TEST(ContractTest, NoRpcUpdatesOrDeletesEvents) {
     methods.insert(service->method(i)->name());
   }
   EXPECT_THAT(methods, UnorderedElementsAre("Append", "ReadStream", "ReadAll",
-                                            "Subscribe"));
+                                            "Subscribe", "Ack"));
   const google::protobuf::FileDescriptor* file = service->file();
   for (int s = 0; s < file->service_count(); ++s) {
     for (int m = 0; m < file->service(s)->method_count(); ++m) {

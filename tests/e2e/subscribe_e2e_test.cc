@@ -288,6 +288,65 @@ TEST_F(SubscribeE2eTest, ShutdownEndsSubscriptionsWithUnavailable) {
       << status.error_message();
 }
 
+TEST_F(SubscribeE2eTest, AConsumerGroupResumesAfterItsAckAlsoAfterARestart) {
+  AppendEvents("a", 10);
+  // Reads until it has `count` events, acks the `ack_at`-th, and leaves.
+  auto consume = [&](int count, int ack_at) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(30));
+    v1::SubscribeRequest request;
+    request.set_consumer_group("billing");
+    auto reader = store_->Subscribe(&context, request);
+    std::vector<uint64_t> positions;
+    v1::SubscribeResponse message;
+    while (static_cast<int>(positions.size()) < count &&
+           reader->Read(&message)) {
+      for (const auto& event : message.events().events()) {
+        if (static_cast<int>(positions.size()) == count) break;
+        positions.push_back(event.position());
+        if (static_cast<int>(positions.size()) == ack_at) {
+          v1::AckRequest ack;
+          ack.set_consumer_group("billing");
+          ack.set_position(event.position());
+          v1::AckResponse acked;
+          EXPECT_TRUE(store_->Ack(Context().get(), ack, &acked).ok());
+          EXPECT_EQ(acked.position(), event.position());
+        }
+      }
+    }
+    context.TryCancel();
+    reader->Finish().IgnoreError();
+    return positions;
+  };
+  std::vector<uint64_t> first = consume(6, 4);  // processed 1..4 for sure
+  EXPECT_THAT(first, ElementsAre(1, 2, 3, 4, 5, 6));
+  // At least once: 5 and 6 were not acknowledged, so they come again.
+  std::vector<uint64_t> second = consume(3, 0);
+  EXPECT_THAT(second, ElementsAre(5, 6, 7));
+
+  v1::AckRequest ack;
+  ack.set_consumer_group("billing");
+  ack.set_position(8);
+  v1::AckResponse acked;
+  ASSERT_TRUE(store_->Ack(Context().get(), ack, &acked).ok());
+  ack.set_position(2);  // an older ack never moves the group back
+  ASSERT_TRUE(store_->Ack(Context().get(), ack, &acked).ok());
+  EXPECT_EQ(acked.position(), 8u);
+
+  RestartServer();
+  EXPECT_THAT(consume(2, 0), ElementsAre(9, 10));
+
+  ack.set_consumer_group("");
+  grpc::Status status = store_->Ack(Context().get(), ack, &acked);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("consumer_group"), std::string::npos);
+  ack.set_consumer_group("billing");
+  ack.set_position(999);
+  status = store_->Ack(Context().get(), ack, &acked);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
 TEST_F(SubscribeE2eTest, BadRequestsAreRefused) {
   grpc::ClientContext context;
   v1::SubscribeRequest request;

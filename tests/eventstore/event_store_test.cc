@@ -432,6 +432,25 @@ TEST_F(EventStoreTest, LooksUpStreamVersionsAndEventsById) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(EventStoreTest, CursorsOnlyMoveForwardAndSurviveARestart) {
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(
+        store_->Append(Request("s", ExpectedVersion::Any(), {Event("A", "")}))
+            .ok());
+  }
+  EXPECT_EQ(*store_->LoadCursor("group:billing"), 0u);
+  EXPECT_EQ(*store_->SaveCursor("group:billing", 3), 3u);
+  EXPECT_EQ(*store_->SaveCursor("group:billing", 2), 3u) << "never backwards";
+  EXPECT_EQ(store_->SaveCursor("group:billing", 6).status().code(),
+            absl::StatusCode::kInvalidArgument)
+      << "not beyond the head";
+  EXPECT_EQ(store_->SaveCursor("bad name", 1).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  Reopen();
+  EXPECT_EQ(*store_->LoadCursor("group:billing"), 3u);
+  EXPECT_EQ(*store_->LoadCursor("group:other"), 0u);
+}
+
 TEST_F(EventStoreTest, ClosingFinishesEveryQueuedAppend) {
   store_->PauseWriterForTesting();
   std::vector<absl::StatusOr<AppendResult>> results(3);
