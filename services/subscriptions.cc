@@ -1,5 +1,7 @@
 #include "services/subscriptions.h"
 
+#include <algorithm>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -7,6 +9,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "common/status_macros.h"
+#include "domain/streams.h"
+#include "projections/plan_stream.h"
 #include "services/event_codec.h"
 #include "services/grpc_status.h"
 
@@ -74,7 +80,8 @@ class SubscriptionHub::Subscription final
       }
     }
     filtered_ = !request_.filter().stream_prefixes().empty() ||
-                !request_.filter().event_types().empty();
+                !request_.filter().event_types().empty() ||
+                !request_.filter().support_areas().empty();
     hub_->Schedule(std::move(self));
   }
 
@@ -181,7 +188,65 @@ class SubscriptionHub::Subscription final
   }
 
  private:
-  bool Matches(const eventstore::RecordedEvent& event) const {
+  // The support area of `area_id` as of `event` (an event of that area, or
+  // a decision naming it): followed through the events this subscription
+  // scans, and folded from the area's stream the first time it is met.
+  absl::StatusOr<std::string> SupportAreaOf(
+      const std::string& area_id, const eventstore::RecordedEvent& event,
+      const v1::PlanEvent* plan_event) {
+    if (plan_event != nullptr) {
+      if (plan_event->has_area_registered()) {
+        return support_areas_[area_id] =
+                   plan_event->area_registered().support_area();
+      }
+      if (plan_event->area_details_revised().after().has_support_area()) {
+        return support_areas_[area_id] =
+                   plan_event->area_details_revised().after().support_area();
+      }
+    }
+    auto it = support_areas_.find(area_id);
+    if (it != support_areas_.end()) return it->second;
+    const uint64_t up_to = event.position;
+    PLANTRAIL_ASSIGN_OR_RETURN(
+        v1::AreaState area,
+        projections::FoldArea(*hub_->log_, area_id,
+                              [up_to](const projections::PlanEventRecord& r) {
+                                return r.context.position <= up_to;
+                              }));
+    return support_areas_[area_id] = area.support_area();
+  }
+
+  absl::StatusOr<bool> InSupportAreas(const eventstore::RecordedEvent& event) {
+    const auto& wanted = request_.filter().support_areas();
+    auto wanted_one = [&](const std::string& support_area) {
+      return std::find(wanted.begin(), wanted.end(), support_area) !=
+             wanted.end();
+    };
+    absl::string_view stream = event.stream_id;
+    const bool area = absl::ConsumePrefix(&stream, domain::kAreaStreamPrefix);
+    if (!area && !absl::StartsWith(stream, domain::kDecisionStreamPrefix)) {
+      return false;
+    }
+    PLANTRAIL_ASSIGN_OR_RETURN(
+        std::optional<projections::PlanEventRecord> record,
+        projections::DecodePlanEvent(event));
+    if (!record) return false;
+    if (area) {
+      PLANTRAIL_ASSIGN_OR_RETURN(
+          std::string support_area,
+          SupportAreaOf(std::string(stream), event, &record->event));
+      return wanted_one(support_area);
+    }
+    for (const std::string& area_id :
+         record->event.decision_recorded().area_ids()) {
+      PLANTRAIL_ASSIGN_OR_RETURN(std::string support_area,
+                                 SupportAreaOf(area_id, event, nullptr));
+      if (wanted_one(support_area)) return true;
+    }
+    return false;
+  }
+
+  absl::StatusOr<bool> Matches(const eventstore::RecordedEvent& event) {
     const v1::SubscriptionFilter& filter = request_.filter();
     bool stream = filter.stream_prefixes().empty();
     for (const std::string& prefix : filter.stream_prefixes()) {
@@ -191,7 +256,9 @@ class SubscriptionHub::Subscription final
     for (const std::string& wanted : filter.event_types()) {
       type = type || event.type == wanted;
     }
-    return stream && type;
+    if (!stream || !type) return false;
+    if (filter.support_areas().empty()) return true;
+    return InSupportAreas(event);
   }
 
   // Appends the next matching events (up to the batch) and advances next_
@@ -208,7 +275,9 @@ class SubscriptionHub::Subscription final
       for (eventstore::RecordedEvent& event : page->events) {
         ++scanned;
         next_ = event.position + 1;
-        if (Matches(event)) ToProto(std::move(event), *out.add_events());
+        absl::StatusOr<bool> matches = Matches(event);
+        if (!matches.ok()) return matches.status();
+        if (*matches) ToProto(std::move(event), *out.add_events());
         if (out.events_size() >= static_cast<int>(batch_)) break;
       }
     }
@@ -241,6 +310,8 @@ class SubscriptionHub::Subscription final
   // Touched by Pump only (one at a time).
   uint64_t next_ = 1;
   bool caught_up_ = false;
+  // Area id -> its support area as of the last event scanned.
+  std::map<std::string, std::string> support_areas_;
 
   Mutex mu_;
   bool scheduled_ ABSL_GUARDED_BY(mu_) = false;

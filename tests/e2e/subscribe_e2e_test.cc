@@ -347,6 +347,78 @@ TEST_F(SubscribeE2eTest, AConsumerGroupResumesAfterItsAckAlsoAfterARestart) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+TEST_F(SubscribeE2eTest, FiltersBySupportAreaAsOfEachEvent) {
+  auto command = [&](auto call, const auto& request) {
+    v1::CommandResult result;
+    grpc::Status status =
+        (commands_.get()->*call)(Context().get(), request, &result);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return result.position();
+  };
+  auto area = [](const std::string& id, const std::string& support_area) {
+    v1::RegisterAreaRequest request;
+    request.set_area_id(id);
+    request.set_title(id);
+    request.set_support_area(support_area);
+    return request;
+  };
+  auto report = [](const std::string& id) {
+    v1::ReportStatusRequest request;
+    request.set_area_id(id);
+    request.set_phase(v1::PHASE_IN_PROGRESS);
+    request.set_health(v1::HEALTH_ON_TRACK);
+    request.set_narrative("ok");
+    return request;
+  };
+  using Stub = v1::PlanCommands::Stub;
+  std::vector<uint64_t> expected;
+  expected.push_back(command(&Stub::RegisterArea, area("hr.1", "HR")));
+  command(&Stub::RegisterArea, area("fin.1", "3.4"));
+  command(&Stub::ReportStatus, report("fin.1"));
+  AppendEvents("ledger", 2);  // not an area: never matches
+  v1::RecordDecisionRequest decision;
+  decision.set_decision_id("D-1");
+  decision.set_reference("V-1");
+  decision.set_body("Board");
+  decision.set_decided_on("2023-04-05");
+  decision.set_title("HR matters");
+  decision.add_area_ids("hr.1");
+  expected.push_back(command(&Stub::RecordDecision, decision));
+  // fin.1 moves to HR: its events count from the move on.
+  v1::ReviseDetailsRequest move;
+  move.set_area_id("fin.1");
+  move.mutable_details()->set_support_area("HR");
+  move.set_reason("reorganised");
+  expected.push_back(command(&Stub::ReviseDetails, move));
+  expected.push_back(command(&Stub::ReportStatus, report("fin.1")));
+  expected.push_back(command(&Stub::ReportStatus, report("hr.1")));
+
+  for (uint64_t after : {uint64_t{0}, uint64_t{4}}) {
+    SCOPED_TRACE(absl::StrCat("after position ", after));
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(30));
+    v1::SubscribeRequest request;
+    request.set_after_position(after);
+    request.mutable_filter()->add_support_areas("HR");
+    auto reader = store_->Subscribe(&context, request);
+    std::vector<uint64_t> received;
+    v1::SubscribeResponse message;
+    while (reader->Read(&message) && !message.has_caught_up()) {
+      for (const auto& event : message.events().events()) {
+        received.push_back(event.position());
+      }
+    }
+    context.TryCancel();
+    reader->Finish().IgnoreError();
+    std::vector<uint64_t> want;
+    for (uint64_t p : expected) {
+      if (p > after) want.push_back(p);
+    }
+    EXPECT_EQ(received, want);
+  }
+}
+
 TEST_F(SubscribeE2eTest, BadRequestsAreRefused) {
   grpc::ClientContext context;
   v1::SubscribeRequest request;
