@@ -24,6 +24,9 @@ constexpr uint32_t kMaxBatch = 1000;
 // How many events a filtered subscription scans before it sends a
 // checkpoint even though nothing matched.
 constexpr uint64_t kScanPage = 1000;
+// How far behind the head a caught-up subscription may fall before it says
+// so.
+constexpr uint64_t kBehind = 1000;
 
 }  // namespace
 
@@ -94,6 +97,14 @@ class SubscriptionHub::Subscription final
       if (done_ || writing_) return;
     }
     v1::SubscribeResponse response;
+    const uint64_t head = hub_->log_->HeadPosition();
+    if (caught_up_ && !behind_ && head + 1 >= next_ + kBehind) {
+      behind_ = true;
+      response.mutable_fell_behind()->set_position(next_ - 1);
+      response.mutable_fell_behind()->set_head_position(head);
+      Write(std::move(response));
+      return;
+    }
     const uint64_t scanned_from = next_;
     absl::Status read = Collect(*response.mutable_events());
     if (!read.ok()) {
@@ -106,8 +117,9 @@ class SubscriptionHub::Subscription final
             *response.mutable_checkpoint();
         checkpoint.set_position(next_ - 1);
         checkpoint.set_head_position(hub_->log_->HeadPosition());
-      } else if (!caught_up_) {
+      } else if (!caught_up_ || behind_) {
         caught_up_ = true;
+        behind_ = false;
         response.mutable_caught_up()->set_position(next_ - 1);
       } else {
         hub_->Park(self);
@@ -310,6 +322,7 @@ class SubscriptionHub::Subscription final
   // Touched by Pump only (one at a time).
   uint64_t next_ = 1;
   bool caught_up_ = false;
+  bool behind_ = false;
   // Area id -> its support area as of the last event scanned.
   std::map<std::string, std::string> support_areas_;
 

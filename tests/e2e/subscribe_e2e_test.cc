@@ -183,6 +183,40 @@ TEST_F(SubscribeE2eTest, TwoHundredSubscribersAllGetEverythingOnFewThreads) {
       << kSubscribers << " subscribers";
 }
 
+TEST_F(SubscribeE2eTest, SaysWhenItFellBehindAndWhenItIsBackAtTheHead) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(30));
+  v1::SubscribeRequest request;
+  request.mutable_now();
+  auto reader = store_->Subscribe(&context, request);
+  v1::SubscribeResponse message;
+  ASSERT_TRUE(reader->Read(&message));
+  ASSERT_TRUE(message.has_caught_up());
+  // 1,000 events in one commit: the head jumps 1,000 ahead at once.
+  v1::AppendRequest append;
+  append.set_stream_id("burst");
+  for (int j = 0; j < 1000; ++j) append.add_events()->set_type("Noted");
+  v1::AppendResponse appended;
+  ASSERT_TRUE(store_->Append(Context().get(), append, &appended).ok());
+  std::vector<std::string> story;
+  uint64_t expected = 1;
+  while (reader->Read(&message)) {
+    if (message.has_fell_behind()) story.push_back("fell behind");
+    if (message.has_caught_up()) {
+      story.push_back("caught up");
+      break;
+    }
+    for (const auto& event : message.events().events()) {
+      ASSERT_EQ(event.position(), expected++);
+    }
+  }
+  context.TryCancel();
+  reader->Finish().IgnoreError();
+  EXPECT_EQ(expected, 1001u) << "every event, none twice";
+  EXPECT_THAT(story, ElementsAre("fell behind", "caught up"));
+}
+
 TEST_F(SubscribeE2eTest, ResumesAfterAPositionAndFromNow) {
   AppendEvents("a", 10);
   auto first = [&](v1::SubscribeRequest request) {
