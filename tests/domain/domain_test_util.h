@@ -9,19 +9,12 @@
 #include "absl/time/time.h"
 #include "domain/decide.h"
 #include "domain/evolve.h"
-#include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
+#include "tests/proto_text.h"
 
 namespace plantrail::domain::testing {
 
-// A message from its text format; a test failure if it does not parse.
-template <typename Message>
-Message Pb(const std::string& text) {
-  Message message;
-  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &message))
-      << text;
-  return message;
-}
+using ::plantrail::testing::Pb;
 
 inline absl::Time TestNow() {
   return absl::FromCivil(absl::CivilDay(2023, 9, 15), absl::UTCTimeZone());

@@ -64,10 +64,7 @@ MATCHER_P3(PlanDateIs, precision, year, text, "") {
   return false;
 }
 
-absl::Time ToTime(const google::protobuf::Timestamp& timestamp) {
-  return absl::FromUnixSeconds(timestamp.seconds()) +
-         absl::Nanoseconds(timestamp.nanos());
-}
+using ::plantrail::testing::ToTime;
 
 std::string Meta(const v1::RecordedEvent& event, const std::string& key) {
   const auto found = event.metadata().find(key);
@@ -118,54 +115,6 @@ class PlanCommandsE2eTest : public plantrail::testing::ServerTest {
           std::string(value.data(), value.size());
     }
     return outcome;
-  }
-
-  // Every event of `stream_id`, read forwards page by page.
-  std::vector<v1::RecordedEvent> ReadStream(const std::string& stream_id) {
-    std::vector<v1::RecordedEvent> events;
-    v1::ReadStreamRequest request;
-    request.set_stream_id(stream_id);
-    request.set_direction(v1::READ_DIRECTION_FORWARD);
-    request.set_limit(1000);
-    for (uint64_t from = 1; from != 0;) {
-      request.set_from_version(from);
-      v1::ReadStreamResponse page;
-      const grpc::Status status =
-          store_->ReadStream(Context().get(), request, &page);
-      EXPECT_TRUE(status.ok()) << stream_id << ": " << status.error_message();
-      if (!status.ok()) break;
-      events.insert(events.end(), page.events().begin(), page.events().end());
-      from = page.next_version();
-    }
-    return events;
-  }
-
-  // The whole log.
-  std::vector<v1::RecordedEvent> ReadAll() {
-    std::vector<v1::RecordedEvent> events;
-    v1::ReadAllRequest request;
-    request.set_limit(1000);
-    for (uint64_t from = 1; from != 0;) {
-      request.set_from_position(from);
-      v1::ReadAllResponse page;
-      const grpc::Status status =
-          store_->ReadAll(Context().get(), request, &page);
-      EXPECT_TRUE(status.ok()) << status.error_message();
-      if (!status.ok()) break;
-      events.insert(events.end(), page.events().begin(), page.events().end());
-      from = page.next_position();
-    }
-    return events;
-  }
-
-  uint64_t HeadPosition() {
-    v1::ReadAllRequest request;
-    request.set_limit(1);
-    v1::ReadAllResponse page;
-    const grpc::Status status =
-        store_->ReadAll(Context().get(), request, &page);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return page.head_position();
   }
 
   // --- Commands of the seed plans, in my own words. -----------------------

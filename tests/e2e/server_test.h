@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/time/time.h"
+#include "google/protobuf/timestamp.pb.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
@@ -21,6 +23,11 @@
 #include "tests/temp_dir.h"
 
 namespace plantrail::testing {
+
+inline absl::Time ToTime(const google::protobuf::Timestamp& timestamp) {
+  return absl::FromUnixSeconds(timestamp.seconds()) +
+         absl::Nanoseconds(timestamp.nanos());
+}
 
 class ServerTest : public ::testing::Test {
  protected:
@@ -66,6 +73,54 @@ class ServerTest : public ::testing::Test {
       context->AddMetadata(key, value);
     }
     return context;
+  }
+
+  // Every event of `stream_id`, read forwards page by page.
+  std::vector<v1::RecordedEvent> ReadStream(const std::string& stream_id) {
+    std::vector<v1::RecordedEvent> events;
+    v1::ReadStreamRequest request;
+    request.set_stream_id(stream_id);
+    request.set_direction(v1::READ_DIRECTION_FORWARD);
+    request.set_limit(1000);
+    for (uint64_t from = 1; from != 0;) {
+      request.set_from_version(from);
+      v1::ReadStreamResponse page;
+      const grpc::Status status =
+          store_->ReadStream(Context().get(), request, &page);
+      EXPECT_TRUE(status.ok()) << stream_id << ": " << status.error_message();
+      if (!status.ok()) break;
+      events.insert(events.end(), page.events().begin(), page.events().end());
+      from = page.next_version();
+    }
+    return events;
+  }
+
+  // The whole log.
+  std::vector<v1::RecordedEvent> ReadAll() {
+    std::vector<v1::RecordedEvent> events;
+    v1::ReadAllRequest request;
+    request.set_limit(1000);
+    for (uint64_t from = 1; from != 0;) {
+      request.set_from_position(from);
+      v1::ReadAllResponse page;
+      const grpc::Status status =
+          store_->ReadAll(Context().get(), request, &page);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      if (!status.ok()) break;
+      events.insert(events.end(), page.events().begin(), page.events().end());
+      from = page.next_position();
+    }
+    return events;
+  }
+
+  uint64_t HeadPosition() {
+    v1::ReadAllRequest request;
+    request.set_limit(1);
+    v1::ReadAllResponse page;
+    const grpc::Status status =
+        store_->ReadAll(Context().get(), request, &page);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return page.head_position();
   }
 
   // The PlanCommands method for each command request, so that tests can

@@ -34,13 +34,6 @@ class SubscribeE2eTest : public plantrail::testing::ServerTest {
     }
   }
 
-  uint64_t Head() {
-    v1::GetStatsResponse stats;
-    EXPECT_TRUE(
-        admin_->GetStats(Context().get(), v1::GetStatsRequest(), &stats).ok());
-    return stats.head_position();
-  }
-
   uint64_t LiveSubscriptions() {
     v1::GetStatsResponse stats;
     EXPECT_TRUE(
@@ -60,7 +53,7 @@ TEST_F(SubscribeE2eTest, WritersFirstThenSubscribeFromStartGetsExactlyAll) {
       }
     });
   }
-  while (Head() < 50) std::this_thread::yield();
+  while (HeadPosition() < 50) std::this_thread::yield();
 
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
@@ -79,7 +72,7 @@ TEST_F(SubscribeE2eTest, WritersFirstThenSubscribeFromStartGetsExactlyAll) {
     }
   }
   for (auto& writer : writers) writer.join();
-  const uint64_t final_head = Head();
+  const uint64_t final_head = HeadPosition();
   context.TryCancel();
   reader->Finish().IgnoreError();
 

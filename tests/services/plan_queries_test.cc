@@ -9,11 +9,11 @@
 
 #include "common/sync.h"
 #include "gmock/gmock.h"
-#include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "projections/area_state_projection.h"
 #include "projections/history_projection.h"
 #include "services/plan_command_handler.h"
+#include "tests/proto_text.h"
 #include "tests/temp_dir.h"
 
 namespace plantrail::services {
@@ -22,13 +22,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::UnorderedElementsAre;
 
-template <typename Message>
-Message Pb(const std::string& text) {
-  Message message;
-  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &message))
-      << text;
-  return message;
-}
+using ::plantrail::testing::Pb;
 
 class PlanQueriesTest : public ::testing::Test {
  protected:
