@@ -1,0 +1,234 @@
+#include "clients/cli/format.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/time.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace plantrail::cli {
+namespace {
+
+using google::protobuf::EnumDescriptor;
+
+// "in-progress", "IN_PROGRESS", " In  progress" -> "in progress".
+std::string Normalise(absl::string_view text) {
+  std::string words = absl::AsciiStrToLower(absl::StripAsciiWhitespace(text));
+  std::replace(words.begin(), words.end(), '-', ' ');
+  std::replace(words.begin(), words.end(), '_', ' ');
+  return absl::StrJoin(absl::StrSplit(words, ' ', absl::SkipEmpty()), " ");
+}
+
+// The value's name without the enum's prefix, in words: PHASE_IN_PROGRESS
+// -> "in progress", DEPENDENCY_KIND_REQUIRES -> "requires".
+std::string ValueWords(const EnumDescriptor& descriptor, int number) {
+  const auto* value = descriptor.FindValueByNumber(number);
+  if (value == nullptr) return absl::StrCat(number);
+  std::string prefix;  // "DependencyKind" -> "DEPENDENCY_KIND_"
+  for (char c : descriptor.name()) {
+    if (absl::ascii_isupper(c) && !prefix.empty()) prefix += '_';
+    prefix += absl::ascii_toupper(c);
+  }
+  prefix += '_';
+  absl::string_view name = value->name();
+  absl::ConsumePrefix(&name, prefix);
+  return Normalise(name);
+}
+
+template <typename Enum>
+absl::StatusOr<Enum> ParseEnum(const EnumDescriptor& descriptor,
+                               absl::string_view text, absl::string_view field,
+                               std::vector<int> allowed = {}) {
+  const std::string wanted = Normalise(text);
+  std::vector<std::string> accepted;
+  for (int i = 0; i < descriptor.value_count(); ++i) {
+    const int number = descriptor.value(i)->number();
+    if (number == 0) continue;
+    if (!allowed.empty() &&
+        std::find(allowed.begin(), allowed.end(), number) == allowed.end()) {
+      continue;
+    }
+    const std::string words = ValueWords(descriptor, number);
+    if (wanted == words || wanted == Normalise(descriptor.value(i)->name())) {
+      return static_cast<Enum>(number);
+    }
+    accepted.push_back(absl::StrCat("\"", words, "\""));
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, ": \"", text, "\" is not one of ",
+                   absl::StrJoin(accepted, ", ")));
+}
+
+// Display width of UTF-8 text: one column per code point (the plans' text
+// is Latin; no wide characters).
+size_t Width(absl::string_view text) {
+  return std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  });
+}
+
+std::string DisplayCut(absl::string_view text, size_t max_width) {
+  if (Width(text) <= max_width) return std::string(text);
+  size_t columns = 0;
+  size_t i = 0;
+  for (; i < text.size(); ++i) {
+    const bool starts = (static_cast<unsigned char>(text[i]) & 0xC0) != 0x80;
+    if (starts && ++columns == max_width) break;
+  }
+  return absl::StrCat(text.substr(0, i), "…");
+}
+
+}  // namespace
+
+std::string PhaseWords(v1::Phase phase) {
+  return ValueWords(*v1::Phase_descriptor(), phase);
+}
+std::string HealthWords(v1::Health health) {
+  return ValueWords(*v1::Health_descriptor(), health);
+}
+std::string KindWords(v1::DependencyKind kind) {
+  return ValueWords(*v1::DependencyKind_descriptor(), kind);
+}
+
+absl::StatusOr<v1::Phase> ParsePhase(absl::string_view text,
+                                     absl::string_view field) {
+  return ParseEnum<v1::Phase>(*v1::Phase_descriptor(), text, field);
+}
+absl::StatusOr<v1::Health> ParseHealth(absl::string_view text,
+                                       absl::string_view field) {
+  return ParseEnum<v1::Health>(*v1::Health_descriptor(), text, field);
+}
+absl::StatusOr<v1::Outcome> ParseOutcome(absl::string_view text,
+                                         absl::string_view field) {
+  return ParseEnum<v1::Outcome>(*v1::Outcome_descriptor(), text, field);
+}
+absl::StatusOr<v1::DependencyKind> ParseKind(absl::string_view text,
+                                             absl::string_view field) {
+  return ParseEnum<v1::DependencyKind>(*v1::DependencyKind_descriptor(), text,
+                                       field);
+}
+
+std::string EventTypeWords(absl::string_view type) {
+  std::string words;
+  for (char c : type) {
+    if (absl::ascii_isupper(c)) {
+      if (!words.empty()) words += ' ';
+      words += absl::ascii_tolower(c);
+    } else {
+      words += c;
+    }
+  }
+  return words;
+}
+
+std::string FieldWords(absl::string_view field) {
+  return absl::StrReplaceAll(field, {{"_", " "}});
+}
+
+std::string DateText(const v1::PlanDate& date) {
+  if (date.precision() == v1::PLAN_DATE_PRECISION_UNSPECIFIED) return "";
+  return date.text();
+}
+
+std::string TimeText(const google::protobuf::Timestamp& time) {
+  return absl::FormatTime(
+      "%Y-%m-%d %H:%M UTC",
+      absl::FromUnixMicros(
+          google::protobuf::util::TimeUtil::TimestampToMicroseconds(time)),
+      absl::UTCTimeZone());
+}
+
+std::string DayText(const google::protobuf::Timestamp& time) {
+  return TimeText(time).substr(0, 10);
+}
+
+std::string DependencyText(const v1::Dependency& dependency) {
+  std::string text = dependency.has_external()
+                         ? absl::StrCat("external: ", dependency.external())
+                         : dependency.area_id();
+  if (dependency.kind() == v1::DEPENDENCY_KIND_RELATES) {
+    absl::StrAppend(&text, " (relates)");
+  }
+  if (!dependency.note().empty()) {
+    absl::StrAppend(&text, " - ", dependency.note());
+  }
+  return text;
+}
+
+std::vector<std::string> SplitList(absl::string_view text, char separator) {
+  std::vector<std::string> items;
+  for (absl::string_view item : absl::StrSplit(text, separator)) {
+    item = absl::StripAsciiWhitespace(item);
+    if (!item.empty()) items.emplace_back(item);
+  }
+  return items;
+}
+
+void PrintHistoryEntry(const v1::HistoryEntry& entry, std::ostream& out) {
+  const std::string business = DateText(entry.business_date());
+  const std::string recorded = DayText(entry.recorded_at());
+  out << (business.empty() ? recorded : business) << "  #" << entry.position()
+      << "  " << EventTypeWords(entry.event_type()) << ", by "
+      << entry.actor();
+  if (!business.empty() && entry.business_date().precision() ==
+                               v1::PLAN_DATE_PRECISION_DAY &&
+      business != recorded) {
+    out << " (recorded " << recorded << ")";
+  }
+  out << "\n";
+  for (const v1::FieldChange& change : entry.changes()) {
+    out << "    " << FieldWords(change.field()) << ": "
+        << (change.before().empty() ? "(none)" : change.before()) << " -> "
+        << (change.after().empty() ? "(none)" : change.after()) << "\n";
+  }
+  if (!entry.text().empty()) out << "    \"" << entry.text() << "\"\n";
+  if (!entry.reason().empty()) out << "    reason: " << entry.reason() << "\n";
+  if (!entry.decision_id().empty()) {
+    out << "    decision: " << entry.decision_id() << "\n";
+  }
+  if (entry.corrects_position() != 0) {
+    out << "    corrects: #" << entry.corrects_position() << "\n";
+  }
+  for (uint64_t by : entry.corrected_by()) {
+    out << "    corrected by: #" << by << "\n";
+  }
+}
+
+Table::Table(std::vector<std::string> headings, size_t max_width)
+    : headings_(std::move(headings)), max_width_(max_width) {}
+
+void Table::AddRow(std::vector<std::string> cells) {
+  cells.resize(headings_.size());
+  for (std::string& cell : cells) cell = DisplayCut(cell, max_width_);
+  rows_.push_back(std::move(cells));
+}
+
+void Table::Print(std::ostream& out) const {
+  std::vector<size_t> widths(headings_.size());
+  for (size_t c = 0; c < headings_.size(); ++c) {
+    widths[c] = Width(headings_[c]);
+    for (const auto& row : rows_) widths[c] = std::max(widths[c], Width(row[c]));
+  }
+  auto print_row = [&](const std::vector<std::string>& cells) {
+    std::string line;
+    for (size_t c = 0; c < cells.size(); ++c) {
+      line += cells[c];
+      if (c + 1 < cells.size()) {
+        line.append(widths[c] - Width(cells[c]) + 2, ' ');
+      }
+    }
+    out << absl::StripTrailingAsciiWhitespace(line) << "\n";
+  };
+  print_row(headings_);
+  for (const auto& row : rows_) print_row(row);
+}
+
+}  // namespace plantrail::cli

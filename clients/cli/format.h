@@ -1,0 +1,77 @@
+// How the CLI writes and reads the plan's words for people: phases and
+// healths as "in progress" / "at risk", event types as "schedule revised",
+// dates as the plan wrote them, aligned tables. Parsing is lenient about
+// case and separators ("IN_PROGRESS", "in-progress" and "In progress" are
+// one phase) and names the field and the accepted values when it refuses.
+//
+// Pure functions; thread-safe.
+#ifndef PLANTRAIL_CLIENTS_CLI_FORMAT_H_
+#define PLANTRAIL_CLIENTS_CLI_FORMAT_H_
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "plantrail/v1/plan.pb.h"
+#include "plantrail/v1/plan_queries.pb.h"
+
+namespace plantrail::cli {
+
+std::string PhaseWords(v1::Phase phase);
+std::string HealthWords(v1::Health health);
+std::string KindWords(v1::DependencyKind kind);
+
+// Each refuses with INVALID_ARGUMENT naming `field` and the accepted values.
+absl::StatusOr<v1::Phase> ParsePhase(absl::string_view text,
+                                     absl::string_view field);
+absl::StatusOr<v1::Health> ParseHealth(absl::string_view text,
+                                       absl::string_view field);
+absl::StatusOr<v1::Outcome> ParseOutcome(absl::string_view text,
+                                         absl::string_view field);
+absl::StatusOr<v1::DependencyKind> ParseKind(absl::string_view text,
+                                             absl::string_view field);
+
+// "ScheduleRevised" -> "schedule revised"; "planned_end" -> "planned end".
+std::string EventTypeWords(absl::string_view type);
+std::string FieldWords(absl::string_view field);
+
+// As the plan wrote it ("HT 23"); empty when unset.
+std::string DateText(const v1::PlanDate& date);
+// "2024-01-10 09:12 UTC".
+std::string TimeText(const google::protobuf::Timestamp& time);
+// "2024-01-10".
+std::string DayText(const google::protobuf::Timestamp& time);
+
+// A dependency as one short phrase: "3.1.2 (requires)", "external: Ladok".
+std::string DependencyText(const v1::Dependency& dependency);
+
+// Splits "a, b,c" into {"a", "b", "c"}; empty items are dropped.
+std::vector<std::string> SplitList(absl::string_view text, char separator);
+
+// A history entry as people read it: a heading line (business date,
+// position, what happened, who) and one indented line per change, reason,
+// decision, text and correction.
+void PrintHistoryEntry(const v1::HistoryEntry& entry, std::ostream& out);
+
+// Columns aligned by display width (UTF-8 aware: "Ekonomi- och
+// löneavdelningen" is as wide as it looks). Cells longer than `max_width`
+// are cut with "…".
+class Table {
+ public:
+  explicit Table(std::vector<std::string> headings, size_t max_width = 48);
+  void AddRow(std::vector<std::string> cells);
+  bool empty() const { return rows_.empty(); }
+  void Print(std::ostream& out) const;
+
+ private:
+  std::vector<std::string> headings_;
+  std::vector<std::vector<std::string>> rows_;
+  size_t max_width_;
+};
+
+}  // namespace plantrail::cli
+
+#endif  // PLANTRAIL_CLIENTS_CLI_FORMAT_H_

@@ -1,0 +1,1539 @@
+#include "clients/cli/timeline_html.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <limits>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "domain/plan_date.h"
+#include "domain/plan_date_proto.h"
+#include "domain/text.h"
+#include "nlohmann/json.hpp"
+
+namespace plantrail::cli {
+namespace {
+
+using Json = nlohmann::json;
+// Days since 1970-01-01: plain integers are easier to lay out than civil
+// days, and every date on the page becomes one.
+using Day = int64_t;
+
+const absl::CivilDay kEpoch(1970, 1, 1);
+
+Day ToDay(absl::CivilDay day) { return day - kEpoch; }
+absl::CivilDay FromDay(Day day) { return kEpoch + day; }
+
+std::string IsoDay(Day day) { return absl::FormatCivilTime(FromDay(day)); }
+
+// ---------------------------------------------------------------------------
+// Text
+
+std::string Html(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+// JSON inside <script> must not end the element ("</") nor switch the HTML
+// tokenizer into its escaped states ("<!--"), whatever the plan's text says.
+// Both replacements are still valid JSON string escapes.
+std::string ForScript(absl::string_view json) {
+  return absl::StrReplaceAll(json, {{"</", "<\\/"}, {"<!--", "<\\u0021--"}});
+}
+
+// "3.2" < "3.10" < "3.10a": digit runs compare as numbers, the rest without
+// case (Swedish letters included).
+bool NaturalLess(absl::string_view a, absl::string_view b) {
+  const std::string fa = domain::FoldCase(a);
+  const std::string fb = domain::FoldCase(b);
+  size_t i = 0;
+  size_t j = 0;
+  auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  while (i < fa.size() && j < fb.size()) {
+    if (is_digit(fa[i]) && is_digit(fb[j])) {
+      size_t ei = i;
+      size_t ej = j;
+      while (ei < fa.size() && is_digit(fa[ei])) ++ei;
+      while (ej < fb.size() && is_digit(fb[ej])) ++ej;
+      // Leading zeros do not change a number.
+      size_t si = i;
+      size_t sj = j;
+      while (si + 1 < ei && fa[si] == '0') ++si;
+      while (sj + 1 < ej && fb[sj] == '0') ++sj;
+      const absl::string_view na(fa.data() + si, ei - si);
+      const absl::string_view nb(fb.data() + sj, ej - sj);
+      if (na.size() != nb.size()) return na.size() < nb.size();
+      if (na != nb) return na < nb;
+      i = ei;
+      j = ej;
+      continue;
+    }
+    if (fa[i] != fb[j]) {
+      return static_cast<unsigned char>(fa[i]) <
+             static_cast<unsigned char>(fb[j]);
+    }
+    ++i;
+    ++j;
+  }
+  if (fa.size() - i != fb.size() - j) return fa.size() - i < fb.size() - j;
+  // Equal but for case or leading zeros: still a strict, total order.
+  return a < b;
+}
+
+// "ScheduleRevised" -> "Schedule revised".
+std::string Humanize(absl::string_view type) {
+  std::string out;
+  for (size_t i = 0; i < type.size(); ++i) {
+    const char c = type[i];
+    if (i > 0 && absl::ascii_isupper(c)) {
+      out += ' ';
+      out += absl::ascii_tolower(c);
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string FieldLabel(absl::string_view field) {
+  return absl::StrReplaceAll(field, {{"_", " "}});
+}
+
+std::string PhaseText(v1::Phase phase) {
+  switch (phase) {
+    case v1::PHASE_PROPOSED:
+      return "proposed";
+    case v1::PHASE_PLANNED:
+      return "planned";
+    case v1::PHASE_IN_PROGRESS:
+      return "in progress";
+    case v1::PHASE_PAUSED:
+      return "paused";
+    case v1::PHASE_COMPLETED:
+      return "completed";
+    case v1::PHASE_CANCELLED:
+      return "cancelled";
+    default:
+      return "";
+  }
+}
+
+std::string HealthText(v1::Health health) {
+  switch (health) {
+    case v1::HEALTH_ON_TRACK:
+      return "on track";
+    case v1::HEALTH_AT_RISK:
+      return "at risk";
+    case v1::HEALTH_OFF_TRACK:
+      return "off track";
+    case v1::HEALTH_UNKNOWN:
+      return "unknown";
+    default:
+      return "not reported";
+  }
+}
+
+// The CSS class that colours a bar.
+std::string HealthClass(v1::Health health) {
+  switch (health) {
+    case v1::HEALTH_ON_TRACK:
+      return "h-on";
+    case v1::HEALTH_AT_RISK:
+      return "h-risk";
+    case v1::HEALTH_OFF_TRACK:
+      return "h-off";
+    default:
+      return "h-unknown";
+  }
+}
+
+std::string OutcomeText(const v1::AreaState& area) {
+  switch (area.outcome()) {
+    case v1::OUTCOME_COMPLETED:
+      return "completed";
+    case v1::OUTCOME_CANCELLED:
+      return "cancelled";
+    default:
+      return "closed";
+  }
+}
+
+std::string DependencyText(const v1::Dependency& dependency) {
+  std::string out = dependency.has_area_id()
+                        ? absl::StrCat("area ", dependency.area_id())
+                        : dependency.external();
+  absl::StrAppend(&out, dependency.kind() == v1::DEPENDENCY_KIND_RELATES
+                            ? " (relates)"
+                            : " (requires)");
+  if (!dependency.note().empty()) absl::StrAppend(&out, ": ", dependency.note());
+  return out;
+}
+
+// 12.3456 -> "12.346%", independent of the C locale.
+std::string Percent(double value) {
+  const int64_t milli = std::llround(value * 1000.0);
+  const int64_t whole = milli / 1000;
+  const int64_t frac = std::abs(milli % 1000);
+  std::string digits = absl::StrCat(frac);
+  digits.insert(0, 3 - digits.size(), '0');
+  return absl::StrCat(milli < 0 && whole == 0 ? "-" : "", whole, ".", digits,
+                      "%");
+}
+
+// ---------------------------------------------------------------------------
+// Dates
+
+bool HasTime(const google::protobuf::Timestamp& t) {
+  return t.seconds() != 0 || t.nanos() != 0;
+}
+
+absl::Time ToTime(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
+
+std::string TimeText(const google::protobuf::Timestamp& t) {
+  if (!HasTime(t)) return "";
+  return absl::FormatTime("%Y-%m-%d %H:%M UTC", ToTime(t),
+                          absl::UTCTimeZone());
+}
+
+std::optional<Day> DayOf(const google::protobuf::Timestamp& t) {
+  if (!HasTime(t)) return std::nullopt;
+  return ToDay(absl::ToCivilDay(ToTime(t), absl::UTCTimeZone()));
+}
+
+// A plan date as the page draws it.
+struct DateInfo {
+  enum class Kind { kMissing, kDated, kAsSoonAsPossible, kOngoing };
+  Kind kind = Kind::kMissing;
+  Day first = 0;
+  Day last = 0;
+  // As written; what people are shown.
+  std::string text;
+
+  bool dated() const { return kind == Kind::kDated; }
+  bool open() const {
+    return kind == Kind::kAsSoonAsPossible || kind == Kind::kOngoing;
+  }
+};
+
+// Never fails: a date the domain cannot read is drawn as missing but still
+// shown as written.
+DateInfo Resolve(bool present, const v1::PlanDate& proto) {
+  DateInfo info;
+  if (!present) return info;
+  info.text = proto.text();
+  absl::StatusOr<domain::PlanDate> date = domain::FromProto(proto);
+  if (!date.ok()) return info;
+  if (info.text.empty()) info.text = date->text();
+  switch (date->precision()) {
+    case domain::PlanDate::Precision::kAsSoonAsPossible:
+      info.kind = DateInfo::Kind::kAsSoonAsPossible;
+      return info;
+    case domain::PlanDate::Precision::kOngoing:
+      info.kind = DateInfo::Kind::kOngoing;
+      return info;
+    default:
+      break;
+  }
+  const std::optional<absl::CivilDay> first = date->first_day();
+  const std::optional<absl::CivilDay> last = date->last_day();
+  if (!first || !last) return info;
+  info.kind = DateInfo::Kind::kDated;
+  info.first = ToDay(*first);
+  info.last = ToDay(*last);
+  return info;
+}
+
+// Start and end as the plan writes them: "HT23" when both are the same
+// period, "Q4 2022 – Q4 2023" for a range.
+std::string RangeText(const DateInfo& start, const DateInfo& end) {
+  if (start.text.empty() && end.text.empty()) return "";
+  if (start.text.empty()) return absl::StrCat("by ", end.text);
+  if (end.text.empty()) return absl::StrCat("from ", start.text);
+  if (start.text == end.text) return start.text;
+  return absl::StrCat(start.text, " \xE2\x80\x93 ", end.text);
+}
+
+// ---------------------------------------------------------------------------
+// Layout
+
+// One bar on the time axis, in days, both ends inclusive.
+struct Bar {
+  bool drawn = false;
+  Day from = 0;
+  Day to = 0;
+  // "Ongoing": runs to the axis end, which is known only once every bar is.
+  bool to_axis_end = false;
+  // The end is not a date ("ongoing", an open "as soon as possible").
+  bool fade_end = false;
+  // Only one of start and end is known: a point, not a span.
+  bool point = false;
+  // Why the bar looks as it does, for its tooltip and label.
+  std::string note;
+};
+
+struct BarContext {
+  std::optional<Day> registered;
+  // The day an area was closed (its last update), for an "as soon as
+  // possible" end that has since been met.
+  std::optional<Day> closed;
+  Day today = 0;
+};
+
+// Open forms get a length that reads as "not a fixed period" without
+// pretending to know one.
+constexpr Day kOpenMinimumDays = 30;
+
+Bar MakeBar(const DateInfo& start, const DateInfo& end,
+            const BarContext& context) {
+  Bar bar;
+  if (!start.dated() && !end.dated() && !start.open() && !end.open()) {
+    bar.note = "no dates";
+    return bar;
+  }
+  bar.drawn = true;
+  // Start.
+  if (start.dated()) {
+    bar.from = start.first;
+  } else if (start.open() || end.open()) {
+    bar.from = context.registered.value_or(
+        end.dated() ? end.first : context.today);
+    if (start.kind == DateInfo::Kind::kAsSoonAsPossible) {
+      bar.note = "as soon as possible, from registration";
+    }
+  } else {
+    // Only an end: a point at the end.
+    bar.point = true;
+    bar.from = bar.to = end.last;
+    bar.note = "no start date";
+    return bar;
+  }
+  // End.
+  if (end.dated()) {
+    bar.to = end.last;
+  } else if (end.kind == DateInfo::Kind::kOngoing) {
+    bar.to_axis_end = true;
+    bar.fade_end = true;
+    bar.note = "ongoing";
+  } else if (end.kind == DateInfo::Kind::kAsSoonAsPossible) {
+    if (context.closed) {
+      bar.to = std::max(*context.closed, bar.from);
+    } else {
+      bar.to = std::max(context.today, bar.from + kOpenMinimumDays);
+      bar.fade_end = true;
+    }
+    bar.note = "as soon as possible";
+  } else {
+    // Only a start: a point at the start.
+    bar.point = true;
+    bar.to = bar.from;
+    bar.note = "no end date";
+    return bar;
+  }
+  if (!bar.to_axis_end && bar.to < bar.from) {
+    // Registered after an end that was already set: keep the end's period.
+    bar.from = end.dated() ? std::min(end.first, bar.to) : bar.to;
+  }
+  return bar;
+}
+
+struct Axis {
+  Day first = 0;
+  Day last = 0;
+
+  double X(Day day) const {
+    const double span = static_cast<double>(last + 1 - first);
+    return 100.0 * static_cast<double>(day - first) / span;
+  }
+  // Left edge and width of days [from, to], clipped to the axis.
+  std::string Span(Day from, Day to) const {
+    from = std::clamp(from, first, last);
+    to = std::clamp(to, from, last);
+    return absl::StrCat("left:", Percent(X(from)),
+                        ";width:", Percent(X(to + 1) - X(from)));
+  }
+  std::string At(Day day) const {
+    return absl::StrCat("left:", Percent(X(std::clamp(day, first, last))));
+  }
+};
+
+Day HalfYearStart(Day day) {
+  const absl::CivilDay civil = FromDay(day);
+  return ToDay(absl::CivilDay(civil.year(), civil.month() <= 6 ? 1 : 7, 1));
+}
+
+Day HalfYearEnd(Day day) {
+  const absl::CivilDay civil = FromDay(day);
+  return civil.month() <= 6 ? ToDay(absl::CivilDay(civil.year(), 6, 30))
+                            : ToDay(absl::CivilDay(civil.year(), 12, 31));
+}
+
+// Spans every date drawn with some air, snapped to terms so the axis starts
+// and ends on a tick.
+Axis MakeAxis(const std::vector<Day>& days, Day today) {
+  Day lo = today;
+  Day hi = today;
+  for (Day day : days) {
+    lo = std::min(lo, day);
+    hi = std::max(hi, day);
+  }
+  constexpr Day kMargin = 45;
+  Axis axis;
+  axis.first = HalfYearStart(lo - kMargin);
+  axis.last = HalfYearEnd(hi + kMargin);
+  return axis;
+}
+
+// The midpoint of a decision's period: a decision "in April 2023" is drawn
+// in the middle of April.
+std::optional<Day> DecisionDay(const v1::DecisionState& decision) {
+  const DateInfo date = Resolve(decision.has_decided_on(),
+                                decision.decided_on());
+  if (!date.dated()) return std::nullopt;
+  return date.first + (date.last - date.first) / 2;
+}
+
+struct AreaView {
+  const v1::AreaState* area = nullptr;
+  // Index in the embedded data's "areas", which the script looks up.
+  int index = 0;
+  DateInfo planned_start;
+  DateInfo planned_end;
+  DateInfo baseline_start;
+  DateInfo baseline_end;
+  Bar current;
+  Bar baseline;
+  std::optional<int64_t> slip_days;
+  bool overdue = false;
+  std::vector<const v1::DecisionState*> decisions;
+};
+
+AreaView MakeView(const v1::AreaState& area, absl::CivilDay today) {
+  AreaView view;
+  view.area = &area;
+  view.planned_start = Resolve(area.has_planned_start(), area.planned_start());
+  view.planned_end = Resolve(area.has_planned_end(), area.planned_end());
+  view.baseline_start =
+      Resolve(area.has_baseline_start(), area.baseline_start());
+  view.baseline_end = Resolve(area.has_baseline_end(), area.baseline_end());
+  BarContext context;
+  context.registered = DayOf(area.registered_at());
+  if (area.closed()) context.closed = DayOf(area.updated_at());
+  context.today = ToDay(today);
+  view.current = MakeBar(view.planned_start, view.planned_end, context);
+  view.baseline = MakeBar(view.baseline_start, view.baseline_end, context);
+  if (view.planned_end.dated() && view.baseline_end.dated()) {
+    view.slip_days = view.planned_end.last - view.baseline_end.last;
+  }
+  view.overdue = !area.closed() && view.planned_end.dated() &&
+                 view.planned_end.last < context.today;
+  return view;
+}
+
+struct Group {
+  std::string support_area;
+  std::vector<AreaView> areas;
+};
+
+// Support areas in natural order, areas without one last; each group's areas
+// by id in natural order.
+std::vector<Group> GroupAreas(const TimelineInput& input) {
+  std::vector<Group> groups;
+  for (const v1::AreaState& area : input.areas) {
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const Group& g) {
+      return g.support_area == area.support_area();
+    });
+    if (it == groups.end()) {
+      groups.push_back(Group{area.support_area(), {}});
+      it = groups.end() - 1;
+    }
+    it->areas.push_back(MakeView(area, input.today));
+  }
+  std::sort(groups.begin(), groups.end(), [](const Group& a, const Group& b) {
+    if (a.support_area.empty() != b.support_area.empty()) {
+      return b.support_area.empty();
+    }
+    return NaturalLess(a.support_area, b.support_area);
+  });
+  int index = 0;
+  for (Group& group : groups) {
+    std::stable_sort(group.areas.begin(), group.areas.end(),
+                     [](const AreaView& a, const AreaView& b) {
+                       return NaturalLess(a.area->area_id(),
+                                          b.area->area_id());
+                     });
+    for (AreaView& view : group.areas) view.index = index++;
+  }
+  for (const v1::DecisionState& decision : input.decisions) {
+    for (Group& group : groups) {
+      for (AreaView& view : group.areas) {
+        const auto& ids = decision.area_ids();
+        if (std::find(ids.begin(), ids.end(), view.area->area_id()) !=
+            ids.end()) {
+          view.decisions.push_back(&decision);
+        }
+      }
+    }
+  }
+  return groups;
+}
+
+// Every day a bar, a decision or today puts on the axis.
+std::vector<Day> DrawnDays(const std::vector<Group>& groups,
+                           const TimelineInput& input) {
+  std::vector<Day> days;
+  for (const Group& group : groups) {
+    for (const AreaView& view : group.areas) {
+      for (const Bar* bar : {&view.current, &view.baseline}) {
+        if (!bar->drawn) continue;
+        days.push_back(bar->from);
+        if (!bar->to_axis_end) days.push_back(bar->to);
+      }
+    }
+  }
+  for (const v1::DecisionState& decision : input.decisions) {
+    if (std::optional<Day> day = DecisionDay(decision)) days.push_back(*day);
+  }
+  return days;
+}
+
+// ---------------------------------------------------------------------------
+// Data
+
+Json DecisionJson(const v1::DecisionState& decision) {
+  Json out = Json::object();
+  out["id"] = decision.decision_id();
+  out["reference"] = decision.reference();
+  out["body"] = decision.body();
+  out["decided_on"] = decision.decided_on().text();
+  out["title"] = decision.title();
+  out["outcome"] = decision.outcome();
+  out["area_ids"] = Json::array();
+  for (const std::string& id : decision.area_ids()) {
+    out["area_ids"].push_back(id);
+  }
+  out["recorded_at"] = TimeText(decision.recorded_at());
+  out["recorded_by"] = decision.recorded_by();
+  return out;
+}
+
+Json HistoryJson(const v1::HistoryEntry& entry, const TimelineInput& input) {
+  Json out = Json::object();
+  out["position"] = entry.position();
+  out["date"] = entry.business_date().text();
+  out["recorded_at"] = TimeText(entry.recorded_at());
+  out["actor"] = entry.actor();
+  out["type"] = Humanize(entry.event_type());
+  out["changes"] = Json::array();
+  for (const v1::FieldChange& change : entry.changes()) {
+    out["changes"].push_back(absl::StrCat(
+        FieldLabel(change.field()), ": ",
+        change.before().empty() ? "(none)" : change.before(), " -> ",
+        change.after().empty() ? "(none)" : change.after()));
+  }
+  out["reason"] = entry.reason();
+  out["text"] = entry.text();
+  std::string decision = entry.decision_id();
+  for (const v1::DecisionState& d : input.decisions) {
+    if (d.decision_id() == entry.decision_id() && !d.reference().empty()) {
+      decision = d.reference();
+    }
+  }
+  out["decision"] = decision;
+  out["corrected_by"] = Json::array();
+  for (uint64_t position : entry.corrected_by()) {
+    out["corrected_by"].push_back(position);
+  }
+  out["corrects"] = entry.corrects_position();
+  return out;
+}
+
+Json AreaJson(const AreaView& view, const TimelineInput& input) {
+  const v1::AreaState& area = *view.area;
+  Json out = Json::object();
+  out["id"] = area.area_id();
+  out["title"] = area.title();
+  out["support_area"] = area.support_area();
+  out["group"] = area.group();
+  out["rationale"] = area.rationale();
+  out["desired_effect"] = area.desired_effect();
+  out["participating_units"] = Json::array();
+  for (const std::string& unit : area.participating_units()) {
+    out["participating_units"].push_back(unit);
+  }
+  out["responsible_units"] = Json::array();
+  for (const std::string& unit : area.responsible_units()) {
+    out["responsible_units"].push_back(unit);
+  }
+  out["planned"] = RangeText(view.planned_start, view.planned_end);
+  out["baseline"] = RangeText(view.baseline_start, view.baseline_end);
+  out["previous"] =
+      RangeText(Resolve(area.has_previous_start(), area.previous_start()),
+                Resolve(area.has_previous_end(), area.previous_end()));
+  out["schedule_revisions"] = area.schedule_revisions();
+  out["phase"] = PhaseText(area.phase());
+  out["health"] = HealthText(area.health());
+  out["closed"] = area.closed();
+  out["outcome"] = area.closed() ? OutcomeText(area) : "";
+  out["outcome_text"] = area.outcome_text();
+  out["slip_days"] = view.slip_days ? Json(*view.slip_days) : Json();
+  out["overdue"] = view.overdue;
+  if (area.has_latest_report()) {
+    const v1::StatusReport& report = area.latest_report();
+    out["report"] = {
+        {"reported_on", report.reported_on().text()},
+        {"narrative", report.narrative()},
+        {"next_due", report.next_report_due().text()},
+        {"count", area.status_reports()},
+    };
+  }
+  out["dependencies"] = Json::array();
+  for (const v1::Dependency& dependency : area.dependencies()) {
+    out["dependencies"].push_back(DependencyText(dependency));
+  }
+  out["decisions"] = Json::array();
+  for (const v1::DecisionState* decision : view.decisions) {
+    out["decisions"].push_back(decision->decision_id());
+  }
+  out["registered"] =
+      absl::StrCat(TimeText(area.registered_at()),
+                   area.registered_by().empty() ? "" : " by ",
+                   area.registered_by());
+  out["updated"] = absl::StrCat(TimeText(area.updated_at()),
+                                area.updated_by().empty() ? "" : " by ",
+                                area.updated_by());
+  out["history"] = Json::array();
+  auto history = input.histories.find(area.area_id());
+  if (history != input.histories.end()) {
+    std::vector<const v1::HistoryEntry*> entries;
+    for (const v1::HistoryEntry& entry : history->second) {
+      entries.push_back(&entry);
+    }
+    // Newest first: the log's position is the order things happened in.
+    std::stable_sort(entries.begin(), entries.end(),
+                     [](const v1::HistoryEntry* a, const v1::HistoryEntry* b) {
+                       return a->position() > b->position();
+                     });
+    for (const v1::HistoryEntry* entry : entries) {
+      out["history"].push_back(HistoryJson(*entry, input));
+    }
+  }
+  return out;
+}
+
+std::string DataJson(const std::vector<Group>& groups,
+                     const TimelineInput& input) {
+  try {
+    Json data = Json::object();
+    data["title"] = input.title;
+    data["today"] = absl::FormatCivilTime(input.today);
+    data["generated_at"] = absl::FormatTime(
+        "%Y-%m-%d %H:%M:%S UTC", input.generated_at, absl::UTCTimeZone());
+    data["position"] = input.position;
+    data["areas"] = Json::array();
+    for (const Group& group : groups) {
+      for (const AreaView& view : group.areas) {
+        data["areas"].push_back(AreaJson(view, input));
+      }
+    }
+    data["decisions"] = Json::array();
+    for (const v1::DecisionState& decision : input.decisions) {
+      data["decisions"].push_back(DecisionJson(decision));
+    }
+    // Invalid UTF-8 in a plan's text becomes U+FFFD instead of an error.
+    return ForScript(data.dump(-1, ' ', false, Json::error_handler_t::replace));
+  } catch (const Json::exception&) {
+    // Not expected (dump replaces bad UTF-8); the page still draws and the
+    // script reports the empty data.
+    return "{}";
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Markup
+
+struct Counts {
+  int areas = 0;
+  int open = 0;
+  int on_track = 0;
+  int at_risk = 0;
+  int off_track = 0;
+  int unreported = 0;
+  int slipped = 0;
+  int overdue = 0;
+};
+
+Counts Count(const std::vector<AreaView>& views) {
+  Counts counts;
+  for (const AreaView& view : views) {
+    ++counts.areas;
+    if (view.slip_days && *view.slip_days > 0) ++counts.slipped;
+    if (view.area->closed()) continue;
+    ++counts.open;
+    if (view.overdue) ++counts.overdue;
+    switch (view.area->health()) {
+      case v1::HEALTH_ON_TRACK:
+        ++counts.on_track;
+        break;
+      case v1::HEALTH_AT_RISK:
+        ++counts.at_risk;
+        break;
+      case v1::HEALTH_OFF_TRACK:
+        ++counts.off_track;
+        break;
+      default:
+        ++counts.unreported;
+    }
+  }
+  return counts;
+}
+
+std::string Plural(int n, absl::string_view one, absl::string_view many) {
+  return absl::StrCat(n, " ", n == 1 ? one : many);
+}
+
+std::string SummaryHtml(const Counts& c, size_t support_areas) {
+  auto item = [](absl::string_view cls, int value, absl::string_view label) {
+    return absl::StrCat("<div class=\"stat ", cls, "\"><dt>", label,
+                        "</dt><dd>", value, "</dd></div>");
+  };
+  return absl::StrCat(
+      "<dl class=\"summary\">", item("", c.areas, "Areas"),
+      item("", static_cast<int>(support_areas), "Support areas"),
+      item("", c.open, "Open"), item("s-on", c.on_track, "On track"),
+      item("s-risk", c.at_risk, "At risk"),
+      item("s-off", c.off_track, "Off track"),
+      item("s-unknown", c.unreported, "Unknown"),
+      item("s-slip", c.slipped, "Slipped"),
+      item("s-overdue", c.overdue, "Overdue"), "</dl>");
+}
+
+std::string LegendHtml() {
+  return R"html(<section class="legend" aria-label="Legend">
+<span class="key"><i class="sw bar h-on"></i>On track</span>
+<span class="key"><i class="sw bar h-risk"></i>At risk</span>
+<span class="key"><i class="sw bar h-off"></i>Off track</span>
+<span class="key"><i class="sw bar h-unknown"></i>Unknown / not reported</span>
+<span class="key"><i class="sw bar h-on closed"></i>Closed (completed or cancelled)</span>
+<span class="key"><i class="sw baseline-sw"></i>Baseline (first plan)</span>
+<span class="key"><i class="sw slip-sw"></i>Slip past baseline end</span>
+<span class="key"><i class="sw bar h-on fade-end"></i>Ongoing / open end</span>
+<span class="key"><i class="sw point-sw"></i>Single date only</span>
+<span class="key"><i class="sw decision-sw"></i>Decision</span>
+<span class="key"><i class="sw today-sw"></i>Today</span>
+</section>
+)html";
+}
+
+// Years on one line, terms (VT January-June, HT July-December) on the
+// other; quarter lines only where they still leave room.
+std::string AxisHtml(const Axis& axis, Day today) {
+  const int first_year = static_cast<int>(FromDay(axis.first).year());
+  const int last_year = static_cast<int>(FromDay(axis.last).year());
+  const int years = last_year - first_year + 1;
+  std::string labels;
+  std::string lines;
+  for (int year = first_year; year <= last_year; ++year) {
+    const Day start = std::max(axis.first, ToDay(absl::CivilDay(year, 1, 1)));
+    const Day end = std::min(axis.last, ToDay(absl::CivilDay(year, 12, 31)));
+    absl::StrAppend(&labels, "<span class=\"tick-year\" style=\"",
+                    axis.Span(start, end), "\">", year, "</span>");
+    if (start > axis.first) {
+      absl::StrAppend(&lines, "<i class=\"gl gl-year\" style=\"",
+                      axis.At(start), "\"></i>");
+    }
+    for (int half = 0; half < 2 && years <= 40; ++half) {
+      const Day term_start = ToDay(absl::CivilDay(year, half == 0 ? 1 : 7, 1));
+      const Day term_end = half == 0 ? ToDay(absl::CivilDay(year, 6, 30))
+                                     : ToDay(absl::CivilDay(year, 12, 31));
+      if (term_end < axis.first || term_start > axis.last) continue;
+      const int yy = year % 100;
+      absl::StrAppend(&labels, "<span class=\"tick-term\" style=\"",
+                      axis.Span(term_start, term_end), "\">",
+                      half == 0 ? "VT" : "HT", yy < 10 ? "0" : "", yy,
+                      "</span>");
+      if (half == 1) {
+        absl::StrAppend(&lines, "<i class=\"gl gl-term\" style=\"",
+                        axis.At(term_start), "\"></i>");
+      }
+    }
+    for (int month : {4, 10}) {
+      const Day quarter = ToDay(absl::CivilDay(year, month, 1));
+      if (years > 8 || quarter <= axis.first || quarter > axis.last) continue;
+      absl::StrAppend(&lines, "<i class=\"gl gl-quarter\" style=\"",
+                      axis.At(quarter), "\"></i>");
+    }
+  }
+  const bool near_end = axis.X(today) > 88.0;
+  std::string out = absl::StrCat(
+      "<div class=\"grid-layer\" aria-hidden=\"true\">", lines, "</div>\n",
+      "<div class=\"axis-row\"><div class=\"names\"><span>Area</span>"
+      "<span class=\"names-sub\">status \xC2\xB7 planned (as written)"
+      "</span></div><div class=\"track axis\">",
+      labels, "<span class=\"today-label", near_end ? " flip" : "",
+      "\" style=\"", axis.At(today), "\">Today ", IsoDay(today),
+      "</span></div></div>\n");
+  return out;
+}
+
+std::string GroupRowHtml(const Group& group) {
+  const Counts c = Count(group.areas);
+  std::vector<std::string> facts = {Plural(c.areas, "area", "areas")};
+  if (c.off_track > 0) facts.push_back(absl::StrCat(c.off_track, " off track"));
+  if (c.at_risk > 0) facts.push_back(absl::StrCat(c.at_risk, " at risk"));
+  if (c.slipped > 0) facts.push_back(absl::StrCat(c.slipped, " slipped"));
+  if (c.overdue > 0) facts.push_back(absl::StrCat(c.overdue, " overdue"));
+  const std::string name =
+      group.support_area.empty() ? "No support area" : group.support_area;
+  return absl::StrCat(
+      "<div class=\"group-row\" role=\"heading\" aria-level=\"2\" "
+      "data-support-area=\"",
+      Html(group.support_area), "\"><div class=\"names\"><span class=\"gname\">",
+      Html(name), "</span><span class=\"gfacts\">",
+      Html(absl::StrJoin(facts, " \xC2\xB7 ")),
+      "</span></div><div class=\"track\"></div></div>\n");
+}
+
+std::string DecisionTip(const v1::DecisionState& decision) {
+  std::vector<std::string> lines;
+  lines.push_back(absl::StrCat(
+      "Decision ",
+      decision.reference().empty() ? decision.decision_id()
+                                   : decision.reference(),
+      decision.decided_on().text().empty() ? "" : ", ",
+      decision.decided_on().text()));
+  if (!decision.body().empty()) lines.push_back(decision.body());
+  if (!decision.title().empty()) lines.push_back(decision.title());
+  if (!decision.outcome().empty()) lines.push_back(decision.outcome());
+  return absl::StrJoin(lines, "\n");
+}
+
+std::string BarTip(const AreaView& view) {
+  const v1::AreaState& area = *view.area;
+  std::vector<std::string> lines;
+  lines.push_back(absl::StrCat(area.area_id(), " ", area.title()));
+  const std::string planned = RangeText(view.planned_start, view.planned_end);
+  const std::string baseline =
+      RangeText(view.baseline_start, view.baseline_end);
+  if (!planned.empty()) lines.push_back(absl::StrCat("Planned: ", planned));
+  if (!baseline.empty() && baseline != planned) {
+    lines.push_back(absl::StrCat("Baseline: ", baseline));
+  }
+  if (view.slip_days && *view.slip_days != 0) {
+    lines.push_back(absl::StrCat(*view.slip_days > 0 ? "+" : "",
+                                 *view.slip_days, " days against baseline"));
+  }
+  if (!view.current.note.empty()) lines.push_back(view.current.note);
+  lines.push_back(area.closed() ? OutcomeText(area)
+                                : absl::StrCat(PhaseText(area.phase()), ", ",
+                                               HealthText(area.health())));
+  return absl::StrJoin(lines, "\n");
+}
+
+std::string NamesHtml(const AreaView& view) {
+  const v1::AreaState& area = *view.area;
+  const std::string planned = RangeText(view.planned_start, view.planned_end);
+  const std::string baseline =
+      RangeText(view.baseline_start, view.baseline_end);
+  std::string status =
+      area.closed()
+          ? absl::StrCat("<span class=\"badge closed\">", OutcomeText(area),
+                         "</span>")
+          : absl::StrCat("<span class=\"badge ", HealthClass(area.health()),
+                         "\">", HealthText(area.health()), "</span>");
+  std::vector<std::string> meta;
+  if (!area.closed() && area.phase() != v1::PHASE_UNSPECIFIED) {
+    meta.push_back(Html(PhaseText(area.phase())));
+  }
+  meta.push_back(absl::StrCat(
+      "<span class=\"dates\">",
+      planned.empty() ? "no planned dates" : Html(planned), "</span>"));
+  if (!baseline.empty() && baseline != planned) {
+    meta.push_back(absl::StrCat("<span class=\"base\">baseline ",
+                                Html(baseline), "</span>"));
+  }
+  if (view.overdue) meta.push_back("<span class=\"flag\">overdue</span>");
+  return absl::StrCat(
+      "<div class=\"names\"><div class=\"l1\"><span class=\"aid\">",
+      Html(area.area_id().empty() ? "(no id)" : area.area_id()),
+      "</span><span class=\"atitle\">", Html(area.title()),
+      "</span></div><div class=\"l2\">", status,
+      absl::StrJoin(meta, "<span class=\"sep\"> \xC2\xB7 </span>"),
+      "</div></div>");
+}
+
+std::string TrackHtml(const AreaView& view, const Axis& axis) {
+  const v1::AreaState& area = *view.area;
+  std::string out = "<div class=\"track\">";
+  const Bar& base = view.baseline;
+  if (base.drawn && !base.point) {
+    absl::StrAppend(&out, "<i class=\"baseline", base.fade_end ? " fade-end" : "",
+                    "\" style=\"",
+                    axis.Span(base.from, base.to_axis_end ? axis.last : base.to),
+                    "\"></i>");
+  }
+  const Bar& bar = view.current;
+  const bool slipped = view.slip_days && *view.slip_days > 0;
+  if (slipped) {
+    absl::StrAppend(&out, "<i class=\"slip\" style=\"",
+                    axis.Span(view.baseline_end.last + 1, view.planned_end.last),
+                    "\"></i>");
+  }
+  std::vector<std::string> label;
+  if (slipped) {
+    label.push_back(absl::StrCat("<b class=\"slip-days\">+", *view.slip_days,
+                                 "\xC2\xA0" "d</b>"));
+  }
+  if (area.closed()) label.push_back(Html(OutcomeText(area)));
+  if (view.overdue) label.push_back("<b class=\"overdue\">overdue</b>");
+  Day label_at = axis.first;
+  if (bar.drawn) {
+    std::string classes = absl::StrCat(
+        HealthClass(area.health()), area.closed() ? " closed" : "",
+        area.outcome() == v1::OUTCOME_CANCELLED ? " cancelled" : "",
+        bar.fade_end ? " fade-end" : "");
+    const std::string tip = Html(BarTip(view));
+    if (bar.point) {
+      absl::StrAppend(&out, "<i class=\"point ", classes, "\" style=\"",
+                      axis.At(bar.from), "\" data-tip=\"", tip, "\"></i>");
+      label.push_back(Html(bar.note));
+      label_at = bar.from;
+    } else {
+      const Day to = bar.to_axis_end ? axis.last : bar.to;
+      absl::StrAppend(&out, "<i class=\"bar ", classes, "\" style=\"",
+                      axis.Span(bar.from, to), "\" data-tip=\"", tip,
+                      "\"></i>");
+      if (bar.fade_end) label.push_back(Html(bar.note));
+      label_at = to + 1;
+      if (slipped) label_at = std::max(label_at, view.planned_end.last + 1);
+    }
+  } else {
+    label.push_back("no planned dates");
+  }
+  for (const v1::DecisionState* decision : view.decisions) {
+    const std::optional<Day> day = DecisionDay(*decision);
+    if (!day) continue;
+    absl::StrAppend(&out, "<i class=\"decision\" style=\"", axis.At(*day),
+                    "\" data-tip=\"", Html(DecisionTip(*decision)), "\"></i>");
+  }
+  if (!label.empty()) {
+    // Near the axis end the label goes before the bar, so it stays visible.
+    const bool flip = bar.drawn && axis.X(label_at) > 86.0;
+    const Day at = flip ? bar.from : label_at;
+    absl::StrAppend(&out, "<span class=\"lbl", flip ? " flip" : "",
+                    "\" style=\"", axis.At(at), "\">",
+                    absl::StrJoin(label, " \xC2\xB7 "), "</span>");
+  }
+  absl::StrAppend(&out, "</div>");
+  return out;
+}
+
+std::string AreaRowHtml(const AreaView& view, const Axis& axis) {
+  const v1::AreaState& area = *view.area;
+  return absl::StrCat(
+      "<div class=\"area-row", area.closed() ? " is-closed" : "",
+      "\" data-area-id=\"", Html(area.area_id()), "\" data-index=\"",
+      view.index,
+      "\" tabindex=\"0\" role=\"button\" aria-haspopup=\"dialog\" "
+      "aria-label=\"",
+      Html(absl::StrCat("Area ", area.area_id(), ": ", area.title(),
+                        ". Open details")),
+      "\">", NamesHtml(view), TrackHtml(view, axis), "</div>\n");
+}
+
+std::string DecisionsHtml(const TimelineInput& input) {
+  if (input.decisions.empty()) return "";
+  std::vector<const v1::DecisionState*> decisions;
+  for (const v1::DecisionState& decision : input.decisions) {
+    decisions.push_back(&decision);
+  }
+  std::stable_sort(decisions.begin(), decisions.end(),
+                   [](const v1::DecisionState* a, const v1::DecisionState* b) {
+                     const Day da = DecisionDay(*a).value_or(std::numeric_limits<Day>::max());
+                     const Day db = DecisionDay(*b).value_or(std::numeric_limits<Day>::max());
+                     if (da != db) return da < db;
+                     return NaturalLess(a->reference(), b->reference());
+                   });
+  std::string rows;
+  for (const v1::DecisionState* d : decisions) {
+    std::vector<std::string> ids(d->area_ids().begin(), d->area_ids().end());
+    std::sort(ids.begin(), ids.end(), [](const std::string& a,
+                                         const std::string& b) {
+      return NaturalLess(a, b);
+    });
+    absl::StrAppend(
+        &rows, "<tr><td class=\"nowrap\">", Html(d->decided_on().text()),
+        "</td><td class=\"nowrap\">",
+        Html(d->reference().empty() ? d->decision_id() : d->reference()),
+        "</td><td>", Html(d->body()), "</td><td>", Html(d->title()),
+        "</td><td>", Html(d->outcome()), "</td><td>",
+        Html(absl::StrJoin(ids, ", ")), "</td></tr>\n");
+  }
+  return absl::StrCat(
+      "<section class=\"decisions\" aria-labelledby=\"decisions-h\">"
+      "<h2 id=\"decisions-h\">Decisions</h2><table><thead><tr><th>Decided"
+      "</th><th>Reference</th><th>Body</th><th>Title</th><th>Outcome</th>"
+      "<th>Areas</th></tr></thead><tbody>\n",
+      rows, "</tbody></table></section>\n");
+}
+
+// The track gets at least ~110 px a year so terms stay legible; a long plan
+// scrolls sideways rather than squeezing.
+int TrackMinWidth(const Axis& axis) {
+  const double years = static_cast<double>(axis.last + 1 - axis.first) / 365.25;
+  return std::clamp(static_cast<int>(years * 110.0), 640, 24000);
+}
+
+constexpr char kStyle[] = R"css(
+:root {
+  --names-w: 470px;
+  --ink: #1c2330; --muted: #5d6777; --faint: #8a93a3;
+  --line: #dfe3ea; --line-soft: #eef1f5; --paper: #ffffff; --page: #f4f6f9;
+  --on: #2e8540; --risk: #d18b00; --off: #c23a2b; --unknown: #8d97a7;
+  --closed: #a9b2bf; --accent: #2457c5; --decision: #3b2f73;
+  --row-h: 46px;
+}
+* { box-sizing: border-box; }
+html { -webkit-text-size-adjust: 100%; }
+body {
+  margin: 0; background: var(--page); color: var(--ink);
+  font: 13px/1.4 system-ui, -apple-system, "Segoe UI", Roboto,
+    "Helvetica Neue", Arial, "Noto Sans", "DejaVu Sans", sans-serif;
+  font-variant-numeric: tabular-nums;
+}
+.page-head {
+  display: flex; flex-wrap: wrap; align-items: flex-end; gap: 16px 40px;
+  justify-content: space-between; padding: 22px 28px 14px;
+  background: var(--paper); border-bottom: 1px solid var(--line);
+}
+h1 { font-size: 21px; font-weight: 600; margin: 0 0 4px; letter-spacing: .1px; }
+.sub { margin: 0; color: var(--muted); }
+.summary { display: flex; flex-wrap: wrap; gap: 6px 22px; margin: 0; }
+.stat { display: flex; flex-direction: column-reverse; min-width: 54px; }
+.stat dt { color: var(--muted); font-size: 11px; text-transform: uppercase;
+  letter-spacing: .5px; }
+.stat dd { margin: 0; font-size: 19px; font-weight: 600; }
+.s-on dd { color: var(--on); } .s-risk dd { color: var(--risk); }
+.s-off dd { color: var(--off); } .s-unknown dd { color: var(--unknown); }
+.s-slip dd, .s-overdue dd { color: var(--off); }
+.toolbar { display: flex; align-items: center; gap: 14px; padding: 12px 28px 6px; }
+.toolbar input {
+  font: inherit; padding: 5px 9px; width: 300px; border: 1px solid #c9cfd8;
+  border-radius: 5px; background: var(--paper); color: var(--ink);
+}
+.toolbar button {
+  font: inherit; padding: 5px 12px; border: 1px solid #c9cfd8; border-radius: 5px;
+  background: var(--paper); color: var(--ink); cursor: pointer;
+}
+.toolbar button:hover { background: #eef2f8; }
+#shown { color: var(--muted); }
+.legend {
+  display: flex; flex-wrap: wrap; gap: 6px 18px; padding: 4px 28px 12px;
+  color: var(--muted); font-size: 12px;
+}
+.key { display: inline-flex; align-items: center; gap: 6px; white-space: nowrap; }
+.sw { display: inline-block; position: relative; width: 26px; height: 10px; }
+.sw.bar { position: relative; left: 0; top: 0; height: 10px; border-radius: 3px; }
+.baseline-sw { height: 4px; background: #9aa3b0; border-radius: 2px; }
+.slip-sw { height: 8px; border: 1px solid var(--off); border-radius: 2px;
+  background: repeating-linear-gradient(135deg, rgba(194,58,43,.55) 0 2px,
+    transparent 2px 5px); }
+.point-sw { width: 10px; height: 10px; border-radius: 50%; background: var(--unknown);
+  border: 2px solid #fff; box-shadow: 0 0 0 1px var(--unknown); }
+.decision-sw { width: 9px; height: 9px; margin: 0 4px; transform: rotate(45deg);
+  background: var(--decision); }
+.today-sw { width: 2px; height: 14px; background: var(--accent); }
+.scroller {
+  position: relative; overflow: auto; max-height: calc(100vh - 16px);
+  margin: 0 28px; background: var(--paper); border: 1px solid var(--line);
+  border-radius: 6px;
+}
+.rows { position: relative; min-width: calc(var(--names-w) + var(--track-min)); }
+.axis-row, .group-row, .area-row { display: flex; position: relative; }
+.names {
+  flex: 0 0 var(--names-w); width: var(--names-w); position: sticky; left: 0;
+  z-index: 5; background: var(--paper); border-right: 1px solid var(--line);
+  padding: 5px 12px 5px 14px; min-width: 0;
+}
+.track { flex: 1 1 auto; position: relative; min-width: 0; }
+.axis-row { position: sticky; top: 0; z-index: 8; height: 46px;
+  background: #f9fafc; border-bottom: 1px solid #cfd5de; }
+.axis-row .names { background: #f9fafc; display: flex; flex-direction: column;
+  justify-content: center; font-weight: 600; z-index: 9; }
+.names-sub { font-weight: 400; color: var(--muted); font-size: 11px; }
+.axis { overflow: hidden; }
+.tick-year, .tick-term { position: absolute; text-align: center; white-space: nowrap;
+  overflow: hidden; }
+.tick-year { top: 4px; height: 18px; font-weight: 600; border-left: 1px solid #c5ccd6; }
+.tick-term { top: 24px; height: 18px; font-size: 11px; color: var(--muted);
+  border-left: 1px solid var(--line); }
+.today-label {
+  position: absolute; top: 2px; transform: translateX(4px); z-index: 2;
+  background: var(--accent); color: #fff; font-size: 10.5px; font-weight: 600;
+  padding: 1px 6px; border-radius: 3px; white-space: nowrap;
+}
+.today-label.flip { transform: translateX(calc(-100% - 4px)); }
+.grid-layer, .today-layer { position: absolute; top: 0; bottom: 0;
+  left: var(--names-w); right: 0; pointer-events: none; }
+.grid-layer { z-index: 0; }
+.today-layer { z-index: 4; }
+.gl { position: absolute; top: 0; bottom: 0; width: 0; }
+.gl-year { border-left: 1px solid #d5dae2; }
+.gl-term { border-left: 1px dashed #e3e7ed; }
+.gl-quarter { border-left: 1px dotted #eef0f4; }
+.today-line { position: absolute; top: 0; bottom: 0; width: 0;
+  border-left: 2px solid var(--accent); opacity: .75; }
+.group-row { height: 34px; background: #eef1f6; border-top: 1px solid #d3d9e2;
+  border-bottom: 1px solid #d3d9e2; }
+.group-row .names { background: #eef1f6; display: flex; align-items: center;
+  gap: 12px; white-space: nowrap; overflow: hidden; }
+.gname { font-weight: 600; font-size: 13.5px; overflow: hidden; text-overflow: ellipsis; }
+.gfacts { color: var(--muted); font-size: 12px; }
+.area-row { height: var(--row-h); border-bottom: 1px solid var(--line-soft);
+  cursor: pointer; outline: none; }
+.area-row:hover .names, .area-row:focus-visible .names, .area-row.selected .names {
+  background: #f1f5fd; }
+.area-row:hover, .area-row.selected { background: rgba(36,87,197,.05); }
+.area-row:focus-visible { box-shadow: inset 3px 0 0 var(--accent); }
+.area-row:focus-visible .names { box-shadow: inset 3px 0 0 var(--accent); }
+.l1 { display: flex; gap: 8px; white-space: nowrap; overflow: hidden; }
+.aid { font-weight: 600; min-width: 44px; color: var(--ink); }
+.atitle { overflow: hidden; text-overflow: ellipsis; }
+.l2 { margin-top: 3px; font-size: 11.5px; color: var(--muted); white-space: nowrap;
+  overflow: hidden; text-overflow: ellipsis; }
+.badge { display: inline-block; padding: 0 6px; margin-right: 7px; border-radius: 8px;
+  font-size: 10.5px; font-weight: 600; line-height: 16px; color: #fff; }
+.badge.h-on { background: var(--on); } .badge.h-risk { background: var(--risk); }
+.badge.h-off { background: var(--off); } .badge.h-unknown { background: var(--unknown); }
+.badge.closed { background: #e6e9ee; color: #4d5664; }
+.base { color: var(--faint); }
+.flag { color: var(--off); font-weight: 600; }
+.is-closed .atitle, .is-closed .aid { color: #6b7482; }
+.track i { position: absolute; display: block; }
+.bar { top: 11px; height: 15px; border-radius: 3px; min-width: 3px; }
+.h-on { background: var(--on); } .h-risk { background: var(--risk); }
+.h-off { background: var(--off); } .h-unknown { background: var(--unknown); }
+.bar.closed, .point.closed { background: var(--closed); }
+.bar.cancelled { background: repeating-linear-gradient(135deg, #c3cad4 0 4px,
+  #dde1e7 4px 8px); }
+.bar.fade-end { -webkit-mask-image: linear-gradient(90deg, #000 55%, transparent);
+  mask-image: linear-gradient(90deg, #000 55%, transparent); }
+.baseline { top: 31px; height: 4px; border-radius: 2px; background: #9aa3b0; }
+.baseline.fade-end { -webkit-mask-image: linear-gradient(90deg, #000 55%, transparent);
+  mask-image: linear-gradient(90deg, #000 55%, transparent); }
+.slip { top: 29px; height: 8px; border: 1px solid var(--off); border-radius: 2px;
+  background: repeating-linear-gradient(135deg, rgba(194,58,43,.55) 0 2px,
+    transparent 2px 5px); }
+.point { top: 12px; width: 13px; height: 13px; margin-left: -6px; border-radius: 50%;
+  border: 2px solid #fff; box-shadow: 0 0 0 1px rgba(0,0,0,.25); }
+.decision { top: 13px; width: 10px; height: 10px; margin-left: -5px; z-index: 3;
+  transform: rotate(45deg); background: var(--decision);
+  box-shadow: 0 0 0 1.5px #fff; }
+.decision:hover { background: var(--accent); }
+.lbl { position: absolute; top: 11px; line-height: 15px; margin-left: 6px;
+  font-size: 11px; color: var(--muted); white-space: nowrap; pointer-events: none;
+  z-index: 2; }
+.lbl.flip { margin-left: 0; transform: translateX(calc(-100% - 6px)); }
+.slip-days, .overdue { color: var(--off); font-weight: 600; }
+.decisions { margin: 22px 28px 0; }
+h2 { font-size: 15px; font-weight: 600; margin: 0 0 8px; }
+table { border-collapse: collapse; width: 100%; background: var(--paper);
+  border: 1px solid var(--line); }
+th, td { text-align: left; vertical-align: top; padding: 6px 10px;
+  border-bottom: 1px solid var(--line-soft); }
+th { background: #f9fafc; font-weight: 600; color: var(--muted); font-size: 11.5px;
+  text-transform: uppercase; letter-spacing: .4px; }
+.nowrap { white-space: nowrap; }
+footer { margin: 22px 28px 28px; color: var(--muted); font-size: 11.5px;
+  border-top: 1px solid var(--line); padding-top: 10px; }
+footer p { margin: 3px 0; }
+.panel {
+  position: fixed; top: 0; right: 0; bottom: 0; width: min(560px, 94vw); z-index: 20;
+  background: var(--paper); border-left: 1px solid var(--line);
+  box-shadow: -8px 0 24px rgba(20,30,50,.12); display: flex; flex-direction: column;
+  outline: none;
+}
+.panel[hidden] { display: none; }
+.panel-head { display: flex; gap: 12px; align-items: flex-start; padding: 18px 20px 12px;
+  border-bottom: 1px solid var(--line); }
+.panel-head h2 { font-size: 16px; margin: 0; flex: 1; }
+.panel-head .pid { color: var(--muted); font-weight: 600; margin-right: 6px; }
+.panel-close { font: inherit; font-size: 18px; line-height: 1; padding: 3px 9px;
+  border: 1px solid #c9cfd8; border-radius: 5px; background: var(--paper);
+  color: var(--ink); cursor: pointer; }
+.panel-body { overflow: auto; padding: 14px 20px 30px; }
+.panel-body h3 { font-size: 12px; text-transform: uppercase; letter-spacing: .5px;
+  color: var(--muted); margin: 18px 0 6px; }
+.facts { display: grid; grid-template-columns: 140px 1fr; gap: 5px 12px; margin: 0; }
+.facts dt { color: var(--muted); }
+.facts dd { margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; }
+.hist { list-style: none; margin: 0; padding: 0; }
+.hist li { border-left: 2px solid var(--line); padding: 2px 0 10px 12px; margin-left: 4px;
+  position: relative; }
+.hist li::before { content: ""; position: absolute; left: -5px; top: 7px; width: 8px;
+  height: 8px; border-radius: 50%; background: #b8c0cc; }
+.hist .when { color: var(--muted); font-size: 11.5px; }
+.hist .what { font-weight: 600; }
+.hist .chg { font-family: "DejaVu Sans Mono", ui-monospace, monospace; font-size: 11.5px;
+  margin: 2px 0; overflow-wrap: anywhere; }
+.hist .why, .hist .txt { margin: 2px 0; white-space: pre-wrap; overflow-wrap: anywhere; }
+.hist .why { color: var(--muted); }
+.empty { color: var(--faint); }
+.tip {
+  position: fixed; z-index: 30; max-width: 380px; padding: 7px 10px; border-radius: 5px;
+  background: #1f2633; color: #fff; font-size: 12px; white-space: pre-line;
+  pointer-events: none; box-shadow: 0 4px 14px rgba(0,0,0,.2);
+}
+.tip[hidden] { display: none; }
+[hidden] { display: none !important; }
+@media print {
+  @page { size: A3 landscape; margin: 10mm; }
+  body { background: #fff; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  .toolbar, .panel, .tip { display: none !important; }
+  .scroller { overflow: visible; max-height: none; margin: 0 8px; border: 0; }
+  .rows { min-width: 0; }
+  .axis-row, .names { position: static; }
+  .area-row, .group-row { break-inside: avoid; }
+  .page-head, .legend, .decisions, footer { padding-left: 8px; padding-right: 8px;
+    margin-left: 0; margin-right: 0; }
+}
+)css";
+
+constexpr char kScript[] = R"js(
+(function () {
+  'use strict';
+  var body = document.body;
+  function report(message) {
+    var previous = body.dataset.errors;
+    body.dataset.errors = (previous ? previous + '\n' : '') + message;
+  }
+  window.onerror = function (message, source, line, column) {
+    report(String(message) + (line ? ' (line ' + line + ':' + column + ')' : ''));
+  };
+
+  var data = JSON.parse(document.getElementById('plantrail-data').textContent);
+  var areas = data.areas || [];
+  var decisionsById = {};
+  (data.decisions || []).forEach(function (d) { decisionsById[d.id] = d; });
+  var rows = Array.prototype.slice.call(document.querySelectorAll('.area-row'));
+  if (rows.length !== areas.length) {
+    report('the page has ' + rows.length + ' area rows but the data ' +
+        areas.length + ' areas');
+  }
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+  function filled(value) {
+    return !(value === undefined || value === null || value === '' ||
+        (Array.isArray(value) && value.length === 0));
+  }
+  function facts(parent, pairs) {
+    var dl = el('dl', 'facts');
+    pairs.forEach(function (pair) {
+      if (!filled(pair[1])) return;
+      dl.appendChild(el('dt', '', pair[0]));
+      dl.appendChild(el('dd', '', Array.isArray(pair[1]) ? pair[1].join('\n') : pair[1]));
+    });
+    if (dl.childNodes.length) parent.appendChild(dl);
+  }
+  function section(parent, title) {
+    parent.appendChild(el('h3', '', title));
+  }
+
+  var panel = document.getElementById('panel');
+  var panelTitle = document.getElementById('panel-title');
+  var panelBody = document.getElementById('panel-body');
+  var openRow = null;
+
+  function fillPanel(a) {
+    panelTitle.textContent = '';
+    panelTitle.appendChild(el('span', 'pid', a.id));
+    panelTitle.appendChild(document.createTextNode(a.title));
+    panelBody.textContent = '';
+    var status = a.closed ? a.outcome : a.health;
+    if (a.closed && a.outcome_text) status += ': ' + a.outcome_text;
+    var slip = a.slip_days === null || a.slip_days === undefined || a.slip_days === 0 ? '' :
+        (a.slip_days > 0 ? '+' : '') + a.slip_days + ' days against baseline';
+    facts(panelBody, [
+      ['Support area', a.support_area], ['Group', a.group],
+      ['Phase', a.phase], [a.closed ? 'Outcome' : 'Health', status],
+      ['Planned', a.planned || 'no planned dates'],
+      ['Baseline', a.baseline], ['Slip', slip],
+      ['Before last revision', a.previous],
+      ['Schedule revisions', a.schedule_revisions || ''],
+      ['Overdue', a.overdue ? 'yes: planned end has passed' : '']
+    ]);
+    section(panelBody, 'About');
+    facts(panelBody, [
+      ['Rationale', a.rationale], ['Desired effect', a.desired_effect],
+      ['Responsible units', (a.responsible_units || []).join(', ')],
+      ['Participating units', (a.participating_units || []).join(', ')],
+      ['Dependencies', a.dependencies],
+      ['Registered', a.registered], ['Last updated', a.updated]
+    ]);
+    if (a.report) {
+      section(panelBody, 'Latest status report');
+      facts(panelBody, [
+        ['Reported on', a.report.reported_on], ['Report', a.report.narrative],
+        ['Next report due', a.report.next_due], ['Reports so far', a.report.count]
+      ]);
+    }
+    var decisions = (a.decisions || []).map(function (id) { return decisionsById[id]; })
+        .filter(Boolean);
+    if (decisions.length) {
+      section(panelBody, 'Decisions');
+      decisions.forEach(function (d) {
+        facts(panelBody, [[d.decided_on || 'undated',
+          [d.reference || d.id, d.body, d.title, d.outcome].filter(filled).join('\n')]]);
+      });
+    }
+    section(panelBody, 'History (newest first)');
+    var history = a.history || [];
+    if (!history.length) {
+      panelBody.appendChild(el('p', 'empty', 'No history was included in this report.'));
+      return;
+    }
+    var list = el('ol', 'hist');
+    history.forEach(function (h) {
+      var item = el('li');
+      var when = [h.date, h.actor, h.recorded_at ? 'recorded ' + h.recorded_at : '',
+        '#' + h.position].filter(filled).join(' \u00b7 ');
+      item.appendChild(el('div', 'when', when));
+      item.appendChild(el('div', 'what', h.type || 'event'));
+      (h.changes || []).forEach(function (c) { item.appendChild(el('div', 'chg', c)); });
+      if (h.reason) item.appendChild(el('div', 'why', 'Reason: ' + h.reason));
+      if (h.text) item.appendChild(el('div', 'txt', h.text));
+      if (h.decision) item.appendChild(el('div', 'why', 'Decision: ' + h.decision));
+      if (h.corrects) item.appendChild(el('div', 'why', 'Corrects #' + h.corrects));
+      if (h.corrected_by && h.corrected_by.length) {
+        item.appendChild(el('div', 'why', 'Corrected by #' + h.corrected_by.join(', #')));
+      }
+      list.appendChild(item);
+    });
+    panelBody.appendChild(list);
+  }
+
+  function openPanel(row) {
+    var a = areas[Number(row.dataset.index)];
+    if (!a) return;
+    if (openRow) { openRow.classList.remove('selected'); openRow.setAttribute('aria-expanded', 'false'); }
+    openRow = row;
+    row.classList.add('selected');
+    row.setAttribute('aria-expanded', 'true');
+    fillPanel(a);
+    panel.hidden = false;
+    panelBody.scrollTop = 0;
+    panel.focus();
+  }
+  function closePanel() {
+    panel.hidden = true;
+    if (openRow) {
+      openRow.classList.remove('selected');
+      openRow.setAttribute('aria-expanded', 'false');
+      openRow.focus();
+    }
+    openRow = null;
+  }
+  function visibleRows() { return rows.filter(function (r) { return !r.hidden; }); }
+
+  rows.forEach(function (row) {
+    row.setAttribute('aria-expanded', 'false');
+    row.addEventListener('click', function () { openPanel(row); });
+    row.addEventListener('keydown', function (e) {
+      if (e.key === 'Enter' || e.key === ' ') {
+        e.preventDefault();
+        openPanel(row);
+      } else if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+        var list = visibleRows();
+        var next = list[list.indexOf(row) + (e.key === 'ArrowDown' ? 1 : -1)];
+        if (next) { e.preventDefault(); next.focus(); }
+      }
+    });
+  });
+  document.getElementById('panel-close').addEventListener('click', closePanel);
+  document.addEventListener('keydown', function (e) {
+    if (e.key === 'Escape' && !panel.hidden) closePanel();
+  });
+
+  var tip = document.getElementById('tip');
+  function placeTip(x, y) {
+    var w = tip.offsetWidth, h = tip.offsetHeight;
+    var left = Math.min(x + 14, window.innerWidth - w - 8);
+    var top = y + 16 + h > window.innerHeight ? y - h - 10 : y + 16;
+    tip.style.left = Math.max(8, left) + 'px';
+    tip.style.top = Math.max(8, top) + 'px';
+  }
+  document.addEventListener('mouseover', function (e) {
+    var target = e.target && e.target.closest ? e.target.closest('[data-tip]') : null;
+    if (!target) { tip.hidden = true; return; }
+    tip.textContent = target.getAttribute('data-tip');
+    tip.hidden = false;
+    placeTip(e.clientX, e.clientY);
+  });
+  document.addEventListener('mousemove', function (e) {
+    if (!tip.hidden) placeTip(e.clientX, e.clientY);
+  });
+
+  var filter = document.getElementById('filter');
+  var shown = document.getElementById('shown');
+  var searchText = areas.map(function (a) {
+    return [a.id, a.title, a.support_area, a.group, a.phase, a.health, a.planned]
+        .join(' ').toLowerCase();
+  });
+  function applyFilter() {
+    var words = filter.value.toLowerCase().split(/\s+/).filter(Boolean);
+    var count = 0;
+    var group = null, groupVisible = false;
+    var children = document.querySelectorAll('.group-row, .area-row');
+    function closeGroup() { if (group) group.hidden = !groupVisible; }
+    Array.prototype.forEach.call(children, function (node) {
+      if (node.classList.contains('group-row')) {
+        closeGroup();
+        group = node;
+        groupVisible = false;
+        return;
+      }
+      var text = searchText[Number(node.dataset.index)] || '';
+      var match = words.every(function (w) { return text.indexOf(w) >= 0; });
+      node.hidden = !match;
+      if (match) { count++; groupVisible = true; }
+    });
+    closeGroup();
+    shown.textContent = words.length ? count + ' of ' + areas.length + ' areas shown' : '';
+  }
+  filter.addEventListener('input', applyFilter);
+  document.getElementById('print').addEventListener('click', function () { window.print(); });
+
+  var scroller = document.getElementById('scroller');
+  body.dataset.naturalHeight = String(Math.ceil(document.documentElement.scrollHeight -
+      scroller.clientHeight + scroller.scrollHeight));
+  body.dataset.rendered = 'true';
+})();
+)js";
+
+std::string PageHtml(const TimelineInput& input,
+                     const std::vector<Group>& groups) {
+  std::vector<AreaView> all;
+  for (const Group& group : groups) {
+    all.insert(all.end(), group.areas.begin(), group.areas.end());
+  }
+  const Day today = ToDay(input.today);
+  const Axis axis = MakeAxis(DrawnDays(groups, input), today);
+  const std::string title =
+      input.title.empty() ? "Development plan" : input.title;
+  const std::string generated = absl::FormatTime(
+      "%Y-%m-%d %H:%M UTC", input.generated_at, absl::UTCTimeZone());
+
+  std::string out;
+  out.reserve(64 * 1024 + all.size() * 2048);
+  absl::StrAppend(
+      &out,
+      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+      "<meta name=\"viewport\" content=\"width=device-width, "
+      "initial-scale=1\">\n<meta name=\"generator\" content=\"plantrail\">\n"
+      "<title>",
+      Html(title), " \xE2\x80\x94 timeline</title>\n<style>", kStyle,
+      "</style>\n</head>\n<body>\n");
+  absl::StrAppend(
+      &out, "<header class=\"page-head\"><div><h1>", Html(title),
+      "</h1><p class=\"sub\">Timeline as of ", IsoDay(today),
+      " \xC2\xB7 log position ", input.position, " \xC2\xB7 generated ",
+      Html(generated), "</p></div>", SummaryHtml(Count(all), groups.size()),
+      "</header>\n");
+  absl::StrAppend(
+      &out,
+      "<div class=\"toolbar\"><input type=\"search\" id=\"filter\" "
+      "placeholder=\"Filter by id, title, unit or status\" "
+      "aria-label=\"Filter areas\"><span id=\"shown\" aria-live=\"polite\">"
+      "</span><span style=\"flex:1\"></span><button type=\"button\" "
+      "id=\"print\">Print</button></div>\n",
+      LegendHtml());
+  absl::StrAppend(&out,
+                  "<div class=\"scroller\" id=\"scroller\"><div class=\"rows\" "
+                  "style=\"--track-min:",
+                  TrackMinWidth(axis), "px\">\n", AxisHtml(axis, today));
+  for (const Group& group : groups) {
+    absl::StrAppend(&out, GroupRowHtml(group));
+    for (const AreaView& view : group.areas) {
+      absl::StrAppend(&out, AreaRowHtml(view, axis));
+    }
+  }
+  if (all.empty()) {
+    absl::StrAppend(&out,
+                    "<p class=\"empty\" style=\"padding:16px\">The plan has no "
+                    "areas.</p>\n");
+  }
+  absl::StrAppend(&out,
+                  "<div class=\"today-layer\" aria-hidden=\"true\"><i "
+                  "class=\"today-line\" style=\"",
+                  axis.At(today), "\"></i></div>\n</div></div>\n");
+  absl::StrAppend(&out, DecisionsHtml(input));
+  absl::StrAppend(
+      &out, "<footer><p>Generated ", Html(generated), " from log position ",
+      input.position, "; today is taken as ", IsoDay(today),
+      ".</p><p>Bars run from the first day of the planned start's period to "
+      "the last day of the planned end's period (VT = January\xE2\x80\x93June, "
+      "HT = July\xE2\x80\x93" "December). The baseline is the first plan ever "
+      "set; slip is counted in days between the baseline end and the planned "
+      "end.</p><p>Generated by plantrail.</p></footer>\n");
+  absl::StrAppend(
+      &out,
+      "<aside id=\"panel\" class=\"panel\" role=\"dialog\" "
+      "aria-labelledby=\"panel-title\" tabindex=\"-1\" hidden><div "
+      "class=\"panel-head\"><h2 id=\"panel-title\"></h2><button "
+      "type=\"button\" class=\"panel-close\" id=\"panel-close\" "
+      "aria-label=\"Close details\">\xC3\x97</button></div><div "
+      "class=\"panel-body\" id=\"panel-body\"></div></aside>\n"
+      "<div id=\"tip\" class=\"tip\" role=\"tooltip\" hidden></div>\n");
+  absl::StrAppend(
+      &out, "<script type=\"application/json\" id=\"plantrail-data\">",
+      DataJson(groups, input), "</script>\n<script>", kScript,
+      "</script>\n</body>\n</html>\n");
+  return out;
+}
+
+}  // namespace
+
+std::string RenderTimelineHtml(const TimelineInput& input) {
+  return PageHtml(input, GroupAreas(input));
+}
+
+}  // namespace plantrail::cli
