@@ -804,7 +804,8 @@ std::string AxisHtml(const Axis& axis, Day today) {
       "<div class=\"axis-row\"><div class=\"names\"><span>Area</span>"
       "<span class=\"names-sub\">status \xC2\xB7 planned (as written)"
       "</span></div><div class=\"track axis\">",
-      labels, "<span class=\"today-label", near_end ? " flip" : "",
+      labels, "<i class=\"today-tick\" style=\"", axis.At(today), "\"></i>",
+      "<span class=\"today-label", near_end ? " flip" : "",
       "\" style=\"", axis.At(today), "\">Today ", IsoDay(today),
       "</span></div></div>\n");
   return out;
@@ -937,7 +938,9 @@ std::string TrackHtml(const AreaView& view, const Axis& axis) {
       absl::StrAppend(&out, "<i class=\"bar ", classes, "\" style=\"",
                       axis.Span(bar.from, to), "\" data-tip=\"", tip,
                       "\"></i>");
-      if (bar.fade_end) label.push_back(Html(bar.note));
+      // An ongoing bar's fade says enough; an open "as soon as possible"
+      // needs the words.
+      if (bar.fade_end && !bar.to_axis_end) label.push_back(Html(bar.note));
       label_at = to + 1;
       if (slipped) label_at = std::max(label_at, view.planned_end.last + 1);
     }
@@ -955,6 +958,7 @@ std::string TrackHtml(const AreaView& view, const Axis& axis) {
     const bool flip = bar.drawn && axis.X(label_at) > 86.0;
     const Day at = flip ? bar.from : label_at;
     absl::StrAppend(&out, "<span class=\"lbl", flip ? " flip" : "",
+                    bar.point ? " after-point" : "",
                     "\" style=\"", axis.At(at), "\">",
                     absl::StrJoin(label, " \xC2\xB7 "), "</span>");
   }
@@ -1090,7 +1094,7 @@ h1 { font-size: 21px; font-weight: 600; margin: 0 0 4px; letter-spacing: .1px; }
   padding: 5px 12px 5px 14px; min-width: 0;
 }
 .track { flex: 1 1 auto; position: relative; min-width: 0; }
-.axis-row { position: sticky; top: 0; z-index: 8; height: 46px;
+.axis-row { position: sticky; top: 0; z-index: 8; height: 60px;
   background: #f9fafc; border-bottom: 1px solid #cfd5de; }
 .axis-row .names { background: #f9fafc; display: flex; flex-direction: column;
   justify-content: center; font-weight: 600; z-index: 9; }
@@ -1098,15 +1102,17 @@ h1 { font-size: 21px; font-weight: 600; margin: 0 0 4px; letter-spacing: .1px; }
 .axis { overflow: hidden; }
 .tick-year, .tick-term { position: absolute; text-align: center; white-space: nowrap;
   overflow: hidden; }
-.tick-year { top: 4px; height: 18px; font-weight: 600; border-left: 1px solid #c5ccd6; }
-.tick-term { top: 24px; height: 18px; font-size: 11px; color: var(--muted);
+.tick-year { top: 3px; height: 18px; font-weight: 600; border-left: 1px solid #c5ccd6; }
+.tick-term { top: 22px; height: 16px; font-size: 11px; color: var(--muted);
   border-left: 1px solid var(--line); }
 .today-label {
-  position: absolute; top: 2px; transform: translateX(4px); z-index: 2;
+  position: absolute; top: 40px; transform: translateX(4px); z-index: 2;
   background: var(--accent); color: #fff; font-size: 10.5px; font-weight: 600;
   padding: 1px 6px; border-radius: 3px; white-space: nowrap;
 }
 .today-label.flip { transform: translateX(calc(-100% - 4px)); }
+.today-tick { position: absolute; top: 38px; bottom: 0; width: 0;
+  border-left: 2px solid var(--accent); opacity: .75; }
 .grid-layer, .today-layer { position: absolute; top: 0; bottom: 0;
   left: var(--names-w); right: 0; pointer-events: none; }
 .grid-layer { z-index: 0; }
@@ -1121,8 +1127,10 @@ h1 { font-size: 21px; font-weight: 600; margin: 0 0 4px; letter-spacing: .1px; }
   border-bottom: 1px solid #d3d9e2; }
 .group-row .names { background: #eef1f6; display: flex; align-items: center;
   gap: 12px; white-space: nowrap; overflow: hidden; }
-.gname { font-weight: 600; font-size: 13.5px; overflow: hidden; text-overflow: ellipsis; }
-.gfacts { color: var(--muted); font-size: 12px; }
+.gname { font-weight: 600; font-size: 13.5px; flex: 0 1 auto; overflow: hidden;
+  text-overflow: ellipsis; }
+.gfacts { color: var(--muted); font-size: 12px; flex: 0 100 auto; overflow: hidden;
+  text-overflow: ellipsis; }
 .area-row { height: var(--row-h); border-bottom: 1px solid var(--line-soft);
   cursor: pointer; outline: none; }
 .area-row:hover .names, .area-row:focus-visible .names, .area-row.selected .names {
@@ -1168,6 +1176,8 @@ h1 { font-size: 21px; font-weight: 600; margin: 0 0 4px; letter-spacing: .1px; }
   font-size: 11px; color: var(--muted); white-space: nowrap; pointer-events: none;
   z-index: 2; }
 .lbl.flip { margin-left: 0; transform: translateX(calc(-100% - 6px)); }
+.lbl.after-point { margin-left: 11px; }
+.lbl.flip.after-point { transform: translateX(calc(-100% - 16px)); }
 .slip-days, .overdue { color: var(--off); font-weight: 600; }
 .decisions { margin: 22px 28px 0; }
 h2 { font-size: 15px; font-weight: 600; margin: 0 0 8px; }
@@ -1199,6 +1209,7 @@ footer p { margin: 3px 0; }
 .panel-body h3 { font-size: 12px; text-transform: uppercase; letter-spacing: .5px;
   color: var(--muted); margin: 18px 0 6px; }
 .facts { display: grid; grid-template-columns: 140px 1fr; gap: 5px 12px; margin: 0; }
+.facts + .facts { margin-top: 10px; }
 .facts dt { color: var(--muted); }
 .facts dd { margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; }
 .hist { list-style: none; margin: 0; padding: 0; }
@@ -1442,6 +1453,14 @@ constexpr char kScript[] = R"js(
   filter.addEventListener('input', applyFilter);
   document.getElementById('print').addEventListener('click', function () { window.print(); });
 
+  // "page.html#area=3.1.2" opens that area, so a mail can point at one.
+  var wanted = /^#area=(.+)$/.exec(window.location.hash || '');
+  if (wanted) {
+    var id = decodeURIComponent(wanted[1]);
+    var target = rows.filter(function (r) { return r.dataset.areaId === id; })[0];
+    if (target) openPanel(target);
+  }
+
   var scroller = document.getElementById('scroller');
   body.dataset.naturalHeight = String(Math.ceil(document.documentElement.scrollHeight -
       scroller.clientHeight + scroller.scrollHeight));
@@ -1507,13 +1526,14 @@ std::string PageHtml(const TimelineInput& input,
                   axis.At(today), "\"></i></div>\n</div></div>\n");
   absl::StrAppend(&out, DecisionsHtml(input));
   absl::StrAppend(
-      &out, "<footer><p>Generated ", Html(generated), " from log position ",
-      input.position, "; today is taken as ", IsoDay(today),
+      &out, "<footer><p>Report generated by plantrail on ", Html(generated),
+      " from log position ", input.position, "; today is taken as ",
+      IsoDay(today),
       ".</p><p>Bars run from the first day of the planned start's period to "
       "the last day of the planned end's period (VT = January\xE2\x80\x93June, "
       "HT = July\xE2\x80\x93" "December). The baseline is the first plan ever "
       "set; slip is counted in days between the baseline end and the planned "
-      "end.</p><p>Generated by plantrail.</p></footer>\n");
+      "end.</p></footer>\n");
   absl::StrAppend(
       &out,
       "<aside id=\"panel\" class=\"panel\" role=\"dialog\" "
