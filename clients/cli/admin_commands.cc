@@ -23,10 +23,9 @@ void AddProjections(CLI::App* admin, Context& context) {
   context.Action(command, [&context]() -> absl::Status {
     PLANTRAIL_ASSIGN_OR_RETURN(Client * client, context.client());
     v1::ListProjectionsResponse response;
-    PLANTRAIL_RETURN_IF_ERROR(client->Call(&Stub::ListProjections,
-                                           client->admin(),
-                                           v1::ListProjectionsRequest(),
-                                           response));
+    PLANTRAIL_RETURN_IF_ERROR(
+        client->Call(&Stub::ListProjections, client->admin(),
+                     v1::ListProjectionsRequest(), response));
     if (context.json) {
       context.PrintJson(response);
       return absl::OkStatus();
@@ -35,18 +34,18 @@ void AddProjections(CLI::App* admin, Context& context) {
                  "REBUILT TO", "ERROR"},
                 60);
     for (const v1::ProjectionStatus& projection : response.projections()) {
-      table.AddRow(
-          {projection.name(),
-           absl::AsciiStrToLower(absl::StripPrefix(
-               v1::ProjectionState_Name(projection.state()),
-               "PROJECTION_STATE_")),
-           absl::StrCat(projection.checkpoint()),
-           absl::StrCat(projection.head_position()),
-           absl::StrCat(projection.lag()), absl::StrCat(projection.generation()),
-           projection.rebuild_checkpoint() == 0
-               ? ""
-               : absl::StrCat(projection.rebuild_checkpoint()),
-           projection.error()});
+      table.AddRow({projection.name(),
+                    absl::AsciiStrToLower(absl::StripPrefix(
+                        v1::ProjectionState_Name(projection.state()),
+                        "PROJECTION_STATE_")),
+                    absl::StrCat(projection.checkpoint()),
+                    absl::StrCat(projection.head_position()),
+                    absl::StrCat(projection.lag()),
+                    absl::StrCat(projection.generation()),
+                    projection.rebuild_checkpoint() == 0
+                        ? ""
+                        : absl::StrCat(projection.rebuild_checkpoint()),
+                    projection.error()});
     }
     table.Print(context.out());
     return absl::OkStatus();
@@ -65,8 +64,8 @@ void AddRebuild(CLI::App* admin, Context& context) {
     v1::RebuildProjectionRequest request;
     request.set_name(*name);
     v1::RebuildProjectionResponse response;
-    PLANTRAIL_RETURN_IF_ERROR(client->Call(
-        &Stub::RebuildProjection, client->admin(), request, response));
+    PLANTRAIL_RETURN_IF_ERROR(client->Call(&Stub::RebuildProjection,
+                                           client->admin(), request, response));
     if (context.json) {
       context.PrintJson(response);
     } else {
@@ -121,8 +120,8 @@ void AddStats(CLI::App* admin, Context& context) {
     const auto* reflection = response.GetReflection();
     for (int i = 0; i < descriptor->field_count(); ++i) {
       table.AddRow({FieldWords(descriptor->field(i)->name()),
-                    absl::StrCat(reflection->GetUInt64(
-                        response, descriptor->field(i)))});
+                    absl::StrCat(reflection->GetUInt64(response,
+                                                       descriptor->field(i)))});
     }
     table.Print(context.out());
     return absl::OkStatus();

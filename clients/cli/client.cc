@@ -65,9 +65,9 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
   }
   // Answers can be large (a whole plan's areas, an export page).
   arguments.SetMaxReceiveMessageSize(64 << 20);
-  return std::unique_ptr<Client>(
-      new Client(options, grpc::CreateCustomChannel(
-                              options.server, *credentials, arguments)));
+  return std::unique_ptr<Client>(new Client(
+      options,
+      grpc::CreateCustomChannel(options.server, *credentials, arguments)));
 }
 
 Client::Client(ConnectionOptions options,

@@ -19,8 +19,8 @@ namespace plantrail::cli {
 
 CLI::App* Group(CLI::App& app, const std::string& name,
                 const std::string& description) {
-  for (CLI::App* command :
-       app.get_subcommands([&](CLI::App* c) { return c->get_name() == name; })) {
+  for (CLI::App* command : app.get_subcommands(
+           [&](CLI::App* c) { return c->get_name() == name; })) {
     return command;
   }
   CLI::App* group = app.add_subcommand(name, description);
@@ -32,8 +32,9 @@ void CommandFlags::AddTo(CLI::App* command) {
   command->add_option("--command-id", command_id,
                       "Makes the command safe to retry: the same id again "
                       "returns the first result and writes nothing");
-  command->add_option("--expected-version", expected_version,
-                      "Refuse (ABORTED) unless the area is at this version")
+  command
+      ->add_option("--expected-version", expected_version,
+                   "Refuse (ABORTED) unless the area is at this version")
       ->check(CLI::NonNegativeNumber);
   command->add_option("--correlation-id", correlation_id,
                       "Carried into the event's metadata for tracing");
@@ -51,8 +52,7 @@ void PrintCommandResult(Context& context, const v1::CommandResult& result,
     context.PrintJson(result);
     return;
   }
-  context.out() << (result.replayed() ? "already done, nothing written: "
-                                      : "")
+  context.out() << (result.replayed() ? "already done, nothing written: " : "")
                 << done << " (" << result.stream_id() << " version "
                 << result.version() << ", position " << result.position()
                 << ")\n";

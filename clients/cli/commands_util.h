@@ -4,9 +4,8 @@
 #define PLANTRAIL_CLIENTS_CLI_COMMANDS_UTIL_H_
 
 #include <cstdint>
-#include <string>
-
 #include <functional>
+#include <string>
 
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
@@ -53,23 +52,21 @@ struct CommandFlags {
 // Sends a plan command and prints its result: "<done> ... version N,
 // position P" for people, the CommandResult for --json.
 template <typename Request>
-absl::Status SendCommand(
-    Context& context,
-    grpc::Status (v1::PlanCommands::Stub::*method)(grpc::ClientContext*,
-                                                   const Request&,
-                                                   v1::CommandResult*),
-    const Request& request, absl::string_view done);
+absl::Status SendCommand(Context& context,
+                         grpc::Status (v1::PlanCommands::Stub::*method)(
+                             grpc::ClientContext*, const Request&,
+                             v1::CommandResult*),
+                         const Request& request, absl::string_view done);
 
 void PrintCommandResult(Context& context, const v1::CommandResult& result,
                         absl::string_view done);
 
 template <typename Request>
-absl::Status SendCommand(
-    Context& context,
-    grpc::Status (v1::PlanCommands::Stub::*method)(grpc::ClientContext*,
-                                                   const Request&,
-                                                   v1::CommandResult*),
-    const Request& request, absl::string_view done) {
+absl::Status SendCommand(Context& context,
+                         grpc::Status (v1::PlanCommands::Stub::*method)(
+                             grpc::ClientContext*, const Request&,
+                             v1::CommandResult*),
+                         const Request& request, absl::string_view done) {
   absl::StatusOr<Client*> client = context.client();
   if (!client.ok()) return client.status();
   v1::CommandResult result;

@@ -1,5 +1,6 @@
 #include "clients/cli/context.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <ostream>
@@ -31,8 +32,7 @@ absl::StatusOr<std::string> ReadToken(const std::string& path, bool required) {
   std::ifstream in(path);
   if (!in) {
     if (!required) return std::string();
-    return UsageError(
-        absl::StrCat("--token-file: cannot read \"", path, "\""));
+    return UsageError(absl::StrCat("--token-file: cannot read \"", path, "\""));
   }
   std::ostringstream content;
   content << in.rdbuf();
@@ -57,10 +57,10 @@ absl::StatusOr<Client*> Context::client() {
   options.timeout = absl::Seconds(timeout_seconds);
   if (options.token.empty()) {
     const bool explicit_file = !token_file.empty();
-    absl::StatusOr<std::string> token =
-        ReadToken(explicit_file ? token_file
-                                : absl::StrCat(DefaultDataDir(), "/admin.token"),
-                  explicit_file);
+    absl::StatusOr<std::string> token = ReadToken(
+        explicit_file ? token_file
+                      : absl::StrCat(DefaultDataDir(), "/admin.token"),
+        explicit_file);
     if (!token.ok()) return token.status();
     options.token = *std::move(token);
   }
@@ -129,6 +129,10 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
       "machine output.",
       "plantrail");
   app.require_subcommand(1);
+  // Global options may follow the command too (`plantrail admin stats
+  // --json`): a subcommand hands options it does not know to its parent.
+  // Inherited by every subcommand added below.
+  app.fallthrough();
   app.footer(
       "Examples:\n"
       "  plantrail import examples/kth-action-plan.json\n"
@@ -142,10 +146,25 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
   AddQueryCommands(app, context);
   AddStreamCommands(app, context);
   AddImportCommands(app, context);
+  AddReportCommand(app, context);
   AddAdminCommands(app, context);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // --json asks for machine-readable errors, also when the arguments
+    // themselves are wrong (CLI11 may stop before it reaches --json).
+    const bool json =
+        context.json || std::any_of(argv + 1, argv + argc, [](const char* arg) {
+          return absl::string_view(arg) == "--json";
+        });
+    if (e.get_exit_code() != 0 && json) {
+      nlohmann::json error;
+      error["error"] = {{"code", absl::StatusCodeToString(
+                                     absl::StatusCode::kInvalidArgument)},
+                        {"message", e.what()}};
+      err << error.dump() << "\n";
+      return kExitUsage;
+    }
     const int code = app.exit(e, out, err);
     return code == 0 ? kExitOk : kExitUsage;
   }
@@ -154,7 +173,8 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
   const std::string code = absl::StatusCodeToString(status.code());
   if (context.json) {
     nlohmann::json error;
-    error["error"] = {{"code", code}, {"message", std::string(status.message())}};
+    error["error"] = {{"code", code},
+                      {"message", std::string(status.message())}};
     err << error.dump() << "\n";
   } else {
     err << "plantrail: " << status.message() << " (" << code << ")\n";

@@ -73,6 +73,7 @@ void AddPlanCommands(CLI::App& app, Context& context);
 void AddQueryCommands(CLI::App& app, Context& context);
 void AddStreamCommands(CLI::App& app, Context& context);
 void AddImportCommands(CLI::App& app, Context& context);
+void AddReportCommand(CLI::App& app, Context& context);
 void AddAdminCommands(CLI::App& app, Context& context);
 
 // Runs the CLI on argv; returns the exit code. Writes to out and err only.

@@ -62,9 +62,8 @@ absl::StatusOr<Enum> ParseEnum(const EnumDescriptor& descriptor,
     }
     accepted.push_back(absl::StrCat("\"", words, "\""));
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat(field, ": \"", text, "\" is not one of ",
-                   absl::StrJoin(accepted, ", ")));
+  return absl::InvalidArgumentError(absl::StrCat(
+      field, ": \"", text, "\" is not one of ", absl::StrJoin(accepted, ", ")));
 }
 
 // Display width of UTF-8 text: one column per code point (the plans' text
@@ -176,10 +175,9 @@ void PrintHistoryEntry(const v1::HistoryEntry& entry, std::ostream& out) {
   const std::string business = DateText(entry.business_date());
   const std::string recorded = DayText(entry.recorded_at());
   out << (business.empty() ? recorded : business) << "  #" << entry.position()
-      << "  " << EventTypeWords(entry.event_type()) << ", by "
-      << entry.actor();
-  if (!business.empty() && entry.business_date().precision() ==
-                               v1::PLAN_DATE_PRECISION_DAY &&
+      << "  " << EventTypeWords(entry.event_type()) << ", by " << entry.actor();
+  if (!business.empty() &&
+      entry.business_date().precision() == v1::PLAN_DATE_PRECISION_DAY &&
       business != recorded) {
     out << " (recorded " << recorded << ")";
   }
@@ -215,7 +213,8 @@ void Table::Print(std::ostream& out) const {
   std::vector<size_t> widths(headings_.size());
   for (size_t c = 0; c < headings_.size(); ++c) {
     widths[c] = Width(headings_[c]);
-    for (const auto& row : rows_) widths[c] = std::max(widths[c], Width(row[c]));
+    for (const auto& row : rows_)
+      widths[c] = std::max(widths[c], Width(row[c]));
   }
   auto print_row = [&](const std::vector<std::string>& cells) {
     std::string line;

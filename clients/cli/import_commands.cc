@@ -82,8 +82,8 @@ absl::StatusOr<v1::CommandResult> Send(Client& client,
           return client.Call(&Stub::ReportStatus, client.commands(), request,
                              result);
         } else {
-          return client.Call(&Stub::RecordDecision, client.commands(),
-                             request, result);
+          return client.Call(&Stub::RecordDecision, client.commands(), request,
+                             result);
         }
       },
       command);
@@ -99,9 +99,9 @@ struct Flags {
 absl::Status RunImport(Context& context, const Flags& flags) {
   absl::StatusOr<ImportedPlan> parsed = ReadPlanFile(flags.file);
   if (!parsed.ok()) {
-    return absl::Status(parsed.status().code(),
-                        absl::StrCat(flags.file, ": ",
-                                     parsed.status().message()));
+    return absl::Status(
+        parsed.status().code(),
+        absl::StrCat(flags.file, ": ", parsed.status().message()));
   }
   const ImportedPlan& plan = *parsed;
   PLANTRAIL_ASSIGN_OR_RETURN(Client * client, context.client());
@@ -136,8 +136,7 @@ absl::Status RunImport(Context& context, const Flags& flags) {
         refused.emplace_back(
             plan.rows[r].where,
             absl::StrCat("refused by the server: ", result.status().message(),
-                         " (", applied[r], " of ",
-                         plan.rows[r].commands.size(),
+                         " (", applied[r], " of ", plan.rows[r].commands.size(),
                          " commands of this row were applied)"));
         continue;
       }
@@ -202,9 +201,10 @@ absl::Status RunImport(Context& context, const Flags& flags) {
 
 void AddImportCommands(CLI::App& app, Context& context) {
   auto flags = std::make_shared<Flags>();
-  CLI::App* command = app.add_subcommand(
-      "import", "Import a plan with its history from JSON or CSV "
-                "(docs/import-format.md); safe to run again");
+  CLI::App* command =
+      app.add_subcommand("import",
+                         "Import a plan with its history from JSON or CSV "
+                         "(docs/import-format.md); safe to run again");
   command->add_option("FILE", flags->file, "A .json or .csv plan file")
       ->required();
   command->add_flag("--dry-run", flags->dry_run,

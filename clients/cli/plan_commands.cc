@@ -27,8 +27,9 @@ void AddRegister(CLI::App* area, Context& context) {
   CLI::App* command = area->add_subcommand("register", "Register an area");
   command->add_option("ID", flags->id, "Area id, e.g. 3.1.1")->required();
   command->add_option("--title", flags->title, "Title")->required();
-  command->add_option("--support-area", flags->support_area,
-                      "Support area (stödområde)")
+  command
+      ->add_option("--support-area", flags->support_area,
+                   "Support area (stödområde)")
       ->required();
   command->add_option("--group", flags->group, "Group within the support area");
   command->add_option("--start", flags->start, "Planned start (HT23, Q4 2022)");
@@ -166,11 +167,13 @@ void AddStatus(CLI::App& app, Context& context) {
   CLI::App* command =
       app.add_subcommand("status", "Report an area's status (processläge)");
   command->add_option("ID", flags->id, "Area id")->required();
-  command->add_option("--phase", flags->phase,
-                      "proposed, planned, in progress or paused")
+  command
+      ->add_option("--phase", flags->phase,
+                   "proposed, planned, in progress or paused")
       ->required();
-  command->add_option("--health", flags->health,
-                      "on track, at risk, off track or unknown")
+  command
+      ->add_option("--health", flags->health,
+                   "on track, at risk, off track or unknown")
       ->required();
   command->add_option("--note", flags->note, "What the report says")
       ->required();
@@ -246,8 +249,9 @@ void AddDepend(CLI::App& app, Context& context) {
   };
   auto flags = std::make_shared<Flags>();
   CLI::App* command = app.add_subcommand(
-      "depend", "Record that an area depends on another or on something "
-                "outside the plan");
+      "depend",
+      "Record that an area depends on another or on something "
+      "outside the plan");
   command->add_option("ID", flags->id, "Area id")->required();
   CLI::Option* on =
       command->add_option("--on", flags->on, "The area it depends on");
@@ -291,8 +295,9 @@ void AddUndepend(CLI::App& app, Context& context) {
   CLI::App* command =
       app.add_subcommand("undepend", "Remove one of an area's dependencies");
   command->add_option("ID", flags->id, "Area id")->required();
-  command->add_option("DEPENDENCY", flags->dependency,
-                      "An area id, or external:NAME")
+  command
+      ->add_option("DEPENDENCY", flags->dependency,
+                   "An area id, or external:NAME")
       ->required();
   command->add_option("--reason", flags->reason, "Why it no longer depends")
       ->required();
@@ -312,10 +317,10 @@ void AddUndepend(CLI::App& app, Context& context) {
       request.set_on_area_id(flags->dependency);
     }
     request.set_reason(flags->reason);
-    return SendCommand(context, &Stub::RemoveDependency, request,
-                       absl::StrCat("area ", flags->id,
-                                    " no longer depends on ",
-                                    flags->dependency));
+    return SendCommand(
+        context, &Stub::RemoveDependency, request,
+        absl::StrCat("area ", flags->id, " no longer depends on ",
+                     flags->dependency));
   });
 }
 
@@ -389,11 +394,13 @@ void AddCorrect(CLI::App& app, Context& context) {
   };
   auto flags = std::make_shared<Flags>();
   CLI::App* command = app.add_subcommand(
-      "correct", "Record that an entry of an area's history was wrong (the "
-                 "entry stays; the correction is a new entry)");
+      "correct",
+      "Record that an entry of an area's history was wrong (the "
+      "entry stays; the correction is a new entry)");
   command->add_option("ID", flags->id, "Area id")->required();
-  command->add_option("--entry", flags->entry,
-                      "The position of the wrong entry (see `history`)")
+  command
+      ->add_option("--entry", flags->entry,
+                   "The position of the wrong entry (see `history`)")
       ->required()
       ->check(CLI::PositiveNumber);
   command->add_option("--reason", flags->reason, "Why it was wrong")
@@ -424,18 +431,21 @@ void AddRecordDecision(CLI::App* decision, Context& context) {
   auto flags = std::make_shared<Flags>();
   CLI::App* command =
       decision->add_subcommand("record", "Record a council decision");
-  command->add_option("REF", flags->reference,
-                      "Registry reference (diarienummer), e.g. V-2022-0218")
+  command
+      ->add_option("REF", flags->reference,
+                   "Registry reference (diarienummer), e.g. V-2022-0218")
       ->required();
   command->add_option("--id", flags->id,
                       "Decision id (default: reference and date)");
-  command->add_option("--body", flags->body,
-                      "The deciding body (ledningsråd, styrgrupp, nämnd)")
+  command
+      ->add_option("--body", flags->body,
+                   "The deciding body (ledningsråd, styrgrupp, nämnd)")
       ->required();
   command->add_option("--date", flags->date, "Decided on")->required();
   command->add_option("--title", flags->title, "What was decided")->required();
-  command->add_option("--areas", flags->areas,
-                      "The areas it concerns, comma-separated")
+  command
+      ->add_option("--areas", flags->areas,
+                   "The areas it concerns, comma-separated")
       ->required();
   command->add_option("--outcome", flags->outcome, "The outcome, in words");
   flags->options.AddTo(command);
@@ -463,8 +473,9 @@ void AddRecordDecision(CLI::App* decision, Context& context) {
 }  // namespace
 
 void AddPlanCommands(CLI::App& app, Context& context) {
-  CLI::App* area = Group(app, "area", "Development areas: register, show, "
-                                      "list, revise, units");
+  CLI::App* area = Group(app, "area",
+                         "Development areas: register, show, "
+                         "list, revise, units");
   AddRegister(area, context);
   AddRevise(area, context);
   AddUnits(area, context);

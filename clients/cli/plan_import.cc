@@ -1,5 +1,6 @@
 #include "clients/cli/plan_import.h"
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -134,12 +135,12 @@ absl::Status AddArea(const AreaRecord& record, ImportRow& row) {
 
 absl::Status AddReport(const ReportRecord& record, absl::string_view prefix,
                        ImportRow& row) {
-  PLANTRAIL_RETURN_IF_ERROR(Required(absl::StrCat(prefix, "phase"),
-                                     record.phase));
-  PLANTRAIL_RETURN_IF_ERROR(Required(absl::StrCat(prefix, "health"),
-                                     record.health));
-  PLANTRAIL_RETURN_IF_ERROR(Required(absl::StrCat(prefix, "note"),
-                                     record.note));
+  PLANTRAIL_RETURN_IF_ERROR(
+      Required(absl::StrCat(prefix, "phase"), record.phase));
+  PLANTRAIL_RETURN_IF_ERROR(
+      Required(absl::StrCat(prefix, "health"), record.health));
+  PLANTRAIL_RETURN_IF_ERROR(
+      Required(absl::StrCat(prefix, "note"), record.note));
   v1::ReportStatusRequest report;
   report.set_area_id(record.area_id);
   PLANTRAIL_ASSIGN_OR_RETURN(
@@ -399,8 +400,8 @@ absl::StatusOr<std::vector<CsvRecord>> ReadCsv(absl::string_view text) {
     }
   }
   if (quoted) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "line ", quote_line, ": a quoted field is never closed"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("line ", quote_line, ": a quoted field is never closed"));
   }
   if (any || !cell.empty()) {
     record.cells.push_back(std::move(cell));
@@ -409,46 +410,64 @@ absl::StatusOr<std::vector<CsvRecord>> ReadCsv(absl::string_view text) {
   return records;
 }
 
-constexpr absl::string_view kCsvColumns[] = {
-    "record",      "id",           "title",        "support_area",
-    "group",       "rationale",    "desired_effect", "units",
-    "responsible_units", "dependencies", "planned_start", "planned_end",
-    "planned",     "phase",        "health",       "reported_on",
-    "note",        "next_report",  "decision_id",  "reference",
-    "body",        "date",         "areas",        "outcome"};
+constexpr absl::string_view kCsvColumns[] = {"record",
+                                             "id",
+                                             "title",
+                                             "support_area",
+                                             "group",
+                                             "rationale",
+                                             "desired_effect",
+                                             "units",
+                                             "responsible_units",
+                                             "dependencies",
+                                             "planned_start",
+                                             "planned_end",
+                                             "planned",
+                                             "phase",
+                                             "health",
+                                             "reported_on",
+                                             "note",
+                                             "next_report",
+                                             "decision_id",
+                                             "reference",
+                                             "body",
+                                             "date",
+                                             "areas",
+                                             "outcome"};
 
 }  // namespace
 
-absl::StatusOr<std::string> ReadPlannedDate(absl::string_view text,
-                                            bool is_end,
+absl::StatusOr<std::string> ReadPlannedDate(absl::string_view text, bool is_end,
                                             absl::string_view field) {
   text = absl::StripAsciiWhitespace(text);
   absl::StatusOr<domain::PlanDate> whole = domain::PlanDate::Parse(text);
   if (whole.ok()) return std::string(text);
   // The dates the prose names: the longest readable run of words at each
-  // place, left to right.
+  // place, left to right. The words left over must be words: a stray
+  // number ("Q5 2023") means the text is a mistyped date, not prose.
   const std::vector<absl::string_view> words =
       absl::StrSplit(text, absl::ByAnyChar(" \t\n,;()"), absl::SkipEmpty());
   std::vector<std::string> found;
+  bool stray_digits = false;
   for (size_t i = 0; i < words.size();) {
     size_t taken = 0;
     for (size_t n = std::min<size_t>(3, words.size() - i); n > 0; --n) {
       std::vector<absl::string_view> run(words.begin() + i,
                                          words.begin() + i + n);
       const std::string candidate = absl::StrJoin(run, " ");
-      // A bare number is only a year if it has four digits.
-      if (n == 1 && absl::ascii_isdigit(candidate[0]) &&
-          candidate.size() != 4) {
-        continue;
-      }
       if (domain::PlanDate::Parse(candidate).ok()) {
         found.push_back(candidate);
         taken = n;
         break;
       }
     }
+    if (taken == 0) {
+      stray_digits |= std::any_of(words[i].begin(), words[i].end(),
+                                  absl::ascii_isdigit);
+    }
     i += taken == 0 ? 1 : taken;
   }
+  if (stray_digits) found.clear();
   if (found.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat(field, ": ", whole.status().message()));
@@ -474,9 +493,9 @@ std::string ImportCommandId(const google::protobuf::Message& command) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
          digest);
-  return absl::StrCat(
-      "import-", absl::BytesToHexString(absl::string_view(
-                     reinterpret_cast<const char*>(digest), 20)));
+  return absl::StrCat("import-",
+                      absl::BytesToHexString(absl::string_view(
+                          reinterpret_cast<const char*>(digest), 20)));
 }
 
 std::string StreamOf(const ImportCommand& command) {
@@ -513,8 +532,8 @@ absl::StatusOr<ImportedPlan> ParsePlanJson(absl::string_view text) {
   JsonFields top(document, "");
   const std::string format = top.String("format");
   if (!format.empty() && format != "plantrail-plan/1") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "format: \"", format, "\" is not plantrail-plan/1"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("format: \"", format, "\" is not plantrail-plan/1"));
   }
   top.Value("plan");  // informational: what the file is
   const json& areas = top.Value("areas");
@@ -525,8 +544,7 @@ absl::StatusOr<ImportedPlan> ParsePlanJson(absl::string_view text) {
                            auto read) {
     if (list.is_null()) return absl::OkStatus();
     if (!list.is_array()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(name, ": must be a list"));
+      return absl::InvalidArgumentError(absl::StrCat(name, ": must be a list"));
     }
     for (size_t i = 0; i < list.size(); ++i) {
       ImportRow row;
@@ -546,7 +564,8 @@ absl::StatusOr<ImportedPlan> ParsePlanJson(absl::string_view text) {
     return absl::OkStatus();
   };
   PLANTRAIL_RETURN_IF_ERROR(read_list(areas, "areas", ReadJsonArea));
-  PLANTRAIL_RETURN_IF_ERROR(read_list(decisions, "decisions", ReadJsonDecision));
+  PLANTRAIL_RETURN_IF_ERROR(
+      read_list(decisions, "decisions", ReadJsonDecision));
   return plan;
 }
 
@@ -561,9 +580,9 @@ absl::StatusOr<ImportedPlan> ParsePlanCsv(absl::string_view text) {
         absl::AsciiStrToLower(absl::StripAsciiWhitespace(records[0].cells[i]));
     if (std::find(std::begin(kCsvColumns), std::end(kCsvColumns), name) ==
         std::end(kCsvColumns)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "line 1: unknown column \"", name, "\" (known: ",
-          absl::StrJoin(kCsvColumns, ", "), ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("line 1: unknown column \"", name,
+                       "\" (known: ", absl::StrJoin(kCsvColumns, ", "), ")"));
     }
     if (!column.emplace(name, i).second) {
       return absl::InvalidArgumentError(
@@ -592,21 +611,21 @@ absl::StatusOr<ImportedPlan> ParsePlanCsv(absl::string_view text) {
       for (const std::string& text : SplitList(cell("dependencies"), ';')) {
         dependencies.push_back(ParseDependencyText(text));
       }
-      status = AddArea({.id = cell("id"),
-                        .title = cell("title"),
-                        .support_area = cell("support_area"),
-                        .group = cell("group"),
-                        .rationale = cell("rationale"),
-                        .desired_effect = cell("desired_effect"),
-                        .units = SplitList(cell("units"), ';'),
-                        .responsible_units =
-                            SplitList(cell("responsible_units"), ';'),
-                        .dependencies = std::move(dependencies),
-                        .planned_start = cell("planned_start"),
-                        .planned_end = cell("planned_end"),
-                        .planned = cell("planned"),
-                        .phase = cell("phase")},
-                       row);
+      status = AddArea(
+          {.id = cell("id"),
+           .title = cell("title"),
+           .support_area = cell("support_area"),
+           .group = cell("group"),
+           .rationale = cell("rationale"),
+           .desired_effect = cell("desired_effect"),
+           .units = SplitList(cell("units"), ';'),
+           .responsible_units = SplitList(cell("responsible_units"), ';'),
+           .dependencies = std::move(dependencies),
+           .planned_start = cell("planned_start"),
+           .planned_end = cell("planned_end"),
+           .planned = cell("planned"),
+           .phase = cell("phase")},
+          row);
     } else if (kind == "report") {
       status = Required("id", cell("id"));
       if (status.ok()) {
@@ -651,9 +670,10 @@ absl::StatusOr<ImportedPlan> ReadPlanFile(const std::string& path) {
   const std::string lower = absl::AsciiStrToLower(path);
   if (absl::EndsWith(lower, ".json")) return ParsePlanJson(content.str());
   if (absl::EndsWith(lower, ".csv")) return ParsePlanCsv(content.str());
-  return absl::InvalidArgumentError(absl::StrCat(
-      "\"", path, "\": the file must end in .json or .csv (see "
-      "docs/import-format.md)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("\"", path,
+                   "\": the file must end in .json or .csv (see "
+                   "docs/import-format.md)"));
 }
 
 }  // namespace plantrail::cli

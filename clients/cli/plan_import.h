@@ -63,8 +63,7 @@ std::string ImportCommandId(const google::protobuf::Message& command);
 // the date it names within prose ("Första steg HT23" -> "HT23"): the first
 // one for a start, the last one for an end. INVALID_ARGUMENT naming `field`
 // when it names none.
-absl::StatusOr<std::string> ReadPlannedDate(absl::string_view text,
-                                            bool is_end,
+absl::StatusOr<std::string> ReadPlannedDate(absl::string_view text, bool is_end,
                                             absl::string_view field);
 
 // The area id or decision id a command is about, and its stream.

@@ -8,8 +8,8 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "clients/cli/commands_util.h"
@@ -63,19 +63,19 @@ void PrintArea(const v1::AreaState& area, std::ostream& out) {
   const std::string baseline =
       Period(area.baseline_start(), area.baseline_end());
   if (area.schedule_revisions() > 0) {
-    PrintField(out, "baseline",
-               absl::StrCat(baseline, " (", area.schedule_revisions(),
-                            area.schedule_revisions() == 1 ? " revision"
-                                                           : " revisions",
-                            ")"));
+    PrintField(
+        out, "baseline",
+        absl::StrCat(
+            baseline, " (", area.schedule_revisions(),
+            area.schedule_revisions() == 1 ? " revision" : " revisions", ")"));
   }
   if (area.has_latest_report()) {
     const v1::StatusReport& report = area.latest_report();
     std::string line = absl::StrCat(DateText(report.reported_on()), ": \"",
                                     report.narrative(), "\"");
     if (report.has_next_report_due()) {
-      absl::StrAppend(&line, " (next due ",
-                      DateText(report.next_report_due()), ")");
+      absl::StrAppend(&line, " (next due ", DateText(report.next_report_due()),
+                      ")");
     }
     PrintField(out, "latest report", line);
   }
@@ -121,9 +121,8 @@ void AddShow(CLI::App* area, Context& context) {
   CLI::Option* as_of = command->add_option(
       "--as-of", flags->as_of,
       "As recorded at this time (RFC 3339, or a day: its end, UTC)");
-  CLI::Option* at = command->add_option(
-      "--at-position", flags->at_position,
-      "As after the log's first N events");
+  CLI::Option* at = command->add_option("--at-position", flags->at_position,
+                                        "As after the log's first N events");
   CLI::Option* business = command->add_option(
       "--business-date", flags->business_date,
       "As of this business date: reports count by the date they speak for");
@@ -279,8 +278,9 @@ void AddHistory(CLI::App& app, Context& context) {
     while (flags->limit == 0 ||
            static_cast<uint32_t>(all.entries_size()) < flags->limit) {
       request.set_page_size(
-          flags->limit == 0 ? 1000 : std::min<uint32_t>(1000, flags->limit -
-                                                                all.entries_size()));
+          flags->limit == 0
+              ? 1000
+              : std::min<uint32_t>(1000, flags->limit - all.entries_size()));
       v1::GetHistoryResponse page;
       PLANTRAIL_RETURN_IF_ERROR(
           client->Call(&Stub::GetHistory, client->queries(), request, page));
@@ -371,9 +371,9 @@ void AddPortfolio(CLI::App& app, Context& context) {
   });
 }
 
-void PrintLinks(std::ostream& out, absl::string_view heading,
-                const google::protobuf::RepeatedPtrField<v1::DependencyLink>&
-                    links) {
+void PrintLinks(
+    std::ostream& out, absl::string_view heading,
+    const google::protobuf::RepeatedPtrField<v1::DependencyLink>& links) {
   out << heading << ":" << (links.empty() ? " none" : "") << "\n";
   for (const v1::DependencyLink& link : links) {
     out << std::string(2 * link.depth(), ' ') << link.area_id() << " -> "
@@ -388,8 +388,9 @@ void AddDeps(CLI::App& app, Context& context) {
   };
   auto flags = std::make_shared<Flags>();
   CLI::App* command = app.add_subcommand(
-      "deps", "What an area depends on, what depends on it, and what a new "
-              "end would delay");
+      "deps",
+      "What an area depends on, what depends on it, and what a new "
+      "end would delay");
   command->add_option("ID", flags->id, "Area id")->required();
   CLI::Option* up =
       command->add_flag("--upstream", flags->upstream, "Only what it needs");
@@ -427,8 +428,9 @@ void AddDeps(CLI::App& app, Context& context) {
       out << "cycle: " << absl::StrJoin(cycle.area_ids(), " -> ") << "\n";
     }
     if (!flags->if_end.empty()) {
-      out << "an end of " << flags->if_end << " would delay:"
-          << (response.delayed().empty() ? " nothing" : "") << "\n";
+      out << "an end of " << flags->if_end
+          << " would delay:" << (response.delayed().empty() ? " nothing" : "")
+          << "\n";
       for (const v1::DelayedArea& delayed : response.delayed()) {
         out << "  " << delayed.area_id() << " (planned start "
             << DateText(delayed.planned_start()) << ", overrun "
@@ -464,8 +466,8 @@ void AddListDecisions(CLI::App* decision, Context& context) {
     v1::ListDecisionsResponse all;
     while (true) {
       v1::ListDecisionsResponse page;
-      PLANTRAIL_RETURN_IF_ERROR(client->Call(
-          &Stub::ListDecisions, client->queries(), request, page));
+      PLANTRAIL_RETURN_IF_ERROR(
+          client->Call(&Stub::ListDecisions, client->queries(), request, page));
       all.mutable_decisions()->MergeFrom(page.decisions());
       all.set_position(page.position());
       if (page.next_page_token().empty()) break;

@@ -105,8 +105,9 @@ void AddWatch(CLI::App& app, Context& context) {
                       << message.caught_up().position()
                       << "; waiting for changes (Ctrl-C ends)\n";
       } else if (message.has_fell_behind() && !context.json) {
-        context.err() << "-- " << message.fell_behind().head_position() -
-                                     message.fell_behind().position()
+        context.err() << "-- "
+                      << message.fell_behind().head_position() -
+                             message.fell_behind().position()
                       << " events behind; reading on from disk\n";
       }
       context.out().flush();
@@ -124,9 +125,9 @@ std::string CsvCell(const std::string& text) {
 }
 
 constexpr const char* kCsvColumns[] = {
-    "position", "stream_id",  "version",  "type",         "event_id",
-    "recorded_at", "actor",   "command_id", "reason",     "payload",
-    "payload_hash", "hash"};
+    "position", "stream_id",   "version",      "type",
+    "event_id", "recorded_at", "actor",        "command_id",
+    "reason",   "payload",     "payload_hash", "hash"};
 
 void WriteEvent(const v1::RecordedEvent& event, bool csv, std::ostream& out) {
   nlohmann::ordered_json json = EventJson(event);
@@ -138,13 +139,18 @@ void WriteEvent(const v1::RecordedEvent& event, bool csv, std::ostream& out) {
     auto it = event.metadata().find(key);
     return it == event.metadata().end() ? std::string() : it->second;
   };
-  std::vector<std::string> cells = {
-      absl::StrCat(event.position()),  event.stream_id(),
-      absl::StrCat(event.stream_version()), event.type(),
-      event.event_id(), json["recorded_at"].get<std::string>(),
-      meta("actor"), meta("command_id"), meta("reason"),
-      json["payload"].dump(), json["payload_hash"].get<std::string>(),
-      json["hash"].get<std::string>()};
+  std::vector<std::string> cells = {absl::StrCat(event.position()),
+                                    event.stream_id(),
+                                    absl::StrCat(event.stream_version()),
+                                    event.type(),
+                                    event.event_id(),
+                                    json["recorded_at"].get<std::string>(),
+                                    meta("actor"),
+                                    meta("command_id"),
+                                    meta("reason"),
+                                    json["payload"].dump(),
+                                    json["payload_hash"].get<std::string>(),
+                                    json["hash"].get<std::string>()};
   for (std::string& cell : cells) cell = CsvCell(cell);
   out << absl::StrJoin(cells, ",") << "\n";
 }
@@ -169,8 +175,8 @@ void AddExport(CLI::App& app, Context& context) {
     if (!flags->output.empty()) {
       file.open(flags->output, std::ios::binary | std::ios::trunc);
       if (!file) {
-        return UsageError(absl::StrCat("--output: cannot write \"",
-                                       flags->output, "\""));
+        return UsageError(
+            absl::StrCat("--output: cannot write \"", flags->output, "\""));
       }
     }
     std::ostream& out = flags->output.empty() ? context.out() : file;
@@ -185,9 +191,9 @@ void AddExport(CLI::App& app, Context& context) {
       request.set_limit(1000);
       do {
         v1::ReadStreamResponse page;
-        PLANTRAIL_RETURN_IF_ERROR(client->Call(&v1::EventStore::Stub::ReadStream,
-                                               client->events(), request,
-                                               page));
+        PLANTRAIL_RETURN_IF_ERROR(
+            client->Call(&v1::EventStore::Stub::ReadStream, client->events(),
+                         request, page));
         if (page.last_version() == 0) {
           return absl::NotFoundError(
               absl::StrCat("area \"", flags->area, "\" has no events"));

@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -36,6 +38,14 @@ Day ToDay(absl::CivilDay day) { return day - kEpoch; }
 absl::CivilDay FromDay(Day day) { return kEpoch + day; }
 
 std::string IsoDay(Day day) { return absl::FormatCivilTime(FromDay(day)); }
+
+// Plan dates lie in 1900-2199; a stray timestamp or "today" far outside must
+// not stretch the axis over millennia, so every day is kept near that range.
+Day Sane(Day day) {
+  static const Day kFirst = ToDay(absl::CivilDay(1899, 1, 1));
+  static const Day kLast = ToDay(absl::CivilDay(2200, 12, 31));
+  return std::clamp(day, kFirst, kLast);
+}
 
 // ---------------------------------------------------------------------------
 // Text
@@ -198,7 +208,8 @@ std::string DependencyText(const v1::Dependency& dependency) {
   absl::StrAppend(&out, dependency.kind() == v1::DEPENDENCY_KIND_RELATES
                             ? " (relates)"
                             : " (requires)");
-  if (!dependency.note().empty()) absl::StrAppend(&out, ": ", dependency.note());
+  if (!dependency.note().empty())
+    absl::StrAppend(&out, ": ", dependency.note());
   return out;
 }
 
@@ -226,13 +237,12 @@ absl::Time ToTime(const google::protobuf::Timestamp& t) {
 
 std::string TimeText(const google::protobuf::Timestamp& t) {
   if (!HasTime(t)) return "";
-  return absl::FormatTime("%Y-%m-%d %H:%M UTC", ToTime(t),
-                          absl::UTCTimeZone());
+  return absl::FormatTime("%Y-%m-%d %H:%M UTC", ToTime(t), absl::UTCTimeZone());
 }
 
 std::optional<Day> DayOf(const google::protobuf::Timestamp& t) {
   if (!HasTime(t)) return std::nullopt;
-  return ToDay(absl::ToCivilDay(ToTime(t), absl::UTCTimeZone()));
+  return Sane(ToDay(absl::ToCivilDay(ToTime(t), absl::UTCTimeZone())));
 }
 
 // A plan date as the page draws it.
@@ -330,8 +340,8 @@ Bar MakeBar(const DateInfo& start, const DateInfo& end,
   if (start.dated()) {
     bar.from = start.first;
   } else if (start.open() || end.open()) {
-    bar.from = context.registered.value_or(
-        end.dated() ? end.first : context.today);
+    bar.from =
+        context.registered.value_or(end.dated() ? end.first : context.today);
     if (start.kind == DateInfo::Kind::kAsSoonAsPossible) {
       bar.note = "as soon as possible, from registration";
     }
@@ -421,8 +431,8 @@ Axis MakeAxis(const std::vector<Day>& days, Day today) {
 // The midpoint of a decision's period: a decision "in April 2023" is drawn
 // in the middle of April.
 std::optional<Day> DecisionDay(const v1::DecisionState& decision) {
-  const DateInfo date = Resolve(decision.has_decided_on(),
-                                decision.decided_on());
+  const DateInfo date =
+      Resolve(decision.has_decided_on(), decision.decided_on());
   if (!date.dated()) return std::nullopt;
   return date.first + (date.last - date.first) / 2;
 }
@@ -453,7 +463,7 @@ AreaView MakeView(const v1::AreaState& area, absl::CivilDay today) {
   BarContext context;
   context.registered = DayOf(area.registered_at());
   if (area.closed()) context.closed = DayOf(area.updated_at());
-  context.today = ToDay(today);
+  context.today = Sane(ToDay(today));
   view.current = MakeBar(view.planned_start, view.planned_end, context);
   view.baseline = MakeBar(view.baseline_start, view.baseline_end, context);
   if (view.planned_end.dated() && view.baseline_end.dated()) {
@@ -493,20 +503,24 @@ std::vector<Group> GroupAreas(const TimelineInput& input) {
   for (Group& group : groups) {
     std::stable_sort(group.areas.begin(), group.areas.end(),
                      [](const AreaView& a, const AreaView& b) {
-                       return NaturalLess(a.area->area_id(),
-                                          b.area->area_id());
+                       return NaturalLess(a.area->area_id(), b.area->area_id());
                      });
     for (AreaView& view : group.areas) view.index = index++;
   }
+  // A plan decision may name every area of a plan with thousands.
+  std::map<std::string, std::vector<AreaView*>> by_id;
+  for (Group& group : groups) {
+    for (AreaView& view : group.areas) {
+      by_id[view.area->area_id()].push_back(&view);
+    }
+  }
   for (const v1::DecisionState& decision : input.decisions) {
-    for (Group& group : groups) {
-      for (AreaView& view : group.areas) {
-        const auto& ids = decision.area_ids();
-        if (std::find(ids.begin(), ids.end(), view.area->area_id()) !=
-            ids.end()) {
-          view.decisions.push_back(&decision);
-        }
-      }
+    std::set<std::string> named(decision.area_ids().begin(),
+                                decision.area_ids().end());
+    for (const std::string& id : named) {
+      auto it = by_id.find(id);
+      if (it == by_id.end()) continue;
+      for (AreaView* view : it->second) view->decisions.push_back(&decision);
     }
   }
   return groups;
@@ -525,8 +539,16 @@ std::vector<Day> DrawnDays(const std::vector<Group>& groups,
       }
     }
   }
-  for (const v1::DecisionState& decision : input.decisions) {
-    if (std::optional<Day> day = DecisionDay(decision)) days.push_back(*day);
+  // Only decisions drawn on a row: one naming no area here stays in the
+  // table without stretching the axis.
+  for (const Group& group : groups) {
+    for (const AreaView& view : group.areas) {
+      for (const v1::DecisionState* decision : view.decisions) {
+        if (std::optional<Day> day = DecisionDay(*decision)) {
+          days.push_back(*day);
+        }
+      }
+    }
   }
   return days;
 }
@@ -551,7 +573,20 @@ Json DecisionJson(const v1::DecisionState& decision) {
   return out;
 }
 
-Json HistoryJson(const v1::HistoryEntry& entry, const TimelineInput& input) {
+// Decision id -> its registry reference, which is what people cite.
+using References = std::map<std::string, std::string>;
+
+References DecisionReferences(const TimelineInput& input) {
+  References references;
+  for (const v1::DecisionState& decision : input.decisions) {
+    if (!decision.reference().empty()) {
+      references[decision.decision_id()] = decision.reference();
+    }
+  }
+  return references;
+}
+
+Json HistoryJson(const v1::HistoryEntry& entry, const References& references) {
   Json out = Json::object();
   out["position"] = entry.position();
   out["date"] = entry.business_date().text();
@@ -567,13 +602,9 @@ Json HistoryJson(const v1::HistoryEntry& entry, const TimelineInput& input) {
   }
   out["reason"] = entry.reason();
   out["text"] = entry.text();
-  std::string decision = entry.decision_id();
-  for (const v1::DecisionState& d : input.decisions) {
-    if (d.decision_id() == entry.decision_id() && !d.reference().empty()) {
-      decision = d.reference();
-    }
-  }
-  out["decision"] = decision;
+  auto reference = references.find(entry.decision_id());
+  out["decision"] =
+      reference != references.end() ? reference->second : entry.decision_id();
   out["corrected_by"] = Json::array();
   for (uint64_t position : entry.corrected_by()) {
     out["corrected_by"].push_back(position);
@@ -582,7 +613,8 @@ Json HistoryJson(const v1::HistoryEntry& entry, const TimelineInput& input) {
   return out;
 }
 
-Json AreaJson(const AreaView& view, const TimelineInput& input) {
+Json AreaJson(const AreaView& view, const TimelineInput& input,
+              const References& references) {
   const v1::AreaState& area = *view.area;
   Json out = Json::object();
   out["id"] = area.area_id();
@@ -629,13 +661,12 @@ Json AreaJson(const AreaView& view, const TimelineInput& input) {
   for (const v1::DecisionState* decision : view.decisions) {
     out["decisions"].push_back(decision->decision_id());
   }
-  out["registered"] =
-      absl::StrCat(TimeText(area.registered_at()),
-                   area.registered_by().empty() ? "" : " by ",
-                   area.registered_by());
-  out["updated"] = absl::StrCat(TimeText(area.updated_at()),
-                                area.updated_by().empty() ? "" : " by ",
-                                area.updated_by());
+  out["registered"] = absl::StrCat(TimeText(area.registered_at()),
+                                   area.registered_by().empty() ? "" : " by ",
+                                   area.registered_by());
+  out["updated"] =
+      absl::StrCat(TimeText(area.updated_at()),
+                   area.updated_by().empty() ? "" : " by ", area.updated_by());
   out["history"] = Json::array();
   auto history = input.histories.find(area.area_id());
   if (history != input.histories.end()) {
@@ -649,7 +680,7 @@ Json AreaJson(const AreaView& view, const TimelineInput& input) {
                        return a->position() > b->position();
                      });
     for (const v1::HistoryEntry* entry : entries) {
-      out["history"].push_back(HistoryJson(*entry, input));
+      out["history"].push_back(HistoryJson(*entry, references));
     }
   }
   return out;
@@ -665,9 +696,10 @@ std::string DataJson(const std::vector<Group>& groups,
         "%Y-%m-%d %H:%M:%S UTC", input.generated_at, absl::UTCTimeZone());
     data["position"] = input.position;
     data["areas"] = Json::array();
+    const References references = DecisionReferences(input);
     for (const Group& group : groups) {
       for (const AreaView& view : group.areas) {
-        data["areas"].push_back(AreaJson(view, input));
+        data["areas"].push_back(AreaJson(view, input, references));
       }
     }
     data["decisions"] = Json::array();
@@ -805,9 +837,8 @@ std::string AxisHtml(const Axis& axis, Day today) {
       "<span class=\"names-sub\">status \xC2\xB7 planned (as written)"
       "</span></div><div class=\"track axis\">",
       labels, "<i class=\"today-tick\" style=\"", axis.At(today), "\"></i>",
-      "<span class=\"today-label", near_end ? " flip" : "",
-      "\" style=\"", axis.At(today), "\">Today ", IsoDay(today),
-      "</span></div></div>\n");
+      "<span class=\"today-label", near_end ? " flip" : "", "\" style=\"",
+      axis.At(today), "\">Today ", IsoDay(today), "</span></div></div>\n");
   return out;
 }
 
@@ -823,20 +854,21 @@ std::string GroupRowHtml(const Group& group) {
   return absl::StrCat(
       "<div class=\"group-row\" role=\"heading\" aria-level=\"2\" "
       "data-support-area=\"",
-      Html(group.support_area), "\"><div class=\"names\"><span class=\"gname\">",
-      Html(name), "</span><span class=\"gfacts\">",
+      Html(group.support_area),
+      "\"><div class=\"names\"><span class=\"gname\">", Html(name),
+      "</span><span class=\"gfacts\">",
       Html(absl::StrJoin(facts, " \xC2\xB7 ")),
       "</span></div><div class=\"track\"></div></div>\n");
 }
 
 std::string DecisionTip(const v1::DecisionState& decision) {
   std::vector<std::string> lines;
-  lines.push_back(absl::StrCat(
-      "Decision ",
-      decision.reference().empty() ? decision.decision_id()
+  lines.push_back(absl::StrCat("Decision ",
+                               decision.reference().empty()
+                                   ? decision.decision_id()
                                    : decision.reference(),
-      decision.decided_on().text().empty() ? "" : ", ",
-      decision.decided_on().text()));
+                               decision.decided_on().text().empty() ? "" : ", ",
+                               decision.decided_on().text()));
   if (!decision.body().empty()) lines.push_back(decision.body());
   if (!decision.title().empty()) lines.push_back(decision.title());
   if (!decision.outcome().empty()) lines.push_back(decision.outcome());
@@ -891,8 +923,12 @@ std::string NamesHtml(const AreaView& view) {
   return absl::StrCat(
       "<div class=\"names\"><div class=\"l1\"><span class=\"aid\">",
       Html(area.area_id().empty() ? "(no id)" : area.area_id()),
-      "</span><span class=\"atitle\">", Html(area.title()),
-      "</span></div><div class=\"l2\">", status,
+      "</span><span class=\"atitle\"",
+      // Long titles are cut to one line; the tooltip has the rest.
+      area.title().size() > 50
+          ? absl::StrCat(" data-tip=\"", Html(area.title()), "\"")
+          : "",
+      ">", Html(area.title()), "</span></div><div class=\"l2\">", status,
       absl::StrJoin(meta, "<span class=\"sep\"> \xC2\xB7 </span>"),
       "</div></div>");
 }
@@ -902,22 +938,25 @@ std::string TrackHtml(const AreaView& view, const Axis& axis) {
   std::string out = "<div class=\"track\">";
   const Bar& base = view.baseline;
   if (base.drawn && !base.point) {
-    absl::StrAppend(&out, "<i class=\"baseline", base.fade_end ? " fade-end" : "",
-                    "\" style=\"",
-                    axis.Span(base.from, base.to_axis_end ? axis.last : base.to),
-                    "\"></i>");
+    absl::StrAppend(
+        &out, "<i class=\"baseline", base.fade_end ? " fade-end" : "",
+        "\" style=\"",
+        axis.Span(base.from, base.to_axis_end ? axis.last : base.to),
+        "\"></i>");
   }
   const Bar& bar = view.current;
   const bool slipped = view.slip_days && *view.slip_days > 0;
   if (slipped) {
-    absl::StrAppend(&out, "<i class=\"slip\" style=\"",
-                    axis.Span(view.baseline_end.last + 1, view.planned_end.last),
-                    "\"></i>");
+    absl::StrAppend(
+        &out, "<i class=\"slip\" style=\"",
+        axis.Span(view.baseline_end.last + 1, view.planned_end.last),
+        "\"></i>");
   }
   std::vector<std::string> label;
   if (slipped) {
     label.push_back(absl::StrCat("<b class=\"slip-days\">+", *view.slip_days,
-                                 "\xC2\xA0" "d</b>"));
+                                 "\xC2\xA0"
+                                 "d</b>"));
   }
   if (area.closed()) label.push_back(Html(OutcomeText(area)));
   if (view.overdue) label.push_back("<b class=\"overdue\">overdue</b>");
@@ -958,9 +997,8 @@ std::string TrackHtml(const AreaView& view, const Axis& axis) {
     const bool flip = bar.drawn && axis.X(label_at) > 86.0;
     const Day at = flip ? bar.from : label_at;
     absl::StrAppend(&out, "<span class=\"lbl", flip ? " flip" : "",
-                    bar.point ? " after-point" : "",
-                    "\" style=\"", axis.At(at), "\">",
-                    absl::StrJoin(label, " \xC2\xB7 "), "</span>");
+                    bar.point ? " after-point" : "", "\" style=\"", axis.At(at),
+                    "\">", absl::StrJoin(label, " \xC2\xB7 "), "</span>");
   }
   absl::StrAppend(&out, "</div>");
   return out;
@@ -985,20 +1023,23 @@ std::string DecisionsHtml(const TimelineInput& input) {
   for (const v1::DecisionState& decision : input.decisions) {
     decisions.push_back(&decision);
   }
-  std::stable_sort(decisions.begin(), decisions.end(),
-                   [](const v1::DecisionState* a, const v1::DecisionState* b) {
-                     const Day da = DecisionDay(*a).value_or(std::numeric_limits<Day>::max());
-                     const Day db = DecisionDay(*b).value_or(std::numeric_limits<Day>::max());
-                     if (da != db) return da < db;
-                     return NaturalLess(a->reference(), b->reference());
-                   });
+  std::stable_sort(
+      decisions.begin(), decisions.end(),
+      [](const v1::DecisionState* a, const v1::DecisionState* b) {
+        const Day da =
+            DecisionDay(*a).value_or(std::numeric_limits<Day>::max());
+        const Day db =
+            DecisionDay(*b).value_or(std::numeric_limits<Day>::max());
+        if (da != db) return da < db;
+        return NaturalLess(a->reference(), b->reference());
+      });
   std::string rows;
   for (const v1::DecisionState* d : decisions) {
     std::vector<std::string> ids(d->area_ids().begin(), d->area_ids().end());
-    std::sort(ids.begin(), ids.end(), [](const std::string& a,
-                                         const std::string& b) {
-      return NaturalLess(a, b);
-    });
+    std::sort(ids.begin(), ids.end(),
+              [](const std::string& a, const std::string& b) {
+                return NaturalLess(a, b);
+              });
     absl::StrAppend(
         &rows, "<tr><td class=\"nowrap\">", Html(d->decided_on().text()),
         "</td><td class=\"nowrap\">",
@@ -1024,7 +1065,7 @@ int TrackMinWidth(const Axis& axis) {
 
 constexpr char kStyle[] = R"css(
 :root {
-  --names-w: 470px;
+  --names-w: 500px;
   --ink: #1c2330; --muted: #5d6777; --faint: #8a93a3;
   --line: #dfe3ea; --line-soft: #eef1f5; --paper: #ffffff; --page: #f4f6f9;
   --on: #2e8540; --risk: #d18b00; --off: #c23a2b; --unknown: #8d97a7;
@@ -1126,7 +1167,8 @@ h1 { font-size: 21px; font-weight: 600; margin: 0 0 4px; letter-spacing: .1px; }
 .group-row { height: 34px; background: #eef1f6; border-top: 1px solid #d3d9e2;
   border-bottom: 1px solid #d3d9e2; }
 .group-row .names { background: #eef1f6; display: flex; align-items: center;
-  gap: 12px; white-space: nowrap; overflow: hidden; }
+  gap: 12px; white-space: nowrap; flex: 0 0 auto; width: auto;
+  min-width: var(--names-w); border-right: 0; }
 .gname { font-weight: 600; font-size: 13.5px; flex: 0 1 auto; overflow: hidden;
   text-overflow: ellipsis; }
 .gfacts { color: var(--muted); font-size: 12px; flex: 0 100 auto; overflow: hidden;
@@ -1176,8 +1218,9 @@ h1 { font-size: 21px; font-weight: 600; margin: 0 0 4px; letter-spacing: .1px; }
   font-size: 11px; color: var(--muted); white-space: nowrap; pointer-events: none;
   z-index: 2; }
 .lbl.flip { margin-left: 0; transform: translateX(calc(-100% - 6px)); }
-.lbl.after-point { margin-left: 11px; }
-.lbl.flip.after-point { transform: translateX(calc(-100% - 16px)); }
+/* Under the point, clear of decision markers on the same day. */
+.lbl.after-point { top: 27px; margin-left: -6px; font-size: 10.5px; }
+.lbl.flip.after-point { transform: translateX(calc(-100% + 12px)); }
 .slip-days, .overdue { color: var(--off); font-weight: 600; }
 .decisions { margin: 22px 28px 0; }
 h2 { font-size: 15px; font-weight: 600; margin: 0 0 8px; }
@@ -1474,7 +1517,7 @@ std::string PageHtml(const TimelineInput& input,
   for (const Group& group : groups) {
     all.insert(all.end(), group.areas.begin(), group.areas.end());
   }
-  const Day today = ToDay(input.today);
+  const Day today = Sane(ToDay(input.today));
   const Axis axis = MakeAxis(DrawnDays(groups, input), today);
   const std::string title =
       input.title.empty() ? "Development plan" : input.title;
@@ -1491,12 +1534,11 @@ std::string PageHtml(const TimelineInput& input,
       "<title>",
       Html(title), " \xE2\x80\x94 timeline</title>\n<style>", kStyle,
       "</style>\n</head>\n<body>\n");
-  absl::StrAppend(
-      &out, "<header class=\"page-head\"><div><h1>", Html(title),
-      "</h1><p class=\"sub\">Timeline as of ", IsoDay(today),
-      " \xC2\xB7 log position ", input.position, " \xC2\xB7 generated ",
-      Html(generated), "</p></div>", SummaryHtml(Count(all), groups.size()),
-      "</header>\n");
+  absl::StrAppend(&out, "<header class=\"page-head\"><div><h1>", Html(title),
+                  "</h1><p class=\"sub\">Timeline as of ", IsoDay(today),
+                  " \xC2\xB7 log position ", input.position,
+                  " \xC2\xB7 generated ", Html(generated), "</p></div>",
+                  SummaryHtml(Count(all), groups.size()), "</header>\n");
   absl::StrAppend(
       &out,
       "<div class=\"toolbar\"><input type=\"search\" id=\"filter\" "
@@ -1531,7 +1573,8 @@ std::string PageHtml(const TimelineInput& input,
       IsoDay(today),
       ".</p><p>Bars run from the first day of the planned start's period to "
       "the last day of the planned end's period (VT = January\xE2\x80\x93June, "
-      "HT = July\xE2\x80\x93" "December). The baseline is the first plan ever "
+      "HT = July\xE2\x80\x93"
+      "December). The baseline is the first plan ever "
       "set; slip is counted in days between the baseline end and the planned "
       "end.</p></footer>\n");
   absl::StrAppend(
@@ -1543,10 +1586,10 @@ std::string PageHtml(const TimelineInput& input,
       "aria-label=\"Close details\">\xC3\x97</button></div><div "
       "class=\"panel-body\" id=\"panel-body\"></div></aside>\n"
       "<div id=\"tip\" class=\"tip\" role=\"tooltip\" hidden></div>\n");
-  absl::StrAppend(
-      &out, "<script type=\"application/json\" id=\"plantrail-data\">",
-      DataJson(groups, input), "</script>\n<script>", kScript,
-      "</script>\n</body>\n</html>\n");
+  absl::StrAppend(&out,
+                  "<script type=\"application/json\" id=\"plantrail-data\">",
+                  DataJson(groups, input), "</script>\n<script>", kScript,
+                  "</script>\n</body>\n</html>\n");
   return out;
 }
 

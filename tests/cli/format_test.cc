@@ -1,0 +1,79 @@
+// The plan's words as the CLI reads and writes them.
+#include "clients/cli/format.h"
+
+#include <sstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace plantrail::cli {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(FormatTest, EnumsReadLeniently) {
+  for (const char* text : {"in progress", "IN_PROGRESS", "In-Progress",
+                           " in  progress ", "PHASE_IN_PROGRESS"}) {
+    const absl::StatusOr<v1::Phase> phase = ParsePhase(text, "--phase");
+    ASSERT_TRUE(phase.ok()) << text;
+    EXPECT_EQ(*phase, v1::PHASE_IN_PROGRESS);
+  }
+  EXPECT_EQ(*ParseHealth("at risk", "h"), v1::HEALTH_AT_RISK);
+  EXPECT_EQ(*ParseKind("relates", "k"), v1::DEPENDENCY_KIND_RELATES);
+  EXPECT_EQ(*ParseOutcome("cancelled", "o"), v1::OUTCOME_CANCELLED);
+  const absl::StatusOr<v1::Health> bad = ParseHealth("sunny", "--health");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(),
+              HasSubstr("--health: \"sunny\" is not one of \"on track\", "
+                        "\"at risk\", \"off track\", \"unknown\""));
+  EXPECT_FALSE(ParsePhase("unspecified", "p").ok());
+}
+
+TEST(FormatTest, EnumsAndTypesWriteAsWords) {
+  EXPECT_EQ(PhaseWords(v1::PHASE_IN_PROGRESS), "in progress");
+  EXPECT_EQ(HealthWords(v1::HEALTH_OFF_TRACK), "off track");
+  EXPECT_EQ(KindWords(v1::DEPENDENCY_KIND_REQUIRES), "requires");
+  EXPECT_EQ(EventTypeWords("ScheduleRevised"), "schedule revised");
+  EXPECT_EQ(FieldWords("planned_end"), "planned end");
+}
+
+TEST(FormatTest, HistoryEntriesReadAsSentences) {
+  v1::HistoryEntry entry;
+  entry.set_position(42);
+  entry.set_actor("anna");
+  entry.set_event_type("ScheduleRevised");
+  entry.mutable_business_date()->set_precision(v1::PLAN_DATE_PRECISION_DAY);
+  entry.mutable_business_date()->set_text("2024-01-10");
+  entry.mutable_recorded_at()->set_seconds(1704880800);  // 2024-01-10 10:00
+  auto* change = entry.add_changes();
+  change->set_field("planned_end");
+  change->set_before("HT23");
+  change->set_after("VT24");
+  entry.set_reason("Ladok moved");
+  std::ostringstream out;
+  PrintHistoryEntry(entry, out);
+  EXPECT_EQ(out.str(),
+            "2024-01-10  #42  schedule revised, by anna\n"
+            "    planned end: HT23 -> VT24\n"
+            "    reason: Ladok moved\n");
+}
+
+TEST(FormatTest, TablesAlignByWhatTheEyeSees) {
+  Table table({"ID", "UNIT"}, 8);
+  table.AddRow({"1", "Ekonomiavdelningen"});
+  table.AddRow({"22", "Lön"});
+  std::ostringstream out;
+  table.Print(out);
+  EXPECT_EQ(out.str(),
+            "ID  UNIT\n"
+            "1   Ekonomi…\n"
+            "22  Lön\n");
+}
+
+TEST(FormatTest, ListsSplitAndTrim) {
+  EXPECT_THAT(SplitList(" GVS, ITA ,,EKO", ','),
+              ::testing::ElementsAre("GVS", "ITA", "EKO"));
+}
+
+}  // namespace
+}  // namespace plantrail::cli
