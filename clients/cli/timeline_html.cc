@@ -19,6 +19,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "clients/cli/format.h"
 #include "domain/plan_date.h"
 #include "domain/plan_date_proto.h"
 #include "domain/text.h"
@@ -125,55 +126,18 @@ bool NaturalLess(absl::string_view a, absl::string_view b) {
 
 // "ScheduleRevised" -> "Schedule revised".
 std::string Humanize(absl::string_view type) {
-  std::string out;
-  for (size_t i = 0; i < type.size(); ++i) {
-    const char c = type[i];
-    if (i > 0 && absl::ascii_isupper(c)) {
-      out += ' ';
-      out += absl::ascii_tolower(c);
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-std::string FieldLabel(absl::string_view field) {
-  return absl::StrReplaceAll(field, {{"_", " "}});
+  std::string words = EventTypeWords(type);
+  if (!words.empty()) words[0] = absl::ascii_toupper(words[0]);
+  return words;
 }
 
 std::string PhaseText(v1::Phase phase) {
-  switch (phase) {
-    case v1::PHASE_PROPOSED:
-      return "proposed";
-    case v1::PHASE_PLANNED:
-      return "planned";
-    case v1::PHASE_IN_PROGRESS:
-      return "in progress";
-    case v1::PHASE_PAUSED:
-      return "paused";
-    case v1::PHASE_COMPLETED:
-      return "completed";
-    case v1::PHASE_CANCELLED:
-      return "cancelled";
-    default:
-      return "";
-  }
+  return phase == v1::PHASE_UNSPECIFIED ? "" : PhaseWords(phase);
 }
 
 std::string HealthText(v1::Health health) {
-  switch (health) {
-    case v1::HEALTH_ON_TRACK:
-      return "on track";
-    case v1::HEALTH_AT_RISK:
-      return "at risk";
-    case v1::HEALTH_OFF_TRACK:
-      return "off track";
-    case v1::HEALTH_UNKNOWN:
-      return "unknown";
-    default:
-      return "not reported";
-  }
+  return health == v1::HEALTH_UNSPECIFIED ? "not reported"
+                                          : HealthWords(health);
 }
 
 // The CSS class that colours a bar.
@@ -235,9 +199,9 @@ absl::Time ToTime(const google::protobuf::Timestamp& t) {
   return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
 }
 
-std::string TimeText(const google::protobuf::Timestamp& t) {
-  if (!HasTime(t)) return "";
-  return absl::FormatTime("%Y-%m-%d %H:%M UTC", ToTime(t), absl::UTCTimeZone());
+// Empty for an unset time.
+std::string TimeOrEmpty(const google::protobuf::Timestamp& t) {
+  return HasTime(t) ? TimeText(t) : "";
 }
 
 std::optional<Day> DayOf(const google::protobuf::Timestamp& t) {
@@ -568,7 +532,7 @@ Json DecisionJson(const v1::DecisionState& decision) {
   for (const std::string& id : decision.area_ids()) {
     out["area_ids"].push_back(id);
   }
-  out["recorded_at"] = TimeText(decision.recorded_at());
+  out["recorded_at"] = TimeOrEmpty(decision.recorded_at());
   out["recorded_by"] = decision.recorded_by();
   return out;
 }
@@ -590,13 +554,13 @@ Json HistoryJson(const v1::HistoryEntry& entry, const References& references) {
   Json out = Json::object();
   out["position"] = entry.position();
   out["date"] = entry.business_date().text();
-  out["recorded_at"] = TimeText(entry.recorded_at());
+  out["recorded_at"] = TimeOrEmpty(entry.recorded_at());
   out["actor"] = entry.actor();
   out["type"] = Humanize(entry.event_type());
   out["changes"] = Json::array();
   for (const v1::FieldChange& change : entry.changes()) {
     out["changes"].push_back(absl::StrCat(
-        FieldLabel(change.field()), ": ",
+        FieldWords(change.field()), ": ",
         change.before().empty() ? "(none)" : change.before(), " -> ",
         change.after().empty() ? "(none)" : change.after()));
   }
@@ -661,11 +625,11 @@ Json AreaJson(const AreaView& view, const TimelineInput& input,
   for (const v1::DecisionState* decision : view.decisions) {
     out["decisions"].push_back(decision->decision_id());
   }
-  out["registered"] = absl::StrCat(TimeText(area.registered_at()),
+  out["registered"] = absl::StrCat(TimeOrEmpty(area.registered_at()),
                                    area.registered_by().empty() ? "" : " by ",
                                    area.registered_by());
   out["updated"] =
-      absl::StrCat(TimeText(area.updated_at()),
+      absl::StrCat(TimeOrEmpty(area.updated_at()),
                    area.updated_by().empty() ? "" : " by ", area.updated_by());
   out["history"] = Json::array();
   auto history = input.histories.find(area.area_id());
