@@ -5,6 +5,8 @@
 #include <ostream>
 #include <thread>
 
+#include "absl/algorithm/container.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -35,14 +37,21 @@ void CommandFlags::AddTo(CLI::App* command) {
   command
       ->add_option("--expected-version", expected_version,
                    "Refuse (ABORTED) unless the area is at this version")
-      ->check(CLI::NonNegativeNumber);
+      // CLI11 reads "-3" into an unsigned by wrapping it around.
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            return absl::c_all_of(text, absl::ascii_isdigit) && !text.empty()
+                       ? ""
+                       : "a version is a whole number: 0, 1, 2, ...";
+          },
+          "VERSION"));
   command->add_option("--correlation-id", correlation_id,
                       "Carried into the event's metadata for tracing");
 }
 
 void CommandFlags::FillIn(v1::CommandOptions& options) const {
   options.set_command_id(command_id);
-  if (expected_version >= 0) options.set_expected_version(expected_version);
+  if (expected_version) options.set_expected_version(*expected_version);
   options.set_correlation_id(correlation_id);
 }
 

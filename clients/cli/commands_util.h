@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "CLI/CLI.hpp"
@@ -43,7 +44,7 @@ void SetInterruptHandler(std::function<void()> on_interrupt);
 // What every plan command may carry.
 struct CommandFlags {
   std::string command_id;
-  int64_t expected_version = -1;
+  std::optional<uint64_t> expected_version;
   std::string correlation_id;
   void AddTo(CLI::App* command);
   void FillIn(v1::CommandOptions& options) const;

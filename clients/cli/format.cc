@@ -62,8 +62,9 @@ absl::StatusOr<Enum> ParseEnum(const EnumDescriptor& descriptor,
     }
     accepted.push_back(absl::StrCat("\"", words, "\""));
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      field, ": \"", text, "\" is not one of ", absl::StrJoin(accepted, ", ")));
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, ": \"", text, "\" is not one of ",
+                   absl::StrJoin(accepted, ", "), " [rule: known-value]"));
 }
 
 // Display width of UTF-8 text: one column per code point (the plans' text

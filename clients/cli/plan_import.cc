@@ -87,7 +87,11 @@ absl::Status AddArea(const AreaRecord& record, ImportRow& row) {
           "planned: give either planned or planned_start/planned_end "
           "[rule: one-way-to-plan]");
     }
-    PLANTRAIL_RETURN_IF_ERROR(domain::ParsePlanRange(record.planned).status());
+    if (absl::Status status = domain::ParsePlanRange(record.planned).status();
+        !status.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "planned: ", status.message(), " [rule: plan-date-syntax]"));
+    }
     registration.set_planned_period(record.planned);
   }
   const std::pair<const std::string*, bool> dates[] = {
@@ -462,15 +466,15 @@ absl::StatusOr<std::string> ReadPlannedDate(absl::string_view text, bool is_end,
       }
     }
     if (taken == 0) {
-      stray_digits |= std::any_of(words[i].begin(), words[i].end(),
-                                  absl::ascii_isdigit);
+      stray_digits |=
+          std::any_of(words[i].begin(), words[i].end(), absl::ascii_isdigit);
     }
     i += taken == 0 ? 1 : taken;
   }
   if (stray_digits) found.clear();
   if (found.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": ", whole.status().message()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ": ", whole.status().message(), " [rule: plan-date-syntax]"));
   }
   return is_end ? found.back() : found.front();
 }

@@ -1,0 +1,1898 @@
+// The administrators' CLI end to end: the real `plantrail` binary, run as a
+// child process with an environment of the test's making (PLANTRAIL_SERVER
+// names the test's server; HOME and XDG_DATA_HOME point into a temporary
+// directory, so no real admin.token is read), against the real plantraild
+// on a free loopback port. Every test checks the exit code, what the command
+// printed (for people and as --json) and, for a change, its effect read back
+// through another command.
+//
+// One server per test suite: tests use their own area ids and support
+// areas, so they do not see each other's plan. Nothing sleeps a fixed time:
+// what takes a while (a projection rebuild, a watched event) is polled for
+// with a generous deadline.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <ostream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/algorithm/container.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/e2e/server_process.h"
+#include "tests/temp_dir.h"
+
+namespace plantrail {
+namespace {
+
+using ::nlohmann::json;
+using ::testing::AllOf;
+using ::testing::Contains;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::MatchesRegex;
+using ::testing::Not;
+using ::testing::SizeIs;
+using ::testing::StartsWith;
+using ::testing::UnorderedElementsAre;
+
+constexpr char kCli[] = PLANTRAIL_CLI_PATH;
+constexpr char kSourceDir[] = PLANTRAIL_SOURCE_DIR;
+// The principal every caller is until token authentication exists.
+constexpr char kActor[] = "local-admin";
+
+// A bound on anything a test waits for: a hang fails the test instead of
+// holding it forever. Not a timing expectation.
+constexpr absl::Duration kPatience = absl::Seconds(60);
+
+// --- Running the CLI ------------------------------------------------------
+
+enum class Stdin { kDevNull, kClosed };
+
+// A child process with its stdout and stderr on pipes, read as it writes
+// them (so it never blocks on a full pipe).
+class Child {
+ public:
+  Child() = default;
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  ~Child() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    CloseFd(out_fd_);
+    CloseFd(err_fd_);
+  }
+
+  // Starts `args` (args[0] is the binary) with exactly `env` as its
+  // environment and default signal handling.
+  bool Start(std::vector<std::string> args, std::vector<std::string> env,
+             Stdin stdin_mode) {
+    int out[2], err[2];
+    if (pipe2(out, O_CLOEXEC) != 0) return false;
+    if (pipe2(err, O_CLOEXEC) != 0) {
+      close(out[0]);
+      close(out[1]);
+      return false;
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    if (stdin_mode == Stdin::kClosed) {
+      posix_spawn_file_actions_addclose(&actions, STDIN_FILENO);
+    } else {
+      posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null",
+                                       O_RDONLY, 0);
+    }
+    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, err[1], STDERR_FILENO);
+    // Whatever the test runner ignores or blocks, the CLI starts with the
+    // defaults a shell would give it.
+    posix_spawnattr_t attributes;
+    posix_spawnattr_init(&attributes);
+    sigset_t none, defaults;
+    sigemptyset(&none);
+    sigemptyset(&defaults);
+    for (int signal : {SIGINT, SIGTERM, SIGPIPE}) sigaddset(&defaults, signal);
+    posix_spawnattr_setsigmask(&attributes, &none);
+    posix_spawnattr_setsigdefault(&attributes, &defaults);
+    posix_spawnattr_setflags(&attributes,
+                             POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    std::vector<char*> argv, envp;
+    for (std::string& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    for (std::string& var : env) envp.push_back(var.data());
+    envp.push_back(nullptr);
+    const int spawned = posix_spawn(&pid_, argv[0], &actions, &attributes,
+                                    argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
+    close(out[1]);
+    close(err[1]);
+    if (spawned != 0) {
+      pid_ = -1;
+      close(out[0]);
+      close(err[0]);
+      return false;
+    }
+    out_fd_ = out[0];
+    err_fd_ = err[0];
+    return true;
+  }
+
+  // Reads until `done()` holds, both pipes are closed or the deadline
+  // passes. Returns whether `done()` holds.
+  bool ReadUntil(const std::function<bool()>& done, absl::Time deadline) {
+    while (!done()) {
+      if (out_fd_ < 0 && err_fd_ < 0) return false;
+      const absl::Duration left = deadline - absl::Now();
+      if (left <= absl::ZeroDuration()) return false;
+      ReadSome(std::min(left, absl::Milliseconds(500)));
+    }
+    return true;
+  }
+
+  // Reads to the end and reaps the child: its exit code, or -1 when it did
+  // not exit by itself (a signal; or killed at the deadline, recorded as a
+  // failure).
+  int Wait(absl::Time deadline) {
+    ReadUntil([] { return false; }, deadline);
+    int status = 0;
+    while (true) {
+      const pid_t reaped = waitpid(pid_, &status, WNOHANG);
+      if (reaped == pid_) break;
+      if (reaped < 0 || absl::Now() > deadline) {
+        ADD_FAILURE() << "the child did not exit in time; killed";
+        kill(pid_, SIGKILL);
+        waitpid(pid_, &status, 0);
+        break;
+      }
+      // Its pipes are closed: it is exiting. Poll for that.
+      poll(nullptr, 0, 5);
+    }
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  void Signal(int signal) {
+    if (pid_ > 0) kill(pid_, signal);
+  }
+
+  const std::string& out() const { return out_; }
+  const std::string& err() const { return err_; }
+
+ private:
+  static void CloseFd(int& fd) {
+    if (fd >= 0) close(fd);
+    fd = -1;
+  }
+
+  void ReadSome(absl::Duration wait) {
+    pollfd fds[2];
+    nfds_t count = 0;
+    for (int fd : {out_fd_, err_fd_}) {
+      if (fd >= 0) fds[count++] = {.fd = fd, .events = POLLIN, .revents = 0};
+    }
+    if (poll(fds, count, absl::ToInt64Milliseconds(wait)) <= 0) return;
+    for (nfds_t i = 0; i < count; ++i) {
+      if (fds[i].revents == 0) continue;
+      const bool is_out = fds[i].fd == out_fd_;
+      char buffer[4096];
+      const ssize_t n = read(fds[i].fd, buffer, sizeof(buffer));
+      if (n > 0) {
+        (is_out ? out_ : err_).append(buffer, n);
+      } else {
+        CloseFd(is_out ? out_fd_ : err_fd_);
+      }
+    }
+  }
+
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  int err_fd_ = -1;
+  std::string out_;
+  std::string err_;
+};
+
+// What one run of the CLI did.
+struct CliResult {
+  std::vector<std::string> args;
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::ostream& operator<<(std::ostream& os, const CliResult& result) {
+  return os << "\n$ plantrail " << absl::StrJoin(result.args, " ")
+            << "\nexit code: " << result.exit_code << "\n--- stdout:\n"
+            << result.out << "--- stderr:\n"
+            << result.err << "---";
+}
+
+// proto3 JSON prints 64-bit integers as strings; 32-bit ones as numbers.
+uint64_t U64(const json& value) {
+  if (value.is_string()) return std::stoull(value.get<std::string>());
+  return value.get<uint64_t>();
+}
+
+// Each line of `text`, without the line ends.
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines = absl::StrSplit(text, '\n');
+  if (!lines.empty() && lines.back().empty()) lines.pop_back();
+  return lines;
+}
+
+// The strings of a JSON array.
+std::vector<std::string> Strings(const json& array) {
+  std::vector<std::string> strings;
+  for (const json& item : array) strings.push_back(item.get<std::string>());
+  return strings;
+}
+
+// "  support area:    3.1 Utbildning": a field of `area show`, however it is
+// aligned.
+::testing::Matcher<std::string> HasField(const std::string& name,
+                                         const std::string& value) {
+  return MatchesRegex(
+      absl::StrCat("(.|\n)*\n  ", name, ": +", value, "\n(.|\n)*"));
+}
+
+// A loopback port that refuses connections: bound, never listening, and
+// kept bound so nothing else takes it.
+class ClosedPort {
+ public:
+  ClosedPort() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    if (fd_ < 0 ||
+        bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) !=
+            0 ||
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+      ADD_FAILURE() << "cannot bind a loopback port";
+      return;
+    }
+    port_ = ntohs(address.sin_port);
+  }
+  ~ClosedPort() {
+    if (fd_ >= 0) close(fd_);
+  }
+  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+// --- The fixture ----------------------------------------------------------
+
+// One plantraild, and a home directory of its own, per test suite.
+struct SuiteServer {
+  testing::TempDir dir;
+  testing::ServerProcess server;
+  bool up = false;
+};
+
+struct RunOptions {
+  // PLANTRAIL_SERVER; empty: the suite's server.
+  std::string server;
+  Stdin stdin_mode = Stdin::kDevNull;
+};
+
+class CliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    suite_ = new SuiteServer;
+    std::filesystem::create_directories(suite_->dir / "home");
+    suite_->up = suite_->server.Start(suite_->dir / "data");
+  }
+
+  static void TearDownTestSuite() {
+    delete suite_;
+    suite_ = nullptr;
+  }
+
+  void SetUp() override {
+    ASSERT_TRUE(suite_ != nullptr && suite_->up) << "plantraild is not up";
+  }
+
+  static std::string ServerAddress() { return suite_->server.address(); }
+  static std::string TempPath(const std::string& name) {
+    return suite_->dir / name;
+  }
+
+  // The CLI's whole environment: nothing of the test runner's leaks in.
+  static std::vector<std::string> Environment(const RunOptions& options) {
+    const std::string home = suite_->dir / "home";
+    return {"PATH=/usr/bin:/bin", absl::StrCat("HOME=", home),
+            absl::StrCat("XDG_DATA_HOME=", home, "/share"),
+            absl::StrCat("PLANTRAIL_SERVER=", options.server.empty()
+                                                  ? ServerAddress()
+                                                  : options.server)};
+  }
+
+  // Runs `plantrail args...` to its end.
+  static CliResult Run(std::vector<std::string> args,
+                       const RunOptions& options = {}) {
+    CliResult result;
+    result.args = args;
+    args.insert(args.begin(), kCli);
+    Child child;
+    if (!child.Start(std::move(args), Environment(options),
+                     options.stdin_mode)) {
+      ADD_FAILURE() << "cannot spawn " << kCli;
+      return result;
+    }
+    result.exit_code = child.Wait(absl::Now() + kPatience);
+    result.out = child.out();
+    result.err = child.err();
+    return result;
+  }
+
+  // Runs `plantrail --json args...`, expects success and one JSON object
+  // on stdout, and returns it (null after a recorded failure).
+  static json RunJson(std::vector<std::string> args) {
+    args.insert(args.begin(), "--json");
+    const CliResult result = Run(args);
+    EXPECT_EQ(result.exit_code, 0) << result;
+    EXPECT_EQ(result.err, "") << result;
+    const std::vector<std::string> lines = Lines(result.out);
+    EXPECT_THAT(lines, SizeIs(1)) << result;
+    json parsed = json::parse(result.out, nullptr, /*allow_exceptions=*/false);
+    EXPECT_TRUE(parsed.is_object()) << result;
+    return parsed.is_object() ? parsed : json();
+  }
+
+  // Runs a command that must succeed, and returns what it printed.
+  static std::string RunOk(const std::vector<std::string>& args) {
+    const CliResult result = Run(args);
+    EXPECT_EQ(result.exit_code, 0) << result;
+    EXPECT_EQ(result.err, "") << result;
+    return result.out;
+  }
+
+  // Registers `id` in `support_area` (plus `extra` flags); its position.
+  static uint64_t Register(const std::string& id,
+                           const std::string& support_area,
+                           std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {
+        "area",       "register",       id,          "--title",
+        "Area " + id, "--support-area", support_area};
+    args.insert(args.end(), extra.begin(), extra.end());
+    json result = RunJson(args);
+    return result.is_null() ? 0 : U64(result["position"]);
+  }
+
+  // Reports a status; the CommandResult.
+  static json Status(const std::string& id, const std::string& phase,
+                     const std::string& health, const std::string& note,
+                     std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"status",   id,     "--phase", phase,
+                                     "--health", health, "--note",  note};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunJson(args);
+  }
+
+  static uint64_t Head() {
+    json stats = RunJson({"admin", "stats"});
+    return stats.is_null() ? 0 : U64(stats["head_position"]);
+  }
+
+  static json ShowJson(const std::string& id,
+                       std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"area", "show", id};
+    args.insert(args.end(), extra.begin(), extra.end());
+    json response = RunJson(args);
+    return response.is_null() ? json() : response["area"];
+  }
+
+  // The ids `area list` answers with `filters`.
+  static std::vector<std::string> ListIds(std::vector<std::string> filters) {
+    std::vector<std::string> args = {"area", "list"};
+    args.insert(args.end(), filters.begin(), filters.end());
+    json response = RunJson(args);
+    std::vector<std::string> ids;
+    if (response.is_null()) return ids;
+    for (json& area : response["areas"]) {
+      ids.push_back(area["area_id"].get<std::string>());
+    }
+    EXPECT_EQ(response["total"].get<size_t>(), ids.size());
+    return ids;
+  }
+
+  static SuiteServer* suite_;
+};
+
+SuiteServer* CliTest::suite_ = nullptr;
+
+// --- Registering, showing, revising ---------------------------------------
+
+TEST_F(CliTest, RegisterPrintsTheResultAndShowReadsItBack) {
+  const CliResult registered =
+      Run({"area",           "register",
+           "reg-1",                                   //
+           "--title",        "Digital exam support",  //
+           "--support-area", "SA register",           //
+           "--group",        "Exams",                 //
+           "--start",        "HT23",                  //
+           "--end",          "VT24",                  //
+           "--units",        "GVS, ITA",              //
+           "--responsible",  "GVS",                   //
+           "--rationale",    "Fewer paper exams",     //
+           "--effect",       "Faster grading",        //
+           "--phase",        "in progress"});
+  ASSERT_EQ(registered.exit_code, 0) << registered;
+  EXPECT_THAT(registered.out,
+              MatchesRegex("registered area reg-1 \\(area-reg-1 version 1, "
+                           "position [0-9]+\\)\n"));
+  EXPECT_EQ(registered.err, "");
+
+  const std::string shown = RunOk({"area", "show", "reg-1"});
+  EXPECT_THAT(shown, StartsWith("reg-1  Digital exam support\n"));
+  EXPECT_THAT(shown, HasField("support area", "SA register"));
+  EXPECT_THAT(shown, HasField("group", "Exams"));
+  EXPECT_THAT(shown, HasField("phase", "in progress"));
+  EXPECT_THAT(shown, HasField("health", "unknown"));
+  EXPECT_THAT(shown, HasField("planned", "HT23 – VT24"));
+  EXPECT_THAT(shown, HasField("units", "GVS, ITA"));
+  EXPECT_THAT(shown, HasField("responsible", "GVS"));
+  EXPECT_THAT(shown, HasField("rationale", "Fewer paper exams"));
+  EXPECT_THAT(shown, HasField("desired effect", "Faster grading"));
+  EXPECT_THAT(shown, HasField("registered", ".* UTC by local-admin"));
+  EXPECT_THAT(shown,
+              HasField("last change", ".*\\(version 1, position [0-9]+\\)"));
+
+  json result =
+      RunJson({"area", "register", "reg-2", "--title", "Exam archive",
+               "--support-area", "SA register", "--period", "Q4 2022-Q4 2023"});
+  EXPECT_EQ(result["stream_id"], "area-reg-2");
+  EXPECT_EQ(U64(result["version"]), 1u);
+  EXPECT_GT(U64(result["position"]), 0u);
+  EXPECT_EQ(result["event_type"], "AreaRegistered");
+  EXPECT_EQ(result["replayed"], false);
+
+  json area = ShowJson("reg-2");
+  EXPECT_EQ(area["area_id"], "reg-2");
+  EXPECT_EQ(area["title"], "Exam archive");
+  EXPECT_EQ(area["support_area"], "SA register");
+  EXPECT_EQ(area["planned_start"]["text"], "Q4 2022");
+  EXPECT_EQ(area["planned_end"]["text"], "Q4 2023");
+  EXPECT_EQ(area["phase"], "PHASE_PLANNED");
+  EXPECT_EQ(area["registered_by"], kActor);
+  EXPECT_EQ(U64(area["version"]), 1u);
+  EXPECT_EQ(U64(area["position"]), U64(result["position"]));
+}
+
+TEST_F(CliTest, JsonWorksBeforeAndAfterTheCommand) {
+  Register("js-1", "SA json");
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{
+           {"--json", "area", "show", "js-1"},
+           {"area", "show", "js-1", "--json"},
+           {"area", "--json", "show", "js-1"}}) {
+    const CliResult result = Run(args);
+    ASSERT_EQ(result.exit_code, 0) << result;
+    json parsed = json::parse(result.out, nullptr, false);
+    ASSERT_TRUE(parsed.is_object()) << result;
+    EXPECT_EQ(parsed["area"]["area_id"], "js-1") << result;
+  }
+  // --server may follow the command too, and wins over PLANTRAIL_SERVER.
+  const CliResult result = Run({"admin", "stats", "--server", ServerAddress()},
+                               {.server = ClosedPort().address()});
+  EXPECT_EQ(result.exit_code, 0) << result;
+}
+
+TEST_F(CliTest, ReviseAndUnitsChangeWhatShowAndHistoryPrint) {
+  Register("rev-1", "SA revise",
+           {"--units", "GVS,ITA", "--responsible", "GVS"});
+  const CliResult revised =
+      Run({"area", "revise", "rev-1", "--title", "Digital exams", "--effect",
+           "Fewer manual steps", "--reason", "Steering group review"});
+  ASSERT_EQ(revised.exit_code, 0) << revised;
+  EXPECT_THAT(revised.out,
+              MatchesRegex("revised area rev-1 \\(area-rev-1 version 2, "
+                           "position [0-9]+\\)\n"));
+
+  json units =
+      RunJson({"area", "units", "rev-1", "--participating", "GVS,ITA,EKO",
+               "--responsible", "ITA", "--reason", "Finance joins"});
+  EXPECT_EQ(units["event_type"], "UnitsChanged");
+  EXPECT_EQ(U64(units["version"]), 3u);
+
+  const std::string shown = RunOk({"area", "show", "rev-1"});
+  EXPECT_THAT(shown, StartsWith("rev-1  Digital exams\n"));
+  EXPECT_THAT(shown, HasField("desired effect", "Fewer manual steps"));
+  EXPECT_THAT(shown, HasField("units", "GVS, ITA, EKO"));
+  EXPECT_THAT(shown, HasField("responsible", "ITA"));
+
+  const std::string history = RunOk({"history", "rev-1"});
+  EXPECT_THAT(history, HasSubstr("title: Area rev-1 -> Digital exams\n"));
+  EXPECT_THAT(history, HasSubstr("reason: Steering group review\n"));
+  EXPECT_THAT(history, HasSubstr("reason: Finance joins\n"));
+
+  // `units` with an empty list clears it.
+  RunJson(
+      {"area", "units", "rev-1", "--responsible", "", "--reason", "Nobody"});
+  EXPECT_THAT(ShowJson("rev-1")["responsible_units"], IsEmpty());
+  EXPECT_THAT(ShowJson("rev-1")["participating_units"], SizeIs(3));
+}
+
+TEST_F(CliTest, EveryWriteCommandAnswersJsonWithItsResult) {
+  Register("wj-on", "SA write json");
+  struct Step {
+    std::vector<std::string> args;
+    std::string event_type;
+  };
+  const std::vector<Step> steps = {
+      {{"area", "register", "wj-1", "--title", "T", "--support-area",
+        "SA write json", "--end", "2030"},
+       "AreaRegistered"},
+      {{"area", "revise", "wj-1", "--title", "T2", "--reason", "r"},
+       "AreaDetailsRevised"},
+      {{"area", "units", "wj-1", "--participating", "A", "--reason", "r"},
+       "UnitsChanged"},
+      {{"status", "wj-1", "--phase", "in progress", "--health", "on track",
+        "--note", "n"},
+       "StatusReported"},
+      {{"reschedule", "wj-1", "--end", "2031", "--reason", "r"},
+       "ScheduleRevised"},
+      {{"depend", "wj-1", "--on", "wj-on"}, "DependencyAdded"},
+      {{"undepend", "wj-1", "wj-on", "--reason", "r"}, "DependencyRemoved"},
+      {{"close", "wj-1", "--outcome", "cancelled", "--reason", "r"},
+       "AreaClosed"},
+      {{"reopen", "wj-1", "--reason", "r"}, "AreaReopened"},
+  };
+  uint64_t position = 0;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    json result = RunJson(steps[i].args);
+    EXPECT_EQ(result["stream_id"], "area-wj-1");
+    EXPECT_EQ(U64(result["version"]), i + 1);
+    EXPECT_GT(U64(result["position"]), position);
+    position = U64(result["position"]);
+    EXPECT_EQ(result["event_type"], steps[i].event_type);
+    EXPECT_EQ(result["replayed"], false);
+    EXPECT_FALSE(result["event_id"].get<std::string>().empty());
+  }
+  json corrected = RunJson(
+      {"correct", "wj-1", "--entry", absl::StrCat(position), "--reason", "r"});
+  EXPECT_EQ(corrected["event_type"], "EntryCorrected");
+  EXPECT_EQ(U64(corrected["version"]), steps.size() + 1);
+  json decision =
+      RunJson({"decision", "record", "WJ-1", "--body", "B", "--date", "2024",
+               "--title", "T", "--areas", "wj-1"});
+  EXPECT_EQ(decision["event_type"], "DecisionRecorded");
+  EXPECT_EQ(decision["stream_id"], "decision-WJ-1-2024");
+
+  // The area as it ended up: reopened (in progress by default), one
+  // dependency added and removed, one correction.
+  json area = ShowJson("wj-1");
+  EXPECT_EQ(area["title"], "T2");
+  EXPECT_EQ(area["phase"], "PHASE_IN_PROGRESS");
+  EXPECT_EQ(area["closed"], false);
+  EXPECT_THAT(area["dependencies"], IsEmpty());
+  EXPECT_EQ(area["planned_end"]["text"], "2031");
+  EXPECT_THAT(Strings(area["participating_units"]), ElementsAre("A"));
+  EXPECT_THAT(Strings(area["corrected_positions"]),
+              ElementsAre(absl::StrCat(position)));
+}
+
+// --- Status, schedule and time travel -------------------------------------
+
+TEST_F(CliTest, StatusIsShownAsTheLatestReport) {
+  Register("st-1", "SA status", {"--end", "2099"});
+  const CliResult reported =
+      Run({"status", "st-1", "--phase", "In-Progress", "--health", "at_risk",
+           "--note", "Waiting for the Ladok upgrade", "--next-report",
+           "mars 2099"});
+  ASSERT_EQ(reported.exit_code, 0) << reported;
+  EXPECT_THAT(reported.out,
+              MatchesRegex("reported the status of area st-1 \\(area-st-1 "
+                           "version 2, position [0-9]+\\)\n"));
+  const std::string shown = RunOk({"area", "show", "st-1"});
+  EXPECT_THAT(shown, HasField("phase", "in progress"));
+  EXPECT_THAT(shown, HasField("health", "at risk"));
+  EXPECT_THAT(shown, HasField("latest report",
+                              ".*: \"Waiting for the Ladok upgrade\" \\(next "
+                              "due mars 2099\\)"));
+  json area = ShowJson("st-1");
+  EXPECT_EQ(area["latest_report"]["narrative"],
+            "Waiting for the Ladok upgrade");
+  EXPECT_EQ(area["health"], "HEALTH_AT_RISK");
+  EXPECT_EQ(area["status_reports"], 1);
+}
+
+TEST_F(CliTest, RescheduleIsInHistoryInSlippedAndNotInThePast) {
+  const uint64_t registered =
+      Register("rs-1", "SA reschedule", {"--start", "HT23", "--end", "VT24"});
+  Register("rs-2", "SA reschedule", {"--start", "HT23", "--end", "VT24"});
+  const CliResult rescheduled = Run({"reschedule", "rs-1", "--end", "HT24",
+                                     "--reason", "Ladok upgrade moved"});
+  ASSERT_EQ(rescheduled.exit_code, 0) << rescheduled;
+  EXPECT_THAT(rescheduled.out,
+              MatchesRegex("rescheduled area rs-1 \\(area-rs-1 version 2, "
+                           "position [0-9]+\\)\n"));
+
+  const std::string history = RunOk({"history", "rs-1"});
+  EXPECT_THAT(history, HasSubstr("schedule revised, by local-admin"));
+  EXPECT_THAT(history, HasSubstr("    planned end: VT24 -> HT24\n"));
+  EXPECT_THAT(history, HasSubstr("    reason: Ladok upgrade moved\n"));
+
+  EXPECT_THAT(ListIds({"--support-area", "SA reschedule", "--slipped"}),
+              ElementsAre("rs-1"));
+  const std::string listed =
+      RunOk({"area", "list", "--support-area", "SA reschedule", "--slipped"});
+  EXPECT_THAT(listed, HasSubstr("BASELINE END"));
+  EXPECT_THAT(listed, MatchesRegex("(.|\n)*\nrs-1 .* HT24 +VT24\n1 area\n"));
+
+  const std::string now = RunOk({"area", "show", "rs-1"});
+  EXPECT_THAT(now, HasField("planned", "HT23 – HT24"));
+  EXPECT_THAT(now, HasField("baseline", "HT23 – VT24 \\(1 revision\\)"));
+
+  // As of a recorded time between the registration and the change.
+  json entries = RunJson({"history", "rs-1", "--oldest-first"})["entries"];
+  ASSERT_THAT(entries, SizeIs(2));
+  absl::Time registered_at, rescheduled_at;
+  std::string error;
+  ASSERT_TRUE(absl::ParseTime(absl::RFC3339_full,
+                              entries[0]["recorded_at"].get<std::string>(),
+                              &registered_at, &error))
+      << error;
+  ASSERT_TRUE(absl::ParseTime(absl::RFC3339_full,
+                              entries[1]["recorded_at"].get<std::string>(),
+                              &rescheduled_at, &error))
+      << error;
+  ASSERT_LT(registered_at, rescheduled_at);
+  const std::string between = absl::FormatTime(
+      absl::RFC3339_full, registered_at + (rescheduled_at - registered_at) / 2,
+      absl::UTCTimeZone());
+  EXPECT_EQ(ShowJson("rs-1", {"--as-of", between})["planned_end"]["text"],
+            "VT24");
+  EXPECT_THAT(RunOk({"area", "show", "rs-1", "--as-of", between}),
+              HasField("planned", "HT23 – VT24"));
+  // As after the log's first N events.
+  EXPECT_EQ(ShowJson("rs-1", {"--at-position",
+                              absl::StrCat(registered)})["planned_end"]["text"],
+            "VT24");
+  EXPECT_EQ(
+      ShowJson(
+          "rs-1",
+          {"--at-position",
+           absl::StrCat(U64(entries[1]["position"]))})["planned_end"]["text"],
+      "HT24");
+  // Before it was registered there is nothing to show.
+  const CliResult before =
+      Run({"area", "show", "rs-1", "--as-of", "2000-01-01"});
+  EXPECT_EQ(before.exit_code, 1) << before;
+  EXPECT_THAT(before.err, HasSubstr("NOT_FOUND"));
+}
+
+TEST_F(CliTest, ShowByBusinessDateCountsReportsByTheirOwnDate) {
+  Register("bd-1", "SA business date", {"--end", "2099"});
+  Status("bd-1", "in progress", "on track", "January report",
+         {"--reported-on", "2018-01-10"});
+  Status("bd-1", "paused", "off track", "March report",
+         {"--reported-on", "2018-03-01"});
+  EXPECT_EQ(ShowJson("bd-1")["latest_report"]["narrative"], "March report");
+  for (const char* date : {"2018-01-10", "2018-02-28"}) {
+    json area = ShowJson("bd-1", {"--business-date", date});
+    EXPECT_EQ(area["latest_report"]["narrative"], "January report") << date;
+    EXPECT_EQ(area["phase"], "PHASE_IN_PROGRESS") << date;
+  }
+  // The registration counts whenever it was recorded.
+  json before = ShowJson("bd-1", {"--business-date", "2017-12-31"});
+  EXPECT_EQ(before["status_reports"], 0);
+  EXPECT_EQ(before["phase"], "PHASE_PLANNED");
+  EXPECT_THAT(RunOk({"area", "show", "bd-1", "--business-date", "2018-01-10"}),
+              HasField("latest report", "2018-01-10: \"January report\""));
+  // The history shows each report under the date it speaks for.
+  const std::string history = RunOk({"history", "bd-1"});
+  EXPECT_THAT(history, HasSubstr("\n2018-01-10  #"));
+  EXPECT_THAT(history, HasSubstr("\n    \"January report\"\n"));
+}
+
+// --- Listing --------------------------------------------------------------
+
+TEST_F(CliTest, ListFiltersBySupportAreaPhaseHealthAndDates) {
+  const std::string sa = "SA list";
+  Register("ls-overdue", sa, {"--start", "2019", "--end", "2020"});
+  Register("ls-risk", sa, {"--end", "2099"});
+  Status("ls-risk", "in progress", "at risk", "Late deliveries");
+  Register("ls-slipped", sa, {"--start", "2030", "--end", "2031"});
+  RunJson({"reschedule", "ls-slipped", "--end", "2032", "--reason", "Budget"});
+  Register("ls-closed", sa, {"--end", "2020"});
+  RunJson({"close", "ls-closed", "--outcome", "completed", "--reason", "Done"});
+  Register("ls-widget", sa, {"--end", "2099"});
+  RunJson({"area", "revise", "ls-widget", "--title", "The Special WIDGET",
+           "--reason", "Clearer"});
+  Register("ls-elsewhere", "SA list other", {"--end", "2020"});
+
+  EXPECT_THAT(ListIds({"--support-area", sa}),
+              ElementsAre("ls-closed", "ls-overdue", "ls-risk", "ls-slipped",
+                          "ls-widget"));
+  EXPECT_THAT(ListIds({"--support-area", sa, "--phase", "in progress"}),
+              ElementsAre("ls-risk"));
+  EXPECT_THAT(
+      ListIds({"--support-area", sa, "--phase", "completed,in-progress"}),
+      ElementsAre("ls-closed", "ls-risk"));
+  EXPECT_THAT(ListIds({"--support-area", sa, "--health", "at risk"}),
+              ElementsAre("ls-risk"));
+  EXPECT_THAT(ListIds({"--support-area", sa, "--overdue"}),
+              ElementsAre("ls-overdue"));
+  EXPECT_THAT(ListIds({"--support-area", sa, "--slipped"}),
+              ElementsAre("ls-slipped"));
+  EXPECT_THAT(ListIds({"--support-area", sa, "--open"}),
+              ElementsAre("ls-overdue", "ls-risk", "ls-slipped", "ls-widget"));
+  EXPECT_THAT(ListIds({"--support-area", sa, "--title", "special widget"}),
+              ElementsAre("ls-widget"));
+  EXPECT_THAT(ListIds({"--title", "special widget"}), ElementsAre("ls-widget"));
+  // Everything here was just reported or registered: nothing is a day stale.
+  EXPECT_THAT(ListIds({"--support-area", sa, "--stale", "1"}), IsEmpty());
+  EXPECT_THAT(ListIds({"--support-area", sa, "--open", "--sort", "end"}),
+              ElementsAre("ls-risk", "ls-widget", "ls-slipped", "ls-overdue"));
+
+  const std::string table =
+      RunOk({"area", "list", "--support-area", sa, "--open"});
+  const std::vector<std::string> lines = Lines(table);
+  ASSERT_THAT(lines, SizeIs(6)) << table;
+  EXPECT_THAT(lines[0], MatchesRegex("ID +SUPPORT AREA +TITLE +PHASE +HEALTH "
+                                     "+START +END +BASELINE END"));
+  EXPECT_THAT(lines[1], MatchesRegex("ls-overdue +SA list +Area ls-overdue +"
+                                     "planned +unknown +2019 +2020"));
+  EXPECT_THAT(lines[2], MatchesRegex("ls-risk +SA list .* in progress +at risk "
+                                     "+2099"));
+  EXPECT_EQ(lines[5], "4 areas");
+}
+
+// --- Dependencies ---------------------------------------------------------
+
+TEST_F(CliTest, DependOnAreasAndExternalsThenUndepend) {
+  const std::string sa = "SA deps";
+  Register("dp-a", sa, {"--start", "2030", "--end", "2031"});
+  Register("dp-b", sa, {"--start", "2032", "--end", "2033"});
+  Register("dp-c", sa, {"--start", "2034", "--end", "2035"});
+  const CliResult on =
+      Run({"depend", "dp-b", "--on", "dp-a", "--note", "needs the archive"});
+  ASSERT_EQ(on.exit_code, 0) << on;
+  EXPECT_THAT(on.out, MatchesRegex("area dp-b now depends on dp-a \\(area-dp-b "
+                                   "version 2, position [0-9]+\\)\n"));
+  json external =
+      RunJson({"depend", "dp-b", "--external", "Ladok", "--kind", "relates"});
+  EXPECT_EQ(external["event_type"], "DependencyAdded");
+  RunJson({"depend", "dp-c", "--on", "dp-b"});
+
+  EXPECT_THAT(
+      RunOk({"area", "show", "dp-b"}),
+      HasField("dependencies",
+               "dp-a - needs the archive; external: Ladok \\(relates\\)"));
+
+  const std::string all = RunOk({"deps", "dp-a"});
+  EXPECT_EQ(all,
+            "upstream: none\n"
+            "downstream:\n"
+            "  dp-b -> dp-a - needs the archive\n"
+            "    dp-c -> dp-b\n");
+
+  json upstream = RunJson({"deps", "dp-b", "--upstream"});
+  EXPECT_THAT(upstream["downstream"], IsEmpty());
+  ASSERT_THAT(upstream["upstream"], SizeIs(2));
+  std::set<std::string> targets;
+  for (json& link : upstream["upstream"]) {
+    EXPECT_EQ(link["area_id"], "dp-b");
+    targets.insert(link["dependency"].contains("external")
+                       ? "external:" +
+                             link["dependency"]["external"].get<std::string>()
+                       : link["dependency"]["area_id"].get<std::string>());
+  }
+  EXPECT_THAT(targets, UnorderedElementsAre("dp-a", "external:Ladok"));
+
+  json downstream = RunJson({"deps", "dp-b", "--downstream"});
+  EXPECT_THAT(downstream["upstream"], IsEmpty());
+  ASSERT_THAT(downstream["downstream"], SizeIs(1));
+  EXPECT_EQ(downstream["downstream"][0]["area_id"], "dp-c");
+  EXPECT_EQ(RunOk({"deps", "dp-b", "--downstream"}),
+            "downstream:\n  dp-c -> dp-b\n");
+
+  // A later end for dp-a overruns dp-b's planned start.
+  json delayed = RunJson({"deps", "dp-a", "--if-end", "2099"});
+  ASSERT_THAT(delayed["delayed"], Not(IsEmpty()));
+  EXPECT_EQ(delayed["delayed"][0]["area_id"], "dp-b");
+  EXPECT_EQ(delayed["delayed"][0]["depth"], 1);
+  EXPECT_GT(
+      std::stoll(delayed["delayed"][0]["days_overrun"].get<std::string>()), 0);
+  EXPECT_THAT(RunOk({"deps", "dp-a", "--if-end", "2099"}),
+              AllOf(HasSubstr("an end of 2099 would delay:\n"),
+                    HasSubstr("  dp-b (planned start 2032, overrun ")));
+  EXPECT_THAT(RunOk({"deps", "dp-a", "--if-end", "2029"}),
+              HasSubstr("an end of 2029 would delay: nothing\n"));
+
+  const CliResult undepend =
+      Run({"undepend", "dp-b", "dp-a", "--reason", "Done separately"});
+  ASSERT_EQ(undepend.exit_code, 0) << undepend;
+  EXPECT_THAT(undepend.out,
+              StartsWith("area dp-b no longer depends on dp-a ("));
+  const CliResult undepend_external = Run(
+      {"undepend", "dp-b", "external:Ladok", "--reason", "Upgrade finished"});
+  ASSERT_EQ(undepend_external.exit_code, 0) << undepend_external;
+  EXPECT_THAT(ShowJson("dp-b")["dependencies"], IsEmpty());
+  EXPECT_EQ(RunOk({"deps", "dp-a", "--downstream"}), "downstream: none\n");
+  const std::string history = RunOk({"history", "dp-b"});
+  EXPECT_THAT(history, HasSubstr("reason: Done separately\n"));
+  EXPECT_THAT(history, HasSubstr("reason: Upgrade finished\n"));
+
+  // A dependency that is not there.
+  const CliResult again =
+      Run({"undepend", "dp-b", "external:Ladok", "--reason", "Twice"});
+  EXPECT_EQ(again.exit_code, 1) << again;
+  EXPECT_THAT(again.err, HasSubstr("NOT_FOUND"));
+}
+
+// --- Closing, reopening, correcting ---------------------------------------
+
+TEST_F(CliTest, CloseReopenAndCorrect) {
+  const std::string sa = "SA close";
+  Register("cl-1", sa, {"--end", "2099"});
+  const CliResult closed =
+      Run({"close", "cl-1", "--outcome", "completed", "--outcome-text",
+           "Delivered", "--reason", "Delivered and evaluated"});
+  ASSERT_EQ(closed.exit_code, 0) << closed;
+  EXPECT_THAT(closed.out, MatchesRegex("closed area cl-1 \\(area-cl-1 version "
+                                       "2, position [0-9]+\\)\n"));
+  EXPECT_THAT(RunOk({"area", "show", "cl-1"}),
+              AllOf(HasField("closed", "completed: Delivered"),
+                    HasField("phase", "completed")));
+  EXPECT_THAT(ListIds({"--support-area", sa, "--open"}), IsEmpty());
+  EXPECT_THAT(ListIds({"--support-area", sa}), ElementsAre("cl-1"));
+
+  // A closed area takes no status report.
+  const CliResult refused = Run({"status", "cl-1", "--phase", "planned",
+                                 "--health", "on track", "--note", "Too late"});
+  EXPECT_EQ(refused.exit_code, 1) << refused;
+  EXPECT_THAT(refused.err, HasSubstr("FAILED_PRECONDITION"));
+
+  const CliResult reopened = Run(
+      {"reopen", "cl-1", "--reason", "Audit found gaps", "--phase", "planned"});
+  ASSERT_EQ(reopened.exit_code, 0) << reopened;
+  EXPECT_THAT(reopened.out,
+              StartsWith("reopened area cl-1 (area-cl-1 version 3"));
+  json area = ShowJson("cl-1");
+  EXPECT_EQ(area["closed"], false);
+  EXPECT_EQ(area["phase"], "PHASE_PLANNED");
+  EXPECT_THAT(ListIds({"--support-area", sa, "--open"}), ElementsAre("cl-1"));
+
+  // The close was a mistake: the entry stays, a correction points at it.
+  json history = RunJson({"history", "cl-1", "--oldest-first"});
+  ASSERT_THAT(history["entries"], SizeIs(3));
+  ASSERT_EQ(history["entries"][1]["event_type"], "AreaClosed");
+  const std::string close_position =
+      absl::StrCat(U64(history["entries"][1]["position"]));
+  const CliResult corrected =
+      Run({"correct", "cl-1", "--entry", close_position, "--reason",
+           "Closed by mistake", "--correction", "Was never delivered"});
+  ASSERT_EQ(corrected.exit_code, 0) << corrected;
+  EXPECT_THAT(corrected.out,
+              StartsWith(absl::StrCat("corrected entry #", close_position,
+                                      " of area cl-1 (area-cl-1 version 4")));
+  json after = RunJson({"history", "cl-1"});
+  ASSERT_THAT(after["entries"], SizeIs(4));
+  json& correction = after["entries"][0];
+  EXPECT_EQ(absl::StrCat(U64(correction["corrects_position"])), close_position);
+  EXPECT_EQ(correction["reason"], "Closed by mistake");
+  const std::string human = RunOk({"history", "cl-1"});
+  EXPECT_THAT(human,
+              HasSubstr(absl::StrCat("    corrects: #", close_position, "\n")));
+  EXPECT_THAT(human,
+              HasSubstr(absl::StrCat("    corrected by: #",
+                                     U64(correction["position"]), "\n")));
+  EXPECT_THAT(Strings(ShowJson("cl-1")["corrected_positions"]),
+              ElementsAre(close_position));
+}
+
+// --- Decisions ------------------------------------------------------------
+
+TEST_F(CliTest, DecisionsAreRecordedListedAndCited) {
+  Register("dc-1", "SA decisions", {"--end", "2030"});
+  Register("dc-2", "SA decisions", {"--end", "2030"});
+  const CliResult recorded =
+      Run({"decision", "record", "DEC-7", "--body", "Styrgrupp test", "--date",
+           "2024-03-01", "--title", "Action plan adopted", "--areas",
+           "dc-1,dc-2", "--outcome", "Adopted"});
+  ASSERT_EQ(recorded.exit_code, 0) << recorded;
+  EXPECT_THAT(
+      recorded.out,
+      MatchesRegex("recorded decision DEC-7 \\(decision-DEC-7-2024-03-01 "
+                   "version 1, position [0-9]+\\)\n"));
+  json named = RunJson({"decision", "record", "DEC-8", "--id", "dec-8",
+                        "--body", "Ledningsråd test", "--date", "april 2024",
+                        "--title", "Follow-up", "--areas", "dc-1"});
+  EXPECT_EQ(named["stream_id"], "decision-dec-8");
+
+  auto ids = [](json response) {
+    std::vector<std::string> ids;
+    for (json& d : response["decisions"]) {
+      ids.push_back(d["decision_id"].get<std::string>());
+    }
+    return ids;
+  };
+  EXPECT_THAT(ids(RunJson({"decision", "list", "--area", "dc-2"})),
+              ElementsAre("DEC-7-2024-03-01"));
+  EXPECT_THAT(ids(RunJson({"decision", "list", "--area", "dc-1"})),
+              UnorderedElementsAre("DEC-7-2024-03-01", "dec-8"));
+  json by_body = RunJson({"decision", "list", "--body", "Styrgrupp test"});
+  ASSERT_THAT(by_body["decisions"], SizeIs(1));
+  EXPECT_EQ(by_body["decisions"][0]["title"], "Action plan adopted");
+  EXPECT_EQ(by_body["decisions"][0]["outcome"], "Adopted");
+  EXPECT_EQ(by_body["decisions"][0]["decided_on"]["text"], "2024-03-01");
+
+  const std::vector<std::string> table =
+      Lines(RunOk({"decision", "list", "--area", "dc-2"}));
+  ASSERT_THAT(table, SizeIs(2));
+  EXPECT_THAT(table[0],
+              MatchesRegex("ID +REFERENCE +BODY +DATE +TITLE +AREAS"));
+  EXPECT_THAT(table[1], MatchesRegex("DEC-7-2024-03-01 +DEC-7 +Styrgrupp test "
+                                     "+2024-03-01 +Action plan adopted "
+                                     "+dc-1,dc-2"));
+
+  // A reschedule cites it; the area's history shows both.
+  RunJson({"reschedule", "dc-1", "--end", "2031", "--reason", "As decided",
+           "--decision", "DEC-7-2024-03-01"});
+  const std::string history = RunOk({"history", "dc-1"});
+  EXPECT_THAT(history, HasSubstr("2024-03-01  #"));
+  EXPECT_THAT(history, HasSubstr("decision recorded, by local-admin\n"));
+  EXPECT_THAT(history, HasSubstr("    decision: DEC-7-2024-03-01\n"));
+  EXPECT_THAT(history, HasSubstr("    reason: As decided\n"));
+  // A decision that does not exist cannot be cited.
+  const CliResult unknown =
+      Run({"reschedule", "dc-2", "--end", "2031", "--reason", "Because",
+           "--decision", "no-such-decision"});
+  EXPECT_EQ(unknown.exit_code, 1) << unknown;
+  EXPECT_THAT(unknown.err, HasSubstr("NOT_FOUND"));
+}
+
+// --- History, portfolio ---------------------------------------------------
+
+TEST_F(CliTest, HistoryLimitAndOrder) {
+  const uint64_t registered = Register("hi-1", "SA history", {"--end", "2099"});
+  for (const char* note : {"First", "Second", "Third"}) {
+    Status("hi-1", "in progress", "on track", note);
+  }
+  const std::string oldest =
+      RunOk({"history", "hi-1", "--limit", "2", "--oldest-first"});
+  const std::vector<std::string> lines = Lines(oldest);
+  ASSERT_THAT(lines, Not(IsEmpty()));
+  EXPECT_THAT(lines[0],
+              MatchesRegex(absl::StrCat("[0-9-]+  #", registered,
+                                        "  area registered, by local-admin")));
+  EXPECT_THAT(oldest, HasSubstr("\"First\""));
+  EXPECT_THAT(oldest, Not(HasSubstr("\"Second\"")));
+  EXPECT_EQ(lines.back(), "(more: raise --limit)");
+
+  json limited = RunJson({"history", "hi-1", "--limit", "2", "--oldest-first"});
+  ASSERT_THAT(limited["entries"], SizeIs(2));
+  EXPECT_EQ(limited["entries"][0]["event_type"], "AreaRegistered");
+  EXPECT_LT(U64(limited["entries"][0]["position"]),
+            U64(limited["entries"][1]["position"]));
+
+  json newest = RunJson({"history", "hi-1"});
+  ASSERT_THAT(newest["entries"], SizeIs(4));
+  EXPECT_EQ(newest["entries"][0]["text"], "Third");
+  EXPECT_EQ(newest["entries"][3]["event_type"], "AreaRegistered");
+  EXPECT_EQ(newest["entries"][0]["actor"], kActor);
+  EXPECT_EQ(newest["next_page_token"], "");
+  const std::string all = RunOk({"history", "hi-1"});
+  EXPECT_THAT(all, Not(HasSubstr("(more")));
+  EXPECT_LT(all.find("\"Third\""), all.find("\"First\""));
+}
+
+TEST_F(CliTest, PortfolioCountsPerSupportAreaAndOverall) {
+  const std::string sa = "SA portfolio";
+  Register("pf-1", sa, {"--end", "2099"});
+  Status("pf-1", "in progress", "at risk", "Slow");
+  Register("pf-2", sa, {"--end", "2099"});
+  RunJson({"close", "pf-2", "--outcome", "completed", "--reason", "Done"});
+  Register("pf-3", sa, {"--start", "2019", "--end", "2020"});
+
+  json portfolio = RunJson({"portfolio", "--support-area", sa});
+  ASSERT_THAT(portfolio["support_areas"], SizeIs(1));
+  json& slice = portfolio["support_areas"][0];
+  EXPECT_EQ(slice["support_area"], sa);
+  EXPECT_EQ(slice["areas"], 3);
+  EXPECT_EQ(slice["open"], 2);
+  EXPECT_EQ(slice["by_phase"]["PHASE_IN_PROGRESS"], 1);
+  EXPECT_EQ(slice["by_phase"]["PHASE_COMPLETED"], 1);
+  EXPECT_EQ(slice["by_phase"]["PHASE_PLANNED"], 1);
+  EXPECT_EQ(slice["by_health"]["HEALTH_AT_RISK"], 1);
+  EXPECT_EQ(slice["overdue"], 1);
+
+  json everything = RunJson({"portfolio"});
+  EXPECT_GE(everything["overall"]["areas"].get<int>(), 3);
+  bool found = false;
+  for (json& s : everything["support_areas"]) {
+    if (s["support_area"] == sa) {
+      found = true;
+      EXPECT_EQ(s["areas"], 3);
+    }
+  }
+  EXPECT_TRUE(found);
+
+  const std::vector<std::string> one =
+      Lines(RunOk({"portfolio", "--support-area", sa}));
+  ASSERT_THAT(one, SizeIs(2));
+  EXPECT_THAT(one[0],
+              MatchesRegex("SUPPORT AREA +AREAS +OPEN +IN PROGRESS +"
+                           "COMPLETED +ON TRACK +AT RISK +OFF TRACK +"
+                           "OVERDUE +SLIPPED +STALE +REPORTS DUE +LATE"));
+  EXPECT_THAT(one[1], MatchesRegex("SA portfolio +3 +2 +1 +1 +0 +1 +0 +1 +0 "
+                                   "\\(0 d\\) +0 +0 +0"));
+  const std::string overall = RunOk({"portfolio"});
+  EXPECT_THAT(overall, HasSubstr("\nSA portfolio "));
+  EXPECT_THAT(Lines(overall).back(), StartsWith("all "));
+}
+
+// --- Export ---------------------------------------------------------------
+
+TEST_F(CliTest, ExportWritesEveryEventWithItsHash) {
+  Register("ex-1", "SA export", {"--start", "HT23", "--end", "VT24"});
+  Status("ex-1", "in progress", "on track", "Going, \"well\"\nreally");
+  RunJson({"reschedule", "ex-1", "--end", "HT24", "--reason", "Later"});
+
+  const std::string jsonl = RunOk({"export", "--area", "ex-1"});
+  const std::vector<std::string> lines = Lines(jsonl);
+  ASSERT_THAT(lines, SizeIs(3)) << jsonl;
+  std::vector<std::string> types;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    json event = json::parse(lines[i], nullptr, false);
+    ASSERT_TRUE(event.is_object()) << lines[i];
+    EXPECT_EQ(event["stream_id"], "area-ex-1");
+    EXPECT_EQ(event["version"], i + 1);
+    EXPECT_EQ(event["actor"], kActor);
+    EXPECT_THAT(event["hash"].get<std::string>(), MatchesRegex("[0-9a-f]{64}"));
+    EXPECT_THAT(event["payload_hash"].get<std::string>(),
+                MatchesRegex("[0-9a-f]{64}"));
+    types.push_back(event["type"].get<std::string>());
+  }
+  EXPECT_THAT(types, ElementsAre("AreaRegistered", "StatusReported",
+                                 "ScheduleRevised"));
+  EXPECT_EQ(json::parse(lines[1])["payload"]["report"]["narrative"],
+            "Going, \"well\"\nreally");
+  EXPECT_EQ(json::parse(lines[2])["payload"]["reason"], "Later");
+
+  const std::vector<std::string> csv =
+      Lines(RunOk({"export", "--area", "ex-1", "--format", "csv"}));
+  ASSERT_THAT(csv, SizeIs(4));
+  EXPECT_EQ(csv[0],
+            "position,stream_id,version,type,event_id,recorded_at,actor,"
+            "command_id,reason,payload,payload_hash,hash");
+  for (size_t i = 0; i < lines.size(); ++i) {
+    json event = json::parse(lines[i]);
+    EXPECT_THAT(csv[i + 1],
+                StartsWith(absl::StrCat(event["position"].get<uint64_t>(),
+                                        ",area-ex-1,", i + 1, ",",
+                                        event["type"].get<std::string>(), ",",
+                                        event["event_id"].get<std::string>())));
+    EXPECT_THAT(csv[i + 1], ::testing::EndsWith(absl::StrCat(
+                                ",", event["payload_hash"].get<std::string>(),
+                                ",", event["hash"].get<std::string>())));
+  }
+
+  // The whole log: every position once, in order, each with its hash; the
+  // last hash is the head hash verify reports.
+  const uint64_t head = Head();
+  const std::vector<std::string> log = Lines(RunOk({"export"}));
+  ASSERT_EQ(log.size(), head);
+  std::vector<std::string> hashes;
+  for (size_t i = 0; i < log.size(); ++i) {
+    json event = json::parse(log[i], nullptr, false);
+    ASSERT_TRUE(event.is_object()) << log[i];
+    ASSERT_EQ(event["position"], i + 1);
+    hashes.push_back(event["hash"].get<std::string>());
+    EXPECT_THAT(hashes.back(), MatchesRegex("[0-9a-f]{64}"));
+  }
+  EXPECT_THAT(RunOk({"admin", "verify"}),
+              HasSubstr(absl::StrCat("head ", head, ", head hash ",
+                                     hashes.back(), "\n")));
+
+  const std::string file = TempPath("export.csv");
+  const CliResult written = Run({"export", "--format", "csv", "-o", file});
+  ASSERT_EQ(written.exit_code, 0) << written;
+  EXPECT_EQ(written.out, "");
+  EXPECT_EQ(written.err,
+            absl::StrCat("exported ", head, " events to ", file, "\n"));
+  std::ifstream in(file);
+  std::stringstream content;
+  content << in.rdbuf();
+  const std::vector<std::string> rows = Lines(content.str());
+  ASSERT_EQ(rows.size(), head + 1);
+  for (size_t i = 0; i < head; ++i) {
+    EXPECT_THAT(rows[i + 1], StartsWith(absl::StrCat(i + 1, ",")));
+    EXPECT_THAT(rows[i + 1], ::testing::EndsWith("," + hashes[i]));
+  }
+
+  const CliResult unknown = Run({"export", "--area", "ex-none"});
+  EXPECT_EQ(unknown.exit_code, 1) << unknown;
+  EXPECT_THAT(unknown.err, HasSubstr("NOT_FOUND"));
+}
+
+// --- Administration -------------------------------------------------------
+
+TEST_F(CliTest, AdminProjectionsRebuildVerifyAndStats) {
+  Register("ad-1", "SA admin");
+  const uint64_t head = Head();
+
+  const std::vector<std::string> table = Lines(RunOk({"admin", "projections"}));
+  ASSERT_THAT(table, SizeIs(3));
+  EXPECT_THAT(table[0], MatchesRegex("NAME +STATE +CHECKPOINT +HEAD +LAG +"
+                                     "GENERATION +REBUILT TO +ERROR"));
+  EXPECT_THAT(table, Contains(MatchesRegex("area_state +running +[0-9]+ .*")));
+  EXPECT_THAT(table, Contains(MatchesRegex("history +running +[0-9]+ .*")));
+
+  // Each projection's status, by name.
+  auto statuses = [] {
+    std::map<std::string, json> by_name;
+    json response = RunJson({"admin", "projections"});
+    for (json& p : response["projections"]) {
+      by_name[p["name"].get<std::string>()] = p;
+    }
+    return by_name;
+  };
+  std::map<std::string, json> before = statuses();
+  ASSERT_TRUE(before.contains("history") && before.contains("area_state"));
+  EXPECT_EQ(before["history"]["state"], "PROJECTION_STATE_RUNNING");
+  EXPECT_EQ(U64(before["history"]["checkpoint"]), head);
+  EXPECT_EQ(U64(before["history"]["lag"]), 0u);
+
+  const CliResult rebuild = Run({"admin", "rebuild", "history"});
+  ASSERT_EQ(rebuild.exit_code, 0) << rebuild;
+  EXPECT_EQ(rebuild.out,
+            "rebuilding history (see plantrail admin projections)\n");
+  json rebuild_json = RunJson({"admin", "rebuild", "area_state"});
+  EXPECT_EQ(rebuild_json["status"]["name"], "area_state");
+  // Done when a new generation of each is live and running; poll for it.
+  auto rebuilt = [&](std::map<std::string, json> now) {
+    for (const char* name : {"history", "area_state"}) {
+      json& status = now.at(name);
+      if (status["state"] != "PROJECTION_STATE_RUNNING" ||
+          U64(status["generation"]) <= U64(before[name]["generation"])) {
+        return false;
+      }
+    }
+    return true;
+  };
+  std::map<std::string, json> now = statuses();
+  const absl::Time deadline = absl::Now() + kPatience;
+  while (!rebuilt(now) && absl::Now() < deadline) now = statuses();
+  for (const char* name : {"history", "area_state"}) {
+    EXPECT_EQ(now[name]["state"], "PROJECTION_STATE_RUNNING")
+        << now[name].dump();
+    EXPECT_EQ(U64(now[name]["generation"]), U64(before[name]["generation"]) + 1)
+        << now[name].dump();
+    EXPECT_EQ(now[name]["error"], "");
+  }
+  // The rebuilt copies answer.
+  EXPECT_THAT(RunJson({"history", "ad-1"})["entries"], SizeIs(1));
+  EXPECT_EQ(ShowJson("ad-1")["title"], "Area ad-1");
+
+  const CliResult unknown = Run({"admin", "rebuild", "no-such-projection"});
+  EXPECT_EQ(unknown.exit_code, 1) << unknown;
+  EXPECT_THAT(unknown.err, HasSubstr("NOT_FOUND"));
+
+  EXPECT_THAT(
+      RunOk({"admin", "verify"}),
+      MatchesRegex(absl::StrCat("the chain verifies: ", head, " events, head ",
+                                head, ", head hash [0-9a-f]{64}\n")));
+  json verified = RunJson({"admin", "verify"});
+  EXPECT_EQ(verified["ok"], true);
+  EXPECT_EQ(U64(verified["events_checked"]), head);
+  EXPECT_EQ(U64(verified["first_broken_position"]), 0u);
+
+  const std::string stats = RunOk({"admin", "stats"});
+  EXPECT_THAT(stats,
+              MatchesRegex(absl::StrCat("STATISTIC +VALUE\nhead position +",
+                                        head, "\n(.|\n)*")));
+  EXPECT_THAT(stats, HasSubstr("\nlive subscriptions "));
+  Register("ad-2", "SA admin");
+  json after = RunJson({"admin", "stats"});
+  EXPECT_EQ(U64(after["head_position"]), head + 1);
+  EXPECT_GE(U64(after["events_appended"]), head + 1);
+}
+
+// --- Retries and expected versions ----------------------------------------
+
+TEST_F(CliTest, CommandIdRetryWritesNothing) {
+  Register("ci-1", "SA retry");
+  const std::vector<std::string> command = {
+      "status",   "ci-1",   "--phase",   "in progress",  "--health",
+      "on track", "--note", "Once only", "--command-id", "ci-1-status"};
+  const CliResult first = Run(command);
+  ASSERT_EQ(first.exit_code, 0) << first;
+  EXPECT_THAT(first.out, StartsWith("reported the status of area ci-1"));
+  const uint64_t head = Head();
+
+  const CliResult second = Run(command);
+  ASSERT_EQ(second.exit_code, 0) << second;
+  EXPECT_EQ(second.out, "already done, nothing written: " + first.out);
+  json third = RunJson(command);
+  EXPECT_EQ(third["replayed"], true);
+  EXPECT_EQ(U64(third["version"]), 2u);
+
+  EXPECT_EQ(Head(), head);
+  EXPECT_EQ(U64(ShowJson("ci-1")["version"]), 2u);
+  EXPECT_THAT(RunJson({"history", "ci-1"})["entries"], SizeIs(2));
+
+  // The same id for another command is refused.
+  const CliResult reused =
+      Run({"status", "ci-1", "--phase", "paused", "--health", "off track",
+           "--note", "Different", "--command-id", "ci-1-status"});
+  EXPECT_EQ(reused.exit_code, 1) << reused;
+  EXPECT_THAT(reused.err, HasSubstr("ALREADY_EXISTS"));
+  EXPECT_EQ(Head(), head);
+}
+
+TEST_F(CliTest, ExpectedVersionGuardsAgainstLostUpdates) {
+  Register("ev-1", "SA expected");
+  json ok = Status("ev-1", "in progress", "on track", "Checked",
+                   {"--expected-version", "1"});
+  EXPECT_EQ(U64(ok["version"]), 2u);
+  const uint64_t head = Head();
+
+  const CliResult stale =
+      Run({"status", "ev-1", "--phase", "paused", "--health", "at risk",
+           "--note", "Stale view", "--expected-version", "1"});
+  EXPECT_EQ(stale.exit_code, 1) << stale;
+  EXPECT_EQ(stale.out, "");
+  EXPECT_THAT(Lines(stale.err), SizeIs(1)) << stale;
+  EXPECT_THAT(stale.err, HasSubstr("ABORTED"));
+  EXPECT_THAT(stale.err, HasSubstr("at version 2"));
+  EXPECT_EQ(Head(), head);
+  EXPECT_EQ(ShowJson("ev-1")["phase"], "PHASE_IN_PROGRESS");
+}
+
+// --- Errors ---------------------------------------------------------------
+
+TEST_F(CliTest, RefusalsExitOneWithOneLineNamingFieldAndCode) {
+  const uint64_t head = Head();
+  const CliResult bad_date =
+      Run({"area", "register", "er-date", "--title", "Bad", "--support-area",
+           "SA errors", "--end", "Q5 2023"});
+  EXPECT_EQ(bad_date.exit_code, 1) << bad_date;
+  EXPECT_EQ(bad_date.out, "");
+  ASSERT_THAT(Lines(bad_date.err), SizeIs(1)) << bad_date;
+  EXPECT_THAT(bad_date.err, StartsWith("plantrail: planned_end: "));
+  EXPECT_THAT(bad_date.err, HasSubstr("Q5 2023"));
+  EXPECT_THAT(bad_date.err, HasSubstr("(INVALID_ARGUMENT)\n"));
+  EXPECT_EQ(Head(), head);
+
+  const CliResult unknown = Run({"area", "show", "er-unknown"});
+  EXPECT_EQ(unknown.exit_code, 1) << unknown;
+  ASSERT_THAT(Lines(unknown.err), SizeIs(1)) << unknown;
+  EXPECT_THAT(unknown.err, HasSubstr("er-unknown"));
+  EXPECT_THAT(unknown.err, HasSubstr("(NOT_FOUND)\n"));
+  const CliResult unknown_status =
+      Run({"status", "er-unknown", "--phase", "planned", "--health", "on track",
+           "--note", "Nobody home"});
+  EXPECT_EQ(unknown_status.exit_code, 1) << unknown_status;
+  EXPECT_THAT(unknown_status.err, HasSubstr("(NOT_FOUND)\n"));
+  const CliResult unknown_history = Run({"history", "er-unknown"});
+  EXPECT_EQ(unknown_history.exit_code, 1) << unknown_history;
+  EXPECT_THAT(unknown_history.err, HasSubstr("NOT_FOUND"));
+
+  Register("er-twice", "SA errors");
+  const CliResult twice = Run({"area", "register", "er-twice", "--title",
+                               "Again", "--support-area", "SA errors"});
+  EXPECT_EQ(twice.exit_code, 1) << twice;
+  ASSERT_THAT(Lines(twice.err), SizeIs(1)) << twice;
+  EXPECT_THAT(twice.err, HasSubstr("already registered"));
+  EXPECT_THAT(twice.err, HasSubstr("(ALREADY_EXISTS)\n"));
+  EXPECT_EQ(ShowJson("er-twice")["title"], "Area er-twice");
+}
+
+TEST_F(CliTest, UsageErrorsExitTwoAndNeverReachTheServer) {
+  // The server is not even there: a usage error is found before any call.
+  ClosedPort closed;
+  const RunOptions nowhere{.server = closed.address()};
+  struct Case {
+    std::vector<std::string> args;
+    std::string mentions;
+  };
+  const std::vector<Case> cases = {
+      {{"status", "us-1", "--phase", "planned", "--health", "on track"},
+       "--note"},
+      {{"area", "register", "us-1", "--title", "No support area"},
+       "--support-area"},
+      {{"area", "show"}, "ID"},
+      {{"area", "list", "--bogus"}, "--bogus"},
+      {{"area", "list", "--phase", "sideways"}, "--phase: \"sideways\""},
+      {{"status", "us-1", "--phase", "sideways", "--health", "on track",
+        "--note", "n"},
+       "--phase: \"sideways\" is not one of"},
+      {{"status", "us-1", "--phase", "planned", "--health", "sunny", "--note",
+        "n"},
+       "--health"},
+      {{"close", "us-1", "--outcome", "abandoned", "--reason", "r"},
+       "--outcome"},
+      {{"area", "list", "--sort", "colour"}, "--sort"},
+      {{"reschedule", "us-1", "--reason", "No dates"}, "--start, --end or"},
+      {{"depend", "us-1"}, "exactly one of --on and --external"},
+      {{"depend", "us-1", "--on", "a", "--external", "b"}, "--external"},
+      {{"area", "show", "us-1", "--as-of", "yesterday"}, "--as-of"},
+      {{"export", "--format", "xml"}, "--format"},
+      {{"correct", "us-1", "--entry", "0", "--reason", "r"}, "--entry"},
+      // A mistyped command is no command at all (CLI11's wording).
+      {{"frobnicate"}, "A subcommand is required"},
+      {{}, "subcommand"},
+  };
+  for (const Case& c : cases) {
+    const CliResult result = Run(c.args, nowhere);
+    EXPECT_EQ(result.exit_code, 2) << result;
+    EXPECT_EQ(result.out, "") << result;
+    EXPECT_THAT(result.err, HasSubstr(c.mentions)) << result;
+    EXPECT_THAT(result.err, Not(HasSubstr("cannot reach"))) << result;
+  }
+}
+
+TEST_F(CliTest, ServerDownExitsOneSayingItCannotReachIt) {
+  ClosedPort closed;
+  const CliResult down = Run({"area", "list"}, {.server = closed.address(),
+                                                .stdin_mode = Stdin::kClosed});
+  EXPECT_EQ(down.exit_code, 1) << down;
+  EXPECT_EQ(down.out, "");
+  ASSERT_THAT(Lines(down.err), SizeIs(1)) << down;
+  EXPECT_THAT(down.err, HasSubstr(absl::StrCat("cannot reach plantraild at ",
+                                               closed.address())));
+  EXPECT_THAT(down.err, HasSubstr("(UNAVAILABLE)\n"));
+
+  // --server wins over PLANTRAIL_SERVER.
+  const CliResult flag = Run({"--server", closed.address(), "admin", "stats"});
+  EXPECT_EQ(flag.exit_code, 1) << flag;
+  EXPECT_THAT(flag.err, HasSubstr("cannot reach"));
+
+  const CliResult json_down =
+      Run({"--json", "status", "sd-1", "--phase", "planned", "--health",
+           "on track", "--note", "n"},
+          {.server = closed.address()});
+  EXPECT_EQ(json_down.exit_code, 1) << json_down;
+  json error = json::parse(json_down.err, nullptr, false);
+  ASSERT_TRUE(error.is_object()) << json_down;
+  EXPECT_EQ(error["error"]["code"], "UNAVAILABLE");
+  EXPECT_THAT(error["error"]["message"].get<std::string>(),
+              HasSubstr("cannot reach"));
+}
+
+TEST_F(CliTest, JsonErrorsAreOneObjectOnStderr) {
+  Register("je-1", "SA json errors");
+  struct Case {
+    std::vector<std::string> args;
+    int exit_code;
+    std::string code;
+    std::string mentions;
+  };
+  const std::vector<Case> cases = {
+      {{"area", "register", "je-2", "--title", "T", "--support-area", "S",
+        "--end", "Q5 2023"},
+       1,
+       "INVALID_ARGUMENT",
+       "planned_end"},
+      {{"area", "show", "je-none"}, 1, "NOT_FOUND", "je-none"},
+      {{"area", "register", "je-1", "--title", "T", "--support-area", "S"},
+       1,
+       "ALREADY_EXISTS",
+       "je-1"},
+      {{"status", "je-1", "--phase", "planned", "--health", "on track",
+        "--note", "n", "--expected-version", "7"},
+       1,
+       "ABORTED",
+       "at version 1"},
+      {{"area", "list", "--phase", "sideways"},
+       2,
+       "INVALID_ARGUMENT",
+       "--phase"},
+      {{"status", "je-1", "--phase", "planned"},
+       2,
+       "INVALID_ARGUMENT",
+       "--health"},
+      {{"area", "list", "--bogus"}, 2, "INVALID_ARGUMENT", "--bogus"},
+  };
+  for (const Case& c : cases) {
+    for (bool json_first : {true, false}) {
+      std::vector<std::string> args = c.args;
+      args.insert(json_first ? args.begin() : args.end(), "--json");
+      const CliResult result = Run(args);
+      EXPECT_EQ(result.exit_code, c.exit_code) << result;
+      EXPECT_EQ(result.out, "") << result;
+      ASSERT_THAT(Lines(result.err), SizeIs(1)) << result;
+      json error = json::parse(result.err, nullptr, false);
+      ASSERT_TRUE(error.is_object()) << result;
+      ASSERT_TRUE(error.contains("error")) << result;
+      EXPECT_EQ(error["error"]["code"], c.code) << result;
+      EXPECT_THAT(error["error"]["message"].get<std::string>(),
+                  HasSubstr(c.mentions))
+          << result;
+    }
+  }
+}
+
+// --- Help -----------------------------------------------------------------
+
+// The subcommands a help text lists.
+std::vector<std::string> SubcommandsIn(const std::string& help) {
+  std::vector<std::string> names;
+  bool in_list = false;
+  for (const std::string& line : Lines(help)) {
+    if (line == "Subcommands:") {
+      in_list = true;
+    } else if (in_list && absl::StartsWith(line, "  ")) {
+      absl::string_view name = absl::StripLeadingAsciiWhitespace(line);
+      names.emplace_back(name.substr(0, name.find(' ')));
+    } else if (in_list) {
+      break;
+    }
+  }
+  return names;
+}
+
+TEST_F(CliTest, HelpOnEveryCommandShowsAnExample) {
+  ClosedPort closed;  // help never touches the network
+  const CliResult top = Run({"--help"}, {.server = closed.address()});
+  ASSERT_EQ(top.exit_code, 0) << top;
+  EXPECT_THAT(top.out, HasSubstr("Examples:\n"));
+  EXPECT_THAT(top.out, HasSubstr("Exit codes: 0 success, 1 refused or failed, "
+                                 "2 usage."));
+  // Every command, found by walking the help itself.
+  std::vector<std::vector<std::string>> pending;
+  for (const std::string& name : SubcommandsIn(top.out))
+    pending.push_back({name});
+  std::set<std::string> leaves;
+  while (!pending.empty()) {
+    std::vector<std::string> path = pending.back();
+    pending.pop_back();
+    std::vector<std::string> args = path;
+    args.push_back("--help");
+    const CliResult help = Run(args, {.server = closed.address()});
+    EXPECT_EQ(help.exit_code, 0) << help;
+    EXPECT_EQ(help.err, "") << help;
+    EXPECT_THAT(help.out, HasSubstr(absl::StrCat("Usage: plantrail ",
+                                                 absl::StrJoin(path, " "))))
+        << help;
+    const std::vector<std::string> children = SubcommandsIn(help.out);
+    if (!children.empty()) {
+      EXPECT_THAT(help.out, HasSubstr("Example")) << help;
+      for (const std::string& child : children) {
+        std::vector<std::string> next = path;
+        next.push_back(child);
+        pending.push_back(next);
+      }
+      continue;
+    }
+    // A command's own example: "Example:" or "Examples:" and a line that
+    // runs it.
+    const std::string joined = absl::StrJoin(path, " ");
+    leaves.insert(joined);
+    EXPECT_THAT(help.out, HasSubstr("\nExample")) << help;
+    EXPECT_THAT(help.out, HasSubstr(absl::StrCat("\n  plantrail ", joined)))
+        << help;
+  }
+  // The walk found them all (and more, should commands be added).
+  for (const char* command :
+       {"area register",   "area revise",   "area units",
+        "area show",       "area list",     "status",
+        "reschedule",      "depend",        "undepend",
+        "close",           "reopen",        "correct",
+        "decision record", "decision list", "history",
+        "portfolio",       "deps",          "watch",
+        "export",          "import",        "admin projections",
+        "admin rebuild",   "admin verify",  "admin stats"}) {
+    EXPECT_THAT(leaves, Contains(std::string(command)));
+  }
+}
+
+// --- watch ----------------------------------------------------------------
+
+// `plantrail watch ...` running in the background, read line by line.
+class Watch {
+ public:
+  Watch(std::vector<std::string> args, std::vector<std::string> env) {
+    args.insert(args.begin(), kCli);
+    started_ = child_.Start(std::move(args), std::move(env), Stdin::kClosed);
+    EXPECT_TRUE(started_) << "cannot spawn watch";
+  }
+
+  // Reads until `done(lines)` holds (false at the deadline).
+  bool ReadUntil(
+      const std::function<bool(const std::vector<std::string>&)>& done) {
+    return started_ && child_.ReadUntil([&] { return done(CompleteLines()); },
+                                        absl::Now() + kPatience);
+  }
+
+  // The lines so far (a partly written last line is left out).
+  std::vector<std::string> CompleteLines() const {
+    const std::string& out = child_.out();
+    return Lines(out.substr(0, out.rfind('\n') + 1));
+  }
+
+  // SIGINT, as Ctrl-C: the exit code.
+  int Interrupt() {
+    child_.Signal(SIGINT);
+    return child_.Wait(absl::Now() + kPatience);
+  }
+
+  const std::string& err() const { return child_.err(); }
+
+ private:
+  Child child_;
+  bool started_ = false;
+};
+
+std::vector<json> ParseLines(const std::vector<std::string>& lines) {
+  std::vector<json> events;
+  for (const std::string& line : lines) {
+    events.push_back(json::parse(line, nullptr, false));
+    EXPECT_TRUE(events.back().is_object()) << line;
+  }
+  return events;
+}
+
+TEST_F(CliTest, WatchPrintsChangesAsTheyHappenUntilCtrlC) {
+  Watch watch({"watch", "--from", "0", "--json"}, Environment({}));
+  Register("wa-1", "SA watch");
+  Status("wa-1", "in progress", "at risk", "Seen live");
+  const uint64_t head = Head();
+  ASSERT_TRUE(watch.ReadUntil([&](const std::vector<std::string>& lines) {
+    return lines.size() >= head;
+  })) << watch.err();
+  const int exit_code = watch.Interrupt();
+  EXPECT_EQ(exit_code, 0) << watch.err();
+
+  // Every event from the first, in order, then ours.
+  std::vector<json> events = ParseLines(watch.CompleteLines());
+  ASSERT_EQ(events.size(), head);
+  for (size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(events[i]["position"], i + 1);
+    EXPECT_THAT(events[i]["hash"].get<std::string>(),
+                MatchesRegex("[0-9a-f]{64}"));
+  }
+  json& registered = events[head - 2];
+  EXPECT_EQ(registered["stream_id"], "area-wa-1");
+  EXPECT_EQ(registered["type"], "AreaRegistered");
+  EXPECT_EQ(registered["payload"]["title"], "Area wa-1");
+  json& reported = events[head - 1];
+  EXPECT_EQ(reported["stream_id"], "area-wa-1");
+  EXPECT_EQ(reported["version"], 2);
+  EXPECT_EQ(reported["type"], "StatusReported");
+  EXPECT_EQ(reported["actor"], kActor);
+  EXPECT_EQ(reported["payload"]["report"]["narrative"], "Seen live");
+  EXPECT_EQ(watch.err(), "");
+}
+
+TEST_F(CliTest, WatchFromResumesAfterThePosition) {
+  Register("wr-1", "SA watch resume");
+  json first = Status("wr-1", "in progress", "on track", "Before");
+  json second = Status("wr-1", "in progress", "at risk", "After");
+  const uint64_t from = U64(first["position"]);
+
+  // People's lines: "#P  time  stream vN  what, by whom".
+  Watch watch({"watch", "--from", absl::StrCat(from)}, Environment({}));
+  ASSERT_TRUE(watch.ReadUntil(
+      [](const std::vector<std::string>& lines) { return !lines.empty(); }));
+  json third = Status("wr-1", "paused", "off track", "Live");
+  ASSERT_TRUE(watch.ReadUntil(
+      [](const std::vector<std::string>& lines) { return lines.size() >= 2; }));
+  EXPECT_EQ(watch.Interrupt(), 0) << watch.err();
+  const std::vector<std::string> lines = watch.CompleteLines();
+  ASSERT_THAT(lines, SizeIs(2));
+  EXPECT_THAT(lines[0],
+              MatchesRegex(absl::StrCat("#", U64(second["position"]),
+                                        "  [0-9-]+ [0-9:]+ UTC  area-wr-1 v3  "
+                                        "status reported, by local-admin")));
+  EXPECT_THAT(lines[1],
+              StartsWith(absl::StrCat("#", U64(third["position"]), "  ")));
+  EXPECT_THAT(watch.err(), HasSubstr("-- caught up at position"));
+}
+
+TEST_F(CliTest, WatchFiltersByTypeAndStreamPrefix) {
+  const uint64_t from = Head();
+  Register("wf-a", "SA watch filter");
+  Register("wf-b", "SA watch filter");
+  json a1 = Status("wf-a", "in progress", "on track", "a1");
+  Status("wf-b", "in progress", "on track", "b1");
+  RunJson({"area", "revise", "wf-a", "--title", "Renamed", "--reason", "r"});
+  json a2 = Status("wf-a", "paused", "at risk", "a2");
+
+  Watch watch({"watch", "--from", absl::StrCat(from), "--type",
+               "StatusReported", "--stream-prefix", "area-wf-a", "--json"},
+              Environment({}));
+  ASSERT_TRUE(watch.ReadUntil([&](const std::vector<std::string>& lines) {
+    return absl::c_any_of(lines, [&](const std::string& line) {
+      return absl::StrContains(
+          line, absl::StrCat("\"position\":", U64(a2["position"]), ","));
+    });
+  })) << watch.err();
+  EXPECT_EQ(watch.Interrupt(), 0) << watch.err();
+  std::vector<json> events = ParseLines(watch.CompleteLines());
+  ASSERT_THAT(events, SizeIs(2));
+  EXPECT_EQ(events[0]["position"], U64(a1["position"]));
+  EXPECT_EQ(events[1]["position"], U64(a2["position"]));
+  for (json& event : events) {
+    EXPECT_EQ(event["type"], "StatusReported");
+    EXPECT_EQ(event["stream_id"], "area-wf-a");
+  }
+
+  // Only the type: both areas' reports.
+  Watch by_type({"watch", "--from", absl::StrCat(from), "--type",
+                 "AreaRegistered", "--json"},
+                Environment({}));
+  ASSERT_TRUE(by_type.ReadUntil([](const std::vector<std::string>& lines) {
+    return absl::c_any_of(lines, [](const std::string& line) {
+      return absl::StrContains(line, "\"stream_id\":\"area-wf-b\"");
+    });
+  }));
+  EXPECT_EQ(by_type.Interrupt(), 0) << by_type.err();
+  std::vector<json> registrations = ParseLines(by_type.CompleteLines());
+  ASSERT_THAT(registrations, SizeIs(2));
+  EXPECT_EQ(registrations[0]["stream_id"], "area-wf-a");
+  EXPECT_EQ(registrations[1]["stream_id"], "area-wf-b");
+}
+
+// --- import ---------------------------------------------------------------
+
+// A server of its own: these tests count every area and every event.
+class CliImportTest : public CliTest {
+ protected:
+  static std::string Example(const std::string& name) {
+    return absl::StrCat(kSourceDir, "/examples/", name);
+  }
+  static uint64_t AreaTotal(std::vector<std::string> filters = {}) {
+    std::vector<std::string> args = {"area", "list"};
+    args.insert(args.end(), filters.begin(), filters.end());
+    json response = RunJson(args);
+    return response.is_null() ? 0 : response["total"].get<uint64_t>();
+  }
+  static std::string WriteFile(const std::string& name,
+                               const std::string& content) {
+    const std::string path = TempPath(name);
+    std::ofstream(path, std::ios::binary) << content;
+    return path;
+  }
+};
+
+TEST_F(CliImportTest, KthPlanDryRunThenImportThenAgain) {
+  const std::string plan = Example("kth-action-plan.json");
+  const uint64_t head = Head();
+  const uint64_t areas = AreaTotal();
+  const size_t decisions = RunJson({"decision", "list"})["decisions"].size();
+
+  const CliResult dry =
+      Run({"import", plan, "--dry-run"}, {.stdin_mode = Stdin::kClosed});
+  ASSERT_EQ(dry.exit_code, 0) << dry;
+  EXPECT_THAT(dry.out, HasSubstr(": 75 rows, 75 accepted, 0 refused; "));
+  EXPECT_THAT(dry.out, HasSubstr("(dry run: nothing written)\n"));
+  EXPECT_EQ(Head(), head);
+  EXPECT_EQ(AreaTotal(), areas);
+  json dry_json = RunJson({"import", plan, "--dry-run"});
+  EXPECT_EQ(dry_json["dry_run"], true);
+  EXPECT_EQ(dry_json["rows"], 75);
+  EXPECT_EQ(dry_json["rows_refused"], 0);
+  const uint64_t to_send = dry_json["commands_to_send"].get<uint64_t>();
+  EXPECT_GT(to_send, 75u);
+  EXPECT_EQ(Head(), head);
+
+  const CliResult imported = Run({"import", plan});
+  ASSERT_EQ(imported.exit_code, 0) << imported;
+  EXPECT_THAT(imported.out, HasSubstr(absl::StrCat(to_send,
+                                                   " commands applied, 0 were "
+                                                   "imported before\n")));
+  EXPECT_EQ(AreaTotal(), areas + 72);
+  EXPECT_EQ(Head(), head + to_send);
+  EXPECT_EQ(ShowJson("3.1.1")["title"], "Inresande utbytesstudenter");
+  EXPECT_THAT(ShowJson("3.1.1")["dependencies"], SizeIs(3));
+  EXPECT_THAT(RunJson({"decision", "list"})["decisions"],
+              SizeIs(decisions + 3));
+
+  // Again: nothing is written, and it says so.
+  const CliResult again = Run({"import", plan});
+  ASSERT_EQ(again.exit_code, 0) << again;
+  EXPECT_THAT(again.out, HasSubstr(absl::StrCat("0 commands applied, ", to_send,
+                                                " were imported before\n")));
+  EXPECT_EQ(Head(), head + to_send);
+  json again_json = RunJson({"import", plan, "--dry-run"});
+  EXPECT_EQ(again_json["commands_to_send"], 0);
+  EXPECT_EQ(again_json["commands_already_imported"], to_send);
+  EXPECT_EQ(AreaTotal(), areas + 72);
+  EXPECT_THAT(RunOk({"admin", "verify"}), StartsWith("the chain verifies: "));
+}
+
+TEST_F(CliImportTest, PiteaCsvKeepsTheReportsBusinessDates) {
+  const std::string plan = Example("pitea-school-leadership.csv");
+  const CliResult imported = Run({"import", plan});
+  ASSERT_EQ(imported.exit_code, 0) << imported;
+  EXPECT_THAT(imported.out, HasSubstr(": 19 rows, 19 accepted, 0 refused; "));
+  EXPECT_EQ(AreaTotal({"--support-area", "Grundskolans ledningsfunktion"}), 9u);
+
+  // Area 3's report speaks for 2018-01-10, whenever it was recorded.
+  const std::string history = RunOk({"history", "3"});
+  EXPECT_THAT(history, HasSubstr("\n2018-01-10  #"));
+  EXPECT_THAT(history, HasSubstr("status reported, by local-admin (recorded "));
+  EXPECT_THAT(history, HasSubstr("\"Not started, although it was due in "
+                                 "December 2017."));
+  EXPECT_THAT(history, HasSubstr("    decision: bun-2017-atgardsplan\n"));
+  json entries = RunJson({"history", "3"})["entries"];
+  bool report_found = false;
+  for (json& entry : entries) {
+    if (entry["event_type"] == "StatusReported") {
+      report_found = true;
+      EXPECT_EQ(entry["business_date"]["text"], "2018-01-10");
+    }
+  }
+  EXPECT_TRUE(report_found);
+
+  json as_of = ShowJson("3", {"--business-date", "2018-01-10"});
+  EXPECT_EQ(as_of["latest_report"]["reported_on"]["text"], "2018-01-10");
+  EXPECT_EQ(as_of["health"], "HEALTH_AT_RISK");
+  EXPECT_EQ(as_of["latest_report"]["next_report_due"]["text"], "juni 2018");
+  EXPECT_THAT(
+      RunOk({"area", "show", "1", "--business-date", "2018-01-10"}),
+      AllOf(HasField("latest report", "2018-01-10: \"On schedule\\..*"),
+            HasField("phase", "in progress"), HasField("health", "on track")));
+  // The day before, no report had been made.
+  EXPECT_EQ(ShowJson("3", {"--business-date", "2018-01-09"})["status_reports"],
+            0);
+  EXPECT_THAT(RunJson({"decision", "list", "--area", "3"})["decisions"],
+              SizeIs(1));
+}
+
+TEST_F(CliImportTest, BadCsvRowsAreListedAndOnlyGoodRowsApplied) {
+  const std::string sa = "SA bad csv";
+  const std::string file = WriteFile(
+      "bad.csv",
+      "record,id,title,support_area,planned_end,phase,health,reported_on,note\n"
+      "area,bc-good-1,Good one,SA bad csv,2030,planned,,,\n"          // line 2
+      "area,bc-date,Bad date,SA bad csv,Q5 2023,,,,\n"                // line 3
+      "area,bc-phase,Bad phase,SA bad csv,2030,sideways,,,\n"         // line 4
+      "report,bc-nobody,,,,in progress,on track,2018-01-10,Who?\n"    // line 5
+      "area,bc-good-2,\"Good, two\",SA bad csv,2031,,,,\n"            // line 6
+      "report,bc-good-1,,,,in progress,at risk,2018-01-10,Fine\n"     // line 7
+      "report,bc-date,,,,in progress,on track,2018-01-10,Orphan\n");  // line 8
+  const uint64_t head = Head();
+
+  const CliResult dry = Run({"import", file, "--dry-run"});
+  EXPECT_EQ(dry.exit_code, 1) << dry;
+  EXPECT_EQ(Head(), head);
+  EXPECT_THAT(dry.out,
+              AllOf(HasSubstr("refused: line 3 (bc-date): planned_end: "),
+                    HasSubstr("Q5 2023")));
+  EXPECT_THAT(dry.out, HasSubstr("refused: line 4 (bc-phase): phase: "
+                                 "\"sideways\" is not one of"));
+  EXPECT_THAT(dry.out, MatchesRegex("(.|\n)*refused: line 5 \\(bc-nobody\\): "
+                                    ".*bc-nobody.* is not registered "
+                                    "\\[rule: area-exists\\]\n(.|\n)*"));
+  // A report for an area whose row failed fails too.
+  EXPECT_THAT(dry.out, HasSubstr("refused: line 8 (bc-date): "));
+  EXPECT_THAT(dry.out, Not(HasSubstr("line 2 ")));
+  EXPECT_THAT(dry.out, Not(HasSubstr("line 6 ")));
+  EXPECT_THAT(dry.out, Not(HasSubstr("line 7 ")));
+  EXPECT_THAT(dry.out, HasSubstr(": 7 rows, 3 accepted, 4 refused; "));
+  EXPECT_THAT(dry.err, HasSubstr("4 rows were refused"));
+  EXPECT_THAT(dry.err, HasSubstr("(INVALID_ARGUMENT)"));
+
+  json dry_json = [&] {
+    const CliResult r = Run({"--json", "import", file, "--dry-run"});
+    EXPECT_EQ(r.exit_code, 1) << r;
+    return json::parse(r.out, nullptr, false);
+  }();
+  ASSERT_TRUE(dry_json.is_object());
+  std::vector<std::string> where;
+  for (json& refusal : dry_json["refused"]) {
+    where.push_back(refusal["where"].get<std::string>());
+  }
+  EXPECT_THAT(where,
+              UnorderedElementsAre("line 3 (bc-date)", "line 4 (bc-phase)",
+                                   "line 5 (bc-nobody)", "line 8 (bc-date)"));
+  EXPECT_EQ(Head(), head);
+
+  const CliResult imported = Run({"import", file});
+  EXPECT_EQ(imported.exit_code, 1) << imported;
+  EXPECT_THAT(imported.out, HasSubstr("refused: line 4 (bc-phase)"));
+  EXPECT_THAT(imported.err, HasSubstr("refused and not applied"));
+  EXPECT_THAT(ListIds({"--support-area", sa}),
+              ElementsAre("bc-good-1", "bc-good-2"));
+  EXPECT_EQ(ShowJson("bc-good-2")["title"], "Good, two");
+  EXPECT_EQ(ShowJson("bc-good-1")["latest_report"]["narrative"], "Fine");
+  const CliResult missing = Run({"area", "show", "bc-phase"});
+  EXPECT_EQ(missing.exit_code, 1) << missing;
+}
+
+TEST_F(CliImportTest, BadJsonEntriesAreNamedByTheirPath) {
+  const std::string file = WriteFile("bad.json", R"({
+  "format": "plantrail-plan/1",
+  "areas": [
+    {"id": "bj-good", "title": "Good", "support_area": "SA bad json",
+     "planned_end": "2030",
+     "reports": [{"reported_on": "2018-01-10", "phase": "in progress",
+                  "health": "on track", "note": "Fine"}]},
+    {"id": "bj-field", "title": "Typo", "support_area": "SA bad json",
+     "colour": "blue"},
+    {"id": "bj-health", "title": "Sunny", "support_area": "SA bad json",
+     "reports": [{"phase": "in progress", "health": "sunny", "note": "?"}]}
+  ],
+  "decisions": [
+    {"reference": "BJ-1", "body": "Board", "date": "2024-01-01",
+     "title": "About the good one", "areas": ["bj-good"]},
+    {"reference": "BJ-2", "body": "Board", "date": "2024-01-01",
+     "title": "About a bad one", "areas": ["bj-health"]}
+  ]
+})");
+  const uint64_t head = Head();
+  const CliResult dry = Run({"import", file, "--dry-run"});
+  EXPECT_EQ(dry.exit_code, 1) << dry;
+  EXPECT_EQ(Head(), head);
+  EXPECT_THAT(dry.out,
+              HasSubstr("refused: areas[1] (bj-field): colour: "
+                        "unknown field [rule: import-known-fields]\n"));
+  EXPECT_THAT(dry.out, HasSubstr("refused: areas[2] (bj-health): "
+                                 "reports[0].health: \"sunny\" is not one of"));
+  EXPECT_THAT(dry.out, HasSubstr("refused: decisions[1]: "));
+  EXPECT_THAT(dry.out, Not(HasSubstr("areas[0]")));
+  EXPECT_THAT(dry.out, Not(HasSubstr("decisions[0]")));
+
+  const CliResult imported = Run({"import", file});
+  EXPECT_EQ(imported.exit_code, 1) << imported;
+  EXPECT_THAT(ListIds({"--support-area", "SA bad json"}),
+              ElementsAre("bj-good"));
+  EXPECT_EQ(ShowJson("bj-good")["latest_report"]["narrative"], "Fine");
+  EXPECT_THAT(RunJson({"decision", "list", "--body", "Board"})["decisions"],
+              SizeIs(1));
+}
+
+TEST_F(CliImportTest, UnterminatedQuoteRefusesTheWholeFile) {
+  // A quote never closed swallows the rest of the file: nothing can be told
+  // apart, so nothing is applied and the line is named.
+  const std::string file =
+      WriteFile("unterminated.csv",
+                "record,id,title,support_area\n"
+                "area,uq-good,Good,SA unterminated\n"
+                "area,uq-bad,\"Never closed,SA unterminated\n"
+                "area,uq-after,After,SA unterminated\n");
+  const uint64_t head = Head();
+  for (bool dry_run : {true, false}) {
+    std::vector<std::string> args = {"import", file};
+    if (dry_run) args.push_back("--dry-run");
+    const CliResult result = Run(args);
+    EXPECT_EQ(result.exit_code, 1) << result;
+    ASSERT_THAT(Lines(result.err), SizeIs(1)) << result;
+    EXPECT_THAT(result.err,
+                HasSubstr("line 3: a quoted field is never closed"));
+    EXPECT_THAT(result.err, HasSubstr("(INVALID_ARGUMENT)"));
+  }
+  EXPECT_EQ(Head(), head);
+  EXPECT_THAT(ListIds({"--support-area", "SA unterminated"}), IsEmpty());
+}
+
+}  // namespace
+}  // namespace plantrail
