@@ -15,6 +15,7 @@
 #include "nlohmann/json.hpp"
 #include "plantrail/v1/event_store.pb.h"
 #include "plantrail/v1/plan_commands.pb.h"
+#include "plantrail/v1/plan_queries.pb.h"
 
 namespace plantrail::cli {
 
@@ -40,6 +41,35 @@ nlohmann::ordered_json EventJson(const v1::RecordedEvent& event);
 // Calls `on_interrupt` (from another thread) when SIGINT or SIGTERM arrives
 // while it is set; otherwise those signals end the process as usual.
 void SetInterruptHandler(std::function<void()> on_interrupt);
+
+// Calls a listing RPC page by page until the last, handing each page to
+// `each` (which may move out of it).
+template <typename Stub, typename Request, typename Response, typename Each>
+absl::Status ForEachPage(Client& client,
+                         grpc::Status (Stub::*method)(grpc::ClientContext*,
+                                                      const Request&,
+                                                      Response*),
+                         Stub& stub, Request request, Each each) {
+  while (true) {
+    Response page;
+    if (absl::Status status = client.Call(method, stub, request, page);
+        !status.ok()) {
+      return status;
+    }
+    each(page);
+    if (page.next_page_token().empty()) return absl::OkStatus();
+    request.set_page_token(page.next_page_token());
+  }
+}
+
+// Whole listings, every page merged into one response (total and position
+// from the last page). `limit` 0 means the whole history.
+absl::StatusOr<v1::ListAreasResponse> ListAllAreas(
+    Client& client, v1::ListAreasRequest request);
+absl::StatusOr<v1::ListDecisionsResponse> ListAllDecisions(
+    Client& client, v1::ListDecisionsRequest request);
+absl::StatusOr<v1::GetHistoryResponse> GetHistoryUpTo(
+    Client& client, v1::GetHistoryRequest request, uint32_t limit);
 
 // What every plan command may carry.
 struct CommandFlags {

@@ -218,19 +218,9 @@ void AddList(CLI::App* area, Context& context) {
     }
     PLANTRAIL_ASSIGN_OR_RETURN(uint64_t head, Head(context));
     request.set_min_position(head);
-    request.set_page_size(1000);
     PLANTRAIL_ASSIGN_OR_RETURN(Client * client, context.client());
-    v1::ListAreasResponse all;
-    while (true) {
-      v1::ListAreasResponse page;
-      PLANTRAIL_RETURN_IF_ERROR(
-          client->Call(&Stub::ListAreas, client->queries(), request, page));
-      all.mutable_areas()->MergeFrom(page.areas());
-      all.set_total(page.total());
-      all.set_position(page.position());
-      if (page.next_page_token().empty()) break;
-      request.set_page_token(page.next_page_token());
-    }
+    PLANTRAIL_ASSIGN_OR_RETURN(v1::ListAreasResponse all,
+                               ListAllAreas(*client, request));
     if (context.json) {
       context.PrintJson(all);
       return absl::OkStatus();
@@ -274,22 +264,8 @@ void AddHistory(CLI::App& app, Context& context) {
     PLANTRAIL_ASSIGN_OR_RETURN(uint64_t head, Head(context));
     request.set_min_position(head);
     PLANTRAIL_ASSIGN_OR_RETURN(Client * client, context.client());
-    v1::GetHistoryResponse all;
-    while (flags->limit == 0 ||
-           static_cast<uint32_t>(all.entries_size()) < flags->limit) {
-      request.set_page_size(
-          flags->limit == 0
-              ? 1000
-              : std::min<uint32_t>(1000, flags->limit - all.entries_size()));
-      v1::GetHistoryResponse page;
-      PLANTRAIL_RETURN_IF_ERROR(
-          client->Call(&Stub::GetHistory, client->queries(), request, page));
-      all.mutable_entries()->MergeFrom(page.entries());
-      all.set_position(page.position());
-      all.set_next_page_token(page.next_page_token());
-      if (page.next_page_token().empty()) break;
-      request.set_page_token(page.next_page_token());
-    }
+    PLANTRAIL_ASSIGN_OR_RETURN(v1::GetHistoryResponse all,
+                               GetHistoryUpTo(*client, request, flags->limit));
     if (context.json) {
       context.PrintJson(all);
       return absl::OkStatus();
@@ -463,16 +439,8 @@ void AddListDecisions(CLI::App* decision, Context& context) {
     PLANTRAIL_ASSIGN_OR_RETURN(uint64_t head, Head(context));
     request.set_min_position(head);
     PLANTRAIL_ASSIGN_OR_RETURN(Client * client, context.client());
-    v1::ListDecisionsResponse all;
-    while (true) {
-      v1::ListDecisionsResponse page;
-      PLANTRAIL_RETURN_IF_ERROR(
-          client->Call(&Stub::ListDecisions, client->queries(), request, page));
-      all.mutable_decisions()->MergeFrom(page.decisions());
-      all.set_position(page.position());
-      if (page.next_page_token().empty()) break;
-      request.set_page_token(page.next_page_token());
-    }
+    PLANTRAIL_ASSIGN_OR_RETURN(v1::ListDecisionsResponse all,
+                               ListAllDecisions(*client, request));
     if (context.json) {
       context.PrintJson(all);
       return absl::OkStatus();
@@ -489,6 +457,52 @@ void AddListDecisions(CLI::App* decision, Context& context) {
 }
 
 }  // namespace
+
+absl::StatusOr<v1::ListAreasResponse> ListAllAreas(
+    Client& client, v1::ListAreasRequest request) {
+  request.set_page_size(1000);
+  v1::ListAreasResponse all;
+  PLANTRAIL_RETURN_IF_ERROR(ForEachPage(
+      client, &Stub::ListAreas, client.queries(), std::move(request),
+      [&all](v1::ListAreasResponse& page) {
+        all.mutable_areas()->MergeFrom(std::move(*page.mutable_areas()));
+        all.set_total(page.total());
+        all.set_position(page.position());
+      }));
+  return all;
+}
+
+absl::StatusOr<v1::ListDecisionsResponse> ListAllDecisions(
+    Client& client, v1::ListDecisionsRequest request) {
+  request.set_page_size(1000);
+  v1::ListDecisionsResponse all;
+  PLANTRAIL_RETURN_IF_ERROR(
+      ForEachPage(client, &Stub::ListDecisions, client.queries(),
+                  std::move(request), [&all](v1::ListDecisionsResponse& page) {
+                    all.mutable_decisions()->MergeFrom(
+                        std::move(*page.mutable_decisions()));
+                    all.set_position(page.position());
+                  }));
+  return all;
+}
+
+absl::StatusOr<v1::GetHistoryResponse> GetHistoryUpTo(
+    Client& client, v1::GetHistoryRequest request, uint32_t limit) {
+  v1::GetHistoryResponse all;
+  do {
+    const uint32_t left = limit == 0 ? 1000 : limit - all.entries_size();
+    request.set_page_size(std::min<uint32_t>(1000, left));
+    v1::GetHistoryResponse page;
+    PLANTRAIL_RETURN_IF_ERROR(
+        client.Call(&Stub::GetHistory, client.queries(), request, page));
+    all.mutable_entries()->MergeFrom(std::move(*page.mutable_entries()));
+    all.set_position(page.position());
+    all.set_next_page_token(page.next_page_token());
+    request.set_page_token(page.next_page_token());
+  } while (!request.page_token().empty() &&
+           (limit == 0 || static_cast<uint32_t>(all.entries_size()) < limit));
+  return all;
+}
 
 void AddQueryCommands(CLI::App& app, Context& context) {
   CLI::App* area = Group(app, "area", "");

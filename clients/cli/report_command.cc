@@ -14,8 +14,6 @@
 namespace plantrail::cli {
 namespace {
 
-using Stub = v1::PlanQueries::Stub;
-
 struct Flags {
   std::string html, support_area, title = "Development plan";
 };
@@ -29,45 +27,28 @@ absl::Status RunReport(Context& context, const Flags& flags) {
       .generated_at = absl::Now()};
   v1::ListAreasRequest areas;
   areas.set_support_area(flags.support_area);
-  areas.set_page_size(1000);
   areas.set_min_position(head);
-  do {
-    v1::ListAreasResponse page;
-    PLANTRAIL_RETURN_IF_ERROR(
-        client->Call(&Stub::ListAreas, client->queries(), areas, page));
-    for (v1::AreaState& area : *page.mutable_areas()) {
-      input.areas.push_back(std::move(area));
-    }
-    input.position = page.position();
-    areas.set_page_token(page.next_page_token());
-  } while (!areas.page_token().empty());
+  PLANTRAIL_ASSIGN_OR_RETURN(v1::ListAreasResponse listed,
+                             ListAllAreas(*client, areas));
+  input.position = listed.position();
+  input.areas.assign(std::make_move_iterator(listed.mutable_areas()->begin()),
+                     std::make_move_iterator(listed.mutable_areas()->end()));
   v1::ListDecisionsRequest decisions;
-  decisions.set_page_size(1000);
   decisions.set_min_position(head);
-  do {
-    v1::ListDecisionsResponse page;
-    PLANTRAIL_RETURN_IF_ERROR(
-        client->Call(&Stub::ListDecisions, client->queries(), decisions, page));
-    for (v1::DecisionState& decision : *page.mutable_decisions()) {
-      input.decisions.push_back(std::move(decision));
-    }
-    decisions.set_page_token(page.next_page_token());
-  } while (!decisions.page_token().empty());
+  PLANTRAIL_ASSIGN_OR_RETURN(v1::ListDecisionsResponse recorded,
+                             ListAllDecisions(*client, decisions));
+  input.decisions.assign(
+      std::make_move_iterator(recorded.mutable_decisions()->begin()),
+      std::make_move_iterator(recorded.mutable_decisions()->end()));
   for (const v1::AreaState& area : input.areas) {
-    v1::GetHistoryRequest history;
-    history.set_area_id(area.area_id());
-    history.set_page_size(1000);
-    history.set_min_position(head);
-    std::vector<v1::HistoryEntry>& entries = input.histories[area.area_id()];
-    do {
-      v1::GetHistoryResponse page;
-      PLANTRAIL_RETURN_IF_ERROR(
-          client->Call(&Stub::GetHistory, client->queries(), history, page));
-      for (v1::HistoryEntry& entry : *page.mutable_entries()) {
-        entries.push_back(std::move(entry));
-      }
-      history.set_page_token(page.next_page_token());
-    } while (!history.page_token().empty());
+    v1::GetHistoryRequest request;
+    request.set_area_id(area.area_id());
+    request.set_min_position(head);
+    PLANTRAIL_ASSIGN_OR_RETURN(v1::GetHistoryResponse history,
+                               GetHistoryUpTo(*client, request, 0));
+    input.histories[area.area_id()].assign(
+        std::make_move_iterator(history.mutable_entries()->begin()),
+        std::make_move_iterator(history.mutable_entries()->end()));
   }
   std::ofstream file(flags.html, std::ios::binary | std::ios::trunc);
   file << RenderTimelineHtml(input);
