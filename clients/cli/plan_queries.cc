@@ -435,7 +435,6 @@ void AddListDecisions(CLI::App* decision, Context& context) {
     request.set_body(flags->body);
     request.set_decided_from(flags->from);
     request.set_decided_to(flags->to);
-    request.set_page_size(1000);
     PLANTRAIL_ASSIGN_OR_RETURN(uint64_t head, Head(context));
     request.set_min_position(head);
     PLANTRAIL_ASSIGN_OR_RETURN(Client * client, context.client());
