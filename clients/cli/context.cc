@@ -39,6 +39,19 @@ absl::StatusOr<std::string> ReadToken(const std::string& path, bool required) {
   return std::string(absl::StripAsciiWhitespace(content.str()));
 }
 
+// One line: the server's (or the CLI's) message and the code.
+void PrintError(const absl::Status& status, bool json, std::ostream& err) {
+  const std::string code = absl::StatusCodeToString(status.code());
+  if (json) {
+    nlohmann::json error;
+    error["error"] = {{"code", code},
+                      {"message", std::string(status.message())}};
+    err << error.dump() << "\n";
+  } else {
+    err << "plantrail: " << status.message() << " (" << code << ")\n";
+  }
+}
+
 }  // namespace
 
 absl::Status UsageError(absl::string_view message) {
@@ -158,11 +171,7 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
           return absl::string_view(arg) == "--json";
         });
     if (e.get_exit_code() != 0 && json) {
-      nlohmann::json error;
-      error["error"] = {{"code", absl::StatusCodeToString(
-                                     absl::StatusCode::kInvalidArgument)},
-                        {"message", e.what()}};
-      err << error.dump() << "\n";
+      PrintError(absl::InvalidArgumentError(e.what()), /*json=*/true, err);
       return kExitUsage;
     }
     const int code = app.exit(e, out, err);
@@ -170,15 +179,7 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
   }
   const absl::Status& status = context.status();
   if (status.ok()) return kExitOk;
-  const std::string code = absl::StatusCodeToString(status.code());
-  if (context.json) {
-    nlohmann::json error;
-    error["error"] = {{"code", code},
-                      {"message", std::string(status.message())}};
-    err << error.dump() << "\n";
-  } else {
-    err << "plantrail: " << status.message() << " (" << code << ")\n";
-  }
+  PrintError(status, context.json, err);
   return IsUsageError(status) ? kExitUsage : kExitFailed;
 }
 
