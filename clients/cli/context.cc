@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <ostream>
 #include <sstream>
 #include <utility>
@@ -163,7 +164,15 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
   AddAdminCommands(app, context);
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::ParseError& parse_error) {
+    // "A subcommand is required" hides a misspelt command: name it.
+    std::optional<CLI::ExtrasError> misspelt;
+    if (const std::vector<std::string> unknown = app.remaining(true);
+        dynamic_cast<const CLI::RequiredError*>(&parse_error) != nullptr &&
+        !unknown.empty()) {
+      misspelt.emplace(unknown);
+    }
+    const CLI::ParseError& e = misspelt ? *misspelt : parse_error;
     // --json asks for machine-readable errors, also when the arguments
     // themselves are wrong (CLI11 may stop before it reaches --json).
     const bool json =

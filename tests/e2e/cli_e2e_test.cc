@@ -1345,8 +1345,9 @@ TEST_F(CliTest, UsageErrorsExitTwoAndNeverReachTheServer) {
       {{"area", "show", "us-1", "--as-of", "yesterday"}, "--as-of"},
       {{"export", "--format", "xml"}, "--format"},
       {{"correct", "us-1", "--entry", "0", "--reason", "r"}, "--entry"},
-      // A mistyped command is no command at all (CLI11's wording).
-      {{"frobnicate"}, "A subcommand is required"},
+      // A mistyped command is named.
+      {{"frobnicate"}, "not expected: frobnicate"},
+      {{"area", "frob"}, "not expected: frob"},
       {{}, "subcommand"},
   };
   for (const Case& c : cases) {
