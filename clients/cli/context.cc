@@ -162,6 +162,7 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
   AddImportCommands(app, context);
   AddReportCommand(app, context);
   AddAdminCommands(app, context);
+  AddEventCommands(app, context);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& parse_error) {

@@ -75,6 +75,7 @@ void AddStreamCommands(CLI::App& app, Context& context);
 void AddImportCommands(CLI::App& app, Context& context);
 void AddReportCommand(CLI::App& app, Context& context);
 void AddAdminCommands(CLI::App& app, Context& context);
+void AddEventCommands(CLI::App& app, Context& context);
 
 // Runs the CLI on argv; returns the exit code. Writes to out and err only.
 int RunCli(int argc, const char* const* argv, std::ostream& out,

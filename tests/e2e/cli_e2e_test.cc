@@ -1661,6 +1661,85 @@ TEST_F(CliTest, WatchFiltersByTypeAndStreamPrefix) {
   EXPECT_EQ(registrations[1]["stream_id"], "area-wf-b");
 }
 
+TEST_F(CliTest, WatchFromNowAndAConsumerGroupResumeWhereTheyShould) {
+  // From now: nothing of the past, and what comes after. It says on
+  // stderr when it is waiting, so the change is made after that.
+  Watch live({"watch", "--from-now"}, Environment({}));
+  ASSERT_TRUE(live.ReadUntil([&](const std::vector<std::string>&) {
+    return absl::StrContains(live.err(), "caught up");
+  })) << live.err();
+  const uint64_t registered = Register("wn-1", "SA watch now");
+  ASSERT_TRUE(live.ReadUntil([](const std::vector<std::string>& lines) {
+    return !lines.empty();
+  })) << live.err();
+  EXPECT_EQ(live.Interrupt(), 0) << live.err();
+  const std::vector<std::string> lines = live.CompleteLines();
+  ASSERT_THAT(lines, SizeIs(1));
+  EXPECT_THAT(lines[0], StartsWith(absl::StrCat("#", registered, "  ")));
+  EXPECT_THAT(lines[0], HasSubstr("area-wn-1 v1  area registered"));
+
+  // A consumer group resumes after its acknowledged position.
+  const uint64_t acked = U64(RunJson(
+      {"events", "ack", "cli-group", absl::StrCat(registered)})["position"]);
+  EXPECT_EQ(acked, registered);
+  // An older ack never moves the group back.
+  EXPECT_EQ(U64(RunJson({"events", "ack", "cli-group", "1"})["position"]),
+            registered);
+  const uint64_t next = Register("wn-2", "SA watch now");
+  Watch group({"watch", "--group", "cli-group", "--json"}, Environment({}));
+  ASSERT_TRUE(group.ReadUntil([](const std::vector<std::string>& lines) {
+    return !lines.empty();
+  })) << group.err();
+  EXPECT_EQ(group.Interrupt(), 0) << group.err();
+  std::vector<json> events = ParseLines(group.CompleteLines());
+  ASSERT_THAT(events, Not(IsEmpty()));
+  EXPECT_EQ(U64(events[0]["position"]), registered + 1);
+  EXPECT_EQ(U64(events.back()["position"]), next);
+}
+
+TEST_F(CliTest, EventsAppendReadAndReadAllTheLogBelowThePlan) {
+  const json appended =
+      RunJson({"events", "append", "ledger-cli", "--type", "Noted", "--data",
+               "hello", "--expected", "none", "--meta", "source=cli"});
+  const uint64_t position = U64(appended["first_position"]);
+  EXPECT_EQ(U64(appended["first_version"]), 1);
+
+  // Expected versions are checked; plan streams are the plan model's.
+  const CliResult conflict =
+      Run({"events", "append", "ledger-cli", "--type", "Noted", "--data", "x",
+           "--expected", "none"});
+  EXPECT_EQ(conflict.exit_code, 1) << conflict;
+  EXPECT_THAT(conflict.err, HasSubstr("(ABORTED)")) << conflict;
+  const CliResult plan_stream =
+      Run({"events", "append", "area-ev-1", "--type", "Noted", "--data", "x"});
+  EXPECT_EQ(plan_stream.exit_code, 1) << plan_stream;
+  EXPECT_THAT(plan_stream.err, HasSubstr("PERMISSION_DENIED")) << plan_stream;
+  const CliResult bad = Run({"events", "append", "ledger-cli", "--type", "N",
+                             "--expected", "sometimes"});
+  EXPECT_EQ(bad.exit_code, 2) << bad;
+  EXPECT_THAT(bad.err, HasSubstr("--expected")) << bad;
+
+  RunJson({"events", "append", "ledger-cli", "--type", "Noted", "--data",
+           "second", "--expected", "1"});
+  const std::vector<json> stream =
+      ParseLines(Lines(RunOk({"events", "read", "ledger-cli"})));
+  ASSERT_THAT(stream, SizeIs(2));
+  EXPECT_EQ(stream[0]["payload"], "hello");
+  EXPECT_EQ(stream[0]["metadata"]["source"], "cli");
+  EXPECT_EQ(stream[1]["payload"], "second");
+  const std::vector<json> newest = ParseLines(Lines(
+      RunOk({"events", "read", "ledger-cli", "--backward", "--limit", "1"})));
+  ASSERT_THAT(newest, SizeIs(1));
+  EXPECT_EQ(newest[0]["payload"], "second");
+
+  const std::vector<json> log =
+      ParseLines(Lines(RunOk({"events", "read-all", "--from",
+                              absl::StrCat(position), "--limit", "1"})));
+  ASSERT_THAT(log, SizeIs(1));
+  EXPECT_EQ(U64(log[0]["position"]), position);
+  EXPECT_EQ(log[0]["stream_id"], "ledger-cli");
+}
+
 // --- import ---------------------------------------------------------------
 
 // A server of its own: these tests count every area and every event.
