@@ -129,7 +129,7 @@ absl::Status RunImport(Context& context, const Flags& flags) {
         continue;
       }
       absl::StatusOr<v1::CommandResult> result =
-          Send(**&client, plan.rows[r].commands[c]);
+          Send(*client, plan.rows[r].commands[c]);
       if (!result.ok()) {
         // Someone changed the plan between the check and now.
         failed[r] = true;

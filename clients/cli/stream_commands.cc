@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
@@ -82,6 +83,8 @@ void AddWatch(CLI::App& app, Context& context) {
       interrupted = true;
       if (call) call->TryCancel();
     });
+    // The handler refers to this frame: it goes before the frame does.
+    absl::Cleanup forget_handler = [] { SetInterruptHandler(nullptr); };
     PLANTRAIL_ASSIGN_OR_RETURN(Client * client, context.client());
     {
       std::lock_guard lock(call_mutex);
@@ -113,7 +116,6 @@ void AddWatch(CLI::App& app, Context& context) {
       context.out().flush();
     }
     const grpc::Status status = reader->Finish();
-    SetInterruptHandler(nullptr);
     if (interrupted) return absl::OkStatus();
     return client->FromGrpc(status);
   });
