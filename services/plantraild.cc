@@ -44,9 +44,20 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"fsync", "none"}))
       ->capture_default_str();
   app.add_option("--local-principal", options.local_principal,
-                 "The principal every caller acts as until token "
-                 "authentication exists; stamped as the actor of events")
+                 "The principal every caller without a client certificate "
+                 "acts as until token authentication exists; stamped as the "
+                 "actor of events")
       ->capture_default_str();
+  app.add_option("--tls-cert", options.transport.cert_file,
+                 "The server's certificate (PEM): serve TLS");
+  app.add_option("--tls-key", options.transport.key_file,
+                 "The key (PEM) of --tls-cert");
+  app.add_option("--tls-client-ca", options.transport.client_ca_file,
+                 "Mutual TLS: every client presents a certificate signed by "
+                 "this CA (PEM); its subject's common name is the caller");
+  app.add_flag("--insecure-plaintext", options.transport.insecure_plaintext,
+               "Serve plaintext on a non-loopback address (refused without "
+               "it): only where something else encrypts the traffic");
   app.add_option("--shutdown-grace", shutdown_grace_seconds,
                  "Seconds in-flight calls get to finish on SIGINT/SIGTERM")
       ->capture_default_str();
@@ -56,6 +67,15 @@ int main(int argc, char** argv) {
     std::cerr << "plantraild: WARNING: --durability=none: appends are not "
                  "fsync'd; an OS crash or power loss may lose acknowledged "
                  "events. Use only for tests and bulk import.\n";
+  }
+
+  if (options.transport.insecure_plaintext &&
+      options.transport.cert_file.empty() &&
+      !plantrail::services::IsLoopback(options.listen)) {
+    std::cerr << "plantraild: WARNING: --insecure-plaintext: serving "
+              << options.listen
+              << " WITHOUT TLS. Tokens and plan data cross the network in "
+                 "the clear.\n";
   }
 
   // Every thread started from here on inherits the blocked signals, so only

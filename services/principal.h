@@ -4,10 +4,13 @@
 #ifndef PLANTRAIL_SERVICES_PRINCIPAL_H_
 #define PLANTRAIL_SERVICES_PRINCIPAL_H_
 
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "grpcpp/server_context.h"
+#include "services/transport_security.h"
 
 namespace plantrail::services {
 
@@ -24,19 +27,26 @@ class Authenticator {
       const grpc::CallbackServerContext& context) const = 0;
 };
 
-// Until token authentication exists, every caller is one local principal
-// (the server's operator). The code path is the real one: the principal
-// comes from the call, never from the request.
-class LocalAuthenticator final : public Authenticator {
+// The caller as the transport knows it: a client that presented a verified
+// certificate (mutual TLS) is its certificate's subject; any other caller
+// is one local principal (the server's operator) until token
+// authentication exists. Either way the principal comes from the call,
+// never from the request.
+class PeerAuthenticator final : public Authenticator {
  public:
-  explicit LocalAuthenticator(std::string name) : name_(std::move(name)) {}
+  explicit PeerAuthenticator(std::string local_principal)
+      : local_principal_(std::move(local_principal)) {}
   absl::StatusOr<Principal> Authenticate(
       const grpc::CallbackServerContext& context) const override {
-    return Principal{.name = name_};
+    if (std::optional<std::string> subject =
+            ClientCertificatePrincipal(context)) {
+      return Principal{.name = *std::move(subject)};
+    }
+    return Principal{.name = local_principal_};
   }
 
  private:
-  const std::string name_;
+  const std::string local_principal_;
 };
 
 }  // namespace plantrail::services

@@ -20,6 +20,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   if (options.data_dir.empty()) {
     return absl::InvalidArgumentError("data_dir: must name a directory");
   }
+  // Before anything is opened: a server that may not listen touches nothing.
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      std::shared_ptr<grpc::ServerCredentials> credentials,
+      ServerCredentialsFor(options.transport, options.listen));
   std::error_code error;
   const std::filesystem::path data_dir(options.data_dir);
   std::filesystem::create_directories(data_dir, error);
@@ -62,7 +66,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
                                                   server->history_.get()},
       server->subscriptions_.get());
   server->authenticator_ =
-      std::make_unique<LocalAuthenticator>(options.local_principal);
+      std::make_unique<PeerAuthenticator>(options.local_principal);
   server->command_handler_ =
       std::make_unique<PlanCommandHandler>(server->store_.get());
   server->command_service_ = std::make_unique<PlanCommandService>(
@@ -73,8 +77,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
-                           &server->port_);
+  builder.AddListeningPort(options.listen, credentials, &server->port_);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   builder.RegisterService(server->event_store_service_.get());
   builder.RegisterService(server->admin_service_.get());

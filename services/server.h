@@ -23,6 +23,7 @@
 #include "services/plan_query_service.h"
 #include "services/principal.h"
 #include "services/subscriptions.h"
+#include "services/transport_security.h"
 
 namespace plantrail::services {
 
@@ -33,8 +34,11 @@ struct ServerOptions {
   // host:port; port 0 picks a free one (see Server::port()).
   std::string listen = "127.0.0.1:50051";
   eventstore::Durability durability = eventstore::Durability::kSync;
-  // Until token authentication exists, every caller acts as this principal.
+  // Until token authentication exists, every caller without a client
+  // certificate acts as this principal.
   std::string local_principal = "local-admin";
+  // TLS, mutual TLS, and whether plaintext may leave loopback.
+  TransportSecurity transport;
   int max_receive_message_bytes = 16 << 20;
 };
 

@@ -112,15 +112,31 @@ absl::StatusOr<uint64_t> Client::HeadPosition() {
 absl::Status Client::FromGrpc(const grpc::Status& status) const {
   if (status.ok()) return absl::OkStatus();
   const auto code = static_cast<absl::StatusCode>(status.error_code());
-  if (code == absl::StatusCode::kUnavailable &&
-      status.error_message().find("connect") != std::string::npos) {
-    return absl::Status(
-        code, absl::StrCat("cannot reach plantraild at ", options_.server,
-                           " (is it running? --server or PLANTRAIL_SERVER "
-                           "names another): ",
-                           status.error_message()));
+  const std::string& message = status.error_message();
+  if (code != absl::StatusCode::kUnavailable ||
+      message.find("connect") == std::string::npos) {
+    return absl::Status(code, message);
   }
-  return absl::Status(code, status.error_message());
+  // Say what is likely wrong: nothing listening, or a TLS mismatch.
+  const bool refused = message.find("refused") != std::string::npos;
+  const bool tls = options_.tls || !options_.tls_ca_file.empty() ||
+                   !options_.tls_cert_file.empty();
+  std::string hint;
+  if (refused) {
+    hint = "is it running? --server or PLANTRAIL_SERVER names another";
+  } else if (tls) {
+    hint =
+        "the TLS handshake failed: does --tls-ca sign the server's "
+        "certificate, does the server speak TLS, and does it want a client "
+        "certificate (--tls-cert, --tls-key) signed by its --tls-client-ca?";
+  } else {
+    hint =
+        "the connection was closed: does the server want TLS (--tls-ca, and "
+        "for mutual TLS --tls-cert and --tls-key)?";
+  }
+  return absl::Status(
+      code, absl::StrCat("cannot reach plantraild at ", options_.server, " (",
+                         hint, "): ", message));
 }
 
 }  // namespace plantrail::cli

@@ -1740,6 +1740,149 @@ TEST_F(CliTest, EventsAppendReadAndReadAllTheLogBelowThePlan) {
   EXPECT_EQ(log[0]["stream_id"], "ledger-cli");
 }
 
+// --- TLS and mutual TLS ---------------------------------------------------
+
+// Two servers on certificates made by the test (openssl): one serving TLS,
+// one demanding a client certificate from its CA (mutual TLS). A second CA
+// signs what must be refused.
+class CliTlsTest : public CliTest {
+ protected:
+  static void SetUpTestSuite() {
+    CliTest::SetUpTestSuite();
+    const std::string dir = TempPath("pki");
+    std::filesystem::create_directories(dir);
+    // EC keys: quick to make. The server's certificate names 127.0.0.1 and
+    // localhost; "anna" is a client of the right CA, "mallory" of the other.
+    const std::string script = absl::StrCat(
+        "set -e; cd '", dir, "'\n",
+        "key() { openssl genpkey -algorithm EC -pkeyopt "
+        "ec_paramgen_curve:prime256v1 -out $1.key 2>/dev/null; }\n",
+        "ca() { key $1; openssl req -x509 -new -key $1.key -out $1.pem "
+        "-days 2 -subj \"/CN=$1\"; }\n",
+        "cert() { key $1; openssl req -new -key $1.key -subj \"$3\" "
+        "-out $1.csr; printf \"$4\" > $1.ext; openssl x509 -req -in $1.csr "
+        "-CA $2.pem -CAkey $2.key -CAcreateserial -days 2 -extfile $1.ext "
+        "-out $1.pem 2>/dev/null; }\n",
+        "ca ca; ca other-ca\n",
+        "cert server ca /CN=localhost "
+        "'subjectAltName=DNS:localhost,IP:127.0.0.1\\n'\n",
+        "cert anna ca '/O=KTH/CN=anna' 'extendedKeyUsage=clientAuth\\n'\n",
+        "cert mallory other-ca '/CN=mallory' "
+        "'extendedKeyUsage=clientAuth\\n'\n");
+    pki_ready_ =
+        std::system(absl::StrCat("sh -c \"$(cat <<'EOF'\n", script, "EOF\n)\"")
+                        .c_str()) == 0;
+    if (!pki_ready_) return;
+    tls_ = new testing::ServerProcess;
+    mtls_ = new testing::ServerProcess;
+    tls_up_ = tls_->Start(
+        TempPath("tls-data"),
+        {"--tls-cert", Pki("server.pem"), "--tls-key", Pki("server.key")});
+    mtls_up_ =
+        mtls_->Start(TempPath("mtls-data"),
+                     {"--tls-cert", Pki("server.pem"), "--tls-key",
+                      Pki("server.key"), "--tls-client-ca", Pki("ca.pem")});
+  }
+
+  static void TearDownTestSuite() {
+    delete tls_;
+    delete mtls_;
+    tls_ = mtls_ = nullptr;
+    CliTest::TearDownTestSuite();
+  }
+
+  void SetUp() override {
+    CliTest::SetUp();
+    ASSERT_TRUE(pki_ready_) << "openssl could not make the certificates";
+    ASSERT_TRUE(tls_up_ && mtls_up_) << "a TLS server did not come up";
+  }
+
+  static std::string Pki(const std::string& file) {
+    return TempPath(absl::StrCat("pki/", file));
+  }
+
+  // `plantrail` with `flags` in front of `args`, against `server`.
+  static CliResult RunOn(const testing::ServerProcess& server,
+                         std::vector<std::string> flags,
+                         const std::vector<std::string>& args) {
+    flags.insert(flags.end(), args.begin(), args.end());
+    return Run(flags, {.server = server.address()});
+  }
+
+  static inline testing::ServerProcess* tls_ = nullptr;
+  static inline testing::ServerProcess* mtls_ = nullptr;
+  static inline bool pki_ready_ = false, tls_up_ = false, mtls_up_ = false;
+};
+
+TEST_F(CliTlsTest, TlsServesClientsThatTrustItsCaAndNoOneElse) {
+  const std::vector<std::string> list = {"--json", "area", "list"};
+  const CliResult trusted = RunOn(*tls_, {"--tls-ca", Pki("ca.pem")}, list);
+  EXPECT_EQ(trusted.exit_code, 0) << trusted;
+
+  const CliResult plaintext = RunOn(*tls_, {}, {"area", "list"});
+  EXPECT_EQ(plaintext.exit_code, 1) << plaintext;
+  EXPECT_THAT(plaintext.err, HasSubstr("does the server want TLS"))
+      << plaintext;
+  EXPECT_THAT(plaintext.err, HasSubstr("(UNAVAILABLE)")) << plaintext;
+
+  const CliResult wrong_ca =
+      RunOn(*tls_, {"--tls-ca", Pki("other-ca.pem")}, {"area", "list"});
+  EXPECT_EQ(wrong_ca.exit_code, 1) << wrong_ca;
+  EXPECT_THAT(wrong_ca.err, HasSubstr("TLS handshake failed")) << wrong_ca;
+}
+
+TEST_F(CliTlsTest, MutualTlsMakesTheCertificatesSubjectTheActor) {
+  const std::vector<std::string> anna = {"--tls-ca",   Pki("ca.pem"),
+                                         "--tls-cert", Pki("anna.pem"),
+                                         "--tls-key",  Pki("anna.key")};
+  const CliResult registered = RunOn(
+      *mtls_, anna,
+      {"area", "register", "tls-1", "--title", "T", "--support-area", "S"});
+  ASSERT_EQ(registered.exit_code, 0) << registered;
+  const CliResult history = RunOn(*mtls_, anna, {"--json", "history", "tls-1"});
+  ASSERT_EQ(history.exit_code, 0) << history;
+  const json entries = json::parse(history.out)["entries"];
+  ASSERT_THAT(entries, SizeIs(1));
+  EXPECT_EQ(entries[0]["actor"], "anna");
+}
+
+TEST_F(CliTlsTest, MutualTlsRefusesNoCertificateAndAnotherCasCertificate) {
+  const CliResult without =
+      RunOn(*mtls_, {"--tls-ca", Pki("ca.pem")}, {"area", "list"});
+  EXPECT_EQ(without.exit_code, 1) << without;
+  EXPECT_THAT(without.err, HasSubstr("TLS handshake failed")) << without;
+
+  const CliResult mallory = RunOn(
+      *mtls_,
+      {"--tls-ca", Pki("ca.pem"), "--tls-cert", Pki("mallory.pem"), "--tls-key",
+       Pki("mallory.key")},
+      {"area", "register", "tls-m", "--title", "T", "--support-area", "S"});
+  EXPECT_EQ(mallory.exit_code, 1) << mallory;
+  EXPECT_THAT(mallory.err, HasSubstr("(UNAVAILABLE)")) << mallory;
+}
+
+TEST_F(CliTlsTest, PlaintextOffLoopbackAndBadCertificatesKeepTheServerDown) {
+  const std::string data = TempPath("refused-data");
+  const auto [status, err] =
+      testing::RunPlantraild({"--data-dir", data, "--listen", "0.0.0.0:0"});
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << err;
+  EXPECT_THAT(err, HasSubstr("0.0.0.0:0 is not a loopback address"));
+  EXPECT_THAT(err, HasSubstr("--insecure-plaintext"));
+  EXPECT_FALSE(std::filesystem::exists(data)) << "nothing may be opened";
+
+  const auto [bad_status, bad_err] = testing::RunPlantraild(
+      {"--data-dir", data, "--listen", "127.0.0.1:0", "--tls-cert",
+       Pki("missing.pem"), "--tls-key", Pki("server.key")});
+  EXPECT_TRUE(WIFEXITED(bad_status) && WEXITSTATUS(bad_status) == 1) << bad_err;
+  EXPECT_THAT(bad_err, HasSubstr("--tls-cert: cannot read a PEM file"));
+
+  const auto [ca_status, ca_err] =
+      testing::RunPlantraild({"--data-dir", data, "--listen", "127.0.0.1:0",
+                              "--tls-client-ca", Pki("ca.pem")});
+  EXPECT_TRUE(WIFEXITED(ca_status) && WEXITSTATUS(ca_status) == 1) << ca_err;
+  EXPECT_THAT(ca_err, HasSubstr("--tls-client-ca: mutual TLS needs"));
+}
+
 // --- import ---------------------------------------------------------------
 
 // A server of its own: these tests count every area and every event.
