@@ -55,6 +55,20 @@ int main(int argc, char** argv) {
   app.add_option("--tls-client-ca", options.transport.client_ca_file,
                  "Mutual TLS: every client presents a certificate signed by "
                  "this CA (PEM); its subject's common name is the caller");
+  app.add_option("--max-message-bytes", options.max_receive_message_bytes,
+                 "Largest request accepted; larger ones are refused with "
+                 "RESOURCE_EXHAUSTED")
+      ->check(CLI::Range(1 << 20, 1 << 30))
+      ->capture_default_str();
+  app.add_option("--max-subscribers", options.subscriptions.max_subscribers,
+                 "Open change-stream subscriptions in all")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--max-subscriptions-per-principal",
+                 options.subscriptions.max_per_principal,
+                 "Open change-stream subscriptions per caller")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_flag("--insecure-plaintext", options.transport.insecure_plaintext,
                "Serve plaintext on a non-loopback address (refused without "
                "it): only where something else encrypts the traffic");

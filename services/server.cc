@@ -56,8 +56,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
       server->store_.get(), server->area_state_.get(), server->history_.get());
   server->query_service_ =
       std::make_unique<PlanQueryService>(server->queries_.get());
-  server->subscriptions_ =
-      std::make_unique<SubscriptionHub>(server->store_.get());
+  server->authenticator_ =
+      std::make_unique<PeerAuthenticator>(options.local_principal);
+  server->subscriptions_ = std::make_unique<SubscriptionHub>(
+      server->store_.get(), server->authenticator_.get(),
+      options.subscriptions);
   server->event_store_service_ = std::make_unique<EventStoreService>(
       server->store_.get(), server->subscriptions_.get());
   server->admin_service_ = std::make_unique<AdminService>(
@@ -65,8 +68,6 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
       std::vector<projections::ProjectionRunner*>{server->area_state_.get(),
                                                   server->history_.get()},
       server->subscriptions_.get());
-  server->authenticator_ =
-      std::make_unique<PeerAuthenticator>(options.local_principal);
   server->command_handler_ =
       std::make_unique<PlanCommandHandler>(server->store_.get());
   server->command_service_ = std::make_unique<PlanCommandService>(

@@ -39,7 +39,10 @@ struct ServerOptions {
   std::string local_principal = "local-admin";
   // TLS, mutual TLS, and whether plaintext may leave loopback.
   TransportSecurity transport;
+  // A request larger than this is refused (RESOURCE_EXHAUSTED) before it
+  // is read.
   int max_receive_message_bytes = 16 << 20;
+  SubscriptionLimits subscriptions;
 };
 
 class Server {

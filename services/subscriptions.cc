@@ -43,14 +43,21 @@ absl::Status CheckConsumerGroup(absl::string_view consumer_group) {
 class SubscriptionHub::Subscription final
     : public grpc::ServerWriteReactor<v1::SubscribeResponse> {
  public:
-  Subscription(SubscriptionHub* hub, v1::SubscribeRequest request)
-      : hub_(hub), request_(std::move(request)) {}
+  Subscription(SubscriptionHub* hub, v1::SubscribeRequest request,
+               std::string principal)
+      : hub_(hub),
+        request_(std::move(request)),
+        principal_(std::move(principal)) {}
 
-  // Validates the request and starts pumping; the reactor keeps itself
-  // alive (self_) until gRPC is done with it.
-  void Begin(std::shared_ptr<Subscription> self) {
+  // Validates the request and starts pumping, unless `admitted` refuses it;
+  // the reactor keeps itself alive (self_) until gRPC is done with it.
+  void Begin(std::shared_ptr<Subscription> self, absl::Status admitted) {
     self_ = self;
     hub_->live_.fetch_add(1, std::memory_order_relaxed);
+    if (!admitted.ok()) {
+      Finish(ToGrpcStatus(admitted));
+      return;
+    }
     batch_ = request_.max_batch() == 0 ? kDefaultBatch : request_.max_batch();
     if (batch_ > kMaxBatch) {
       Finish(ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
@@ -168,7 +175,10 @@ class SubscriptionHub::Subscription final
     hub_->Unpark(this);
     {
       MutexLock lock(&hub_->mu_);
-      hub_->open_.erase(this);
+      if (hub_->open_.erase(this) > 0 &&
+          --hub_->open_by_principal_[principal_] == 0) {
+        hub_->open_by_principal_.erase(principal_);
+      }
     }
     hub_->live_.fetch_sub(1, std::memory_order_relaxed);
     std::shared_ptr<Subscription> self;
@@ -317,6 +327,8 @@ class SubscriptionHub::Subscription final
 
   SubscriptionHub* const hub_;
   const v1::SubscribeRequest request_;
+  // Whom it counts against.
+  const std::string principal_;
   uint32_t batch_ = kDefaultBatch;
   bool filtered_ = false;
   // Touched by Pump only (one at a time).
@@ -337,7 +349,10 @@ class SubscriptionHub::Subscription final
   v1::SubscribeResponse pending_;
 };
 
-SubscriptionHub::SubscriptionHub(eventstore::EventStore* log) : log_(log) {
+SubscriptionHub::SubscriptionHub(eventstore::EventStore* log,
+                                 const Authenticator* authenticator,
+                                 SubscriptionLimits limits)
+    : log_(log), authenticator_(authenticator), limits_(limits) {
   listener_ = log_->AddCommitListener([this](uint64_t) { Wake(); });
 }
 
@@ -345,14 +360,41 @@ SubscriptionHub::~SubscriptionHub() { log_->RemoveCommitListener(listener_); }
 
 grpc::ServerWriteReactor<v1::SubscribeResponse>* SubscriptionHub::Subscribe(
     grpc::CallbackServerContext* context, const v1::SubscribeRequest& request) {
-  auto subscription = std::make_shared<Subscription>(this, request);
+  absl::StatusOr<Principal> principal = authenticator_->Authenticate(*context);
+  auto subscription = std::make_shared<Subscription>(
+      this, request, principal.ok() ? principal->name : "");
   Subscription* reactor = subscription.get();
-  {
+  absl::Status admitted = principal.status();
+  if (principal.ok()) {
     MutexLock lock(&mu_);
-    open_[reactor] = subscription;
+    admitted = Admit(reactor, subscription, principal->name);
   }
-  reactor->Begin(std::move(subscription));
+  reactor->Begin(std::move(subscription), std::move(admitted));
   return reactor;
+}
+
+absl::Status SubscriptionHub::Admit(
+    const Subscription* reactor,
+    const std::shared_ptr<Subscription>& subscription,
+    const std::string& principal) {
+  if (open_.size() >= limits_.max_subscribers) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "subscribers: the server has ", open_.size(),
+        " open subscriptions, its limit (--max-subscribers); try again "
+        "later [rule: max-subscribers]"));
+  }
+  uint32_t& mine = open_by_principal_[principal];
+  if (mine >= limits_.max_per_principal) {
+    if (mine == 0) open_by_principal_.erase(principal);
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "subscribers: ", principal, " has ", mine,
+        " open subscriptions, the limit per principal "
+        "(--max-subscriptions-per-principal); end one first [rule: "
+        "max-subscriptions-per-principal]"));
+  }
+  ++mine;
+  open_[reactor] = subscription;
+  return absl::OkStatus();
 }
 
 void SubscriptionHub::EndAll() {

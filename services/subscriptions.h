@@ -13,12 +13,14 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <string>
 
 #include "common/sync.h"
 #include "common/thread_pool.h"
 #include "eventstore/event_store.h"
 #include "grpcpp/support/server_callback.h"
 #include "plantrail/v1/event_store.pb.h"
+#include "services/principal.h"
 
 namespace plantrail::services {
 
@@ -27,9 +29,21 @@ namespace plantrail::services {
 std::string GroupCursor(absl::string_view consumer_group);
 absl::Status CheckConsumerGroup(absl::string_view consumer_group);
 
+// What keeps many subscribers from exhausting the server: open
+// subscriptions in all and per principal. A subscription beyond either is
+// refused with RESOURCE_EXHAUSTED naming the limit.
+struct SubscriptionLimits {
+  uint32_t max_subscribers = 1000;
+  uint32_t max_per_principal = 500;
+};
+
 class SubscriptionHub {
  public:
-  explicit SubscriptionHub(eventstore::EventStore* log);
+  // `authenticator` names the principal each subscription counts against;
+  // it must outlive the hub.
+  SubscriptionHub(eventstore::EventStore* log,
+                  const Authenticator* authenticator,
+                  SubscriptionLimits limits = {});
   ~SubscriptionHub();
 
   grpc::ServerWriteReactor<v1::SubscribeResponse>* Subscribe(
@@ -54,7 +68,15 @@ class SubscriptionHub {
   void Unpark(const Subscription* subscription);
   void Wake();
 
+  // Counts `reactor` against the limits; OK when it may open.
+  absl::Status Admit(const Subscription* reactor,
+                     const std::shared_ptr<Subscription>& subscription,
+                     const std::string& principal)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   eventstore::EventStore* const log_;
+  const Authenticator* const authenticator_;
+  const SubscriptionLimits limits_;
   std::atomic<uint64_t> live_{0};
   uint64_t listener_ = 0;
   Mutex mu_;
@@ -62,6 +84,8 @@ class SubscriptionHub {
       ABSL_GUARDED_BY(mu_);
   std::map<const Subscription*, std::weak_ptr<Subscription>> open_
       ABSL_GUARDED_BY(mu_);
+  // Open subscriptions per principal (admitted ones only).
+  std::map<std::string, uint32_t> open_by_principal_ ABSL_GUARDED_BY(mu_);
   // Last member: joined first, while the rest is still there.
   ThreadPool pool_{2};
 };

@@ -1768,7 +1768,9 @@ class CliTlsTest : public CliTest {
         "'subjectAltName=DNS:localhost,IP:127.0.0.1\\n'\n",
         "cert anna ca '/O=KTH/CN=anna' 'extendedKeyUsage=clientAuth\\n'\n",
         "cert mallory other-ca '/CN=mallory' "
-        "'extendedKeyUsage=clientAuth\\n'\n");
+        "'extendedKeyUsage=clientAuth\\n'\n",
+        "cert bob ca '/CN=bob' 'extendedKeyUsage=clientAuth\\n'\n",
+        "cert carl ca '/CN=carl' 'extendedKeyUsage=clientAuth\\n'\n");
     pki_ready_ =
         std::system(absl::StrCat("sh -c \"$(cat <<'EOF'\n", script, "EOF\n)\"")
                         .c_str()) == 0;
@@ -1778,10 +1780,13 @@ class CliTlsTest : public CliTest {
     tls_up_ = tls_->Start(
         TempPath("tls-data"),
         {"--tls-cert", Pki("server.pem"), "--tls-key", Pki("server.key")});
-    mtls_up_ =
-        mtls_->Start(TempPath("mtls-data"),
-                     {"--tls-cert", Pki("server.pem"), "--tls-key",
-                      Pki("server.key"), "--tls-client-ca", Pki("ca.pem")});
+    // Small limits, so that they can be met.
+    mtls_up_ = mtls_->Start(
+        TempPath("mtls-data"),
+        {"--tls-cert", Pki("server.pem"), "--tls-key", Pki("server.key"),
+         "--tls-client-ca", Pki("ca.pem"), "--max-subscribers", "2",
+         "--max-subscriptions-per-principal", "1", "--max-message-bytes",
+         "1048576"});
   }
 
   static void TearDownTestSuite() {
@@ -1799,6 +1804,12 @@ class CliTlsTest : public CliTest {
 
   static std::string Pki(const std::string& file) {
     return TempPath(absl::StrCat("pki/", file));
+  }
+
+  // The CLI's TLS flags for the client certificate `who`.
+  static std::vector<std::string> As(const std::string& who) {
+    return {"--tls-ca",        Pki("ca.pem"), "--tls-cert",
+            Pki(who + ".pem"), "--tls-key",   Pki(who + ".key")};
   }
 
   // `plantrail` with `flags` in front of `args`, against `server`.
@@ -1859,6 +1870,65 @@ TEST_F(CliTlsTest, MutualTlsRefusesNoCertificateAndAnotherCasCertificate) {
       {"area", "register", "tls-m", "--title", "T", "--support-area", "S"});
   EXPECT_EQ(mallory.exit_code, 1) << mallory;
   EXPECT_THAT(mallory.err, HasSubstr("(UNAVAILABLE)")) << mallory;
+}
+
+TEST_F(CliTlsTest, SubscribersAndRequestSizesAreLimited) {
+  const std::vector<std::string> env =
+      Environment({.server = mtls_->address()});
+  auto watch_as = [&](const std::string& who) {
+    std::vector<std::string> args = As(who);
+    args.insert(args.end(), {"watch", "--from-now"});
+    return std::make_unique<Watch>(args, env);
+  };
+  auto admitted = [](Watch& watch) {
+    return watch.ReadUntil([&](const std::vector<std::string>&) {
+      return absl::StrContains(watch.err(), "caught up");
+    });
+  };
+  // The limits: 1 per principal, 2 in all.
+  std::unique_ptr<Watch> anna = watch_as("anna");
+  ASSERT_TRUE(admitted(*anna)) << anna->err();
+  std::vector<std::string> again = As("anna");
+  again.insert(again.end(), {"watch", "--from-now"});
+  const CliResult second = RunOn(*mtls_, {}, again);
+  EXPECT_EQ(second.exit_code, 1) << second;
+  EXPECT_THAT(second.err,
+              HasSubstr("anna has 1 open subscriptions, the limit per "
+                        "principal"))
+      << second;
+  EXPECT_THAT(second.err, HasSubstr("(RESOURCE_EXHAUSTED)")) << second;
+
+  std::unique_ptr<Watch> bob = watch_as("bob");
+  ASSERT_TRUE(admitted(*bob)) << bob->err();
+  std::vector<std::string> carl = As("carl");
+  carl.insert(carl.end(), {"watch", "--from-now"});
+  const CliResult third = RunOn(*mtls_, {}, carl);
+  EXPECT_EQ(third.exit_code, 1) << third;
+  EXPECT_THAT(third.err, HasSubstr("max-subscribers")) << third;
+
+  // A subscription that ends frees its place (released as the server sees
+  // the call end: try until it does).
+  EXPECT_EQ(anna->Interrupt(), 0);
+  bool readmitted = false;
+  for (int attempt = 0; attempt < 100 && !readmitted; ++attempt) {
+    std::unique_ptr<Watch> retry = watch_as("carl");
+    readmitted = admitted(*retry);
+    if (readmitted) {
+      EXPECT_EQ(retry->Interrupt(), 0);
+    }
+  }
+  EXPECT_TRUE(readmitted);
+  EXPECT_EQ(bob->Interrupt(), 0);
+
+  // A request over --max-message-bytes is refused before it is read.
+  const std::string big = TempPath("big.txt");
+  std::ofstream(big) << std::string(2 << 20, 'x');
+  std::vector<std::string> append = As("anna");
+  append.insert(append.end(), {"events", "append", "ledger-big", "--type",
+                               "Big", "--data-file", big});
+  const CliResult too_big = RunOn(*mtls_, {}, append);
+  EXPECT_EQ(too_big.exit_code, 1) << too_big;
+  EXPECT_THAT(too_big.err, HasSubstr("(RESOURCE_EXHAUSTED)")) << too_big;
 }
 
 TEST_F(CliTlsTest, PlaintextOffLoopbackAndBadCertificatesKeepTheServerDown) {
