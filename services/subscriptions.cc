@@ -385,7 +385,6 @@ absl::Status SubscriptionHub::Admit(
   }
   uint32_t& mine = open_by_principal_[principal];
   if (mine >= limits_.max_per_principal) {
-    if (mine == 0) open_by_principal_.erase(principal);
     return absl::ResourceExhaustedError(absl::StrCat(
         "subscribers: ", principal, " has ", mine,
         " open subscriptions, the limit per principal "
