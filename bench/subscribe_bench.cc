@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -30,7 +31,9 @@ struct Result {
   double p50_us, p99_us, max_us;
 };
 
-Result Run(const std::string& address, int subscribers, int events) {
+Result Run(const std::string& address, const std::string& token,
+           int subscribers, int events) {
+  const std::string bearer = "Bearer " + token;
   auto channel =
       grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
   auto store = v1::EventStore::NewStub(channel);
@@ -40,6 +43,7 @@ Result Run(const std::string& address, int subscribers, int events) {
       readers;
   for (int i = 0; i < subscribers; ++i) {
     contexts.push_back(std::make_unique<grpc::ClientContext>());
+    contexts.back()->AddMetadata("authorization", bearer);
     v1::SubscribeRequest request;
     request.mutable_now();
     readers.push_back(store->Subscribe(contexts.back().get(), request));
@@ -71,6 +75,7 @@ Result Run(const std::string& address, int subscribers, int events) {
     request.add_events()->set_type("Noted");
     v1::AppendResponse response;
     grpc::ClientContext context;
+    context.AddMetadata("authorization", bearer);
     store->Append(&context, request, &response);
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
@@ -104,11 +109,15 @@ int main() {
     return 1;
   }
   const std::string address = (*server)->address();
+  // The admin token the server's first start wrote.
+  std::string token;
+  std::ifstream((*server)->created_admin_token()) >> token;
   std::printf(
       "| subscribers | deliveries | p50 | p99 | max "
       "|\n|---|---|---|---|---|\n");
   for (int subscribers : {1, 100}) {
-    const plantrail::Result r = plantrail::Run(address, subscribers, 500);
+    const plantrail::Result r =
+        plantrail::Run(address, token, subscribers, 500);
     std::printf("| %d | %zu | %.0f µs | %.0f µs | %.0f µs |\n", r.subscribers,
                 r.samples, r.p50_us, r.p99_us, r.max_us);
   }

@@ -64,12 +64,22 @@ void StatusInto(const projections::RunnerStatus& status,
 grpc::ServerUnaryReactor* AdminService::Verify(
     grpc::CallbackServerContext* context, const v1::VerifyRequest* request,
     v1::VerifyResponse* response) {
+  if (absl::StatusOr<Principal> caller =
+          authorizer_->Authorize(*context, MethodName<v1::Admin>("Verify"));
+      !caller.ok()) {
+    return FinishUnary(context, caller.status());
+  }
   return FinishUnary(context, VerifyInto(*store_, *response));
 }
 
 grpc::ServerUnaryReactor* AdminService::GetStats(
     grpc::CallbackServerContext* context, const v1::GetStatsRequest* request,
     v1::GetStatsResponse* response) {
+  if (absl::StatusOr<Principal> caller =
+          authorizer_->Authorize(*context, MethodName<v1::Admin>("GetStats"));
+      !caller.ok()) {
+    return FinishUnary(context, caller.status());
+  }
   StatsInto(*store_, *response);
   response->set_live_subscriptions(subscriptions_->live());
   return FinishUnary(context, absl::OkStatus());
@@ -79,6 +89,11 @@ grpc::ServerUnaryReactor* AdminService::ListProjections(
     grpc::CallbackServerContext* context,
     const v1::ListProjectionsRequest* request,
     v1::ListProjectionsResponse* response) {
+  if (absl::StatusOr<Principal> caller = authorizer_->Authorize(
+          *context, MethodName<v1::Admin>("ListProjections"));
+      !caller.ok()) {
+    return FinishUnary(context, caller.status());
+  }
   for (const projections::ProjectionRunner* runner : projections_) {
     StatusInto(runner->Status(), *response->add_projections());
   }
@@ -89,6 +104,11 @@ grpc::ServerUnaryReactor* AdminService::RebuildProjection(
     grpc::CallbackServerContext* context,
     const v1::RebuildProjectionRequest* request,
     v1::RebuildProjectionResponse* response) {
+  if (absl::StatusOr<Principal> caller = authorizer_->Authorize(
+          *context, MethodName<v1::Admin>("RebuildProjection"));
+      !caller.ok()) {
+    return FinishUnary(context, caller.status());
+  }
   for (projections::ProjectionRunner* runner : projections_) {
     if (runner->name() != request->name()) continue;
     absl::Status started = runner->Rebuild();
@@ -102,6 +122,50 @@ grpc::ServerUnaryReactor* AdminService::RebuildProjection(
   return FinishUnary(context, absl::NotFoundError(absl::StrCat(
                                   "name: no projection \"", request->name(),
                                   "\"; there are: ", names)));
+}
+
+grpc::ServerUnaryReactor* AdminService::CreateToken(
+    grpc::CallbackServerContext* context, const v1::CreateTokenRequest* request,
+    v1::CreateTokenResponse* response) {
+  absl::StatusOr<Principal> caller =
+      authorizer_->Authorize(*context, MethodName<v1::Admin>("CreateToken"));
+  if (!caller.ok()) return FinishUnary(context, caller.status());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  tokens_->Create(*caller, *request,
+                  [context, reactor,
+                   response](absl::StatusOr<v1::CreateTokenResponse> created) {
+                    if (created.ok()) *response = *std::move(created);
+                    reactor->Finish(ToGrpcStatus(created.status(), context));
+                  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminService::ListTokens(
+    grpc::CallbackServerContext* context, const v1::ListTokensRequest* request,
+    v1::ListTokensResponse* response) {
+  absl::StatusOr<Principal> caller =
+      authorizer_->Authorize(*context, MethodName<v1::Admin>("ListTokens"));
+  if (!caller.ok()) return FinishUnary(context, caller.status());
+  for (v1::TokenInfo& info : tokens_->List()) {
+    *response->add_tokens() = std::move(info);
+  }
+  return FinishUnary(context, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* AdminService::RevokeToken(
+    grpc::CallbackServerContext* context, const v1::RevokeTokenRequest* request,
+    v1::RevokeTokenResponse* response) {
+  absl::StatusOr<Principal> caller =
+      authorizer_->Authorize(*context, MethodName<v1::Admin>("RevokeToken"));
+  if (!caller.ok()) return FinishUnary(context, caller.status());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  tokens_->Revoke(*caller, *request,
+                  [context, reactor,
+                   response](absl::StatusOr<v1::RevokeTokenResponse> revoked) {
+                    if (revoked.ok()) *response = *std::move(revoked);
+                    reactor->Finish(ToGrpcStatus(revoked.status(), context));
+                  });
+  return reactor;
 }
 
 }  // namespace plantrail::services

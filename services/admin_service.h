@@ -10,18 +10,24 @@
 #include "eventstore/event_store.h"
 #include "plantrail/v1/admin.grpc.pb.h"
 #include "projections/runner.h"
+#include "services/authorizer.h"
 #include "services/subscriptions.h"
+#include "services/token_registry.h"
 
 namespace plantrail::services {
 
 class AdminService final : public v1::Admin::CallbackService {
  public:
+  // Every RPC asks `authorizer` first. All must outlive the service.
   AdminService(eventstore::EventStore* store,
                std::vector<projections::ProjectionRunner*> projections,
-               const SubscriptionHub* subscriptions)
+               const SubscriptionHub* subscriptions, TokenRegistry* tokens,
+               const Authorizer* authorizer)
       : store_(store),
         projections_(std::move(projections)),
-        subscriptions_(subscriptions) {}
+        subscriptions_(subscriptions),
+        tokens_(tokens),
+        authorizer_(authorizer) {}
 
   grpc::ServerUnaryReactor* Verify(grpc::CallbackServerContext* context,
                                    const v1::VerifyRequest* request,
@@ -37,11 +43,25 @@ class AdminService final : public v1::Admin::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::RebuildProjectionRequest* request,
       v1::RebuildProjectionResponse* response) override;
+  grpc::ServerUnaryReactor* CreateToken(
+      grpc::CallbackServerContext* context,
+      const v1::CreateTokenRequest* request,
+      v1::CreateTokenResponse* response) override;
+  grpc::ServerUnaryReactor* ListTokens(
+      grpc::CallbackServerContext* context,
+      const v1::ListTokensRequest* request,
+      v1::ListTokensResponse* response) override;
+  grpc::ServerUnaryReactor* RevokeToken(
+      grpc::CallbackServerContext* context,
+      const v1::RevokeTokenRequest* request,
+      v1::RevokeTokenResponse* response) override;
 
  private:
   eventstore::EventStore* const store_;
   const std::vector<projections::ProjectionRunner*> projections_;
   const SubscriptionHub* const subscriptions_;
+  TokenRegistry* const tokens_;
+  const Authorizer* const authorizer_;
 };
 
 }  // namespace plantrail::services

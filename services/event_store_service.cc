@@ -36,6 +36,11 @@ absl::Status ReadAllInto(const eventstore::EventStore& store,
 grpc::ServerUnaryReactor* EventStoreService::Append(
     grpc::CallbackServerContext* context, const v1::AppendRequest* request,
     v1::AppendResponse* response) {
+  if (absl::StatusOr<Principal> caller = authorizer_->Authorize(
+          *context, MethodName<v1::EventStore>("Append"));
+      !caller.ok()) {
+    return FinishUnary(context, caller.status());
+  }
   if (domain::IsPlanStream(request->stream_id())) {
     return FinishUnary(
         context, absl::PermissionDeniedError(absl::StrCat(
@@ -58,18 +63,33 @@ grpc::ServerUnaryReactor* EventStoreService::Append(
 grpc::ServerUnaryReactor* EventStoreService::ReadStream(
     grpc::CallbackServerContext* context, const v1::ReadStreamRequest* request,
     v1::ReadStreamResponse* response) {
+  if (absl::StatusOr<Principal> caller = authorizer_->Authorize(
+          *context, MethodName<v1::EventStore>("ReadStream"));
+      !caller.ok()) {
+    return FinishUnary(context, caller.status());
+  }
   return FinishUnary(context, ReadStreamInto(*store_, *request, *response));
 }
 
 grpc::ServerUnaryReactor* EventStoreService::ReadAll(
     grpc::CallbackServerContext* context, const v1::ReadAllRequest* request,
     v1::ReadAllResponse* response) {
+  if (absl::StatusOr<Principal> caller = authorizer_->Authorize(
+          *context, MethodName<v1::EventStore>("ReadAll"));
+      !caller.ok()) {
+    return FinishUnary(context, caller.status());
+  }
   return FinishUnary(context, ReadAllInto(*store_, *request, *response));
 }
 
 grpc::ServerUnaryReactor* EventStoreService::Ack(
     grpc::CallbackServerContext* context, const v1::AckRequest* request,
     v1::AckResponse* response) {
+  if (absl::StatusOr<Principal> caller =
+          authorizer_->Authorize(*context, MethodName<v1::EventStore>("Ack"));
+      !caller.ok()) {
+    return FinishUnary(context, caller.status());
+  }
   if (absl::Status valid = CheckConsumerGroup(request->consumer_group());
       !valid.ok()) {
     return FinishUnary(context, valid);
@@ -82,7 +102,10 @@ grpc::ServerUnaryReactor* EventStoreService::Ack(
 
 grpc::ServerWriteReactor<v1::SubscribeResponse>* EventStoreService::Subscribe(
     grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) {
-  return hub_->Subscribe(context, *request);
+  return hub_->Subscribe(
+      context, *request,
+      authorizer_->Authorize(*context,
+                             MethodName<v1::EventStore>("Subscribe")));
 }
 
 }  // namespace plantrail::services

@@ -10,14 +10,17 @@
 
 #include "eventstore/event_store.h"
 #include "plantrail/v1/event_store.grpc.pb.h"
+#include "services/authorizer.h"
 #include "services/subscriptions.h"
 
 namespace plantrail::services {
 
 class EventStoreService final : public v1::EventStore::CallbackService {
  public:
-  EventStoreService(eventstore::EventStore* store, SubscriptionHub* hub)
-      : store_(store), hub_(hub) {}
+  // Every RPC asks `authorizer` first. All must outlive the service.
+  EventStoreService(eventstore::EventStore* store, SubscriptionHub* hub,
+                    const Authorizer* authorizer)
+      : store_(store), hub_(hub), authorizer_(authorizer) {}
 
   grpc::ServerUnaryReactor* Append(grpc::CallbackServerContext* context,
                                    const v1::AppendRequest* request,
@@ -39,6 +42,7 @@ class EventStoreService final : public v1::EventStore::CallbackService {
  private:
   eventstore::EventStore* const store_;
   SubscriptionHub* const hub_;
+  const Authorizer* const authorizer_;
 };
 
 }  // namespace plantrail::services

@@ -1,10 +1,12 @@
 #include "services/plan_command_handler.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "domain/decide.h"
 #include "domain/event_codec.h"
@@ -58,9 +60,25 @@ std::string Fingerprint(const Request& command) {
       absl::string_view(reinterpret_cast<const char*>(hash.data()), 16));
 }
 
+// PERMISSION_DENIED unless a planner limited to support areas may touch an
+// area of `support_area`.
+absl::Status InScope(const Principal& principal, absl::string_view area_id,
+                     absl::string_view support_area) {
+  if (principal.support_areas.empty() ||
+      std::find(principal.support_areas.begin(), principal.support_areas.end(),
+                support_area) != principal.support_areas.end()) {
+    return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError(absl::StrCat(
+      "area_id: area \"", area_id, "\" is in support area \"", support_area,
+      "\", outside ", principal.name, "'s (",
+      absl::StrJoin(principal.support_areas, ", "), ") [rule: planner-scope]"));
+}
+
 template <typename Request>
-DecideFn DecideArea(const Request& command, PlanCommandHandler::Gather gather) {
-  return [command, gather = std::move(gather)](
+DecideFn DecideArea(const Request& command, PlanCommandHandler::Gather gather,
+                    const Principal& principal) {
+  return [command, gather = std::move(gather), principal](
              const EventStore& store,
              absl::Time now) -> absl::StatusOr<Decided> {
     PLANTRAIL_ASSIGN_OR_RETURN(v1::AreaState state,
@@ -69,6 +87,17 @@ DecideFn DecideArea(const Request& command, PlanCommandHandler::Gather gather) {
     if (gather) PLANTRAIL_RETURN_IF_ERROR(gather(store, facts));
     PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanEvent event,
                                domain::Decide(state, command, facts));
+    if (!principal.support_areas.empty()) {
+      // Both the area as it is and as the command leaves it: a planner can
+      // neither change nor move out (or in) an area outside their scope.
+      v1::AreaState after = state;
+      domain::EvolveArea(after, event, {.version = state.version() + 1});
+      for (const v1::AreaState* area : {&state, &after}) {
+        if (area->version() == 0) continue;  // not registered before
+        PLANTRAIL_RETURN_IF_ERROR(
+            InScope(principal, area->area_id(), area->support_area()));
+      }
+    }
     return Decided{.version = state.version(), .event = std::move(event)};
   };
 }
@@ -275,7 +304,7 @@ void PlanCommandHandler::HandleArea(const Principal& principal,
   execution->options = command.options();
   execution->stream_id = domain::AreaStream(command.area_id());
   execution->fingerprint = Fingerprint(command);
-  execution->decide = DecideArea(command, std::move(gather));
+  execution->decide = DecideArea(command, std::move(gather), principal);
   execution->done = std::move(done);
   Submit(std::move(execution));
 }
@@ -386,7 +415,7 @@ void PlanCommandHandler::Handle(const Principal& principal,
   execution->options = command.options();
   execution->stream_id = domain::DecisionStream(*decision_id);
   execution->fingerprint = Fingerprint(command);
-  execution->decide = [command, decision_id = *decision_id](
+  execution->decide = [command, decision_id = *decision_id, principal](
                           const EventStore& store,
                           absl::Time now) -> absl::StatusOr<Decided> {
     PLANTRAIL_ASSIGN_OR_RETURN(v1::DecisionState state,
@@ -394,6 +423,13 @@ void PlanCommandHandler::Handle(const Principal& principal,
     domain::Facts facts{.now = now};
     for (const std::string& area_id : command.area_ids()) {
       PLANTRAIL_RETURN_IF_ERROR(NoteArea(store, area_id, facts));
+      if (!principal.support_areas.empty() &&
+          facts.existing_areas.contains(area_id)) {
+        PLANTRAIL_ASSIGN_OR_RETURN(v1::AreaState area,
+                                   projections::FoldArea(store, area_id));
+        PLANTRAIL_RETURN_IF_ERROR(
+            InScope(principal, area_id, area.support_area()));
+      }
     }
     PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanEvent event,
                                domain::Decide(state, command, facts));

@@ -8,9 +8,10 @@ namespace plantrail::services {
 
 template <typename Request>
 grpc::ServerUnaryReactor* PlanCommandService::Run(
-    grpc::CallbackServerContext* context, const Request& request,
-    v1::CommandResult* result) {
-  absl::StatusOr<Principal> principal = authenticator_->Authenticate(*context);
+    absl::string_view method, grpc::CallbackServerContext* context,
+    const Request& request, v1::CommandResult* result) {
+  absl::StatusOr<Principal> principal =
+      authorizer_->Authorize(*context, MethodName<v1::PlanCommands>(method));
   if (!principal.ok()) return FinishUnary(context, principal.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   handler_->Handle(
@@ -25,67 +26,67 @@ grpc::ServerUnaryReactor* PlanCommandService::Run(
 grpc::ServerUnaryReactor* PlanCommandService::RegisterArea(
     grpc::CallbackServerContext* context,
     const v1::RegisterAreaRequest* request, v1::CommandResult* result) {
-  return Run(context, *request, result);
+  return Run("RegisterArea", context, *request, result);
 }
 
 grpc::ServerUnaryReactor* PlanCommandService::ReviseDetails(
     grpc::CallbackServerContext* context,
     const v1::ReviseDetailsRequest* request, v1::CommandResult* result) {
-  return Run(context, *request, result);
+  return Run("ReviseDetails", context, *request, result);
 }
 
 grpc::ServerUnaryReactor* PlanCommandService::ReportStatus(
     grpc::CallbackServerContext* context,
     const v1::ReportStatusRequest* request, v1::CommandResult* result) {
-  return Run(context, *request, result);
+  return Run("ReportStatus", context, *request, result);
 }
 
 grpc::ServerUnaryReactor* PlanCommandService::ReviseSchedule(
     grpc::CallbackServerContext* context,
     const v1::ReviseScheduleRequest* request, v1::CommandResult* result) {
-  return Run(context, *request, result);
+  return Run("ReviseSchedule", context, *request, result);
 }
 
 grpc::ServerUnaryReactor* PlanCommandService::AddDependency(
     grpc::CallbackServerContext* context,
     const v1::AddDependencyRequest* request, v1::CommandResult* result) {
-  return Run(context, *request, result);
+  return Run("AddDependency", context, *request, result);
 }
 
 grpc::ServerUnaryReactor* PlanCommandService::RemoveDependency(
     grpc::CallbackServerContext* context,
     const v1::RemoveDependencyRequest* request, v1::CommandResult* result) {
-  return Run(context, *request, result);
+  return Run("RemoveDependency", context, *request, result);
 }
 
 grpc::ServerUnaryReactor* PlanCommandService::ChangeUnits(
     grpc::CallbackServerContext* context, const v1::ChangeUnitsRequest* request,
     v1::CommandResult* result) {
-  return Run(context, *request, result);
+  return Run("ChangeUnits", context, *request, result);
 }
 
 grpc::ServerUnaryReactor* PlanCommandService::RecordDecision(
     grpc::CallbackServerContext* context,
     const v1::RecordDecisionRequest* request, v1::CommandResult* result) {
-  return Run(context, *request, result);
+  return Run("RecordDecision", context, *request, result);
 }
 
 grpc::ServerUnaryReactor* PlanCommandService::CloseArea(
     grpc::CallbackServerContext* context, const v1::CloseAreaRequest* request,
     v1::CommandResult* result) {
-  return Run(context, *request, result);
+  return Run("CloseArea", context, *request, result);
 }
 
 grpc::ServerUnaryReactor* PlanCommandService::ReopenArea(
     grpc::CallbackServerContext* context, const v1::ReopenAreaRequest* request,
     v1::CommandResult* result) {
-  return Run(context, *request, result);
+  return Run("ReopenArea", context, *request, result);
 }
 
 grpc::ServerUnaryReactor* PlanCommandService::CorrectEntry(
     grpc::CallbackServerContext* context,
     const v1::CorrectEntryRequest* request, v1::CommandResult* result) {
-  return Run(context, *request, result);
+  return Run("CorrectEntry", context, *request, result);
 }
 
 }  // namespace plantrail::services

@@ -3,21 +3,20 @@
 // finishes when its event is durable (or refused).
 //
 // Thread safety: all methods may run concurrently. The handler and the
-// authenticator must outlive the service.
+// authorizer must outlive the service.
 #ifndef PLANTRAIL_SERVICES_PLAN_COMMAND_SERVICE_H_
 #define PLANTRAIL_SERVICES_PLAN_COMMAND_SERVICE_H_
 
 #include "plantrail/v1/plan_commands.grpc.pb.h"
+#include "services/authorizer.h"
 #include "services/plan_command_handler.h"
-#include "services/principal.h"
 
 namespace plantrail::services {
 
 class PlanCommandService final : public v1::PlanCommands::CallbackService {
  public:
-  PlanCommandService(PlanCommandHandler* handler,
-                     const Authenticator* authenticator)
-      : handler_(handler), authenticator_(authenticator) {}
+  PlanCommandService(PlanCommandHandler* handler, const Authorizer* authorizer)
+      : handler_(handler), authorizer_(authorizer) {}
 
   grpc::ServerUnaryReactor* RegisterArea(grpc::CallbackServerContext* context,
                                          const v1::RegisterAreaRequest* request,
@@ -60,12 +59,13 @@ class PlanCommandService final : public v1::PlanCommands::CallbackService {
 
  private:
   template <typename Request>
-  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context,
+  grpc::ServerUnaryReactor* Run(absl::string_view method,
+                                grpc::CallbackServerContext* context,
                                 const Request& request,
                                 v1::CommandResult* result);
 
   PlanCommandHandler* const handler_;
-  const Authenticator* const authenticator_;
+  const Authorizer* const authorizer_;
 };
 
 }  // namespace plantrail::services

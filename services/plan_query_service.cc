@@ -10,8 +10,14 @@ namespace plantrail::services {
 
 template <typename Request, typename Response, typename Query>
 grpc::ServerUnaryReactor* PlanQueryService::Answer(
-    grpc::CallbackServerContext* context, const Request& request,
-    Response* response, projections::ProjectionRunner* runner, Query query) {
+    absl::string_view method, grpc::CallbackServerContext* context,
+    const Request& request, Response* response,
+    projections::ProjectionRunner* runner, Query query) {
+  if (absl::StatusOr<Principal> caller =
+          authorizer_->Authorize(*context, MethodName<v1::PlanQueries>(method));
+      !caller.ok()) {
+    return FinishUnary(context, caller.status());
+  }
   auto run = [context, &request, response, query]() {
     absl::StatusOr<Response> answer = query(request);
     if (answer.ok()) *response = *std::move(answer);
@@ -38,21 +44,21 @@ grpc::ServerUnaryReactor* PlanQueryService::Answer(
 grpc::ServerUnaryReactor* PlanQueryService::GetArea(
     grpc::CallbackServerContext* context, const v1::GetAreaRequest* request,
     v1::GetAreaResponse* response) {
-  return Answer(context, *request, response, queries_->areas(),
+  return Answer("GetArea", context, *request, response, queries_->areas(),
                 [this](const auto& r) { return queries_->GetArea(r); });
 }
 
 grpc::ServerUnaryReactor* PlanQueryService::ListAreas(
     grpc::CallbackServerContext* context, const v1::ListAreasRequest* request,
     v1::ListAreasResponse* response) {
-  return Answer(context, *request, response, queries_->areas(),
+  return Answer("ListAreas", context, *request, response, queries_->areas(),
                 [this](const auto& r) { return queries_->ListAreas(r); });
 }
 
 grpc::ServerUnaryReactor* PlanQueryService::GetHistory(
     grpc::CallbackServerContext* context, const v1::GetHistoryRequest* request,
     v1::GetHistoryResponse* response) {
-  return Answer(context, *request, response, queries_->history(),
+  return Answer("GetHistory", context, *request, response, queries_->history(),
                 [this](const auto& r) { return queries_->GetHistory(r); });
 }
 
@@ -60,7 +66,7 @@ grpc::ServerUnaryReactor* PlanQueryService::ListDecisions(
     grpc::CallbackServerContext* context,
     const v1::ListDecisionsRequest* request,
     v1::ListDecisionsResponse* response) {
-  return Answer(context, *request, response, queries_->areas(),
+  return Answer("ListDecisions", context, *request, response, queries_->areas(),
                 [this](const auto& r) { return queries_->ListDecisions(r); });
 }
 
@@ -68,7 +74,7 @@ grpc::ServerUnaryReactor* PlanQueryService::GetPortfolio(
     grpc::CallbackServerContext* context,
     const v1::GetPortfolioRequest* request,
     v1::GetPortfolioResponse* response) {
-  return Answer(context, *request, response, queries_->areas(),
+  return Answer("GetPortfolio", context, *request, response, queries_->areas(),
                 [this](const auto& r) { return queries_->GetPortfolio(r); });
 }
 
@@ -76,7 +82,8 @@ grpc::ServerUnaryReactor* PlanQueryService::GetDependencies(
     grpc::CallbackServerContext* context,
     const v1::GetDependenciesRequest* request,
     v1::GetDependenciesResponse* response) {
-  return Answer(context, *request, response, queries_->areas(),
+  return Answer("GetDependencies", context, *request, response,
+                queries_->areas(),
                 [this](const auto& r) { return queries_->GetDependencies(r); });
 }
 

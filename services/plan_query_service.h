@@ -10,13 +10,16 @@
 
 #include "common/thread_pool.h"
 #include "plantrail/v1/plan_queries.grpc.pb.h"
+#include "services/authorizer.h"
 #include "services/plan_queries.h"
 
 namespace plantrail::services {
 
 class PlanQueryService final : public v1::PlanQueries::CallbackService {
  public:
-  explicit PlanQueryService(const PlanQueries* queries) : queries_(queries) {}
+  // Every RPC asks `authorizer` first. Both must outlive the service.
+  PlanQueryService(const PlanQueries* queries, const Authorizer* authorizer)
+      : queries_(queries), authorizer_(authorizer) {}
 
   grpc::ServerUnaryReactor* GetArea(grpc::CallbackServerContext* context,
                                     const v1::GetAreaRequest* request,
@@ -45,12 +48,14 @@ class PlanQueryService final : public v1::PlanQueries::CallbackService {
   // Runs `query` once `runner` has applied `min_position`, and finishes the
   // call with its outcome.
   template <typename Request, typename Response, typename Query>
-  grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context,
+  grpc::ServerUnaryReactor* Answer(absl::string_view method,
+                                   grpc::CallbackServerContext* context,
                                    const Request& request, Response* response,
                                    projections::ProjectionRunner* runner,
                                    Query query);
 
   const PlanQueries* const queries_;
+  const Authorizer* const authorizer_;
   // Last member: joined first, while the rest is still there.
   ThreadPool pool_{2};
 };

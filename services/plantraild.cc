@@ -43,11 +43,6 @@ int main(int argc, char** argv) {
                  "for tests and bulk import only")
       ->check(CLI::IsMember({"fsync", "none"}))
       ->capture_default_str();
-  app.add_option("--local-principal", options.local_principal,
-                 "The principal every caller without a client certificate "
-                 "acts as until token authentication exists; stamped as the "
-                 "actor of events")
-      ->capture_default_str();
   app.add_option("--tls-cert", options.transport.cert_file,
                  "The server's certificate (PEM): serve TLS");
   app.add_option("--tls-key", options.transport.key_file,
@@ -104,6 +99,13 @@ int main(int argc, char** argv) {
   if (!server.ok()) {
     std::cerr << "plantraild: " << server.status().message() << "\n";
     return 1;
+  }
+  if (!(*server)->created_admin_token().empty()) {
+    std::cerr << "plantraild: first start: an admin token is in "
+              << (*server)->created_admin_token()
+              << " (readable only by this user); plantrail reads it with "
+                 "--token-file or PLANTRAIL_TOKEN_FILE, and by itself from "
+                 "the default data directory\n";
   }
   std::cout << "plantraild listening on " << (*server)->address()
             << " with data in " << options.data_dir << std::endl;

@@ -1,5 +1,9 @@
 #include "services/server.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <system_error>
 
@@ -14,6 +18,35 @@
 #include "projections/history_projection.h"
 
 namespace plantrail::services {
+namespace {
+
+// The first start of an empty server grants an admin token and leaves it
+// where only the server's user can read it (and the CLI finds it).
+absl::StatusOr<std::string> CreateFirstAdminToken(
+    TokenRegistry& tokens, const std::filesystem::path& path) {
+  v1::CreateTokenRequest request;
+  request.set_principal("admin");
+  request.add_roles(v1::ROLE_ADMIN);
+  request.set_note("created by the server's first start");
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      v1::CreateTokenResponse created,
+      tokens.CreateNow(Principal{.name = "plantraild"}, request));
+  const int fd =
+      open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  const std::string line = created.token() + "\n";
+  const bool written = fd >= 0 && fchmod(fd, 0600) == 0 &&
+                       write(fd, line.data(), line.size()) ==
+                           static_cast<ssize_t>(line.size()) &&
+                       fsync(fd) == 0;
+  if (fd >= 0) close(fd);
+  if (!written) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "data_dir: cannot write the first admin token to ", path.string()));
+  }
+  return path.string();
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     const ServerOptions& options) {
@@ -54,24 +87,32 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
           std::make_unique<projections::HistoryProjection>()));
   server->queries_ = std::make_unique<PlanQueries>(
       server->store_.get(), server->area_state_.get(), server->history_.get());
-  server->query_service_ =
-      std::make_unique<PlanQueryService>(server->queries_.get());
-  server->authenticator_ =
-      std::make_unique<PeerAuthenticator>(options.local_principal);
+  PLANTRAIL_ASSIGN_OR_RETURN(server->tokens_,
+                             TokenRegistry::Open(server->store_.get()));
+  if (server->tokens_->empty()) {
+    PLANTRAIL_ASSIGN_OR_RETURN(
+        server->created_admin_token_,
+        CreateFirstAdminToken(*server->tokens_, data_dir / "admin.token"));
+  }
+  server->authorizer_ = std::make_unique<Authorizer>(
+      server->tokens_.get(), (data_dir / "security.log").string());
+  server->query_service_ = std::make_unique<PlanQueryService>(
+      server->queries_.get(), server->authorizer_.get());
   server->subscriptions_ = std::make_unique<SubscriptionHub>(
-      server->store_.get(), server->authenticator_.get(),
-      options.subscriptions);
+      server->store_.get(), options.subscriptions);
   server->event_store_service_ = std::make_unique<EventStoreService>(
-      server->store_.get(), server->subscriptions_.get());
+      server->store_.get(), server->subscriptions_.get(),
+      server->authorizer_.get());
   server->admin_service_ = std::make_unique<AdminService>(
       server->store_.get(),
       std::vector<projections::ProjectionRunner*>{server->area_state_.get(),
                                                   server->history_.get()},
-      server->subscriptions_.get());
+      server->subscriptions_.get(), server->tokens_.get(),
+      server->authorizer_.get());
   server->command_handler_ =
       std::make_unique<PlanCommandHandler>(server->store_.get());
   server->command_service_ = std::make_unique<PlanCommandService>(
-      server->command_handler_.get(), server->authenticator_.get());
+      server->command_handler_.get(), server->authorizer_.get());
 
   // Both are process-wide switches that must be set before a builder exists.
   grpc::EnableDefaultHealthCheckService(true);
@@ -126,7 +167,8 @@ void Server::Shutdown(absl::Duration grace) {
   subscriptions_.reset();
   command_service_.reset();
   command_handler_.reset();
-  authenticator_.reset();
+  authorizer_.reset();
+  tokens_.reset();
   query_service_.reset();
   queries_.reset();
   area_state_.reset();

@@ -16,13 +16,14 @@
 #include "projections/projection_store.h"
 #include "projections/runner.h"
 #include "services/admin_service.h"
+#include "services/authorizer.h"
 #include "services/event_store_service.h"
 #include "services/plan_command_handler.h"
 #include "services/plan_command_service.h"
 #include "services/plan_queries.h"
 #include "services/plan_query_service.h"
-#include "services/principal.h"
 #include "services/subscriptions.h"
+#include "services/token_registry.h"
 #include "services/transport_security.h"
 
 namespace plantrail::services {
@@ -34,9 +35,6 @@ struct ServerOptions {
   // host:port; port 0 picks a free one (see Server::port()).
   std::string listen = "127.0.0.1:50051";
   eventstore::Durability durability = eventstore::Durability::kSync;
-  // Until token authentication exists, every caller without a client
-  // certificate acts as this principal.
-  std::string local_principal = "local-admin";
   // TLS, mutual TLS, and whether plaintext may leave loopback.
   TransportSecurity transport;
   // A request larger than this is refused (RESOURCE_EXHAUSTED) before it
@@ -60,6 +58,10 @@ class Server {
   int port() const { return port_; }
   std::string address() const;
   eventstore::EventStore& store() const { return *store_; }
+  // Where the first start wrote the admin token; empty on later starts.
+  const std::string& created_admin_token() const {
+    return created_admin_token_;
+  }
 
   // Stops accepting calls, lets in-flight calls finish within `grace` (then
   // cancels them), finishes or fails every queued append and closes the
@@ -80,7 +82,9 @@ class Server {
   std::unique_ptr<SubscriptionHub> subscriptions_;
   std::unique_ptr<EventStoreService> event_store_service_;
   std::unique_ptr<AdminService> admin_service_;
-  std::unique_ptr<Authenticator> authenticator_;
+  std::unique_ptr<TokenRegistry> tokens_;
+  std::unique_ptr<Authorizer> authorizer_;
+  std::string created_admin_token_;
   std::unique_ptr<PlanCommandHandler> command_handler_;
   std::unique_ptr<PlanCommandService> command_service_;
   std::unique_ptr<grpc::Server> server_;

@@ -350,17 +350,16 @@ class SubscriptionHub::Subscription final
 };
 
 SubscriptionHub::SubscriptionHub(eventstore::EventStore* log,
-                                 const Authenticator* authenticator,
                                  SubscriptionLimits limits)
-    : log_(log), authenticator_(authenticator), limits_(limits) {
+    : log_(log), limits_(limits) {
   listener_ = log_->AddCommitListener([this](uint64_t) { Wake(); });
 }
 
 SubscriptionHub::~SubscriptionHub() { log_->RemoveCommitListener(listener_); }
 
 grpc::ServerWriteReactor<v1::SubscribeResponse>* SubscriptionHub::Subscribe(
-    grpc::CallbackServerContext* context, const v1::SubscribeRequest& request) {
-  absl::StatusOr<Principal> principal = authenticator_->Authenticate(*context);
+    grpc::CallbackServerContext* context, const v1::SubscribeRequest& request,
+    absl::StatusOr<Principal> principal) {
   auto subscription = std::make_shared<Subscription>(
       this, request, principal.ok() ? principal->name : "");
   Subscription* reactor = subscription.get();

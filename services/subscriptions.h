@@ -39,16 +39,15 @@ struct SubscriptionLimits {
 
 class SubscriptionHub {
  public:
-  // `authenticator` names the principal each subscription counts against;
-  // it must outlive the hub.
-  SubscriptionHub(eventstore::EventStore* log,
-                  const Authenticator* authenticator,
-                  SubscriptionLimits limits = {});
+  explicit SubscriptionHub(eventstore::EventStore* log,
+                           SubscriptionLimits limits = {});
   ~SubscriptionHub();
 
+  // `caller` is who subscribes (counted against the limits), or why the
+  // subscription is refused.
   grpc::ServerWriteReactor<v1::SubscribeResponse>* Subscribe(
-      grpc::CallbackServerContext* context,
-      const v1::SubscribeRequest& request);
+      grpc::CallbackServerContext* context, const v1::SubscribeRequest& request,
+      absl::StatusOr<Principal> caller);
 
   // Subscriptions open now.
   uint64_t live() const { return live_.load(std::memory_order_relaxed); }
@@ -75,7 +74,6 @@ class SubscriptionHub {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   eventstore::EventStore* const log_;
-  const Authenticator* const authenticator_;
   const SubscriptionLimits limits_;
   std::atomic<uint64_t> live_{0};
   uint64_t listener_ = 0;

@@ -2,9 +2,11 @@
 // its statistics.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "clients/cli/commands_util.h"
 #include "clients/cli/context.h"
@@ -128,6 +130,134 @@ void AddStats(CLI::App* admin, Context& context) {
   });
 }
 
+std::string Roles(const v1::TokenInfo& info) {
+  std::vector<std::string> roles;
+  for (int role : info.roles()) {
+    roles.push_back(RoleWords(static_cast<v1::Role>(role)));
+  }
+  return absl::StrJoin(roles, ",");
+}
+
+void AddTokenCreate(CLI::App* token, Context& context) {
+  struct Flags {
+    std::string principal, note;
+    std::vector<std::string> roles, support_areas;
+    uint32_t expires_in_days = 0;
+  };
+  auto flags = std::make_shared<Flags>();
+  CLI::App* command = token->add_subcommand(
+      "create",
+      "Grant a token (recorded in the log; the secret is shown once)");
+  command
+      ->add_option("--principal", flags->principal,
+                   "Who it stands for: the actor of what it records")
+      ->required();
+  command
+      ->add_option("--role", flags->roles,
+                   "admin, planner, auditor, reader or subscriber; "
+                   "repeat or separate with commas")
+      ->required()
+      ->delimiter(',');
+  command->add_option("--support-area", flags->support_areas,
+                      "A planner limited to this support area (repeatable)");
+  command->add_option("--expires-in-days", flags->expires_in_days,
+                      "Days until it expires (default: never)");
+  command->add_option("--note", flags->note, "What it is for");
+  command->footer(
+      "Example:\n  plantrail admin token create --principal anna --role "
+      "planner --support-area \"3.4 Ekonomistöd\" --expires-in-days 365");
+  context.Action(command, [&context, flags]() -> absl::Status {
+    v1::CreateTokenRequest request;
+    request.set_principal(flags->principal);
+    for (const std::string& text : flags->roles) {
+      PLANTRAIL_ASSIGN_OR_RETURN(v1::Role role,
+                                 Usage(ParseRole(text, "--role")));
+      request.add_roles(role);
+    }
+    for (const std::string& area : flags->support_areas) {
+      request.add_support_areas(area);
+    }
+    request.set_expires_in_days(flags->expires_in_days);
+    request.set_note(flags->note);
+    PLANTRAIL_ASSIGN_OR_RETURN(Client * client, context.client());
+    v1::CreateTokenResponse response;
+    PLANTRAIL_RETURN_IF_ERROR(
+        client->Call(&Stub::CreateToken, client->admin(), request, response));
+    if (context.json) {
+      context.PrintJson(response);
+    } else {
+      context.out() << response.token() << "\n";
+      context.err() << "granted " << response.info().token_id() << " to "
+                    << response.info().principal() << " ("
+                    << Roles(response.info())
+                    << "); the token above is shown once: keep it secret\n";
+    }
+    return absl::OkStatus();
+  });
+}
+
+void AddTokenList(CLI::App* token, Context& context) {
+  CLI::App* command =
+      token->add_subcommand("list", "Every token granted, revoked ones too");
+  command->footer("Example:\n  plantrail admin token list");
+  context.Action(command, [&context]() -> absl::Status {
+    PLANTRAIL_ASSIGN_OR_RETURN(Client * client, context.client());
+    v1::ListTokensResponse response;
+    PLANTRAIL_RETURN_IF_ERROR(client->Call(&Stub::ListTokens, client->admin(),
+                                           v1::ListTokensRequest(), response));
+    if (context.json) {
+      context.PrintJson(response);
+      return absl::OkStatus();
+    }
+    Table table({"ID", "PRINCIPAL", "ROLES", "SUPPORT AREAS", "CREATED", "BY",
+                 "EXPIRES", "REVOKED"});
+    for (const v1::TokenInfo& info : response.tokens()) {
+      table.AddRow(
+          {info.token_id(), info.principal(), Roles(info),
+           absl::StrJoin(info.support_areas(), ","),
+           TimeText(info.created_at()), info.created_by(),
+           info.has_expires_at() ? TimeText(info.expires_at()) : "never",
+           info.revoked()
+               ? absl::StrCat(TimeText(info.revoked_at()), " by ",
+                              info.revoked_by(), ": ", info.revoke_reason())
+               : ""});
+    }
+    table.Print(context.out());
+    return absl::OkStatus();
+  });
+}
+
+void AddTokenRevoke(CLI::App* token, Context& context) {
+  struct Flags {
+    std::string id, reason;
+  };
+  auto flags = std::make_shared<Flags>();
+  CLI::App* command = token->add_subcommand(
+      "revoke", "Revoke a token: it authenticates nobody from now on");
+  command->add_option("ID", flags->id, "The token's id (see token list)")
+      ->required();
+  command->add_option("--reason", flags->reason, "Why")->required();
+  command->footer(
+      "Example:\n  plantrail admin token revoke tok-1a2b3c4d5e6f --reason "
+      "\"anna left the programme office\"");
+  context.Action(command, [&context, flags]() -> absl::Status {
+    PLANTRAIL_ASSIGN_OR_RETURN(Client * client, context.client());
+    v1::RevokeTokenRequest request;
+    request.set_token_id(flags->id);
+    request.set_reason(flags->reason);
+    v1::RevokeTokenResponse response;
+    PLANTRAIL_RETURN_IF_ERROR(
+        client->Call(&Stub::RevokeToken, client->admin(), request, response));
+    if (context.json) {
+      context.PrintJson(response);
+    } else {
+      context.out() << "revoked " << flags->id << " ("
+                    << response.info().principal() << ")\n";
+    }
+    return absl::OkStatus();
+  });
+}
+
 }  // namespace
 
 void AddAdminCommands(CLI::App& app, Context& context) {
@@ -138,6 +268,11 @@ void AddAdminCommands(CLI::App& app, Context& context) {
   AddRebuild(admin, context);
   AddVerify(admin, context);
   AddStats(admin, context);
+  CLI::App* token =
+      Group(*admin, "token", "Bearer tokens: create, list, revoke");
+  AddTokenCreate(token, context);
+  AddTokenList(token, context);
+  AddTokenRevoke(token, context);
 }
 
 }  // namespace plantrail::cli

@@ -121,7 +121,9 @@ void AddGlobalOptions(CLI::App& app, Context& context) {
                  "default data directory's admin.token)")
       ->envname("PLANTRAIL_TOKEN");
   app.add_option("--token-file", context.token_file,
-                 "File holding the bearer token");
+                 "File holding the bearer token (plantraild's first start "
+                 "writes <data-dir>/admin.token)")
+      ->envname("PLANTRAIL_TOKEN_FILE");
   app.add_flag("--tls", context.connection.tls,
                "Use TLS (implied by any --tls-* file)");
   app.add_option("--tls-ca", context.connection.tls_ca_file,

@@ -116,6 +116,14 @@ absl::StatusOr<v1::DependencyKind> ParseKind(absl::string_view text,
                                        field);
 }
 
+absl::StatusOr<v1::Role> ParseRole(absl::string_view text,
+                                   absl::string_view field) {
+  return ParseEnum<v1::Role>(*v1::Role_descriptor(), text, field);
+}
+std::string RoleWords(v1::Role role) {
+  return ValueWords(*v1::Role_descriptor(), role);
+}
+
 std::string EventTypeWords(absl::string_view type) {
   std::string words;
   for (char c : type) {

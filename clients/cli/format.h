@@ -17,6 +17,7 @@
 #include "google/protobuf/timestamp.pb.h"
 #include "plantrail/v1/plan.pb.h"
 #include "plantrail/v1/plan_queries.pb.h"
+#include "plantrail/v1/security.pb.h"
 
 namespace plantrail::cli {
 
@@ -33,6 +34,9 @@ absl::StatusOr<v1::Outcome> ParseOutcome(absl::string_view text,
                                          absl::string_view field);
 absl::StatusOr<v1::DependencyKind> ParseKind(absl::string_view text,
                                              absl::string_view field);
+absl::StatusOr<v1::Role> ParseRole(absl::string_view text,
+                                   absl::string_view field);
+std::string RoleWords(v1::Role role);
 
 // "ScheduleRevised" -> "schedule revised"; "planned_end" -> "planned end".
 std::string EventTypeWords(absl::string_view type);

@@ -34,6 +34,8 @@ def main():
             return 1
         env = dict(os.environ, PLANTRAIL_SERVER=match.group(1), HOME=work,
                    XDG_DATA_HOME=os.path.join(work, "xdg"))
+        with open(os.path.join(work, "data", "admin.token"), encoding="utf-8") as f:
+            env["PLANTRAIL_TOKEN"] = f.read().strip()
 
         def cli(*argv):
             done = subprocess.run([args.plantrail, *argv], env=env, capture_output=True,

@@ -27,6 +27,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <set>
 #include <sstream>
@@ -65,8 +66,8 @@ using ::testing::UnorderedElementsAre;
 
 constexpr char kCli[] = PLANTRAIL_CLI_PATH;
 constexpr char kSourceDir[] = PLANTRAIL_SOURCE_DIR;
-// The principal every caller is until token authentication exists.
-constexpr char kActor[] = "local-admin";
+// The principal of the first start's admin token, which the tests use.
+constexpr char kActor[] = "admin";
 
 // A bound on anything a test waits for: a hang fails the test instead of
 // holding it forever. Not a timing expectation.
@@ -306,6 +307,8 @@ struct RunOptions {
   // PLANTRAIL_SERVER; empty: the suite's server.
   std::string server;
   Stdin stdin_mode = Stdin::kDevNull;
+  // PLANTRAIL_TOKEN; unset: the suite server's admin token; empty: none.
+  std::optional<std::string> token;
 };
 
 class CliTest : public ::testing::Test {
@@ -333,11 +336,16 @@ class CliTest : public ::testing::Test {
   // The CLI's whole environment: nothing of the test runner's leaks in.
   static std::vector<std::string> Environment(const RunOptions& options) {
     const std::string home = suite_->dir / "home";
-    return {"PATH=/usr/bin:/bin", absl::StrCat("HOME=", home),
-            absl::StrCat("XDG_DATA_HOME=", home, "/share"),
-            absl::StrCat("PLANTRAIL_SERVER=", options.server.empty()
-                                                  ? ServerAddress()
-                                                  : options.server)};
+    std::vector<std::string> env = {
+        "PATH=/usr/bin:/bin", absl::StrCat("HOME=", home),
+        absl::StrCat("XDG_DATA_HOME=", home, "/share"),
+        absl::StrCat("PLANTRAIL_SERVER=", options.server.empty()
+                                              ? ServerAddress()
+                                              : options.server)};
+    const std::string token =
+        options.token.value_or(suite_->server.AdminToken());
+    if (!token.empty()) env.push_back(absl::StrCat("PLANTRAIL_TOKEN=", token));
+    return env;
   }
 
   // Runs `plantrail args...` to its end.
@@ -467,7 +475,7 @@ TEST_F(CliTest, RegisterPrintsTheResultAndShowReadsItBack) {
   EXPECT_THAT(shown, HasField("responsible", "GVS"));
   EXPECT_THAT(shown, HasField("rationale", "Fewer paper exams"));
   EXPECT_THAT(shown, HasField("desired effect", "Faster grading"));
-  EXPECT_THAT(shown, HasField("registered", ".* UTC by local-admin"));
+  EXPECT_THAT(shown, HasField("registered", ".* UTC by admin"));
   EXPECT_THAT(shown,
               HasField("last change", ".*\\(version 1, position [0-9]+\\)"));
 
@@ -642,7 +650,7 @@ TEST_F(CliTest, RescheduleIsInHistoryInSlippedAndNotInThePast) {
                            "position [0-9]+\\)\n"));
 
   const std::string history = RunOk({"history", "rs-1"});
-  EXPECT_THAT(history, HasSubstr("schedule revised, by local-admin"));
+  EXPECT_THAT(history, HasSubstr("schedule revised, by admin"));
   EXPECT_THAT(history, HasSubstr("    planned end: VT24 -> HT24\n"));
   EXPECT_THAT(history, HasSubstr("    reason: Ladok upgrade moved\n"));
 
@@ -966,7 +974,7 @@ TEST_F(CliTest, DecisionsAreRecordedListedAndCited) {
            "--decision", "DEC-7-2024-03-01"});
   const std::string history = RunOk({"history", "dc-1"});
   EXPECT_THAT(history, HasSubstr("2024-03-01  #"));
-  EXPECT_THAT(history, HasSubstr("decision recorded, by local-admin\n"));
+  EXPECT_THAT(history, HasSubstr("decision recorded, by admin\n"));
   EXPECT_THAT(history, HasSubstr("    decision: DEC-7-2024-03-01\n"));
   EXPECT_THAT(history, HasSubstr("    reason: As decided\n"));
   // A decision that does not exist cannot be cited.
@@ -990,7 +998,7 @@ TEST_F(CliTest, HistoryLimitAndOrder) {
   ASSERT_THAT(lines, Not(IsEmpty()));
   EXPECT_THAT(lines[0],
               MatchesRegex(absl::StrCat("[0-9-]+  #", registered,
-                                        "  area registered, by local-admin")));
+                                        "  area registered, by admin")));
   EXPECT_THAT(oldest, HasSubstr("\"First\""));
   EXPECT_THAT(oldest, Not(HasSubstr("\"Second\"")));
   EXPECT_EQ(lines.back(), "(more: raise --limit)");
@@ -1611,7 +1619,7 @@ TEST_F(CliTest, WatchFromResumesAfterThePosition) {
   EXPECT_THAT(lines[0],
               MatchesRegex(absl::StrCat("#", U64(second["position"]),
                                         "  [0-9-]+ [0-9:]+ UTC  area-wr-1 v3  "
-                                        "status reported, by local-admin")));
+                                        "status reported, by admin")));
   EXPECT_THAT(lines[1],
               StartsWith(absl::StrCat("#", U64(third["position"]), "  ")));
   EXPECT_THAT(watch.err(), HasSubstr("-- caught up at position"));
@@ -1787,6 +1795,20 @@ class CliTlsTest : public CliTest {
          "--tls-client-ca", Pki("ca.pem"), "--max-subscribers", "2",
          "--max-subscriptions-per-principal", "1", "--max-message-bytes",
          "1048576"});
+    if (!mtls_up_) return;
+    // What the client certificates' subjects may do there.
+    for (const auto& [who, roles] :
+         std::vector<std::pair<std::string, std::string>>{
+             {"anna", "planner,subscriber"},
+             {"bob", "subscriber"},
+             {"carl", "subscriber"}}) {
+      std::vector<std::string> grant = As("anna");
+      grant.insert(grant.end(), {"admin", "token", "create", "--principal", who,
+                                 "--role", roles});
+      mtls_up_ &=
+          Run(grant, {.server = mtls_->address(), .token = mtls_->AdminToken()})
+              .exit_code == 0;
+    }
   }
 
   static void TearDownTestSuite() {
@@ -1812,12 +1834,16 @@ class CliTlsTest : public CliTest {
             Pki(who + ".pem"), "--tls-key",   Pki(who + ".key")};
   }
 
-  // `plantrail` with `flags` in front of `args`, against `server`.
+  // `plantrail` with `flags` in front of `args`, against `server`: as its
+  // admin (by the token of its first start), or as nobody but what the
+  // flags say (a client certificate).
   static CliResult RunOn(const testing::ServerProcess& server,
                          std::vector<std::string> flags,
-                         const std::vector<std::string>& args) {
+                         const std::vector<std::string>& args,
+                         bool as_admin = true) {
     flags.insert(flags.end(), args.begin(), args.end());
-    return Run(flags, {.server = server.address()});
+    return Run(flags, {.server = server.address(),
+                       .token = as_admin ? server.AdminToken() : ""});
   }
 
   static inline testing::ServerProcess* tls_ = nullptr;
@@ -1848,9 +1874,11 @@ TEST_F(CliTlsTest, MutualTlsMakesTheCertificatesSubjectTheActor) {
                                          "--tls-key",  Pki("anna.key")};
   const CliResult registered = RunOn(
       *mtls_, anna,
-      {"area", "register", "tls-1", "--title", "T", "--support-area", "S"});
+      {"area", "register", "tls-1", "--title", "T", "--support-area", "S"},
+      /*as_admin=*/false);
   ASSERT_EQ(registered.exit_code, 0) << registered;
-  const CliResult history = RunOn(*mtls_, anna, {"--json", "history", "tls-1"});
+  const CliResult history =
+      RunOn(*mtls_, anna, {"--json", "history", "tls-1"}, /*as_admin=*/false);
   ASSERT_EQ(history.exit_code, 0) << history;
   const json entries = json::parse(history.out)["entries"];
   ASSERT_THAT(entries, SizeIs(1));
@@ -1874,7 +1902,7 @@ TEST_F(CliTlsTest, MutualTlsRefusesNoCertificateAndAnotherCasCertificate) {
 
 TEST_F(CliTlsTest, SubscribersAndRequestSizesAreLimited) {
   const std::vector<std::string> env =
-      Environment({.server = mtls_->address()});
+      Environment({.server = mtls_->address(), .token = ""});
   auto watch_as = [&](const std::string& who) {
     std::vector<std::string> args = As(who);
     args.insert(args.end(), {"watch", "--from-now"});
@@ -1890,7 +1918,7 @@ TEST_F(CliTlsTest, SubscribersAndRequestSizesAreLimited) {
   ASSERT_TRUE(admitted(*anna)) << anna->err();
   std::vector<std::string> again = As("anna");
   again.insert(again.end(), {"watch", "--from-now"});
-  const CliResult second = RunOn(*mtls_, {}, again);
+  const CliResult second = RunOn(*mtls_, {}, again, /*as_admin=*/false);
   EXPECT_EQ(second.exit_code, 1) << second;
   EXPECT_THAT(second.err,
               HasSubstr("anna has 1 open subscriptions, the limit per "
@@ -1902,7 +1930,7 @@ TEST_F(CliTlsTest, SubscribersAndRequestSizesAreLimited) {
   ASSERT_TRUE(admitted(*bob)) << bob->err();
   std::vector<std::string> carl = As("carl");
   carl.insert(carl.end(), {"watch", "--from-now"});
-  const CliResult third = RunOn(*mtls_, {}, carl);
+  const CliResult third = RunOn(*mtls_, {}, carl, /*as_admin=*/false);
   EXPECT_EQ(third.exit_code, 1) << third;
   EXPECT_THAT(third.err, HasSubstr("max-subscribers")) << third;
 
@@ -1926,7 +1954,7 @@ TEST_F(CliTlsTest, SubscribersAndRequestSizesAreLimited) {
   std::vector<std::string> append = As("anna");
   append.insert(append.end(), {"events", "append", "ledger-big", "--type",
                                "Big", "--data-file", big});
-  const CliResult too_big = RunOn(*mtls_, {}, append);
+  const CliResult too_big = RunOn(*mtls_, {}, append, /*as_admin=*/false);
   EXPECT_EQ(too_big.exit_code, 1) << too_big;
   EXPECT_THAT(too_big.err, HasSubstr("(RESOURCE_EXHAUSTED)")) << too_big;
 }
@@ -2031,7 +2059,7 @@ TEST_F(CliImportTest, PiteaCsvKeepsTheReportsBusinessDates) {
   // Area 3's report speaks for 2018-01-10, whenever it was recorded.
   const std::string history = RunOk({"history", "3"});
   EXPECT_THAT(history, HasSubstr("\n2018-01-10  #"));
-  EXPECT_THAT(history, HasSubstr("status reported, by local-admin (recorded "));
+  EXPECT_THAT(history, HasSubstr("status reported, by admin (recorded "));
   EXPECT_THAT(history, HasSubstr("\"Not started, although it was due in "
                                  "December 2017."));
   EXPECT_THAT(history, HasSubstr("    decision: bun-2017-atgardsplan\n"));

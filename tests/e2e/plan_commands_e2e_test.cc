@@ -42,8 +42,8 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::SizeIs;
 
-// The principal every caller is until token authentication exists.
-constexpr char kPrincipal[] = "local-admin";
+// The principal of the first start's admin token, which the tests use.
+constexpr char kPrincipal[] = "admin";
 // What RecordDecision derives from reference V-2022-0218 and 2023-04-05.
 constexpr char kDecisionId[] = "V-2022-0218-2023-04-05";
 
@@ -368,7 +368,8 @@ TEST_F(PlanCommandsE2eTest, EveryRpcSucceedsOnAKthActionPlan) {
     ASSERT_THAT(outcome, Succeeded());
     EXPECT_EQ(outcome.response.stream_id(), expected[i].stream_id);
     EXPECT_EQ(outcome.response.version(), expected[i].version);
-    EXPECT_EQ(outcome.response.position(), i + 1) << "one event per command";
+    EXPECT_EQ(outcome.response.position(), base_ + i + 1)
+        << "one event per command";
     EXPECT_EQ(outcome.response.event_type(), expected[i].event_type);
     EXPECT_THAT(outcome.response.event_id(), SizeIs(36)) << "a UUID";
     EXPECT_FALSE(outcome.response.replayed());
@@ -614,7 +615,7 @@ class PlanCommandsRefusalTest : public PlanCommandsE2eTest {
     ASSERT_THAT(Send(closed), Succeeded());
     ASSERT_THAT(Send(Close("3.4.9", v1::OUTCOME_CANCELLED)), Succeeded());
     head_ = HeadPosition();
-    ASSERT_EQ(head_, 7u);
+    ASSERT_EQ(head_, base_ + 7);
   }
 
   // Nothing half-written by any refusal.
@@ -918,7 +919,7 @@ TEST_F(PlanCommandsE2eTest, ARetryReturnsTheFirstResultAlsoAfterARestart) {
   ASSERT_THAT(reported, Succeeded());
   ASSERT_THAT(Send(Report("3.4.2", "En senare rapport.")), Succeeded());
   const uint64_t head = HeadPosition();
-  ASSERT_EQ(head, 3u);
+  ASSERT_EQ(head, base_ + 3);
 
   auto expect_replay = [&](const Outcome& retry, const Outcome& first) {
     ASSERT_THAT(retry, Succeeded());
@@ -1052,7 +1053,7 @@ TEST_F(PlanCommandsE2eTest, ConcurrentReportsToOneAreaAllLandWithoutGaps) {
   std::set<std::string> stored;
   for (size_t i = 0; i < events.size(); ++i) {
     EXPECT_EQ(events[i].stream_version(), i + 1) << "a gap or a duplicate";
-    EXPECT_EQ(events[i].position(), i + 1);
+    EXPECT_EQ(events[i].position(), base_ + i + 1);
     if (i == 0) continue;
     const v1::PlanEvent event = Decode(events[i]);
     EXPECT_TRUE(event.has_status_reported()) << events[i].type();

@@ -51,8 +51,8 @@ using ::testing::Not;
 using ::testing::SizeIs;
 using ::testing::UnorderedElementsAre;
 
-// The principal every caller is until token authentication exists.
-constexpr char kPrincipal[] = "local-admin";
+// The principal of the first start's admin token, which the tests use.
+constexpr char kPrincipal[] = "admin";
 // What RecordDecision derives from reference V-2022-0218 and 2023-04-05.
 constexpr char kDecisionId[] = "V-2022-0218-2023-04-05";
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,7 @@ class ServerProcess {
   // failure) when it does not come up.
   bool Start(const std::string& data_dir,
              std::vector<std::string> extra_args = {}) {
+    data_dir_ = data_dir;
     std::vector<std::string> args = {PLANTRAILD_PATH, "--data-dir", data_dir,
                                      "--listen", "127.0.0.1:0"};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
@@ -98,6 +100,13 @@ class ServerProcess {
   }
 
   pid_t pid() const { return pid_; }
+  // The admin token the server's first start wrote into its data directory.
+  std::string AdminToken() const {
+    std::ifstream in(data_dir_ + "/admin.token");
+    std::string token;
+    std::getline(in, token);
+    return token;
+  }
   int port() const { return port_; }
   std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
 
@@ -105,6 +114,7 @@ class ServerProcess {
   pid_t pid_ = -1;
   int stdout_ = -1;
   int port_ = 0;
+  std::string data_dir_;
 };
 
 // Runs plantraild to completion with `args` and returns its exit status and

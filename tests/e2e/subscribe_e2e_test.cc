@@ -53,13 +53,13 @@ TEST_F(SubscribeE2eTest, WritersFirstThenSubscribeFromStartGetsExactlyAll) {
       }
     });
   }
-  while (HeadPosition() < 50) std::this_thread::yield();
+  while (HeadPosition() < base_ + 50) std::this_thread::yield();
 
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::seconds(60));
   v1::SubscribeRequest request;
-  request.mutable_start();
+  request.set_after_position(base_);  // what the test writes
   auto reader = store_->Subscribe(&context, request);
   constexpr size_t kTotal = 4 * 40 * 5;
   std::vector<uint64_t> positions;
@@ -77,10 +77,10 @@ TEST_F(SubscribeE2eTest, WritersFirstThenSubscribeFromStartGetsExactlyAll) {
   reader->Finish().IgnoreError();
 
   EXPECT_TRUE(caught_up);
-  ASSERT_EQ(final_head, kTotal);
-  ASSERT_EQ(positions.size(), final_head);
+  ASSERT_EQ(final_head, base_ + kTotal);
+  ASSERT_EQ(positions.size(), kTotal);
   for (size_t i = 0; i < positions.size(); ++i) {
-    ASSERT_EQ(positions[i], i + 1) << "a gap, a repeat or a reordering";
+    ASSERT_EQ(positions[i], base_ + i + 1) << "a gap, a repeat or a reordering";
   }
 }
 
@@ -193,7 +193,7 @@ TEST_F(SubscribeE2eTest, SaysWhenItFellBehindAndWhenItIsBackAtTheHead) {
   v1::AppendResponse appended;
   ASSERT_TRUE(store_->Append(Context().get(), append, &appended).ok());
   std::vector<std::string> story;
-  uint64_t expected = 1;
+  uint64_t expected = base_ + 1;
   while (reader->Read(&message)) {
     if (message.has_fell_behind()) story.push_back("fell behind");
     if (message.has_caught_up()) {
@@ -206,7 +206,7 @@ TEST_F(SubscribeE2eTest, SaysWhenItFellBehindAndWhenItIsBackAtTheHead) {
   }
   context.TryCancel();
   reader->Finish().IgnoreError();
-  EXPECT_EQ(expected, 1001u) << "every event, none twice";
+  EXPECT_EQ(expected, base_ + 1001) << "every event, none twice";
   EXPECT_THAT(story, ElementsAre("fell behind", "caught up"));
 }
 
@@ -230,8 +230,8 @@ TEST_F(SubscribeE2eTest, ResumesAfterAPositionAndFromNow) {
     return positions;
   };
   v1::SubscribeRequest after;
-  after.set_after_position(7);
-  EXPECT_THAT(first(after), ElementsAre(8, 9, 10));
+  after.set_after_position(base_ + 7);
+  EXPECT_THAT(first(after), ElementsAre(base_ + 8, base_ + 9, base_ + 10));
   v1::SubscribeRequest now;
   now.mutable_now();
   EXPECT_TRUE(first(now).empty());
@@ -261,11 +261,11 @@ TEST_F(SubscribeE2eTest, FilteredSubscriptionsSendCheckpoints) {
   }
   context.TryCancel();
   reader->Finish().IgnoreError();
-  EXPECT_THAT(wanted, ElementsAre(1501, 1502, 1503));
+  EXPECT_THAT(wanted, ElementsAre(base_ + 1501, base_ + 1502, base_ + 1503));
   // 1,500 events of noise scanned: at least one checkpoint within them.
   ASSERT_FALSE(checkpoints.empty());
   EXPECT_GE(checkpoints.front(), 1000u);
-  EXPECT_LE(checkpoints.front(), 1500u);
+  EXPECT_LE(checkpoints.front(), base_ + 1500);
 }
 
 TEST_F(SubscribeE2eTest, CancellingFreesTheSubscription) {

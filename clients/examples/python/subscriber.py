@@ -16,6 +16,7 @@ proto/ by protoc and grpc_python_plugin (see README.md); nothing generated is
 checked in.
 """
 import argparse
+import os
 import sqlite3
 import sys
 
@@ -28,7 +29,15 @@ def main():
     parser.add_argument("--stubs", help="directory with the generated stubs")
     parser.add_argument("--stop-at", type=int, default=0,
                         help="exit once this position is stored (for tests)")
+    parser.add_argument("--token-file",
+                        help="file holding the bearer token (default: "
+                             "$PLANTRAIL_TOKEN)")
     args = parser.parse_args()
+    token = os.environ.get("PLANTRAIL_TOKEN", "")
+    if args.token_file:
+        with open(args.token_file, encoding="utf-8") as f:
+            token = f.read().strip()
+    metadata = [("authorization", f"Bearer {token}")] if token else []
     if args.stubs:
         sys.path.insert(0, args.stubs)
     import grpc
@@ -55,7 +64,7 @@ def main():
         after_position=after,
         filter=es.SubscriptionFilter(stream_prefixes=args.stream_prefix))
     print(f"following {args.server} after position {after}", flush=True)
-    for message in store.Subscribe(request):
+    for message in store.Subscribe(request, metadata=metadata):
         kind = message.WhichOneof("message")
         if kind == "caught_up":
             print(f"caught up at {message.caught_up.position}", flush=True)

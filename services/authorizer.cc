@@ -1,0 +1,175 @@
+#include "services/authorizer.h"
+
+#include <map>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "services/transport_security.h"
+
+namespace plantrail::services {
+namespace {
+
+using Roles = std::vector<v1::Role>;
+
+const Roles kAdmin = {v1::ROLE_ADMIN};
+const Roles kPlanners = {v1::ROLE_ADMIN, v1::ROLE_PLANNER};
+const Roles kReaders = {v1::ROLE_ADMIN, v1::ROLE_PLANNER, v1::ROLE_AUDITOR,
+                        v1::ROLE_READER};
+const Roles kEveryone = {v1::ROLE_ADMIN, v1::ROLE_PLANNER, v1::ROLE_AUDITOR,
+                         v1::ROLE_READER, v1::ROLE_SUBSCRIBER};
+const Roles kFollowers = {v1::ROLE_ADMIN, v1::ROLE_AUDITOR,
+                          v1::ROLE_SUBSCRIBER};
+const Roles kAckers = {v1::ROLE_ADMIN, v1::ROLE_SUBSCRIBER};
+const Roles kAuditors = {v1::ROLE_ADMIN, v1::ROLE_AUDITOR};
+
+// Who may call what: one row per RPC. A method missing here is refused to
+// everyone (a test checks that every method of every service is here).
+const std::map<std::string, const Roles*, std::less<>>& Table() {
+  static const auto* table =
+      new std::map<std::string, const Roles*, std::less<>>{
+          // The log. Reading it is open to every role (it holds what the
+          // queries answer from); writing below the plan model is an admin's.
+          {"/plantrail.v1.EventStore/Append", &kAdmin},
+          {"/plantrail.v1.EventStore/ReadStream", &kEveryone},
+          {"/plantrail.v1.EventStore/ReadAll", &kEveryone},
+          {"/plantrail.v1.EventStore/Subscribe", &kFollowers},
+          {"/plantrail.v1.EventStore/Ack", &kAckers},
+          // Changing the plan.
+          {"/plantrail.v1.PlanCommands/RegisterArea", &kPlanners},
+          {"/plantrail.v1.PlanCommands/ReviseDetails", &kPlanners},
+          {"/plantrail.v1.PlanCommands/ReportStatus", &kPlanners},
+          {"/plantrail.v1.PlanCommands/ReviseSchedule", &kPlanners},
+          {"/plantrail.v1.PlanCommands/AddDependency", &kPlanners},
+          {"/plantrail.v1.PlanCommands/RemoveDependency", &kPlanners},
+          {"/plantrail.v1.PlanCommands/ChangeUnits", &kPlanners},
+          {"/plantrail.v1.PlanCommands/RecordDecision", &kPlanners},
+          {"/plantrail.v1.PlanCommands/CloseArea", &kPlanners},
+          {"/plantrail.v1.PlanCommands/ReopenArea", &kPlanners},
+          {"/plantrail.v1.PlanCommands/CorrectEntry", &kPlanners},
+          // Reading the plan.
+          {"/plantrail.v1.PlanQueries/GetArea", &kReaders},
+          {"/plantrail.v1.PlanQueries/ListAreas", &kReaders},
+          {"/plantrail.v1.PlanQueries/GetHistory", &kReaders},
+          {"/plantrail.v1.PlanQueries/ListDecisions", &kReaders},
+          {"/plantrail.v1.PlanQueries/GetPortfolio", &kReaders},
+          {"/plantrail.v1.PlanQueries/GetDependencies", &kReaders},
+          // Operating the server.
+          {"/plantrail.v1.Admin/Verify", &kAuditors},
+          {"/plantrail.v1.Admin/GetStats", &kAuditors},
+          {"/plantrail.v1.Admin/ListProjections", &kAuditors},
+          {"/plantrail.v1.Admin/RebuildProjection", &kAdmin},
+          {"/plantrail.v1.Admin/CreateToken", &kAdmin},
+          {"/plantrail.v1.Admin/ListTokens", &kAuditors},
+          {"/plantrail.v1.Admin/RevokeToken", &kAdmin},
+      };
+  return *table;
+}
+
+std::string RoleWords(v1::Role role) {
+  return absl::AsciiStrToLower(absl::StripPrefix(v1::Role_Name(role), "ROLE_"));
+}
+
+std::string RolesWords(const std::vector<v1::Role>& roles) {
+  std::vector<std::string> words;
+  for (v1::Role role : roles) words.push_back(RoleWords(role));
+  return words.empty() ? "no role" : absl::StrJoin(words, ", ");
+}
+
+}  // namespace
+
+Authorizer::Authorizer(const TokenRegistry* tokens,
+                       std::string security_log_path)
+    : tokens_(tokens) {
+  if (!security_log_path.empty()) {
+    MutexLock lock(&log_mu_);
+    log_.open(security_log_path, std::ios::app);
+  }
+}
+
+const std::vector<v1::Role>* Authorizer::RolesFor(absl::string_view method) {
+  auto it = Table().find(method);
+  return it == Table().end() ? nullptr : it->second;
+}
+
+std::vector<std::string> Authorizer::Methods() {
+  std::vector<std::string> methods;
+  for (const auto& [method, roles] : Table()) methods.push_back(method);
+  return methods;
+}
+
+absl::StatusOr<Principal> Authorizer::Identify(
+    const grpc::CallbackServerContext& context) const {
+  const auto& metadata = context.client_metadata();
+  if (auto it = metadata.find("authorization"); it != metadata.end()) {
+    absl::string_view value(it->second.data(), it->second.size());
+    if (!absl::ConsumePrefix(&value, "Bearer ")) {
+      return absl::UnauthenticatedError(
+          "authorization: expected \"Bearer <token>\"");
+    }
+    return tokens_->Authenticate(absl::StripAsciiWhitespace(value),
+                                 absl::Now());
+  }
+  if (std::optional<std::string> subject =
+          ClientCertificatePrincipal(context)) {
+    std::optional<Principal> granted = tokens_->GrantsOf(*subject, absl::Now());
+    if (!granted) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          *subject,
+          " (by client certificate) holds no grant: an admin grants one with "
+          "`plantrail admin token create --principal ",
+          *subject, " --role ...`"));
+    }
+    return *std::move(granted);
+  }
+  return absl::UnauthenticatedError(
+      "no credentials: send \"authorization: Bearer <token>\" (the server's "
+      "first start wrote an admin token to <data-dir>/admin.token), or a "
+      "client certificate");
+}
+
+absl::StatusOr<Principal> Authorizer::Authorize(
+    const grpc::CallbackServerContext& context,
+    absl::string_view method) const {
+  absl::StatusOr<Principal> principal = Identify(context);
+  if (!principal.ok()) {
+    Refused(context, "", method, principal.status());
+    return principal.status();
+  }
+  const std::vector<v1::Role>* allowed = RolesFor(method);
+  if (allowed != nullptr) {
+    for (v1::Role role : *allowed) {
+      if (principal->Has(role)) return principal;
+    }
+  }
+  absl::Status denied = absl::PermissionDeniedError(
+      absl::StrCat(principal->name, " (", RolesWords(principal->roles),
+                   ") may not call ", method, "; it needs one of: ",
+                   allowed == nullptr ? "nobody may" : RolesWords(*allowed)));
+  Refused(context, principal->name, method, denied);
+  return denied;
+}
+
+void Authorizer::Refused(const grpc::CallbackServerContext& context,
+                         absl::string_view principal, absl::string_view method,
+                         const absl::Status& status) const {
+  // One line per refusal: time, peer, principal (if known), RPC, code and
+  // reason. Never the token itself.
+  const std::string line = absl::StrCat(
+      absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(),
+                       absl::UTCTimeZone()),
+      " peer=", context.peer(), " principal=\"", absl::CEscape(principal),
+      "\" rpc=", method, " code=", absl::StatusCodeToString(status.code()),
+      " reason=\"", absl::CEscape(status.message()), "\"\n");
+  MutexLock lock(&log_mu_);
+  if (log_.is_open()) {
+    log_ << line;
+    log_.flush();
+  }
+}
+
+}  // namespace plantrail::services

@@ -1,0 +1,64 @@
+// The one place that decides who may call what. Every RPC of every service
+// asks it first, with its full method name; it finds the caller (a bearer
+// token, else a verified client certificate whose subject holds grants) and
+// checks the caller's roles against one table. Refusals are written to the
+// security log.
+//
+// Thread safety: Authorize may be called concurrently.
+#ifndef PLANTRAIL_SERVICES_AUTHORIZER_H_
+#define PLANTRAIL_SERVICES_AUTHORIZER_H_
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "common/sync.h"
+#include "grpcpp/server_context.h"
+#include "services/principal.h"
+#include "services/token_registry.h"
+
+namespace plantrail::services {
+
+class Authorizer {
+ public:
+  // `tokens` must outlive the authorizer. Refusals are appended to
+  // `security_log_path` (one line each); empty: not written.
+  Authorizer(const TokenRegistry* tokens, std::string security_log_path);
+
+  // The caller of `method` ("/plantrail.v1.Admin/Verify") if it may call
+  // it: UNAUTHENTICATED without valid credentials, PERMISSION_DENIED
+  // without a role the table allows.
+  absl::StatusOr<Principal> Authorize(
+      const grpc::CallbackServerContext& context,
+      absl::string_view method) const;
+
+  // The roles that may call `method`; nullptr for a method not in the table
+  // (refused to everyone).
+  static const std::vector<v1::Role>* RolesFor(absl::string_view method);
+  // Every method in the table.
+  static std::vector<std::string> Methods();
+
+ private:
+  absl::StatusOr<Principal> Identify(
+      const grpc::CallbackServerContext& context) const;
+  void Refused(const grpc::CallbackServerContext& context,
+               absl::string_view principal, absl::string_view method,
+               const absl::Status& status) const;
+
+  const TokenRegistry* const tokens_;
+  mutable Mutex log_mu_;
+  mutable std::ofstream log_ ABSL_GUARDED_BY(log_mu_);
+};
+
+// The full method name of `Service`'s method `name`, e.g.
+// MethodName<v1::Admin>("Verify") == "/plantrail.v1.Admin/Verify".
+template <typename Service>
+std::string MethodName(absl::string_view name) {
+  return absl::StrCat("/", Service::service_full_name(), "/", name);
+}
+
+}  // namespace plantrail::services
+
+#endif  // PLANTRAIL_SERVICES_AUTHORIZER_H_

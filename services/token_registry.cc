@@ -1,0 +1,340 @@
+#include "services/token_registry.h"
+
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace plantrail::services {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+constexpr char kTokenPrefix[] = "pt_";
+constexpr uint32_t kMaxExpiryDays = 3650;
+
+std::string Sha256(absl::string_view text) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(),
+         digest);
+  return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
+}
+
+absl::StatusOr<std::string> RandomHex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()),
+                 static_cast<int>(bytes)) != 1) {
+    return absl::InternalError("no randomness for a token (OpenSSL RAND)");
+  }
+  return absl::BytesToHexString(raw);
+}
+
+google::protobuf::Timestamp ToTimestamp(absl::Time time) {
+  return TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(time));
+}
+
+absl::Time FromTimestamp(const google::protobuf::Timestamp& timestamp) {
+  return absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(timestamp));
+}
+
+absl::Status CheckPrincipalName(absl::string_view name) {
+  const bool ok = !name.empty() && name.size() <= 128 &&
+                  absl::ascii_isalnum(name[0]) &&
+                  std::all_of(name.begin(), name.end(), [](char c) {
+                    return absl::ascii_isalnum(c) || c == '.' || c == '_' ||
+                           c == '@' || c == '-';
+                  });
+  if (ok) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "principal: \"", name,
+      "\" must be 1 to 128 characters [A-Za-z0-9][A-Za-z0-9._@-]* [rule: "
+      "principal-syntax]"));
+}
+
+// When a token no longer authenticates, why; empty while it does.
+std::string Dead(const v1::TokenInfo& info, absl::Time now) {
+  if (info.revoked()) {
+    return absl::StrCat("the token ", info.token_id(), " was revoked");
+  }
+  if (info.has_expires_at() && FromTimestamp(info.expires_at()) <= now) {
+    return absl::StrCat("the token ", info.token_id(), " expired at ",
+                        TimeUtil::ToString(info.expires_at()));
+  }
+  return "";
+}
+
+eventstore::ProposedEvent Encode(const google::protobuf::Message& event,
+                                 const Principal& by) {
+  eventstore::ProposedEvent proposed;
+  proposed.type = event.GetDescriptor()->name();
+  proposed.content_type = absl::StrCat("application/x-protobuf; messageType=",
+                                       event.GetDescriptor()->full_name());
+  event.SerializeToString(&proposed.payload);
+  proposed.metadata["actor"] = by.name;
+  return proposed;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<TokenRegistry>> TokenRegistry::Open(
+    eventstore::EventStore* log) {
+  std::unique_ptr<TokenRegistry> registry(new TokenRegistry(log));
+  eventstore::ReadStreamRequest request{.stream_id = kSecurityStream};
+  MutexLock lock(&registry->mu_);
+  while (true) {
+    absl::StatusOr<eventstore::StreamPage> page = log->ReadStream(request);
+    if (absl::IsNotFound(page.status())) break;  // no token granted yet
+    if (!page.ok()) return page.status();
+    for (const eventstore::RecordedEvent& event : page->events) {
+      auto actor = event.metadata.find("actor");
+      registry->Apply(event.type, event.payload,
+                      actor == event.metadata.end() ? "" : actor->second,
+                      event.recorded_at);
+    }
+    if (page->next_version == 0) break;
+    request.from_version = page->next_version;
+  }
+  return registry;
+}
+
+void TokenRegistry::Apply(absl::string_view type, absl::string_view payload,
+                          absl::string_view actor, absl::Time recorded_at) {
+  if (type == "TokenCreated") {
+    v1::TokenCreated created;
+    if (!created.ParseFromString(std::string(payload))) return;
+    v1::TokenInfo& info = tokens_[created.token_id()];
+    info.set_token_id(created.token_id());
+    info.set_principal(created.principal());
+    *info.mutable_roles() = created.roles();
+    *info.mutable_support_areas() = created.support_areas();
+    if (created.has_expires_at()) {
+      *info.mutable_expires_at() = created.expires_at();
+    }
+    info.set_note(created.note());
+    *info.mutable_created_at() = ToTimestamp(recorded_at);
+    info.set_created_by(std::string(actor));
+    by_hash_[created.secret_sha256()] = created.token_id();
+  } else if (type == "TokenRevoked") {
+    v1::TokenRevoked revoked;
+    if (!revoked.ParseFromString(std::string(payload))) return;
+    auto it = tokens_.find(revoked.token_id());
+    if (it == tokens_.end() || it->second.revoked()) return;
+    it->second.set_revoked(true);
+    *it->second.mutable_revoked_at() = ToTimestamp(recorded_at);
+    it->second.set_revoked_by(std::string(actor));
+    it->second.set_revoke_reason(revoked.reason());
+  }
+  // Other types (written by a newer version) are not ours to interpret.
+}
+
+absl::StatusOr<Principal> TokenRegistry::Authenticate(absl::string_view secret,
+                                                      absl::Time now) const {
+  if (!absl::StartsWith(secret, kTokenPrefix)) {
+    return absl::UnauthenticatedError(
+        "authorization: not a plantrail token (they start with \"pt_\")");
+  }
+  const std::string hash = Sha256(secret);
+  MutexLock lock(&mu_);
+  auto id = by_hash_.find(hash);
+  if (id == by_hash_.end()) {
+    return absl::UnauthenticatedError("authorization: unknown token");
+  }
+  const v1::TokenInfo& info = tokens_.at(id->second);
+  if (std::string dead = Dead(info, now); !dead.empty()) {
+    return absl::UnauthenticatedError(absl::StrCat("authorization: ", dead));
+  }
+  Principal principal{.name = info.principal(),
+                      .support_areas = {info.support_areas().begin(),
+                                        info.support_areas().end()}};
+  for (int role : info.roles()) {
+    principal.roles.push_back(static_cast<v1::Role>(role));
+  }
+  return principal;
+}
+
+std::optional<Principal> TokenRegistry::GrantsOf(absl::string_view name,
+                                                 absl::Time now) const {
+  std::optional<Principal> principal;
+  MutexLock lock(&mu_);
+  for (const auto& [id, info] : tokens_) {
+    if (info.principal() != name || !Dead(info, now).empty()) continue;
+    if (!principal) principal = Principal{.name = std::string(name)};
+    for (int role : info.roles()) {
+      if (!principal->Has(static_cast<v1::Role>(role))) {
+        principal->roles.push_back(static_cast<v1::Role>(role));
+      }
+    }
+    principal->support_areas.insert(principal->support_areas.end(),
+                                    info.support_areas().begin(),
+                                    info.support_areas().end());
+  }
+  return principal;
+}
+
+absl::StatusOr<std::pair<eventstore::AppendRequest, v1::CreateTokenResponse>>
+TokenRegistry::Prepare(const Principal& by,
+                       const v1::CreateTokenRequest& request) const {
+  PLANTRAIL_RETURN_IF_ERROR(CheckPrincipalName(request.principal()));
+  if (request.roles().empty()) {
+    return absl::InvalidArgumentError(
+        "roles: give at least one (admin, planner, auditor, reader, "
+        "subscriber) [rule: token-has-roles]");
+  }
+  bool planner = false;
+  for (int role : request.roles()) {
+    if (role == v1::ROLE_UNSPECIFIED || !v1::Role_IsValid(role)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("roles: ", role, " is not a role [rule: known-role]"));
+    }
+    planner |= role == v1::ROLE_PLANNER;
+  }
+  if (!request.support_areas().empty() && !planner) {
+    return absl::InvalidArgumentError(
+        "support_areas: only a planner is limited to support areas [rule: "
+        "support-areas-for-planners]");
+  }
+  if (request.expires_in_days() > kMaxExpiryDays) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expires_in_days: at most ", kMaxExpiryDays,
+                     " [rule: token-expiry-limit]"));
+  }
+  PLANTRAIL_ASSIGN_OR_RETURN(std::string secret, RandomHex(32));
+  PLANTRAIL_ASSIGN_OR_RETURN(std::string id, RandomHex(6));
+  secret = absl::StrCat(kTokenPrefix, secret);
+  v1::TokenCreated created;
+  created.set_token_id(absl::StrCat("tok-", id));
+  created.set_principal(request.principal());
+  *created.mutable_roles() = request.roles();
+  *created.mutable_support_areas() = request.support_areas();
+  if (request.expires_in_days() > 0) {
+    *created.mutable_expires_at() =
+        ToTimestamp(absl::Now() + absl::Hours(24) * request.expires_in_days());
+  }
+  created.set_secret_sha256(Sha256(secret));
+  created.set_note(request.note());
+  v1::CreateTokenResponse response;
+  response.set_token(secret);
+  v1::TokenInfo& info = *response.mutable_info();
+  info.set_token_id(created.token_id());
+  info.set_principal(created.principal());
+  *info.mutable_roles() = created.roles();
+  *info.mutable_support_areas() = created.support_areas();
+  if (created.has_expires_at())
+    *info.mutable_expires_at() = created.expires_at();
+  info.set_note(created.note());
+  info.set_created_by(by.name);
+  eventstore::AppendRequest append{.stream_id = kSecurityStream};
+  append.events.push_back(Encode(created, by));
+  return std::make_pair(std::move(append), std::move(response));
+}
+
+void TokenRegistry::Create(const Principal& by,
+                           const v1::CreateTokenRequest& request,
+                           CreateDone done) {
+  auto prepared = Prepare(by, request);
+  if (!prepared.ok()) {
+    std::move(done)(prepared.status());
+    return;
+  }
+  auto [append, response] = *std::move(prepared);
+  eventstore::ProposedEvent event = append.events.front();
+  log_->AppendAsync(
+      std::move(append),
+      [this, event = std::move(event), response = std::move(response),
+       done = std::move(done)](
+          absl::StatusOr<eventstore::AppendResult> result) mutable {
+        if (!result.ok()) {
+          std::move(done)(result.status());
+          return;
+        }
+        const absl::Time now = absl::Now();
+        {
+          MutexLock lock(&mu_);
+          Apply(event.type, event.payload, event.metadata["actor"], now);
+        }
+        *response.mutable_info()->mutable_created_at() = ToTimestamp(now);
+        std::move(done)(std::move(response));
+      });
+}
+
+absl::StatusOr<v1::CreateTokenResponse> TokenRegistry::CreateNow(
+    const Principal& by, const v1::CreateTokenRequest& request) {
+  Notification done;
+  absl::StatusOr<v1::CreateTokenResponse> answer;
+  Create(by, request, [&](absl::StatusOr<v1::CreateTokenResponse> result) {
+    answer = std::move(result);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return answer;
+}
+
+void TokenRegistry::Revoke(const Principal& by,
+                           const v1::RevokeTokenRequest& request,
+                           RevokeDone done) {
+  {
+    MutexLock lock(&mu_);
+    auto it = tokens_.find(request.token_id());
+    if (it == tokens_.end()) {
+      std::move(done)(absl::NotFoundError(
+          absl::StrCat("token_id: no token \"", request.token_id(), "\"")));
+      return;
+    }
+    if (it->second.revoked()) {
+      std::move(done)(absl::FailedPreconditionError(absl::StrCat(
+          "token_id: ", request.token_id(), " is already revoked")));
+      return;
+    }
+  }
+  if (absl::StripAsciiWhitespace(request.reason()).empty()) {
+    std::move(done)(absl::InvalidArgumentError(
+        "reason: a revocation needs a reason [rule: reason-required]"));
+    return;
+  }
+  v1::TokenRevoked revoked;
+  revoked.set_token_id(request.token_id());
+  revoked.set_reason(request.reason());
+  eventstore::AppendRequest append{.stream_id = kSecurityStream};
+  append.events.push_back(Encode(revoked, by));
+  eventstore::ProposedEvent event = append.events.front();
+  log_->AppendAsync(
+      std::move(append),
+      [this, event = std::move(event), id = request.token_id(),
+       done = std::move(done)](
+          absl::StatusOr<eventstore::AppendResult> result) mutable {
+        if (!result.ok()) {
+          std::move(done)(result.status());
+          return;
+        }
+        v1::RevokeTokenResponse response;
+        {
+          MutexLock lock(&mu_);
+          Apply(event.type, event.payload, event.metadata["actor"],
+                absl::Now());
+          *response.mutable_info() = tokens_.at(id);
+        }
+        std::move(done)(std::move(response));
+      });
+}
+
+std::vector<v1::TokenInfo> TokenRegistry::List() const {
+  MutexLock lock(&mu_);
+  std::vector<v1::TokenInfo> tokens;
+  for (const auto& [id, info] : tokens_) tokens.push_back(info);
+  return tokens;
+}
+
+bool TokenRegistry::empty() const {
+  MutexLock lock(&mu_);
+  return tokens_.empty();
+}
+
+}  // namespace plantrail::services

@@ -1,0 +1,81 @@
+// Bearer tokens: granted and revoked as events of the system stream
+// `plantrail-security` (who granted what to whom, when, is in the log like
+// every plan change), folded into memory at start. Only a token's SHA-256 is
+// stored; the secret exists once, in the answer to its creation.
+//
+// Thread safety: every method may be called from any thread.
+#ifndef PLANTRAIL_SERVICES_TOKEN_REGISTRY_H_
+#define PLANTRAIL_SERVICES_TOKEN_REGISTRY_H_
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/sync.h"
+#include "eventstore/event_store.h"
+#include "plantrail/v1/admin.pb.h"
+#include "plantrail/v1/security.pb.h"
+#include "services/principal.h"
+
+namespace plantrail::services {
+
+inline constexpr char kSecurityStream[] = "plantrail-security";
+
+class TokenRegistry {
+ public:
+  // Folds the security stream of `log`, which must outlive the registry.
+  static absl::StatusOr<std::unique_ptr<TokenRegistry>> Open(
+      eventstore::EventStore* log);
+
+  // Who `secret` stands for; UNAUTHENTICATED when it is unknown, expired or
+  // revoked (the message says which).
+  absl::StatusOr<Principal> Authenticate(absl::string_view secret,
+                                         absl::Time now) const;
+  // What the live tokens granted to `name` allow it (a client certificate's
+  // subject is such a name); nullopt when nothing is granted to it.
+  std::optional<Principal> GrantsOf(absl::string_view name,
+                                    absl::Time now) const;
+
+  using CreateDone =
+      absl::AnyInvocable<void(absl::StatusOr<v1::CreateTokenResponse>) &&>;
+  using RevokeDone =
+      absl::AnyInvocable<void(absl::StatusOr<v1::RevokeTokenResponse>) &&>;
+  // Validates, appends the event, then answers; `done` runs once, possibly
+  // on the log's writer thread, and must not block.
+  void Create(const Principal& by, const v1::CreateTokenRequest& request,
+              CreateDone done);
+  void Revoke(const Principal& by, const v1::RevokeTokenRequest& request,
+              RevokeDone done);
+  // Blocking Create, for the first start.
+  absl::StatusOr<v1::CreateTokenResponse> CreateNow(
+      const Principal& by, const v1::CreateTokenRequest& request);
+
+  std::vector<v1::TokenInfo> List() const;
+  bool empty() const;
+
+ private:
+  explicit TokenRegistry(eventstore::EventStore* log) : log_(log) {}
+
+  // Folds one event of the security stream.
+  void Apply(absl::string_view type, absl::string_view payload,
+             absl::string_view actor, absl::Time recorded_at)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The event that grants `request`, and the secret.
+  absl::StatusOr<std::pair<eventstore::AppendRequest, v1::CreateTokenResponse>>
+  Prepare(const Principal& by, const v1::CreateTokenRequest& request) const;
+
+  eventstore::EventStore* const log_;
+  mutable Mutex mu_;
+  std::map<std::string, v1::TokenInfo> tokens_ ABSL_GUARDED_BY(mu_);
+  // SHA-256 of the secret (raw bytes) -> token id.
+  std::map<std::string, std::string> by_hash_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace plantrail::services
+
+#endif  // PLANTRAIL_SERVICES_TOKEN_REGISTRY_H_

@@ -1,0 +1,327 @@
+// Who may call what, over real gRPC against the real server: every RPC of
+// every service, called as every role and without valid credentials. The
+// policy is written out here on its own, so a change to the server's table
+// that is not also made here fails.
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "plantrail/v1/admin.grpc.pb.h"
+#include "plantrail/v1/event_store.grpc.pb.h"
+#include "plantrail/v1/plan_commands.grpc.pb.h"
+#include "plantrail/v1/plan_queries.grpc.pb.h"
+#include "tests/e2e/server_test.h"
+
+namespace plantrail::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// Which roles may call each RPC; every other role is refused.
+const std::map<std::string, std::set<std::string>>& Policy() {
+  static const auto* policy = new std::map<std::string, std::set<std::string>>{
+      {"EventStore/Append", {"admin"}},
+      {"EventStore/ReadStream",
+       {"admin", "planner", "auditor", "reader", "subscriber"}},
+      {"EventStore/ReadAll",
+       {"admin", "planner", "auditor", "reader", "subscriber"}},
+      {"EventStore/Subscribe", {"admin", "auditor", "subscriber"}},
+      {"EventStore/Ack", {"admin", "subscriber"}},
+      {"PlanCommands/RegisterArea", {"admin", "planner"}},
+      {"PlanCommands/ReviseDetails", {"admin", "planner"}},
+      {"PlanCommands/ReportStatus", {"admin", "planner"}},
+      {"PlanCommands/ReviseSchedule", {"admin", "planner"}},
+      {"PlanCommands/AddDependency", {"admin", "planner"}},
+      {"PlanCommands/RemoveDependency", {"admin", "planner"}},
+      {"PlanCommands/ChangeUnits", {"admin", "planner"}},
+      {"PlanCommands/RecordDecision", {"admin", "planner"}},
+      {"PlanCommands/CloseArea", {"admin", "planner"}},
+      {"PlanCommands/ReopenArea", {"admin", "planner"}},
+      {"PlanCommands/CorrectEntry", {"admin", "planner"}},
+      {"PlanQueries/GetArea", {"admin", "planner", "auditor", "reader"}},
+      {"PlanQueries/ListAreas", {"admin", "planner", "auditor", "reader"}},
+      {"PlanQueries/GetHistory", {"admin", "planner", "auditor", "reader"}},
+      {"PlanQueries/ListDecisions", {"admin", "planner", "auditor", "reader"}},
+      {"PlanQueries/GetPortfolio", {"admin", "planner", "auditor", "reader"}},
+      {"PlanQueries/GetDependencies",
+       {"admin", "planner", "auditor", "reader"}},
+      {"Admin/Verify", {"admin", "auditor"}},
+      {"Admin/GetStats", {"admin", "auditor"}},
+      {"Admin/ListProjections", {"admin", "auditor"}},
+      {"Admin/RebuildProjection", {"admin"}},
+      {"Admin/CreateToken", {"admin"}},
+      {"Admin/ListTokens", {"admin", "auditor"}},
+      {"Admin/RevokeToken", {"admin"}},
+  };
+  return *policy;
+}
+
+const std::vector<std::string> kRoles = {"admin", "planner", "auditor",
+                                         "reader", "subscriber"};
+
+class AuthorizationE2eTest : public ServerTest {
+ protected:
+  void SetUp() override {
+    ServerTest::SetUp();
+    plain_ = grpc::CreateChannel(server_.address(),
+                                 grpc::InsecureChannelCredentials());
+  }
+
+  // A token for `principal` with `role`, granted by the admin.
+  std::string Grant(const std::string& principal, const std::string& role,
+                    const std::vector<std::string>& support_areas = {}) {
+    v1::CreateTokenRequest request;
+    request.set_principal(principal);
+    for (const std::string& area : support_areas) {
+      request.add_support_areas(area);
+    }
+    v1::Role parsed = v1::ROLE_UNSPECIFIED;
+    EXPECT_TRUE(v1::Role_Parse(
+        absl::StrCat("ROLE_", absl::AsciiStrToUpper(role)), &parsed));
+    request.add_roles(parsed);
+    v1::CreateTokenResponse response;
+    const grpc::Status status =
+        admin_->CreateToken(Context().get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    token_ids_[principal] = response.info().token_id();
+    return response.token();
+  }
+
+  // Calls "/plantrail.v1.<method>" with an empty request and `auth` as the
+  // authorization header (none when empty); its status.
+  grpc::Status Call(const std::string& method, const std::string& auth) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(30));
+    if (!auth.empty()) context.AddMetadata("authorization", auth);
+    if (method == "EventStore/Subscribe") {
+      // The one streaming RPC: allowed means its first message arrives.
+      auto stub = v1::EventStore::NewStub(plain_);
+      v1::SubscribeRequest request;
+      request.mutable_now();
+      auto reader = stub->Subscribe(&context, request);
+      v1::SubscribeResponse message;
+      if (reader->Read(&message)) {
+        context.TryCancel();
+        reader->Finish().IgnoreError();
+        return grpc::Status::OK;
+      }
+      return reader->Finish();
+    }
+    grpc::GenericStub stub(plain_);
+    grpc::CompletionQueue queue;
+    grpc::ByteBuffer request;  // empty: every message's defaults
+    grpc::Slice empty("");
+    request = grpc::ByteBuffer(&empty, 1);
+    auto call = stub.PrepareUnaryCall(
+        &context, absl::StrCat("/plantrail.v1.", method), request, &queue);
+    call->StartCall();
+    grpc::ByteBuffer reply;
+    grpc::Status status;
+    call->Finish(&reply, &status, reinterpret_cast<void*>(1));
+    void* tag;
+    bool ok;
+    EXPECT_TRUE(queue.Next(&tag, &ok));
+    return status;
+  }
+
+  std::shared_ptr<grpc::Channel> plain_;
+  std::map<std::string, std::string> token_ids_;
+};
+
+TEST_F(AuthorizationE2eTest, EveryRpcAsEveryRoleIsAllowedOrRefusedByThePolicy) {
+  std::map<std::string, std::string> tokens;
+  for (const std::string& role : kRoles) {
+    tokens[role] = Grant(absl::StrCat("as-", role), role);
+  }
+  // The policy covers every method the services have. (Naming a message of
+  // each file links its descriptors in.)
+  (void)v1::GetAreaRequest::descriptor();
+  std::set<std::string> served;
+  for (const char* service :
+       {"plantrail.v1.EventStore", "plantrail.v1.PlanCommands",
+        "plantrail.v1.PlanQueries", "plantrail.v1.Admin"}) {
+    const auto* descriptor =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+            service);
+    ASSERT_NE(descriptor, nullptr) << service;
+    for (int i = 0; i < descriptor->method_count(); ++i) {
+      served.insert(
+          absl::StrCat(descriptor->name(), "/", descriptor->method(i)->name()));
+    }
+  }
+  std::set<std::string> covered;
+  for (const auto& [method, roles] : Policy()) covered.insert(method);
+  EXPECT_EQ(served, covered);
+
+  for (const auto& [method, allowed] : Policy()) {
+    for (const std::string& role : kRoles) {
+      SCOPED_TRACE(absl::StrCat(method, " as ", role));
+      const grpc::Status status =
+          Call(method, absl::StrCat("Bearer ", tokens[role]));
+      if (allowed.contains(role)) {
+        EXPECT_NE(status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+            << status.error_message();
+        EXPECT_NE(status.error_code(), grpc::StatusCode::UNAUTHENTICATED)
+            << status.error_message();
+      } else {
+        EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+            << status.error_message();
+        EXPECT_THAT(
+            status.error_message(),
+            HasSubstr(absl::StrCat("as-", role, " (", role, ") may not call")));
+      }
+    }
+  }
+}
+
+TEST_F(AuthorizationE2eTest, NoWrongMalformedOrRevokedTokenGetsIn) {
+  const std::string reader = Grant("rita", "reader");
+  ASSERT_TRUE(Call("PlanQueries/ListAreas", "Bearer " + reader).ok());
+  v1::RevokeTokenRequest revoke;
+  revoke.set_token_id(token_ids_["rita"]);
+  revoke.set_reason("left the office");
+  v1::RevokeTokenResponse revoked;
+  ASSERT_TRUE(admin_->RevokeToken(Context().get(), revoke, &revoked).ok());
+  EXPECT_TRUE(revoked.info().revoked());
+  EXPECT_EQ(revoked.info().revoked_by(), "admin");
+
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"", "no credentials"},
+      {"Bearer pt_" + std::string(64, '0'), "unknown token"},
+      {"Bearer not-a-token", "not a plantrail token"},
+      {"Basic dXNlcjpwYXNz", "expected \"Bearer <token>\""},
+      {"Bearer " + reader, "was revoked"},
+  };
+  for (const auto& [auth, why] : refused) {
+    for (const auto& [method, roles] : Policy()) {
+      const grpc::Status status = Call(method, auth);
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED)
+          << method << " with \"" << auth << "\"";
+      EXPECT_THAT(status.error_message(), HasSubstr(why)) << method;
+    }
+  }
+
+  // Every refusal is in the security log, and no secret ever is.
+  std::ifstream in(std::string(dir_ / "data") + "/security.log");
+  std::string log((std::istreambuf_iterator<char>(in)),
+                  std::istreambuf_iterator<char>());
+  EXPECT_THAT(log, HasSubstr("rpc=/plantrail.v1.Admin/Verify "
+                             "code=UNAUTHENTICATED"));
+  EXPECT_THAT(log, HasSubstr("peer=ipv"));
+  EXPECT_THAT(log, Not(HasSubstr(reader)));
+  EXPECT_THAT(log, Not(HasSubstr(server_.AdminToken())));
+}
+
+TEST_F(AuthorizationE2eTest, TheActorIsTheTokensPrincipalWhateverTheCallSays) {
+  const std::string planner = Grant("anna", "planner");
+  auto stub = v1::PlanCommands::NewStub(plain_);
+  grpc::ClientContext context;
+  context.AddMetadata("authorization", "Bearer " + planner);
+  context.AddMetadata("actor", "mallory");
+  context.AddMetadata("x-plantrail-actor", "mallory");
+  v1::RegisterAreaRequest request;
+  request.set_area_id("3.4.2");
+  request.set_title("Budget follow-up");
+  request.set_support_area("3.4");
+  v1::CommandResult result;
+  ASSERT_TRUE(stub->RegisterArea(&context, request, &result).ok());
+  const std::vector<v1::RecordedEvent> log = ReadAll();
+  // The grant (by admin), then the registration (by anna).
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log[0].stream_id(), "plantrail-security");
+  EXPECT_EQ(log[0].metadata().at("actor"), "admin");
+  EXPECT_EQ(log[1].stream_id(), "area-3.4.2");
+  EXPECT_EQ(log[1].metadata().at("actor"), "anna");
+}
+
+TEST_F(AuthorizationE2eTest, APlannerLimitedToASupportAreaStaysInIt) {
+  // The admin registers an area of 3.1; anna may plan only 3.4.
+  v1::RegisterAreaRequest other;
+  other.set_area_id("3.1.1");
+  other.set_title("Exchange students");
+  other.set_support_area("3.1");
+  v1::CommandResult result;
+  ASSERT_TRUE(commands_->RegisterArea(Context().get(), other, &result).ok());
+  auto as_anna = [&, token = Grant("anna", "planner", {"3.4"})] {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->AddMetadata("authorization", "Bearer " + token);
+    return context;
+  };
+  auto stub = v1::PlanCommands::NewStub(plain_);
+  const uint64_t head_before = HeadPosition();
+
+  v1::RegisterAreaRequest mine;
+  mine.set_area_id("3.4.2");
+  mine.set_title("Budget follow-up");
+  mine.set_support_area("3.4");
+  EXPECT_TRUE(stub->RegisterArea(as_anna().get(), mine, &result).ok());
+
+  auto refused = [&](grpc::Status status, const char* area) {
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+        << status.error_message();
+    EXPECT_THAT(
+        status.error_message(),
+        HasSubstr(absl::StrCat("area \"", area, "\" is in support area")));
+    EXPECT_THAT(status.error_message(), HasSubstr("[rule: planner-scope]"));
+  };
+  v1::RegisterAreaRequest elsewhere = mine;
+  elsewhere.set_area_id("3.1.9");
+  elsewhere.set_support_area("3.1");
+  refused(stub->RegisterArea(as_anna().get(), elsewhere, &result), "3.1.9");
+  v1::ReportStatusRequest report;
+  report.set_area_id("3.1.1");
+  report.set_phase(v1::PHASE_IN_PROGRESS);
+  report.set_health(v1::HEALTH_AT_RISK);
+  report.set_narrative("Not mine to say");
+  refused(stub->ReportStatus(as_anna().get(), report, &result), "3.1.1");
+  v1::ReviseDetailsRequest move;
+  move.set_area_id("3.4.2");
+  move.mutable_details()->set_support_area("3.1");
+  move.set_reason("Reorganised");
+  refused(stub->ReviseDetails(as_anna().get(), move, &result), "3.4.2");
+  v1::RecordDecisionRequest decision;
+  decision.set_reference("V-2024-0001");
+  decision.set_body("Styrgrupp");
+  decision.set_decided_on("2024-02-01");
+  decision.set_title("Both areas");
+  decision.add_area_ids("3.4.2");
+  decision.add_area_ids("3.1.1");
+  refused(stub->RecordDecision(as_anna().get(), decision, &result), "3.1.1");
+  // Only the registration in 3.4 was written.
+  EXPECT_EQ(HeadPosition(), head_before + 1);
+}
+
+TEST_F(AuthorizationE2eTest, GrantsAreEventsAndSurviveARestart) {
+  const std::string auditor = Grant("ulla", "auditor");
+  RestartServer();
+  plain_ = grpc::CreateChannel(server_.address(),
+                               grpc::InsecureChannelCredentials());
+  EXPECT_TRUE(Call("Admin/Verify", "Bearer " + auditor).ok());
+  v1::ListTokensResponse listed;
+  ASSERT_TRUE(admin_->ListTokens(Context().get(), {}, &listed).ok());
+  std::set<std::string> principals;
+  for (const v1::TokenInfo& info : listed.tokens()) {
+    principals.insert(info.principal());
+    EXPECT_THAT(info.DebugString(), Not(HasSubstr(auditor)));
+  }
+  EXPECT_EQ(principals, (std::set<std::string>{"admin", "ulla"}));
+  // Only the hash is in the log.
+  for (const v1::RecordedEvent& event : ReadAll()) {
+    EXPECT_THAT(event.payload(), Not(HasSubstr(auditor)));
+  }
+}
+
+}  // namespace
+}  // namespace plantrail::testing
