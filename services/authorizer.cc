@@ -1,5 +1,7 @@
 #include "services/authorizer.h"
 
+#include <algorithm>
+#include <iterator>
 #include <map>
 #include <utility>
 
@@ -80,11 +82,20 @@ std::string RolesWords(const std::vector<v1::Role>& roles) {
   return words.empty() ? "no role" : absl::StrJoin(words, ", ");
 }
 
+// "ipv4:127.0.0.1:45974" -> "ipv4:127.0.0.1": failures count per address,
+// whatever port a client connects from.
+std::string PeerAddress(absl::string_view peer) {
+  const size_t colon = peer.rfind(':');
+  return std::string(colon == absl::string_view::npos || colon < 5
+                         ? peer
+                         : peer.substr(0, colon));
+}
+
 }  // namespace
 
 Authorizer::Authorizer(const TokenRegistry* tokens,
-                       std::string security_log_path)
-    : tokens_(tokens) {
+                       std::string security_log_path, int failures_per_minute)
+    : tokens_(tokens), failures_per_minute_(failures_per_minute) {
   if (!security_log_path.empty()) {
     MutexLock lock(&log_mu_);
     log_.open(security_log_path, std::ios::app);
@@ -135,8 +146,21 @@ absl::StatusOr<Principal> Authorizer::Identify(
 absl::StatusOr<Principal> Authorizer::Authorize(
     const grpc::CallbackServerContext& context,
     absl::string_view method) const {
+  const std::string peer = PeerAddress(context.peer());
+  const absl::Time now = absl::Now();
+  if (const absl::Duration wait = Blocked(peer, now);
+      wait > absl::ZeroDuration()) {
+    absl::Status slowed = absl::ResourceExhaustedError(
+        absl::StrCat("authorization: too many failed authentications from ",
+                     peer, "; try again in ",
+                     absl::ToInt64Seconds(absl::Ceil(wait, absl::Seconds(1))),
+                     " s [rule: auth-slowdown]"));
+    Refused(context, "", method, slowed);
+    return slowed;
+  }
   absl::StatusOr<Principal> principal = Identify(context);
   if (!principal.ok()) {
+    if (absl::IsUnauthenticated(principal.status())) Failed(peer, now);
     Refused(context, "", method, principal.status());
     return principal.status();
   }
@@ -152,6 +176,38 @@ absl::StatusOr<Principal> Authorizer::Authorize(
                    allowed == nullptr ? "nobody may" : RolesWords(*allowed)));
   Refused(context, principal->name, method, denied);
   return denied;
+}
+
+void Authorizer::Failed(const std::string& peer, absl::Time now) const {
+  MutexLock lock(&failures_mu_);
+  if (failures_.size() > 10000) {
+    // Forget peers that have been quiet for a minute; the map stays small.
+    for (auto it = failures_.begin(); it != failures_.end();) {
+      it = now - it->second.window_start > absl::Minutes(1) &&
+                   now >= it->second.blocked_until
+               ? failures_.erase(it)
+               : std::next(it);
+    }
+  }
+  Failures& failures = failures_[peer];
+  if (now - failures.window_start > absl::Minutes(1)) {
+    failures.count = 0;
+    failures.window_start = now;
+  }
+  if (++failures.count <= failures_per_minute_) return;
+  failures.backoff =
+      std::clamp(failures.backoff * 2, absl::Seconds(1), absl::Minutes(1));
+  failures.blocked_until = now + failures.backoff;
+}
+
+absl::Duration Authorizer::Blocked(const std::string& peer,
+                                   absl::Time now) const {
+  MutexLock lock(&failures_mu_);
+  auto it = failures_.find(peer);
+  if (it == failures_.end() || now >= it->second.blocked_until) {
+    return absl::ZeroDuration();
+  }
+  return it->second.blocked_until - now;
 }
 
 void Authorizer::Refused(const grpc::CallbackServerContext& context,

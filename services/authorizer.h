@@ -9,11 +9,13 @@
 #define PLANTRAIL_SERVICES_AUTHORIZER_H_
 
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "common/sync.h"
 #include "grpcpp/server_context.h"
 #include "services/principal.h"
@@ -24,8 +26,12 @@ namespace plantrail::services {
 class Authorizer {
  public:
   // `tokens` must outlive the authorizer. Refusals are appended to
-  // `security_log_path` (one line each); empty: not written.
-  Authorizer(const TokenRegistry* tokens, std::string security_log_path);
+  // `security_log_path` (one line each); empty: not written. A peer address
+  // with more than `failures_per_minute` failed authentications in a minute
+  // is refused (RESOURCE_EXHAUSTED) for a while, doubling from a second up
+  // to a minute as failures go on, whatever it sends meanwhile.
+  Authorizer(const TokenRegistry* tokens, std::string security_log_path,
+             int failures_per_minute = 30);
 
   // The caller of `method` ("/plantrail.v1.Admin/Verify") if it may call
   // it: UNAUTHENTICATED without valid credentials, PERMISSION_DENIED
@@ -47,7 +53,23 @@ class Authorizer {
                absl::string_view principal, absl::string_view method,
                const absl::Status& status) const;
 
+  // Counts a failed authentication from `peer` (an address, no port).
+  void Failed(const std::string& peer, absl::Time now) const;
+  // How long `peer` is still refused; zero when it is not.
+  absl::Duration Blocked(const std::string& peer, absl::Time now) const;
+
+  struct Failures {
+    int count = 0;
+    absl::Time window_start;
+    absl::Time blocked_until;
+    absl::Duration backoff;
+  };
+
   const TokenRegistry* const tokens_;
+  const int failures_per_minute_;
+  mutable Mutex failures_mu_;
+  mutable std::map<std::string, Failures> failures_
+      ABSL_GUARDED_BY(failures_mu_);
   mutable Mutex log_mu_;
   mutable std::ofstream log_ ABSL_GUARDED_BY(log_mu_);
 };

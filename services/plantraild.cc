@@ -64,6 +64,11 @@ int main(int argc, char** argv) {
                  "Open change-stream subscriptions per caller")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  app.add_option("--max-failed-auth-per-minute", options.failures_per_minute,
+                 "Failed authentications from one address in a minute before "
+                 "it is refused for a while (1 s, doubling up to a minute)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_flag("--insecure-plaintext", options.transport.insecure_plaintext,
                "Serve plaintext on a non-loopback address (refused without "
                "it): only where something else encrypts the traffic");

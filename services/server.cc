@@ -95,7 +95,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
         CreateFirstAdminToken(*server->tokens_, data_dir / "admin.token"));
   }
   server->authorizer_ = std::make_unique<Authorizer>(
-      server->tokens_.get(), (data_dir / "security.log").string());
+      server->tokens_.get(), (data_dir / "security.log").string(),
+      options.failures_per_minute);
   server->query_service_ = std::make_unique<PlanQueryService>(
       server->queries_.get(), server->authorizer_.get());
   server->subscriptions_ = std::make_unique<SubscriptionHub>(

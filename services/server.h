@@ -41,6 +41,9 @@ struct ServerOptions {
   // is read.
   int max_receive_message_bytes = 16 << 20;
   SubscriptionLimits subscriptions;
+  // Failed authentications from one address in a minute before it is
+  // slowed down.
+  int failures_per_minute = 30;
 };
 
 class Server {

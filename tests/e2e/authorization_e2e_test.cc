@@ -72,6 +72,11 @@ const std::vector<std::string> kRoles = {"admin", "planner", "auditor",
 
 class AuthorizationE2eTest : public ServerTest {
  protected:
+  // These tests fail authentication on purpose, often: no slowing down.
+  std::vector<std::string> ServerArgs() const override {
+    return {"--max-failed-auth-per-minute", "100000"};
+  }
+
   void SetUp() override {
     ServerTest::SetUp();
     plain_ = grpc::CreateChannel(server_.address(),
@@ -321,6 +326,35 @@ TEST_F(AuthorizationE2eTest, GrantsAreEventsAndSurviveARestart) {
   for (const v1::RecordedEvent& event : ReadAll()) {
     EXPECT_THAT(event.payload(), Not(HasSubstr(auditor)));
   }
+}
+
+class AuthenticationSlowdownE2eTest : public AuthorizationE2eTest {
+ protected:
+  std::vector<std::string> ServerArgs() const override {
+    return {"--max-failed-auth-per-minute", "3"};
+  }
+};
+
+TEST_F(AuthenticationSlowdownE2eTest, RepeatedFailuresFromOneAddressAreSlowed) {
+  const std::string reader = Grant("rita", "reader");
+  ASSERT_TRUE(Call("PlanQueries/ListAreas", "Bearer " + reader).ok());
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(Call("PlanQueries/ListAreas", "Bearer pt_guess").error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  // The fourth failure in a minute starts the slow-down: from then on, even
+  // a good token from that address waits.
+  EXPECT_EQ(Call("PlanQueries/ListAreas", "Bearer pt_guess").error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  const grpc::Status slowed = Call("PlanQueries/ListAreas", "Bearer " + reader);
+  EXPECT_EQ(slowed.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(slowed.error_message(),
+              HasSubstr("too many failed authentications from ipv4:127.0.0.1"));
+  EXPECT_THAT(slowed.error_message(), HasSubstr("[rule: auth-slowdown]"));
+  std::ifstream in(std::string(dir_ / "data") + "/security.log");
+  std::string log((std::istreambuf_iterator<char>(in)),
+                  std::istreambuf_iterator<char>());
+  EXPECT_THAT(log, HasSubstr("code=RESOURCE_EXHAUSTED"));
 }
 
 }  // namespace

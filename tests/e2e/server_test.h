@@ -49,7 +49,7 @@ class ServerTest : public ::testing::Test {
   }
 
   void StartServer() {
-    ASSERT_TRUE(server_.Start(dir_ / "data"));
+    ASSERT_TRUE(server_.Start(dir_ / "data", ServerArgs()));
     // As the admin: every call carries the token of the server's first start.
     channel_ = BearerChannel(server_.address(), server_.AdminToken());
     store_ = v1::EventStore::NewStub(channel_);
@@ -70,6 +70,9 @@ class ServerTest : public ::testing::Test {
     ASSERT_EQ(WEXITSTATUS(status), 0) << "SIGTERM must exit cleanly";
     StartServer();
   }
+
+  // Extra plantraild flags for a fixture's server.
+  virtual std::vector<std::string> ServerArgs() const { return {}; }
 
   // The log's head when the test began.
   uint64_t base_ = 0;
