@@ -201,6 +201,16 @@ TokenRegistry::Prepare(const Principal& by,
         "support_areas: only a planner is limited to support areas [rule: "
         "support-areas-for-planners]");
   }
+  if (request.expires_in_days() > 0 && request.expires_in_seconds() > 0) {
+    return absl::InvalidArgumentError(
+        "expires_in_seconds: give it or expires_in_days, not both [rule: "
+        "one-expiry]");
+  }
+  if (request.expires_in_seconds() > kMaxExpiryDays * 86400u) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expires_in_seconds: at most ", kMaxExpiryDays,
+                     " days [rule: token-expiry-limit]"));
+  }
   if (request.expires_in_days() > kMaxExpiryDays) {
     return absl::InvalidArgumentError(
         absl::StrCat("expires_in_days: at most ", kMaxExpiryDays,
@@ -217,6 +227,9 @@ TokenRegistry::Prepare(const Principal& by,
   if (request.expires_in_days() > 0) {
     *created.mutable_expires_at() =
         ToTimestamp(absl::Now() + absl::Hours(24) * request.expires_in_days());
+  } else if (request.expires_in_seconds() > 0) {
+    *created.mutable_expires_at() =
+        ToTimestamp(absl::Now() + absl::Seconds(request.expires_in_seconds()));
   }
   created.set_secret_sha256(Sha256(secret));
   created.set_note(request.note());

@@ -142,7 +142,7 @@ void AddTokenCreate(CLI::App* token, Context& context) {
   struct Flags {
     std::string principal, note;
     std::vector<std::string> roles, support_areas;
-    uint32_t expires_in_days = 0;
+    uint32_t expires_in_days = 0, expires_in_seconds = 0;
   };
   auto flags = std::make_shared<Flags>();
   CLI::App* command = token->add_subcommand(
@@ -160,8 +160,13 @@ void AddTokenCreate(CLI::App* token, Context& context) {
       ->delimiter(',');
   command->add_option("--support-area", flags->support_areas,
                       "A planner limited to this support area (repeatable)");
-  command->add_option("--expires-in-days", flags->expires_in_days,
-                      "Days until it expires (default: never)");
+  CLI::Option* days =
+      command->add_option("--expires-in-days", flags->expires_in_days,
+                          "Days until it expires (default: never)");
+  command
+      ->add_option("--expires-in-seconds", flags->expires_in_seconds,
+                   "Seconds until it expires, for short-lived tokens")
+      ->excludes(days);
   command->add_option("--note", flags->note, "What it is for");
   command->footer(
       "Example:\n  plantrail admin token create --principal anna --role "
@@ -178,6 +183,7 @@ void AddTokenCreate(CLI::App* token, Context& context) {
       request.add_support_areas(area);
     }
     request.set_expires_in_days(flags->expires_in_days);
+    request.set_expires_in_seconds(flags->expires_in_seconds);
     request.set_note(flags->note);
     PLANTRAIL_ASSIGN_OR_RETURN(Client * client, context.client());
     v1::CreateTokenResponse response;

@@ -2,16 +2,20 @@
 // every service, called as every role and without valid credentials. The
 // policy is written out here on its own, so a change to the server's table
 // that is not also made here fails.
+#include <sys/stat.h>
+
 #include <fstream>
 #include <iterator>
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
@@ -191,7 +195,7 @@ TEST_F(AuthorizationE2eTest, EveryRpcAsEveryRoleIsAllowedOrRefusedByThePolicy) {
   }
 }
 
-TEST_F(AuthorizationE2eTest, NoWrongMalformedOrRevokedTokenGetsIn) {
+TEST_F(AuthorizationE2eTest, NoWrongMalformedExpiredOrRevokedTokenGetsIn) {
   const std::string reader = Grant("rita", "reader");
   ASSERT_TRUE(Call("PlanQueries/ListAreas", "Bearer " + reader).ok());
   v1::RevokeTokenRequest revoke;
@@ -217,6 +221,31 @@ TEST_F(AuthorizationE2eTest, NoWrongMalformedOrRevokedTokenGetsIn) {
       EXPECT_THAT(status.error_message(), HasSubstr(why)) << method;
     }
   }
+
+  // An expired token: one that lives a second, polled until it has died.
+  v1::CreateTokenRequest brief;
+  brief.set_principal("brief");
+  brief.add_roles(v1::ROLE_ADMIN);
+  brief.set_expires_in_seconds(1);
+  v1::CreateTokenResponse created;
+  ASSERT_TRUE(admin_->CreateToken(Context().get(), brief, &created).ok());
+  const std::string expired = "Bearer " + created.token();
+  const auto deadline = absl::Now() + absl::Seconds(30);
+  while (Call("Admin/GetStats", expired).ok() && absl::Now() < deadline) {
+    std::this_thread::yield();
+  }
+  for (const auto& [method, roles] : Policy()) {
+    const grpc::Status status = Call(method, expired);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << method;
+    EXPECT_THAT(status.error_message(), HasSubstr("expired at")) << method;
+  }
+
+  // The first start's admin token is readable by the server's user only.
+  struct stat token_file;
+  ASSERT_EQ(
+      stat((std::string(dir_ / "data") + "/admin.token").c_str(), &token_file),
+      0);
+  EXPECT_EQ(token_file.st_mode & 0777, 0600);
 
   // Every refusal is in the security log, and no secret ever is.
   std::ifstream in(std::string(dir_ / "data") + "/security.log");

@@ -1522,6 +1522,48 @@ TEST_F(CliTest, HelpOnEveryCommandShowsAnExample) {
   }
 }
 
+// --- tokens ---------------------------------------------------------------
+
+TEST_F(CliTest, AdminTokensAreCreatedUsedListedAndRevoked) {
+  const CliResult created =
+      Run({"admin", "token", "create", "--principal", "tina", "--role",
+           "reader", "--note", "tests"});
+  ASSERT_EQ(created.exit_code, 0) << created;
+  // The secret alone on stdout (for scripts); what it is on stderr.
+  const std::string token(absl::StripTrailingAsciiWhitespace(created.out));
+  EXPECT_THAT(token, MatchesRegex("pt_[0-9a-f]{64}"));
+  EXPECT_THAT(created.err, HasSubstr("to tina (reader)"));
+
+  const CliResult reads = Run({"area", "list"}, {.token = token});
+  EXPECT_EQ(reads.exit_code, 0) << reads;
+  const CliResult writes =
+      Run({"area", "register", "tok-1", "--title", "T", "--support-area", "S"},
+          {.token = token});
+  EXPECT_EQ(writes.exit_code, 1) << writes;
+  EXPECT_THAT(writes.err, HasSubstr("tina (reader) may not call"));
+  EXPECT_THAT(writes.err, HasSubstr("(PERMISSION_DENIED)"));
+
+  std::string id;
+  json listed = RunJson({"admin", "token", "list"});
+  for (json& info : listed["tokens"]) {
+    if (info["principal"] == "tina") id = info["token_id"];
+  }
+  ASSERT_THAT(id, StartsWith("tok-"));
+  EXPECT_THAT(RunOk({"admin", "token", "list"}),
+              AllOf(HasSubstr(id), HasSubstr("tina"), Not(HasSubstr(token))));
+  EXPECT_THAT(RunOk({"admin", "token", "revoke", id, "--reason", "done"}),
+              HasSubstr("revoked " + id + " (tina)"));
+  const CliResult after = Run({"area", "list"}, {.token = token});
+  EXPECT_EQ(after.exit_code, 1) << after;
+  EXPECT_THAT(after.err, HasSubstr("was revoked"));
+  EXPECT_THAT(after.err, HasSubstr("(UNAUTHENTICATED)"));
+
+  // Without any token the CLI says where one comes from.
+  const CliResult none = Run({"area", "list"}, {.token = ""});
+  EXPECT_EQ(none.exit_code, 1) << none;
+  EXPECT_THAT(none.err, HasSubstr("admin.token"));
+}
+
 // --- watch ----------------------------------------------------------------
 
 // `plantrail watch ...` running in the background, read line by line.
