@@ -128,21 +128,9 @@ class AuthorizationE2eTest : public ServerTest {
       }
       return reader->Finish();
     }
-    grpc::GenericStub stub(plain_);
-    grpc::CompletionQueue queue;
-    grpc::ByteBuffer request;  // empty: every message's defaults
-    grpc::Slice empty("");
-    request = grpc::ByteBuffer(&empty, 1);
-    auto call = stub.PrepareUnaryCall(
-        &context, absl::StrCat("/plantrail.v1.", method), request, &queue);
-    call->StartCall();
-    grpc::ByteBuffer reply;
-    grpc::Status status;
-    call->Finish(&reply, &status, reinterpret_cast<void*>(1));
-    void* tag;
-    bool ok;
-    EXPECT_TRUE(queue.Next(&tag, &ok));
-    return status;
+    std::string response;
+    return RawUnary(plain_, &context, absl::StrCat("/plantrail.v1.", method),
+                    "", &response);
   }
 
   std::shared_ptr<grpc::Channel> plain_;

@@ -71,24 +71,10 @@ class EventStoreE2eTest : public plantrail::testing::ServerTest {
                           response);
   }
 
-  // A unary call with raw protobuf bytes, for services whose .proto files
-  // Debian does not ship (health, reflection).
   grpc::Status RawUnary(const std::string& method, const std::string& request,
                         std::string* response) {
-    grpc::GenericStub stub(channel_);
-    grpc::CompletionQueue queue;
-    auto context = Context();
-    auto call =
-        stub.PrepareUnaryCall(context.get(), method, ToBuffer(request), &queue);
-    call->StartCall();
-    grpc::ByteBuffer reply;
-    grpc::Status status;
-    call->Finish(&reply, &status, reinterpret_cast<void*>(1));
-    void* tag;
-    bool ok;
-    EXPECT_TRUE(queue.Next(&tag, &ok));
-    *response = ToString(reply);
-    return status;
+    return plantrail::testing::RawUnary(channel_, Context().get(), method,
+                                        request, response);
   }
 };
 

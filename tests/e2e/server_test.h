@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "grpcpp/create_channel.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "plantrail/v1/admin.grpc.pb.h"
@@ -28,6 +29,37 @@ namespace plantrail::testing {
 inline absl::Time ToTime(const google::protobuf::Timestamp& timestamp) {
   return absl::FromUnixSeconds(timestamp.seconds()) +
          absl::Nanoseconds(timestamp.nanos());
+}
+
+// A unary call with raw protobuf bytes on `channel`: for services whose
+// .proto files Debian does not ship (health, reflection), and for calling any
+// method by name.
+inline grpc::Status RawUnary(const std::shared_ptr<grpc::Channel>& channel,
+                             grpc::ClientContext* context,
+                             const std::string& method,
+                             const std::string& request,
+                             std::string* response) {
+  grpc::GenericStub stub(channel);
+  grpc::CompletionQueue queue;
+  grpc::Slice slice(request);
+  auto call = stub.PrepareUnaryCall(context, method,
+                                    grpc::ByteBuffer(&slice, 1), &queue);
+  call->StartCall();
+  grpc::ByteBuffer reply;
+  grpc::Status status;
+  call->Finish(&reply, &status, reinterpret_cast<void*>(1));
+  void* tag;
+  bool ok;
+  EXPECT_TRUE(queue.Next(&tag, &ok));
+  std::vector<grpc::Slice> slices;
+  response->clear();
+  if (reply.Dump(&slices).ok()) {
+    for (const grpc::Slice& part : slices) {
+      response->append(reinterpret_cast<const char*>(part.begin()),
+                       part.size());
+    }
+  }
+  return status;
 }
 
 class ServerTest : public ::testing::Test {
