@@ -91,11 +91,11 @@ TEST_F(SubscribeE2eTest, ASlowConsumerBlocksNobodyAndCatchesUpFromDisk) {
     context.set_deadline(std::chrono::system_clock::now() +
                          std::chrono::seconds(60));
     v1::SubscribeRequest request;
-    request.mutable_start();
+    request.set_after_position(base_);  // what the test writes
     request.set_max_batch(slow ? 1 : 100);
     auto reader = store_->Subscribe(&context, request);
     v1::SubscribeResponse message;
-    uint64_t expected = 1;
+    uint64_t expected = base_ + 1;
     while (*received < static_cast<size_t>(kEvents) && reader->Read(&message)) {
       for (const auto& event : message.events().events()) {
         EXPECT_EQ(event.position(), expected++);
@@ -145,7 +145,7 @@ TEST_F(SubscribeE2eTest, TwoHundredSubscribersAllGetEverythingOnFewThreads) {
     contexts.back()->set_deadline(std::chrono::system_clock::now() +
                                   std::chrono::seconds(60));
     v1::SubscribeRequest request;
-    request.mutable_start();
+    request.set_after_position(base_);  // what the test writes
     readers.push_back(store_->Subscribe(contexts.back().get(), request));
   }
   std::thread writer([&] { AppendEvents("s", kEvents); });
@@ -154,13 +154,13 @@ TEST_F(SubscribeE2eTest, TwoHundredSubscribersAllGetEverythingOnFewThreads) {
   for (int i = 0; i < kSubscribers; ++i) {
     consumers.emplace_back([&, i] {
       v1::SubscribeResponse message;
-      uint64_t expected = 1;
-      while (expected <= kEvents && readers[i]->Read(&message)) {
+      uint64_t expected = base_ + 1;
+      while (expected <= base_ + kEvents && readers[i]->Read(&message)) {
         for (const auto& event : message.events().events()) {
           ASSERT_EQ(event.position(), expected++);
         }
       }
-      if (expected == kEvents + 1) ++complete;
+      if (expected == base_ + kEvents + 1) ++complete;
     });
   }
   writer.join();
