@@ -85,10 +85,11 @@ std::string RolesWords(const std::vector<v1::Role>& roles) {
 // "ipv4:127.0.0.1:45974" -> "ipv4:127.0.0.1": failures count per address,
 // whatever port a client connects from.
 std::string PeerAddress(absl::string_view peer) {
-  const size_t colon = peer.rfind(':');
-  return std::string(colon == absl::string_view::npos || colon < 5
-                         ? peer
-                         : peer.substr(0, colon));
+  // Only ipv4:/ipv6: peers end in a port; unix: peers are a path.
+  if (!absl::StartsWith(peer, "ipv4:") && !absl::StartsWith(peer, "ipv6:")) {
+    return std::string(peer);
+  }
+  return std::string(peer.substr(0, peer.rfind(':')));
 }
 
 }  // namespace
