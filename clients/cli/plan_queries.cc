@@ -104,9 +104,14 @@ void PrintArea(const v1::AreaState& area, std::ostream& out) {
                           ", position ", area.position(), ")"));
 }
 
-absl::StatusOr<uint64_t> Head(Context& context) {
+// The client, with `request` set to wait for the log's head as of now
+// (min_position): what any process wrote before this query is in its answer.
+template <typename Request>
+absl::StatusOr<Client*> AtHead(Context& context, Request& request) {
   PLANTRAIL_ASSIGN_OR_RETURN(Client * client, context.client());
-  return client->HeadPosition();
+  PLANTRAIL_ASSIGN_OR_RETURN(uint64_t head, client->HeadPosition());
+  request.set_min_position(head);
+  return client;
 }
 
 void AddShow(CLI::App* area, Context& context) {
@@ -145,8 +150,7 @@ void AddShow(CLI::App* area, Context& context) {
     } else if (!flags->business_date.empty()) {
       request.set_business_date(flags->business_date);
     } else {
-      PLANTRAIL_ASSIGN_OR_RETURN(uint64_t head, Head(context));
-      request.set_min_position(head);
+      PLANTRAIL_RETURN_IF_ERROR(AtHead(context, request).status());
     }
     PLANTRAIL_ASSIGN_OR_RETURN(Client * client, context.client());
     v1::GetAreaResponse response;
@@ -216,9 +220,7 @@ void AddList(CLI::App* area, Context& context) {
       return UsageError(absl::StrCat("--sort: \"", flags->sort,
                                      "\" is not one of id, end, updated"));
     }
-    PLANTRAIL_ASSIGN_OR_RETURN(uint64_t head, Head(context));
-    request.set_min_position(head);
-    PLANTRAIL_ASSIGN_OR_RETURN(Client * client, context.client());
+    PLANTRAIL_ASSIGN_OR_RETURN(Client * client, AtHead(context, request));
     PLANTRAIL_ASSIGN_OR_RETURN(v1::ListAreasResponse all,
                                ListAllAreas(*client, request));
     if (context.json) {
@@ -261,9 +263,7 @@ void AddHistory(CLI::App& app, Context& context) {
     v1::GetHistoryRequest request;
     request.set_area_id(flags->id);
     request.set_oldest_first(flags->oldest_first);
-    PLANTRAIL_ASSIGN_OR_RETURN(uint64_t head, Head(context));
-    request.set_min_position(head);
-    PLANTRAIL_ASSIGN_OR_RETURN(Client * client, context.client());
+    PLANTRAIL_ASSIGN_OR_RETURN(Client * client, AtHead(context, request));
     PLANTRAIL_ASSIGN_OR_RETURN(v1::GetHistoryResponse all,
                                GetHistoryUpTo(*client, request, flags->limit));
     if (context.json) {
@@ -322,9 +322,7 @@ void AddPortfolio(CLI::App& app, Context& context) {
     request.set_support_area(flags->support_area);
     request.set_stale_days(flags->stale_days);
     request.set_due_within_days(flags->due_within);
-    PLANTRAIL_ASSIGN_OR_RETURN(uint64_t head, Head(context));
-    request.set_min_position(head);
-    PLANTRAIL_ASSIGN_OR_RETURN(Client * client, context.client());
+    PLANTRAIL_ASSIGN_OR_RETURN(Client * client, AtHead(context, request));
     v1::GetPortfolioResponse response;
     PLANTRAIL_RETURN_IF_ERROR(client->Call(
         &Stub::GetPortfolio, client->queries(), request, response));
@@ -383,9 +381,7 @@ void AddDeps(CLI::App& app, Context& context) {
     v1::GetDependenciesRequest request;
     request.set_area_id(flags->id);
     request.set_if_end(flags->if_end);
-    PLANTRAIL_ASSIGN_OR_RETURN(uint64_t head, Head(context));
-    request.set_min_position(head);
-    PLANTRAIL_ASSIGN_OR_RETURN(Client * client, context.client());
+    PLANTRAIL_ASSIGN_OR_RETURN(Client * client, AtHead(context, request));
     v1::GetDependenciesResponse response;
     PLANTRAIL_RETURN_IF_ERROR(client->Call(
         &Stub::GetDependencies, client->queries(), request, response));
@@ -435,9 +431,7 @@ void AddListDecisions(CLI::App* decision, Context& context) {
     request.set_body(flags->body);
     request.set_decided_from(flags->from);
     request.set_decided_to(flags->to);
-    PLANTRAIL_ASSIGN_OR_RETURN(uint64_t head, Head(context));
-    request.set_min_position(head);
-    PLANTRAIL_ASSIGN_OR_RETURN(Client * client, context.client());
+    PLANTRAIL_ASSIGN_OR_RETURN(Client * client, AtHead(context, request));
     PLANTRAIL_ASSIGN_OR_RETURN(v1::ListDecisionsResponse all,
                                ListAllDecisions(*client, request));
     if (context.json) {
