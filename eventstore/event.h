@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -134,6 +135,20 @@ struct LogPage {
   // Where the next page starts; 0 when this page reached the head.
   uint64_t next_position = 0;
   uint64_t head_position = 0;
+};
+
+// A position and the chain hash the log had there, as an earlier, signed
+// digest of the log states it (see audit/digest.h).
+struct ChainAnchor {
+  uint64_t position = 0;
+  Hash hash{};
+};
+
+struct VerifyOptions {
+  // Besides the chain's own consistency, require that the log still holds
+  // this hash at this position: an attacker who rewrites an event and
+  // recomputes every later hash leaves a consistent chain, but not this one.
+  std::optional<ChainAnchor> anchor;
 };
 
 // The outcome of walking the hash chain. A broken chain is a finding, not an

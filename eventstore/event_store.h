@@ -110,8 +110,22 @@ class EventStore {
   // 0 for a cursor never saved.
   virtual absl::StatusOr<uint64_t> LoadCursor(absl::string_view name) const = 0;
 
-  // Walks the whole chain on a snapshot and names the first broken position.
-  virtual absl::StatusOr<VerifyReport> Verify() const = 0;
+  // Walks the whole chain on a snapshot and names the first broken position
+  // (with an anchor: also where the log stopped extending it).
+  virtual absl::StatusOr<VerifyReport> Verify(
+      const VerifyOptions& options) const = 0;
+  absl::StatusOr<VerifyReport> Verify() const { return Verify({}); }
+
+  // The chain hash stored with the event at `position`: kNotFound beyond
+  // the head, kDataLoss when the record does not decode. Not a check of the
+  // chain (Verify is).
+  virtual absl::StatusOr<Hash> HashAt(uint64_t position) const = 0;
+
+  // Writes an openable copy of the log as of one moment (a RocksDB
+  // checkpoint: hard links where the filesystem allows, with the WAL it
+  // needs) into `directory`, which must not exist. Appends go on meanwhile;
+  // the copy holds a prefix of the log, complete appends only.
+  virtual absl::Status CreateCheckpoint(const std::string& directory) const = 0;
 
   // The last committed position (0 when empty).
   virtual uint64_t HeadPosition() const = 0;

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/status_macros.h"
@@ -238,6 +239,11 @@ Hash Sha256(absl::string_view bytes) {
   SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
          out.data());
   return out;
+}
+
+std::string HexOf(const Hash& hash) {
+  return absl::BytesToHexString(absl::string_view(
+      reinterpret_cast<const char*>(hash.data()), hash.size()));
 }
 
 Hash ChainHash(const Hash& previous, const Hash& header_hash,

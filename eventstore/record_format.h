@@ -113,6 +113,8 @@ struct RecordView {
 absl::StatusOr<RecordView> ViewRecord(absl::string_view record);
 
 Hash Sha256(absl::string_view bytes);
+// Lower-case hex, 64 digits.
+std::string HexOf(const Hash& hash);
 // SHA-256(previous || header_hash || payload_hash).
 Hash ChainHash(const Hash& previous, const Hash& header_hash,
                const Hash& payload_hash);

@@ -11,6 +11,7 @@
 #include "common/status_macros.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
+#include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
 
 namespace plantrail::eventstore {
@@ -35,6 +36,8 @@ absl::Status FromRocks(const rocksdb::Status& status, absl::string_view what) {
 absl::string_view View(const rocksdb::Slice& slice) {
   return absl::string_view(slice.data(), slice.size());
 }
+
+std::string ShortHex(const Hash& hash) { return rf::HexOf(hash).substr(0, 16); }
 
 rocksdb::Slice AsSlice(const Uuid& id) {
   return rocksdb::Slice(reinterpret_cast<const char*>(id.data()), id.size());
@@ -729,7 +732,8 @@ absl::StatusOr<uint64_t> RocksDbEventStore::SaveCursor(absl::string_view name,
   return position;
 }
 
-absl::StatusOr<VerifyReport> RocksDbEventStore::Verify() const {
+absl::StatusOr<VerifyReport> RocksDbEventStore::Verify(
+    const VerifyOptions& options) const {
   const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
   rocksdb::ReadOptions read_options;
   read_options.snapshot = snapshot;
@@ -799,13 +803,58 @@ absl::StatusOr<VerifyReport> RocksDbEventStore::Verify() const {
                                            event->stream_id, " version ",
                                            event->stream_version, ")"));
     }
+    if (options.anchor.has_value() && options.anchor->position == expected &&
+        options.anchor->hash != hash) {
+      return broken(
+          expected,
+          absl::StrCat("the chain hash at position ", expected, " is ",
+                       ShortHex(hash), "..., the digest says ",
+                       ShortHex(options.anchor->hash),
+                       "...: events at or before it were changed and the "
+                       "chain recomputed"));
+    }
     previous = hash;
     report.events_checked = expected;
   }
   PLANTRAIL_RETURN_IF_ERROR(FromRocks(it->status(), "cannot walk the log"));
   report.head_position = expected - 1;
   report.head_hash = previous;
+  if (options.anchor.has_value() &&
+      options.anchor->position > report.head_position) {
+    return broken(
+        report.head_position + 1,
+        absl::StrCat("the log ends at position ", report.head_position,
+                     ", before the digest's position ",
+                     options.anchor->position, ": events it covered are gone"));
+  }
   return report;
+}
+
+absl::StatusOr<Hash> RocksDbEventStore::HashAt(uint64_t position) const {
+  std::string record;
+  rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), events_,
+                                    rf::PositionKey(position), &record);
+  if (status.IsNotFound()) {
+    return absl::NotFoundError(absl::StrCat("position: ", position,
+                                            " is beyond the log's head (",
+                                            HeadPosition(), ")"));
+  }
+  PLANTRAIL_RETURN_IF_ERROR(FromRocks(status, "cannot read an event"));
+  PLANTRAIL_ASSIGN_OR_RETURN(rf::RecordView view, rf::ViewRecord(record));
+  return view.hash;
+}
+
+absl::Status RocksDbEventStore::CreateCheckpoint(
+    const std::string& directory) const {
+  rocksdb::Checkpoint* raw = nullptr;
+  PLANTRAIL_RETURN_IF_ERROR(FromRocks(rocksdb::Checkpoint::Create(db_, &raw),
+                                      "cannot start a checkpoint"));
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  // log_size_for_flush 0: flush first, so the copy needs little WAL; the
+  // WAL it does need is copied, so the copy is one consistent moment
+  // across every column family.
+  return FromRocks(checkpoint->CreateCheckpoint(directory),
+                   absl::StrCat("cannot write a checkpoint to ", directory));
 }
 
 uint64_t RocksDbEventStore::HeadPosition() const {

@@ -48,7 +48,11 @@ class RocksDbEventStore final : public EventStore {
   absl::StatusOr<uint64_t> SaveCursor(absl::string_view name,
                                       uint64_t position) override;
   absl::StatusOr<uint64_t> LoadCursor(absl::string_view name) const override;
-  absl::StatusOr<VerifyReport> Verify() const override;
+  absl::StatusOr<VerifyReport> Verify(
+      const VerifyOptions& options) const override;
+  using EventStore::Verify;
+  absl::StatusOr<Hash> HashAt(uint64_t position) const override;
+  absl::Status CreateCheckpoint(const std::string& directory) const override;
   uint64_t HeadPosition() const override;
   uint64_t WaitForHead(uint64_t position, absl::Time deadline) const override;
   uint64_t AddCommitListener(

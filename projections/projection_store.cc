@@ -51,6 +51,22 @@ absl::StatusOr<uint64_t> DecodeU64(absl::string_view value) {
   return number;
 }
 
+// A checkpoint is position:u64 hash:32; copies written before checkpoints
+// carried hashes hold the position alone.
+absl::StatusOr<StateCopy::Checkpoint> DecodeCheckpoint(
+    absl::string_view value) {
+  StateCopy::Checkpoint checkpoint;
+  if ((value.size() != 8 && value.size() != 8 + 32) ||
+      !rf::ConsumeU64(value, checkpoint.position)) {
+    return absl::DataLossError("a projection checkpoint is not 8 or 40 bytes");
+  }
+  if (!value.empty()) {
+    checkpoint.hash.emplace();
+    std::copy(value.begin(), value.end(), checkpoint.hash->begin());
+  }
+  return checkpoint;
+}
+
 class CopyReader final : public StateReader {
  public:
   CopyReader(rocksdb::DB* db,
@@ -63,8 +79,9 @@ class CopyReader final : public StateReader {
     options_.snapshot = snapshot_.get();
     std::string value;
     if (db_->Get(options_, family_.get(), CheckpointKey(), &value).ok()) {
-      absl::StatusOr<uint64_t> checkpoint = DecodeU64(value);
-      if (checkpoint.ok()) checkpoint_ = *checkpoint;
+      absl::StatusOr<StateCopy::Checkpoint> checkpoint =
+          DecodeCheckpoint(value);
+      if (checkpoint.ok()) checkpoint_ = checkpoint->position;
     }
   }
 
@@ -156,12 +173,18 @@ StateCopy::StateCopy(rocksdb::DB* db,
     : db_(db), family_(std::move(family)), generation_(generation) {}
 
 absl::StatusOr<uint64_t> StateCopy::ReadCheckpoint() const {
+  PLANTRAIL_ASSIGN_OR_RETURN(Checkpoint checkpoint, ReadCheckpointWithHash());
+  return checkpoint.position;
+}
+
+absl::StatusOr<StateCopy::Checkpoint> StateCopy::ReadCheckpointWithHash()
+    const {
   std::string value;
   rocksdb::Status status =
       db_->Get(rocksdb::ReadOptions(), family_.get(), CheckpointKey(), &value);
-  if (status.IsNotFound()) return 0;
+  if (status.IsNotFound()) return Checkpoint{};
   PLANTRAIL_RETURN_IF_ERROR(FromRocks(status, "cannot read a checkpoint"));
-  return DecodeU64(value);
+  return DecodeCheckpoint(value);
 }
 
 std::shared_ptr<const StateReader> StateCopy::Reader() const {
@@ -173,8 +196,12 @@ StateCopy::Batch::Batch(const StateCopy* copy)
       writer_(std::make_unique<BatchWriter>(copy->db_, copy->family_.get(),
                                             &batch_)) {}
 
-absl::Status StateCopy::Batch::Commit(uint64_t checkpoint) {
-  batch_.Put(copy_->family_.get(), CheckpointKey(), rf::PositionKey(checkpoint))
+absl::Status StateCopy::Batch::Commit(uint64_t checkpoint,
+                                      const eventstore::Hash& checkpoint_hash) {
+  std::string value = rf::PositionKey(checkpoint);
+  value.append(reinterpret_cast<const char*>(checkpoint_hash.data()),
+               checkpoint_hash.size());
+  batch_.Put(copy_->family_.get(), CheckpointKey(), value)
       .PermitUncheckedError();
   // No fsync: a projection is rebuilt from the log, and state and
   // checkpoint stay consistent because they share this batch.

@@ -14,6 +14,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -34,6 +35,15 @@ class StateCopy {
   uint64_t generation() const { return generation_; }
   // The checkpoint as committed (0: nothing applied yet).
   absl::StatusOr<uint64_t> ReadCheckpoint() const;
+  // The checkpoint with the log's chain hash there, as the projection saw
+  // it when it applied that event (nullopt at checkpoint 0, or for a copy
+  // written before checkpoints carried hashes). Lets Verify tell a
+  // projection folded from another (or a rewritten) log.
+  struct Checkpoint {
+    uint64_t position = 0;
+    std::optional<eventstore::Hash> hash;
+  };
+  absl::StatusOr<Checkpoint> ReadCheckpointWithHash() const;
 
   // A reader of the committed state as of now, pinned to a RocksDB
   // snapshot: everything it reads, checkpoint included, is of one moment.
@@ -44,8 +54,10 @@ class StateCopy {
    public:
     explicit Batch(const StateCopy* copy);
     StateWriter& writer() { return *writer_; }
-    // Commits every write and `checkpoint` in one WriteBatch (no fsync).
-    absl::Status Commit(uint64_t checkpoint);
+    // Commits every write and `checkpoint` (with the chain hash of the event
+    // there) in one WriteBatch (no fsync).
+    absl::Status Commit(uint64_t checkpoint,
+                        const eventstore::Hash& checkpoint_hash);
 
    private:
     const StateCopy* copy_;

@@ -142,6 +142,7 @@ absl::StatusOr<uint64_t> ProjectionRunner::ApplyPageUpTo(const StateCopy& copy,
   if (page.events.empty()) return checkpoint;
   StateCopy::Batch batch(&copy);
   uint64_t last = checkpoint;
+  eventstore::Hash last_hash{};
   for (const eventstore::RecordedEvent& event : page.events) {
     if (event.position != last + 1) {
       return absl::DataLossError(absl::StrCat("the log skips from position ",
@@ -154,8 +155,9 @@ absl::StatusOr<uint64_t> ProjectionRunner::ApplyPageUpTo(const StateCopy& copy,
                                        event.type, "): ", applied.message()));
     }
     last = event.position;
+    last_hash = event.hash;
   }
-  PLANTRAIL_RETURN_IF_ERROR(batch.Commit(last));
+  PLANTRAIL_RETURN_IF_ERROR(batch.Commit(last, last_hash));
   events_applied_.fetch_add(last - checkpoint, std::memory_order_relaxed);
   return last;
 }
@@ -259,6 +261,49 @@ void ProjectionRunner::SettleWaiters() {
   for (auto& [waiter, status] : settled) {
     std::move(waiter.done)(std::move(status));
   }
+}
+
+CheckpointCheck ProjectionRunner::VerifyCheckpoint() const {
+  std::shared_ptr<StateCopy> live;
+  {
+    MutexLock lock(&mu_);
+    live = live_;
+  }
+  CheckpointCheck check{.name = name_};
+  auto problem = [&check](std::string text) {
+    check.ok = false;
+    check.problem = std::move(text);
+    return check;
+  };
+  absl::StatusOr<StateCopy::Checkpoint> checkpoint =
+      live->ReadCheckpointWithHash();
+  if (!checkpoint.ok()) {
+    return problem(std::string(checkpoint.status().message()));
+  }
+  check.checkpoint = checkpoint->position;
+  if (checkpoint->position == 0) return check;
+  if (!checkpoint->hash.has_value()) {
+    return problem(absl::StrCat(
+        "checkpoint ", checkpoint->position,
+        " carries no chain hash (written by an older plantrail): rebuild the "
+        "projection to make it verifiable"));
+  }
+  absl::StatusOr<eventstore::Hash> in_log = log_->HashAt(checkpoint->position);
+  if (absl::IsNotFound(in_log.status())) {
+    return problem(absl::StrCat(
+        "checkpoint ", checkpoint->position, " is beyond the log's head (",
+        log_->HeadPosition(),
+        "): the projection was folded from a longer log; rebuild it"));
+  }
+  if (!in_log.ok()) return problem(std::string(in_log.status().message()));
+  if (*in_log != *checkpoint->hash) {
+    return problem(absl::StrCat(
+        "checkpoint ", checkpoint->position,
+        " was folded from an event whose chain hash differs from the log's: "
+        "the log changed under the projection, or the projection comes from "
+        "another log; rebuild it"));
+  }
+  return check;
 }
 
 }  // namespace plantrail::projections

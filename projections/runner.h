@@ -39,6 +39,15 @@ struct RunnerStatus {
   std::string error;
 };
 
+// Whether a projection's live copy was folded from this log: its checkpoint
+// is within the log and the chain hash it recorded there is the log's.
+struct CheckpointCheck {
+  std::string name;
+  uint64_t checkpoint = 0;
+  bool ok = true;
+  std::string problem;
+};
+
 class ProjectionRunner {
  public:
   struct Options {
@@ -86,6 +95,9 @@ class ProjectionRunner {
   absl::Status Rebuild();
 
   RunnerStatus Status() const;
+
+  // Checks the live copy's checkpoint against the log (see CheckpointCheck).
+  CheckpointCheck VerifyCheckpoint() const;
 
  private:
   struct Waiter {

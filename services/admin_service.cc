@@ -1,22 +1,76 @@
 #include "services/admin_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "audit/digest.h"
 #include "common/status_macros.h"
+#include "services/backup.h"
 #include "services/grpc_status.h"
 
 namespace plantrail::services {
 namespace {
 
-absl::Status VerifyInto(const eventstore::EventStore& store,
-                        v1::VerifyResponse& response) {
-  PLANTRAIL_ASSIGN_OR_RETURN(eventstore::VerifyReport report, store.Verify());
+// A broken chain, a log that no longer extends the digest, or a projection
+// folded from another log are findings in the response, not RPC errors.
+absl::Status VerifyInto(
+    const eventstore::EventStore& store, const audit::SigningKey& key,
+    const std::vector<projections::ProjectionRunner*>& projections,
+    const v1::VerifyRequest& request, v1::VerifyResponse& response) {
+  eventstore::VerifyOptions options;
+  std::string digest_problem;
+  if (request.has_digest()) {
+    const v1::Digest& digest = request.digest();
+    if (absl::Status checked = audit::CheckDigest(digest); !checked.ok()) {
+      digest_problem = absl::StrCat("the digest: ", checked.message());
+    } else if (digest.public_key() != key.public_key()) {
+      digest_problem =
+          absl::StrCat("the digest was signed by key ", digest.key_id(),
+                       "; this server signs with ", key.key_id());
+    } else {
+      options.anchor = eventstore::ChainAnchor{
+          .position = digest.position(),
+          .hash = *audit::HashFromBytes(digest.head_hash(), "head_hash")};
+    }
+  }
+  PLANTRAIL_ASSIGN_OR_RETURN(eventstore::VerifyReport report,
+                             store.Verify(options));
   response.set_ok(report.ok);
   response.set_events_checked(report.events_checked);
   response.set_head_position(report.head_position);
   response.set_head_hash(report.head_hash.data(), report.head_hash.size());
   response.set_first_broken_position(report.first_broken_position);
   response.set_problem(report.problem);
+  if (report.ok && !digest_problem.empty()) {
+    response.set_ok(false);
+    response.set_first_broken_position(request.digest().position());
+    response.set_problem(digest_problem);
+  }
+  response.set_digest_ok(request.has_digest() && response.ok());
+  for (const projections::ProjectionRunner* runner : projections) {
+    const projections::CheckpointCheck check = runner->VerifyCheckpoint();
+    v1::ProjectionCheck& out = *response.add_projections();
+    out.set_name(check.name);
+    out.set_checkpoint(check.checkpoint);
+    out.set_ok(check.ok);
+    out.set_problem(check.problem);
+    if (!check.ok) response.set_ok(false);
+  }
   return absl::OkStatus();
+}
+
+absl::StatusOr<v1::Digest> DigestOf(const eventstore::EventStore& store,
+                                    const audit::SigningKey& key,
+                                    uint64_t position) {
+  const uint64_t head = store.HeadPosition();
+  if (head == 0) {
+    return absl::FailedPreconditionError("the log is empty: nothing to sign");
+  }
+  if (position > head) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "position: ", position, " is beyond the log's head (", head, ")"));
+  }
+  if (position == 0) position = head;
+  PLANTRAIL_ASSIGN_OR_RETURN(eventstore::Hash hash, store.HashAt(position));
+  return audit::SignDigest(key, position, hash, absl::Now());
 }
 
 void StatsInto(const eventstore::EventStore& store,
@@ -69,7 +123,38 @@ grpc::ServerUnaryReactor* AdminService::Verify(
       !caller.ok()) {
     return FinishUnary(context, caller.status());
   }
-  return FinishUnary(context, VerifyInto(*store_, *response));
+  return FinishUnary(context, VerifyInto(*store_, *signing_key_, projections_,
+                                         *request, *response));
+}
+
+grpc::ServerUnaryReactor* AdminService::GetDigest(
+    grpc::CallbackServerContext* context, const v1::GetDigestRequest* request,
+    v1::GetDigestResponse* response) {
+  if (absl::StatusOr<Principal> caller =
+          authorizer_->Authorize(*context, MethodName<v1::Admin>("GetDigest"));
+      !caller.ok()) {
+    return FinishUnary(context, caller.status());
+  }
+  absl::StatusOr<v1::Digest> digest =
+      DigestOf(*store_, *signing_key_, request->position());
+  if (digest.ok()) *response->mutable_digest() = *std::move(digest);
+  return FinishUnary(context, digest.status());
+}
+
+// A backup flushes and copies the log and then verifies the copy, which
+// ties up a callback thread for a while: an admin-only RPC can afford it.
+grpc::ServerUnaryReactor* AdminService::Backup(
+    grpc::CallbackServerContext* context, const v1::BackupRequest* request,
+    v1::BackupResponse* response) {
+  if (absl::StatusOr<Principal> caller =
+          authorizer_->Authorize(*context, MethodName<v1::Admin>("Backup"));
+      !caller.ok()) {
+    return FinishUnary(context, caller.status());
+  }
+  absl::StatusOr<v1::BackupResponse> written =
+      WriteBackup(*store_, *signing_key_, data_dir_, request->directory());
+  if (written.ok()) *response = *std::move(written);
+  return FinishUnary(context, written.status());
 }
 
 grpc::ServerUnaryReactor* AdminService::GetStats(

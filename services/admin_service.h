@@ -1,12 +1,15 @@
-// plantrail.v1.Admin: integrity checks and statistics of the log.
+// plantrail.v1.Admin: integrity checks, signed digests, backups and
+// statistics of the log; projections and tokens.
 //
 // Thread safety: all methods may run concurrently. The store must outlive
 // the service.
 #ifndef PLANTRAIL_SERVICES_ADMIN_SERVICE_H_
 #define PLANTRAIL_SERVICES_ADMIN_SERVICE_H_
 
+#include <string>
 #include <vector>
 
+#include "audit/signing_key.h"
 #include "eventstore/event_store.h"
 #include "plantrail/v1/admin.grpc.pb.h"
 #include "projections/runner.h"
@@ -19,15 +22,19 @@ namespace plantrail::services {
 class AdminService final : public v1::Admin::CallbackService {
  public:
   // Every RPC asks `authorizer` first. All must outlive the service.
+  // `data_dir` is the server's, where the signing key's files are.
   AdminService(eventstore::EventStore* store,
                std::vector<projections::ProjectionRunner*> projections,
                const SubscriptionHub* subscriptions, TokenRegistry* tokens,
-               const Authorizer* authorizer)
+               const Authorizer* authorizer,
+               const audit::SigningKey* signing_key, std::string data_dir)
       : store_(store),
         projections_(std::move(projections)),
         subscriptions_(subscriptions),
         tokens_(tokens),
-        authorizer_(authorizer) {}
+        authorizer_(authorizer),
+        signing_key_(signing_key),
+        data_dir_(std::move(data_dir)) {}
 
   grpc::ServerUnaryReactor* Verify(grpc::CallbackServerContext* context,
                                    const v1::VerifyRequest* request,
@@ -35,6 +42,12 @@ class AdminService final : public v1::Admin::CallbackService {
   grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* context,
                                      const v1::GetStatsRequest* request,
                                      v1::GetStatsResponse* response) override;
+  grpc::ServerUnaryReactor* GetDigest(grpc::CallbackServerContext* context,
+                                      const v1::GetDigestRequest* request,
+                                      v1::GetDigestResponse* response) override;
+  grpc::ServerUnaryReactor* Backup(grpc::CallbackServerContext* context,
+                                   const v1::BackupRequest* request,
+                                   v1::BackupResponse* response) override;
   grpc::ServerUnaryReactor* ListProjections(
       grpc::CallbackServerContext* context,
       const v1::ListProjectionsRequest* request,
@@ -62,6 +75,8 @@ class AdminService final : public v1::Admin::CallbackService {
   const SubscriptionHub* const subscriptions_;
   TokenRegistry* const tokens_;
   const Authorizer* const authorizer_;
+  const audit::SigningKey* const signing_key_;
+  const std::string data_dir_;
 };
 
 }  // namespace plantrail::services

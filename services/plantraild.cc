@@ -34,6 +34,9 @@ int main(int argc, char** argv) {
   app.add_option("--data-dir", options.data_dir,
                  "Directory for the server's data (the RocksDB event log)")
       ->capture_default_str();
+  app.add_option("--restore-from", options.restore_from,
+                 "Fill an empty --data-dir from a backup (plantrail admin "
+                 "backup) before serving; the restored log must verify");
   app.add_option("--listen", options.listen,
                  "host:port to serve gRPC on; port 0 picks a free port")
       ->capture_default_str();

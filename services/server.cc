@@ -16,6 +16,7 @@
 #include "grpcpp/server_builder.h"
 #include "projections/area_state_projection.h"
 #include "projections/history_projection.h"
+#include "services/backup.h"
 
 namespace plantrail::services {
 namespace {
@@ -65,8 +66,19 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
         "data_dir: cannot create ", options.data_dir, ": ", error.message()));
   }
 
+  if (!options.restore_from.empty()) {
+    PLANTRAIL_RETURN_IF_ERROR(
+        RestoreBackup(options.restore_from, options.data_dir));
+  }
+
   std::unique_ptr<Server> server(new Server());
   server->options_ = options;
+  PLANTRAIL_ASSIGN_OR_RETURN(audit::SigningKey signing_key,
+                             audit::SigningKey::LoadOrCreate(
+                                 (data_dir / kSigningKeyFile).string(),
+                                 (data_dir / kSigningPublicKeyFile).string()));
+  server->signing_key_ =
+      std::make_unique<audit::SigningKey>(std::move(signing_key));
   PLANTRAIL_ASSIGN_OR_RETURN(server->store_,
                              eventstore::EventStore::Open(eventstore::Options{
                                  .path = (data_dir / "eventstore").string(),
@@ -109,7 +121,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
       std::vector<projections::ProjectionRunner*>{server->area_state_.get(),
                                                   server->history_.get()},
       server->subscriptions_.get(), server->tokens_.get(),
-      server->authorizer_.get());
+      server->authorizer_.get(), server->signing_key_.get(), options.data_dir);
   server->command_handler_ =
       std::make_unique<PlanCommandHandler>(server->store_.get());
   server->command_service_ = std::make_unique<PlanCommandService>(

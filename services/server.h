@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "audit/signing_key.h"
 #include "eventstore/event_store.h"
 #include "grpcpp/server.h"
 #include "projections/projection_store.h"
@@ -30,8 +31,13 @@ namespace plantrail::services {
 
 struct ServerOptions {
   // Where the server keeps its state: the log in <data_dir>/eventstore, the
-  // projections (rebuildable from the log) in <data_dir>/projections.
+  // projections (rebuildable from the log) in <data_dir>/projections, the
+  // Ed25519 signing key in <data_dir>/signing.key (created on first start,
+  // 0600) with its public half in signing.pub.
   std::string data_dir;
+  // When set, the data directory (which must hold no log) is first filled
+  // from this backup (see backup.h), which must verify.
+  std::string restore_from;
   // host:port; port 0 picks a free one (see Server::port()).
   std::string listen = "127.0.0.1:50051";
   eventstore::Durability durability = eventstore::Durability::kSync;
@@ -85,6 +91,7 @@ class Server {
   std::unique_ptr<SubscriptionHub> subscriptions_;
   std::unique_ptr<EventStoreService> event_store_service_;
   std::unique_ptr<AdminService> admin_service_;
+  std::unique_ptr<audit::SigningKey> signing_key_;
   std::unique_ptr<TokenRegistry> tokens_;
   std::unique_ptr<Authorizer> authorizer_;
   std::string created_admin_token_;

@@ -1,5 +1,5 @@
-// Administration: projections and their rebuild, the log's verification and
-// its statistics.
+// Administration: projections and their rebuild, the log's statistics and
+// tokens (verify and backup live with the auditor's commands).
 #include <memory>
 #include <string>
 #include <vector>
@@ -73,32 +73,6 @@ void AddRebuild(CLI::App* admin, Context& context) {
     } else {
       context.out() << "rebuilding " << *name
                     << " (see plantrail admin projections)\n";
-    }
-    return absl::OkStatus();
-  });
-}
-
-void AddVerify(CLI::App* admin, Context& context) {
-  CLI::App* command = admin->add_subcommand(
-      "verify", "Walk the whole hash chain and name the first broken event");
-  command->footer("Example:\n  plantrail admin verify");
-  context.Action(command, [&context]() -> absl::Status {
-    PLANTRAIL_ASSIGN_OR_RETURN(Client * client, context.client());
-    v1::VerifyResponse response;
-    PLANTRAIL_RETURN_IF_ERROR(client->Call(&Stub::Verify, client->admin(),
-                                           v1::VerifyRequest(), response));
-    if (context.json) {
-      context.PrintJson(response);
-    } else if (response.ok()) {
-      context.out() << "the chain verifies: " << response.events_checked()
-                    << " events, head " << response.head_position()
-                    << ", head hash "
-                    << absl::BytesToHexString(response.head_hash()) << "\n";
-    }
-    if (!response.ok()) {
-      return absl::DataLossError(absl::StrCat(
-          "the chain is broken at position ", response.first_broken_position(),
-          ": ", response.problem()));
     }
     return absl::OkStatus();
   });
@@ -269,10 +243,10 @@ void AddTokenRevoke(CLI::App* token, Context& context) {
 void AddAdminCommands(CLI::App& app, Context& context) {
   CLI::App* admin = Group(app, "admin",
                           "Administration: projections, rebuild, verify, "
-                          "stats");
+                          "backup, stats, tokens");
   AddProjections(admin, context);
   AddRebuild(admin, context);
-  AddVerify(admin, context);
+  AddVerifyCommand(*admin, context);
   AddStats(admin, context);
   CLI::App* token =
       Group(*admin, "token", "Bearer tokens: create, list, revoke");

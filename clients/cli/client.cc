@@ -8,7 +8,6 @@
 #include "absl/strings/str_cat.h"
 
 namespace plantrail::cli {
-namespace {
 
 absl::StatusOr<std::string> ReadFile(const std::string& path,
                                      absl::string_view what) {
@@ -21,6 +20,8 @@ absl::StatusOr<std::string> ReadFile(const std::string& path,
   content << in.rdbuf();
   return content.str();
 }
+
+namespace {
 
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> Credentials(
     const ConnectionOptions& options) {

@@ -21,6 +21,11 @@
 
 namespace plantrail::cli {
 
+// The whole file; kInvalidArgument naming `what` (the flag that named it)
+// when it cannot be read.
+absl::StatusOr<std::string> ReadFile(const std::string& path,
+                                     absl::string_view what);
+
 struct ConnectionOptions {
   // host:port.
   std::string server = "127.0.0.1:50051";

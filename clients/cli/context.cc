@@ -165,6 +165,7 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
   AddReportCommand(app, context);
   AddAdminCommands(app, context);
   AddEventCommands(app, context);
+  AddAuditCommands(app, context);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& parse_error) {

@@ -76,6 +76,9 @@ void AddImportCommands(CLI::App& app, Context& context);
 void AddReportCommand(CLI::App& app, Context& context);
 void AddAdminCommands(CLI::App& app, Context& context);
 void AddEventCommands(CLI::App& app, Context& context);
+void AddAuditCommands(CLI::App& app, Context& context);
+// `verify` under `parent` (both `plantrail verify` and `admin verify`).
+void AddVerifyCommand(CLI::App& parent, Context& context);
 
 // Runs the CLI on argv; returns the exit code. Writes to out and err only.
 int RunCli(int argc, const char* const* argv, std::ostream& out,

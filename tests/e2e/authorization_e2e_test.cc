@@ -62,6 +62,8 @@ const std::map<std::string, std::set<std::string>>& Policy() {
        {"admin", "planner", "auditor", "reader"}},
       {"Admin/Verify", {"admin", "auditor"}},
       {"Admin/GetStats", {"admin", "auditor"}},
+      {"Admin/GetDigest", {"admin", "auditor"}},
+      {"Admin/Backup", {"admin"}},
       {"Admin/ListProjections", {"admin", "auditor"}},
       {"Admin/RebuildProjection", {"admin"}},
       {"Admin/CreateToken", {"admin"}},

@@ -18,6 +18,7 @@ namespace {
 namespace rf = record_format;
 using ::plantrail::eventstore::testing::Event;
 using ::plantrail::eventstore::testing::OpenStore;
+using ::plantrail::eventstore::testing::ReadEverything;
 using ::plantrail::eventstore::testing::Request;
 using ::testing::HasSubstr;
 
@@ -135,6 +136,14 @@ std::vector<Tampering> Tamperings() {
       {"record deleted",
        [](RawDb& db) { db.Delete(rf::kEventsFamily, rf::PositionKey(7)); }, 7,
        "position 7 is missing"},
+      {"pair of records swapped",
+       [](RawDb& db) {
+         const std::string sixth = RecordAt(db, 6);
+         const std::string seventh = RecordAt(db, 7);
+         db.Put(rf::kEventsFamily, rf::PositionKey(6), seventh);
+         db.Put(rf::kEventsFamily, rf::PositionKey(7), sixth);
+       },
+       6, "the record says position 7"},
       {"record garbled",
        [](RawDb& db) {
          db.Put(rf::kEventsFamily, rf::PositionKey(7), "\x01\x00junk");
@@ -185,6 +194,106 @@ TEST(TamperTest, VerifyNamesTheFirstBrokenPosition) {
     EXPECT_THAT(report->problem, HasSubstr(tampering.problem));
     EXPECT_EQ(report->events_checked, tampering.first_broken - 1);
   }
+}
+
+// Writes ten events, lets `edit` rewrite the database behind the store's
+// back, and returns the store's verdict anchored at the digest of position
+// 8 taken before the edit.
+VerifyReport VerifyAgainstSavedDigest(const std::function<void(RawDb&)>& edit,
+                                      bool anchored = true) {
+  plantrail::testing::TempDir dir;
+  ChainAnchor saved;
+  {
+    auto store = OpenStore(dir.path(), Durability::kNoSync);
+    for (int i = 1; i <= 10; ++i) {
+      EXPECT_TRUE(
+          store
+              ->Append(Request(
+                  absl::StrCat("area-", i % 3), ExpectedVersion::Any(),
+                  {Event("StatusReported", absl::StrCat("report ", i))}))
+              .ok());
+    }
+    auto hash = store->HashAt(8);
+    EXPECT_TRUE(hash.ok());
+    saved = {.position = 8, .hash = *hash};
+  }
+  {
+    RawDb raw(dir.path());
+    edit(raw);
+  }
+  auto store = RocksDbEventStore::Open(Options{.path = dir.path()});
+  EXPECT_TRUE(store.ok()) << store.status();
+  VerifyOptions options;
+  if (anchored) options.anchor = saved;
+  auto report = (*store)->Verify(options);
+  EXPECT_TRUE(report.ok()) << report.status();
+  return *report;
+}
+
+// An attacker without the signing key rewrites event 5 and recomputes the
+// hash of every event after it: the chain is consistent again, and only a
+// digest saved before catches it.
+void ForgeAndRecompute(RawDb& db) {
+  Hash previous{};
+  for (uint64_t position = 1; position <= 10; ++position) {
+    auto event = rf::DecodeRecord(RecordAt(db, position));
+    ASSERT_TRUE(event.ok());
+    if (position == 5) {
+      event->payload = "report 5, as the attacker would have it";
+      event->payload_hash = rf::Sha256(event->payload);
+    }
+    event->hash = rf::ChainHash(previous, rf::Sha256(rf::EncodeHeader(*event)),
+                                event->payload_hash);
+    previous = event->hash;
+    db.Put(rf::kEventsFamily, rf::PositionKey(position),
+           rf::EncodeRecord(*event));
+  }
+}
+
+TEST(TamperTest, ARecomputedChainPassesAloneButNotAgainstASavedDigest) {
+  const VerifyReport alone =
+      VerifyAgainstSavedDigest(ForgeAndRecompute, /*anchored=*/false);
+  EXPECT_TRUE(alone.ok) << alone.problem;
+  const VerifyReport anchored = VerifyAgainstSavedDigest(ForgeAndRecompute);
+  EXPECT_FALSE(anchored.ok);
+  EXPECT_EQ(anchored.first_broken_position, 8u);
+  EXPECT_THAT(anchored.problem, HasSubstr("the digest says"));
+  EXPECT_THAT(anchored.problem, HasSubstr("chain recomputed"));
+}
+
+TEST(TamperTest, ATailTruncatedBelowASavedDigestIsCaught) {
+  auto truncate = [](RawDb& db) {
+    for (uint64_t position = 7; position <= 10; ++position) {
+      db.Delete(rf::kEventsFamily, rf::PositionKey(position));
+    }
+  };
+  // Alone, a shorter log is a consistent log.
+  EXPECT_TRUE(VerifyAgainstSavedDigest(truncate, /*anchored=*/false).ok);
+  const VerifyReport anchored = VerifyAgainstSavedDigest(truncate);
+  EXPECT_FALSE(anchored.ok);
+  EXPECT_EQ(anchored.first_broken_position, 7u);
+  EXPECT_THAT(anchored.problem,
+              HasSubstr("the log ends at position 6, before the digest's "
+                        "position 8"));
+}
+
+TEST(TamperTest, AnUntouchedLogExtendsItsSavedDigest) {
+  const VerifyReport report = VerifyAgainstSavedDigest([](RawDb&) {});
+  EXPECT_TRUE(report.ok) << report.problem;
+  EXPECT_EQ(report.head_position, 10u);
+}
+
+TEST(TamperTest, HashAtReadsTheStoredHashAndStopsAtTheHead) {
+  plantrail::testing::TempDir dir;
+  auto store = OpenStore(dir.path(), Durability::kNoSync);
+  auto appended = store->Append(
+      Request("area-1", ExpectedVersion::Any(), {Event("T", "x")}));
+  ASSERT_TRUE(appended.ok());
+  auto events = ReadEverything(*store);
+  auto hash = store->HashAt(1);
+  ASSERT_TRUE(hash.ok());
+  EXPECT_EQ(*hash, events[0].hash);
+  EXPECT_EQ(store->HashAt(2).status().code(), absl::StatusCode::kNotFound);
 }
 
 }  // namespace

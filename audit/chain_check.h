@@ -1,0 +1,51 @@
+// Recomputes the log's hash chain from events as a reader received them
+// (over gRPC, or from an export file), with the very encoding the log
+// writes (eventstore/record_format.h). Trusts no hash it is given: each
+// stated hash must come out of the recomputation.
+//
+// Thread safety: none; one ChainCheck per walk.
+#ifndef PLANTRAIL_AUDIT_CHAIN_CHECK_H_
+#define PLANTRAIL_AUDIT_CHAIN_CHECK_H_
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "eventstore/event.h"
+#include "plantrail/v1/event_store.pb.h"
+
+namespace plantrail::audit {
+
+class ChainCheck {
+ public:
+  // Starts after `position`, whose chain hash is `hash`: (0, zeros) is the
+  // start of the log. A walk that starts later is anchored by whatever
+  // hash it ends at (a signed digest), since no other start reaches it.
+  explicit ChainCheck(uint64_t position = 0, eventstore::Hash hash = {})
+      : position_(position), hash_(hash) {}
+
+  // Extends the chain by the next event. kDataLoss names the position and
+  // what does not add up: a gap, a payload that is not its hash's, a chain
+  // hash that the previous hash, header and payload hash do not give.
+  // `payload_redacted`: the payload is a tombstone, so only the stated
+  // payload hash goes into the chain.
+  absl::Status Add(const eventstore::RecordedEvent& event,
+                   bool payload_redacted = false);
+
+  // The last position added and its (recomputed) chain hash.
+  uint64_t position() const { return position_; }
+  const eventstore::Hash& hash() const { return hash_; }
+
+ private:
+  uint64_t position_;
+  eventstore::Hash hash_;
+};
+
+// An event as the log stores it, from its gRPC form; kDataLoss when a hash
+// is not 32 bytes.
+absl::StatusOr<eventstore::RecordedEvent> FromProto(
+    const v1::RecordedEvent& event);
+
+}  // namespace plantrail::audit
+
+#endif  // PLANTRAIL_AUDIT_CHAIN_CHECK_H_
