@@ -16,12 +16,9 @@
 #include "clients/cli/commands_util.h"
 #include "clients/cli/context.h"
 #include "common/status_macros.h"
-#include "eventstore/record_format.h"
 
 namespace plantrail::cli {
 namespace {
-
-namespace rf = eventstore::record_format;
 
 std::string ShortHex(absl::string_view bytes) {
   return absl::BytesToHexString(bytes).substr(0, 16);
@@ -118,12 +115,13 @@ absl::StatusOr<DigestFinding> CheckDigestHere(
       absl::Status added = event.ok() ? chain.Add(*event) : event.status();
       if (!added.ok()) return fail(std::string(added.message()));
       finding.recomputed = chain.position();
-      if (chain.position() == digest.position() &&
-          absl::string_view(reinterpret_cast<const char*>(chain.hash().data()),
-                            chain.hash().size()) != digest.head_hash()) {
+      const absl::string_view hash(
+          reinterpret_cast<const char*>(chain.hash().data()),
+          chain.hash().size());
+      if (chain.position() == digest.position() && hash != digest.head_hash()) {
         return fail(absl::StrCat(
             "position ", digest.position(), " now has chain hash ",
-            rf::HexOf(chain.hash()).substr(0, 16), "..., the digest says ",
+            ShortHex(hash), "..., the digest says ",
             ShortHex(digest.head_hash()),
             "...: events at or before it were changed (and the chain "
             "recomputed)"));
@@ -188,8 +186,9 @@ absl::Status RunVerify(Context& context, const VerifyFlags& flags) {
     std::ostream& out = context.out();
     const bool chain_ok = response.first_broken_position() == 0;
     if (chain_ok) {
-      out << "chain: ok, " << response.events_checked() << " events, head hash "
-          << ShortHex(response.head_hash()) << "...\n";
+      out << "chain: ok, " << response.events_checked() << " events, head "
+          << response.head_position() << ", head hash "
+          << absl::BytesToHexString(response.head_hash()) << "\n";
     } else {
       out << "chain: BROKEN at position " << response.first_broken_position()
           << ": " << response.problem() << "\n";
@@ -282,9 +281,12 @@ void AddVerifyCommand(CLI::App& parent, Context& context) {
   command->add_option("--public-key", flags->public_key_file,
                       "The server's signing.pub (PEM): the digest must be "
                       "signed by this key");
-  command->footer(
-      "Examples:\n  plantrail verify\n"
-      "  plantrail verify --digest digest.json --public-key signing.pub");
+  const std::string path = parent.get_name() == "plantrail"
+                               ? "plantrail verify"
+                               : "plantrail " + parent.get_name() + " verify";
+  command->footer(absl::StrCat("Examples:\n  ", path, "\n  ", path,
+                               " --digest digest.json --public-key "
+                               "signing.pub"));
   context.Action(command,
                  [&context, flags] { return RunVerify(context, *flags); });
 }

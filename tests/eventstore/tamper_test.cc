@@ -9,6 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
+#include "tests/eventstore/raw_db.h"
 #include "tests/eventstore/test_util.h"
 #include "tests/temp_dir.h"
 
@@ -22,61 +23,12 @@ using ::plantrail::eventstore::testing::ReadEverything;
 using ::plantrail::eventstore::testing::Request;
 using ::testing::HasSubstr;
 
-// The raw database with every column family, by name.
-class RawDb {
- public:
-  explicit RawDb(const std::string& path) {
-    std::vector<std::string> names;
-    EXPECT_TRUE(
-        rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names)
-            .ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-    for (const auto& name : names)
-      descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
-    rocksdb::DB* db = nullptr;
-    EXPECT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, descriptors,
-                                  &handles_, &db)
-                    .ok());
-    db_.reset(db);
-    for (size_t i = 0; i < names.size(); ++i) by_name_[names[i]] = handles_[i];
-  }
-  ~RawDb() {
-    for (auto* handle : handles_) {
-      db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
-    }
-  }
-  std::string Get(const std::string& family, const std::string& key) {
-    std::string value;
-    EXPECT_TRUE(
-        db_->Get(rocksdb::ReadOptions(), by_name_[family], key, &value).ok());
-    return value;
-  }
-  void Put(const std::string& family, const std::string& key,
-           const std::string& value) {
-    EXPECT_TRUE(
-        db_->Put(rocksdb::WriteOptions(), by_name_[family], key, value).ok());
-  }
-  void Delete(const std::string& family, const std::string& key) {
-    EXPECT_TRUE(
-        db_->Delete(rocksdb::WriteOptions(), by_name_[family], key).ok());
-  }
-
- private:
-  std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
-  std::map<std::string, rocksdb::ColumnFamilyHandle*> by_name_;
-};
-
 struct Tampering {
   std::string name;
   std::function<void(RawDb&)> edit;
   uint64_t first_broken;
   std::string problem;
 };
-
-std::string RecordAt(RawDb& db, uint64_t position) {
-  return db.Get(rf::kEventsFamily, rf::PositionKey(position));
-}
 
 void Rewrite(RawDb& db, uint64_t position,
              const std::function<void(RecordedEvent&)>& change) {
@@ -234,20 +186,9 @@ VerifyReport VerifyAgainstSavedDigest(const std::function<void(RawDb&)>& edit,
 // hash of every event after it: the chain is consistent again, and only a
 // digest saved before catches it.
 void ForgeAndRecompute(RawDb& db) {
-  Hash previous{};
-  for (uint64_t position = 1; position <= 10; ++position) {
-    auto event = rf::DecodeRecord(RecordAt(db, position));
-    ASSERT_TRUE(event.ok());
-    if (position == 5) {
-      event->payload = "report 5, as the attacker would have it";
-      event->payload_hash = rf::Sha256(event->payload);
-    }
-    event->hash = rf::ChainHash(previous, rf::Sha256(rf::EncodeHeader(*event)),
-                                event->payload_hash);
-    previous = event->hash;
-    db.Put(rf::kEventsFamily, rf::PositionKey(position),
-           rf::EncodeRecord(*event));
-  }
+  RewriteAndRechain(db, 5, [](RecordedEvent& event) {
+    event.payload = "report 5, as the attacker would have it";
+  });
 }
 
 TEST(TamperTest, ARecomputedChainPassesAloneButNotAgainstASavedDigest) {

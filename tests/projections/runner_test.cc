@@ -4,6 +4,7 @@
 #include "projections/runner.h"
 
 #include <atomic>
+#include <filesystem>
 #include <memory>
 #include <thread>
 
@@ -219,6 +220,78 @@ TEST_F(RunnerTest, AFailingProjectionStopsAndSaysWhereRatherThanSkip) {
   EXPECT_EQ(status.checkpoint, 2u);
   EXPECT_NE(status.error.find("at position 3"), std::string::npos)
       << status.error;
+}
+
+}  // namespace
+}  // namespace plantrail::projections
+
+namespace plantrail::projections {
+namespace {
+
+class CheckpointCheckTest : public RunnerTest {
+ protected:
+  // Replaces the log with another one of `events` events whose payloads
+  // differ, the way a log restored from elsewhere or rewritten would.
+  void ReplaceLog(int events) {
+    log_.reset();
+    std::filesystem::remove_all(dir_ / "log");
+    auto log = eventstore::EventStore::Open(
+        {.path = dir_ / "log", .durability = eventstore::Durability::kNoSync});
+    ASSERT_TRUE(log.ok()) << log.status();
+    log_ = *std::move(log);
+    eventstore::AppendRequest request{.stream_id = "s"};
+    for (int j = 0; j < events; ++j) {
+      request.events.push_back({.type = "E", .payload = absl::StrCat("x", j)});
+    }
+    ASSERT_TRUE(log_->Append(std::move(request)).ok());
+  }
+};
+
+TEST_F(CheckpointCheckTest, AProjectionFoldedFromThisLogChecksOut) {
+  Append(150);
+  auto runner = StartRunner(nullptr);
+  ASSERT_TRUE(runner->WaitApplied(150, absl::Now() + absl::Seconds(30)).ok());
+  const CheckpointCheck check = runner->VerifyCheckpoint();
+  EXPECT_TRUE(check.ok) << check.problem;
+  EXPECT_EQ(check.name, "counting");
+  EXPECT_EQ(check.checkpoint, 150u);
+}
+
+TEST_F(CheckpointCheckTest, AProjectionFoldedFromAnotherLogIsCaught) {
+  Append(150);
+  {
+    auto runner = StartRunner(nullptr);
+    ASSERT_TRUE(runner->WaitApplied(150, absl::Now() + absl::Seconds(30)).ok());
+  }
+  ReplaceLog(150);
+  auto runner = StartRunner(nullptr);
+  const CheckpointCheck check = runner->VerifyCheckpoint();
+  EXPECT_FALSE(check.ok);
+  EXPECT_EQ(check.checkpoint, 150u);
+  EXPECT_NE(check.problem.find("chain hash differs from the log's"),
+            std::string::npos)
+      << check.problem;
+}
+
+TEST_F(CheckpointCheckTest, ACheckpointBeyondTheLogsHeadIsCaught) {
+  Append(150);
+  {
+    auto runner = StartRunner(nullptr);
+    ASSERT_TRUE(runner->WaitApplied(150, absl::Now() + absl::Seconds(30)).ok());
+  }
+  ReplaceLog(20);
+  auto runner = StartRunner(nullptr);
+  const CheckpointCheck check = runner->VerifyCheckpoint();
+  EXPECT_FALSE(check.ok);
+  EXPECT_NE(check.problem.find("beyond the log's head (20)"), std::string::npos)
+      << check.problem;
+}
+
+TEST_F(CheckpointCheckTest, AnEmptyProjectionHasNothingToCheck) {
+  auto runner = StartRunner(nullptr);
+  const CheckpointCheck check = runner->VerifyCheckpoint();
+  EXPECT_TRUE(check.ok) << check.problem;
+  EXPECT_EQ(check.checkpoint, 0u);
 }
 
 }  // namespace
