@@ -20,6 +20,11 @@ absl::StatusOr<eventstore::Hash> HashField(const std::string& bytes,
   return hash;
 }
 
+absl::Time TimeOf(const google::protobuf::Timestamp& timestamp) {
+  return absl::FromUnixSeconds(timestamp.seconds()) +
+         absl::Nanoseconds(timestamp.nanos());
+}
+
 }  // namespace
 
 absl::Status ChainCheck::Add(const eventstore::RecordedEvent& event,
@@ -46,6 +51,45 @@ absl::Status ChainCheck::Add(const eventstore::RecordedEvent& event,
   return absl::OkStatus();
 }
 
+absl::Status ChainCheck::Add(const v1::RecordedEvent& event) {
+  absl::StatusOr<eventstore::RecordedEvent> stored = FromProto(event);
+  if (!stored.ok()) return stored.status();
+  return Add(*stored, event.redacted());
+}
+
+std::string HeaderBytes(const v1::RecordedEvent& event) {
+  eventstore::RecordedEvent stored;
+  stored.event_id = event.event_id();
+  stored.stream_id = event.stream_id();
+  stored.type = event.type();
+  stored.content_type = event.content_type();
+  stored.metadata.insert(event.metadata().begin(), event.metadata().end());
+  stored.recorded_at = TimeOf(event.recorded_at());
+  stored.position = event.position();
+  stored.stream_version = event.stream_version();
+  return rf::EncodeHeader(stored);
+}
+
+absl::StatusOr<v1::RecordedEvent> FromHeaderBytes(absl::string_view header) {
+  absl::StatusOr<eventstore::RecordedEvent> stored = rf::DecodeHeader(header);
+  if (!stored.ok()) return stored.status();
+  v1::RecordedEvent event;
+  event.set_event_id(stored->event_id);
+  event.set_stream_id(stored->stream_id);
+  event.set_type(stored->type);
+  event.set_content_type(stored->content_type);
+  event.mutable_metadata()->insert(stored->metadata.begin(),
+                                   stored->metadata.end());
+  const int64_t micros = absl::ToUnixMicros(stored->recorded_at);
+  event.mutable_recorded_at()->set_seconds(
+      micros >= 0 ? micros / 1000000 : -((-micros + 999999) / 1000000));
+  event.mutable_recorded_at()->set_nanos(static_cast<int32_t>(
+      (micros - event.recorded_at().seconds() * 1000000) * 1000));
+  event.set_position(stored->position);
+  event.set_stream_version(stored->stream_version);
+  return event;
+}
+
 absl::StatusOr<eventstore::RecordedEvent> FromProto(
     const v1::RecordedEvent& event) {
   eventstore::RecordedEvent out;
@@ -55,8 +99,7 @@ absl::StatusOr<eventstore::RecordedEvent> FromProto(
   out.payload = event.payload();
   out.content_type = event.content_type();
   out.metadata.insert(event.metadata().begin(), event.metadata().end());
-  out.recorded_at = absl::FromUnixSeconds(event.recorded_at().seconds()) +
-                    absl::Nanoseconds(event.recorded_at().nanos());
+  out.recorded_at = TimeOf(event.recorded_at());
   out.position = event.position();
   out.stream_version = event.stream_version();
   absl::StatusOr<eventstore::Hash> hash =

@@ -31,6 +31,9 @@ class ChainCheck {
   // payload hash goes into the chain.
   absl::Status Add(const eventstore::RecordedEvent& event,
                    bool payload_redacted = false);
+  // The same for an event as gRPC carries it (its `redacted` flag says
+  // whether the payload is a tombstone).
+  absl::Status Add(const v1::RecordedEvent& event);
 
   // The last position added and its (recomputed) chain hash.
   uint64_t position() const { return position_; }
@@ -45,6 +48,16 @@ class ChainCheck {
 // is not 32 bytes.
 absl::StatusOr<eventstore::RecordedEvent> FromProto(
     const v1::RecordedEvent& event);
+
+// The exact bytes of `event`'s header, which the chain hashes: what an
+// export carries for an event it leaves out, so the chain can still be
+// recomputed through it.
+std::string HeaderBytes(const v1::RecordedEvent& event);
+
+// The header fields (position, version, time, id, stream, type, content
+// type, metadata) back from HeaderBytes; no payload, no hashes. kDataLoss
+// when the bytes do not decode.
+absl::StatusOr<v1::RecordedEvent> FromHeaderBytes(absl::string_view header);
 
 }  // namespace plantrail::audit
 

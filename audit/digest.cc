@@ -58,15 +58,17 @@ std::string DigestTime(absl::Time time) {
 std::string SignedText(const v1::Digest& digest) {
   return absl::StrCat(kDigestFormat, "\nposition: ", digest.position(),
                       "\nhead_hash: ", Hex(digest.head_hash()),
+                      "\nlog_head: ", digest.log_head(),
                       "\nsigned_at: ", DigestTime(TimeOf(digest.signed_at())),
                       "\nkey_id: ", digest.key_id(), "\n");
 }
 
 absl::StatusOr<v1::Digest> SignDigest(const SigningKey& key, uint64_t position,
                                       const eventstore::Hash& head_hash,
-                                      absl::Time now) {
+                                      uint64_t log_head, absl::Time now) {
   v1::Digest digest;
   digest.set_position(position);
+  digest.set_log_head(log_head);
   digest.set_head_hash(head_hash.data(), head_hash.size());
   SetTime(ToMicros(now), *digest.mutable_signed_at());
   digest.set_key_id(key.key_id());
@@ -81,6 +83,11 @@ absl::Status CheckDigest(const v1::Digest& digest) {
   if (digest.position() == 0) {
     return absl::InvalidArgumentError(
         "position: a digest names position 1 or later");
+  }
+  if (digest.log_head() < digest.position()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "log_head: ", digest.log_head(), " is before position ",
+        digest.position()));
   }
   if (absl::StatusOr<eventstore::Hash> hash =
           HashFromBytes(digest.head_hash(), "head_hash");
@@ -102,6 +109,7 @@ nlohmann::ordered_json DigestToJson(const v1::Digest& digest) {
   json["format"] = kDigestFormat;
   json["position"] = digest.position();
   json["head_hash"] = Hex(digest.head_hash());
+  json["log_head"] = digest.log_head();
   json["signed_at"] = DigestTime(TimeOf(digest.signed_at()));
   json["key_id"] = digest.key_id();
   json["public_key"] = Hex(digest.public_key());
@@ -126,6 +134,11 @@ absl::StatusOr<v1::Digest> DigestFromJson(const nlohmann::json& json) {
   absl::StatusOr<std::string> head_hash = FromHex(json, "head_hash", 32);
   if (!head_hash.ok()) return head_hash.status();
   digest.set_head_hash(*head_hash);
+  if (!json.contains("log_head") || !json["log_head"].is_number_unsigned()) {
+    return absl::InvalidArgumentError(
+        "log_head: missing (a whole number of 1 or more)");
+  }
+  digest.set_log_head(json["log_head"].get<uint64_t>());
   absl::Time signed_at;
   std::string error;
   if (!json.contains("signed_at") || !json["signed_at"].is_string() ||

@@ -24,6 +24,7 @@ inline constexpr char kDigestFormat[] = "plantrail-digest-v1";
 //   plantrail-digest-v1\n
 //   position: <decimal>\n
 //   head_hash: <64 lower-case hex>\n
+//   log_head: <decimal>\n
 //   signed_at: <YYYY-MM-DDTHH:MM:SS.ffffffZ>\n
 //   key_id: <key id>\n
 std::string SignedText(const v1::Digest& digest);
@@ -31,17 +32,18 @@ std::string SignedText(const v1::Digest& digest);
 // UTC at microseconds, as SignedText writes it.
 std::string DigestTime(absl::Time time);
 
-// A digest of `head_hash` at `position`, signed now (microseconds) by `key`.
+// A digest of `head_hash` at `position`, with the log's head then,
+// signed now (microseconds) by `key`.
 absl::StatusOr<v1::Digest> SignDigest(const SigningKey& key, uint64_t position,
                                       const eventstore::Hash& head_hash,
-                                      absl::Time now);
+                                      uint64_t log_head, absl::Time now);
 
 // OK when the digest is well formed, its key id is its public key's and its
 // signature verifies. kInvalidArgument names the field that fails.
 absl::Status CheckDigest(const v1::Digest& digest);
 
 // The file `plantrail digest` writes: one JSON object with "format",
-// "position", "head_hash" (hex), "signed_at" (as signed), "key_id",
+// "position", "head_hash" (hex), "log_head", "signed_at" (as signed), "key_id",
 // "public_key" (hex) and "signature" (hex).
 nlohmann::ordered_json DigestToJson(const v1::Digest& digest);
 // kInvalidArgument naming the field that is missing or malformed. Checks

@@ -45,7 +45,7 @@ bool ConsumeHash(absl::string_view& in, Hash& out) {
   return true;
 }
 
-absl::Status DecodeHeader(absl::string_view in, RecordedEvent& event) {
+absl::Status DecodeHeaderInto(absl::string_view in, RecordedEvent& event) {
   uint64_t recorded_at_us;
   absl::string_view id_bytes;
   if (!ConsumeU64(in, event.position) ||
@@ -224,10 +224,16 @@ std::string EncodeRecord(const RecordedEvent& event) {
   return out;
 }
 
+absl::StatusOr<RecordedEvent> DecodeHeader(absl::string_view header) {
+  RecordedEvent event;
+  PLANTRAIL_RETURN_IF_ERROR(DecodeHeaderInto(header, event));
+  return event;
+}
+
 absl::StatusOr<RecordedEvent> DecodeRecord(absl::string_view bytes) {
   PLANTRAIL_ASSIGN_OR_RETURN(RecordView parts, ViewRecord(bytes));
   RecordedEvent event;
-  PLANTRAIL_RETURN_IF_ERROR(DecodeHeader(parts.header, event));
+  PLANTRAIL_RETURN_IF_ERROR(DecodeHeaderInto(parts.header, event));
   event.payload.assign(parts.payload.data(), parts.payload.size());
   event.payload_hash = parts.payload_hash;
   event.hash = parts.hash;

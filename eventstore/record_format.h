@@ -94,6 +94,10 @@ absl::StatusOr<EventIdEntry> DecodeEventIdEntry(absl::string_view value);
 // `event.event_id` must be canonical UUID text.
 std::string EncodeHeader(const RecordedEvent& event);
 
+// The header fields of an event (no payload, no hashes) from its header
+// bytes; kDataLoss when they do not decode. Never reads out of bounds.
+absl::StatusOr<RecordedEvent> DecodeHeader(absl::string_view header);
+
 // The full record. `event.hash` and `event.payload_hash` must be set.
 std::string EncodeRecord(const RecordedEvent& event);
 

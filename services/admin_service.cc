@@ -70,7 +70,7 @@ absl::StatusOr<v1::Digest> DigestOf(const eventstore::EventStore& store,
   }
   if (position == 0) position = head;
   PLANTRAIL_ASSIGN_OR_RETURN(eventstore::Hash hash, store.HashAt(position));
-  return audit::SignDigest(key, position, hash, absl::Now());
+  return audit::SignDigest(key, position, hash, head, absl::Now());
 }
 
 void StatsInto(const eventstore::EventStore& store,

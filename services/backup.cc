@@ -146,8 +146,8 @@ absl::StatusOr<v1::BackupResponse> WriteBackupInto(
         "the log is empty: nothing to back up");
   }
   PLANTRAIL_ASSIGN_OR_RETURN(v1::Digest digest,
-                             audit::SignDigest(key, report.head_position,
-                                               report.head_hash, absl::Now()));
+                             audit::SignDigest(key, report.head_position, report.head_hash,
+                        report.head_position, absl::Now()));
   PLANTRAIL_RETURN_IF_ERROR(
       WriteManifest(directory / kBackupManifestFile, digest));
   PLANTRAIL_RETURN_IF_ERROR(FsyncTree(directory));

@@ -1,8 +1,10 @@
 // What an auditor runs: `digest` (a signed statement of the log's head, to
 // keep), `verify` (the chain, every projection's checkpoint, and, given a
-// saved digest, a proof recomputed here that the log still extends it) and
-// `admin backup`.
+// saved digest, a proof recomputed here that the log still extends it),
+// `export` and `verify-export` (a signed, self-checking export, checked
+// with no server), and `admin backup`.
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,6 +15,7 @@
 #include "audit/chain_check.h"
 #include "audit/digest.h"
 #include "audit/signing_key.h"
+#include "clients/cli/audit_export.h"
 #include "clients/cli/commands_util.h"
 #include "clients/cli/context.h"
 #include "common/status_macros.h"
@@ -231,6 +234,244 @@ absl::Status RunVerify(Context& context, const VerifyFlags& flags) {
   return absl::OkStatus();
 }
 
+// --from/--to: an RFC 3339 time, or a day (from its start; `to` through
+// its end), UTC.
+absl::StatusOr<absl::Time> ParseBound(const std::string& text,
+                                      const char* flag, bool end_of_day) {
+  absl::Time time;
+  std::string error;
+  if (absl::ParseTime(absl::RFC3339_full, text, &time, &error)) return time;
+  if (absl::ParseTime("%Y-%m-%d", text, absl::UTCTimeZone(), &time, &error)) {
+    return end_of_day ? time + absl::Hours(24) - absl::Microseconds(1) : time;
+  }
+  return UsageError(absl::StrCat(flag, ": \"", text,
+                                 "\" is neither YYYY-MM-DD nor an RFC 3339 "
+                                 "time"));
+}
+
+absl::Time TimeOf(const google::protobuf::Timestamp& timestamp) {
+  return absl::FromUnixSeconds(timestamp.seconds()) +
+         absl::Nanoseconds(timestamp.nanos());
+}
+
+struct ExportFlags {
+  std::string area, from, to, format = "jsonl", output;
+  bool all = false;
+};
+
+// Reads the log from position 1 to its head as of the start and writes
+// every position from the scope's first (less one, as its boundary) to its
+// last (plus one, when the scope ends before the head), then the digest.
+absl::Status RunExport(Context& context, const ExportFlags& flags) {
+  if (flags.all && !flags.area.empty()) {
+    return UsageError("--all and --area: choose one");
+  }
+  ExportScope scope;
+  if (!flags.area.empty()) scope.stream = absl::StrCat("area-", flags.area);
+  if (!flags.from.empty()) {
+    PLANTRAIL_ASSIGN_OR_RETURN(scope.from,
+                               ParseBound(flags.from, "--from", false));
+  }
+  if (!flags.to.empty()) {
+    PLANTRAIL_ASSIGN_OR_RETURN(scope.to, ParseBound(flags.to, "--to", true));
+  }
+  std::ofstream file;
+  if (!flags.output.empty()) {
+    file.open(flags.output, std::ios::binary | std::ios::trunc);
+    if (!file) {
+      return UsageError(
+          absl::StrCat("--output: cannot write \"", flags.output, "\""));
+    }
+  }
+  PLANTRAIL_ASSIGN_OR_RETURN(Client * client, context.client());
+  if (!scope.stream.empty()) {
+    v1::ReadStreamRequest request;
+    request.set_stream_id(scope.stream);
+    request.set_direction(v1::READ_DIRECTION_FORWARD);
+    request.set_limit(1);
+    v1::ReadStreamResponse page;
+    PLANTRAIL_RETURN_IF_ERROR(client->Call(&v1::EventStore::Stub::ReadStream,
+                                           client->events(), request, page));
+    if (page.last_version() == 0) {
+      return absl::NotFoundError(
+          absl::StrCat("area \"", flags.area, "\" has no events"));
+    }
+  }
+  std::ostream& out = flags.output.empty() ? context.out() : file;
+  ExportWriter writer(out,
+                      flags.format == "csv" ? ExportFormat::kCsv
+                                            : ExportFormat::kJsonLines,
+                      scope);
+  const std::string zeros(32, '\0');
+  std::optional<v1::RecordedEvent> previous;
+  std::string before_previous = zeros;
+  bool started = false, done = false;
+  uint64_t head = 0, last = 0;
+  v1::ReadAllRequest request;
+  request.set_from_position(1);
+  request.set_limit(1000);
+  while (!done && request.from_position() != 0) {
+    v1::ReadAllResponse page;
+    PLANTRAIL_RETURN_IF_ERROR(client->Call(&v1::EventStore::Stub::ReadAll,
+                                           client->events(), request, page));
+    if (head == 0) head = page.head_position();
+    for (const v1::RecordedEvent& event : page.events()) {
+      if (event.position() > head) {
+        done = true;
+        break;
+      }
+      const absl::Time time = TimeOf(event.recorded_at());
+      if (!started) {
+        if (scope.from.has_value() && time < *scope.from) {
+          before_previous = previous.has_value() ? previous->hash() : zeros;
+          previous = event;
+          continue;
+        }
+        // The event before the scope's start goes first, as its boundary.
+        if (scope.from.has_value() && previous.has_value()) {
+          writer.Begin(previous->position(), before_previous);
+          writer.Add(*previous);
+        } else {
+          writer.Begin(event.position(),
+                       previous.has_value() ? previous->hash() : zeros);
+        }
+        started = true;
+      }
+      writer.Add(event);
+      last = event.position();
+      if (scope.to.has_value() && time > *scope.to) {
+        done = true;
+        break;
+      }
+    }
+    request.set_from_position(page.next_position());
+  }
+  if (head == 0) {
+    return absl::FailedPreconditionError("the log is empty: nothing to export");
+  }
+  if (!started) {
+    // The scope starts after the last event: that event alone shows it.
+    writer.Begin(previous->position(), before_previous);
+    writer.Add(*previous);
+    last = previous->position();
+  }
+  v1::GetDigestRequest digest_request;
+  digest_request.set_position(last);
+  v1::GetDigestResponse digest;
+  PLANTRAIL_RETURN_IF_ERROR(client->Call(&v1::Admin::Stub::GetDigest,
+                                         client->admin(), digest_request,
+                                         digest));
+  writer.Finish(digest.digest());
+  if (!out) {
+    return absl::UnavailableError(
+        absl::StrCat("--output: cannot write \"", flags.output, "\""));
+  }
+  if (!flags.output.empty()) {
+    context.err() << "exported " << writer.events() << " events ("
+                  << writer.links() << " more positions as links) to "
+                  << flags.output << ", signed by "
+                  << digest.digest().key_id() << "\n";
+  }
+  return absl::OkStatus();
+}
+
+void AddExport(CLI::App& app, Context& context) {
+  auto flags = std::make_shared<ExportFlags>();
+  CLI::App* command = app.add_subcommand(
+      "export",
+      "An audit export: every event of a scope with its hashes, and a signed "
+      "digest (check it with verify-export)");
+  command->add_option("--area", flags->area,
+                      "Only this area's events (and their redactions)");
+  command->add_flag("--all", flags->all, "Every stream (the default)");
+  command->add_option("--from", flags->from,
+                      "Events recorded from this day or time (UTC)");
+  command->add_option("--to", flags->to,
+                      "Events recorded up to this day (inclusive) or time");
+  command->add_option("--format", flags->format, "jsonl (default) or csv")
+      ->check(CLI::IsMember({"jsonl", "csv"}));
+  command->add_option("--output,-o", flags->output,
+                      "Write to this file (default: standard output)");
+  command->footer(
+      "Examples:\n  plantrail export --area 3.1.1 -o 3.1.1.jsonl\n"
+      "  plantrail export --all --from 2026-01-01 --to 2026-06-30 "
+      "--format csv -o h1.csv\n"
+      "  plantrail verify-export 3.1.1.jsonl --public-key signing.pub");
+  context.Action(command,
+                 [&context, flags] { return RunExport(context, *flags); });
+}
+
+void AddVerifyExport(CLI::App& app, Context& context) {
+  struct Flags {
+    std::string file, public_key;
+  };
+  auto flags = std::make_shared<Flags>();
+  CLI::App* command = app.add_subcommand(
+      "verify-export",
+      "Check an export offline: complete, unchanged, signed (no server)");
+  command->add_option("FILE", flags->file, "The export (JSON lines or CSV)")
+      ->required();
+  command->add_option("--public-key", flags->public_key,
+                      "The server's signing.pub (PEM): the export's digest "
+                      "must be signed by this key");
+  command->footer(
+      "Example:\n  plantrail verify-export 3.1.1.jsonl --public-key "
+      "signing.pub");
+  context.Action(command, [&context, flags]() -> absl::Status {
+    PLANTRAIL_ASSIGN_OR_RETURN(std::string text,
+                               Usage(ReadFile(flags->file, "FILE")));
+    std::optional<std::string> pinned;
+    if (!flags->public_key.empty()) {
+      PLANTRAIL_ASSIGN_OR_RETURN(
+          std::string pem, Usage(ReadFile(flags->public_key, "--public-key")));
+      absl::StatusOr<std::string> key = audit::PublicKeyFromPem(pem);
+      if (!key.ok()) {
+        return UsageError(absl::StrCat("--public-key: \"", flags->public_key,
+                                       "\": ", key.status().message()));
+      }
+      pinned = *key;
+    }
+    absl::StatusOr<ExportVerdict> verdict = VerifyExport(text, pinned);
+    if (!verdict.ok()) {
+      return absl::Status(verdict.status().code(),
+                          absl::StrCat(flags->file, ": ",
+                                       verdict.status().message()));
+    }
+    const std::string signed_at = audit::DigestToJson(verdict->digest)
+                                      ["signed_at"]
+                                          .get<std::string>();
+    if (context.json) {
+      nlohmann::ordered_json json = {
+          {"ok", true},
+          {"scope", verdict->scope.ToJson()},
+          {"first_position", verdict->first_position},
+          {"last_position", verdict->last_position},
+          {"events", verdict->events},
+          {"links", verdict->links},
+          {"key_id", verdict->digest.key_id()},
+          {"key_pinned", verdict->key_pinned},
+          {"signed_at", signed_at},
+          {"reaches_head", verdict->reaches_head}};
+      context.out() << json.dump() << "\n";
+      return absl::OkStatus();
+    }
+    context.out() << "export ok: " << verdict->scope.Describe()
+                  << "; positions " << verdict->first_position << ".."
+                  << verdict->last_position << ", " << verdict->events
+                  << " events in full, " << verdict->links
+                  << " as links; nothing in scope left out, nothing "
+                     "changed\n"
+                  << "signed by " << verdict->digest.key_id()
+                  << (verdict->key_pinned ? " (the pinned key)"
+                                          : " (key not pinned)")
+                  << " at " << signed_at << "; "
+                  << (verdict->reaches_head
+                          ? "it reaches the log's head as of then\n"
+                          : "it runs past the end of its scope\n");
+    return absl::OkStatus();
+  });
+}
+
 void AddBackup(CLI::App* admin, Context& context) {
   auto directory = std::make_shared<std::string>();
   CLI::App* command = admin->add_subcommand(
@@ -294,6 +535,8 @@ void AddVerifyCommand(CLI::App& parent, Context& context) {
 void AddAuditCommands(CLI::App& app, Context& context) {
   AddDigest(app, context);
   AddVerifyCommand(app, context);
+  AddExport(app, context);
+  AddVerifyExport(app, context);
   AddBackup(Group(app, "admin", "Operate the server"), context);
 }
 

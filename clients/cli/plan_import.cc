@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "clients/cli/csv.h"
 #include "clients/cli/format.h"
 #include "common/status_macros.h"
 #include "domain/decide.h"
@@ -353,66 +354,6 @@ absl::Status ReadJsonDecision(const json& value, ImportRow& row) {
 
 // --- CSV ------------------------------------------------------------------
 
-struct CsvRecord {
-  int line = 0;  // where the record starts, 1-based
-  std::vector<std::string> cells;
-};
-
-// RFC 4180, with CRLF or LF line ends and quoted line breaks. An
-// unterminated quote is a whole-file error naming its line.
-absl::StatusOr<std::vector<CsvRecord>> ReadCsv(absl::string_view text) {
-  absl::ConsumePrefix(&text, "\xEF\xBB\xBF");  // a spreadsheet's BOM
-  std::vector<CsvRecord> records;
-  CsvRecord record{.line = 1};
-  std::string cell;
-  bool quoted = false, any = false;
-  int line = 1, quote_line = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
-        cell += '"';
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        if (c == '\n') ++line;
-        cell += c;
-      }
-      continue;
-    }
-    if (c == '"' && cell.empty()) {
-      quoted = true;
-      any = true;
-      quote_line = line;
-    } else if (c == ',') {
-      record.cells.push_back(std::move(cell));
-      cell.clear();
-      any = true;
-    } else if (c == '\n' || c == '\r') {
-      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
-      if (any || !cell.empty()) {
-        record.cells.push_back(std::move(cell));
-        records.push_back(std::move(record));
-      }
-      cell.clear();
-      any = false;
-      ++line;
-      record = CsvRecord{.line = line};
-    } else {
-      cell += c;
-    }
-  }
-  if (quoted) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("line ", quote_line, ": a quoted field is never closed"));
-  }
-  if (any || !cell.empty()) {
-    record.cells.push_back(std::move(cell));
-    records.push_back(std::move(record));
-  }
-  return records;
-}
 
 constexpr absl::string_view kCsvColumns[] = {"record",
                                              "id",

@@ -1,16 +1,12 @@
-// Following and exporting the log: `watch` (the change stream, live) and
-// `export` (every event of an area, or of the whole log, as JSON lines or
-// CSV).
+// Following the log: `watch`, the change stream, live (the audit export is
+// with the auditor's commands).
 #include <atomic>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "absl/strings/str_replace.h"
 #include "clients/cli/commands_util.h"
 #include "clients/cli/context.h"
 #include "clients/cli/format.h"
@@ -121,120 +117,10 @@ void AddWatch(CLI::App& app, Context& context) {
   });
 }
 
-std::string CsvCell(const std::string& text) {
-  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
-  return absl::StrCat("\"", absl::StrReplaceAll(text, {{"\"", "\"\""}}), "\"");
-}
-
-constexpr const char* kCsvColumns[] = {
-    "position", "stream_id",   "version",      "type",
-    "event_id", "recorded_at", "actor",        "command_id",
-    "reason",   "payload",     "payload_hash", "hash"};
-
-void WriteEvent(const v1::RecordedEvent& event, bool csv, std::ostream& out) {
-  nlohmann::ordered_json json = EventJson(event);
-  if (!csv) {
-    out << json.dump() << "\n";
-    return;
-  }
-  auto meta = [&](const char* key) {
-    auto it = event.metadata().find(key);
-    return it == event.metadata().end() ? std::string() : it->second;
-  };
-  std::vector<std::string> cells = {absl::StrCat(event.position()),
-                                    event.stream_id(),
-                                    absl::StrCat(event.stream_version()),
-                                    event.type(),
-                                    event.event_id(),
-                                    json["recorded_at"].get<std::string>(),
-                                    meta("actor"),
-                                    meta("command_id"),
-                                    meta("reason"),
-                                    json["payload"].dump(),
-                                    json["payload_hash"].get<std::string>(),
-                                    json["hash"].get<std::string>()};
-  for (std::string& cell : cells) cell = CsvCell(cell);
-  out << absl::StrJoin(cells, ",") << "\n";
-}
-
-void AddExport(CLI::App& app, Context& context) {
-  struct Flags {
-    std::string area, format = "jsonl", output;
-  };
-  auto flags = std::make_shared<Flags>();
-  CLI::App* command = app.add_subcommand(
-      "export", "Every event of an area, or of the whole log, with hashes");
-  command->add_option("--area", flags->area, "Only this area's stream");
-  command->add_option("--format", flags->format, "jsonl (default) or csv")
-      ->check(CLI::IsMember({"jsonl", "csv"}));
-  command->add_option("--output,-o", flags->output,
-                      "Write to this file (default: standard output)");
-  command->footer(
-      "Examples:\n  plantrail export --area 3.1.1 > 3.1.1.jsonl\n  "
-      "plantrail export --format csv -o plan.csv");
-  context.Action(command, [&context, flags]() -> absl::Status {
-    std::ofstream file;
-    if (!flags->output.empty()) {
-      file.open(flags->output, std::ios::binary | std::ios::trunc);
-      if (!file) {
-        return UsageError(
-            absl::StrCat("--output: cannot write \"", flags->output, "\""));
-      }
-    }
-    std::ostream& out = flags->output.empty() ? context.out() : file;
-    const bool csv = flags->format == "csv";
-    if (csv) out << absl::StrJoin(kCsvColumns, ",") << "\n";
-    PLANTRAIL_ASSIGN_OR_RETURN(Client * client, context.client());
-    uint64_t count = 0;
-    if (!flags->area.empty()) {
-      v1::ReadStreamRequest request;
-      request.set_stream_id(absl::StrCat("area-", flags->area));
-      request.set_direction(v1::READ_DIRECTION_FORWARD);
-      request.set_limit(1000);
-      do {
-        v1::ReadStreamResponse page;
-        PLANTRAIL_RETURN_IF_ERROR(
-            client->Call(&v1::EventStore::Stub::ReadStream, client->events(),
-                         request, page));
-        if (page.last_version() == 0) {
-          return absl::NotFoundError(
-              absl::StrCat("area \"", flags->area, "\" has no events"));
-        }
-        for (const v1::RecordedEvent& event : page.events()) {
-          WriteEvent(event, csv, out);
-          ++count;
-        }
-        request.set_from_version(page.next_version());
-      } while (request.from_version() != 0);
-    } else {
-      v1::ReadAllRequest request;
-      request.set_from_position(1);
-      request.set_limit(1000);
-      do {
-        v1::ReadAllResponse page;
-        PLANTRAIL_RETURN_IF_ERROR(client->Call(
-            &v1::EventStore::Stub::ReadAll, client->events(), request, page));
-        for (const v1::RecordedEvent& event : page.events()) {
-          WriteEvent(event, csv, out);
-          ++count;
-        }
-        request.set_from_position(page.next_position());
-      } while (request.from_position() != 0);
-    }
-    out.flush();
-    if (!flags->output.empty()) {
-      context.err() << "exported " << count << " events to " << flags->output
-                    << "\n";
-    }
-    return absl::OkStatus();
-  });
-}
-
 }  // namespace
 
 void AddStreamCommands(CLI::App& app, Context& context) {
   AddWatch(app, context);
-  AddExport(app, context);
 }
 
 }  // namespace plantrail::cli

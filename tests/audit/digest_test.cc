@@ -21,7 +21,7 @@ class DigestTest : public ::testing::Test {
   }
 
   v1::Digest Signed() {
-    auto digest = SignDigest(*key_, 42, hash_,
+    auto digest = SignDigest(*key_, 42, hash_, 50,
                              absl::FromUnixMicros(1'764'000'000'123'456));
     EXPECT_TRUE(digest.ok()) << digest.status();
     return *digest;
@@ -41,6 +41,7 @@ TEST_F(DigestTest, TheSignedTextIsShortAndExact) {
             "head_hash: " +
                 hex +
                 "\n"
+                "log_head: 50\n"
                 "signed_at: 2025-11-24T16:00:00.123456Z\n"
                 "key_id: " +
                 key_->key_id() + "\n");
@@ -54,6 +55,7 @@ TEST_F(DigestTest, AnyChangedFieldBreaksTheSignature) {
   const std::vector<std::pair<std::string, std::function<void(v1::Digest&)>>>
       changes = {
           {"position", [](v1::Digest& d) { d.set_position(41); }},
+          {"log_head", [](v1::Digest& d) { d.set_log_head(51); }},
           {"head_hash",
            [](v1::Digest& d) { d.mutable_head_hash()->at(0) ^= 0x01; }},
           {"signed_at",
@@ -80,7 +82,7 @@ TEST_F(DigestTest, AForeignKeyCannotPassForTheIdsKey) {
   digest.set_public_key(other->public_key());
   EXPECT_THAT(CheckDigest(digest).message(), HasSubstr("key_id"));
   // Re-signed by the other key under the first key's id: still caught.
-  auto forged = SignDigest(*other, 42, hash_, absl::Now());
+  auto forged = SignDigest(*other, 42, hash_, 42, absl::Now());
   ASSERT_TRUE(forged.ok());
   forged->set_key_id(key_->key_id());
   EXPECT_FALSE(CheckDigest(*forged).ok());
@@ -104,6 +106,7 @@ TEST_F(DigestTest, MalformedJsonNamesTheField) {
       breaks = {
           {"format", [](nlohmann::json& j) { j["format"] = "other"; }},
           {"position", [](nlohmann::json& j) { j["position"] = "42"; }},
+          {"log_head", [](nlohmann::json& j) { j.erase("log_head"); }},
           {"head_hash", [](nlohmann::json& j) { j["head_hash"] = "abc"; }},
           {"signed_at",
            [](nlohmann::json& j) { j["signed_at"] = "yesterday"; }},

@@ -1,0 +1,108 @@
+// Audit exports: every event of a scope with its hashes and a signed digest,
+// in a file an auditor can check with no server (`plantrail verify-export`).
+//
+// One record per line (JSON lines), or per row (CSV, same records):
+//   export  {"record":"export","format":"plantrail-export-v1","scope":{..},
+//            "first_position":P,"previous_hash":hex}              first
+//   event   {"record":"event", the fields of `watch --json`,
+//            "redacted":bool,"payload_bytes":base64}               in scope
+//   link    {"record":"link","position":N,"header":base64,
+//            "payload_hash":hex,"hash":hex}                        the rest
+//   digest  {"record":"digest", the fields of a digest file}       last
+// Every position from P to the digest's position is there once, in order,
+// so the chain can be recomputed from previous_hash to the signed head hash:
+// no event can be changed, dropped or slipped in without breaking it. A link
+// carries its event's header (stream, time, metadata; never the payload),
+// so a verifier can tell it lies outside the scope: an export cannot leave
+// out an event of its scope either. The digest's log_head tells whether
+// the export reached the log's head when it was signed.
+#ifndef PLANTRAIL_CLIENTS_CLI_AUDIT_EXPORT_H_
+#define PLANTRAIL_CLIENTS_CLI_AUDIT_EXPORT_H_
+
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "nlohmann/json.hpp"
+#include "plantrail/v1/admin.pb.h"
+#include "plantrail/v1/event_store.pb.h"
+
+namespace plantrail::cli {
+
+inline constexpr char kExportFormat[] = "plantrail-export-v1";
+// Metadata of a redaction event naming the stream of the event it redacts,
+// so that an export of that stream includes the redaction.
+inline constexpr char kRedactsStreamKey[] = "redacts_stream";
+inline constexpr char kRedactsPositionKey[] = "redacts_position";
+
+// Which events an export holds in full.
+struct ExportScope {
+  // Empty: every stream. Else this stream, and the redactions of its events.
+  std::string stream;
+  // Inclusive bounds on recorded_at.
+  std::optional<absl::Time> from;
+  std::optional<absl::Time> to;
+
+  bool Contains(const v1::RecordedEvent& event) const;
+  bool ContainsTime(absl::Time recorded_at) const;
+  nlohmann::ordered_json ToJson() const;
+  static absl::StatusOr<ExportScope> FromJson(const nlohmann::json& json);
+  // "stream area-3.1.1, recorded from ... to ...", for people.
+  std::string Describe() const;
+};
+
+enum class ExportFormat { kJsonLines, kCsv };
+
+// Writes an export as its events arrive. Not thread-safe.
+class ExportWriter {
+ public:
+  ExportWriter(std::ostream& out, ExportFormat format, ExportScope scope);
+
+  // The export starts at `first_position`; `previous_hash` (32 bytes) is
+  // the chain hash before it.
+  void Begin(uint64_t first_position, absl::string_view previous_hash);
+  // The next position: in full when in scope, else as a link.
+  void Add(const v1::RecordedEvent& event);
+  // The signed digest of the last position added.
+  void Finish(const v1::Digest& digest);
+
+  uint64_t events() const { return events_; }
+  uint64_t links() const { return links_; }
+
+ private:
+  void Write(const nlohmann::ordered_json& record);
+
+  std::ostream& out_;
+  const ExportFormat format_;
+  const ExportScope scope_;
+  uint64_t events_ = 0;
+  uint64_t links_ = 0;
+};
+
+struct ExportVerdict {
+  ExportScope scope;
+  uint64_t first_position = 0;
+  uint64_t last_position = 0;
+  uint64_t events = 0;
+  uint64_t links = 0;
+  v1::Digest digest;
+  bool key_pinned = false;
+  // The export reaches the log's head as it was when the digest was signed.
+  bool reaches_head = false;
+};
+
+// Checks an export (either format) offline: its form, every event's readable
+// fields against its bytes, the chain from previous_hash to the digest, the
+// digest's signature (by `pinned_key`, the raw Ed25519 key, when given),
+// that nothing in scope is left out, and the scope's bounds.
+// kInvalidArgument: not an export at all. kDataLoss: changed or incomplete,
+// naming the line and what is wrong.
+absl::StatusOr<ExportVerdict> VerifyExport(
+    absl::string_view text, const std::optional<std::string>& pinned_key);
+
+}  // namespace plantrail::cli
+
+#endif  // PLANTRAIL_CLIENTS_CLI_AUDIT_EXPORT_H_
