@@ -85,9 +85,9 @@ absl::Status CheckDigest(const v1::Digest& digest) {
         "position: a digest names position 1 or later");
   }
   if (digest.log_head() < digest.position()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "log_head: ", digest.log_head(), " is before position ",
-        digest.position()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("log_head: ", digest.log_head(), " is before position ",
+                     digest.position()));
   }
   if (absl::StatusOr<eventstore::Hash> hash =
           HashFromBytes(digest.head_hash(), "head_hash");

@@ -236,8 +236,8 @@ absl::Status RunVerify(Context& context, const VerifyFlags& flags) {
 
 // --from/--to: an RFC 3339 time, or a day (from its start; `to` through
 // its end), UTC.
-absl::StatusOr<absl::Time> ParseBound(const std::string& text,
-                                      const char* flag, bool end_of_day) {
+absl::StatusOr<absl::Time> ParseBound(const std::string& text, const char* flag,
+                                      bool end_of_day) {
   absl::Time time;
   std::string error;
   if (absl::ParseTime(absl::RFC3339_full, text, &time, &error)) return time;
@@ -298,10 +298,10 @@ absl::Status RunExport(Context& context, const ExportFlags& flags) {
     }
   }
   std::ostream& out = flags.output.empty() ? context.out() : file;
-  ExportWriter writer(out,
-                      flags.format == "csv" ? ExportFormat::kCsv
-                                            : ExportFormat::kJsonLines,
-                      scope);
+  ExportWriter writer(
+      out,
+      flags.format == "csv" ? ExportFormat::kCsv : ExportFormat::kJsonLines,
+      scope);
   const std::string zeros(32, '\0');
   std::optional<v1::RecordedEvent> previous;
   std::string before_previous = zeros;
@@ -358,9 +358,8 @@ absl::Status RunExport(Context& context, const ExportFlags& flags) {
   v1::GetDigestRequest digest_request;
   digest_request.set_position(last);
   v1::GetDigestResponse digest;
-  PLANTRAIL_RETURN_IF_ERROR(client->Call(&v1::Admin::Stub::GetDigest,
-                                         client->admin(), digest_request,
-                                         digest));
+  PLANTRAIL_RETURN_IF_ERROR(client->Call(
+      &v1::Admin::Stub::GetDigest, client->admin(), digest_request, digest));
   writer.Finish(digest.digest());
   if (!out) {
     return absl::UnavailableError(
@@ -369,8 +368,8 @@ absl::Status RunExport(Context& context, const ExportFlags& flags) {
   if (!flags.output.empty()) {
     context.err() << "exported " << writer.events() << " events ("
                   << writer.links() << " more positions as links) to "
-                  << flags.output << ", signed by "
-                  << digest.digest().key_id() << "\n";
+                  << flags.output << ", signed by " << digest.digest().key_id()
+                  << "\n";
   }
   return absl::OkStatus();
 }
@@ -433,13 +432,12 @@ void AddVerifyExport(CLI::App& app, Context& context) {
     }
     absl::StatusOr<ExportVerdict> verdict = VerifyExport(text, pinned);
     if (!verdict.ok()) {
-      return absl::Status(verdict.status().code(),
-                          absl::StrCat(flags->file, ": ",
-                                       verdict.status().message()));
+      return absl::Status(
+          verdict.status().code(),
+          absl::StrCat(flags->file, ": ", verdict.status().message()));
     }
-    const std::string signed_at = audit::DigestToJson(verdict->digest)
-                                      ["signed_at"]
-                                          .get<std::string>();
+    const std::string signed_at =
+        audit::DigestToJson(verdict->digest)["signed_at"].get<std::string>();
     if (context.json) {
       nlohmann::ordered_json json = {
           {"ok", true},

@@ -24,10 +24,10 @@ using Json = nlohmann::json;
 using OrderedJson = nlohmann::ordered_json;
 
 constexpr const char* kCsvColumns[] = {
-    "record",       "position", "stream_id",     "version",    "type",
-    "event_id",     "recorded_at", "actor",      "metadata",   "content_type",
-    "payload",      "payload_bytes", "payload_hash", "hash",   "redacted",
-    "header",       "details"};
+    "record",   "position",      "stream_id",    "version",  "type",
+    "event_id", "recorded_at",   "actor",        "metadata", "content_type",
+    "payload",  "payload_bytes", "payload_hash", "hash",     "redacted",
+    "header",   "details"};
 
 absl::Time TimeOf(const google::protobuf::Timestamp& timestamp) {
   return absl::FromUnixSeconds(timestamp.seconds()) +
@@ -92,9 +92,9 @@ absl::StatusOr<std::vector<Record>> ReadJsonLines(absl::string_view text) {
 absl::StatusOr<Json> RowRecord(const std::vector<std::string>& header,
                                const CsvRecord& row) {
   if (row.cells.size() != header.size()) {
-    return Malformed(row.line, absl::StrCat("has ", row.cells.size(),
-                                            " cells, the header ",
-                                            header.size()));
+    return Malformed(
+        row.line, absl::StrCat("has ", row.cells.size(), " cells, the header ",
+                               header.size()));
   }
   std::map<std::string, std::string> cells;
   for (size_t i = 0; i < header.size(); ++i) cells[header[i]] = row.cells[i];
@@ -135,8 +135,8 @@ absl::StatusOr<Json> RowRecord(const std::vector<std::string>& header,
                 {"hash", cells["hash"]}};
   }
   if (kind != "event") {
-    return Malformed(row.line, absl::StrCat("record: unknown kind \"", kind,
-                                            "\""));
+    return Malformed(row.line,
+                     absl::StrCat("record: unknown kind \"", kind, "\""));
   }
   Json record = {{"record", kind}};
   for (const char* column : {"position", "version"}) {
@@ -150,8 +150,8 @@ absl::StatusOr<Json> RowRecord(const std::vector<std::string>& header,
     record[column] = *value;
   }
   for (const char* column :
-       {"stream_id", "type", "event_id", "recorded_at", "actor",
-        "content_type", "payload_bytes", "payload_hash", "hash"}) {
+       {"stream_id", "type", "event_id", "recorded_at", "actor", "content_type",
+        "payload_bytes", "payload_hash", "hash"}) {
     record[column] = cells[column];
   }
   if (cells["redacted"] != "true" && cells["redacted"] != "false") {
@@ -224,9 +224,8 @@ absl::StatusOr<v1::RecordedEvent> EventFromRecord(const Record& record) {
   if (!version.ok()) return version.status();
   event.set_position(*position);
   event.set_stream_version(*version);
-  for (auto [field, setter] :
-       std::initializer_list<std::pair<const char*, std::string* (
-                                 v1::RecordedEvent::*)()>>{
+  for (auto [field, setter] : std::initializer_list<
+           std::pair<const char*, std::string* (v1::RecordedEvent::*)()>>{
            {"stream_id", &v1::RecordedEvent::mutable_stream_id},
            {"type", &v1::RecordedEvent::mutable_type},
            {"event_id", &v1::RecordedEvent::mutable_event_id},
@@ -271,8 +270,7 @@ absl::StatusOr<v1::RecordedEvent> EventFromRecord(const Record& record) {
   const Json expected = Json::parse(EventRecord(event).dump());
   for (const auto& [key, value] : expected.items()) {
     if (!json.contains(key) || json[key] != value) {
-      return Broken(line, absl::StrCat("position ", event.position(), ": ",
-                                       key,
+      return Broken(line, absl::StrCat("position ", event.position(), ": ", key,
                                        " is not what the event's bytes say"));
     }
   }
@@ -293,9 +291,8 @@ absl::StatusOr<v1::RecordedEvent> EventFromLink(const Record& record) {
   absl::StatusOr<std::string> payload_hash =
       HexField(json, "payload_hash", 32, line);
   absl::StatusOr<std::string> hash = HexField(json, "hash", 32, line);
-  for (const absl::Status& status :
-       {position.status(), header.status(), payload_hash.status(),
-        hash.status()}) {
+  for (const absl::Status& status : {position.status(), header.status(),
+                                     payload_hash.status(), hash.status()}) {
     if (!status.ok()) return status;
   }
   std::string bytes;
@@ -307,9 +304,9 @@ absl::StatusOr<v1::RecordedEvent> EventFromLink(const Record& record) {
     return Broken(line, absl::StrCat("header: ", event.status().message()));
   }
   if (event->position() != *position) {
-    return Broken(line, absl::StrCat("the header says position ",
-                                     event->position(), ", the line ",
-                                     *position));
+    return Broken(line,
+                  absl::StrCat("the header says position ", event->position(),
+                               ", the line ", *position));
   }
   event->set_payload_hash(*payload_hash);
   event->set_hash(*hash);
@@ -347,8 +344,8 @@ absl::StatusOr<ExportScope> ExportScope::FromJson(const nlohmann::json& json) {
     return absl::InvalidArgumentError("scope.stream: missing");
   }
   scope.stream = json["stream"].get<std::string>();
-  for (auto [field, bound] : {std::pair{"from", &scope.from},
-                              std::pair{"to", &scope.to}}) {
+  for (auto [field, bound] :
+       {std::pair{"from", &scope.from}, std::pair{"to", &scope.to}}) {
     if (!json.contains(field) || json[field].is_null()) continue;
     absl::Time time;
     std::string error;
@@ -442,8 +439,8 @@ absl::StatusOr<ExportVerdict> VerifyExport(
   absl::StatusOr<std::vector<Record>> records =
       csv ? ReadCsvRecords(text) : ReadJsonLines(text);
   if (!records.ok()) return records.status();
-  if (records->empty() || records->front().json.value("record", "") !=
-                              "export") {
+  if (records->empty() ||
+      records->front().json.value("record", "") != "export") {
     return absl::InvalidArgumentError(
         "not a plantrail export: it does not begin with its export record");
   }
@@ -467,8 +464,9 @@ absl::StatusOr<ExportVerdict> VerifyExport(
   eventstore::Hash anchor{};
   std::copy(previous->begin(), previous->end(), anchor.begin());
   if (*first == 1 && anchor != eventstore::Hash{}) {
-    return Broken(head.line, "the log's first event follows no hash, but "
-                             "previous_hash is not zero");
+    return Broken(head.line,
+                  "the log's first event follows no hash, but "
+                  "previous_hash is not zero");
   }
   verdict.first_position = *first;
 
@@ -487,12 +485,12 @@ absl::StatusOr<ExportVerdict> VerifyExport(
       continue;
     }
     absl::StatusOr<v1::RecordedEvent> event =
-        kind == "event"  ? EventFromRecord(record)
-        : kind == "link" ? EventFromLink(record)
-                         : absl::StatusOr<v1::RecordedEvent>(Malformed(
-                               record.line,
-                               absl::StrCat("record: unknown kind \"", kind,
-                                            "\"")));
+        kind == "event" ? EventFromRecord(record)
+        : kind == "link"
+            ? EventFromLink(record)
+            : absl::StatusOr<v1::RecordedEvent>(Malformed(
+                  record.line,
+                  absl::StrCat("record: unknown kind \"", kind, "\"")));
     if (!event.ok()) return event.status();
     if (absl::Status added = chain.Add(*event); !added.ok()) {
       return Broken(record.line, added.message());
@@ -535,8 +533,8 @@ absl::StatusOr<ExportVerdict> VerifyExport(
   digest_json.erase("record");
   digest_json["format"] = audit::kDigestFormat;
   absl::StatusOr<v1::Digest> digest = audit::DigestFromJson(digest_json);
-  if (!digest.ok()) return Malformed(digest_record->line,
-                                     digest.status().message());
+  if (!digest.ok())
+    return Malformed(digest_record->line, digest.status().message());
   if (absl::Status signed_ok = audit::CheckDigest(*digest); !signed_ok.ok()) {
     return Broken(digest_record->line,
                   absl::StrCat("the digest: ", signed_ok.message()));
@@ -552,9 +550,8 @@ absl::StatusOr<ExportVerdict> VerifyExport(
   }
   if (digest->position() != chain.position()) {
     return Broken(digest_record->line,
-                  absl::StrCat("the digest signs position ",
-                               digest->position(), " but the export ends at ",
-                               chain.position()));
+                  absl::StrCat("the digest signs position ", digest->position(),
+                               " but the export ends at ", chain.position()));
   }
   if (absl::string_view(reinterpret_cast<const char*>(chain.hash().data()),
                         chain.hash().size()) != digest->head_hash()) {

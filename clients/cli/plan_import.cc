@@ -354,7 +354,6 @@ absl::Status ReadJsonDecision(const json& value, ImportRow& row) {
 
 // --- CSV ------------------------------------------------------------------
 
-
 constexpr absl::string_view kCsvColumns[] = {"record",
                                              "id",
                                              "title",

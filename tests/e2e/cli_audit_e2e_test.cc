@@ -98,7 +98,7 @@ TEST_F(CliAuditTest, ADigestSignatureChecksWithPlainOpenssl) {
   const std::string text =
       absl::StrCat("plantrail-digest-v1\nposition: ", U64(saved["position"]),
                    "\nhead_hash: ", saved["head_hash"].get<std::string>(),
-      "\nlog_head: ", U64(saved["log_head"]),
+                   "\nlog_head: ", U64(saved["log_head"]),
                    "\nsigned_at: ", saved["signed_at"].get<std::string>(),
                    "\nkey_id: ", saved["key_id"].get<std::string>(), "\n");
   WriteFile("digest.txt", text);

@@ -642,86 +642,108 @@ TEST_F(CliTest, PortfolioCountsPerSupportAreaAndOverall) {
 
 // --- Export ---------------------------------------------------------------
 
-TEST_F(CliTest, ExportWritesEveryEventWithItsHash) {
+TEST_F(CliTest, ExportWritesEveryEventWithItsHashAndASignedDigest) {
   Register("ex-1", "SA export", {"--start", "HT23", "--end", "VT24"});
   Status("ex-1", "in progress", "on track", "Going, \"well\"\nreally");
   RunJson({"reschedule", "ex-1", "--end", "HT24", "--reason", "Later"});
 
+  // An area's export: every position of the log, the area's in full, the
+  // rest as links, then the digest of the last.
   const std::string jsonl = RunOk({"export", "--area", "ex-1"});
   const std::vector<std::string> lines = Lines(jsonl);
-  ASSERT_THAT(lines, SizeIs(3)) << jsonl;
+  const uint64_t head = Head();
+  ASSERT_EQ(lines.size(), head + 2) << jsonl;
+  const json header = json::parse(lines.front());
+  EXPECT_EQ(header["record"], "export");
+  EXPECT_EQ(header["format"], "plantrail-export-v1");
+  EXPECT_EQ(header["scope"]["stream"], "area-ex-1");
+  EXPECT_EQ(header["first_position"], 1);
+  const json digest = json::parse(lines.back());
+  EXPECT_EQ(digest["record"], "digest");
+  EXPECT_EQ(digest["position"], head);
   std::vector<std::string> types;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    json event = json::parse(lines[i], nullptr, false);
-    ASSERT_TRUE(event.is_object()) << lines[i];
-    EXPECT_EQ(event["stream_id"], "area-ex-1");
-    EXPECT_EQ(event["version"], i + 1);
-    EXPECT_EQ(event["actor"], kActor);
-    EXPECT_THAT(event["hash"].get<std::string>(), MatchesRegex("[0-9a-f]{64}"));
-    EXPECT_THAT(event["payload_hash"].get<std::string>(),
+  for (size_t i = 1; i + 1 < lines.size(); ++i) {
+    json record = json::parse(lines[i], nullptr, false);
+    ASSERT_TRUE(record.is_object()) << lines[i];
+    EXPECT_EQ(record["position"], i);
+    EXPECT_THAT(record["hash"].get<std::string>(),
                 MatchesRegex("[0-9a-f]{64}"));
-    types.push_back(event["type"].get<std::string>());
+    EXPECT_THAT(record["payload_hash"].get<std::string>(),
+                MatchesRegex("[0-9a-f]{64}"));
+    if (record["record"] == "link") {
+      EXPECT_FALSE(record.contains("payload"));
+      continue;
+    }
+    EXPECT_EQ(record["stream_id"], "area-ex-1");
+    EXPECT_EQ(record["actor"], kActor);
+    types.push_back(record["type"].get<std::string>());
+    if (record["type"] == "StatusReported") {
+      EXPECT_EQ(record["payload"]["report"]["narrative"],
+                "Going, \"well\"\nreally");
+    }
+    if (record["type"] == "ScheduleRevised") {
+      EXPECT_EQ(record["payload"]["reason"], "Later");
+    }
   }
   EXPECT_THAT(types, ElementsAre("AreaRegistered", "StatusReported",
                                  "ScheduleRevised"));
-  EXPECT_EQ(json::parse(lines[1])["payload"]["report"]["narrative"],
-            "Going, \"well\"\nreally");
-  EXPECT_EQ(json::parse(lines[2])["payload"]["reason"], "Later");
+  const std::string area_file = TempPath("ex-1.jsonl");
+  std::ofstream(area_file) << jsonl;
+  const CliResult checked = Run({"verify-export", area_file, "--public-key",
+                                 TempPath("data/signing.pub")});
+  EXPECT_EQ(checked.exit_code, 0) << checked;
+  EXPECT_THAT(checked.out,
+              HasSubstr(absl::StrCat("export ok: stream area-ex-1; positions "
+                                     "1..",
+                                     head, ", 3 events in full")));
+  EXPECT_THAT(checked.out, HasSubstr("(the pinned key)"));
+  EXPECT_THAT(checked.out, HasSubstr("it reaches the log's head"));
 
-  const std::vector<std::string> csv =
-      Lines(RunOk({"export", "--area", "ex-1", "--format", "csv"}));
-  ASSERT_THAT(csv, SizeIs(4));
-  EXPECT_EQ(csv[0],
-            "position,stream_id,version,type,event_id,recorded_at,actor,"
-            "command_id,reason,payload,payload_hash,hash");
-  for (size_t i = 0; i < lines.size(); ++i) {
-    json event = json::parse(lines[i]);
-    EXPECT_THAT(csv[i + 1],
-                StartsWith(absl::StrCat(event["position"].get<uint64_t>(),
-                                        ",area-ex-1,", i + 1, ",",
-                                        event["type"].get<std::string>(), ",",
-                                        event["event_id"].get<std::string>())));
-    EXPECT_THAT(csv[i + 1], ::testing::EndsWith(absl::StrCat(
-                                ",", event["payload_hash"].get<std::string>(),
-                                ",", event["hash"].get<std::string>())));
-  }
-
-  // The whole log: every position once, in order, each with its hash; the
-  // last hash is the head hash verify reports.
-  const uint64_t head = Head();
-  const std::vector<std::string> log = Lines(RunOk({"export"}));
-  ASSERT_EQ(log.size(), head);
-  std::vector<std::string> hashes;
-  for (size_t i = 0; i < log.size(); ++i) {
-    json event = json::parse(log[i], nullptr, false);
-    ASSERT_TRUE(event.is_object()) << log[i];
-    ASSERT_EQ(event["position"], i + 1);
-    hashes.push_back(event["hash"].get<std::string>());
-    EXPECT_THAT(hashes.back(), MatchesRegex("[0-9a-f]{64}"));
-  }
-  EXPECT_THAT(RunOk({"admin", "verify"}),
-              HasSubstr(absl::StrCat("head ", head, ", head hash ",
-                                     hashes.back(), "\n")));
-
+  // The whole log as CSV, to a file; the same checks hold offline.
   const std::string file = TempPath("export.csv");
-  const CliResult written = Run({"export", "--format", "csv", "-o", file});
+  const CliResult written =
+      Run({"export", "--all", "--format", "csv", "-o", file});
   ASSERT_EQ(written.exit_code, 0) << written;
   EXPECT_EQ(written.out, "");
-  EXPECT_EQ(written.err,
-            absl::StrCat("exported ", head, " events to ", file, "\n"));
+  EXPECT_THAT(written.err, StartsWith(absl::StrCat("exported ", head,
+                                                   " events (0 more "
+                                                   "positions as links) to ",
+                                                   file)));
   std::ifstream in(file);
   std::stringstream content;
   content << in.rdbuf();
   const std::vector<std::string> rows = Lines(content.str());
-  ASSERT_EQ(rows.size(), head + 1);
-  for (size_t i = 0; i < head; ++i) {
-    EXPECT_THAT(rows[i + 1], StartsWith(absl::StrCat(i + 1, ",")));
-    EXPECT_THAT(rows[i + 1], ::testing::EndsWith("," + hashes[i]));
-  }
+  ASSERT_EQ(rows.size(), head + 3);
+  EXPECT_EQ(rows[0],
+            "record,position,stream_id,version,type,event_id,recorded_at,"
+            "actor,metadata,content_type,payload,payload_bytes,payload_hash,"
+            "hash,redacted,header,details");
+  EXPECT_THAT(rows[2], StartsWith("event,1,"));
+  EXPECT_THAT(rows.back(), StartsWith("digest,"));
+  const json verdict = RunJson({"verify-export", file});
+  EXPECT_EQ(verdict["ok"], true);
+  EXPECT_EQ(verdict["events"], head);
+  EXPECT_EQ(verdict["reaches_head"], true);
+
+  // Edited by hand, it no longer verifies.
+  std::string edited = content.str();
+  const size_t at = edited.find("Later");
+  ASSERT_NE(at, std::string::npos);
+  edited.replace(at, 5, "Never");
+  std::ofstream(TempPath("edited.csv")) << edited;
+  const CliResult refused = Run({"verify-export", TempPath("edited.csv")});
+  EXPECT_EQ(refused.exit_code, 1) << refused;
+  EXPECT_THAT(refused.err, HasSubstr("payload is not what the event's bytes "
+                                     "say"));
 
   const CliResult unknown = Run({"export", "--area", "ex-none"});
   EXPECT_EQ(unknown.exit_code, 1) << unknown;
   EXPECT_THAT(unknown.err, HasSubstr("NOT_FOUND"));
+  const CliResult both = Run({"export", "--area", "ex-1", "--all"});
+  EXPECT_EQ(both.exit_code, 2) << both;
+  const CliResult bad_from = Run({"export", "--from", "last spring"});
+  EXPECT_EQ(bad_from.exit_code, 2) << bad_from;
+  EXPECT_THAT(bad_from.err, HasSubstr("--from"));
 }
 
 // --- Administration -------------------------------------------------------

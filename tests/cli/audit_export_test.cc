@@ -1,0 +1,260 @@
+// The audit export offline: what ExportWriter writes verifies, and every
+// way of changing, cutting or thinning it out is caught and named.
+#include "clients/cli/audit_export.h"
+
+#include <functional>
+#include <sstream>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "audit/chain_check.h"
+#include "audit/digest.h"
+#include "eventstore/record_format.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/temp_dir.h"
+
+namespace plantrail::cli {
+namespace {
+
+namespace rf = eventstore::record_format;
+using ::testing::HasSubstr;
+
+constexpr absl::Time kStart = absl::FromUnixSeconds(1'760'000'000);
+
+class AuditExportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto key = audit::SigningKey::LoadOrCreate(dir_ / "k", dir_ / "k.pub");
+    ASSERT_TRUE(key.ok()) << key.status();
+    key_.emplace(*std::move(key));
+    // Ten events, a minute apart, in two areas; event 9 redacts event 3.
+    eventstore::Hash previous{};
+    for (uint64_t position = 1; position <= 10; ++position) {
+      v1::RecordedEvent event;
+      event.set_position(position);
+      event.set_stream_id(position == 9 ? "plantrail-redactions"
+                                        : (position % 2 ? "area-a" : "area-b"));
+      event.set_stream_version((position + 1) / 2);
+      event.set_type(position == 9 ? "PayloadRedacted" : "StatusReported");
+      event.set_event_id(absl::StrCat("00000000-0000-4000-8000-0000000000",
+                                      position < 10 ? "0" : "", position));
+      event.set_content_type("application/json");
+      std::string payload =
+          absl::StrCat("{\"note\":\"report ", position, "\"}");
+      (*event.mutable_metadata())["actor"] = "anna";
+      if (position == 9) {
+        (*event.mutable_metadata())[kRedactsStreamKey] = "area-a";
+        (*event.mutable_metadata())[kRedactsPositionKey] = "3";
+      }
+      const int64_t micros =
+          absl::ToUnixMicros(kStart + absl::Minutes(position));
+      event.mutable_recorded_at()->set_seconds(micros / 1000000);
+      event.mutable_recorded_at()->set_nanos(micros % 1000000 * 1000);
+      const eventstore::Hash payload_hash = rf::Sha256(payload);
+      event.set_payload_hash(
+          std::string(payload_hash.begin(), payload_hash.end()));
+      // Event 3 is redacted: a tombstone, its original hash kept.
+      if (position == 3) {
+        payload = "{}";
+        event.set_redacted(true);
+      }
+      event.set_payload(payload);
+      previous = rf::ChainHash(previous, rf::Sha256(audit::HeaderBytes(event)),
+                               payload_hash);
+      event.set_hash(std::string(previous.begin(), previous.end()));
+      events_.push_back(event);
+    }
+  }
+
+  v1::Digest DigestAt(uint64_t position) {
+    const std::string& hash = events_[position - 1].hash();
+    eventstore::Hash head{};
+    std::copy(hash.begin(), hash.end(), head.begin());
+    auto digest =
+        audit::SignDigest(*key_, position, head, events_.size(), absl::Now());
+    EXPECT_TRUE(digest.ok());
+    return *digest;
+  }
+
+  // An export of positions first..last with `scope`, as ExportWriter writes.
+  std::string Export(ExportScope scope, uint64_t first = 1, uint64_t last = 10,
+                     ExportFormat format = ExportFormat::kJsonLines) {
+    std::ostringstream out;
+    ExportWriter writer(out, format, std::move(scope));
+    writer.Begin(
+        first, first == 1 ? std::string(32, '\0') : events_[first - 2].hash());
+    for (uint64_t position = first; position <= last; ++position) {
+      writer.Add(events_[position - 1]);
+    }
+    writer.Finish(DigestAt(last));
+    return out.str();
+  }
+
+  absl::StatusOr<ExportVerdict> Verify(const std::string& text) {
+    return VerifyExport(text, key_->public_key());
+  }
+
+  plantrail::testing::TempDir dir_;
+  std::optional<audit::SigningKey> key_;
+  std::vector<v1::RecordedEvent> events_;
+};
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines = absl::StrSplit(text, '\n');
+  if (!lines.empty() && lines.back().empty()) lines.pop_back();
+  return lines;
+}
+
+std::string Join(const std::vector<std::string>& lines) {
+  return absl::StrJoin(lines, "\n") + "\n";
+}
+
+TEST_F(AuditExportTest, AWholeLogExportVerifiesInBothFormats) {
+  for (ExportFormat format : {ExportFormat::kJsonLines, ExportFormat::kCsv}) {
+    auto verdict = Verify(Export({}, 1, 10, format));
+    ASSERT_TRUE(verdict.ok()) << verdict.status();
+    EXPECT_EQ(verdict->first_position, 1u);
+    EXPECT_EQ(verdict->last_position, 10u);
+    EXPECT_EQ(verdict->events, 10u);
+    EXPECT_EQ(verdict->links, 0u);
+    EXPECT_TRUE(verdict->key_pinned);
+    EXPECT_TRUE(verdict->reaches_head);
+  }
+}
+
+TEST_F(AuditExportTest, AnAreaExportHoldsItsEventsAndItsRedactions) {
+  const std::string text = Export({.stream = "area-a"});
+  auto verdict = Verify(text);
+  ASSERT_TRUE(verdict.ok()) << verdict.status();
+  // Positions 1, 3, 5, 7 (area-a) and 9 (the redaction of 3).
+  EXPECT_EQ(verdict->events, 5u);
+  EXPECT_EQ(verdict->links, 5u);
+  // A link reveals the header, never the payload.
+  EXPECT_THAT(text, Not(HasSubstr("report 2")));
+  EXPECT_THAT(text, HasSubstr("report 1"));
+}
+
+TEST_F(AuditExportTest, AnEventOfTheScopeTurnedIntoALinkIsCaught) {
+  std::ostringstream out;
+  // Written with the wider scope's links but claiming the narrower one.
+  ExportWriter writer(out, ExportFormat::kJsonLines, {.stream = "area-b"});
+  writer.Begin(1, std::string(32, '\0'));
+  for (const auto& event : events_) writer.Add(event);
+  writer.Finish(DigestAt(10));
+  std::string text = out.str();
+  text.replace(text.find("area-b"), 6, "area-a");
+  auto verdict = Verify(text);
+  EXPECT_EQ(verdict.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(verdict.status().message(),
+              HasSubstr("position 1 is in the export's scope (stream "
+                        "area-a) but only its link is here"));
+}
+
+TEST_F(AuditExportTest, EveryKindOfChangeIsCaughtAndNamed) {
+  const std::vector<std::string> lines = Lines(Export({}));
+  struct Change {
+    std::string name;
+    std::function<void(std::vector<std::string>&)> edit;
+    std::string problem;
+  };
+  auto replace = [](std::string& line, const std::string& from,
+                    const std::string& to) {
+    const size_t at = line.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    line.replace(at, from.size(), to);
+  };
+  const std::vector<Change> changes = {
+      {"actor",
+       [&](auto& l) {
+         replace(l[4], "\"actor\":\"anna\"", "\"actor\":\"eve\"");
+       },
+       "line 5: position 4: actor is not what the event's bytes say"},
+      {"readable payload",
+       [&](auto& l) {
+         replace(l[4], "\"note\":\"report 4\"", "\"note\":\"report four\"");
+       },
+       "payload is not what the event's bytes say"},
+      {"payload bytes and readable payload",
+       [&](auto& l) {
+         // {"note":"report 4"} -> {"note":"report 5"}, consistently.
+         replace(l[4], "\"note\":\"report 4\"", "\"note\":\"report 5\"");
+         replace(l[4], "eyJub3RlIjoicmVwb3J0IDQifQ==",
+                 "eyJub3RlIjoicmVwb3J0IDUifQ==");
+       },
+       "position 4: the payload does not match its hash"},
+      {"a line dropped", [](auto& l) { l.erase(l.begin() + 4); },
+       "position 4 is missing"},
+      {"two lines swapped", [](auto& l) { std::swap(l[4], l[5]); },
+       "position 4 is missing"},
+      {"the digest cut off", [](auto& l) { l.pop_back(); },
+       "ends without its signed digest"},
+      {"a record after the digest", [&](auto& l) { l.push_back(l[3]); },
+       "a record after the digest"},
+      {"the signature",
+       [&](auto& l) {
+         const size_t at = l.back().find("\"signature\":\"") + 13;
+         l.back()[at] = l.back()[at] == '0' ? '1' : '0';
+       },
+       "signature"},
+      {"the tail cut, the digest kept",
+       [](auto& l) { l.erase(l.begin() + 9, l.begin() + 11); },
+       "the digest signs position 10 but the export ends at 8"},
+  };
+  for (const Change& change : changes) {
+    SCOPED_TRACE(change.name);
+    std::vector<std::string> edited = lines;
+    change.edit(edited);
+    auto verdict = Verify(Join(edited));
+    EXPECT_FALSE(verdict.ok());
+    EXPECT_THAT(verdict.status().message(), HasSubstr(change.problem));
+  }
+}
+
+TEST_F(AuditExportTest, AForeignKeyOrNoExportAtAllIsRefused) {
+  auto other = audit::SigningKey::LoadOrCreate(dir_ / "o", dir_ / "o.pub");
+  ASSERT_TRUE(other.ok());
+  auto foreign = VerifyExport(Export({}), other->public_key());
+  EXPECT_THAT(foreign.status().message(), HasSubstr("not by the pinned key"));
+  EXPECT_EQ(VerifyExport("hello\n", std::nullopt).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      VerifyExport("{\"record\":\"event\"}\n", std::nullopt).status().code(),
+      absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(AuditExportTest, TheScopesEdgesMustBeShown) {
+  const absl::Time from = kStart + absl::Minutes(4);
+  const absl::Time to = kStart + absl::Minutes(6);
+  // Right: from the event before the start to the one after the end.
+  auto right = Verify(Export({.from = from, .to = to}, 3, 7));
+  ASSERT_TRUE(right.ok()) << right.status();
+  EXPECT_EQ(right->events, 3u);
+  EXPECT_EQ(right->links, 2u);
+  EXPECT_FALSE(right->reaches_head);
+  // Starting inside the scope hides what came before.
+  auto late = Verify(Export({.from = from, .to = to}, 4, 7));
+  EXPECT_THAT(late.status().message(),
+              HasSubstr("not before its scope's start"));
+  // Stopping inside the scope (or short of the head) hides what came after.
+  auto early = Verify(Export({.from = from, .to = to}, 3, 6));
+  EXPECT_THAT(early.status().message(), HasSubstr("events after it may be "
+                                                  "missing"));
+  auto short_of_head = Verify(Export({}, 1, 8));
+  EXPECT_THAT(short_of_head.status().message(),
+              HasSubstr("the log had 10 events when it was signed"));
+}
+
+TEST_F(AuditExportTest, ARedactedEventNeedsItsRedactionInTheExport) {
+  auto without = Verify(Export({.to = kStart + absl::Minutes(8)}, 1, 9));
+  // Ends at 9 (after the scope's end) but the redaction at 9 is outside
+  // the time scope, so it is only a link.
+  EXPECT_THAT(without.status().message(),
+              HasSubstr("position 3 is marked redacted but the export holds "
+                        "no redaction event for it"));
+}
+
+}  // namespace
+}  // namespace plantrail::cli
