@@ -102,7 +102,24 @@ struct RecordedEvent {
   uint64_t position = 0;
   uint64_t stream_version = 0;
   Hash hash{};
+  // SHA-256 of the payload as appended, also after a redaction.
   Hash payload_hash{};
+  // The payload was redacted: `payload` is a tombstone (see
+  // EventStore::Redact).
+  bool redacted = false;
+};
+
+// A redaction (lawful disposal, personal data): the one change the log ever
+// makes to a stored event.
+struct RedactRequest {
+  // The event whose payload goes.
+  uint64_t position = 0;
+  // What its payload becomes. Its payload hash stays the original's, so the
+  // chain still verifies, and the record is flagged redacted.
+  std::string tombstone;
+  // The redaction's own record, appended in the same commit: a redaction is
+  // never made without an event that says who, when and why.
+  AppendRequest record;
 };
 
 enum class ReadDirection { kForward, kBackward };

@@ -10,7 +10,9 @@
 //  - An expected-version mismatch writes nothing and fails with kAborted; the
 //    status carries the stream's current version (CurrentVersionOf).
 //  - Appends are idempotent by event id, durably, across restarts.
-//  - Nothing is updated or deleted: there is no API for it.
+//  - Nothing is updated or deleted, with one exception that the chain
+//    survives: Redact replaces a payload by a tombstone, keeping its hash,
+//    in the same commit as an event that records the redaction.
 //  - Every event is hash-chained: hash(n) = SHA-256(hash(n-1) ||
 //    SHA-256(header(n)) || SHA-256(payload(n))), hash(0) = 32 zero bytes.
 //
@@ -86,6 +88,14 @@ class EventStore {
 
   // Blocking form of AppendAsync.
   absl::StatusOr<AppendResult> Append(AppendRequest request);
+
+  // Appends `request.record` and, in the same commit, replaces the payload
+  // of the event at `request.position` with the tombstone (see
+  // RedactRequest). Checked like an append, plus: kNotFound when the
+  // position is not committed, kFailedPrecondition when it is already
+  // redacted. An idempotent retry of the record redacts nothing again.
+  virtual void RedactAsync(RedactRequest request, AppendCallback done) = 0;
+  absl::StatusOr<AppendResult> Redact(RedactRequest request);
 
   // kNotFound when the stream has no events.
   virtual absl::StatusOr<StreamPage> ReadStream(

@@ -216,7 +216,7 @@ std::string EncodeRecord(const RecordedEvent& event) {
   std::string out;
   out.reserve(2 + 4 + header.size() + 64 + 4 + event.payload.size());
   out += static_cast<char>(kRecordFormat);
-  out += '\0';
+  out += static_cast<char>(event.redacted ? kFlagRedacted : 0);
   AppendString(out, header);
   out.append(reinterpret_cast<const char*>(event.payload_hash.data()), 32);
   out.append(reinterpret_cast<const char*>(event.hash.data()), 32);
@@ -237,6 +237,7 @@ absl::StatusOr<RecordedEvent> DecodeRecord(absl::string_view bytes) {
   event.payload.assign(parts.payload.data(), parts.payload.size());
   event.payload_hash = parts.payload_hash;
   event.hash = parts.hash;
+  event.redacted = (parts.flags & kFlagRedacted) != 0;
   return event;
 }
 

@@ -98,7 +98,8 @@ std::string EncodeHeader(const RecordedEvent& event);
 // bytes; kDataLoss when they do not decode. Never reads out of bounds.
 absl::StatusOr<RecordedEvent> DecodeHeader(absl::string_view header);
 
-// The full record. `event.hash` and `event.payload_hash` must be set.
+// The full record. `event.hash` and `event.payload_hash` must be set;
+// `event.redacted` sets the redacted flag.
 std::string EncodeRecord(const RecordedEvent& event);
 
 // Decodes a record, checking its structure (not its hashes). Never reads

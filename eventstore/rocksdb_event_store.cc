@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -102,6 +103,17 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(
   return std::unique_ptr<EventStore>(std::move(store));
 }
 
+absl::StatusOr<AppendResult> EventStore::Redact(RedactRequest request) {
+  Notification done;
+  absl::StatusOr<AppendResult> result;
+  RedactAsync(std::move(request), [&](absl::StatusOr<AppendResult> r) {
+    result = std::move(r);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return result;
+}
+
 absl::StatusOr<AppendResult> EventStore::Append(AppendRequest request) {
   Notification done;
   absl::StatusOr<AppendResult> result;
@@ -119,6 +131,8 @@ struct RocksDbEventStore::GroupState {
   Hash last_hash;
   absl::flat_hash_map<std::string, rf::StreamHead> stream_heads;
   absl::flat_hash_map<Uuid, KnownEvent> event_ids;
+  // Positions redacted by this group.
+  absl::flat_hash_set<uint64_t> redacted;
   size_t written_appends = 0;
   size_t written_events = 0;
 };
@@ -242,6 +256,25 @@ absl::Status RocksDbEventStore::Recover() {
 
 void RocksDbEventStore::AppendAsync(AppendRequest request,
                                     AppendCallback done) {
+  Enqueue(std::move(request), std::nullopt, "", std::move(done));
+}
+
+void RocksDbEventStore::RedactAsync(RedactRequest request,
+                                    AppendCallback done) {
+  if (request.tombstone.size() > options_.limits.max_payload_bytes) {
+    rejected_appends_.fetch_add(1, std::memory_order_relaxed);
+    std::move(done)(absl::InvalidArgumentError(
+        absl::StrCat("tombstone: ", request.tombstone.size(),
+                     " bytes; at most ", options_.limits.max_payload_bytes)));
+    return;
+  }
+  Enqueue(std::move(request.record), request.position,
+          std::move(request.tombstone), std::move(done));
+}
+
+void RocksDbEventStore::Enqueue(AppendRequest request,
+                                std::optional<uint64_t> redacts,
+                                std::string tombstone, AppendCallback done) {
   if (absl::Status invalid = ValidateAppend(request, options_.limits);
       !invalid.ok()) {
     rejected_appends_.fetch_add(1, std::memory_order_relaxed);
@@ -264,6 +297,9 @@ void RocksDbEventStore::AppendAsync(AppendRequest request,
   }
   pending.request = std::move(request);
   pending.done = std::move(done);
+  pending.redacts = redacts;
+  pending.bytes += tombstone.size();
+  pending.tombstone = std::move(tombstone);
   {
     MutexLock lock(&mu_);
     if (!stopping_) {
@@ -407,6 +443,12 @@ absl::StatusOr<AppendResult> RocksDbEventStore::Stage(
     return VersionConflict(request.stream_id, request.expected_version,
                            head.version);
   }
+  // A redaction is checked before anything of its record is staged, so a
+  // refused one stages nothing.
+  std::optional<RecordedEvent> redacted;
+  if (pending.redacts.has_value()) {
+    PLANTRAIL_ASSIGN_OR_RETURN(redacted, PrepareRedaction(pending, group));
+  }
 
   AppendResult result;
   result.first_position = group.next_position;
@@ -453,11 +495,41 @@ absl::StatusOr<AppendResult> RocksDbEventStore::Stage(
   }
   batch.Put(stream_heads_, request.stream_id, rf::EncodeStreamHead(head));
   group.stream_heads[request.stream_id] = head;
+  if (redacted.has_value()) {
+    batch.Put(events_, rf::PositionKey(redacted->position),
+              rf::EncodeRecord(*redacted));
+    group.redacted.insert(redacted->position);
+  }
   result.last_position = group.next_position - 1;
   result.last_version = head.version;
   ++group.written_appends;
   group.written_events += request.events.size();
   return result;
+}
+
+absl::StatusOr<RecordedEvent> RocksDbEventStore::PrepareRedaction(
+    const PendingAppend& pending, const GroupState& group) const {
+  const uint64_t position = *pending.redacts;
+  // Only committed events: one staged in this very group is not yet what
+  // its append will have acknowledged.
+  if (position == 0 || position >= next_position_) {
+    return absl::NotFoundError(absl::StrCat("position: ", position,
+                                            " is not in the log (its head is ",
+                                            next_position_ - 1, ")"));
+  }
+  std::string record;
+  PLANTRAIL_RETURN_IF_ERROR(
+      FromRocks(db_->Get(rocksdb::ReadOptions(), events_,
+                         rf::PositionKey(position), &record),
+                "cannot read the event to redact"));
+  PLANTRAIL_ASSIGN_OR_RETURN(RecordedEvent event, rf::DecodeRecord(record));
+  if (event.redacted || group.redacted.contains(position)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("position: ", position, " is already redacted"));
+  }
+  event.payload = pending.tombstone;
+  event.redacted = true;
+  return event;
 }
 
 absl::StatusOr<AppendResult> RocksDbEventStore::Replay(

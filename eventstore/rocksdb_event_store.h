@@ -17,6 +17,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -38,6 +40,7 @@ class RocksDbEventStore final : public EventStore {
   ~RocksDbEventStore() override;
 
   void AppendAsync(AppendRequest request, AppendCallback done) override;
+  void RedactAsync(RedactRequest request, AppendCallback done) override;
   absl::StatusOr<StreamPage> ReadStream(
       const ReadStreamRequest& request) const override;
   absl::StatusOr<LogPage> ReadAll(const ReadAllRequest& request) const override;
@@ -74,6 +77,9 @@ class RocksDbEventStore final : public EventStore {
     std::vector<bool> client_ids;
     size_t bytes = 0;
     AppendCallback done;
+    // Set for a redaction: the position whose payload becomes `tombstone`.
+    std::optional<uint64_t> redacts;
+    std::string tombstone;
   };
   // What the writer knows of an event id: on disk or staged in this group.
   struct KnownEvent {
@@ -95,6 +101,12 @@ class RocksDbEventStore final : public EventStore {
                     std::vector<rocksdb::ColumnFamilyHandle*> families,
                     std::shared_ptr<rocksdb::Statistics> statistics);
   absl::Status Recover();
+  void Enqueue(AppendRequest request, std::optional<uint64_t> redacts,
+               std::string tombstone, AppendCallback done);
+  // The redacted record of a redaction, checked against what is committed
+  // and staged; nothing is written.
+  absl::StatusOr<RecordedEvent> PrepareRedaction(const PendingAppend& pending,
+                                                 const GroupState& group) const;
   void WriterLoop();
   void CommitGroup(std::vector<PendingAppend>& group);
   absl::StatusOr<AppendResult> Stage(const PendingAppend& pending,

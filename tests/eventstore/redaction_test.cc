@@ -1,0 +1,130 @@
+// Redaction: the one change the log makes to a stored event. The payload
+// goes, its hash stays, the chain still verifies (also against an anchor
+// taken before), and the redaction's own record lands in the same commit.
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/eventstore/test_util.h"
+#include "tests/temp_dir.h"
+
+namespace plantrail::eventstore {
+namespace {
+
+using ::plantrail::eventstore::testing::Event;
+using ::plantrail::eventstore::testing::OpenStore;
+using ::plantrail::eventstore::testing::ReadEverything;
+using ::plantrail::eventstore::testing::Request;
+using ::testing::HasSubstr;
+
+class RedactionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = OpenStore(dir_.path(), Durability::kNoSync);
+    for (int i = 1; i <= 5; ++i) {
+      ASSERT_TRUE(
+          store_
+              ->Append(Request("area-1", ExpectedVersion::Any(),
+                               {Event("StatusReported",
+                                      absl::StrCat("anna's phone is ", i))}))
+              .ok());
+    }
+  }
+
+  RedactRequest Redaction(uint64_t position, std::string id = "") {
+    ProposedEvent record =
+        Event("PayloadRedacted", "because the law says so", std::move(id));
+    return RedactRequest{.position = position,
+                         .tombstone = "{}",
+                         .record = Request("plantrail-redactions",
+                                           ExpectedVersion::Any(), {record})};
+  }
+
+  plantrail::testing::TempDir dir_;
+  std::unique_ptr<RocksDbEventStore> store_;
+};
+
+TEST_F(RedactionTest, ThePayloadGoesItsHashStaysAndTheChainVerifies) {
+  const auto before = ReadEverything(*store_);
+  auto anchor = store_->HashAt(5);
+  ASSERT_TRUE(anchor.ok());
+
+  auto redacted = store_->Redact(Redaction(3));
+  ASSERT_TRUE(redacted.ok()) << redacted.status();
+  EXPECT_EQ(redacted->first_position, 6u);
+
+  const auto after = ReadEverything(*store_);
+  ASSERT_EQ(after.size(), 6u);
+  EXPECT_TRUE(after[2].redacted);
+  EXPECT_EQ(after[2].payload, "{}");
+  EXPECT_EQ(after[2].payload_hash, before[2].payload_hash);
+  EXPECT_EQ(after[2].hash, before[2].hash);
+  for (int i : {0, 1, 3, 4}) {
+    EXPECT_FALSE(after[i].redacted);
+    EXPECT_EQ(after[i].payload, before[i].payload);
+  }
+  EXPECT_EQ(after[5].stream_id, "plantrail-redactions");
+  // A digest taken before the redaction still holds after it.
+  auto report = store_->Verify({.anchor = ChainAnchor{5, *anchor}});
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok) << report->problem;
+  EXPECT_EQ(report->head_position, 6u);
+
+  // And across a reopen.
+  store_.reset();
+  store_ = OpenStore(dir_.path(), Durability::kNoSync);
+  auto event = store_->ReadAll({.from_position = 3, .limit = 1});
+  ASSERT_TRUE(event.ok());
+  EXPECT_TRUE(event->events[0].redacted);
+  EXPECT_EQ(event->events[0].payload, "{}");
+}
+
+TEST_F(RedactionTest, ARedactionIsRefusedWholeWhenItCannotBeMade) {
+  EXPECT_EQ(store_->Redact(Redaction(9)).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->Redact(Redaction(0)).status().code(),
+            absl::StatusCode::kNotFound);
+  ASSERT_TRUE(store_->Redact(Redaction(2)).ok());
+  const absl::Status twice = store_->Redact(Redaction(2)).status();
+  EXPECT_EQ(twice.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(twice.message(), HasSubstr("position: 2 is already redacted"));
+  // A refused redaction appends nothing either.
+  EXPECT_EQ(store_->HeadPosition(), 6u);
+  RedactRequest bad_record = Redaction(4);
+  bad_record.record.expected_version = ExpectedVersion::NoStream();
+  EXPECT_EQ(store_->Redact(bad_record).status().code(),
+            absl::StatusCode::kAborted);
+  auto untouched = store_->ReadAll({.from_position = 4, .limit = 1});
+  ASSERT_TRUE(untouched.ok());
+  EXPECT_FALSE(untouched->events[0].redacted);
+  EXPECT_EQ(store_->HeadPosition(), 6u);
+}
+
+TEST_F(RedactionTest, ARetriedRedactionRedactsNothingAgain) {
+  const std::string id = "6b1d3c1e-2f4a-4e7b-9c1d-0a1b2c3d4e5f";
+  auto first = store_->Redact(Redaction(1, id));
+  ASSERT_TRUE(first.ok());
+  auto retry = store_->Redact(Redaction(1, id));
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_TRUE(retry->replayed);
+  EXPECT_EQ(retry->first_position, first->first_position);
+  EXPECT_EQ(store_->HeadPosition(), 6u);
+}
+
+TEST_F(RedactionTest, TwoRedactionsOfOneEventInOneCommitGroupOneWins) {
+  store_->PauseWriterForTesting();
+  std::vector<absl::Status> results(2);
+  Notification done[2];
+  for (int i = 0; i < 2; ++i) {
+    store_->RedactAsync(Redaction(4), [&, i](absl::StatusOr<AppendResult> r) {
+      results[i] = r.status();
+      done[i].Notify();
+    });
+  }
+  store_->ResumeWriterForTesting();
+  for (auto& d : done) d.WaitForNotification();
+  EXPECT_TRUE(results[0].ok()) << results[0];
+  EXPECT_EQ(results[1].code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->HeadPosition(), 6u);
+}
+
+}  // namespace
+}  // namespace plantrail::eventstore
