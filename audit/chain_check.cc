@@ -102,6 +102,7 @@ absl::StatusOr<eventstore::RecordedEvent> FromProto(
   out.recorded_at = TimeOf(event.recorded_at());
   out.position = event.position();
   out.stream_version = event.stream_version();
+  out.redacted = event.redacted();
   absl::StatusOr<eventstore::Hash> hash =
       HashField(event.hash(), event.position(), "hash");
   if (!hash.ok()) return hash.status();

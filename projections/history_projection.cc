@@ -7,15 +7,18 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
 #include "common/status_macros.h"
 #include "domain/event_codec.h"
 #include "domain/plan_date.h"
 #include "domain/plan_date_proto.h"
+#include "domain/redaction.h"
 #include "domain/streams.h"
 #include "eventstore/record_format.h"
 #include "google/protobuf/util/time_util.h"
+#include "plantrail/v1/admin.pb.h"
 #include "projections/plan_stream.h"
 
 namespace plantrail::projections {
@@ -223,8 +226,71 @@ std::vector<v1::FieldChange> ChangedFields(const v1::AreaState& before,
   return changes;
 }
 
+namespace {
+
+// Which areas' histories hold the entry of a position: "p/<position>" ->
+// the area ids, one per line.
+std::string EntryAreasKey(uint64_t position) {
+  std::string key = "p/";
+  eventstore::record_format::AppendU64(key, position);
+  return key;
+}
+
+// A redacted entry keeps what happened and drops the free text: its text,
+// reason and the before/after of free-text fields.
+void RedactEntry(v1::HistoryEntry& entry) {
+  entry.mutable_redaction()->set_redacted(true);
+  entry.clear_text();
+  entry.clear_reason();
+  auto* changes = entry.mutable_changes();
+  for (int i = changes->size() - 1; i >= 0; --i) {
+    const FieldDescriptor* field =
+        v1::AreaState::descriptor()->FindFieldByName(changes->Get(i).field());
+    if (field != nullptr &&
+        field->cpp_type() == FieldDescriptor::CPPTYPE_STRING &&
+        domain::IsFreeTextField(field->name())) {
+      changes->DeleteSubrange(i, 1);
+    }
+  }
+}
+
+// A PayloadRedacted event: the redacted entry says who, when and why.
+absl::Status ApplyRedaction(const eventstore::RecordedEvent& event,
+                            StateWriter& state) {
+  v1::PayloadRedacted redacted;
+  if (!redacted.ParseFromString(event.payload)) {
+    return absl::DataLossError("a PayloadRedacted payload does not parse");
+  }
+  PLANTRAIL_ASSIGN_OR_RETURN(std::optional<std::string> areas,
+                             state.Get(EntryAreasKey(redacted.position())));
+  if (!areas.has_value()) return absl::OkStatus();
+  for (absl::string_view area_id : absl::StrSplit(*areas, '\n')) {
+    const std::string key = HistoryKey(area_id, redacted.position());
+    PLANTRAIL_ASSIGN_OR_RETURN(v1::HistoryEntry entry,
+                               LoadMessage<v1::HistoryEntry>(state, key));
+    if (entry.position() == 0) continue;
+    RedactEntry(entry);
+    v1::Redaction& redaction = *entry.mutable_redaction();
+    auto actor = event.metadata.find(kActorKey);
+    redaction.set_actor(actor == event.metadata.end() ? "" : actor->second);
+    *redaction.mutable_recorded_at() =
+        google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
+            absl::ToUnixMicros(event.recorded_at));
+    redaction.set_reason(redacted.reason());
+    redaction.set_position(event.position);
+    state.Put(key, entry.SerializeAsString());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status HistoryProjection::Apply(const eventstore::RecordedEvent& event,
                                       StateWriter& state) {
+  if (event.stream_id == domain::kRedactionStream &&
+      event.type == v1::PayloadRedacted::descriptor()->name()) {
+    return ApplyRedaction(event, state);
+  }
   PLANTRAIL_ASSIGN_OR_RETURN(std::optional<PlanEventRecord> record,
                              DecodePlanEvent(event));
   if (!record) return absl::OkStatus();
@@ -240,7 +306,9 @@ absl::Status HistoryProjection::Apply(const eventstore::RecordedEvent& event,
     for (v1::FieldChange& change : ChangedFields(before, after)) {
       *entry.add_changes() = std::move(change);
     }
+    if (event.redacted) RedactEntry(entry);
     state.Put(HistoryKey(stream, event.position), entry.SerializeAsString());
+    state.Put(EntryAreasKey(event.position), stream);
     state.Put(working_key, after.SerializeAsString());
     if (record->event.has_entry_corrected()) {
       // The corrected entry says so too; it is not otherwise changed.
@@ -257,12 +325,16 @@ absl::Status HistoryProjection::Apply(const eventstore::RecordedEvent& event,
   } else if (absl::ConsumePrefix(&stream, domain::kDecisionStreamPrefix) &&
              record->event.has_decision_recorded()) {
     // A decision appears in the history of every area it concerns.
-    const v1::HistoryEntry entry = Entry(event, *record);
+    v1::HistoryEntry entry = Entry(event, *record);
+    if (event.redacted) RedactEntry(entry);
     const std::string bytes = entry.SerializeAsString();
     for (const std::string& area_id :
          record->event.decision_recorded().area_ids()) {
       state.Put(HistoryKey(area_id, event.position), bytes);
     }
+    state.Put(
+        EntryAreasKey(event.position),
+        absl::StrJoin(record->event.decision_recorded().area_ids(), "\n"));
   }
   return absl::OkStatus();
 }

@@ -99,11 +99,24 @@ absl::Status ProjectionRunner::Rebuild() {
         "projection ", name_, " is already being rebuilt (at position ",
         shadow_checkpoint_, ")"));
   }
+  return StartShadow();
+}
+
+absl::Status ProjectionRunner::StartShadow() {
   PLANTRAIL_ASSIGN_OR_RETURN(shadow_, store_->CreateShadow(name_));
   shadow_checkpoint_ = 0;
   // A rebuild is also how a failed projection is retried.
   error_ = absl::OkStatus();
   return absl::OkStatus();
+}
+
+void ProjectionRunner::RebuildAgain() {
+  MutexLock lock(&mu_);
+  if (shadow_ != nullptr) {
+    rebuild_again_ = true;
+    return;
+  }
+  if (absl::Status started = StartShadow(); !started.ok()) error_ = started;
 }
 
 RunnerStatus ProjectionRunner::Status() const {
@@ -209,6 +222,12 @@ void ProjectionRunner::Loop() {
             live_ = std::move(shadow);
             shadow_ = nullptr;
             shadow_checkpoint_ = 0;
+            if (rebuild_again_) {
+              rebuild_again_ = false;
+              if (absl::Status started = StartShadow(); !started.ok()) {
+                error_ = started;
+              }
+            }
           }
         } else {
           MutexLock lock(&mu_);

@@ -93,6 +93,10 @@ class ProjectionRunner {
   // Starts rebuilding into a shadow copy; kFailedPrecondition if one is
   // under way.
   absl::Status Rebuild();
+  // For when the log changed under the projection (a redaction): starts a
+  // rebuild, or, when one is under way (and may have folded the old
+  // payload), another as soon as it is done. Failures show in Status().
+  void RebuildAgain();
 
   RunnerStatus Status() const;
 
@@ -116,6 +120,7 @@ class ProjectionRunner {
   absl::StatusOr<uint64_t> ApplyPageUpTo(const StateCopy& copy,
                                          uint64_t checkpoint, uint64_t up_to);
   void Fail(absl::Status error);
+  absl::Status StartShadow() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SettleWaiters();
 
   eventstore::EventStore* const log_;
@@ -130,6 +135,7 @@ class ProjectionRunner {
   std::shared_ptr<StateCopy> shadow_ ABSL_GUARDED_BY(mu_);
   uint64_t shadow_checkpoint_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool rebuild_again_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status error_ ABSL_GUARDED_BY(mu_);
   std::vector<Waiter> waiters_ ABSL_GUARDED_BY(mu_);
   std::atomic<uint64_t> events_applied_{0};

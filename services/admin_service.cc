@@ -5,6 +5,8 @@
 #include "common/status_macros.h"
 #include "services/backup.h"
 #include "services/grpc_status.h"
+#include "services/plan_command_handler.h"
+#include "services/redaction.h"
 
 namespace plantrail::services {
 namespace {
@@ -139,6 +141,53 @@ grpc::ServerUnaryReactor* AdminService::GetDigest(
       DigestOf(*store_, *signing_key_, request->position());
   if (digest.ok()) *response->mutable_digest() = *std::move(digest);
   return FinishUnary(context, digest.status());
+}
+
+grpc::ServerUnaryReactor* AdminService::RedactEvent(
+    grpc::CallbackServerContext* context, const v1::RedactEventRequest* request,
+    v1::RedactEventResponse* response) {
+  absl::StatusOr<Principal> caller =
+      authorizer_->Authorize(*context, MethodName<v1::Admin>("RedactEvent"));
+  if (!caller.ok()) return FinishUnary(context, caller.status());
+  // A retry of a redaction that was made answers as it did.
+  if (!request->command_id().empty()) {
+    absl::StatusOr<std::optional<eventstore::RecordedEvent>> earlier =
+        store_->ReadEvent(
+            PlanCommandHandler::EventIdFor(request->command_id()));
+    if (!earlier.ok()) return FinishUnary(context, earlier.status());
+    if (earlier->has_value()) {
+      v1::PayloadRedacted recorded;
+      recorded.ParseFromString((*earlier)->payload);
+      response->set_position((*earlier)->position);
+      response->set_event_id((*earlier)->event_id);
+      response->set_redacted_position(recorded.position());
+      return FinishUnary(context, absl::OkStatus());
+    }
+  }
+  absl::StatusOr<eventstore::RedactRequest> redaction =
+      PrepareRedaction(*store_, *caller, *request);
+  if (!redaction.ok()) return FinishUnary(context, redaction.status());
+  const uint64_t target = redaction->position;
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  store_->RedactAsync(
+      *std::move(redaction),
+      [this, context, reactor, response,
+       target](absl::StatusOr<eventstore::AppendResult> result) {
+        if (result.ok()) {
+          response->set_position(result->first_position);
+          response->set_event_id(result->event_ids.front());
+          response->set_redacted_position(target);
+          // The projections folded the payload before it was redacted:
+          // they are folded again from the redacted log. (Creating the
+          // shadow copies is quick; this runs on the log's writer thread,
+          // for a rare admin act.)
+          for (projections::ProjectionRunner* runner : projections_) {
+            runner->RebuildAgain();
+          }
+        }
+        reactor->Finish(ToGrpcStatus(result.status(), context));
+      });
+  return reactor;
 }
 
 // A backup flushes and copies the log and then verifies the copy, which

@@ -45,6 +45,10 @@ class AdminService final : public v1::Admin::CallbackService {
   grpc::ServerUnaryReactor* GetDigest(grpc::CallbackServerContext* context,
                                       const v1::GetDigestRequest* request,
                                       v1::GetDigestResponse* response) override;
+  grpc::ServerUnaryReactor* RedactEvent(
+      grpc::CallbackServerContext* context,
+      const v1::RedactEventRequest* request,
+      v1::RedactEventResponse* response) override;
   grpc::ServerUnaryReactor* Backup(grpc::CallbackServerContext* context,
                                    const v1::BackupRequest* request,
                                    v1::BackupResponse* response) override;

@@ -65,6 +65,7 @@ const std::map<std::string, const Roles*, std::less<>>& Table() {
           {"/plantrail.v1.Admin/GetStats", &kAuditors},
           {"/plantrail.v1.Admin/GetDigest", &kAuditors},
           {"/plantrail.v1.Admin/Backup", &kAdmin},
+          {"/plantrail.v1.Admin/RedactEvent", &kAdmin},
           {"/plantrail.v1.Admin/ListProjections", &kAuditors},
           {"/plantrail.v1.Admin/RebuildProjection", &kAdmin},
           {"/plantrail.v1.Admin/CreateToken", &kAdmin},

@@ -145,8 +145,9 @@ absl::StatusOr<v1::BackupResponse> WriteBackupInto(
     return absl::FailedPreconditionError(
         "the log is empty: nothing to back up");
   }
-  PLANTRAIL_ASSIGN_OR_RETURN(v1::Digest digest,
-                             audit::SignDigest(key, report.head_position, report.head_hash,
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      v1::Digest digest,
+      audit::SignDigest(key, report.head_position, report.head_hash,
                         report.head_position, absl::Now()));
   PLANTRAIL_RETURN_IF_ERROR(
       WriteManifest(directory / kBackupManifestFile, digest));

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -95,6 +96,7 @@ void ToProto(eventstore::RecordedEvent event, v1::RecordedEvent& out) {
   out.set_stream_version(event.stream_version);
   out.set_hash(event.hash.data(), event.hash.size());
   out.set_payload_hash(event.payload_hash.data(), event.payload_hash.size());
+  out.set_redacted(event.redacted);
 }
 
 void ToProto(eventstore::StreamPage page, v1::ReadStreamResponse& response) {
@@ -111,6 +113,17 @@ void ToProto(eventstore::LogPage page, v1::ReadAllResponse& response) {
   }
   response.set_next_position(page.next_position);
   response.set_head_position(page.head_position);
+}
+
+eventstore::ProposedEvent SystemEvent(const google::protobuf::Message& event,
+                                      absl::string_view actor) {
+  eventstore::ProposedEvent proposed;
+  proposed.type = event.GetDescriptor()->name();
+  proposed.content_type = absl::StrCat("application/x-protobuf; messageType=",
+                                       event.GetDescriptor()->full_name());
+  event.SerializeToString(&proposed.payload);
+  proposed.metadata["actor"] = std::string(actor);
+  return proposed;
 }
 
 }  // namespace plantrail::services

@@ -6,6 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "eventstore/event.h"
+#include "google/protobuf/message.h"
 #include "plantrail/v1/event_store.pb.h"
 
 namespace plantrail::services {
@@ -21,6 +22,12 @@ void ToProto(const eventstore::AppendResult& result,
 void ToProto(eventstore::RecordedEvent event, v1::RecordedEvent& out);
 void ToProto(eventstore::StreamPage page, v1::ReadStreamResponse& response);
 void ToProto(eventstore::LogPage page, v1::ReadAllResponse& response);
+
+// An event of a system stream (security, redactions): the message's name as
+// type, its binary encoding as payload with a content type naming it, and
+// the actor in the metadata.
+eventstore::ProposedEvent SystemEvent(const google::protobuf::Message& event,
+                                      absl::string_view actor);
 
 }  // namespace plantrail::services
 

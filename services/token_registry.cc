@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "google/protobuf/util/time_util.h"
+#include "services/event_codec.h"
 
 namespace plantrail::services {
 namespace {
@@ -69,17 +70,6 @@ std::string Dead(const v1::TokenInfo& info, absl::Time now) {
                         TimeUtil::ToString(info.expires_at()));
   }
   return "";
-}
-
-eventstore::ProposedEvent Encode(const google::protobuf::Message& event,
-                                 const Principal& by) {
-  eventstore::ProposedEvent proposed;
-  proposed.type = event.GetDescriptor()->name();
-  proposed.content_type = absl::StrCat("application/x-protobuf; messageType=",
-                                       event.GetDescriptor()->full_name());
-  event.SerializeToString(&proposed.payload);
-  proposed.metadata["actor"] = by.name;
-  return proposed;
 }
 
 }  // namespace
@@ -245,7 +235,7 @@ TokenRegistry::Prepare(const Principal& by,
   info.set_note(created.note());
   info.set_created_by(by.name);
   eventstore::AppendRequest append{.stream_id = kSecurityStream};
-  append.events.push_back(Encode(created, by));
+  append.events.push_back(SystemEvent(created, by.name));
   return std::make_pair(std::move(append), std::move(response));
 }
 
@@ -316,7 +306,7 @@ void TokenRegistry::Revoke(const Principal& by,
   revoked.set_token_id(request.token_id());
   revoked.set_reason(request.reason());
   eventstore::AppendRequest append{.stream_id = kSecurityStream};
-  append.events.push_back(Encode(revoked, by));
+  append.events.push_back(SystemEvent(revoked, by.name));
   eventstore::ProposedEvent event = append.events.front();
   log_->AppendAsync(
       std::move(append),

@@ -114,9 +114,9 @@ absl::StatusOr<DigestFinding> CheckDigestHere(
     PLANTRAIL_RETURN_IF_ERROR(client.Call(&v1::EventStore::Stub::ReadAll,
                                           client.events(), request, page));
     for (const v1::RecordedEvent& proto : page.events()) {
-      absl::StatusOr<eventstore::RecordedEvent> event = audit::FromProto(proto);
-      absl::Status added = event.ok() ? chain.Add(*event) : event.status();
-      if (!added.ok()) return fail(std::string(added.message()));
+      if (absl::Status added = chain.Add(proto); !added.ok()) {
+        return fail(std::string(added.message()));
+      }
       finding.recomputed = chain.position();
       const absl::string_view hash(
           reinterpret_cast<const char*>(chain.hash().data()),
@@ -470,6 +470,51 @@ void AddVerifyExport(CLI::App& app, Context& context) {
   });
 }
 
+void AddRedact(CLI::App* admin, Context& context) {
+  struct Flags {
+    uint64_t position = 0;
+    std::string reason, command_id;
+  };
+  auto flags = std::make_shared<Flags>();
+  CLI::App* command = admin->add_subcommand(
+      "redact",
+      "Redact an event's payload (lawful disposal, personal data); the "
+      "redaction is itself an event");
+  command
+      ->add_option("POSITION", flags->position,
+                   "The event's log position (history shows it as #N)")
+      ->required();
+  command
+      ->add_option("--reason", flags->reason,
+                   "Why: the disposal decision, the data subject's "
+                   "request")
+      ->required();
+  command->add_option("--command-id", flags->command_id,
+                      "Makes a retry idempotent");
+  command->footer(
+      "Example:\n  plantrail admin redact 42 --reason \"GDPR art. 17 request "
+      "2026-11-03, case 2026/118\"");
+  context.Action(command, [&context, flags]() -> absl::Status {
+    PLANTRAIL_ASSIGN_OR_RETURN(Client * client, context.client());
+    v1::RedactEventRequest request;
+    request.set_position(flags->position);
+    request.set_reason(flags->reason);
+    request.set_command_id(flags->command_id);
+    v1::RedactEventResponse response;
+    PLANTRAIL_RETURN_IF_ERROR(client->Call(&v1::Admin::Stub::RedactEvent,
+                                           client->admin(), request, response));
+    if (context.json) {
+      context.PrintJson(response);
+      return absl::OkStatus();
+    }
+    context.out() << "redacted #" << response.redacted_position()
+                  << "; the redaction is #" << response.position()
+                  << " in plantrail-redactions; projections are being "
+                     "rebuilt without the text\n";
+    return absl::OkStatus();
+  });
+}
+
 void AddBackup(CLI::App* admin, Context& context) {
   auto directory = std::make_shared<std::string>();
   CLI::App* command = admin->add_subcommand(
@@ -535,7 +580,9 @@ void AddAuditCommands(CLI::App& app, Context& context) {
   AddVerifyCommand(app, context);
   AddExport(app, context);
   AddVerifyExport(app, context);
-  AddBackup(Group(app, "admin", "Operate the server"), context);
+  CLI::App* admin = Group(app, "admin", "Operate the server");
+  AddRedact(admin, context);
+  AddBackup(admin, context);
 }
 
 }  // namespace plantrail::cli

@@ -207,6 +207,16 @@ void PrintHistoryEntry(const v1::HistoryEntry& entry, std::ostream& out) {
   for (uint64_t by : entry.corrected_by()) {
     out << "    corrected by: #" << by << "\n";
   }
+  if (entry.redaction().redacted()) {
+    const v1::Redaction& redaction = entry.redaction();
+    out << "    redacted";
+    if (!redaction.actor().empty()) {
+      out << " by " << redaction.actor() << " on "
+          << DayText(redaction.recorded_at()) << " (#" << redaction.position()
+          << "), reason: " << redaction.reason();
+    }
+    out << "; its free text is gone\n";
+  }
 }
 
 Table::Table(std::vector<std::string> headings, size_t max_width)

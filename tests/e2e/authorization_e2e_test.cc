@@ -64,6 +64,7 @@ const std::map<std::string, std::set<std::string>>& Policy() {
       {"Admin/GetStats", {"admin", "auditor"}},
       {"Admin/GetDigest", {"admin", "auditor"}},
       {"Admin/Backup", {"admin"}},
+      {"Admin/RedactEvent", {"admin"}},
       {"Admin/ListProjections", {"admin", "auditor"}},
       {"Admin/RebuildProjection", {"admin"}},
       {"Admin/CreateToken", {"admin"}},

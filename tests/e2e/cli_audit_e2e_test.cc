@@ -30,6 +30,15 @@ class CliAuditTest : public CliTest {
     return path;
   }
 
+  // The history entry of `position` in `area`'s history, as JSON.
+  static json HistoryEntryAt(const std::string& area, uint64_t position) {
+    const json history = RunJson({"history", area});
+    for (const json& entry : history["entries"]) {
+      if (U64(entry["position"]) == position) return entry;
+    }
+    return json();
+  }
+
   // `plantrail digest` (on `server`, the suite's when empty) saved to a
   // file; its path.
   static std::string SaveDigest(const std::string& name,
@@ -148,6 +157,111 @@ TEST_F(CliAuditTest, AForgedOrForeignDigestIsRefused) {
   const CliResult no_digest =
       Run({"verify", "--public-key", DataDir() + "/signing.pub"});
   EXPECT_EQ(no_digest.exit_code, 2) << no_digest;
+}
+
+TEST_F(CliAuditTest, RedactionRemovesTheTextKeepsTheChainAndSaysWhoAndWhy) {
+  Register("rd-1", "SA redact",
+           {"--rationale", "Ask Anna Svensson, 070-123 45 67"});
+  const uint64_t report = U64(Status("rd-1", "in progress", "at risk",
+                                     "Anna is on sick leave")["position"]);
+  const json decision = RunJson(
+      {"decision", "record", "RD-1", "--body", "Anna Svensson takes over",
+       "--date", "2026-10-01", "--title", "Handover", "--areas", "rd-1"});
+  const uint64_t decided = U64(decision["position"]);
+  const std::string before = SaveDigest("before-redaction.json");
+
+  const CliResult redacted =
+      Run({"admin", "redact", std::to_string(report), "--reason",
+           "GDPR art. 17 request, case 2026/118", "--command-id", "rd-cmd-1"});
+  ASSERT_EQ(redacted.exit_code, 0) << redacted;
+  EXPECT_THAT(redacted.out, HasSubstr(absl::StrCat("redacted #", report,
+                                                   "; the redaction "
+                                                   "is #")));
+  // A retry with the same command id answers the same and redacts nothing.
+  const json again =
+      RunJson({"admin", "redact", std::to_string(report), "--reason",
+               "GDPR art. 17 request, case "
+               "2026/118",
+               "--command-id", "rd-cmd-1"});
+  EXPECT_EQ(U64(again["redacted_position"]), report);
+  const json redacted_decision =
+      RunJson({"admin", "redact", std::to_string(decided), "--reason",
+               "Personal data in a decision body"});
+
+  // The history says who, when and why, and holds no redacted text.
+  const std::string history = RunOk({"history", "rd-1"});
+  EXPECT_THAT(history, HasSubstr("redacted by admin on "));
+  EXPECT_THAT(history, HasSubstr("reason: GDPR art. 17 request, case "
+                                 "2026/118; its free text is gone"));
+  EXPECT_THAT(history, Not(HasSubstr("sick leave")));
+  EXPECT_THAT(history, Not(HasSubstr("takes over")));
+  const json entry = HistoryEntryAt("rd-1", report);
+  EXPECT_EQ(entry["redaction"]["redacted"], true);
+  EXPECT_EQ(entry["redaction"]["actor"], kActor);
+  // What happened stays: the phase and health the report set.
+  EXPECT_THAT(history, HasSubstr("health: unknown -> at risk"));
+
+  // The area's state forgets the text once its rebuild has caught up.
+  const absl::Time deadline = absl::Now() + kPatience;
+  json area;
+  do {
+    area = ShowJson("rd-1");
+  } while (area["latest_report"]["narrative"] != "" && absl::Now() < deadline);
+  EXPECT_EQ(area["latest_report"]["narrative"], "");
+  EXPECT_EQ(area["phase"], "PHASE_IN_PROGRESS");
+
+  // A digest from before the redaction still verifies after it.
+  const CliResult verified = Run({"verify", "--digest", before, "--public-key",
+                                  DataDir() + "/signing.pub"});
+  EXPECT_EQ(verified.exit_code, 0) << verified;
+  EXPECT_THAT(verified.out, HasSubstr("digest: ok"));
+
+  // The area's export holds the redactions, shows the event as redacted,
+  // and verifies offline; the text is nowhere in it.
+  const std::string file = TempPath("rd-1.jsonl");
+  ASSERT_EQ(Run({"export", "--area", "rd-1", "-o", file}).exit_code, 0);
+  std::stringstream exported;
+  exported << std::ifstream(file).rdbuf();
+  EXPECT_THAT(exported.str(), Not(HasSubstr("sick leave")));
+  int redactions = 0;
+  for (const std::string& line : Lines(exported.str())) {
+    const json record = json::parse(line);
+    if (record["record"] != "event") continue;
+    if (U64(record["position"]) == report) {
+      EXPECT_EQ(record["redacted"], true);
+    }
+    if (record["type"] == "PayloadRedacted") {
+      ++redactions;
+      EXPECT_EQ(record["stream_id"], "plantrail-redactions");
+      EXPECT_EQ(record["payload"]["reason"],
+                "GDPR art. 17 request, case 2026/118");
+    }
+  }
+  EXPECT_EQ(redactions, 1) << "the decision's redaction is the decision "
+                              "stream's, not the area's";
+  const CliResult checked =
+      Run({"verify-export", file, "--public-key", DataDir() + "/signing.pub"});
+  EXPECT_EQ(checked.exit_code, 0) << checked;
+
+  // What cannot be redacted, and why.
+  const CliResult twice =
+      Run({"admin", "redact", std::to_string(report), "--reason", "again"});
+  EXPECT_EQ(twice.exit_code, 1) << twice;
+  EXPECT_THAT(twice.err,
+              HasSubstr("is already redacted (FAILED_PRECONDITION)"));
+  const CliResult system = Run(
+      {"admin", "redact", std::to_string(U64(redacted_decision["position"])),
+       "--reason", "x"});
+  EXPECT_THAT(system.err, HasSubstr("system stream plantrail-redactions, "
+                                    "which is never redacted"));
+  const CliResult no_reason =
+      Run({"admin", "redact", std::to_string(report), "--reason", ""});
+  EXPECT_EQ(no_reason.exit_code, 1) << no_reason;
+  EXPECT_THAT(no_reason.err, HasSubstr("reason"));
+  EXPECT_THAT(no_reason.err, HasSubstr("INVALID_ARGUMENT"));
+  const CliResult missing =
+      Run({"admin", "redact", "99999999", "--reason", "x"});
+  EXPECT_THAT(missing.err, HasSubstr("NOT_FOUND"));
 }
 
 // A server of the test's own, whose files the test may tamper with while it

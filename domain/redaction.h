@@ -1,0 +1,39 @@
+// What a redaction leaves of a plan event. Personal data in a plan lives in
+// its free text (rationales, narratives, reasons, notes, decision bodies);
+// its structure (ids, titles, dates, phases, health, units, dependencies)
+// is the organisation's record and keeps the plan foldable. So the
+// tombstone of a plan event is the same event with every free text
+// emptied: evolve still folds it to the same dates and phases.
+#ifndef PLANTRAIL_DOMAIN_REDACTION_H_
+#define PLANTRAIL_DOMAIN_REDACTION_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "plantrail/v1/plan_events.pb.h"
+
+namespace plantrail::domain {
+
+// The system stream of redaction events (PayloadRedacted, admin.proto),
+// which the history folds into the entries they redact.
+inline constexpr char kRedactionStream[] = "plantrail-redactions";
+
+// Whether a string field of this name is free text (rationale, narrative,
+// reason, note, ...), which a redaction empties.
+bool IsFreeTextField(absl::string_view name);
+
+// `event` with every free-text field, at any depth, set to "" (a proto3
+// optional one stays present, so "changed to nothing" is not read as "not
+// changed").
+v1::PlanEvent WithoutFreeText(const v1::PlanEvent& event);
+
+// The tombstone of a stored plan event: its payload decoded, without free
+// text, encoded again. kInvalidArgument for a type that is not a plan
+// event; kDataLoss for a payload that does not parse.
+absl::StatusOr<std::string> RedactedPlanPayload(absl::string_view type,
+                                                absl::string_view payload);
+
+}  // namespace plantrail::domain
+
+#endif  // PLANTRAIL_DOMAIN_REDACTION_H_
