@@ -20,12 +20,12 @@ absl::StatusOr<eventstore::Hash> HashField(const std::string& bytes,
   return hash;
 }
 
+}  // namespace
+
 absl::Time TimeOf(const google::protobuf::Timestamp& timestamp) {
   return absl::FromUnixSeconds(timestamp.seconds()) +
          absl::Nanoseconds(timestamp.nanos());
 }
-
-}  // namespace
 
 absl::Status ChainCheck::Add(const eventstore::RecordedEvent& event,
                              bool payload_redacted) {

@@ -11,7 +11,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "eventstore/event.h"
+#include "google/protobuf/timestamp.pb.h"
 #include "plantrail/v1/event_store.pb.h"
 
 namespace plantrail::audit {
@@ -43,6 +45,10 @@ class ChainCheck {
   uint64_t position_;
   eventstore::Hash hash_;
 };
+
+// A proto timestamp as an absl::Time (the log's times are whole
+// microseconds, so nothing is lost).
+absl::Time TimeOf(const google::protobuf::Timestamp& timestamp);
 
 // An event as the log stores it, from its gRPC form; kDataLoss when a hash
 // is not 32 bytes.

@@ -4,16 +4,12 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "audit/chain_check.h"
 
 namespace plantrail::audit {
 namespace {
 
 constexpr char kTimeFormat[] = "%Y-%m-%dT%H:%M:%E6SZ";
-
-absl::Time TimeOf(const google::protobuf::Timestamp& timestamp) {
-  return absl::FromUnixSeconds(timestamp.seconds()) +
-         absl::Nanoseconds(timestamp.nanos());
-}
 
 void SetTime(absl::Time time, google::protobuf::Timestamp& out) {
   const absl::Duration since_epoch = time - absl::UnixEpoch();

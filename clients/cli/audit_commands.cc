@@ -249,11 +249,6 @@ absl::StatusOr<absl::Time> ParseBound(const std::string& text, const char* flag,
                                  "time"));
 }
 
-absl::Time TimeOf(const google::protobuf::Timestamp& timestamp) {
-  return absl::FromUnixSeconds(timestamp.seconds()) +
-         absl::Nanoseconds(timestamp.nanos());
-}
-
 struct ExportFlags {
   std::string area, from, to, format = "jsonl", output;
   bool all = false;
@@ -320,7 +315,7 @@ absl::Status RunExport(Context& context, const ExportFlags& flags) {
         done = true;
         break;
       }
-      const absl::Time time = TimeOf(event.recorded_at());
+      const absl::Time time = audit::TimeOf(event.recorded_at());
       if (!started) {
         if (scope.from.has_value() && time < *scope.from) {
           before_previous = previous.has_value() ? previous->hash() : zeros;

@@ -29,11 +29,6 @@ constexpr const char* kCsvColumns[] = {
     "payload",  "payload_bytes", "payload_hash", "hash",     "redacted",
     "header",   "details"};
 
-absl::Time TimeOf(const google::protobuf::Timestamp& timestamp) {
-  return absl::FromUnixSeconds(timestamp.seconds()) +
-         absl::Nanoseconds(timestamp.nanos());
-}
-
 std::string TimeText(absl::Time time) {
   return absl::FormatTime(absl::RFC3339_full, time, absl::UTCTimeZone());
 }
@@ -325,7 +320,7 @@ bool ExportScope::ContainsTime(absl::Time recorded_at) const {
 }
 
 bool ExportScope::Contains(const v1::RecordedEvent& event) const {
-  if (!ContainsTime(TimeOf(event.recorded_at()))) return false;
+  if (!ContainsTime(audit::TimeOf(event.recorded_at()))) return false;
   if (stream.empty() || event.stream_id() == stream) return true;
   auto redacts = event.metadata().find(kRedactsStreamKey);
   return redacts != event.metadata().end() && redacts->second == stream;
@@ -495,7 +490,7 @@ absl::StatusOr<ExportVerdict> VerifyExport(
     if (absl::Status added = chain.Add(*event); !added.ok()) {
       return Broken(record.line, added.message());
     }
-    const absl::Time time = TimeOf(event->recorded_at());
+    const absl::Time time = audit::TimeOf(event->recorded_at());
     if (last_time.has_value() && time < *last_time) {
       return Broken(record.line, absl::StrCat("position ", event->position(),
                                               " was recorded before the "
