@@ -5,12 +5,14 @@
 // with no server), and `admin backup`.
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "audit/chain_check.h"
 #include "audit/digest.h"
@@ -249,6 +251,34 @@ absl::StatusOr<absl::Time> ParseBound(const std::string& text, const char* flag,
                                  "time"));
 }
 
+// Every redaction in the log, by the position it redacts.
+absl::StatusOr<std::map<uint64_t, RedactionFacts>> ReadRedactions(
+    Client& client) {
+  std::map<uint64_t, RedactionFacts> redactions;
+  v1::ReadStreamRequest request;
+  request.set_stream_id("plantrail-redactions");
+  request.set_direction(v1::READ_DIRECTION_FORWARD);
+  request.set_limit(1000);
+  do {
+    v1::ReadStreamResponse page;
+    absl::Status read = client.Call(&v1::EventStore::Stub::ReadStream,
+                                    client.events(), request, page);
+    if (absl::IsNotFound(read)) break;  // nothing was ever redacted
+    PLANTRAIL_RETURN_IF_ERROR(read);
+    for (const v1::RecordedEvent& event : page.events()) {
+      std::optional<RedactionFacts> facts = RedactionFactsOf(event);
+      auto target = event.metadata().find(kRedactsPositionKey);
+      uint64_t position = 0;
+      if (facts.has_value() && target != event.metadata().end() &&
+          absl::SimpleAtoi(target->second, &position)) {
+        redactions[position] = *facts;
+      }
+    }
+    request.set_from_version(page.next_version());
+  } while (request.from_version() != 0);
+  return redactions;
+}
+
 struct ExportFlags {
   std::string area, from, to, format = "jsonl", output;
   bool all = false;
@@ -297,6 +327,8 @@ absl::Status RunExport(Context& context, const ExportFlags& flags) {
       out,
       flags.format == "csv" ? ExportFormat::kCsv : ExportFormat::kJsonLines,
       scope);
+  PLANTRAIL_ASSIGN_OR_RETURN(auto redactions, ReadRedactions(*client));
+  writer.SetRedactions(std::move(redactions));
   const std::string zeros(32, '\0');
   std::optional<v1::RecordedEvent> previous;
   std::string before_previous = zeros;
@@ -461,6 +493,12 @@ void AddVerifyExport(CLI::App& app, Context& context) {
                   << (verdict->reaches_head
                           ? "it reaches the log's head as of then\n"
                           : "it runs past the end of its scope\n");
+    for (const auto& [position, facts] : verdict->redactions) {
+      context.out() << "#" << position << " redacted by " << facts.actor
+                    << " at " << facts.recorded_at << " (#" << facts.position
+                    << ")" << (facts.reason.empty() ? "" : ", reason: ")
+                    << facts.reason << "\n";
+    }
     return absl::OkStatus();
   });
 }

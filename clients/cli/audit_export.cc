@@ -24,10 +24,10 @@ using Json = nlohmann::json;
 using OrderedJson = nlohmann::ordered_json;
 
 constexpr const char* kCsvColumns[] = {
-    "record",   "position",      "stream_id",    "version",  "type",
-    "event_id", "recorded_at",   "actor",        "metadata", "content_type",
-    "payload",  "payload_bytes", "payload_hash", "hash",     "redacted",
-    "header",   "details"};
+    "record",    "position",      "stream_id",    "version",  "type",
+    "event_id",  "recorded_at",   "actor",        "metadata", "content_type",
+    "payload",   "payload_bytes", "payload_hash", "hash",     "redacted",
+    "redaction", "header",        "details"};
 
 std::string TimeText(absl::Time time) {
   return absl::FormatTime(absl::RFC3339_full, time, absl::UTCTimeZone());
@@ -38,11 +38,21 @@ std::string Hex(absl::string_view bytes) {
 }
 
 // An event line: what `watch --json` prints, plus the bytes it came from.
-OrderedJson EventRecord(const v1::RecordedEvent& event) {
+OrderedJson FactsJson(const RedactionFacts& facts) {
+  return {{"position", facts.position},
+          {"actor", facts.actor},
+          {"recorded_at", facts.recorded_at},
+          {"reason", facts.reason}};
+}
+
+// An event line; `redaction` only for a redacted event.
+OrderedJson EventRecord(const v1::RecordedEvent& event,
+                        const OrderedJson& redaction = OrderedJson()) {
   OrderedJson record = {{"record", "event"}};
   const OrderedJson fields = EventJson(event);
   for (const auto& [key, value] : fields.items()) record[key] = value;
   record["redacted"] = event.redacted();
+  if (event.redacted()) record["redaction"] = redaction;
   record["payload_bytes"] = absl::Base64Escape(event.payload());
   return record;
 }
@@ -153,6 +163,11 @@ absl::StatusOr<Json> RowRecord(const std::vector<std::string>& header,
     return Malformed(row.line, "redacted: must be true or false");
   }
   record["redacted"] = cells["redacted"] == "true";
+  if (record["redacted"] == true) {
+    absl::StatusOr<Json> redaction = parse(cells["redaction"], "redaction");
+    if (!redaction.ok()) return redaction.status();
+    record["redaction"] = *redaction;
+  }
   return record;
 }
 
@@ -260,9 +275,18 @@ absl::StatusOr<v1::RecordedEvent> EventFromRecord(const Record& record) {
     return Malformed(line, "redacted: missing (true or false)");
   }
   event.set_redacted(json["redacted"].get<bool>());
+  if (event.redacted() &&
+      (!json.contains("redaction") || !json["redaction"].is_object())) {
+    return Malformed(line, "redaction: missing for a redacted event");
+  }
   // Every readable field (actor, the decoded payload, ...) must be what the
-  // bytes say: an auditor reads those, not the base64.
-  const Json expected = Json::parse(EventRecord(event).dump());
+  // bytes say: an auditor reads those, not the base64. (The redaction's
+  // facts are checked against its own event.)
+  const Json expected = Json::parse(
+      EventRecord(event, event.redacted()
+                             ? OrderedJson::parse(json["redaction"].dump())
+                             : OrderedJson())
+          .dump());
   for (const auto& [key, value] : expected.items()) {
     if (!json.contains(key) || json[key] != value) {
       return Broken(line, absl::StrCat("position ", event.position(), ": ", key,
@@ -311,6 +335,24 @@ absl::StatusOr<v1::RecordedEvent> EventFromLink(const Record& record) {
 }
 
 }  // namespace
+
+std::optional<RedactionFacts> RedactionFactsOf(const v1::RecordedEvent& event) {
+  if (event.type() != v1::PayloadRedacted::descriptor()->name() ||
+      event.metadata().find(kRedactsPositionKey) == event.metadata().end()) {
+    return std::nullopt;
+  }
+  RedactionFacts facts;
+  facts.position = event.position();
+  auto actor = event.metadata().find("actor");
+  if (actor != event.metadata().end()) facts.actor = actor->second;
+  facts.recorded_at = TimeUtil::ToString(event.recorded_at());
+  v1::PayloadRedacted payload;
+  // A link has no payload: its reason is known only from the full event.
+  if (!event.payload().empty() && payload.ParseFromString(event.payload())) {
+    facts.reason = payload.reason();
+  }
+  return facts;
+}
 
 // --- ExportScope -----------------------------------------------------------
 
@@ -410,7 +452,13 @@ void ExportWriter::Begin(uint64_t first_position,
 
 void ExportWriter::Add(const v1::RecordedEvent& event) {
   if (scope_.Contains(event)) {
-    Write(EventRecord(event));
+    OrderedJson redaction;
+    if (event.redacted()) {
+      auto facts = redactions_.find(event.position());
+      redaction = facts == redactions_.end() ? OrderedJson::object()
+                                             : FactsJson(facts->second);
+    }
+    Write(EventRecord(event, redaction));
     ++events_;
   } else {
     Write(LinkRecord(event));
@@ -467,7 +515,11 @@ absl::StatusOr<ExportVerdict> VerifyExport(
 
   audit::ChainCheck chain(*first - 1, anchor);
   std::optional<absl::Time> first_time, last_time;
-  std::set<uint64_t> redacted, redaction_targets;
+  // Redacted events with the facts their lines state, and the redaction
+  // events the file holds (in full or as links), by the position they
+  // redact.
+  std::map<uint64_t, std::pair<int, Json>> redacted;
+  std::map<uint64_t, std::pair<RedactionFacts, bool>> redactions_seen;
   const Record* digest_record = nullptr;
   for (size_t i = 1; i < records->size(); ++i) {
     const Record& record = (*records)[i];
@@ -490,6 +542,14 @@ absl::StatusOr<ExportVerdict> VerifyExport(
     if (absl::Status added = chain.Add(*event); !added.ok()) {
       return Broken(record.line, added.message());
     }
+    if (std::optional<RedactionFacts> facts = RedactionFactsOf(*event)) {
+      auto target = event->metadata().find(kRedactsPositionKey);
+      uint64_t position = 0;
+      if (target != event->metadata().end() &&
+          absl::SimpleAtoi(target->second, &position)) {
+        redactions_seen[position] = {*facts, kind == "event"};
+      }
+    }
     const absl::Time time = audit::TimeOf(event->recorded_at());
     if (last_time.has_value() && time < *last_time) {
       return Broken(record.line, absl::StrCat("position ", event->position(),
@@ -511,13 +571,8 @@ absl::StatusOr<ExportVerdict> VerifyExport(
       continue;
     }
     ++verdict.events;
-    if (event->redacted()) redacted.insert(event->position());
-    if (auto target = event->metadata().find(kRedactsPositionKey);
-        target != event->metadata().end()) {
-      uint64_t position;
-      if (absl::SimpleAtoi(target->second, &position)) {
-        redaction_targets.insert(position);
-      }
+    if (event->redacted()) {
+      redacted[event->position()] = {record.line, record.json["redaction"]};
     }
   }
   if (digest_record == nullptr) {
@@ -578,13 +633,38 @@ absl::StatusOr<ExportVerdict> VerifyExport(
         " events when it was signed, and its scope does not end before "
         "them: events after it may be missing"));
   }
-  for (uint64_t position : redacted) {
-    if (!redaction_targets.contains(position)) {
-      return absl::DataLossError(absl::StrCat(
-          "position ", position,
-          " is marked redacted but the export holds no redaction event for "
-          "it"));
+  // A redacted event's line says who redacted it, when and why; the
+  // redaction's own event, chained in the file unless it came after the
+  // file's end, must say the same.
+  for (const auto& [position, stated] : redacted) {
+    const auto& [line, json] = stated;
+    RedactionFacts facts;
+    if (json.contains("position") && json["position"].is_number_unsigned()) {
+      facts.position = json["position"].get<uint64_t>();
     }
+    facts.actor = json.value("actor", "");
+    facts.recorded_at = json.value("recorded_at", "");
+    facts.reason = json.value("reason", "");
+    auto seen = redactions_seen.find(position);
+    if (seen == redactions_seen.end()) {
+      if (facts.position > verdict.last_position) {
+        verdict.redactions[position] = facts;
+        continue;
+      }
+      return Broken(line, absl::StrCat("position ", position,
+                                       " is marked redacted but the export "
+                                       "holds no redaction event for it"));
+    }
+    const auto& [found, in_full] = seen->second;
+    if (found.position != facts.position || found.actor != facts.actor ||
+        found.recorded_at != facts.recorded_at ||
+        (in_full && found.reason != facts.reason)) {
+      return Broken(line, absl::StrCat("position ", position,
+                                       ": its redaction is not what the "
+                                       "redaction's own event (position ",
+                                       found.position, ") says"));
+    }
+    verdict.redactions[position] = in_full ? found : facts;
   }
   return verdict;
 }

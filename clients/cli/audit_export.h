@@ -6,6 +6,10 @@
 //            "first_position":P,"previous_hash":hex}              first
 //   event   {"record":"event", the fields of `watch --json`,
 //            "redacted":bool,"payload_bytes":base64}               in scope
+//            and, when redacted, "redaction":{"position","actor",
+//            "recorded_at","reason"}: the redaction's own event, which
+//            the file holds too (in full or as a link) unless it came
+//            after the export's last position
 //   link    {"record":"link","position":N,"header":base64,
 //            "payload_hash":hex,"hash":hex}                        the rest
 //   digest  {"record":"digest", the fields of a digest file}       last
@@ -20,6 +24,7 @@
 #define PLANTRAIL_CLIENTS_CLI_AUDIT_EXPORT_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -57,9 +62,23 @@ struct ExportScope {
 enum class ExportFormat { kJsonLines, kCsv };
 
 // Writes an export as its events arrive. Not thread-safe.
+// Who redacted an event, when and why: the redaction event's facts.
+struct RedactionFacts {
+  uint64_t position = 0;
+  std::string actor;
+  std::string recorded_at;  // RFC 3339, as `recorded_at` of events
+  std::string reason;
+};
+
 class ExportWriter {
  public:
   ExportWriter(std::ostream& out, ExportFormat format, ExportScope scope);
+
+  // The redactions of the log, by the position they redact, so a redacted
+  // event's line says who, when and why.
+  void SetRedactions(std::map<uint64_t, RedactionFacts> redactions) {
+    redactions_ = std::move(redactions);
+  }
 
   // The export starts at `first_position`; `previous_hash` (32 bytes) is
   // the chain hash before it.
@@ -78,6 +97,7 @@ class ExportWriter {
   std::ostream& out_;
   const ExportFormat format_;
   const ExportScope scope_;
+  std::map<uint64_t, RedactionFacts> redactions_;
   uint64_t events_ = 0;
   uint64_t links_ = 0;
 };
@@ -92,7 +112,13 @@ struct ExportVerdict {
   bool key_pinned = false;
   // The export reaches the log's head as it was when the digest was signed.
   bool reaches_head = false;
+  // The redacted events in full, by position, with their redaction.
+  std::map<uint64_t, RedactionFacts> redactions;
 };
+
+// The facts of a PayloadRedacted event (admin.proto) as the log holds it:
+// nullopt for any other event.
+std::optional<RedactionFacts> RedactionFactsOf(const v1::RecordedEvent& event);
 
 // Checks an export (either format) offline: its form, every event's readable
 // fields against its bytes, the chain from previous_hash to the digest, the

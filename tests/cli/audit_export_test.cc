@@ -14,6 +14,7 @@
 #include "eventstore/record_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "plantrail/v1/admin.pb.h"
 #include "tests/temp_dir.h"
 
 namespace plantrail::cli {
@@ -44,6 +45,14 @@ class AuditExportTest : public ::testing::Test {
       event.set_content_type("application/json");
       std::string payload =
           absl::StrCat("{\"note\":\"report ", position, "\"}");
+      if (position == 9) {
+        v1::PayloadRedacted redacted;
+        redacted.set_position(3);
+        redacted.set_reason("GDPR art. 17");
+        payload = redacted.SerializeAsString();
+        event.set_content_type(
+            "application/x-protobuf; messageType=plantrail.v1.PayloadRedacted");
+      }
       (*event.mutable_metadata())["actor"] = "anna";
       if (position == 9) {
         (*event.mutable_metadata())[kRedactsStreamKey] = "area-a";
@@ -84,6 +93,7 @@ class AuditExportTest : public ::testing::Test {
                      ExportFormat format = ExportFormat::kJsonLines) {
     std::ostringstream out;
     ExportWriter writer(out, format, std::move(scope));
+    writer.SetRedactions({{3, *RedactionFactsOf(events_[8])}});
     writer.Begin(
         first, first == 1 ? std::string(32, '\0') : events_[first - 2].hash());
     for (uint64_t position = first; position <= last; ++position) {
@@ -141,6 +151,7 @@ TEST_F(AuditExportTest, AnEventOfTheScopeTurnedIntoALinkIsCaught) {
   std::ostringstream out;
   // Written with the wider scope's links but claiming the narrower one.
   ExportWriter writer(out, ExportFormat::kJsonLines, {.stream = "area-b"});
+  writer.SetRedactions({{3, *RedactionFactsOf(events_[8])}});
   writer.Begin(1, std::string(32, '\0'));
   for (const auto& event : events_) writer.Add(event);
   writer.Finish(DigestAt(10));
@@ -247,11 +258,39 @@ TEST_F(AuditExportTest, TheScopesEdgesMustBeShown) {
               HasSubstr("the log had 10 events when it was signed"));
 }
 
+TEST_F(AuditExportTest, ARedactedEventSaysWhoRedactedItWhenAndWhy) {
+  auto verdict = Verify(Export({}));
+  ASSERT_TRUE(verdict.ok()) << verdict.status();
+  ASSERT_EQ(verdict->redactions.size(), 1u);
+  EXPECT_EQ(verdict->redactions[3].position, 9u);
+  EXPECT_EQ(verdict->redactions[3].actor, "anna");
+  EXPECT_EQ(verdict->redactions[3].reason, "GDPR art. 17");
+  // The line's claim must be the redaction event's.
+  std::vector<std::string> lines = Lines(Export({}));
+  const size_t at = lines[3].find("GDPR art. 17");
+  ASSERT_NE(at, std::string::npos);
+  lines[3].replace(at, 12, "a whim");
+  auto edited = Verify(Join(lines));
+  EXPECT_THAT(edited.status().message(),
+              HasSubstr("line 4: position 3: its redaction is not what the "
+                        "redaction's own event (position 9) says"));
+  // In an export that ends before the redaction, the line's facts stand
+  // alone (the redaction came later).
+  auto before = Verify(Export({.to = kStart + absl::Minutes(7)}, 1, 8));
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_EQ(before->redactions[3].position, 9u);
+}
+
 TEST_F(AuditExportTest, ARedactedEventNeedsItsRedactionInTheExport) {
-  auto without = Verify(Export({.to = kStart + absl::Minutes(8)}, 1, 9));
-  // Ends at 9 (after the scope's end) but the redaction at 9 is outside
-  // the time scope, so it is only a link.
-  EXPECT_THAT(without.status().message(),
+  // An export that ends before the redaction, its line claiming a
+  // redaction inside the file where there is none.
+  std::vector<std::string> lines =
+      Lines(Export({.to = kStart + absl::Minutes(7)}, 1, 8));
+  const size_t at = lines[3].find("\"position\":9");
+  ASSERT_NE(at, std::string::npos) << lines[3];
+  lines[3].replace(at, 12, "\"position\":7");
+  auto verdict = Verify(Join(lines));
+  EXPECT_THAT(verdict.status().message(),
               HasSubstr("position 3 is marked redacted but the export holds "
                         "no redaction event for it"));
 }

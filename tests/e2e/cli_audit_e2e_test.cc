@@ -229,6 +229,9 @@ TEST_F(CliAuditTest, RedactionRemovesTheTextKeepsTheChainAndSaysWhoAndWhy) {
     if (record["record"] != "event") continue;
     if (U64(record["position"]) == report) {
       EXPECT_EQ(record["redacted"], true);
+      EXPECT_EQ(record["redaction"]["actor"], kActor);
+      EXPECT_EQ(record["redaction"]["reason"],
+                "GDPR art. 17 request, case 2026/118");
     }
     if (record["type"] == "PayloadRedacted") {
       ++redactions;
@@ -242,6 +245,10 @@ TEST_F(CliAuditTest, RedactionRemovesTheTextKeepsTheChainAndSaysWhoAndWhy) {
   const CliResult checked =
       Run({"verify-export", file, "--public-key", DataDir() + "/signing.pub"});
   EXPECT_EQ(checked.exit_code, 0) << checked;
+  EXPECT_THAT(checked.out,
+              HasSubstr(absl::StrCat("#", report, " redacted by admin at ")));
+  EXPECT_THAT(checked.out,
+              HasSubstr("reason: GDPR art. 17 request, case 2026/118\n"));
 
   // What cannot be redacted, and why.
   const CliResult twice =
