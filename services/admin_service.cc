@@ -157,7 +157,21 @@ grpc::ServerUnaryReactor* AdminService::RedactEvent(
     if (!earlier.ok()) return FinishUnary(context, earlier.status());
     if (earlier->has_value()) {
       v1::PayloadRedacted recorded;
-      recorded.ParseFromString((*earlier)->payload);
+      if ((*earlier)->type != v1::PayloadRedacted::descriptor()->name() ||
+          !recorded.ParseFromString((*earlier)->payload)) {
+        return FinishUnary(
+            context, absl::AlreadyExistsError(absl::StrCat(
+                         "command_id: \"", request->command_id(),
+                         "\" was used by another command (position ",
+                         (*earlier)->position, ")")));
+      }
+      if (recorded.position() != request->position()) {
+        return FinishUnary(
+            context, absl::AlreadyExistsError(absl::StrCat(
+                         "command_id: \"", request->command_id(),
+                         "\" redacted position ", recorded.position(),
+                         ", not ", request->position())));
+      }
       response->set_position((*earlier)->position);
       response->set_event_id((*earlier)->event_id);
       response->set_redacted_position(recorded.position());
