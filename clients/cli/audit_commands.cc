@@ -329,6 +329,15 @@ absl::Status RunExport(Context& context, const ExportFlags& flags) {
       scope);
   PLANTRAIL_ASSIGN_OR_RETURN(auto redactions, ReadRedactions(*client));
   writer.SetRedactions(std::move(redactions));
+  // An event redacted while the export runs: its redaction is new too.
+  auto add = [&](const v1::RecordedEvent& event) -> absl::Status {
+    if (event.redacted() && !writer.KnowsRedactionOf(event.position())) {
+      PLANTRAIL_ASSIGN_OR_RETURN(auto newer, ReadRedactions(*client));
+      writer.SetRedactions(std::move(newer));
+    }
+    writer.Add(event);
+    return absl::OkStatus();
+  };
   const std::string zeros(32, '\0');
   std::optional<v1::RecordedEvent> previous;
   std::string before_previous = zeros;
@@ -357,14 +366,14 @@ absl::Status RunExport(Context& context, const ExportFlags& flags) {
         // The event before the scope's start goes first, as its boundary.
         if (scope.from.has_value() && previous.has_value()) {
           writer.Begin(previous->position(), before_previous);
-          writer.Add(*previous);
+          PLANTRAIL_RETURN_IF_ERROR(add(*previous));
         } else {
           writer.Begin(event.position(),
                        previous.has_value() ? previous->hash() : zeros);
         }
         started = true;
       }
-      writer.Add(event);
+      PLANTRAIL_RETURN_IF_ERROR(add(event));
       last = event.position();
       if (scope.to.has_value() && time > *scope.to) {
         done = true;
@@ -379,7 +388,7 @@ absl::Status RunExport(Context& context, const ExportFlags& flags) {
   if (!started) {
     // The scope starts after the last event: that event alone shows it.
     writer.Begin(previous->position(), before_previous);
-    writer.Add(*previous);
+    PLANTRAIL_RETURN_IF_ERROR(add(*previous));
     last = previous->position();
   }
   v1::GetDigestRequest digest_request;

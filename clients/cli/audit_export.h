@@ -79,6 +79,9 @@ class ExportWriter {
   void SetRedactions(std::map<uint64_t, RedactionFacts> redactions) {
     redactions_ = std::move(redactions);
   }
+  bool KnowsRedactionOf(uint64_t position) const {
+    return redactions_.contains(position);
+  }
 
   // The export starts at `first_position`; `previous_hash` (32 bytes) is
   // the chain hash before it.

@@ -184,9 +184,8 @@ TEST_F(CliAuditTest, RedactionRemovesTheTextKeepsTheChainAndSaysWhoAndWhy) {
                "2026/118",
                "--command-id", "rd-cmd-1"});
   EXPECT_EQ(U64(again["redacted_position"]), report);
-  const CliResult reused =
-      Run({"admin", "redact", std::to_string(decided), "--reason", "x",
-           "--command-id", "rd-cmd-1"});
+  const CliResult reused = Run({"admin", "redact", std::to_string(decided),
+                                "--reason", "x", "--command-id", "rd-cmd-1"});
   EXPECT_EQ(reused.exit_code, 1) << reused;
   EXPECT_THAT(reused.err, HasSubstr("ALREADY_EXISTS"));
   const json redacted_decision =
