@@ -477,7 +477,8 @@ Json RunRebuild(const Flags& flags, Connections& connections) {
   };
   Json json = {{"mode", flags.mode}};
   Json projections = Json::array();
-  for (const v1::ProjectionStatus& before : list().projections()) {
+  const v1::ListProjectionsResponse initial = list();
+  for (const v1::ProjectionStatus& before : initial.projections()) {
     grpc::ClientContext context;
     connections.Prepare(context);
     v1::RebuildProjectionRequest request;
@@ -494,7 +495,8 @@ Json RunRebuild(const Flags& flags, Connections& connections) {
     for (;;) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
       bool finished = false;
-      for (const v1::ProjectionStatus& now : list().projections()) {
+      const v1::ListProjectionsResponse current = list();
+      for (const v1::ProjectionStatus& now : current.projections()) {
         if (now.name() == before.name() &&
             now.generation() > before.generation()) {
           finished = true;
