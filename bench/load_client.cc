@@ -97,9 +97,7 @@ class Connections {
                          std::chrono::seconds(60));
   }
   v1::EventStore::Stub& store(int slot) { return *store_[Index(slot)]; }
-  v1::PlanCommands::Stub& commands(int slot) {
-    return *commands_[Index(slot)];
-  }
+  v1::PlanCommands::Stub& commands(int slot) { return *commands_[Index(slot)]; }
   v1::PlanQueries::Stub& queries(int slot) { return *queries_[Index(slot)]; }
   v1::Admin::Stub& admin() { return *admin_[0]; }
 
@@ -183,8 +181,8 @@ LoopResult ClosedLoop(int clients, absl::Duration warmup,
 
 double Percentile(std::vector<int64_t>& values, double p) {
   if (values.empty()) return 0;
-  const size_t index = std::min(
-      values.size() - 1, static_cast<size_t>(p / 100.0 * values.size()));
+  const size_t index = std::min(values.size() - 1,
+                                static_cast<size_t>(p / 100.0 * values.size()));
   std::nth_element(values.begin(), values.begin() + index, values.end());
   return static_cast<double>(values[index]);
 }
@@ -295,12 +293,12 @@ Json RunReport(const Flags& flags, Connections& connections) {
       !registered.ok()) {
     return {{"mode", flags.mode}, {"error", registered.error_message()}};
   }
-  const LoopResult result = ClosedLoop(
-      flags.clients, Seconds(flags.warmup), Seconds(flags.seconds),
-      [&](int slot, uint64_t n, Done done) {
-        ReportStatus(connections, slot, absl::StrCat(prefix, slot), n,
-                     std::move(done));
-      });
+  const LoopResult result =
+      ClosedLoop(flags.clients, Seconds(flags.warmup), Seconds(flags.seconds),
+                 [&](int slot, uint64_t n, Done done) {
+                   ReportStatus(connections, slot, absl::StrCat(prefix, slot),
+                                n, std::move(done));
+                 });
   return Report(flags, result, 1);
 }
 
@@ -337,20 +335,16 @@ Json RunQuery(const Flags& flags, Connections& connections) {
           auto request = std::make_shared<v1::ListAreasRequest>();
           auto response = std::make_shared<v1::ListAreasResponse>();
           request->set_support_area(absl::StrCat("SA ", n % 7));
-          stub.async()->ListAreas(
-              context.get(), request.get(), response.get(),
-              [context, request, response, done](grpc::Status status) {
-                done(status);
-              });
+          stub.async()->ListAreas(context.get(), request.get(), response.get(),
+                                  [context, request, response, done](
+                                      grpc::Status status) { done(status); });
         } else {
           auto request = std::make_shared<v1::GetHistoryRequest>();
           auto response = std::make_shared<v1::GetHistoryResponse>();
           request->set_area_id(area);
-          stub.async()->GetHistory(
-              context.get(), request.get(), response.get(),
-              [context, request, response, done](grpc::Status status) {
-                done(status);
-              });
+          stub.async()->GetHistory(context.get(), request.get(), response.get(),
+                                   [context, request, response, done](
+                                       grpc::Status status) { done(status); });
         }
       });
   Json json = Report(flags, result, 1);

@@ -103,8 +103,7 @@ int main(int argc, char** argv) {
   for (int c = 0; c < clients; ++c) {
     workers.emplace_back([&, c] {
       PGconn* connection = Connect(conninfo);
-      PGresult* prepared =
-          PQprepare(connection, "append", kAppend, 5, nullptr);
+      PGresult* prepared = PQprepare(connection, "append", kAppend, 5, nullptr);
       if (PQresultStatus(prepared) != PGRES_COMMAND_OK) {
         std::cerr << "pg_peer: " << PQerrorMessage(connection);
         std::exit(1);

@@ -8,12 +8,12 @@
 namespace plantrail::projections {
 namespace {
 
+// Folds the stream's events after `state` (at state.version()) into it.
 template <typename State, typename Evolve>
 absl::StatusOr<State> Fold(const eventstore::EventStore& log,
                            const std::string& stream_id, Evolve evolve,
-                           const EventFilter& include) {
-  State state;
-  for (uint64_t from = 1; from != 0;) {
+                           const EventFilter& include, State state = State()) {
+  for (uint64_t from = state.version() + 1; from != 0;) {
     absl::StatusOr<eventstore::StreamPage> page = log.ReadStream(
         {.stream_id = stream_id, .from_version = from, .limit = 1000});
     if (absl::IsNotFound(page.status())) return state;
@@ -61,6 +61,13 @@ absl::StatusOr<v1::AreaState> FoldArea(const eventstore::EventStore& log,
                                        const EventFilter& include) {
   return Fold<v1::AreaState>(log, domain::AreaStream(area_id),
                              domain::EvolveArea, include);
+}
+
+absl::StatusOr<v1::AreaState> FoldAreaAfter(const eventstore::EventStore& log,
+                                            v1::AreaState state) {
+  const std::string stream_id = domain::AreaStream(state.area_id());
+  return Fold<v1::AreaState>(log, stream_id, domain::EvolveArea, nullptr,
+                             std::move(state));
 }
 
 absl::StatusOr<v1::DecisionState> FoldDecision(

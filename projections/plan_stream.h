@@ -37,6 +37,10 @@ using EventFilter = std::function<bool(const PlanEventRecord&)>;
 absl::StatusOr<v1::AreaState> FoldArea(const eventstore::EventStore& log,
                                        absl::string_view area_id,
                                        const EventFilter& include = nullptr);
+// Brings a folded area (registered: area_id set) up to date: folds only the
+// events after state.version().
+absl::StatusOr<v1::AreaState> FoldAreaAfter(const eventstore::EventStore& log,
+                                            v1::AreaState state);
 absl::StatusOr<v1::DecisionState> FoldDecision(
     const eventstore::EventStore& log, absl::string_view decision_id);
 

@@ -159,18 +159,18 @@ grpc::ServerUnaryReactor* AdminService::RedactEvent(
       v1::PayloadRedacted recorded;
       if ((*earlier)->type != v1::PayloadRedacted::descriptor()->name() ||
           !recorded.ParseFromString((*earlier)->payload)) {
-        return FinishUnary(
-            context, absl::AlreadyExistsError(absl::StrCat(
-                         "command_id: \"", request->command_id(),
-                         "\" was used by another command (position ",
-                         (*earlier)->position, ")")));
+        return FinishUnary(context,
+                           absl::AlreadyExistsError(absl::StrCat(
+                               "command_id: \"", request->command_id(),
+                               "\" was used by another command (position ",
+                               (*earlier)->position, ")")));
       }
       if (recorded.position() != request->position()) {
         return FinishUnary(
             context, absl::AlreadyExistsError(absl::StrCat(
                          "command_id: \"", request->command_id(),
-                         "\" redacted position ", recorded.position(),
-                         ", not ", request->position())));
+                         "\" redacted position ", recorded.position(), ", not ",
+                         request->position())));
       }
       response->set_position((*earlier)->position);
       response->set_event_id((*earlier)->event_id);
@@ -182,12 +182,15 @@ grpc::ServerUnaryReactor* AdminService::RedactEvent(
       PrepareRedaction(*store_, *caller, *request);
   if (!redaction.ok()) return FinishUnary(context, redaction.status());
   const uint64_t target = redaction->position;
+  const std::string stream =
+      redaction->record.events.front().metadata["redacts_stream"];
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   store_->RedactAsync(
       *std::move(redaction),
-      [this, context, reactor, response,
-       target](absl::StatusOr<eventstore::AppendResult> result) {
+      [this, context, reactor, response, target,
+       stream](absl::StatusOr<eventstore::AppendResult> result) {
         if (result.ok()) {
+          if (after_redaction_) after_redaction_(stream);
           response->set_position(result->first_position);
           response->set_event_id(result->event_ids.front());
           response->set_redacted_position(target);

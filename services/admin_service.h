@@ -6,6 +6,7 @@
 #ifndef PLANTRAIL_SERVICES_ADMIN_SERVICE_H_
 #define PLANTRAIL_SERVICES_ADMIN_SERVICE_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -27,14 +28,17 @@ class AdminService final : public v1::Admin::CallbackService {
                std::vector<projections::ProjectionRunner*> projections,
                const SubscriptionHub* subscriptions, TokenRegistry* tokens,
                const Authorizer* authorizer,
-               const audit::SigningKey* signing_key, std::string data_dir)
+               const audit::SigningKey* signing_key, std::string data_dir,
+               std::function<void(const std::string& stream_id)>
+                   after_redaction = nullptr)
       : store_(store),
         projections_(std::move(projections)),
         subscriptions_(subscriptions),
         tokens_(tokens),
         authorizer_(authorizer),
         signing_key_(signing_key),
-        data_dir_(std::move(data_dir)) {}
+        data_dir_(std::move(data_dir)),
+        after_redaction_(std::move(after_redaction)) {}
 
   grpc::ServerUnaryReactor* Verify(grpc::CallbackServerContext* context,
                                    const v1::VerifyRequest* request,
@@ -81,6 +85,8 @@ class AdminService final : public v1::Admin::CallbackService {
   const Authorizer* const authorizer_;
   const audit::SigningKey* const signing_key_;
   const std::string data_dir_;
+  // Told the stream of every redacted event (caches drop what they folded).
+  const std::function<void(const std::string& stream_id)> after_redaction_;
 };
 
 }  // namespace plantrail::services

@@ -7,6 +7,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "common/status_macros.h"
 #include "domain/decide.h"
 #include "domain/event_codec.h"
@@ -77,29 +78,30 @@ absl::Status InScope(const Principal& principal, absl::string_view area_id,
 
 template <typename Request>
 DecideFn DecideArea(const Request& command, PlanCommandHandler::Gather gather,
-                    const Principal& principal) {
-  return [command, gather = std::move(gather), principal](
-             const EventStore& store,
-             absl::Time now) -> absl::StatusOr<Decided> {
-    PLANTRAIL_ASSIGN_OR_RETURN(v1::AreaState state,
-                               projections::FoldArea(store, command.area_id()));
-    domain::Facts facts{.now = now};
-    if (gather) PLANTRAIL_RETURN_IF_ERROR(gather(store, facts));
-    PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanEvent event,
-                               domain::Decide(state, command, facts));
-    if (!principal.support_areas.empty()) {
-      // Both the area as it is and as the command leaves it: a planner can
-      // neither change nor move out (or in) an area outside their scope.
-      v1::AreaState after = state;
-      domain::EvolveArea(after, event, {.version = state.version() + 1});
-      for (const v1::AreaState* area : {&state, &after}) {
-        if (area->version() == 0) continue;  // not registered before
-        PLANTRAIL_RETURN_IF_ERROR(
-            InScope(principal, area->area_id(), area->support_area()));
-      }
-    }
-    return Decided{.version = state.version(), .event = std::move(event)};
-  };
+                    const Principal& principal,
+                    projections::AreaStateCache* areas) {
+  return
+      [command, gather = std::move(gather), principal, areas](
+          const EventStore& store, absl::Time now) -> absl::StatusOr<Decided> {
+        PLANTRAIL_ASSIGN_OR_RETURN(v1::AreaState state,
+                                   areas->Fold(store, command.area_id()));
+        domain::Facts facts{.now = now};
+        if (gather) PLANTRAIL_RETURN_IF_ERROR(gather(store, facts));
+        PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanEvent event,
+                                   domain::Decide(state, command, facts));
+        if (!principal.support_areas.empty()) {
+          // Both the area as it is and as the command leaves it: a planner can
+          // neither change nor move out (or in) an area outside their scope.
+          v1::AreaState after = state;
+          domain::EvolveArea(after, event, {.version = state.version() + 1});
+          for (const v1::AreaState* area : {&state, &after}) {
+            if (area->version() == 0) continue;  // not registered before
+            PLANTRAIL_RETURN_IF_ERROR(
+                InScope(principal, area->area_id(), area->support_area()));
+          }
+        }
+        return Decided{.version = state.version(), .event = std::move(event)};
+      };
 }
 
 // Adds `area_id` to the facts when it names an existing area.
@@ -138,6 +140,13 @@ std::string PlanCommandHandler::EventIdFor(absl::string_view command_id) {
   id[6] = (id[6] & 0x0f) | 0x80;  // version 8: a name-based, custom UUID
   id[8] = (id[8] & 0x3f) | 0x80;  // RFC 4122 variant
   return eventstore::FormatUuid(id);
+}
+
+void PlanCommandHandler::StreamRedacted(absl::string_view stream_id) {
+  absl::string_view area_id = stream_id;
+  if (absl::ConsumePrefix(&area_id, domain::kAreaStreamPrefix)) {
+    areas_.Forget(area_id);
+  }
 }
 
 void PlanCommandHandler::Submit(std::shared_ptr<Execution> execution) {
@@ -304,7 +313,8 @@ void PlanCommandHandler::HandleArea(const Principal& principal,
   execution->options = command.options();
   execution->stream_id = domain::AreaStream(command.area_id());
   execution->fingerprint = Fingerprint(command);
-  execution->decide = DecideArea(command, std::move(gather), principal);
+  execution->decide =
+      DecideArea(command, std::move(gather), principal, &areas_);
   execution->done = std::move(done);
   Submit(std::move(execution));
 }
@@ -415,9 +425,9 @@ void PlanCommandHandler::Handle(const Principal& principal,
   execution->options = command.options();
   execution->stream_id = domain::DecisionStream(*decision_id);
   execution->fingerprint = Fingerprint(command);
-  execution->decide = [command, decision_id = *decision_id, principal](
-                          const EventStore& store,
-                          absl::Time now) -> absl::StatusOr<Decided> {
+  execution->decide =
+      [command, decision_id = *decision_id, principal, areas = &areas_](
+          const EventStore& store, absl::Time now) -> absl::StatusOr<Decided> {
     PLANTRAIL_ASSIGN_OR_RETURN(v1::DecisionState state,
                                projections::FoldDecision(store, decision_id));
     domain::Facts facts{.now = now};
@@ -426,7 +436,7 @@ void PlanCommandHandler::Handle(const Principal& principal,
       if (!principal.support_areas.empty() &&
           facts.existing_areas.contains(area_id)) {
         PLANTRAIL_ASSIGN_OR_RETURN(v1::AreaState area,
-                                   projections::FoldArea(store, area_id));
+                                   areas->Fold(store, area_id));
         PLANTRAIL_RETURN_IF_ERROR(
             InScope(principal, area_id, area.support_area()));
       }

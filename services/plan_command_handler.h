@@ -42,6 +42,7 @@
 #include "domain/decide.h"
 #include "eventstore/event_store.h"
 #include "plantrail/v1/plan_commands.pb.h"
+#include "projections/area_state_cache.h"
 #include "projections/plan_stream.h"
 #include "services/principal.h"
 
@@ -91,6 +92,10 @@ class PlanCommandHandler {
   // The event id a command id stands for (a name-based UUID).
   static std::string EventIdFor(absl::string_view command_id);
 
+  // The stream's stored payloads changed (a redaction): what the handler
+  // remembers of it is folded again from the log.
+  void StreamRedacted(absl::string_view stream_id);
+
  private:
   struct Execution;
   template <typename Request>
@@ -107,6 +112,8 @@ class PlanCommandHandler {
 
   eventstore::EventStore* const store_;
   const std::function<absl::Time()> now_;
+  // Each command folds only the events since the area's previous one.
+  projections::AreaStateCache areas_;
 
   Mutex mu_;
   // Per stream, the commands waiting; the front one is running.

@@ -116,14 +116,17 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   server->event_store_service_ = std::make_unique<EventStoreService>(
       server->store_.get(), server->subscriptions_.get(),
       server->authorizer_.get());
+  server->command_handler_ =
+      std::make_unique<PlanCommandHandler>(server->store_.get());
   server->admin_service_ = std::make_unique<AdminService>(
       server->store_.get(),
       std::vector<projections::ProjectionRunner*>{server->area_state_.get(),
                                                   server->history_.get()},
       server->subscriptions_.get(), server->tokens_.get(),
-      server->authorizer_.get(), server->signing_key_.get(), options.data_dir);
-  server->command_handler_ =
-      std::make_unique<PlanCommandHandler>(server->store_.get());
+      server->authorizer_.get(), server->signing_key_.get(), options.data_dir,
+      [handler = server->command_handler_.get()](const std::string& stream) {
+        handler->StreamRedacted(stream);
+      });
   server->command_service_ = std::make_unique<PlanCommandService>(
       server->command_handler_.get(), server->authorizer_.get());
 
