@@ -24,16 +24,14 @@ absl::Status AreaStateProjection::Apply(const eventstore::RecordedEvent& event,
   absl::string_view stream = event.stream_id;
   if (absl::ConsumePrefix(&stream, domain::kAreaStreamPrefix)) {
     const std::string key = AreaKey(stream);
-    PLANTRAIL_ASSIGN_OR_RETURN(v1::AreaState area,
-                               LoadMessage<v1::AreaState>(state, key));
-    domain::EvolveArea(area, record->event, record->context);
-    state.Put(key, area.SerializeAsString());
+    PLANTRAIL_ASSIGN_OR_RETURN(v1::AreaState * area,
+                               StagedMessage<v1::AreaState>(state, key));
+    domain::EvolveArea(*area, record->event, record->context);
   } else if (absl::ConsumePrefix(&stream, domain::kDecisionStreamPrefix)) {
     const std::string key = DecisionKey(stream);
-    PLANTRAIL_ASSIGN_OR_RETURN(v1::DecisionState decision,
-                               LoadMessage<v1::DecisionState>(state, key));
-    domain::EvolveDecision(decision, record->event, record->context);
-    state.Put(key, decision.SerializeAsString());
+    PLANTRAIL_ASSIGN_OR_RETURN(v1::DecisionState * decision,
+                               StagedMessage<v1::DecisionState>(state, key));
+    domain::EvolveDecision(*decision, record->event, record->context);
   }
   return absl::OkStatus();
 }

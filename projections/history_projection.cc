@@ -297,10 +297,12 @@ absl::Status HistoryProjection::Apply(const eventstore::RecordedEvent& event,
   absl::string_view stream = event.stream_id;
   if (absl::ConsumePrefix(&stream, domain::kAreaStreamPrefix)) {
     const std::string working_key = absl::StrCat(kWorkingStatePrefix, stream);
-    PLANTRAIL_ASSIGN_OR_RETURN(v1::AreaState before,
-                               LoadMessage<v1::AreaState>(state, working_key));
-    v1::AreaState after = before;
-    domain::EvolveArea(after, record->event, record->context);
+    PLANTRAIL_ASSIGN_OR_RETURN(
+        v1::AreaState * working,
+        StagedMessage<v1::AreaState>(state, working_key));
+    const v1::AreaState before = *working;
+    domain::EvolveArea(*working, record->event, record->context);
+    const v1::AreaState& after = *working;
     v1::HistoryEntry entry = Entry(event, *record);
     entry.set_version(event.stream_version);
     for (v1::FieldChange& change : ChangedFields(before, after)) {
@@ -309,7 +311,6 @@ absl::Status HistoryProjection::Apply(const eventstore::RecordedEvent& event,
     if (event.redacted) RedactEntry(entry);
     state.Put(HistoryKey(stream, event.position), entry.SerializeAsString());
     state.Put(EntryAreasKey(event.position), stream);
-    state.Put(working_key, after.SerializeAsString());
     if (record->event.has_entry_corrected()) {
       // The corrected entry says so too; it is not otherwise changed.
       const std::string corrected_key =

@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "eventstore/event.h"
+#include "google/protobuf/message.h"
 
 namespace plantrail::projections {
 
@@ -51,7 +52,27 @@ class StateWriter {
   virtual absl::StatusOr<std::optional<std::string>> Get(
       absl::string_view key) = 0;
   virtual void Put(absl::string_view key, absl::string_view value) = 0;
+
+  // The message under `key`, decoded once per batch and kept decoded: it is
+  // changed in place and written (serialized once) when the batch commits.
+  // A page of a thousand events on one area then parses and serializes its
+  // state once, not a thousand times. `prototype` gives the type; an absent
+  // key starts empty. kDataLoss if the stored bytes do not parse. The
+  // pointer lives until the batch commits; Get and Put of the key see and
+  // replace it.
+  virtual absl::StatusOr<google::protobuf::Message*> Staged(
+      absl::string_view key, const google::protobuf::Message& prototype) = 0;
 };
+
+// Staged() for a message type.
+template <typename Message>
+absl::StatusOr<Message*> StagedMessage(StateWriter& state,
+                                       absl::string_view key) {
+  absl::StatusOr<google::protobuf::Message*> message =
+      state.Staged(key, Message::default_instance());
+  if (!message.ok()) return message.status();
+  return static_cast<Message*>(*message);
+}
 
 // The message stored under `key`, or an empty one; kDataLoss if the bytes do
 // not parse.

@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -147,6 +149,9 @@ class BatchWriter final : public StateWriter {
 
   absl::StatusOr<std::optional<std::string>> Get(
       absl::string_view key) override {
+    if (auto it = staged_.find(key); it != staged_.end()) {
+      return it->second->SerializeAsString();
+    }
     std::string value;
     rocksdb::Status status = batch_->GetFromBatchAndDB(
         db_, rocksdb::ReadOptions(), family_, AsSlice(key), &value);
@@ -156,10 +161,40 @@ class BatchWriter final : public StateWriter {
   }
 
   void Put(absl::string_view key, absl::string_view value) override {
+    staged_.erase(key);
     batch_->Put(family_, AsSlice(key), AsSlice(value)).PermitUncheckedError();
   }
 
+  absl::StatusOr<google::protobuf::Message*> Staged(
+      absl::string_view key,
+      const google::protobuf::Message& prototype) override {
+    if (auto it = staged_.find(key); it != staged_.end()) {
+      return it->second.get();
+    }
+    PLANTRAIL_ASSIGN_OR_RETURN(std::optional<std::string> bytes, Get(key));
+    std::unique_ptr<google::protobuf::Message> message(prototype.New());
+    if (bytes.has_value() && !message->ParseFromString(*bytes)) {
+      return absl::DataLossError(
+          absl::StrCat("a stored ", prototype.GetDescriptor()->name(), " at \"",
+                       absl::CEscape(key), "\" does not parse"));
+    }
+    google::protobuf::Message* raw = message.get();
+    staged_.emplace(std::string(key), std::move(message));
+    return raw;
+  }
+
+  // Writes every staged message into the batch.
+  void PutStaged() {
+    for (const auto& [key, message] : staged_) {
+      batch_->Put(family_, AsSlice(key), message->SerializeAsString())
+          .PermitUncheckedError();
+    }
+    staged_.clear();
+  }
+
  private:
+  absl::flat_hash_map<std::string, std::unique_ptr<google::protobuf::Message>>
+      staged_;
   rocksdb::DB* const db_;
   rocksdb::ColumnFamilyHandle* const family_;
   rocksdb::WriteBatchWithIndex* const batch_;
@@ -198,6 +233,8 @@ StateCopy::Batch::Batch(const StateCopy* copy)
 
 absl::Status StateCopy::Batch::Commit(uint64_t checkpoint,
                                       const eventstore::Hash& checkpoint_hash) {
+  // writer_ is the BatchWriter the constructor made.
+  static_cast<BatchWriter&>(*writer_).PutStaged();
   std::string value = rf::PositionKey(checkpoint);
   value.append(reinterpret_cast<const char*>(checkpoint_hash.data()),
                checkpoint_hash.size());
@@ -215,7 +252,8 @@ absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
   rocksdb::Options options;
   options.create_if_missing = true;
   options.create_missing_column_families = true;
-  options.db_write_buffer_size = 64 << 20;
+  // Bounded like the log's (see rocksdb_event_store.cc).
+  options.db_write_buffer_size = 32 << 20;
   options.max_log_file_size = 8 << 20;
   options.keep_log_file_num = 4;
   std::vector<std::string> names;
