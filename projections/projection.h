@@ -42,6 +42,9 @@ class StateReader {
       bool reverse = false) const = 0;
   // The last log position folded into this state.
   virtual uint64_t checkpoint() const = 0;
+  // Which copy it reads (a rebuild makes a new one): with checkpoint(), it
+  // names the state read, for readers that cache what they derive from it.
+  virtual uint64_t generation() const = 0;
 };
 
 // Reads and writes of one copy within the batch being built: Get() sees

@@ -72,9 +72,11 @@ absl::StatusOr<StateCopy::Checkpoint> DecodeCheckpoint(
 class CopyReader final : public StateReader {
  public:
   CopyReader(rocksdb::DB* db,
-             std::shared_ptr<rocksdb::ColumnFamilyHandle> family)
+             std::shared_ptr<rocksdb::ColumnFamilyHandle> family,
+             uint64_t generation)
       : db_(db),
         family_(std::move(family)),
+        generation_(generation),
         snapshot_(db->GetSnapshot(), [db](const rocksdb::Snapshot* snapshot) {
           db->ReleaseSnapshot(snapshot);
         }) {
@@ -132,10 +134,12 @@ class CopyReader final : public StateReader {
   }
 
   uint64_t checkpoint() const override { return checkpoint_; }
+  uint64_t generation() const override { return generation_; }
 
  private:
   rocksdb::DB* const db_;
   const std::shared_ptr<rocksdb::ColumnFamilyHandle> family_;
+  const uint64_t generation_;
   const std::shared_ptr<const rocksdb::Snapshot> snapshot_;
   rocksdb::ReadOptions options_;
   uint64_t checkpoint_ = 0;
@@ -223,7 +227,7 @@ absl::StatusOr<StateCopy::Checkpoint> StateCopy::ReadCheckpointWithHash()
 }
 
 std::shared_ptr<const StateReader> StateCopy::Reader() const {
-  return std::make_shared<CopyReader>(db_, family_);
+  return std::make_shared<CopyReader>(db_, family_, generation_);
 }
 
 StateCopy::Batch::Batch(const StateCopy* copy)

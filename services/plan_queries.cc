@@ -283,6 +283,32 @@ absl::StatusOr<v1::GetAreaResponse> PlanQueries::GetArea(
   return response;
 }
 
+absl::StatusOr<std::shared_ptr<const std::vector<v1::AreaState>>>
+PlanQueries::AllAreas(const projections::StateReader& reader) const {
+  {
+    MutexLock lock(&mu_);
+    if (parsed_.areas != nullptr && parsed_.generation == reader.generation() &&
+        parsed_.checkpoint == reader.checkpoint()) {
+      return parsed_.areas;
+    }
+  }
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      std::vector<v1::AreaState> areas,
+      ScanAll<v1::AreaState>(reader, projections::kAreaKeyPrefix));
+  auto shared =
+      std::make_shared<const std::vector<v1::AreaState>>(std::move(areas));
+  MutexLock lock(&mu_);
+  // Keep the newest state seen (readers may come in out of order).
+  if (parsed_.areas == nullptr ||
+      std::pair(reader.generation(), reader.checkpoint()) >
+          std::pair(parsed_.generation, parsed_.checkpoint)) {
+    parsed_ = {.generation = reader.generation(),
+               .checkpoint = reader.checkpoint(),
+               .areas = shared};
+  }
+  return shared;
+}
+
 absl::StatusOr<v1::ListAreasResponse> PlanQueries::ListAreas(
     const v1::ListAreasRequest& request) const {
   PLANTRAIL_ASSIGN_OR_RETURN(uint32_t page_size, PageSize(request.page_size()));
@@ -305,8 +331,7 @@ absl::StatusOr<v1::ListAreasResponse> PlanQueries::ListAreas(
   }
   std::shared_ptr<const projections::StateReader> reader = areas_->Live();
   PLANTRAIL_ASSIGN_OR_RETURN(
-      std::vector<v1::AreaState> areas,
-      ScanAll<v1::AreaState>(*reader, projections::kAreaKeyPrefix));
+      std::shared_ptr<const std::vector<v1::AreaState>> all, AllAreas(*reader));
 
   const absl::Time now = now_();
   const absl::CivilDay today = DayOf(now);
@@ -340,24 +365,26 @@ absl::StatusOr<v1::ListAreasResponse> PlanQueries::ListAreas(
     }
     return true;
   };
-  areas.erase(std::remove_if(areas.begin(), areas.end(),
-                             [&](const auto& a) { return !keep(a); }),
-              areas.end());
+  // Pointers into the shared parse: only the page is copied.
+  std::vector<const v1::AreaState*> areas;
+  for (const v1::AreaState& area : *all) {
+    if (keep(area)) areas.push_back(&area);
+  }
   switch (request.sort()) {
     case v1::AREA_SORT_PLANNED_END:
-      std::stable_sort(areas.begin(), areas.end(),
-                       [](const v1::AreaState& a, const v1::AreaState& b) {
-                         const auto ea = LastDay(a.planned_end());
-                         const auto eb = LastDay(b.planned_end());
-                         if (ea.has_value() != eb.has_value())
-                           return ea.has_value();
-                         return ea && *ea > *eb;
-                       });
+      std::stable_sort(
+          areas.begin(), areas.end(),
+          [](const v1::AreaState* a, const v1::AreaState* b) {
+            const auto ea = LastDay(a->planned_end());
+            const auto eb = LastDay(b->planned_end());
+            if (ea.has_value() != eb.has_value()) return ea.has_value();
+            return ea && *ea > *eb;
+          });
       break;
     case v1::AREA_SORT_UPDATED:
       std::stable_sort(areas.begin(), areas.end(),
-                       [](const v1::AreaState& a, const v1::AreaState& b) {
-                         return a.position() > b.position();
+                       [](const v1::AreaState* a, const v1::AreaState* b) {
+                         return a->position() > b->position();
                        });
       break;
     default:
@@ -366,8 +393,12 @@ absl::StatusOr<v1::ListAreasResponse> PlanQueries::ListAreas(
   v1::ListAreasResponse response;
   response.set_total(static_cast<uint32_t>(areas.size()));
   response.set_position(reader->checkpoint());
-  response.set_next_page_token(Paginate(areas, offset, page_size, kAreasToken,
-                                        response.mutable_areas()));
+  for (uint64_t i = offset; i < areas.size() && i < offset + page_size; ++i) {
+    *response.add_areas() = *areas[i];
+  }
+  if (offset + page_size < areas.size()) {
+    response.set_next_page_token(MakeToken(kAreasToken, offset + page_size));
+  }
   return response;
 }
 
@@ -472,8 +503,8 @@ absl::StatusOr<v1::GetPortfolioResponse> PlanQueries::GetPortfolio(
       request.due_within_days() == 0 ? 14 : request.due_within_days();
   std::shared_ptr<const projections::StateReader> reader = areas_->Live();
   PLANTRAIL_ASSIGN_OR_RETURN(
-      std::vector<v1::AreaState> areas,
-      ScanAll<v1::AreaState>(*reader, projections::kAreaKeyPrefix));
+      std::shared_ptr<const std::vector<v1::AreaState>> all, AllAreas(*reader));
+  const std::vector<v1::AreaState>& areas = *all;
   const absl::Time now = now_();
   const absl::CivilDay today = DayOf(now);
   v1::GetPortfolioResponse response;
@@ -508,8 +539,9 @@ absl::StatusOr<v1::GetDependenciesResponse> PlanQueries::GetDependencies(
   }
   std::shared_ptr<const projections::StateReader> reader = areas_->Live();
   PLANTRAIL_ASSIGN_OR_RETURN(
-      std::vector<v1::AreaState> all,
-      ScanAll<v1::AreaState>(*reader, projections::kAreaKeyPrefix));
+      std::shared_ptr<const std::vector<v1::AreaState>> parsed,
+      AllAreas(*reader));
+  const std::vector<v1::AreaState>& all = *parsed;
   std::map<std::string, const v1::AreaState*> areas;
   // Who depends on whom: dependency target -> (dependent area, dependency).
   std::map<std::string, std::vector<std::pair<std::string, v1::Dependency>>>

@@ -8,9 +8,12 @@
 #define PLANTRAIL_SERVICES_PLAN_QUERIES_H_
 
 #include <functional>
+#include <memory>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/sync.h"
 #include "eventstore/event_store.h"
 #include "plantrail/v1/plan_queries.pb.h"
 #include "projections/runner.h"
@@ -43,10 +46,25 @@ class PlanQueries {
   projections::ProjectionRunner* history() const { return history_; }
 
  private:
+  // Every live area state, parsed once per state of the projection and
+  // shared by the queries that scan them all (ListAreas, GetPortfolio,
+  // GetDependencies): under a read load each call no longer parses ten
+  // thousand areas.
+  absl::StatusOr<std::shared_ptr<const std::vector<v1::AreaState>>> AllAreas(
+      const projections::StateReader& reader) const;
+
   const eventstore::EventStore* const log_;
   projections::ProjectionRunner* const areas_;
   projections::ProjectionRunner* const history_;
   const std::function<absl::Time()> now_;
+
+  struct ParsedAreas {
+    uint64_t generation = 0;
+    uint64_t checkpoint = 0;
+    std::shared_ptr<const std::vector<v1::AreaState>> areas;
+  };
+  mutable Mutex mu_;
+  mutable ParsedAreas parsed_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace plantrail::services

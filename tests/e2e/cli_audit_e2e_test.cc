@@ -213,6 +213,11 @@ TEST_F(CliAuditTest, RedactionRemovesTheTextKeepsTheChainAndSaysWhoAndWhy) {
   } while (area["latest_report"]["narrative"] != "" && absl::Now() < deadline);
   EXPECT_EQ(area["latest_report"]["narrative"], "");
   EXPECT_EQ(area["phase"], "PHASE_IN_PROGRESS");
+  // Listings too (they share one parse of every area per projection state,
+  // and a rebuild at the same position is a new state).
+  const json listed = RunJson({"area", "list", "--support-area", "SA redact"});
+  ASSERT_EQ(listed["areas"].size(), 1u);
+  EXPECT_EQ(listed["areas"][0]["latest_report"]["narrative"], "");
 
   // A digest from before the redaction still verifies after it.
   const CliResult verified = Run({"verify", "--digest", before, "--public-key",
