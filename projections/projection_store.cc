@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "eventstore/record_format.h"
+#include "rocksdb/write_batch.h"
 
 namespace plantrail::projections {
 namespace {
@@ -145,20 +146,25 @@ class CopyReader final : public StateReader {
   uint64_t checkpoint_ = 0;
 };
 
+// The writes of one batch, kept in memory until it commits: reads see them
+// through a hash map (no indexed write batch to maintain), and every key is
+// written once, with its last value.
 class BatchWriter final : public StateWriter {
  public:
-  BatchWriter(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family,
-              rocksdb::WriteBatchWithIndex* batch)
-      : db_(db), family_(family), batch_(batch) {}
+  BatchWriter(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family)
+      : db_(db), family_(family) {}
 
   absl::StatusOr<std::optional<std::string>> Get(
       absl::string_view key) override {
     if (auto it = staged_.find(key); it != staged_.end()) {
       return it->second->SerializeAsString();
     }
+    if (auto it = written_.find(key); it != written_.end()) {
+      return it->second;
+    }
     std::string value;
-    rocksdb::Status status = batch_->GetFromBatchAndDB(
-        db_, rocksdb::ReadOptions(), family_, AsSlice(key), &value);
+    rocksdb::Status status =
+        db_->Get(rocksdb::ReadOptions(), family_, AsSlice(key), &value);
     if (status.IsNotFound()) return std::nullopt;
     PLANTRAIL_RETURN_IF_ERROR(FromRocks(status, "cannot read a projection"));
     return value;
@@ -166,7 +172,7 @@ class BatchWriter final : public StateWriter {
 
   void Put(absl::string_view key, absl::string_view value) override {
     staged_.erase(key);
-    batch_->Put(family_, AsSlice(key), AsSlice(value)).PermitUncheckedError();
+    written_[key] = std::string(value);
   }
 
   absl::StatusOr<google::protobuf::Message*> Staged(
@@ -182,26 +188,31 @@ class BatchWriter final : public StateWriter {
           absl::StrCat("a stored ", prototype.GetDescriptor()->name(), " at \"",
                        absl::CEscape(key), "\" does not parse"));
     }
+    written_.erase(key);
     google::protobuf::Message* raw = message.get();
     staged_.emplace(std::string(key), std::move(message));
     return raw;
   }
 
-  // Writes every staged message into the batch.
-  void PutStaged() {
+  // Every write of the batch (staged messages serialized now) into `batch`.
+  void WriteInto(rocksdb::WriteBatch& batch) {
+    for (const auto& [key, value] : written_) {
+      batch.Put(family_, AsSlice(key), AsSlice(value)).PermitUncheckedError();
+    }
     for (const auto& [key, message] : staged_) {
-      batch_->Put(family_, AsSlice(key), message->SerializeAsString())
+      batch.Put(family_, AsSlice(key), message->SerializeAsString())
           .PermitUncheckedError();
     }
+    written_.clear();
     staged_.clear();
   }
 
  private:
-  absl::flat_hash_map<std::string, std::unique_ptr<google::protobuf::Message>>
-      staged_;
   rocksdb::DB* const db_;
   rocksdb::ColumnFamilyHandle* const family_;
-  rocksdb::WriteBatchWithIndex* const batch_;
+  absl::flat_hash_map<std::string, std::string> written_;
+  absl::flat_hash_map<std::string, std::unique_ptr<google::protobuf::Message>>
+      staged_;
 };
 
 }  // namespace
@@ -232,23 +243,22 @@ std::shared_ptr<const StateReader> StateCopy::Reader() const {
 
 StateCopy::Batch::Batch(const StateCopy* copy)
     : copy_(copy),
-      writer_(std::make_unique<BatchWriter>(copy->db_, copy->family_.get(),
-                                            &batch_)) {}
+      writer_(std::make_unique<BatchWriter>(copy->db_, copy->family_.get())) {}
 
 absl::Status StateCopy::Batch::Commit(uint64_t checkpoint,
                                       const eventstore::Hash& checkpoint_hash) {
+  rocksdb::WriteBatch batch;
   // writer_ is the BatchWriter the constructor made.
-  static_cast<BatchWriter&>(*writer_).PutStaged();
+  static_cast<BatchWriter&>(*writer_).WriteInto(batch);
   std::string value = rf::PositionKey(checkpoint);
   value.append(reinterpret_cast<const char*>(checkpoint_hash.data()),
                checkpoint_hash.size());
-  batch_.Put(copy_->family_.get(), CheckpointKey(), value)
+  batch.Put(copy_->family_.get(), CheckpointKey(), value)
       .PermitUncheckedError();
   // No fsync: a projection is rebuilt from the log, and state and
   // checkpoint stay consistent because they share this batch.
-  return FromRocks(
-      copy_->db_->Write(rocksdb::WriteOptions(), batch_.GetWriteBatch()),
-      "cannot commit a projection batch");
+  return FromRocks(copy_->db_->Write(rocksdb::WriteOptions(), &batch),
+                   "cannot commit a projection batch");
 }
 
 absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(

@@ -21,7 +21,6 @@
 #include "common/sync.h"
 #include "projections/projection.h"
 #include "rocksdb/db.h"
-#include "rocksdb/utilities/write_batch_with_index.h"
 
 namespace plantrail::projections {
 
@@ -61,7 +60,6 @@ class StateCopy {
 
    private:
     const StateCopy* copy_;
-    rocksdb::WriteBatchWithIndex batch_;
     std::unique_ptr<StateWriter> writer_;
   };
 
