@@ -574,6 +574,16 @@ Json HistoryJson(const v1::HistoryEntry& entry, const References& references) {
     out["corrected_by"].push_back(position);
   }
   out["corrects"] = entry.corrects_position();
+  if (entry.redaction().redacted()) {
+    const v1::Redaction& redaction = entry.redaction();
+    out["redacted"] =
+        redaction.actor().empty()
+            ? std::string("Redacted: its free text is gone")
+            : absl::StrCat("Redacted by ", redaction.actor(), " on ",
+                           TimeOrEmpty(redaction.recorded_at()).substr(0, 10),
+                           " (#", redaction.position(),
+                           "), reason: ", redaction.reason());
+  }
   return out;
 }
 
@@ -1364,6 +1374,7 @@ constexpr char kScript[] = R"js(
       if (h.corrected_by && h.corrected_by.length) {
         item.appendChild(el('div', 'why', 'Corrected by #' + h.corrected_by.join(', #')));
       }
+      if (h.redacted) item.appendChild(el('div', 'why', h.redacted));
       list.appendChild(item);
     });
     panelBody.appendChild(list);

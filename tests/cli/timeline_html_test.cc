@@ -423,6 +423,30 @@ TEST(TimelineHtmlTest, ShowsHistoryNewestFirstWithChanges) {
   EXPECT_EQ(history[1]["text"], "Pågår enligt plan");
 }
 
+TEST(TimelineHtmlTest, SaysWhoRedactedAnEntryWhenAndWhy) {
+  v1::HistoryEntry reported;
+  reported.set_position(30);
+  reported.set_event_type("StatusReported");
+  v1::Redaction& redaction = *reported.mutable_redaction();
+  redaction.set_redacted(true);
+  redaction.set_actor("admin");
+  redaction.mutable_recorded_at()->set_seconds(1764000000);  // 2025-11-24
+  redaction.set_reason("GDPR art. 17");
+  redaction.set_position(57);
+  v1::HistoryEntry plain;
+  plain.set_position(10);
+  plain.set_event_type("AreaRegistered");
+
+  TimelineInput input = Input({Area("1", "A", "One", "VT24", "HT23")});
+  input.histories["1"] = {plain, reported};
+  const nlohmann::json data = Data(RenderTimelineHtml(input));
+  const nlohmann::json& history = data["areas"][0]["history"];
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[0]["redacted"],
+            "Redacted by admin on 2025-11-24 (#57), reason: GDPR art. 17");
+  EXPECT_FALSE(history[1].contains("redacted"));
+}
+
 TEST(TimelineHtmlTest, SurvivesAbsurdTimes) {
   v1::AreaState area = Area("1", "A", "Snarast", "snarast");
   area.mutable_registered_at()->set_seconds(int64_t{1} << 52);
