@@ -194,6 +194,8 @@ class BatchWriter final : public StateWriter {
     return raw;
   }
 
+  bool empty() const { return written_.empty() && staged_.empty(); }
+
   // Every write of the batch (staged messages serialized now) into `batch`.
   void WriteInto(rocksdb::WriteBatch& batch) {
     for (const auto& [key, value] : written_) {
@@ -257,8 +259,15 @@ absl::Status StateCopy::Batch::Commit(uint64_t checkpoint,
       .PermitUncheckedError();
   // No fsync: a projection is rebuilt from the log, and state and
   // checkpoint stay consistent because they share this batch.
-  return FromRocks(copy_->db_->Write(rocksdb::WriteOptions(), &batch),
-                   "cannot commit a projection batch");
+  PLANTRAIL_RETURN_IF_ERROR(
+      FromRocks(copy_->db_->Write(rocksdb::WriteOptions(), &batch),
+                "cannot commit a projection batch"));
+  copy_->NotePersistedCheckpoint(checkpoint);
+  return absl::OkStatus();
+}
+
+bool StateCopy::Batch::has_writes() const {
+  return !static_cast<const BatchWriter&>(*writer_).empty();
 }
 
 absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(

@@ -12,6 +12,7 @@
 #ifndef PLANTRAIL_PROJECTIONS_PROJECTION_STORE_H_
 #define PLANTRAIL_PROJECTIONS_PROJECTION_STORE_H_
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <optional>
@@ -32,6 +33,13 @@ class StateCopy {
             uint64_t generation);
 
   uint64_t generation() const { return generation_; }
+  // The checkpoint last committed through this copy (or noted at open).
+  uint64_t persisted_checkpoint() const {
+    return persisted_.load(std::memory_order_acquire);
+  }
+  void NotePersistedCheckpoint(uint64_t checkpoint) const {
+    persisted_.store(checkpoint, std::memory_order_release);
+  }
   // The checkpoint as committed (0: nothing applied yet).
   absl::StatusOr<uint64_t> ReadCheckpoint() const;
   // The checkpoint with the log's chain hash there, as the projection saw
@@ -57,6 +65,8 @@ class StateCopy {
     // there) in one WriteBatch (no fsync).
     absl::Status Commit(uint64_t checkpoint,
                         const eventstore::Hash& checkpoint_hash);
+    // Whether anything was written (or staged) in this batch.
+    bool has_writes() const;
 
    private:
     const StateCopy* copy_;
@@ -68,6 +78,7 @@ class StateCopy {
   rocksdb::DB* const db_;
   const std::shared_ptr<rocksdb::ColumnFamilyHandle> family_;
   const uint64_t generation_;
+  mutable std::atomic<uint64_t> persisted_{0};
 };
 
 class ProjectionStore {

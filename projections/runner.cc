@@ -17,6 +17,7 @@ absl::StatusOr<std::unique_ptr<ProjectionRunner>> ProjectionRunner::Start(
   PLANTRAIL_ASSIGN_OR_RETURN(std::shared_ptr<StateCopy> live,
                              store->Live(runner->name_));
   PLANTRAIL_ASSIGN_OR_RETURN(uint64_t checkpoint, live->ReadCheckpoint());
+  live->NotePersistedCheckpoint(checkpoint);
   {
     MutexLock lock(&runner->mu_);
     runner->live_ = std::move(live);
@@ -170,7 +171,16 @@ absl::StatusOr<uint64_t> ProjectionRunner::ApplyPageUpTo(const StateCopy& copy,
     last = event.position;
     last_hash = event.hash;
   }
-  PLANTRAIL_RETURN_IF_ERROR(batch.Commit(last, last_hash));
+  // A page that changed nothing (events of other streams: bulk data, the
+  // security stream) is not written: the checkpoint moves on in memory, and
+  // after a restart the runner reads those events again, which changes
+  // nothing either. It saves a projection write per commit group of the
+  // log; the checkpoint is still written every so often, so a restart
+  // never rereads much.
+  if (batch.has_writes() || last - copy.persisted_checkpoint() >=
+                                options_.checkpoint_every_positions) {
+    PLANTRAIL_RETURN_IF_ERROR(batch.Commit(last, last_hash));
+  }
   events_applied_.fetch_add(last - checkpoint, std::memory_order_relaxed);
   return last;
 }

@@ -55,6 +55,10 @@ class ProjectionRunner {
     uint32_t page_size = 1000;
     // How often an idle runner wakes to expire waiters.
     absl::Duration idle_wake = absl::Milliseconds(50);
+    // Pages that change nothing are not written (the checkpoint moves on in
+    // memory; a restart reads them again, to no effect), but the checkpoint
+    // is written at least this often.
+    uint64_t checkpoint_every_positions = 100000;
   };
 
   // Opens the live copy and starts tailing. The log and the store must

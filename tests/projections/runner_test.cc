@@ -296,3 +296,84 @@ TEST_F(CheckpointCheckTest, AnEmptyProjectionHasNothingToCheck) {
 
 }  // namespace
 }  // namespace plantrail::projections
+
+namespace plantrail::projections {
+namespace {
+
+// Counts events of type "E" and ignores the rest (writes nothing for them).
+class SelectiveProjection final : public Projection {
+ public:
+  std::string name() const override { return "selective"; }
+  absl::Status Apply(const eventstore::RecordedEvent& event,
+                     StateWriter& state) override {
+    if (event.type != "E") return absl::OkStatus();
+    auto count = state.Get("count");
+    if (!count.ok()) return count.status();
+    uint64_t n = 0;
+    if (count->has_value()) {
+      absl::string_view bytes = **count;
+      rf::ConsumeU64(bytes, n);
+    }
+    state.Put("count", rf::PositionKey(n + 1));
+    return absl::OkStatus();
+  }
+};
+
+class QuietPagesTest : public RunnerTest {
+ protected:
+  void AppendOf(const std::string& type, int events) {
+    eventstore::AppendRequest request{.stream_id = "s"};
+    for (int j = 0; j < events; ++j) {
+      request.events.push_back({.type = type, .payload = absl::StrCat(j)});
+    }
+    ASSERT_TRUE(log_->Append(std::move(request)).ok());
+  }
+  std::unique_ptr<ProjectionRunner> StartSelective() {
+    auto runner = ProjectionRunner::Start(
+        log_.get(), store_.get(), std::make_unique<SelectiveProjection>(),
+        {.page_size = 100, .checkpoint_every_positions = 1000});
+    EXPECT_TRUE(runner.ok()) << runner.status();
+    return runner.ok() ? *std::move(runner) : nullptr;
+  }
+  uint64_t Persisted() {
+    auto live = store_->Live("selective");
+    EXPECT_TRUE(live.ok());
+    return *(*live)->ReadCheckpoint();
+  }
+};
+
+TEST_F(QuietPagesTest, PagesThatChangeNothingAreNotWrittenYetNothingIsLost) {
+  AppendOf("E", 10);
+  AppendOf("X", 300);
+  {
+    auto runner = StartSelective();
+    ASSERT_TRUE(runner->WaitApplied(310, absl::Now() + absl::Seconds(30)).ok());
+    EXPECT_EQ(runner->Status().checkpoint, 310u);
+    EXPECT_EQ(Count(*runner->Live()), 10u);
+  }
+  // The quiet pages were not written: the committed checkpoint is the end of
+  // the last page that changed something (pages of 100: 10 E and 90 X).
+  EXPECT_EQ(Persisted(), 100u);
+  AppendOf("E", 5);
+  {
+    // A restart reads the quiet events again, to no effect, and applies the
+    // new ones once.
+    auto runner = StartSelective();
+    ASSERT_TRUE(runner->WaitApplied(315, absl::Now() + absl::Seconds(30)).ok());
+    EXPECT_EQ(Count(*runner->Live()), 15u);
+    EXPECT_TRUE(runner->VerifyCheckpoint().ok);
+  }
+  EXPECT_EQ(Persisted(), 315u);
+  // However quiet the log, the checkpoint is written every so often.
+  AppendOf("X", 1000);
+  AppendOf("X", 500);
+  {
+    auto runner = StartSelective();
+    ASSERT_TRUE(
+        runner->WaitApplied(1815, absl::Now() + absl::Seconds(30)).ok());
+  }
+  EXPECT_GE(Persisted(), 1315u);
+}
+
+}  // namespace
+}  // namespace plantrail::projections
