@@ -37,6 +37,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/loop_result.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/grpcpp.h"
 #include "nlohmann/json.hpp"
@@ -112,7 +113,7 @@ class Connections {
   std::vector<std::unique_ptr<v1::Admin::Stub>> admin_;
 };
 
-struct LoopResult {
+struct LoopOutcome {
   uint64_t calls = 0;
   uint64_t errors = 0;
   std::string first_error;
@@ -125,8 +126,8 @@ struct LoopResult {
 using Done = std::function<void(const grpc::Status&)>;
 using Start = std::function<void(int slot, uint64_t n, Done done)>;
 
-LoopResult ClosedLoop(int clients, absl::Duration warmup,
-                      absl::Duration duration, const Start& start) {
+LoopOutcome ClosedLoop(int clients, absl::Duration warmup,
+                       absl::Duration duration, const Start& start) {
   struct Slot {
     uint64_t n = 0;
     uint64_t calls = 0;
@@ -166,7 +167,7 @@ LoopResult ClosedLoop(int clients, absl::Duration warmup,
   };
   for (int i = 0; i < clients; ++i) next(i);
   all_done.WaitForNotification();
-  LoopResult result;
+  LoopOutcome result;
   result.seconds = absl::ToDoubleSeconds(duration);
   for (Slot& slot : slots) {
     result.calls += slot.calls;
@@ -179,26 +180,12 @@ LoopResult ClosedLoop(int clients, absl::Duration warmup,
   return result;
 }
 
-double Percentile(std::vector<int64_t>& values, double p) {
-  if (values.empty()) return 0;
-  const size_t index = std::min(values.size() - 1,
-                                static_cast<size_t>(p / 100.0 * values.size()));
-  std::nth_element(values.begin(), values.begin() + index, values.end());
-  return static_cast<double>(values[index]);
-}
-
-Json Report(const Flags& flags, LoopResult result, int per_call) {
-  Json json;
-  json["mode"] = flags.mode;
-  json["clients"] = flags.clients;
-  json["per_call"] = per_call;
-  json["calls"] = result.calls;
+Json Report(const Flags& flags, LoopOutcome result, int per_call) {
+  Json json = plantrail::bench::LoopResult(flags.mode, flags.clients, per_call,
+                                           result.calls, result.seconds,
+                                           std::move(result.latencies_us));
   json["errors"] = result.errors;
   if (!result.first_error.empty()) json["first_error"] = result.first_error;
-  json["items_per_second"] =
-      static_cast<double>(result.calls) * per_call / result.seconds;
-  json["p50_us"] = Percentile(result.latencies_us, 50);
-  json["p99_us"] = Percentile(result.latencies_us, 99);
   return json;
 }
 
@@ -207,7 +194,7 @@ absl::Duration Seconds(double seconds) { return absl::Seconds(seconds); }
 // --- Modes ------------------------------------------------------------------
 
 Json RunAppend(const Flags& flags, Connections& connections) {
-  const LoopResult result = ClosedLoop(
+  const LoopOutcome result = ClosedLoop(
       flags.clients, Seconds(flags.warmup), Seconds(flags.seconds),
       [&](int slot, uint64_t n, Done done) {
         struct Call {
@@ -293,7 +280,7 @@ Json RunReport(const Flags& flags, Connections& connections) {
       !registered.ok()) {
     return {{"mode", flags.mode}, {"error", registered.error_message()}};
   }
-  const LoopResult result =
+  const LoopOutcome result =
       ClosedLoop(flags.clients, Seconds(flags.warmup), Seconds(flags.seconds),
                  [&](int slot, uint64_t n, Done done) {
                    ReportStatus(connections, slot, absl::StrCat(prefix, slot),
@@ -316,7 +303,7 @@ Json RunAreas(const Flags& flags, Connections& connections) {
 Json RunQuery(const Flags& flags, Connections& connections) {
   std::vector<std::mt19937_64> random;
   for (int i = 0; i < flags.clients; ++i) random.emplace_back(i + 1);
-  const LoopResult result = ClosedLoop(
+  const LoopOutcome result = ClosedLoop(
       flags.clients, Seconds(flags.warmup), Seconds(flags.seconds),
       [&](int slot, uint64_t n, Done done) {
         const std::string area = absl::StrCat(

@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/loop_result.h"
 #include "nlohmann/json.hpp"
 
 namespace {
@@ -140,21 +141,8 @@ int main(int argc, char** argv) {
     all.insert(all.end(), latencies[c].begin(), latencies[c].end());
     total += calls[c];
   }
-  auto percentile = [&all](double p) -> double {
-    if (all.empty()) return 0;
-    const size_t index =
-        std::min(all.size() - 1, static_cast<size_t>(p / 100 * all.size()));
-    std::nth_element(all.begin(), all.begin() + index, all.end());
-    return static_cast<double>(all[index]);
-  };
-  nlohmann::ordered_json json = {
-      {"mode", "postgresql"},
-      {"clients", clients},
-      {"per_call", batch},
-      {"calls", total},
-      {"items_per_second", static_cast<double>(total) * batch / seconds}};
-  json["p50_us"] = percentile(50);
-  json["p99_us"] = percentile(99);
+  const nlohmann::ordered_json json = plantrail::bench::LoopResult(
+      "postgresql", clients, batch, total, seconds, std::move(all));
   std::cout << json.dump() << std::endl;
   return 0;
 }

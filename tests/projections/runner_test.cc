@@ -230,6 +230,17 @@ namespace {
 
 class CheckpointCheckTest : public RunnerTest {
  protected:
+  // Folds a log of 150 events, then puts one of `events` in its place.
+  void FoldThenReplaceLog(int events) {
+    Append(150);
+    {
+      auto runner = StartRunner(nullptr);
+      ASSERT_TRUE(
+          runner->WaitApplied(150, absl::Now() + absl::Seconds(30)).ok());
+    }
+    ReplaceLog(events);
+  }
+
   // Replaces the log with another one of `events` events whose payloads
   // differ, the way a log restored from elsewhere or rewritten would.
   void ReplaceLog(int events) {
@@ -258,12 +269,7 @@ TEST_F(CheckpointCheckTest, AProjectionFoldedFromThisLogChecksOut) {
 }
 
 TEST_F(CheckpointCheckTest, AProjectionFoldedFromAnotherLogIsCaught) {
-  Append(150);
-  {
-    auto runner = StartRunner(nullptr);
-    ASSERT_TRUE(runner->WaitApplied(150, absl::Now() + absl::Seconds(30)).ok());
-  }
-  ReplaceLog(150);
+  FoldThenReplaceLog(150);
   auto runner = StartRunner(nullptr);
   const CheckpointCheck check = runner->VerifyCheckpoint();
   EXPECT_FALSE(check.ok);
@@ -274,12 +280,7 @@ TEST_F(CheckpointCheckTest, AProjectionFoldedFromAnotherLogIsCaught) {
 }
 
 TEST_F(CheckpointCheckTest, ACheckpointBeyondTheLogsHeadIsCaught) {
-  Append(150);
-  {
-    auto runner = StartRunner(nullptr);
-    ASSERT_TRUE(runner->WaitApplied(150, absl::Now() + absl::Seconds(30)).ok());
-  }
-  ReplaceLog(20);
+  FoldThenReplaceLog(20);
   auto runner = StartRunner(nullptr);
   const CheckpointCheck check = runner->VerifyCheckpoint();
   EXPECT_FALSE(check.ok);
