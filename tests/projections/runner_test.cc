@@ -18,6 +18,19 @@ namespace {
 
 namespace rf = eventstore::record_format;
 
+// Adds one to the counter under "count".
+absl::Status AddOne(StateWriter& state) {
+  auto count = state.Get("count");
+  if (!count.ok()) return count.status();
+  uint64_t n = 0;
+  if (count->has_value()) {
+    absl::string_view bytes = **count;
+    rf::ConsumeU64(bytes, n);
+  }
+  state.Put("count", rf::PositionKey(n + 1));
+  return absl::OkStatus();
+}
+
 // Records every position it applies ("seen/<position>") and how many it has
 // applied ("count"); refuses to apply a position twice.
 class CountingProjection final : public Projection {
@@ -36,14 +49,7 @@ class CountingProjection final : public Projection {
           absl::StrCat("position ", event.position, " applied twice"));
     }
     state.Put(key, "1");
-    auto count = state.Get("count");
-    if (!count.ok()) return count.status();
-    uint64_t n = 0;
-    if (count->has_value()) {
-      absl::string_view bytes = **count;
-      rf::ConsumeU64(bytes, n);
-    }
-    state.Put("count", rf::PositionKey(n + 1));
+    if (absl::Status counted = AddOne(state); !counted.ok()) return counted;
     if (applied_ != nullptr) applied_->fetch_add(1);
     return absl::OkStatus();
   }
@@ -308,14 +314,7 @@ class SelectiveProjection final : public Projection {
   absl::Status Apply(const eventstore::RecordedEvent& event,
                      StateWriter& state) override {
     if (event.type != "E") return absl::OkStatus();
-    auto count = state.Get("count");
-    if (!count.ok()) return count.status();
-    uint64_t n = 0;
-    if (count->has_value()) {
-      absl::string_view bytes = **count;
-      rf::ConsumeU64(bytes, n);
-    }
-    state.Put("count", rf::PositionKey(n + 1));
+    if (absl::Status counted = AddOne(state); !counted.ok()) return counted;
     return absl::OkStatus();
   }
 };
