@@ -207,13 +207,54 @@ std::string HistoryKey(absl::string_view area_id, uint64_t position) {
   return key;
 }
 
+namespace {
+
+// Whether a singular field holds the same value in both: a cheap test that
+// spares rendering the fields an event did not touch (most of them). False
+// when unsure; rendering then decides.
+bool SameValue(const Message& a, const Message& b,
+               const FieldDescriptor& field) {
+  if (field.is_repeated()) return false;
+  const google::protobuf::Reflection& ra = *a.GetReflection();
+  const google::protobuf::Reflection& rb = *b.GetReflection();
+  switch (field.cpp_type()) {
+    case FieldDescriptor::CPPTYPE_STRING:
+      return ra.GetString(a, &field) == rb.GetString(b, &field);
+    case FieldDescriptor::CPPTYPE_ENUM:
+      return ra.GetEnumValue(a, &field) == rb.GetEnumValue(b, &field);
+    case FieldDescriptor::CPPTYPE_BOOL:
+      return ra.GetBool(a, &field) == rb.GetBool(b, &field);
+    case FieldDescriptor::CPPTYPE_MESSAGE:
+      if (!ra.HasField(a, &field) && !rb.HasField(b, &field)) return true;
+      return ra.GetMessage(a, &field).SerializeAsString() ==
+             rb.GetMessage(b, &field).SerializeAsString();
+    default:
+      return false;
+  }
+}
+
+// The tracked fields, looked up once.
+const std::vector<const FieldDescriptor*>& TrackedFields() {
+  static const auto* fields = [] {
+    auto* found = new std::vector<const FieldDescriptor*>;
+    for (const char* name : kTrackedFields) {
+      const FieldDescriptor* field =
+          v1::AreaState::descriptor()->FindFieldByName(name);
+      if (field != nullptr) found->push_back(field);
+    }
+    return found;
+  }();
+  return *fields;
+}
+
+}  // namespace
+
 std::vector<v1::FieldChange> ChangedFields(const v1::AreaState& before,
                                            const v1::AreaState& after) {
   std::vector<v1::FieldChange> changes;
-  for (const char* name : kTrackedFields) {
-    const FieldDescriptor* field =
-        v1::AreaState::descriptor()->FindFieldByName(name);
-    if (field == nullptr) continue;
+  for (const FieldDescriptor* field : TrackedFields()) {
+    if (SameValue(before, after, *field)) continue;
+    const std::string name = field->name();
     std::string old_value = Render(before, *field);
     std::string new_value = Render(after, *field);
     if (old_value == new_value) continue;
@@ -228,9 +269,10 @@ std::vector<v1::FieldChange> ChangedFields(const v1::AreaState& before,
 
 namespace {
 
-// Which areas' histories hold the entry of a position: "p/<position>" ->
-// the area ids, one per line.
-std::string EntryAreasKey(uint64_t position) {
+// Which areas' histories hold a decision's entry: "p/<position>" -> the
+// area ids, one per line. (An area event's entry is in its own area's
+// history, which the redaction's stream names.)
+std::string DecisionAreasKey(uint64_t position) {
   std::string key = "p/";
   eventstore::record_format::AppendU64(key, position);
   return key;
@@ -261,8 +303,14 @@ absl::Status ApplyRedaction(const eventstore::RecordedEvent& event,
   if (!redacted.ParseFromString(event.payload)) {
     return absl::DataLossError("a PayloadRedacted payload does not parse");
   }
-  PLANTRAIL_ASSIGN_OR_RETURN(std::optional<std::string> areas,
-                             state.Get(EntryAreasKey(redacted.position())));
+  std::optional<std::string> areas;
+  absl::string_view stream = redacted.stream_id();
+  if (absl::ConsumePrefix(&stream, domain::kAreaStreamPrefix)) {
+    areas = std::string(stream);
+  } else {
+    PLANTRAIL_ASSIGN_OR_RETURN(
+        areas, state.Get(DecisionAreasKey(redacted.position())));
+  }
   if (!areas.has_value()) return absl::OkStatus();
   for (absl::string_view area_id : absl::StrSplit(*areas, '\n')) {
     const std::string key = HistoryKey(area_id, redacted.position());
@@ -310,7 +358,6 @@ absl::Status HistoryProjection::Apply(const eventstore::RecordedEvent& event,
     }
     if (event.redacted) RedactEntry(entry);
     state.Put(HistoryKey(stream, event.position), entry.SerializeAsString());
-    state.Put(EntryAreasKey(event.position), stream);
     if (record->event.has_entry_corrected()) {
       // The corrected entry says so too; it is not otherwise changed.
       const std::string corrected_key =
@@ -334,7 +381,7 @@ absl::Status HistoryProjection::Apply(const eventstore::RecordedEvent& event,
       state.Put(HistoryKey(area_id, event.position), bytes);
     }
     state.Put(
-        EntryAreasKey(event.position),
+        DecisionAreasKey(event.position),
         absl::StrJoin(record->event.decision_recorded().area_ids(), "\n"));
   }
   return absl::OkStatus();
