@@ -151,8 +151,9 @@ class CopyReader final : public StateReader {
 // written once, with its last value.
 class BatchWriter final : public StateWriter {
  public:
-  BatchWriter(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family)
-      : db_(db), family_(family) {}
+  BatchWriter(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family,
+              DecodedCache* decoded)
+      : db_(db), family_(family), decoded_(decoded) {}
 
   absl::StatusOr<std::optional<std::string>> Get(
       absl::string_view key) override {
@@ -172,6 +173,7 @@ class BatchWriter final : public StateWriter {
 
   void Put(absl::string_view key, absl::string_view value) override {
     staged_.erase(key);
+    decoded_->messages.erase(key);
     written_[key] = std::string(value);
   }
 
@@ -180,6 +182,17 @@ class BatchWriter final : public StateWriter {
       const google::protobuf::Message& prototype) override {
     if (auto it = staged_.find(key); it != staged_.end()) {
       return it->second.get();
+    }
+    // Decoded by an earlier batch and unchanged since (the cache holds what
+    // was committed): take it over instead of reading it again.
+    if (written_.find(key) == written_.end()) {
+      if (auto cached = decoded_->messages.extract(key); !cached.empty()) {
+        if (cached.mapped()->GetDescriptor() == prototype.GetDescriptor()) {
+          google::protobuf::Message* raw = cached.mapped().get();
+          staged_.insert(std::move(cached));
+          return raw;
+        }
+      }
     }
     PLANTRAIL_ASSIGN_OR_RETURN(std::optional<std::string> bytes, Get(key));
     std::unique_ptr<google::protobuf::Message> message(prototype.New());
@@ -206,12 +219,26 @@ class BatchWriter final : public StateWriter {
           .PermitUncheckedError();
     }
     written_.clear();
+  }
+
+  // After a commit: the staged messages are what is stored now; keep them
+  // decoded for the next batch.
+  void KeepDecoded() {
+    if (decoded_->messages.size() + staged_.size() > DecodedCache::kCapacity) {
+      decoded_->messages.clear();
+    }
+    if (staged_.size() <= DecodedCache::kCapacity) {
+      for (auto& [key, message] : staged_) {
+        decoded_->messages[key] = std::move(message);
+      }
+    }
     staged_.clear();
   }
 
  private:
   rocksdb::DB* const db_;
   rocksdb::ColumnFamilyHandle* const family_;
+  DecodedCache* const decoded_;
   absl::flat_hash_map<std::string, std::string> written_;
   absl::flat_hash_map<std::string, std::unique_ptr<google::protobuf::Message>>
       staged_;
@@ -245,7 +272,8 @@ std::shared_ptr<const StateReader> StateCopy::Reader() const {
 
 StateCopy::Batch::Batch(const StateCopy* copy)
     : copy_(copy),
-      writer_(std::make_unique<BatchWriter>(copy->db_, copy->family_.get())) {}
+      writer_(std::make_unique<BatchWriter>(copy->db_, copy->family_.get(),
+                                            &copy->decoded_)) {}
 
 absl::Status StateCopy::Batch::Commit(uint64_t checkpoint,
                                       const eventstore::Hash& checkpoint_hash) {
@@ -262,6 +290,7 @@ absl::Status StateCopy::Batch::Commit(uint64_t checkpoint,
   PLANTRAIL_RETURN_IF_ERROR(
       FromRocks(copy_->db_->Write(rocksdb::WriteOptions(), &batch),
                 "cannot commit a projection batch"));
+  static_cast<BatchWriter&>(*writer_).KeepDecoded();
   copy_->NotePersistedCheckpoint(checkpoint);
   return absl::OkStatus();
 }

@@ -18,12 +18,22 @@
 #include <optional>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "common/sync.h"
+#include "google/protobuf/message.h"
 #include "projections/projection.h"
 #include "rocksdb/db.h"
 
 namespace plantrail::projections {
+
+// Decoded messages by key, at most `kCapacity` of them (whole batches are
+// dropped when it overflows: simple, and a cold cache only costs reads).
+struct DecodedCache {
+  static constexpr size_t kCapacity = 4096;
+  absl::flat_hash_map<std::string, std::unique_ptr<google::protobuf::Message>>
+      messages;
+};
 
 // One copy (generation) of one projection's state.
 class StateCopy {
@@ -79,6 +89,11 @@ class StateCopy {
   const std::shared_ptr<rocksdb::ColumnFamilyHandle> family_;
   const uint64_t generation_;
   mutable std::atomic<uint64_t> persisted_{0};
+  // Staged messages as the last batch committed them, kept decoded for the
+  // next batches (bounded), so a busy key is not read and parsed again on
+  // every page. Only the thread that writes batches touches it (the
+  // runner's).
+  mutable DecodedCache decoded_;
 };
 
 class ProjectionStore {
