@@ -372,14 +372,14 @@ absl::StatusOr<v1::ListAreasResponse> PlanQueries::ListAreas(
   }
   switch (request.sort()) {
     case v1::AREA_SORT_PLANNED_END:
-      std::stable_sort(
-          areas.begin(), areas.end(),
-          [](const v1::AreaState* a, const v1::AreaState* b) {
-            const auto ea = LastDay(a->planned_end());
-            const auto eb = LastDay(b->planned_end());
-            if (ea.has_value() != eb.has_value()) return ea.has_value();
-            return ea && *ea > *eb;
-          });
+      std::stable_sort(areas.begin(), areas.end(),
+                       [](const v1::AreaState* a, const v1::AreaState* b) {
+                         const auto ea = LastDay(a->planned_end());
+                         const auto eb = LastDay(b->planned_end());
+                         if (ea.has_value() != eb.has_value())
+                           return ea.has_value();
+                         return ea && *ea > *eb;
+                       });
       break;
     case v1::AREA_SORT_UPDATED:
       std::stable_sort(areas.begin(), areas.end(),
