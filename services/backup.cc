@@ -190,11 +190,13 @@ absl::Status RestoreBackup(const std::string& backup_dir,
   const fs::path to(data_dir);
   PLANTRAIL_ASSIGN_OR_RETURN(v1::Digest digest,
                              ReadManifest(from / kBackupManifestFile));
-  for (const char* name : {kLogDirectory, kSigningKeyFile}) {
+  // Projections folded from another log would be resumed on this one.
+  for (const char* name : {kLogDirectory, "projections", kSigningKeyFile}) {
     if (fs::exists(to / name)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "data_dir: ", (to / name).string(),
-          " exists; restore into a data directory without a log or key"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("data_dir: ", (to / name).string(),
+                       " exists; restore into a data directory without a log, "
+                       "projections or key"));
     }
   }
   auto undo = [&to] {

@@ -473,7 +473,7 @@ TEST_F(CliTamperTest, RestoreRefusesAUsedDataDirAndABackupThatDoesNotVerify) {
                               "127.0.0.1:0", "--restore-from", backup});
   EXPECT_EQ(WEXITSTATUS(used_status), 1) << used_err;
   EXPECT_THAT(used_err, HasSubstr("exists; restore into a data directory "
-                                  "without a log"));
+                                  "without a log, projections or key"));
 
   // A backup whose log was rewritten (and rechained) after it was signed.
   {
