@@ -341,55 +341,64 @@ absl::Status RunExport(Context& context, const ExportFlags& flags) {
   const std::string zeros(32, '\0');
   std::optional<v1::RecordedEvent> previous;
   std::string before_previous = zeros;
-  bool started = false, done = false;
-  uint64_t head = 0, last = 0;
-  v1::ReadAllRequest request;
-  request.set_from_position(1);
-  request.set_limit(1000);
-  while (!done && request.from_position() != 0) {
-    v1::ReadAllResponse page;
-    PLANTRAIL_RETURN_IF_ERROR(client->Call(&v1::EventStore::Stub::ReadAll,
-                                           client->events(), request, page));
-    if (head == 0) head = page.head_position();
-    for (const v1::RecordedEvent& event : page.events()) {
-      if (event.position() > head) {
-        done = true;
-        break;
-      }
-      const absl::Time time = audit::TimeOf(event.recorded_at());
-      if (!started) {
-        if (scope.from.has_value() && time < *scope.from) {
-          before_previous = previous.has_value() ? previous->hash() : zeros;
-          previous = event;
-          continue;
+  bool started = false;
+  bool past_scope = false;  // an event after --to was written: the end
+  uint64_t next = 1, last = 0;
+  // Writes the positions from `next` up to `up_to` (or the end of the scope).
+  auto walk = [&](uint64_t up_to) -> absl::Status {
+    v1::ReadAllRequest request;
+    request.set_limit(1000);
+    while (!past_scope && next <= up_to) {
+      request.set_from_position(next);
+      v1::ReadAllResponse page;
+      PLANTRAIL_RETURN_IF_ERROR(client->Call(&v1::EventStore::Stub::ReadAll,
+                                             client->events(), request, page));
+      if (page.events().empty()) break;
+      for (const v1::RecordedEvent& event : page.events()) {
+        if (event.position() > up_to) return absl::OkStatus();
+        next = event.position() + 1;
+        const absl::Time time = audit::TimeOf(event.recorded_at());
+        if (!started) {
+          if (scope.from.has_value() && time < *scope.from) {
+            before_previous = previous.has_value() ? previous->hash() : zeros;
+            previous = event;
+            continue;
+          }
+          // The event before the scope's start goes first, as its boundary.
+          if (scope.from.has_value() && previous.has_value()) {
+            writer.Begin(previous->position(), before_previous);
+            PLANTRAIL_RETURN_IF_ERROR(add(*previous));
+          } else {
+            writer.Begin(event.position(),
+                         previous.has_value() ? previous->hash() : zeros);
+          }
+          started = true;
         }
-        // The event before the scope's start goes first, as its boundary.
-        if (scope.from.has_value() && previous.has_value()) {
-          writer.Begin(previous->position(), before_previous);
-          PLANTRAIL_RETURN_IF_ERROR(add(*previous));
-        } else {
-          writer.Begin(event.position(),
-                       previous.has_value() ? previous->hash() : zeros);
+        PLANTRAIL_RETURN_IF_ERROR(add(event));
+        last = event.position();
+        if (scope.to.has_value() && time > *scope.to) {
+          past_scope = true;
+          return absl::OkStatus();
         }
-        started = true;
-      }
-      PLANTRAIL_RETURN_IF_ERROR(add(event));
-      last = event.position();
-      if (scope.to.has_value() && time > *scope.to) {
-        done = true;
-        break;
       }
     }
-    request.set_from_position(page.next_position());
-  }
-  if (head == 0) {
+    return absl::OkStatus();
+  };
+  v1::ReadAllRequest probe;
+  probe.set_limit(1);
+  v1::ReadAllResponse head;
+  PLANTRAIL_RETURN_IF_ERROR(client->Call(&v1::EventStore::Stub::ReadAll,
+                                         client->events(), probe, head));
+  if (head.head_position() == 0) {
     return absl::FailedPreconditionError("the log is empty: nothing to export");
   }
+  PLANTRAIL_RETURN_IF_ERROR(walk(head.head_position()));
   if (!started) {
     // The scope starts after the last event: that event alone shows it.
     writer.Begin(previous->position(), before_previous);
     PLANTRAIL_RETURN_IF_ERROR(add(*previous));
     last = previous->position();
+    started = true;
   }
   v1::GetDigestRequest digest_request;
   digest_request.set_position(last);
@@ -489,19 +498,22 @@ void AddVerifyExport(CLI::App& app, Context& context) {
       context.out() << json.dump() << "\n";
       return absl::OkStatus();
     }
-    context.out() << "export ok: " << verdict->scope.Describe()
-                  << "; positions " << verdict->first_position << ".."
-                  << verdict->last_position << ", " << verdict->events
-                  << " events in full, " << verdict->links
-                  << " as links; nothing in scope left out, nothing "
-                     "changed\n"
-                  << "signed by " << verdict->digest.key_id()
-                  << (verdict->key_pinned ? " (the pinned key)"
-                                          : " (key not pinned)")
-                  << " at " << signed_at << "; "
-                  << (verdict->reaches_head
-                          ? "it reaches the log's head as of then\n"
-                          : "it runs past the end of its scope\n");
+    context.out()
+        << "export ok: " << verdict->scope.Describe() << "; positions "
+        << verdict->first_position << ".." << verdict->last_position << ", "
+        << verdict->events << " events in full, " << verdict->links
+        << " as links; nothing in scope left out, nothing "
+           "changed\n"
+        << "signed by " << verdict->digest.key_id()
+        << (verdict->key_pinned ? " (the pinned key)" : " (key not pinned)")
+        << " at " << signed_at << "; "
+        << (verdict->reaches_head ? "it reaches the log's head as of then\n"
+            : verdict->scope.to.has_value()
+                ? "it runs past the end of its scope\n"
+                : absl::StrCat("it covers the log up to position ",
+                               verdict->last_position, " (the log had ",
+                               verdict->digest.log_head(),
+                               " events by then)\n"));
     for (const auto& [position, facts] : verdict->redactions) {
       context.out() << "#" << position << " redacted by " << facts.actor
                     << " at " << facts.recorded_at << " (#" << facts.position

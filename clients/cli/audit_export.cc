@@ -623,10 +623,15 @@ absl::StatusOr<ExportVerdict> VerifyExport(
         ", which is not before its scope's start: events before it may be "
         "missing"));
   }
+  // With an end (--to), nothing of the scope may lie after the export: it
+  // ends with an event past the scope, or at the log's head when signed.
+  // Without one, the export covers the log up to its last position, which
+  // the verdict states (the log may have grown since it was read).
   const bool ends_after_scope = verdict.scope.to.has_value() &&
                                 last_time.has_value() &&
                                 *last_time > *verdict.scope.to;
-  if (!verdict.reaches_head && !ends_after_scope) {
+  if (verdict.scope.to.has_value() && !verdict.reaches_head &&
+      !ends_after_scope) {
     return absl::DataLossError(absl::StrCat(
         "the export ends at position ", verdict.last_position,
         " but the log had ", digest->log_head(),

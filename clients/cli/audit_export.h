@@ -19,7 +19,9 @@
 // carries its event's header (stream, time, metadata; never the payload),
 // so a verifier can tell it lies outside the scope: an export cannot leave
 // out an event of its scope either. The digest's log_head tells whether
-// the export reached the log's head when it was signed.
+// the export reached the log's head when it was signed; an export of an
+// open scope taken while appends go on covers the log up to its last
+// position, and says so.
 #ifndef PLANTRAIL_CLIENTS_CLI_AUDIT_EXPORT_H_
 #define PLANTRAIL_CLIENTS_CLI_AUDIT_EXPORT_H_
 
@@ -113,7 +115,9 @@ struct ExportVerdict {
   uint64_t links = 0;
   v1::Digest digest;
   bool key_pinned = false;
-  // The export reaches the log's head as it was when the digest was signed.
+  // The export reaches the log's head as it was when the digest was signed
+  // (digest.log_head()); else, with an open scope, it covers the log up to
+  // last_position, the log having grown while it was read.
   bool reaches_head = false;
   // The redacted events in full, by position, with their redaction.
   std::map<uint64_t, RedactionFacts> redactions;

@@ -253,8 +253,15 @@ TEST_F(AuditExportTest, TheScopesEdgesMustBeShown) {
   auto early = Verify(Export({.from = from, .to = to}, 3, 6));
   EXPECT_THAT(early.status().message(), HasSubstr("events after it may be "
                                                   "missing"));
+  // An open scope read while the log grew covers it up to its last
+  // position, and says so.
   auto short_of_head = Verify(Export({}, 1, 8));
-  EXPECT_THAT(short_of_head.status().message(),
+  ASSERT_TRUE(short_of_head.ok()) << short_of_head.status();
+  EXPECT_FALSE(short_of_head->reaches_head);
+  EXPECT_EQ(short_of_head->last_position, 8u);
+  // A scope with an end must show its end, or reach the head.
+  auto open_end = Verify(Export({.to = kStart + absl::Minutes(9)}, 1, 8));
+  EXPECT_THAT(open_end.status().message(),
               HasSubstr("the log had 10 events when it was signed"));
 }
 

@@ -461,6 +461,54 @@ TEST_F(CliTamperTest, BackupWhileAppendingRestoresAVerifiedConsistentPrefix) {
   EXPECT_GE(batches, acknowledged_before);
 }
 
+TEST_F(CliTamperTest, AnExportTakenWhileAppendsGoOnVerifies) {
+  RegisterHere("ex-live");
+  auto channel =
+      testing::BearerChannel(server_.address(), server_.AdminToken());
+  auto stub = v1::EventStore::NewStub(channel);
+  std::atomic<bool> stop{false};
+  std::atomic<int> acknowledged{0};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 2; ++w) {
+    writers.emplace_back([&, w] {
+      for (int i = 0; !stop.load(); ++i) {
+        v1::AppendRequest request;
+        request.set_stream_id(absl::StrCat("live-", w));
+        v1::ProposedEvent* event = request.add_events();
+        event->set_type("Load");
+        event->set_payload(absl::StrCat(i));
+        grpc::ClientContext context;
+        v1::AppendResponse response;
+        if (stub->Append(&context, request, &response).ok()) {
+          acknowledged.fetch_add(1);
+        }
+      }
+    });
+  }
+  while (acknowledged.load() < 50) std::this_thread::yield();
+  // The log grows between reading it and signing its digest: the export
+  // covers the log up to its last position, and says how far the log had
+  // grown by then.
+  const std::string all = dir_ / "live-all.jsonl";
+  const std::string area = dir_ / "live-area.jsonl";
+  const CliResult exported_all = Run({"export", "--all", "-o", all}, Options());
+  const CliResult exported_area =
+      Run({"export", "--area", "ex-live", "-o", area}, Options());
+  stop = true;
+  for (std::thread& writer : writers) writer.join();
+  ASSERT_EQ(exported_all.exit_code, 0) << exported_all;
+  ASSERT_EQ(exported_area.exit_code, 0) << exported_area;
+  for (const std::string& file : {all, area}) {
+    const CliResult checked =
+        Run({"verify-export", file, "--public-key", dir_ / "data/signing.pub"});
+    EXPECT_EQ(checked.exit_code, 0) << checked;
+    EXPECT_THAT(
+        checked.out,
+        ::testing::AnyOf(HasSubstr("it reaches the log's head"),
+                         HasSubstr("it covers the log up to position")));
+  }
+}
+
 TEST_F(CliTamperTest, RestoreRefusesAUsedDataDirAndABackupThatDoesNotVerify) {
   RegisterHere("rs-1");
   const std::string backup = dir_ / "backup";
