@@ -280,6 +280,56 @@ TEST_F(CliAuditTest, RedactionRemovesTheTextKeepsTheChainAndSaysWhoAndWhy) {
   EXPECT_THAT(missing.err, HasSubstr("NOT_FOUND"));
 }
 
+// gRPC clients that append to streams of their own ("<prefix>-<n>"), each
+// append `per_append` events, until stopped; they count what was
+// acknowledged.
+class BackgroundAppenders {
+ public:
+  BackgroundAppenders(const std::string& address, const std::string& token,
+                      const std::string& prefix, int clients, int per_append)
+      : stub_(v1::EventStore::NewStub(testing::BearerChannel(address, token))) {
+    for (int w = 0; w < clients; ++w) {
+      writers_.emplace_back([this, prefix, per_append, w] {
+        for (int i = 0; !stop_.load(); ++i) {
+          v1::AppendRequest request;
+          request.set_stream_id(absl::StrCat(prefix, "-", w));
+          for (int e = 0; e < per_append; ++e) {
+            v1::ProposedEvent* event = request.add_events();
+            event->set_type("Load");
+            event->set_payload(absl::StrCat(w, "/", i, "/", e));
+          }
+          grpc::ClientContext context;
+          context.set_deadline(std::chrono::system_clock::now() +
+                               std::chrono::seconds(30));
+          v1::AppendResponse response;
+          if (stub_->Append(&context, request, &response).ok()) {
+            acknowledged_.fetch_add(1);
+          }
+        }
+      });
+    }
+  }
+  ~BackgroundAppenders() { Stop(); }
+
+  int acknowledged() const { return acknowledged_.load(); }
+  // Returns once `count` appends in all have been acknowledged.
+  void AwaitAcknowledged(int count) const {
+    while (acknowledged_.load() < count) std::this_thread::yield();
+  }
+  void Stop() {
+    stop_ = true;
+    for (std::thread& writer : writers_) {
+      if (writer.joinable()) writer.join();
+    }
+  }
+
+ private:
+  std::unique_ptr<v1::EventStore::Stub> stub_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> acknowledged_{0};
+  std::vector<std::thread> writers_;
+};
+
 // A server of the test's own, whose files the test may tamper with while it
 // is stopped.
 class CliTamperTest : public CliAuditTest {
@@ -365,43 +415,15 @@ TEST_F(CliTamperTest, BackupWhileAppendingRestoresAVerifiedConsistentPrefix) {
   RegisterHere("bk-1");
   const std::string before = SaveDigest("before-backup.json", Options());
   // Four clients append batches of three events while the backup is made.
-  auto channel =
-      testing::BearerChannel(server_.address(), server_.AdminToken());
-  auto stub = v1::EventStore::NewStub(channel);
-  std::atomic<bool> stop{false};
-  std::atomic<int> acknowledged{0};
-  std::vector<std::thread> writers;
-  for (int w = 0; w < 4; ++w) {
-    writers.emplace_back([&, w] {
-      for (int i = 0; !stop.load(); ++i) {
-        v1::AppendRequest request;
-        request.set_stream_id(absl::StrCat("load-", w));
-        for (int e = 0; e < 3; ++e) {
-          v1::ProposedEvent* event = request.add_events();
-          event->set_type("Load");
-          event->set_payload(absl::StrCat(w, "/", i, "/", e));
-        }
-        grpc::ClientContext context;
-        context.set_deadline(std::chrono::system_clock::now() +
-                             std::chrono::seconds(30));
-        v1::AppendResponse response;
-        if (stub->Append(&context, request, &response).ok()) {
-          acknowledged.fetch_add(1);
-        }
-      }
-    });
-  }
-  while (acknowledged.load() < 40) std::this_thread::yield();
-  const int acknowledged_before = acknowledged.load();
+  BackgroundAppenders appenders(server_.address(), server_.AdminToken(), "load",
+                                4, 3);
+  appenders.AwaitAcknowledged(40);
+  const int acknowledged_before = appenders.acknowledged();
   const std::string backup = dir_ / "backup";
   const CliResult backed_up =
       Run({"--json", "admin", "backup", backup}, Options());
-  const int acknowledged_after = acknowledged.load();
-  while (acknowledged.load() < acknowledged_after + 20) {
-    std::this_thread::yield();
-  }
-  stop = true;
-  for (std::thread& writer : writers) writer.join();
+  appenders.AwaitAcknowledged(appenders.acknowledged() + 20);
+  appenders.Stop();
   ASSERT_EQ(backed_up.exit_code, 0) << backed_up;
   const uint64_t backup_head = U64(json::parse(backed_up.out)["head_position"]);
 
@@ -463,29 +485,9 @@ TEST_F(CliTamperTest, BackupWhileAppendingRestoresAVerifiedConsistentPrefix) {
 
 TEST_F(CliTamperTest, AnExportTakenWhileAppendsGoOnVerifies) {
   RegisterHere("ex-live");
-  auto channel =
-      testing::BearerChannel(server_.address(), server_.AdminToken());
-  auto stub = v1::EventStore::NewStub(channel);
-  std::atomic<bool> stop{false};
-  std::atomic<int> acknowledged{0};
-  std::vector<std::thread> writers;
-  for (int w = 0; w < 2; ++w) {
-    writers.emplace_back([&, w] {
-      for (int i = 0; !stop.load(); ++i) {
-        v1::AppendRequest request;
-        request.set_stream_id(absl::StrCat("live-", w));
-        v1::ProposedEvent* event = request.add_events();
-        event->set_type("Load");
-        event->set_payload(absl::StrCat(i));
-        grpc::ClientContext context;
-        v1::AppendResponse response;
-        if (stub->Append(&context, request, &response).ok()) {
-          acknowledged.fetch_add(1);
-        }
-      }
-    });
-  }
-  while (acknowledged.load() < 50) std::this_thread::yield();
+  BackgroundAppenders appenders(server_.address(), server_.AdminToken(), "live",
+                                2, 1);
+  appenders.AwaitAcknowledged(50);
   // The log grows between reading it and signing its digest: the export
   // covers the log up to its last position, and says how far the log had
   // grown by then.
@@ -494,8 +496,7 @@ TEST_F(CliTamperTest, AnExportTakenWhileAppendsGoOnVerifies) {
   const CliResult exported_all = Run({"export", "--all", "-o", all}, Options());
   const CliResult exported_area =
       Run({"export", "--area", "ex-live", "-o", area}, Options());
-  stop = true;
-  for (std::thread& writer : writers) writer.join();
+  appenders.Stop();
   ASSERT_EQ(exported_all.exit_code, 0) << exported_all;
   ASSERT_EQ(exported_area.exit_code, 0) << exported_area;
   for (const std::string& file : {all, area}) {
