@@ -53,6 +53,10 @@ struct Options {
   // Upper bounds on one commit group.
   size_t max_group_appends = 1024;
   size_t max_group_bytes = 32 << 20;
+  // Appends are refused (kResourceExhausted) while the disk of `path` has
+  // less free space than this, and go on by themselves once it has more
+  // (see disk_full.h). 0: no floor.
+  uint64_t min_free_bytes = 0;
   // The clock that stamps recorded_at; tests may replace it.
   std::function<absl::Time()> now = [] { return absl::Now(); };
 };

@@ -10,6 +10,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "eventstore/disk_full.h"
+#include "eventstore/info_log.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/checkpoint.h"
@@ -145,10 +147,6 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   rocksdb::Options db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
-  // One budget for all memtables keeps memory flat however many families.
-  db_options.db_write_buffer_size = 64 << 20;
-  db_options.max_log_file_size = 8 << 20;
-  db_options.keep_log_file_num = 4;
   // One memtable budget for all column families, so the server's memory
   // stays bounded however long the log grows (DESIGN.md: < 200 MB with a
   // million events); a family is flushed when the total reaches it.
@@ -157,6 +155,9 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   // Tickers only: histograms and timers cost on every write.
   db_options.statistics->set_stats_level(
       rocksdb::StatsLevel::kExceptHistogramOrTimers);
+  auto no_space = std::make_shared<NoSpaceListener>();
+  db_options.listeners.push_back(no_space);
+  db_options.info_log = InfoLog::Open(options.path);
 
   rocksdb::ColumnFamilyOptions plain;
   // Event ids are random: a bloom filter answers "never seen" without I/O.
@@ -178,8 +179,9 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   PLANTRAIL_RETURN_IF_ERROR(FromRocks(
       rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &db),
       absl::StrCat("cannot open the event store at ", options.path)));
-  std::unique_ptr<RocksDbEventStore> store(new RocksDbEventStore(
-      options, db, std::move(handles), db_options.statistics));
+  std::unique_ptr<RocksDbEventStore> store(
+      new RocksDbEventStore(options, db, std::move(handles),
+                            db_options.statistics, std::move(no_space)));
   PLANTRAIL_RETURN_IF_ERROR(store->Recover());
   store->writer_ = std::thread([s = store.get()] { s->WriterLoop(); });
   return store;
@@ -188,7 +190,8 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
 RocksDbEventStore::RocksDbEventStore(
     const Options& options, rocksdb::DB* db,
     std::vector<rocksdb::ColumnFamilyHandle*> families,
-    std::shared_ptr<rocksdb::Statistics> statistics)
+    std::shared_ptr<rocksdb::Statistics> statistics,
+    std::shared_ptr<NoSpaceListener> no_space)
     : options_(options),
       db_(db),
       families_(std::move(families)),
@@ -196,7 +199,9 @@ RocksDbEventStore::RocksDbEventStore(
       streams_(families_[2]),
       stream_heads_(families_[3]),
       event_ids_(families_[4]),
-      statistics_(std::move(statistics)) {}
+      statistics_(std::move(statistics)),
+      no_space_(std::move(no_space)),
+      floor_(options.path, options.min_free_bytes) {}
 
 RocksDbEventStore::~RocksDbEventStore() {
   {
@@ -319,9 +324,21 @@ void RocksDbEventStore::WriterLoop() {
   for (;;) {
     {
       MutexLock lock(&mu_);
-      mu_.Await([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return (!queue_.empty() && !paused_) || (stopping_ && queue_.empty());
-      });
+      };
+      if (out_of_space_) {
+        // Waiting for space: also try without appends, so that consumer
+        // groups' acknowledgements work again once space is freed.
+        if (!mu_.AwaitWithDeadline(ready, absl::Now() + kResumeInterval)) {
+          mu_.Unlock();
+          MaybeResume();
+          mu_.Lock();
+          continue;
+        }
+      } else {
+        mu_.Await(ready);
+      }
       if (queue_.empty()) return;  // stopping, and nothing left to do
       size_t bytes = 0;
       while (!queue_.empty() && group.size() < options_.max_group_appends &&
@@ -337,12 +354,32 @@ void RocksDbEventStore::WriterLoop() {
   }
 }
 
+void RocksDbEventStore::MaybeResume() {
+  if (!out_of_space_ || absl::Now() < next_resume_attempt_) return;
+  next_resume_attempt_ = absl::Now() + kResumeInterval;
+  absl::Status resumed = ResumeAfterNoSpace(*db_, families_, *no_space_);
+  if (resumed.ok()) {
+    out_of_space_ = false;
+    write_error_ = absl::OkStatus();
+  } else if (absl::IsFailedPrecondition(resumed)) {
+    // For good: say why, keep the code callers already got.
+    out_of_space_ = false;
+    write_error_ = absl::Status(write_error_.code(), resumed.message());
+  }
+}
+
 void RocksDbEventStore::CommitGroup(std::vector<PendingAppend>& group) {
   std::vector<absl::StatusOr<AppendResult>> results;
   results.reserve(group.size());
-  if (!write_error_.ok()) {
+  MaybeResume();
+  absl::Status refused = write_error_;
+  // Below the free-space floor nothing reaches RocksDB: the appends fail
+  // cleanly and the next ones go through once space is back.
+  if (refused.ok()) refused = floor_.Check();
+  if (!refused.ok()) {
+    rejected_appends_.fetch_add(group.size(), std::memory_order_relaxed);
     for (PendingAppend& pending : group) {
-      std::move(pending.done)(write_error_);
+      std::move(pending.done)(refused);
     }
     return;
   }
@@ -376,11 +413,30 @@ void RocksDbEventStore::CommitGroup(std::vector<PendingAppend>& group) {
       }
       events_appended_.fetch_add(state.written_events,
                                  std::memory_order_relaxed);
+    } else if (absl::IsResourceExhausted(committed)) {
+      // No space: RocksDB refuses writes until it is resumed, which
+      // MaybeResume() tries every kResumeInterval. Nothing of this group
+      // was applied in memory, and ResumeAfterNoSpace() makes sure that
+      // nothing of it is replayed later. (Should the process die before
+      // then, a group whose WAL record was whole when the sync failed is
+      // there after the restart: failed, never acknowledged, and found by
+      // a retry with the same event ids.)
+      out_of_space_ = true;
+      next_resume_attempt_ = absl::Now() + kResumeInterval;
+      write_error_ = absl::Status(
+          committed.code(),
+          absl::StrCat(committed.message(),
+                       "; appends fail until space is freed on the data "
+                       "directory's disk, then resume by themselves"));
     } else {
+      // Any other write error (an fsync that failed, say) leaves the WAL in
+      // a state we cannot know: stop writing for good.
       write_error_ = absl::Status(
           committed.code(),
           absl::StrCat(committed.message(),
                        "; the store refuses appends until it is reopened"));
+    }
+    if (!committed.ok()) {
       // Replays wrote nothing, but may have matched events staged in this
       // very group, so no result of the group can be trusted.
       for (auto& result : results) {

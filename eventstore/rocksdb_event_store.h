@@ -24,6 +24,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "common/sync.h"
+#include "eventstore/disk_full.h"
 #include "eventstore/event_store.h"
 #include "eventstore/record_format.h"
 #include "eventstore/uuid.h"
@@ -99,7 +100,8 @@ class RocksDbEventStore final : public EventStore {
 
   RocksDbEventStore(const Options& options, rocksdb::DB* db,
                     std::vector<rocksdb::ColumnFamilyHandle*> families,
-                    std::shared_ptr<rocksdb::Statistics> statistics);
+                    std::shared_ptr<rocksdb::Statistics> statistics,
+                    std::shared_ptr<NoSpaceListener> no_space);
   absl::Status Recover();
   void Enqueue(AppendRequest request, std::optional<uint64_t> redacts,
                std::string tombstone, AppendCallback done);
@@ -108,6 +110,10 @@ class RocksDbEventStore final : public EventStore {
   absl::StatusOr<RecordedEvent> PrepareRedaction(const PendingAppend& pending,
                                                  const GroupState& group) const;
   void WriterLoop();
+  // After a write failed for lack of space: tries (at most every
+  // kResumeInterval) to bring RocksDB back to writing; clears write_error_
+  // when it did. Writer thread only.
+  void MaybeResume();
   void CommitGroup(std::vector<PendingAppend>& group);
   absl::StatusOr<AppendResult> Stage(const PendingAppend& pending,
                                      absl::Time recorded_at,
@@ -132,6 +138,7 @@ class RocksDbEventStore final : public EventStore {
   rocksdb::ColumnFamilyHandle* const stream_heads_;
   rocksdb::ColumnFamilyHandle* const event_ids_;
   const std::shared_ptr<rocksdb::Statistics> statistics_;
+  const std::shared_ptr<NoSpaceListener> no_space_;
 
   mutable Mutex mu_;
   std::deque<PendingAppend> queue_ ABSL_GUARDED_BY(mu_);
@@ -143,6 +150,10 @@ class RocksDbEventStore final : public EventStore {
   Hash last_hash_{};
   absl::Time last_recorded_at_ = absl::UnixEpoch();
   absl::Status write_error_;
+  FreeSpaceFloor floor_;
+  static constexpr absl::Duration kResumeInterval = absl::Milliseconds(100);
+  bool out_of_space_ = false;
+  absl::Time next_resume_attempt_ = absl::InfinitePast();
 
   std::atomic<uint64_t> head_position_{0};
   // Serialises cursor updates (read, compare, write).

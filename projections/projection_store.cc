@@ -8,6 +8,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "eventstore/disk_full.h"
+#include "eventstore/info_log.h"
 #include "eventstore/record_format.h"
 #include "rocksdb/write_batch.h"
 
@@ -35,7 +37,11 @@ absl::string_view View(const rocksdb::Slice& slice) {
 
 absl::Status FromRocks(const rocksdb::Status& status, absl::string_view what) {
   if (status.ok()) return absl::OkStatus();
-  return absl::UnavailableError(absl::StrCat(what, ": ", status.ToString()));
+  std::string message = absl::StrCat(what, ": ", status.ToString());
+  // The runner waits out a full disk (kResourceExhausted) and stops on
+  // anything else.
+  if (status.IsNoSpace()) return absl::ResourceExhaustedError(message);
+  return absl::UnavailableError(std::move(message));
 }
 
 std::string FamilyName(absl::string_view name, uint64_t generation) {
@@ -299,6 +305,19 @@ bool StateCopy::Batch::has_writes() const {
   return !static_cast<const BatchWriter&>(*writer_).empty();
 }
 
+absl::Status ProjectionStore::ResumeAfterNoSpace() {
+  // Shared handles, so that a rebuild dropping a family meanwhile does not
+  // pull a handle from under the flush.
+  std::vector<std::shared_ptr<rocksdb::ColumnFamilyHandle>> open;
+  {
+    MutexLock lock(&mu_);
+    for (const auto& [name, handle] : families_) open.push_back(handle);
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> families = {meta_};
+  for (const auto& handle : open) families.push_back(handle.get());
+  return eventstore::ResumeAfterNoSpace(*db_, families, *no_space_);
+}
+
 absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
     const std::string& path) {
   rocksdb::Options options;
@@ -306,8 +325,9 @@ absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
   options.create_missing_column_families = true;
   // Bounded like the log's (see rocksdb_event_store.cc).
   options.db_write_buffer_size = 32 << 20;
-  options.max_log_file_size = 8 << 20;
-  options.keep_log_file_num = 4;
+  auto no_space = std::make_shared<eventstore::NoSpaceListener>();
+  options.listeners.push_back(no_space);
+  options.info_log = eventstore::InfoLog::Open(path);
   std::vector<std::string> names;
   rocksdb::Status listed = rocksdb::DB::ListColumnFamilies(
       rocksdb::DBOptions(options), path, &names);
@@ -332,13 +352,14 @@ absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
     families[descriptors[i].name] = handles[i];
   }
   return std::unique_ptr<ProjectionStore>(
-      new ProjectionStore(db, std::move(families)));
+      new ProjectionStore(path, db, std::move(families), std::move(no_space)));
 }
 
 ProjectionStore::ProjectionStore(
-    rocksdb::DB* db,
-    std::map<std::string, rocksdb::ColumnFamilyHandle*> families)
-    : db_(db) {
+    std::string path, rocksdb::DB* db,
+    std::map<std::string, rocksdb::ColumnFamilyHandle*> families,
+    std::shared_ptr<eventstore::NoSpaceListener> no_space)
+    : path_(std::move(path)), db_(db), no_space_(std::move(no_space)) {
   MutexLock lock(&mu_);
   for (auto& [name, handle] : families) {
     if (name == kMetaFamily) {

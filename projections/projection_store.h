@@ -21,6 +21,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "common/sync.h"
+#include "eventstore/disk_full.h"
 #include "google/protobuf/message.h"
 #include "projections/projection.h"
 #include "rocksdb/db.h"
@@ -112,9 +113,19 @@ class ProjectionStore {
   absl::Status Promote(const std::string& name,
                        const std::shared_ptr<StateCopy>& shadow);
 
+  // After a write failed for lack of space (kResourceExhausted): brings the
+  // database back to writing if there is space again (see
+  // eventstore::ResumeAfterNoSpace); fails while there is none, and for
+  // good (kFailedPrecondition) after a failed WAL write.
+  absl::Status ResumeAfterNoSpace();
+
+  // The database's directory.
+  const std::string& path() const { return path_; }
+
  private:
-  ProjectionStore(rocksdb::DB* db,
-                  std::map<std::string, rocksdb::ColumnFamilyHandle*> families);
+  ProjectionStore(std::string path, rocksdb::DB* db,
+                  std::map<std::string, rocksdb::ColumnFamilyHandle*> families,
+                  std::shared_ptr<eventstore::NoSpaceListener> no_space);
   absl::StatusOr<std::shared_ptr<StateCopy>> Create(const std::string& name,
                                                     uint64_t generation)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -122,7 +133,9 @@ class ProjectionStore {
   std::shared_ptr<rocksdb::ColumnFamilyHandle> Share(
       rocksdb::ColumnFamilyHandle* handle);
 
+  const std::string path_;
   rocksdb::DB* const db_;
+  const std::shared_ptr<eventstore::NoSpaceListener> no_space_;
   rocksdb::ColumnFamilyHandle* meta_;
   Mutex mu_;
   // Open families by name (meta excluded), shared with readers.

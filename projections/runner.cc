@@ -35,7 +35,8 @@ ProjectionRunner::ProjectionRunner(eventstore::EventStore* log,
       store_(store),
       projection_(std::move(projection)),
       name_(projection_->name()),
-      options_(options) {}
+      options_(options),
+      floor_(store->path(), options.min_free_bytes) {}
 
 ProjectionRunner::~ProjectionRunner() { Stop(); }
 
@@ -135,6 +136,10 @@ RunnerStatus ProjectionRunner::Status() const {
   } else if (shadow_ != nullptr) {
     status.state = RunnerStatus::State::kRebuilding;
   }
+  if (error_.ok() && !out_of_space_.ok()) {
+    status.error = absl::StrCat("waiting for disk space (retrying): ",
+                                out_of_space_.message());
+  }
   return status;
 }
 
@@ -185,6 +190,27 @@ absl::StatusOr<uint64_t> ProjectionRunner::ApplyPageUpTo(const StateCopy& copy,
   return last;
 }
 
+bool ProjectionRunner::WaitForSpace(const absl::Status& error,
+                                    bool failed_write) {
+  if (!absl::IsResourceExhausted(error)) return false;
+  space_backoff_ =
+      std::clamp(space_backoff_ * 2, absl::Milliseconds(20), absl::Seconds(1));
+  {
+    MutexLock lock(&mu_);
+    out_of_space_ = error;
+    mu_.AwaitWithDeadline(
+        [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; },
+        absl::Now() + space_backoff_);
+  }
+  if (!failed_write) return true;
+  // Still no space: the next try tells. Cannot resume: stop, saying why.
+  if (absl::Status resumed = store_->ResumeAfterNoSpace();
+      absl::IsFailedPrecondition(resumed)) {
+    Fail(resumed);
+  }
+  return true;
+}
+
 void ProjectionRunner::Fail(absl::Status error) {
   MutexLock lock(&mu_);
   error_ = std::move(error);
@@ -203,10 +229,15 @@ void ProjectionRunner::Loop() {
       shadow_checkpoint = shadow_checkpoint_;
       if (!error_.ok()) live = nullptr;
     }
+    if (absl::Status space = floor_.Check(); !space.ok()) {
+      WaitForSpace(space, /*failed_write=*/false);
+      continue;
+    }
     bool progressed = false;
     if (live != nullptr) {
       absl::StatusOr<uint64_t> next = ApplyPage(*live, checkpoint);
       if (!next.ok()) {
+        if (WaitForSpace(next.status())) continue;
         Fail(next.status());
       } else if (*next != checkpoint) {
         MutexLock lock(&mu_);
@@ -220,12 +251,14 @@ void ProjectionRunner::Loop() {
       absl::StatusOr<uint64_t> next =
           ApplyPageUpTo(*shadow, shadow_checkpoint, checkpoint);
       if (!next.ok()) {
+        if (WaitForSpace(next.status())) continue;
         Fail(next.status());
       } else {
         progressed = progressed || *next != shadow_checkpoint;
         if (*next == checkpoint) {
           if (absl::Status promoted = store_->Promote(name_, shadow);
               !promoted.ok()) {
+            if (WaitForSpace(promoted)) continue;
             Fail(promoted);
           } else {
             MutexLock lock(&mu_);
@@ -244,6 +277,11 @@ void ProjectionRunner::Loop() {
           shadow_checkpoint_ = *next;
         }
       }
+    }
+    if (progressed && space_backoff_ != absl::ZeroDuration()) {
+      space_backoff_ = absl::ZeroDuration();
+      MutexLock lock(&mu_);
+      out_of_space_ = absl::OkStatus();
     }
     SettleWaiters();
     if (!progressed) {

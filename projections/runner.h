@@ -59,6 +59,9 @@ class ProjectionRunner {
     // memory; a restart reads them again, to no effect), but the checkpoint
     // is written at least this often.
     uint64_t checkpoint_every_positions = 100000;
+    // The runner waits while the projections' disk has less free space
+    // than this (0: no floor); see eventstore/disk_full.h.
+    uint64_t min_free_bytes = 0;
   };
 
   // Opens the live copy and starts tailing. The log and the store must
@@ -124,6 +127,12 @@ class ProjectionRunner {
   absl::StatusOr<uint64_t> ApplyPageUpTo(const StateCopy& copy,
                                          uint64_t checkpoint, uint64_t up_to);
   void Fail(absl::Status error);
+  // For a write that failed for lack of space, or the free-space floor:
+  // notes it in Status(), waits (longer each time, up to a second; Stop()
+  // cuts it short), asks the store to resume writing after a failed write
+  // (and fails the runner if it cannot), and returns true: the caller goes
+  // round its loop again. False (nothing done) for any other error.
+  bool WaitForSpace(const absl::Status& error, bool failed_write = true);
   absl::Status StartShadow() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SettleWaiters();
 
@@ -141,6 +150,11 @@ class ProjectionRunner {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool rebuild_again_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status error_ ABSL_GUARDED_BY(mu_);
+  // Set while writes fail for lack of space (the runner retries).
+  absl::Status out_of_space_ ABSL_GUARDED_BY(mu_);
+  // Runner thread only.
+  absl::Duration space_backoff_ = absl::ZeroDuration();
+  eventstore::FreeSpaceFloor floor_;
   std::vector<Waiter> waiters_ ABSL_GUARDED_BY(mu_);
   std::atomic<uint64_t> events_applied_{0};
 

@@ -75,10 +75,17 @@ int main(int argc, char** argv) {
   app.add_flag("--insecure-plaintext", options.transport.insecure_plaintext,
                "Serve plaintext on a non-loopback address (refused without "
                "it): only where something else encrypts the traffic");
+  uint64_t min_free_mb = options.min_free_bytes >> 20;
+  app.add_option("--min-free-mb", min_free_mb,
+                 "Refuse appends (RESOURCE_EXHAUSTED) while the data "
+                 "directory's disk has less free space than this many MiB; "
+                 "they go on by themselves once space is freed. 0: no floor")
+      ->capture_default_str();
   app.add_option("--shutdown-grace", shutdown_grace_seconds,
                  "Seconds in-flight calls get to finish on SIGINT/SIGTERM")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  options.min_free_bytes = min_free_mb << 20;
   if (durability == "none") {
     options.durability = plantrail::eventstore::Durability::kNoSync;
     std::cerr << "plantraild: WARNING: --durability=none: appends are not "

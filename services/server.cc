@@ -83,20 +83,26 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
                              eventstore::EventStore::Open(eventstore::Options{
                                  .path = (data_dir / "eventstore").string(),
                                  .durability = options.durability,
+                                 .min_free_bytes = options.min_free_bytes,
                              }));
   PLANTRAIL_ASSIGN_OR_RETURN(
       server->projection_store_,
       projections::ProjectionStore::Open((data_dir / "projections").string()));
+  // Projections stop writing at half the log's floor: the log, which
+  // nothing can rebuild, keeps the last of the space.
+  const projections::ProjectionRunner::Options runner_options{
+      .min_free_bytes = options.min_free_bytes / 2};
   PLANTRAIL_ASSIGN_OR_RETURN(
       server->area_state_,
       projections::ProjectionRunner::Start(
           server->store_.get(), server->projection_store_.get(),
-          std::make_unique<projections::AreaStateProjection>()));
+          std::make_unique<projections::AreaStateProjection>(),
+          runner_options));
   PLANTRAIL_ASSIGN_OR_RETURN(
       server->history_,
       projections::ProjectionRunner::Start(
           server->store_.get(), server->projection_store_.get(),
-          std::make_unique<projections::HistoryProjection>()));
+          std::make_unique<projections::HistoryProjection>(), runner_options));
   server->queries_ = std::make_unique<PlanQueries>(
       server->store_.get(), server->area_state_.get(), server->history_.get());
   PLANTRAIL_ASSIGN_OR_RETURN(server->tokens_,

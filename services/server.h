@@ -50,6 +50,10 @@ struct ServerOptions {
   // Failed authentications from one address in a minute before it is
   // slowed down.
   int failures_per_minute = 30;
+  // Appends are refused (RESOURCE_EXHAUSTED) while the data directory's
+  // disk has less free space than this, and go on by themselves once it
+  // has more; projections pause at half of it. 0: no floor.
+  uint64_t min_free_bytes = uint64_t{128} << 20;
 };
 
 class Server {
