@@ -15,6 +15,10 @@
 //              subscriptions while events are appended one at a time
 //   fill       --events status reports over 1,000 areas, as fast as they go
 //   rebuild    rebuilds every projection and times it
+//   soak       mixed load at steady rates for --seconds (appends, status
+//              reports, queries, subscribers that come and go), with one
+//              window of figures every --interval seconds, the server's
+//              memory (--server-pid) among them: bench/soak's load
 //
 // Latency is per call, from issue to completion; the first --warmup
 // seconds are not counted.
@@ -26,12 +30,14 @@
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
@@ -65,6 +71,12 @@ struct Flags {
   int events = 1000;
   int payload_bytes = 100;
   std::string run_id = "run";
+  // soak
+  double append_rate = 500;
+  double report_rate = 50;
+  double query_rate = 200;
+  double interval = 60;
+  int server_pid = 0;
 };
 
 // A payload like the event store bench's: a ~100-byte JSON object.
@@ -496,13 +508,228 @@ Json RunRebuild(const Flags& flags, Connections& connections) {
   return json;
 }
 
+// --- Soak -------------------------------------------------------------------
+
+// The figures of one window of a soak; thread-safe.
+class SoakWindow {
+ public:
+  enum Kind { kAppend, kReport, kQuery, kKinds };
+
+  void Call(Kind kind, absl::Time issued, const grpc::Status& status) {
+    const int64_t us = absl::ToInt64Microseconds(absl::Now() - issued);
+    std::lock_guard lock(mu_);
+    if (status.ok()) {
+      latencies_us_[kind].push_back(us);
+    } else {
+      ++errors_;
+      if (first_error_.empty()) first_error_ = status.error_message();
+    }
+  }
+  void Subscription(uint64_t deliveries, uint64_t gaps) {
+    std::lock_guard lock(mu_);
+    ++subscriptions_;
+    deliveries_ += deliveries;
+    gaps_ += gaps;
+  }
+  // The window so far, and a new one begun.
+  Json Take() {
+    std::lock_guard lock(mu_);
+    Json json;
+    const char* names[kKinds] = {"append", "report", "query"};
+    const char* counts[kKinds] = {"appends", "reports", "queries"};
+    for (int kind = 0; kind < kKinds; ++kind) {
+      json[counts[kind]] = latencies_us_[kind].size();
+      json[absl::StrCat(names[kind], "_p50_us")] =
+          Percentile(latencies_us_[kind], 50);
+      json[absl::StrCat(names[kind], "_p99_us")] =
+          Percentile(latencies_us_[kind], 99);
+      latencies_us_[kind].clear();
+    }
+    json["subscriptions"] = subscriptions_;
+    json["deliveries"] = deliveries_;
+    json["gaps"] = gaps_;
+    json["errors"] = errors_;
+    if (!first_error_.empty()) json["first_error"] = first_error_;
+    subscriptions_ = deliveries_ = gaps_ = errors_ = 0;
+    first_error_.clear();
+    return json;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<int64_t> latencies_us_[kKinds];
+  uint64_t subscriptions_ = 0, deliveries_ = 0, gaps_ = 0, errors_ = 0;
+  std::string first_error_;
+};
+
+// Calls `call(n)` about `rate` times a second until `stop`, on this thread.
+void Paced(double rate, absl::Time stop,
+           const std::function<void(uint64_t n)>& call) {
+  const absl::Duration period = absl::Seconds(1 / rate);
+  absl::Time next = absl::Now();
+  for (uint64_t n = 0; absl::Now() < stop; ++n) {
+    call(n);
+    // Behind schedule: go on at once, but never try to catch up a burst.
+    next = std::max(next + period, absl::Now() - absl::Seconds(1));
+    absl::SleepFor(next - absl::Now());
+  }
+}
+
+uint64_t ResidentKb(int pid) {
+  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (absl::StartsWith(line, "VmRSS:")) return std::stoull(line.substr(6));
+  }
+  return 0;
+}
+
+Json RunSoak(const Flags& flags, Connections& connections) {
+  constexpr int kAppenders = 4, kReporters = 2, kQueriers = 2;
+  const std::string prefix = absl::StrCat("soak-", flags.run_id, "-");
+  if (grpc::Status registered =
+          RegisterAreas(flags, connections, prefix, flags.areas);
+      !registered.ok()) {
+    return {{"mode", flags.mode}, {"error", registered.error_message()}};
+  }
+  SoakWindow window;
+  std::atomic<uint64_t> head{0};
+  const absl::Time begin = absl::Now();
+  const absl::Time stop = begin + Seconds(flags.seconds);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kAppenders; ++t) {
+    threads.emplace_back([&, t] {
+      Paced(flags.append_rate / kAppenders, stop, [&](uint64_t n) {
+        grpc::ClientContext context;
+        connections.Prepare(context);
+        v1::AppendRequest request;
+        request.set_stream_id(absl::StrCat(prefix, "log-", t));
+        v1::ProposedEvent* event = request.add_events();
+        event->set_type("SoakEvent");
+        event->set_content_type("application/json");
+        event->set_payload(Payload(flags.payload_bytes, n));
+        v1::AppendResponse response;
+        const absl::Time issued = absl::Now();
+        const grpc::Status status =
+            connections.store(t).Append(&context, request, &response);
+        window.Call(SoakWindow::kAppend, issued, status);
+        if (status.ok()) head = std::max(head.load(), response.last_position());
+      });
+    });
+  }
+  for (int t = 0; t < kReporters; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937_64 random(t);
+      Paced(flags.report_rate / kReporters, stop, [&](uint64_t n) {
+        grpc::ClientContext context;
+        connections.Prepare(context);
+        v1::ReportStatusRequest request;
+        request.set_area_id(absl::StrCat(prefix, random() % flags.areas));
+        request.set_phase(v1::PHASE_IN_PROGRESS);
+        request.set_health(n % 2 ? v1::HEALTH_ON_TRACK : v1::HEALTH_AT_RISK);
+        request.set_narrative(absl::StrCat("Soak report ", n));
+        v1::CommandResult result;
+        const absl::Time issued = absl::Now();
+        window.Call(
+            SoakWindow::kReport, issued,
+            connections.commands(t).ReportStatus(&context, request, &result));
+      });
+    });
+  }
+  for (int t = 0; t < kQueriers; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937_64 random(100 + t);
+      Paced(flags.query_rate / kQueriers, stop, [&](uint64_t n) {
+        grpc::ClientContext context;
+        connections.Prepare(context);
+        const std::string area = absl::StrCat(prefix, random() % flags.areas);
+        auto& stub = connections.queries(t);
+        const absl::Time issued = absl::Now();
+        grpc::Status status;
+        if (n % 3 == 0) {
+          v1::GetAreaRequest request;
+          request.set_area_id(area);
+          v1::GetAreaResponse response;
+          status = stub.GetArea(&context, request, &response);
+        } else if (n % 3 == 1) {
+          v1::GetHistoryRequest request;
+          request.set_area_id(area);
+          v1::GetHistoryResponse response;
+          status = stub.GetHistory(&context, request, &response);
+        } else {
+          v1::ListAreasRequest request;
+          request.set_support_area(absl::StrCat("SA ", n % 7));
+          v1::ListAreasResponse response;
+          status = stub.ListAreas(&context, request, &response);
+        }
+        window.Call(SoakWindow::kQuery, issued, status);
+      });
+    });
+  }
+  // Subscribers that come and go: each follows the log from a little
+  // behind the head for 1 to 10 s, checks that positions come without a
+  // gap, leaves, and starts again.
+  for (int t = 0; t < flags.subscribers; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937_64 random(1000 + t);
+      while (absl::Now() < stop) {
+        grpc::ClientContext context;
+        connections.Prepare(context);
+        context.set_deadline(std::min(
+            absl::ToChronoTime(absl::Now() +
+                               absl::Milliseconds(1000 + random() % 9000)),
+            absl::ToChronoTime(stop)));
+        v1::SubscribeRequest request;
+        const uint64_t from =
+            head.load() - std::min<uint64_t>(head.load(), random() % 2000);
+        request.set_after_position(from);
+        auto reader = connections.store(t).Subscribe(&context, request);
+        v1::SubscribeResponse message;
+        uint64_t last = from, deliveries = 0, gaps = 0;
+        while (reader->Read(&message)) {
+          for (const v1::RecordedEvent& event : message.events().events()) {
+            if (event.position() != last + 1) ++gaps;
+            last = event.position();
+            ++deliveries;
+          }
+        }
+        const grpc::Status status = reader->Finish();
+        if (status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
+          window.Call(SoakWindow::kQuery, absl::Now(), status);
+        }
+        window.Subscription(deliveries, gaps);
+      }
+    });
+  }
+  Json windows = Json::array();
+  for (absl::Time next = begin + Seconds(flags.interval); next <= stop;
+       next += Seconds(flags.interval)) {
+    absl::SleepFor(next - absl::Now());
+    Json taken = window.Take();
+    taken["minute"] = absl::ToDoubleMinutes(absl::Now() - begin);
+    taken["head"] = head.load();
+    if (flags.server_pid > 0) taken["rss_kb"] = ResidentKb(flags.server_pid);
+    std::cerr << taken.dump() << std::endl;
+    windows.push_back(std::move(taken));
+  }
+  for (std::thread& thread : threads) thread.join();
+  return {{"mode", flags.mode},
+          {"seconds", flags.seconds},
+          {"append_rate", flags.append_rate},
+          {"report_rate", flags.report_rate},
+          {"query_rate", flags.query_rate},
+          {"subscribers", flags.subscribers},
+          {"areas", flags.areas},
+          {"windows", windows}};
+}
+
 int Main(int argc, char** argv) {
   Flags flags;
   CLI::App app{"plantrail_load: bench/run's gRPC load generator"};
   app.add_option("mode", flags.mode)
       ->required()
       ->check(CLI::IsMember({"append", "report", "areas", "query", "subscribe",
-                             "fill", "rebuild"}));
+                             "fill", "rebuild", "soak"}));
   app.add_option("--server", flags.server);
   app.add_option("--token-file", flags.token_file)->required();
   app.add_option("--clients", flags.clients);
@@ -516,14 +743,21 @@ int Main(int argc, char** argv) {
   app.add_option("--events", flags.events);
   app.add_option("--payload-bytes", flags.payload_bytes);
   app.add_option("--run-id", flags.run_id);
+  app.add_option("--append-rate", flags.append_rate, "soak: appends a second");
+  app.add_option("--report-rate", flags.report_rate,
+                 "soak: status reports a second");
+  app.add_option("--query-rate", flags.query_rate, "soak: queries a second");
+  app.add_option("--interval", flags.interval, "soak: seconds per window");
+  app.add_option("--server-pid", flags.server_pid,
+                 "soak: the server whose memory each window reads");
   CLI11_PARSE(app, argc, argv);
 
   std::ifstream in(flags.token_file);
   std::string token;
   std::getline(in, token);
-  Connections connections(flags.server,
-                          std::string(absl::StripAsciiWhitespace(token)),
-                          std::max(1, std::min(flags.clients, 8)));
+  Connections connections(
+      flags.server, std::string(absl::StripAsciiWhitespace(token)),
+      flags.mode == "soak" ? 8 : std::max(1, std::min(flags.clients, 8)));
   Json result;
   if (flags.mode == "append") result = RunAppend(flags, connections);
   if (flags.mode == "report") result = RunReport(flags, connections);
@@ -532,6 +766,7 @@ int Main(int argc, char** argv) {
   if (flags.mode == "subscribe") result = RunSubscribe(flags, connections);
   if (flags.mode == "fill") result = RunFill(flags, connections);
   if (flags.mode == "rebuild") result = RunRebuild(flags, connections);
+  if (flags.mode == "soak") result = RunSoak(flags, connections);
   std::cout << result.dump() << std::endl;
   return result.contains("error") ? 1 : 0;
 }

@@ -847,7 +847,10 @@ absl::StatusOr<uint64_t> RocksDbEventStore::LoadCursor(
 absl::StatusOr<uint64_t> RocksDbEventStore::SaveCursor(absl::string_view name,
                                                        uint64_t position) {
   PLANTRAIL_RETURN_IF_ERROR(ValidateStreamId("name", name, options_.limits));
-  if (position > HeadPosition()) {
+  // A reader may have been given an event of a commit whose head the writer
+  // has not published yet (ReadAll reads on to what RocksDB holds): such a
+  // position is in the log, and acknowledging it is fine.
+  if (position > HeadPosition() && !HashAt(position).ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("position: ", position, " is beyond the log's head (",
                      HeadPosition(), ")"));
