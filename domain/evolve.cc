@@ -8,9 +8,20 @@
 namespace plantrail::domain {
 namespace {
 
+using google::protobuf::util::TimeUtil;
+
+// A Timestamp holds the years 1 to 9999, and TimeUtil aborts the process on
+// any other time. Only a damaged log records one (the store stamps events
+// with its clock), and evolve never fails, so such a time is clamped into
+// the range (found by fuzz/stored_event_fuzzer.cc).
 void SetTime(google::protobuf::Timestamp& out, absl::Time time) {
-  out = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
-      absl::ToUnixMicros(time));
+  static const absl::Time kFirst =
+      absl::FromUnixSeconds(TimeUtil::kTimestampMinSeconds);
+  static const absl::Time kLast =
+      absl::FromUnixSeconds(TimeUtil::kTimestampMaxSeconds) + absl::Seconds(1) -
+      absl::Microseconds(1);
+  out = TimeUtil::MicrosecondsToTimestamp(
+      absl::ToUnixMicros(std::clamp(time, kFirst, kLast)));
 }
 
 void ApplyDetails(v1::AreaState& state, const v1::AreaDetails& details) {

@@ -13,6 +13,12 @@ namespace plantrail::domain {
 // bytes are kept as they are.
 std::string FoldCase(absl::string_view text);
 
+// The length of the longest prefix of `text` that is UTF-8 as RFC 3629 has
+// it (no overlong forms, no surrogates, nothing above U+10FFFF), which is
+// what protobuf demands of every proto3 string it parses, and nlohmann-json
+// of every string it writes. `text` is UTF-8 when it is text.size().
+size_t Utf8Prefix(absl::string_view text);
+
 }  // namespace plantrail::domain
 
 #endif  // PLANTRAIL_DOMAIN_TEXT_H_

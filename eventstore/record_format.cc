@@ -58,8 +58,16 @@ absl::Status DecodeHeaderInto(absl::string_view in, RecordedEvent& event) {
   Uuid id;
   std::memcpy(id.data(), id_bytes.data(), id.size());
   event.event_id = FormatUuid(id);
-  event.recorded_at =
-      absl::FromUnixMicros(static_cast<int64_t>(recorded_at_us));
+  // The years 1 to 9999, what a protobuf Timestamp holds: the store stamps
+  // events with its clock, so a time outside them is damage, and passing it
+  // on would abort whatever converts it (protobuf CHECKs the range).
+  constexpr int64_t kFirstMicros = -62135596800LL * 1000000;
+  constexpr int64_t kLastMicros = 253402300799LL * 1000000 + 999999;
+  const int64_t recorded_at = static_cast<int64_t>(recorded_at_us);
+  if (recorded_at < kFirstMicros || recorded_at > kLastMicros) {
+    return Corrupt("recorded_at is outside the years 1 to 9999");
+  }
+  event.recorded_at = absl::FromUnixMicros(recorded_at);
   uint32_t count;
   if (!ConsumeU32(in, count)) return Corrupt("metadata count is truncated");
   for (uint32_t i = 0; i < count; ++i) {

@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "domain/text.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/util/json_util.h"
@@ -106,7 +107,12 @@ nlohmann::json PayloadJson(const v1::RecordedEvent& event) {
         nlohmann::json::parse(event.payload(), nullptr, false);
     if (!parsed.is_discarded()) return parsed;
   }
-  if (absl::StartsWith(event.content_type(), "text/")) return event.payload();
+  // Text that is not UTF-8 cannot be a JSON string (nlohmann would throw
+  // when writing it): it goes out as bytes, like any other payload.
+  if (absl::StartsWith(event.content_type(), "text/") &&
+      domain::Utf8Prefix(event.payload()) == event.payload().size()) {
+    return event.payload();
+  }
   return {{"base64", absl::Base64Escape(event.payload())}};
 }
 

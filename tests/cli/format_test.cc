@@ -3,6 +3,7 @@
 
 #include <sstream>
 
+#include "clients/cli/commands_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -73,6 +74,26 @@ TEST(FormatTest, TablesAlignByWhatTheEyeSees) {
 TEST(FormatTest, ListsSplitAndTrim) {
   EXPECT_THAT(SplitList(" GVS, ITA ,,EKO", ','),
               ::testing::ElementsAre("GVS", "ITA", "EKO"));
+}
+
+}  // namespace
+}  // namespace plantrail::cli
+
+namespace plantrail::cli {
+namespace {
+
+// Found by reading the fuzzers' notes: a text/* payload that is not UTF-8
+// made nlohmann throw when `export`, `watch --json` or `events read --json`
+// wrote the event. It goes out as base64 instead.
+TEST(EventJsonTest, TextThatIsNotUtf8GoesOutAsBytes) {
+  v1::RecordedEvent event;
+  event.set_content_type("text/plain");
+  event.set_payload("caf\xe9");  // Latin-1
+  const nlohmann::ordered_json json = EventJson(event);
+  EXPECT_EQ(json["payload"]["base64"], "Y2Fm6Q==");
+  EXPECT_NO_THROW(json.dump());
+  event.set_payload("caf\xc3\xa9");
+  EXPECT_EQ(EventJson(event)["payload"], "caf\xc3\xa9");
 }
 
 }  // namespace

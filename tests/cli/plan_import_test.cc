@@ -5,6 +5,8 @@
 #include <string>
 #include <variant>
 
+#include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -95,6 +97,39 @@ TEST(PlanCsvTest, FileErrorsAreWholeFileErrors) {
   EXPECT_FALSE(ParsePlanCsv("").ok());
 }
 
+// Found by fuzz/plan_import_csv_fuzzer.cc: a file in Latin-1 or
+// Windows-1252 passed the check and gave commands the server cannot parse
+// (proto3 strings are UTF-8). RFC 3629 is the rule, as protobuf has it.
+TEST(PlanCsvTest, AFileThatIsNotUtf8IsAWholeFileError) {
+  const std::string header = "id,title,support_area\n";
+  const absl::StatusOr<ImportedPlan> latin1 =
+      ParsePlanCsv(header +
+                   "1,Rektorernas mandat,S\n2,F\xf6rs\xe4kra st\xf6"
+                   "d,S\n");
+  ASSERT_FALSE(latin1.ok());
+  EXPECT_EQ(latin1.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(latin1.status().message(),
+              HasSubstr("line 3: the file is not UTF-8"));
+  EXPECT_THAT(latin1.status().message(), HasSubstr("[rule: import-utf8]"));
+  for (const char* bad : {
+           "\xc0\xaf",          // overlong "/"
+           "\xe0\x80\xaf",      // overlong "/"
+           "\xed\xa0\x80",      // a surrogate
+           "\xf4\x90\x80\x80",  // above U+10FFFF
+           "\xf8\x88\x80\x80",  // no such lead byte
+           "\xc3",              // cut short
+       }) {
+    EXPECT_FALSE(ParsePlanCsv(header + "1,T,S" + bad + "\n").ok())
+        << absl::CHexEscape(bad);
+  }
+  const absl::StatusOr<ImportedPlan> utf8 =
+      ParsePlanCsv("\xef\xbb\xbf" + header +
+                   "1,F\xc3\xb6rs\xc3\xa4kra st\xc3\xb6"
+                   "d \xe2\x80\x93 \xf0\x9f\x93\x85,S\n");
+  ASSERT_TRUE(utf8.ok()) << utf8.status();
+  EXPECT_THAT(utf8->rows, SizeIs(1));
+}
+
 TEST(PlanCsvTest, ExtraFieldsInARowAreRefused) {
   const absl::StatusOr<ImportedPlan> plan =
       ParsePlanCsv("id,title,support_area\n1,a,b,c\n");
@@ -176,6 +211,26 @@ TEST(PlanJsonTest, NotJsonSaysWhere) {
               HasSubstr("one JSON object"));
   EXPECT_THAT(ParsePlanJson(R"({"format": "other/2"})").status().message(),
               HasSubstr("format"));
+}
+
+// Found by fuzz/plan_import_json_fuzzer.cc: nlohmann::json throws
+// out_of_range, not parse_error, for a number no double holds, and the
+// exception ended the CLI.
+TEST(PlanJsonTest, ANumberTooLargeForADoubleIsNotValidJson) {
+  for (const char* text : {
+           R"({"areas": [{"id": "1", "title": "T", "support_area": "S",
+                          "planned_end": 1e400}]})",
+           "4e555555555555555555555555555555555555555555555555555554eplan}",
+       }) {
+    const absl::StatusOr<ImportedPlan> plan = ParsePlanJson(text);
+    ASSERT_FALSE(plan.ok()) << text;
+    EXPECT_EQ(plan.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(plan.status().message(),
+                HasSubstr("not valid JSON: number overflow"));
+  }
+  // The message keeps what nlohmann says, without its exception's name.
+  EXPECT_THAT(std::string(ParsePlanJson("{,").status().message()),
+              ::testing::StartsWith("not valid JSON: parse error at line 1"));
 }
 
 TEST(ImportCommandIdTest, SameContentSameIdOtherContentOtherId) {

@@ -2,10 +2,15 @@
 // folding to the same state, in every later version.
 #include "domain/event_codec.h"
 
+#include <cstdint>
+#include <limits>
 #include <string>
 
 #include "absl/strings/escaping.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 #include "domain/evolve.h"
+#include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
 #include "tests/domain/domain_test_util.h"
 
@@ -135,6 +140,40 @@ TEST(EvolveTest, UnknownEventsStillAdvanceTheVersion) {
   EXPECT_EQ(state.version(), 3u);
   EXPECT_EQ(state.position(), 7u);
   EXPECT_EQ(state.updated_by(), "a");
+}
+
+// Found by fuzz/stored_event_fuzzer.cc: a damaged record's time beyond what a
+// Timestamp holds (years 1 to 9999) made protobuf's TimeUtil abort the
+// process in evolve. Evolve never fails: the time is clamped.
+TEST(EvolveTest, ATimeNoTimestampHoldsIsClamped) {
+  using google::protobuf::util::TimeUtil;
+  for (const absl::Time time :
+       {absl::FromUnixMicros(std::numeric_limits<int64_t>::max()),
+        absl::InfiniteFuture(),
+        absl::FromCivil(absl::CivilSecond(10000, 1, 1, 0, 0, 0),
+                        absl::UTCTimeZone())}) {
+    v1::AreaState area;
+    EvolveArea(area, v1::PlanEvent(), {.version = 1, .recorded_at = time});
+    EXPECT_EQ(area.updated_at().seconds(), TimeUtil::kTimestampMaxSeconds);
+    EXPECT_EQ(area.updated_at().nanos(), 999'999'000);
+  }
+  for (const absl::Time time :
+       {absl::FromUnixMicros(std::numeric_limits<int64_t>::min()),
+        absl::InfinitePast()}) {
+    v1::DecisionState decision;
+    v1::PlanEvent recorded;
+    recorded.mutable_decision_recorded()->set_decision_id("D-1");
+    EvolveDecision(decision, recorded, {.version = 1, .recorded_at = time});
+    EXPECT_EQ(decision.recorded_at().seconds(), TimeUtil::kTimestampMinSeconds);
+    EXPECT_EQ(decision.recorded_at().nanos(), 0);
+  }
+  // Times a Timestamp holds are kept to the microsecond.
+  v1::AreaState area;
+  EvolveArea(area, v1::PlanEvent(),
+             {.version = 1,
+              .recorded_at = absl::FromUnixMicros(1'700'000'000'123'456)});
+  EXPECT_EQ(area.updated_at().seconds(), 1'700'000'000);
+  EXPECT_EQ(area.updated_at().nanos(), 123'456'000);
 }
 
 }  // namespace

@@ -3,7 +3,10 @@
 #include <random>
 #include <string>
 
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 #include "eventstore/uuid.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace plantrail::eventstore::record_format {
@@ -116,6 +119,25 @@ TEST(RecordFormatTest, UnknownFormatsAndFlagsAreRejected) {
   record = EncodeRecord(SampleEvent());
   record[1] = 0x02;
   EXPECT_EQ(DecodeRecord(record).status().code(), absl::StatusCode::kDataLoss);
+}
+
+// A time a protobuf Timestamp cannot hold made the server abort when it
+// converted it (found by fuzz/stored_event_fuzzer.cc): it is damage, and
+// the record is refused as such.
+TEST(RecordFormatTest, ATimeOutsideTheYears1To9999IsDamage) {
+  RecordedEvent event = SampleEvent();
+  event.recorded_at = absl::FromCivil(
+      absl::CivilSecond(9999, 12, 31, 23, 59, 59), absl::UTCTimeZone());
+  EXPECT_TRUE(DecodeRecord(EncodeRecord(event)).ok());
+  event.recorded_at += absl::Seconds(1);
+  auto decoded = DecodeRecord(EncodeRecord(event));
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_TRUE(absl::IsDataLoss(decoded.status())) << decoded.status();
+  EXPECT_THAT(std::string(decoded.status().message()),
+              ::testing::HasSubstr("recorded_at"));
+  event.recorded_at = absl::FromCivil(absl::CivilSecond(0, 12, 31, 0, 0, 0),
+                                      absl::UTCTimeZone());
+  EXPECT_TRUE(absl::IsDataLoss(DecodeRecord(EncodeRecord(event)).status()));
 }
 
 TEST(RecordFormatTest, KeysSortNumerically) {
