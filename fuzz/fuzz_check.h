@@ -61,4 +61,17 @@ inline std::string Describe(const absl::Status& status) {
     }                                                                    \
   } while (false)
 
+// Defines libFuzzer's two entry points for a target: protobuf kept quiet
+// (above), and every input handed as bytes to `function`, a
+// void(absl::string_view).
+#define PLANTRAIL_FUZZ_TARGET(function)                                     \
+  extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {            \
+    ::plantrail::fuzz::QuietProtobufUnlessTracing();                        \
+    return 0;                                                               \
+  }                                                                         \
+  extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) { \
+    function(absl::string_view(reinterpret_cast<const char*>(data), size)); \
+    return 0;                                                               \
+  }
+
 #endif  // PLANTRAIL_FUZZ_FUZZ_CHECK_H_

@@ -441,13 +441,4 @@ void FuzzCommands(absl::string_view input) {
 }  // namespace
 }  // namespace plantrail::fuzz
 
-extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
-  plantrail::fuzz::QuietProtobufUnlessTracing();
-  return 0;
-}
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  plantrail::fuzz::FuzzCommands(
-      absl::string_view(reinterpret_cast<const char*>(data), size));
-  return 0;
-}
+PLANTRAIL_FUZZ_TARGET(plantrail::fuzz::FuzzCommands)

@@ -148,20 +148,16 @@ void FuzzStored(absl::string_view bytes) {
   CheckStored(*date);
 }
 
+// A leading 0 byte: the rest is a stored PlanDate; else it is text.
+void FuzzInput(absl::string_view input) {
+  if (!input.empty() && input[0] == '\0') {
+    FuzzStored(input.substr(1));
+  } else {
+    FuzzText(input);
+  }
+}
+
 }  // namespace
 }  // namespace plantrail::fuzz
 
-extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
-  plantrail::fuzz::QuietProtobufUnlessTracing();
-  return 0;
-}
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const absl::string_view input(reinterpret_cast<const char*>(data), size);
-  if (!input.empty() && input[0] == '\0') {
-    plantrail::fuzz::FuzzStored(input.substr(1));
-  } else {
-    plantrail::fuzz::FuzzText(input);
-  }
-  return 0;
-}
+PLANTRAIL_FUZZ_TARGET(plantrail::fuzz::FuzzInput)

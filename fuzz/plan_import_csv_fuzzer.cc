@@ -83,13 +83,4 @@ void FuzzCsv(absl::string_view text) {
 }  // namespace
 }  // namespace plantrail::fuzz
 
-extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
-  plantrail::fuzz::QuietProtobufUnlessTracing();
-  return 0;
-}
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  plantrail::fuzz::FuzzCsv(
-      absl::string_view(reinterpret_cast<const char*>(data), size));
-  return 0;
-}
+PLANTRAIL_FUZZ_TARGET(plantrail::fuzz::FuzzCsv)
