@@ -362,9 +362,11 @@ void RocksDbEventStore::MaybeResume() {
     out_of_space_ = false;
     write_error_ = absl::OkStatus();
   } else if (absl::IsFailedPrecondition(resumed)) {
-    // For good: say why, keep the code callers already got.
+    // For good: what failed, and what to do about it.
     out_of_space_ = false;
-    write_error_ = absl::Status(write_error_.code(), resumed.message());
+    write_error_ = absl::Status(
+        write_error_.code(),
+        absl::StrCat(no_space_failure_, "; ", resumed.message()));
   }
 }
 
@@ -423,11 +425,18 @@ void RocksDbEventStore::CommitGroup(std::vector<PendingAppend>& group) {
       // a retry with the same event ids.)
       out_of_space_ = true;
       next_resume_attempt_ = absl::Now() + kResumeInterval;
+      no_space_failure_ = std::string(committed.message());
       write_error_ = absl::Status(
           committed.code(),
           absl::StrCat(committed.message(),
                        "; appends fail until space is freed on the data "
                        "directory's disk, then resume by themselves"));
+      // Unless it was the WAL that failed: then say at once that it takes
+      // a restart (MaybeResume() gives up without trying).
+      if (no_space_->wal_write_failed()) {
+        next_resume_attempt_ = absl::InfinitePast();
+        MaybeResume();
+      }
     } else {
       // Any other write error (an fsync that failed, say) leaves the WAL in
       // a state we cannot know: stop writing for good.

@@ -153,6 +153,7 @@ class RocksDbEventStore final : public EventStore {
   FreeSpaceFloor floor_;
   static constexpr absl::Duration kResumeInterval = absl::Milliseconds(100);
   bool out_of_space_ = false;
+  std::string no_space_failure_;  // RocksDB's words for the failed write
   absl::Time next_resume_attempt_ = absl::InfinitePast();
 
   std::atomic<uint64_t> head_position_{0};

@@ -278,7 +278,9 @@ void ProjectionRunner::Loop() {
         }
       }
     }
-    if (progressed && space_backoff_ != absl::ZeroDuration()) {
+    // Here nothing failed for lack of space (that goes round the loop
+    // again above): the wait is over.
+    if (space_backoff_ != absl::ZeroDuration()) {
       space_backoff_ = absl::ZeroDuration();
       MutexLock lock(&mu_);
       out_of_space_ = absl::OkStatus();
