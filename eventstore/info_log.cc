@@ -44,9 +44,13 @@ void InfoLog::Logv(const char* format, va_list ap) {
   char line[4096];
   const std::string stamp = absl::FormatTime("%Y/%m/%d-%H:%M:%E6S ",
                                              absl::Now(), absl::UTCTimeZone());
-  int used = std::snprintf(line, sizeof(line), "%s", stamp.c_str());
-  used += std::vsnprintf(line + used, sizeof(line) - used, format, ap);
-  size_t length = std::min<size_t>(used, sizeof(line) - 2);
+  const int stamped = std::snprintf(line, sizeof(line), "%s", stamp.c_str());
+  // vsnprintf says how long the whole message would have been (it is cut to
+  // the buffer), or is negative for a format it cannot render.
+  const int message =
+      std::vsnprintf(line + stamped, sizeof(line) - stamped, format, ap);
+  size_t length =
+      std::min<size_t>(stamped + std::max(message, 0), sizeof(line) - 2);
   if (length == 0 || line[length - 1] != '\n') line[length++] = '\n';
 
   MutexLock lock(&mu_);

@@ -364,9 +364,9 @@ void RocksDbEventStore::MaybeResume() {
   } else if (absl::IsFailedPrecondition(resumed)) {
     // For good: what failed, and what to do about it.
     out_of_space_ = false;
-    write_error_ = absl::Status(
-        write_error_.code(),
-        absl::StrCat(no_space_failure_, "; ", resumed.message()));
+    write_error_ =
+        absl::Status(write_error_.code(),
+                     absl::StrCat(no_space_failure_, "; ", resumed.message()));
   }
 }
 
