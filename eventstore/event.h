@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "eventstore/rocksdb_stats.h"
+#include "metrics/histogram.h"
 
 namespace plantrail::eventstore {
 
@@ -192,6 +194,19 @@ struct Stats {
   // WAL syncs RocksDB itself counted (its WAL_FILE_SYNCED ticker): the
   // evidence that synced commits reached the disk.
   uint64_t wal_syncs = 0;
+  // Reads: ReadStream and ReadAll calls that succeeded, and the events
+  // they returned.
+  uint64_t stream_reads = 0;
+  uint64_t log_reads = 0;
+  uint64_t events_read = 0;
+  // Seconds from AppendAsync to its callback (queueing, the commit and its
+  // fsync), per append; seconds per commit group's write (with its fsync);
+  // events per committed group.
+  metrics::Histogram::Snapshot append_seconds;
+  metrics::Histogram::Snapshot commit_seconds;
+  metrics::Histogram::Snapshot group_events;
+  // The database underneath: size, memory, compaction, errors.
+  RocksDbStats storage;
 };
 
 }  // namespace plantrail::eventstore

@@ -21,6 +21,11 @@ namespace plantrail::eventstore {
 namespace rf = record_format;
 namespace {
 
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
 constexpr char kDefaultContentType[] = "application/octet-stream";
 constexpr char kCurrentVersionPayload[] = "plantrail.dev/current-version";
 
@@ -309,6 +314,7 @@ void RocksDbEventStore::Enqueue(AppendRequest request,
   pending.redacts = redacts;
   pending.bytes += tombstone.size();
   pending.tombstone = std::move(tombstone);
+  pending.enqueued = std::chrono::steady_clock::now();
   {
     MutexLock lock(&mu_);
     if (!stopping_) {
@@ -398,9 +404,12 @@ void RocksDbEventStore::CommitGroup(std::vector<PendingAppend>& group) {
   if (state.written_appends > 0) {
     rocksdb::WriteOptions write_options;
     write_options.sync = options_.durability == Durability::kSync;
+    const auto write_start = std::chrono::steady_clock::now();
     absl::Status committed =
         FromRocks(db_->Write(write_options, &batch), "cannot commit appends");
     if (committed.ok()) {
+      commit_seconds_.Observe(SecondsSince(write_start));
+      group_events_.Observe(static_cast<double>(state.written_events));
       next_position_ = state.next_position;
       last_hash_ = state.last_hash;
       last_recorded_at_ = recorded_at;
@@ -462,6 +471,7 @@ void RocksDbEventStore::CommitGroup(std::vector<PendingAppend>& group) {
     } else {
       rejected_appends_.fetch_add(1, std::memory_order_relaxed);
     }
+    append_seconds_.Observe(SecondsSince(group[i].enqueued));
     std::move(group[i].done)(std::move(results[i]));
   }
 }
@@ -783,6 +793,8 @@ absl::StatusOr<StreamPage> RocksDbEventStore::ReadStream(
     if (forward && last < head.version) page.next_version = last + 1;
     if (!forward && last > 1) page.next_version = last - 1;
   }
+  stream_reads_.fetch_add(1, std::memory_order_relaxed);
+  events_read_.fetch_add(page.events.size(), std::memory_order_relaxed);
   return page;
 }
 
@@ -811,6 +823,8 @@ absl::StatusOr<LogPage> RocksDbEventStore::ReadAll(
     page.head_position = std::max(page.head_position, last);
     if (last < page.head_position) page.next_position = last + 1;
   }
+  log_reads_.fetch_add(1, std::memory_order_relaxed);
+  events_read_.fetch_add(page.events.size(), std::memory_order_relaxed);
   return page;
 }
 
@@ -1039,6 +1053,13 @@ Stats RocksDbEventStore::GetStats() const {
       .commit_groups = commit_groups_.load(std::memory_order_relaxed),
       .synced_commits = synced_commits_.load(std::memory_order_relaxed),
       .wal_syncs = statistics_->getTickerCount(rocksdb::WAL_FILE_SYNCED),
+      .stream_reads = stream_reads_.load(std::memory_order_relaxed),
+      .log_reads = log_reads_.load(std::memory_order_relaxed),
+      .events_read = events_read_.load(std::memory_order_relaxed),
+      .append_seconds = append_seconds_.Read(),
+      .commit_seconds = commit_seconds_.Read(),
+      .group_events = group_events_.Read(),
+      .storage = ReadRocksDbStats(*db_, statistics_.get()),
   };
 }
 

@@ -13,6 +13,7 @@
 #define PLANTRAIL_EVENTSTORE_ROCKSDB_EVENT_STORE_H_
 
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <map>
@@ -28,6 +29,7 @@
 #include "eventstore/event_store.h"
 #include "eventstore/record_format.h"
 #include "eventstore/uuid.h"
+#include "metrics/histogram.h"
 #include "rocksdb/db.h"
 #include "rocksdb/statistics.h"
 
@@ -81,6 +83,7 @@ class RocksDbEventStore final : public EventStore {
     // Set for a redaction: the position whose payload becomes `tombstone`.
     std::optional<uint64_t> redacts;
     std::string tombstone;
+    std::chrono::steady_clock::time_point enqueued;
   };
   // What the writer knows of an event id: on disk or staged in this group.
   struct KnownEvent {
@@ -171,6 +174,16 @@ class RocksDbEventStore final : public EventStore {
   std::atomic<uint64_t> rejected_appends_{0};
   std::atomic<uint64_t> commit_groups_{0};
   std::atomic<uint64_t> synced_commits_{0};
+  mutable std::atomic<uint64_t> stream_reads_{0};
+  mutable std::atomic<uint64_t> log_reads_{0};
+  mutable std::atomic<uint64_t> events_read_{0};
+  // 100 us to about 6.5 s, and 1 to 1024 events.
+  metrics::Histogram append_seconds_{
+      metrics::Histogram::ExponentialBounds(0.0001, 2, 17)};
+  metrics::Histogram commit_seconds_{
+      metrics::Histogram::ExponentialBounds(0.0001, 2, 17)};
+  metrics::Histogram group_events_{
+      metrics::Histogram::ExponentialBounds(1, 2, 11)};
 
   std::thread writer_;
 };

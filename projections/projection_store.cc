@@ -463,4 +463,8 @@ absl::Status ProjectionStore::Promote(
   return absl::OkStatus();
 }
 
+eventstore::RocksDbStats ProjectionStore::Stats() const {
+  return eventstore::ReadRocksDbStats(*db_, nullptr);
+}
+
 }  // namespace plantrail::projections

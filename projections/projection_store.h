@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "common/sync.h"
 #include "eventstore/disk_full.h"
+#include "eventstore/rocksdb_stats.h"
 #include "google/protobuf/message.h"
 #include "projections/projection.h"
 #include "rocksdb/db.h"
@@ -121,6 +122,9 @@ class ProjectionStore {
 
   // The database's directory.
   const std::string& path() const { return path_; }
+
+  // Size, memory and compaction of the database (for metrics).
+  eventstore::RocksDbStats Stats() const;
 
  private:
   ProjectionStore(std::string path, rocksdb::DB* db,

@@ -49,11 +49,23 @@ absl::StatusOr<std::string> CreateFirstAdminToken(
 
 }  // namespace
 
+absl::Status CheckServerOptions(const ServerOptions& options) {
+  if (options.data_dir.empty()) {
+    return absl::InvalidArgumentError("data-dir: must name a directory");
+  }
+  PLANTRAIL_RETURN_IF_ERROR(
+      metrics::ParseListenAddress(options.listen, "listen").status());
+  if (!options.metrics_listen.empty()) {
+    PLANTRAIL_RETURN_IF_ERROR(
+        metrics::ParseListenAddress(options.metrics_listen, "metrics-listen")
+            .status());
+  }
+  return ServerCredentialsFor(options.transport, options.listen).status();
+}
+
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     const ServerOptions& options) {
-  if (options.data_dir.empty()) {
-    return absl::InvalidArgumentError("data_dir: must name a directory");
-  }
+  PLANTRAIL_RETURN_IF_ERROR(CheckServerOptions(options));
   // Before anything is opened: a server that may not listen touches nothing.
   PLANTRAIL_ASSIGN_OR_RETURN(
       std::shared_ptr<grpc::ServerCredentials> credentials,
@@ -140,7 +152,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
+  server->rpc_observer_ = std::make_unique<RpcObserver>();
   grpc::ServerBuilder builder;
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(server->rpc_observer_->InterceptorFactory());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.AddListeningPort(options.listen, credentials, &server->port_);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   builder.RegisterService(server->event_store_service_.get());
@@ -156,22 +174,45 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   grpc::HealthCheckServiceInterface* health =
       server->server_->GetHealthCheckService();
   health->SetServingStatus(true);
+  if (!options.metrics_listen.empty()) {
+    // The endpoint renders from every part above, all of which exist now.
+    Server* const raw = server.get();
+    PLANTRAIL_ASSIGN_OR_RETURN(
+        server->metrics_endpoint_,
+        metrics::MetricsEndpoint::Start(
+            options.metrics_listen, [raw] { return raw->RenderMetrics(); }));
+  }
   return server;
+}
+
+int Server::metrics_port() const {
+  return metrics_endpoint_ != nullptr ? metrics_endpoint_->port() : 0;
 }
 
 Server::~Server() {
   if (server_ != nullptr) Shutdown(absl::Seconds(5));
 }
 
-std::string Server::address() const {
-  absl::string_view host = options_.listen;
-  const size_t colon = host.rfind(':');
-  if (colon != absl::string_view::npos) host = host.substr(0, colon);
-  return absl::StrCat(host, ":", port_);
+namespace {
+
+std::string WithPort(absl::string_view listen, int port) {
+  const size_t colon = listen.rfind(':');
+  if (colon != absl::string_view::npos) listen = listen.substr(0, colon);
+  return absl::StrCat(listen, ":", port);
+}
+
+}  // namespace
+
+std::string Server::address() const { return WithPort(options_.listen, port_); }
+
+std::string Server::metrics_address() const {
+  if (metrics_endpoint_ == nullptr) return "";
+  return WithPort(options_.metrics_listen, metrics_endpoint_->port());
 }
 
 void Server::Shutdown(absl::Duration grace) {
   if (server_ == nullptr) return;
+  if (metrics_endpoint_ != nullptr) metrics_endpoint_->Stop();
   server_->GetHealthCheckService()->SetServingStatus(false);
   // Queries waiting for a position would otherwise hold the shutdown until
   // their own deadlines.
@@ -197,6 +238,7 @@ void Server::Shutdown(absl::Duration grace) {
   history_.reset();
   projection_store_.reset();
   store_.reset();
+  rpc_observer_.reset();
 }
 
 }  // namespace plantrail::services

@@ -14,6 +14,7 @@
 #include "audit/signing_key.h"
 #include "eventstore/event_store.h"
 #include "grpcpp/server.h"
+#include "metrics/http_endpoint.h"
 #include "projections/projection_store.h"
 #include "projections/runner.h"
 #include "services/admin_service.h"
@@ -23,6 +24,7 @@
 #include "services/plan_command_service.h"
 #include "services/plan_queries.h"
 #include "services/plan_query_service.h"
+#include "services/rpc_observer.h"
 #include "services/subscriptions.h"
 #include "services/token_registry.h"
 #include "services/transport_security.h"
@@ -54,7 +56,14 @@ struct ServerOptions {
   // disk has less free space than this, and go on by themselves once it
   // has more; projections pause at half of it. 0: no floor.
   uint64_t min_free_bytes = uint64_t{128} << 20;
+  // host:port of the Prometheus endpoint (GET /metrics); empty: none.
+  std::string metrics_listen;
 };
+
+// Checks what Start() would refuse without touching anything: the data
+// directory named, the addresses well formed, the TLS files readable and
+// consistent. The error names the setting and the rule.
+absl::Status CheckServerOptions(const ServerOptions& options);
 
 class Server {
  public:
@@ -69,12 +78,21 @@ class Server {
 
   // The port actually bound.
   int port() const { return port_; }
+  // The port of the metrics endpoint; 0 without one.
+  int metrics_port() const;
+  // host:port of the metrics endpoint; empty without one.
+  std::string metrics_address() const;
   std::string address() const;
   eventstore::EventStore& store() const { return *store_; }
   // Where the first start wrote the admin token; empty on later starts.
   const std::string& created_admin_token() const {
     return created_admin_token_;
   }
+
+  // Everything the metrics endpoint serves, in the Prometheus text format:
+  // the log, the commit groups, reads, RPCs, subscriptions, projections,
+  // both RocksDB databases, the disk and the process.
+  std::string RenderMetrics() const;
 
   // Stops accepting calls, lets in-flight calls finish within `grace` (then
   // cancels them), finishes or fails every queued append and closes the
@@ -101,7 +119,10 @@ class Server {
   std::string created_admin_token_;
   std::unique_ptr<PlanCommandHandler> command_handler_;
   std::unique_ptr<PlanCommandService> command_service_;
+  std::unique_ptr<RpcObserver> rpc_observer_;
   std::unique_ptr<grpc::Server> server_;
+  // Last: stopped first, so that no scrape reads what is being destroyed.
+  std::unique_ptr<metrics::MetricsEndpoint> metrics_endpoint_;
 };
 
 }  // namespace plantrail::services

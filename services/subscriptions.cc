@@ -118,6 +118,9 @@ class SubscriptionHub::Subscription final
       End(ToGrpcStatus(read));
       return;
     }
+    scanned_.store(next_ - 1, std::memory_order_relaxed);
+    hub_->events_sent_.fetch_add(response.events().events_size(),
+                                 std::memory_order_relaxed);
     if (response.events().events_size() == 0) {
       if (filtered_ && next_ != scanned_from) {
         v1::SubscribeResponse::Checkpoint& checkpoint =
@@ -201,6 +204,10 @@ class SubscriptionHub::Subscription final
     }
     End(std::move(status));
   }
+
+  // The last position this subscription has read past (sent, or passed
+  // over by its filter); any thread.
+  uint64_t scanned() const { return scanned_.load(std::memory_order_relaxed); }
 
   bool MarkScheduled() {
     MutexLock lock(&mu_);
@@ -335,6 +342,7 @@ class SubscriptionHub::Subscription final
   uint64_t next_ = 1;
   bool caught_up_ = false;
   bool behind_ = false;
+  std::atomic<uint64_t> scanned_{0};
   // Area id -> its support area as of the last event scanned.
   std::map<std::string, std::string> support_areas_;
 
@@ -409,6 +417,22 @@ void SubscriptionHub::EndAll() {
                                      "the server is shutting down; resume "
                                      "after the last position received"));
   }
+}
+
+SubscriptionHub::Stats SubscriptionHub::GetStats() const {
+  const uint64_t head = log_->HeadPosition();
+  Stats stats{.open = live(),
+              .events_sent = events_sent_.load(std::memory_order_relaxed)};
+  MutexLock lock(&mu_);
+  for (const auto& [key, weak] : open_) {
+    const std::shared_ptr<Subscription> subscription = weak.lock();
+    if (subscription == nullptr) continue;
+    const uint64_t scanned = subscription->scanned();
+    const uint64_t lag = head > scanned ? head - scanned : 0;
+    stats.max_lag = std::max(stats.max_lag, lag);
+    if (lag >= kBehind) ++stats.behind;
+  }
+  return stats;
 }
 
 void SubscriptionHub::Schedule(std::shared_ptr<Subscription> subscription) {

@@ -52,6 +52,18 @@ class SubscriptionHub {
   // Subscriptions open now.
   uint64_t live() const { return live_.load(std::memory_order_relaxed); }
 
+  struct Stats {
+    uint64_t open = 0;
+    // Events delivered since the hub started, over all subscriptions.
+    uint64_t events_sent = 0;
+    // Positions between the log's head and the furthest-behind open
+    // subscription; and how many are far enough behind to read from disk
+    // (those that were sent fell_behind).
+    uint64_t max_lag = 0;
+    uint64_t behind = 0;
+  };
+  Stats GetStats() const;
+
   // Ends every open subscription with UNAVAILABLE (a consumer resumes after
   // the last position it received). For shutting down: a subscription
   // waiting at the head would otherwise hold the server's shutdown.
@@ -76,8 +88,9 @@ class SubscriptionHub {
   eventstore::EventStore* const log_;
   const SubscriptionLimits limits_;
   std::atomic<uint64_t> live_{0};
+  std::atomic<uint64_t> events_sent_{0};
   uint64_t listener_ = 0;
-  Mutex mu_;
+  mutable Mutex mu_;
   std::map<const Subscription*, std::weak_ptr<Subscription>> parked_
       ABSL_GUARDED_BY(mu_);
   std::map<const Subscription*, std::weak_ptr<Subscription>> open_

@@ -2,6 +2,7 @@
 #ifndef PLANTRAIL_TESTS_E2E_SERVER_PROCESS_H_
 #define PLANTRAIL_TESTS_E2E_SERVER_PROCESS_H_
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -46,6 +47,11 @@ class ServerProcess {
     posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
     posix_spawn_file_actions_addclose(&actions, fds[0]);
     posix_spawn_file_actions_addclose(&actions, fds[1]);
+    if (!stderr_path_.empty()) {
+      posix_spawn_file_actions_addopen(&actions, STDERR_FILENO,
+                                       stderr_path_.c_str(),
+                                       O_WRONLY | O_CREAT | O_APPEND, 0600);
+    }
     std::vector<char*> argv;
     for (auto& arg : args) argv.push_back(arg.data());
     argv.push_back(nullptr);
@@ -84,8 +90,25 @@ class ServerProcess {
       ADD_FAILURE() << "no port in: " << line;
       return false;
     }
+    const std::string metrics_marker = "metrics on http://127.0.0.1:";
+    const size_t metrics_at = line.find(metrics_marker);
+    metrics_port_ = 0;
+    if (metrics_at != std::string::npos) {
+      const size_t metrics_start = metrics_at + metrics_marker.size();
+      const size_t metrics_end = line.find('/', metrics_start);
+      if (!absl::SimpleAtoi(
+              line.substr(metrics_start, metrics_end - metrics_start),
+              &metrics_port_)) {
+        ADD_FAILURE() << "no metrics port in: " << line;
+        return false;
+      }
+    }
     return true;
   }
+
+  // Where the next Start() sends the server's stderr (its log), appending;
+  // empty: inherited.
+  void CaptureStderrTo(std::string path) { stderr_path_ = std::move(path); }
 
   // Sends `signal` and waits for the exit. Returns the raw wait status.
   int Stop(int signal = SIGTERM) {
@@ -109,9 +132,13 @@ class ServerProcess {
   }
   int port() const { return port_; }
   std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+  // With --metrics-listen 127.0.0.1:0; 0 without.
+  int metrics_port() const { return metrics_port_; }
 
  private:
   pid_t pid_ = -1;
+  int metrics_port_ = 0;
+  std::string stderr_path_;
   int stdout_ = -1;
   int port_ = 0;
   std::string data_dir_;
