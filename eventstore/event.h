@@ -199,9 +199,9 @@ struct Stats {
   uint64_t stream_reads = 0;
   uint64_t log_reads = 0;
   uint64_t events_read = 0;
-  // Seconds from AppendAsync to its callback (queueing, the commit and its
-  // fsync), per append; seconds per commit group's write (with its fsync);
-  // events per committed group.
+  // Seconds from an append being queued for the writer (after validation)
+  // to its callback (queueing, the commit and its fsync), per append; seconds
+  // per commit group's write (with its fsync); events per committed group.
   metrics::Histogram::Snapshot append_seconds;
   metrics::Histogram::Snapshot commit_seconds;
   metrics::Histogram::Snapshot group_events;

@@ -387,6 +387,7 @@ void RocksDbEventStore::CommitGroup(std::vector<PendingAppend>& group) {
   if (!refused.ok()) {
     rejected_appends_.fetch_add(group.size(), std::memory_order_relaxed);
     for (PendingAppend& pending : group) {
+      append_seconds_.Observe(SecondsSince(pending.enqueued));
       std::move(pending.done)(refused);
     }
     return;

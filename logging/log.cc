@@ -10,9 +10,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/sync.h"
 #include "nlohmann/json.hpp"
 
 namespace plantrail::logging {
@@ -37,7 +37,9 @@ void WriteToStderr(absl::string_view line) {
 
 struct State {
   std::atomic<int> level{static_cast<int>(Level::kInfo)};
-  absl::Mutex mu;
+  // common/sync.h, not absl::Mutex: Debian's Abseil is not built for
+  // ThreadSanitizer, which would not see it.
+  Mutex mu;
   Format format ABSL_GUARDED_BY(mu) = Format::kLogfmt;
   std::function<void(absl::string_view)> sink ABSL_GUARDED_BY(mu) =
       WriteToStderr;
@@ -242,7 +244,7 @@ std::string FormatLine(Format format, int64_t unix_micros, Level level,
 
 void Configure(Config config) {
   State& state = GlobalState();
-  absl::MutexLock lock(&state.mu);
+  MutexLock lock(&state.mu);
   state.level.store(static_cast<int>(config.level), std::memory_order_relaxed);
   state.format = config.format;
   state.sink = config.sink ? std::move(config.sink) : WriteToStderr;
@@ -258,7 +260,7 @@ void Log(Level level, absl::string_view message,
   if (!Enabled(level)) return;
   State& state = GlobalState();
   const int64_t now = absl::ToUnixMicros(absl::Now());
-  absl::MutexLock lock(&state.mu);
+  MutexLock lock(&state.mu);
   std::string line = FormatLine(state.format, now, level, message, fields);
   line.push_back('\n');
   state.sink(line);

@@ -201,12 +201,8 @@ RpcObserver::InterceptorFactory() {
 RpcObserver::MethodStats& RpcObserver::StatsFor(const char* full_method,
                                                 ServerRpcInfo::Type type) {
   const absl::string_view name = full_method != nullptr ? full_method : "";
-  {
-    absl::ReaderMutexLock lock(&mu_);
-    auto it = methods_.find(name);
-    if (it != methods_.end()) return *it->second;
-  }
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
+  if (auto it = methods_.find(name); it != methods_.end()) return *it->second;
   std::string key(name);
   std::string service = "unknown";
   std::string method = "unknown";
@@ -228,7 +224,7 @@ RpcObserver::MethodStats& RpcObserver::StatsFor(const char* full_method,
 }
 
 void RpcObserver::WriteMetrics(metrics::Exposition& out) const {
-  absl::ReaderMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto labels = [](const MethodStats& stats) {
     return metrics::Labels{{"grpc_type", stats.type},
                            {"grpc_service", stats.service},

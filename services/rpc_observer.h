@@ -24,7 +24,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
+#include "common/sync.h"
 #include "grpcpp/support/server_interceptor.h"
 #include "metrics/exposition.h"
 #include "metrics/histogram.h"
@@ -70,7 +70,7 @@ class RpcObserver {
   static constexpr size_t kMaxMethods = 200;
 
  private:
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<MethodStats>> methods_
       ABSL_GUARDED_BY(mu_);
 };

@@ -49,8 +49,8 @@ void WriteLogMetrics(Exposition& out, const eventstore::Stats& stats) {
   Counter(out, "plantrail_events_appended_total", "Events written to the log.",
           static_cast<double>(stats.events_appended));
   out.Family("plantrail_append_duration_seconds", Type::kHistogram,
-             "Time from an append reaching the store to its answer: "
-             "queueing, the commit and its fsync.");
+             "Time from an append being queued for the writer (it passed "
+             "validation) to its answer: queueing, the commit, its fsync.");
   out.Sample(stats.append_seconds);
   Counter(out, "plantrail_commit_groups_total",
           "Commit groups written (one RocksDB WriteBatch each).",

@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/synchronization/mutex.h"
+#include "common/sync.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -120,18 +120,18 @@ class CapturedLog {
     Configure({.level = level,
                .format = format,
                .sink = [this](absl::string_view line) {
-                 absl::MutexLock lock(&mu_);
+                 MutexLock lock(&mu_);
                  lines_.emplace_back(line);
                }});
   }
   ~CapturedLog() { Configure({}); }
   std::vector<std::string> lines() {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return lines_;
   }
 
  private:
-  absl::Mutex mu_;
+  Mutex mu_;
   std::vector<std::string> lines_;
 };
 
