@@ -112,10 +112,6 @@ class CallInterceptor final : public grpc::experimental::Interceptor {
       }
     }
     if (methods->QueryInterceptionHookPoint(
-            InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
-      methods->GetSendInitialMetadata()->emplace(kRequestIdHeader, RequestId());
-    }
-    if (methods->QueryInterceptionHookPoint(
             InterceptionHookPoints::POST_RECV_MESSAGE)) {
       stats_->messages_received.fetch_add(1, std::memory_order_relaxed);
     }
@@ -126,18 +122,19 @@ class CallInterceptor final : public grpc::experimental::Interceptor {
     if (methods->QueryInterceptionHookPoint(
             InterceptionHookPoints::PRE_SEND_STATUS)) {
       const grpc::Status status = methods->GetSendStatus();
-      Finished(status.error_code(), status.error_message());
+      if (Finished(status.error_code(), status.error_message())) {
+        methods->GetSendTrailingMetadata()->emplace(kRequestIdHeader,
+                                                    request_id_);
+      }
     }
     methods->Proceed();
   }
 
  private:
-  const std::string& RequestId() {
-    if (request_id_.empty()) request_id_ = NewRequestId();
-    return request_id_;
-  }
-
-  void Finished(grpc::StatusCode code, const std::string& message) {
+  // Counts the call and logs it if its level is on. Returns whether the
+  // call has a request id for the client: one it gave, or the one it was
+  // logged with.
+  bool Finished(grpc::StatusCode code, const std::string& message) {
     code_ = code;
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_)
@@ -148,17 +145,21 @@ class CallInterceptor final : public grpc::experimental::Interceptor {
     stats_->handled[index].fetch_add(1, std::memory_order_relaxed);
     stats_->handling_seconds.Observe(seconds);
     const logging::Level level = LevelFor(code);
-    if (!logging::Enabled(level)) return;
+    if (!logging::Enabled(level)) return !request_id_.empty();
+    // Made up only for a call that is logged: most calls are not, and an
+    // id nobody can look up is not worth a header on every answer.
+    if (request_id_.empty()) request_id_ = NewRequestId();
     const std::string peer = info_->server_context() != nullptr
                                  ? info_->server_context()->peer()
                                  : "";
     logging::Log(level, "rpc finished",
-                 {{"request_id", RequestId()},
+                 {{"request_id", request_id_},
                   {"method", info_->method()},
                   {"code", kCodeNames[index]},
                   {"duration_ms", seconds * 1000},
                   {"peer", peer},
                   {"error", message}});
+    return true;
   }
 
   ServerRpcInfo* const info_;

@@ -3,10 +3,13 @@
 //    with a histogram of their duration and counters of messages, under the
 //    names go-grpc-prometheus made the norm (grpc_server_handled_total,
 //    grpc_server_handling_seconds, ...), so existing dashboards fit;
-//  - gives each call a request id: the client's x-request-id when it sent a
-//    usable one (1 to 64 of [A-Za-z0-9._:-]), else a new random one. It goes
-//    back to the client in the initial metadata and is on the call's log
-//    line;
+//  - gives each call that is logged a request id: the client's
+//    x-request-id when it sent a usable one (1 to 64 of [A-Za-z0-9._:-]),
+//    else 16 random hex digits. It is on the call's log line and goes back
+//    to the client as x-request-id in the trailing metadata (a usable id
+//    the client sent always comes back). Calls that are not logged (OK calls
+//    above debug) get no new id: it would cost every call a header that
+//    nobody can look up;
 //  - writes one log line per finished call: debug when it succeeded, info
 //    for what the client got wrong (INVALID_ARGUMENT, NOT_FOUND, ...),
 //    warning for UNKNOWN, UNIMPLEMENTED and DEADLINE_EXCEEDED, error for

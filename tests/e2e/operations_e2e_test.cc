@@ -333,20 +333,21 @@ TEST_F(ServerLogTest, EveryCallHasARequestIdThatComesBackAndIsLogged) {
   given.AddMetadata("x-request-id", "audit-2026.42");
   v1::AppendResponse appended;
   ASSERT_TRUE(store_->Append(&given, AppendOf("req-1", 1), &appended).ok());
-  const auto& echoed = given.GetServerInitialMetadata();
+  const auto& echoed = given.GetServerTrailingMetadata();
   ASSERT_EQ(echoed.count("x-request-id"), 1u);
   EXPECT_EQ(std::string(echoed.find("x-request-id")->second.data(),
                         echoed.find("x-request-id")->second.size()),
             "audit-2026.42");
 
-  // None given, or one that is not usable: a new one.
+  // None given, or one that is not usable: a new one, for a call that is
+  // logged.
   grpc::ClientContext unusable;
   unusable.AddMetadata("x-request-id", "has spaces and \"quotes\"");
   v1::AppendRequest bad = AppendOf("req-1", 1);
   bad.set_stream_id("");
   EXPECT_EQ(store_->Append(&unusable, bad, &appended).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
-  const auto& generated = unusable.GetServerInitialMetadata();
+  const auto& generated = unusable.GetServerTrailingMetadata();
   ASSERT_EQ(generated.count("x-request-id"), 1u);
   const std::string new_id(generated.find("x-request-id")->second.data(),
                            generated.find("x-request-id")->second.size());
