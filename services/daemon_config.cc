@@ -1,10 +1,9 @@
 #include "services/daemon_config.h"
 
-#include <sstream>
+#include <functional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "toml++/toml.h"
 
@@ -126,9 +125,6 @@ void AddDaemonFlags(CLI::App& app, DaemonOptions& options) {
 }
 
 absl::Status FinishDaemonOptions(DaemonOptions& options) {
-  if (options.server.data_dir.empty()) {
-    return absl::InvalidArgumentError("data-dir: must name a directory");
-  }
   PLANTRAIL_ASSIGN_OR_RETURN(options.log.level,
                              logging::ParseLevel(options.log_level));
   PLANTRAIL_ASSIGN_OR_RETURN(options.log.format,

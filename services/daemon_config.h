@@ -26,7 +26,6 @@ namespace plantrail::services {
 
 struct DaemonOptions {
   ServerOptions server;
-  std::string config_file;
   bool check_config = false;
   std::string durability = "fsync";
   uint64_t min_free_mb = 128;

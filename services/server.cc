@@ -47,6 +47,13 @@ absl::StatusOr<std::string> CreateFirstAdminToken(
   return path.string();
 }
 
+// `listen` ("host:port") with the port actually bound.
+std::string WithPort(absl::string_view listen, int port) {
+  const size_t colon = listen.rfind(':');
+  if (colon != absl::string_view::npos) listen = listen.substr(0, colon);
+  return absl::StrCat(listen, ":", port);
+}
+
 }  // namespace
 
 absl::Status CheckServerOptions(const ServerOptions& options) {
@@ -129,8 +136,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
       options.failures_per_minute);
   server->query_service_ = std::make_unique<PlanQueryService>(
       server->queries_.get(), server->authorizer_.get());
+  server->rpc_observer_ = std::make_unique<RpcObserver>();
   server->subscriptions_ = std::make_unique<SubscriptionHub>(
-      server->store_.get(), options.subscriptions);
+      server->store_.get(), options.subscriptions, server->rpc_observer_.get());
   server->event_store_service_ = std::make_unique<EventStoreService>(
       server->store_.get(), server->subscriptions_.get(),
       server->authorizer_.get());
@@ -152,7 +160,6 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
-  server->rpc_observer_ = std::make_unique<RpcObserver>();
   grpc::ServerBuilder builder;
   std::vector<
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
@@ -192,16 +199,6 @@ int Server::metrics_port() const {
 Server::~Server() {
   if (server_ != nullptr) Shutdown(absl::Seconds(5));
 }
-
-namespace {
-
-std::string WithPort(absl::string_view listen, int port) {
-  const size_t colon = listen.rfind(':');
-  if (colon != absl::string_view::npos) listen = listen.substr(0, colon);
-  return absl::StrCat(listen, ":", port);
-}
-
-}  // namespace
 
 std::string Server::address() const { return WithPort(options_.listen, port_); }
 

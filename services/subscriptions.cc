@@ -43,11 +43,19 @@ absl::Status CheckConsumerGroup(absl::string_view consumer_group) {
 class SubscriptionHub::Subscription final
     : public grpc::ServerWriteReactor<v1::SubscribeResponse> {
  public:
-  Subscription(SubscriptionHub* hub, v1::SubscribeRequest request,
-               std::string principal)
+  Subscription(SubscriptionHub* hub, grpc::CallbackServerContext* context,
+               v1::SubscribeRequest request, std::string principal)
       : hub_(hub),
+        context_(context),
         request_(std::move(request)),
-        principal_(std::move(principal)) {}
+        principal_(std::move(principal)) {
+    if (hub_->observer_ != nullptr) {
+      call_.emplace(hub_->observer_->StartCall(
+          "/plantrail.v1.EventStore/Subscribe",
+          grpc::experimental::ServerRpcInfo::Type::SERVER_STREAMING,
+          *context_));
+    }
+  }
 
   // Validates the request and starts pumping, unless `admitted` refuses it;
   // the reactor keeps itself alive (self_) until gRPC is done with it.
@@ -55,12 +63,12 @@ class SubscriptionHub::Subscription final
     self_ = self;
     hub_->live_.fetch_add(1, std::memory_order_relaxed);
     if (!admitted.ok()) {
-      Finish(ToGrpcStatus(admitted));
+      FinishCall(ToGrpcStatus(admitted));
       return;
     }
     batch_ = request_.max_batch() == 0 ? kDefaultBatch : request_.max_batch();
     if (batch_ > kMaxBatch) {
-      Finish(ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
+      FinishCall(ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
           "max_batch: must be at most ", kMaxBatch, " (got ", batch_, ")"))));
       return;
     }
@@ -76,19 +84,20 @@ class SubscriptionHub::Subscription final
         if (request_.consumer_group().empty()) break;
         if (absl::Status valid = CheckConsumerGroup(request_.consumer_group());
             !valid.ok()) {
-          Finish(ToGrpcStatus(valid));
+          FinishCall(ToGrpcStatus(valid));
           return;
         }
         absl::StatusOr<uint64_t> acked =
             hub_->log_->LoadCursor(GroupCursor(request_.consumer_group()));
         if (!acked.ok()) {
-          Finish(ToGrpcStatus(acked.status()));
+          FinishCall(ToGrpcStatus(acked.status()));
           return;
         }
         next_ = *acked + 1;
         break;
       }
     }
+    scanned_.store(next_ - 1, std::memory_order_relaxed);
     filtered_ = !request_.filter().stream_prefixes().empty() ||
                 !request_.filter().event_types().empty() ||
                 !request_.filter().support_areas().empty();
@@ -100,9 +109,32 @@ class SubscriptionHub::Subscription final
   void Pump(std::shared_ptr<Subscription> self) {
     {
       MutexLock lock(&mu_);
+      // Cleared first, so that a commit from here on schedules another
+      // pump. That pump may start while this one runs (the hub has two
+      // threads); it must not read or write alongside, or two writes would
+      // be in flight at once (gRPC aborts on that), so it leaves a note and
+      // this one runs again when it is done.
       scheduled_ = false;
+      if (pumping_) {
+        pump_again_ = true;
+        return;
+      }
       if (done_ || writing_) return;
+      pumping_ = true;
     }
+    PumpOnce(self);
+    bool again;
+    {
+      MutexLock lock(&mu_);
+      pumping_ = false;
+      again = pump_again_;
+      pump_again_ = false;
+    }
+    if (again) hub_->Schedule(std::move(self));
+  }
+
+  // One step of Pump(), which makes sure that only one runs at a time.
+  void PumpOnce(const std::shared_ptr<Subscription>& self) {
     v1::SubscribeResponse response;
     const uint64_t head = hub_->log_->HeadPosition();
     if (caught_up_ && !behind_ && head + 1 >= next_ + kBehind) {
@@ -175,6 +207,10 @@ class SubscriptionHub::Subscription final
   }
 
   void OnDone() override {
+    // Ended without a status of ours: the client or the server went away.
+    if (call_ && !call_->finished()) {
+      call_->Finish(grpc::StatusCode::CANCELLED, "", context_->peer());
+    }
     hub_->Unpark(this);
     {
       MutexLock lock(&hub_->mu_);
@@ -320,7 +356,21 @@ class SubscriptionHub::Subscription final
       writing_ = true;
       pending_ = std::move(response);
     }
+    if (call_) call_->MessageSent();
     StartWrite(&pending_);
+  }
+
+  // Finish(), counted and logged by the RPC observer (which does not
+  // intercept streaming calls; see rpc_observer.h).
+  void FinishCall(grpc::Status status) {
+    if (call_) {
+      const std::string request_id = call_->Finish(
+          status.error_code(), status.error_message(), context_->peer());
+      if (!request_id.empty()) {
+        context_->AddTrailingMetadata(kRequestIdHeader, request_id);
+      }
+    }
+    Finish(std::move(status));
   }
 
   void End(grpc::Status status) {
@@ -329,10 +379,11 @@ class SubscriptionHub::Subscription final
       if (ended_ || done_) return;
       ended_ = true;
     }
-    Finish(std::move(status));
+    FinishCall(std::move(status));
   }
 
   SubscriptionHub* const hub_;
+  grpc::CallbackServerContext* const context_;
   const v1::SubscribeRequest request_;
   // Whom it counts against.
   const std::string principal_;
@@ -343,11 +394,15 @@ class SubscriptionHub::Subscription final
   bool caught_up_ = false;
   bool behind_ = false;
   std::atomic<uint64_t> scanned_{0};
+  // Counts and logs the call; unset without an observer.
+  std::optional<RpcObserver::Call> call_;
   // Area id -> its support area as of the last event scanned.
   std::map<std::string, std::string> support_areas_;
 
   Mutex mu_;
   bool scheduled_ ABSL_GUARDED_BY(mu_) = false;
+  bool pumping_ ABSL_GUARDED_BY(mu_) = false;
+  bool pump_again_ ABSL_GUARDED_BY(mu_) = false;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool ended_ ABSL_GUARDED_BY(mu_) = false;
   bool done_ ABSL_GUARDED_BY(mu_) = false;
@@ -358,8 +413,9 @@ class SubscriptionHub::Subscription final
 };
 
 SubscriptionHub::SubscriptionHub(eventstore::EventStore* log,
-                                 SubscriptionLimits limits)
-    : log_(log), limits_(limits) {
+                                 SubscriptionLimits limits,
+                                 RpcObserver* observer)
+    : log_(log), limits_(limits), observer_(observer) {
   listener_ = log_->AddCommitListener([this](uint64_t) { Wake(); });
 }
 
@@ -369,7 +425,7 @@ grpc::ServerWriteReactor<v1::SubscribeResponse>* SubscriptionHub::Subscribe(
     grpc::CallbackServerContext* context, const v1::SubscribeRequest& request,
     absl::StatusOr<Principal> principal) {
   auto subscription = std::make_shared<Subscription>(
-      this, request, principal.ok() ? principal->name : "");
+      this, context, request, principal.ok() ? principal->name : "");
   Subscription* reactor = subscription.get();
   absl::Status admitted = principal.status();
   if (principal.ok()) {

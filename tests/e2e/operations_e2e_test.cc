@@ -62,10 +62,11 @@ double Value(const Scrape& scrape, const std::string& series) {
 
 // The gRPC families' labels for one method.
 std::string Rpc(const std::string& family, const std::string& service,
-                const std::string& method, const std::string& code = "") {
+                const std::string& method, const std::string& code = "",
+                const std::string& type = "unary") {
   std::string labels =
-      absl::StrCat("grpc_type=\"unary\",grpc_service=\"plantrail.v1.", service,
-                   "\",grpc_method=\"", method, "\"");
+      absl::StrCat("grpc_type=\"", type, "\",grpc_service=\"plantrail.v1.",
+                   service, "\",grpc_method=\"", method, "\"");
   if (!code.empty()) absl::StrAppend(&labels, ",grpc_code=\"", code, "\"");
   return absl::StrCat(family, "{", labels, "}");
 }
@@ -257,6 +258,24 @@ TEST_F(MetricsTest, CountersMoveAsTheLoadSays) {
   while (subscription->Read(&rest)) {
   }
   subscription->Finish();
+
+  // The stream counts as one Subscribe call, ended by the client. Its
+  // reactor reports it once gRPC is done with it (polled).
+  const std::string cancelled = Rpc("grpc_server_handled_total", "EventStore",
+                                    "Subscribe", "Canceled", "server_stream");
+  Scrape ended;
+  do {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ended = Parse(FetchMetrics(server_.metrics_port()));
+  } while (ended.count(cancelled) == 0);
+  EXPECT_EQ(ended.at(cancelled), 1);
+  EXPECT_EQ(Value(ended, Rpc("grpc_server_started_total", "EventStore",
+                             "Subscribe", "", "server_stream")),
+            1);
+  EXPECT_GE(Value(ended, Rpc("grpc_server_msg_sent_total", "EventStore",
+                             "Subscribe", "", "server_stream")),
+            2);  // caught up, then events
+  EXPECT_EQ(Value(ended, "plantrail_subscriptions_open"), 0);
 }
 
 TEST_F(MetricsTest, TheScrapePassesPromtoolsChecks) {
