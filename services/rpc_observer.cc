@@ -1,7 +1,7 @@
 #include "services/rpc_observer.h"
 
 #include <chrono>
-#include <map>
+#include <optional>
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
@@ -85,64 +85,88 @@ std::string NewRequestId() {
   return absl::StrFormat("%016x", absl::Uniform<uint64_t>(random));
 }
 
-std::string ClientRequestId(
-    const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) {
-  auto it = metadata.find(kRequestIdHeader);
-  if (it == metadata.end()) return "";
-  const absl::string_view id(it->second.data(), it->second.size());
-  return UsableRequestId(id) ? std::string(id) : "";
-}
-
 class CallInterceptor final : public grpc::experimental::Interceptor {
  public:
   CallInterceptor(ServerRpcInfo* info, RpcObserver::MethodStats* stats)
-      : info_(info), call_(stats, info->method()) {}
+      : info_(info), stats_(stats), start_(std::chrono::steady_clock::now()) {
+    stats_->started.fetch_add(1, std::memory_order_relaxed);
+  }
 
   ~CallInterceptor() override {
     // A call can end without a status sent (the client cancelled it, or
     // the server shut down): it counts as cancelled.
-    if (!call_.finished()) Finish(grpc::StatusCode::CANCELLED, "");
+    if (!code_) Finished(grpc::StatusCode::CANCELLED, "");
   }
 
   void Intercept(
       grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(
             InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
-      if (const auto* metadata = methods->GetRecvInitialMetadata()) {
-        call_.set_request_id(ClientRequestId(*metadata));
+      const auto* metadata = methods->GetRecvInitialMetadata();
+      if (metadata != nullptr) {
+        auto it = metadata->find(kRequestIdHeader);
+        if (it != metadata->end()) {
+          const absl::string_view id(it->second.data(), it->second.size());
+          if (UsableRequestId(id)) request_id_ = std::string(id);
+        }
       }
     }
     if (methods->QueryInterceptionHookPoint(
             InterceptionHookPoints::POST_RECV_MESSAGE)) {
-      call_.MessageReceived();
+      stats_->messages_received.fetch_add(1, std::memory_order_relaxed);
     }
     if (methods->QueryInterceptionHookPoint(
             InterceptionHookPoints::PRE_SEND_MESSAGE)) {
-      call_.MessageSent();
+      stats_->messages_sent.fetch_add(1, std::memory_order_relaxed);
     }
     if (methods->QueryInterceptionHookPoint(
             InterceptionHookPoints::PRE_SEND_STATUS)) {
       const grpc::Status status = methods->GetSendStatus();
-      const std::string request_id =
-          Finish(status.error_code(), status.error_message());
-      if (!request_id.empty()) {
+      if (Finished(status.error_code(), status.error_message())) {
         methods->GetSendTrailingMetadata()->emplace(kRequestIdHeader,
-                                                    request_id);
+                                                    request_id_);
       }
     }
     methods->Proceed();
   }
 
  private:
-  std::string Finish(grpc::StatusCode code, const std::string& message) {
-    return call_.Finish(code, message,
-                        info_->server_context() != nullptr
-                            ? info_->server_context()->peer()
-                            : "");
+  // Counts the call and logs it if its level is on. Returns whether the
+  // call has a request id for the client: one it gave, or the one it was
+  // logged with.
+  bool Finished(grpc::StatusCode code, const std::string& message) {
+    code_ = code;
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_)
+            .count();
+    const size_t index = static_cast<size_t>(code) < kCodeNames.size()
+                             ? static_cast<size_t>(code)
+                             : static_cast<size_t>(grpc::StatusCode::UNKNOWN);
+    stats_->handled[index].fetch_add(1, std::memory_order_relaxed);
+    stats_->handling_seconds.Observe(seconds);
+    const logging::Level level = LevelFor(code);
+    if (!logging::Enabled(level)) return !request_id_.empty();
+    // Made up only for a call that is logged: most calls are not, and an
+    // id nobody can look up is not worth a header on every answer.
+    if (request_id_.empty()) request_id_ = NewRequestId();
+    const std::string peer = info_->server_context() != nullptr
+                                 ? info_->server_context()->peer()
+                                 : "";
+    logging::Log(level, "rpc finished",
+                 {{"request_id", request_id_},
+                  {"method", info_->method()},
+                  {"code", kCodeNames[index]},
+                  {"duration_ms", seconds * 1000},
+                  {"peer", peer},
+                  {"error", message}});
+    return true;
   }
 
   ServerRpcInfo* const info_;
-  RpcObserver::Call call_;
+  RpcObserver::MethodStats* const stats_;
+  const std::chrono::steady_clock::time_point start_;
+  std::string request_id_;
+  std::optional<grpc::StatusCode> code_;
 };
 
 class Factory final
@@ -152,10 +176,6 @@ class Factory final
 
   grpc::experimental::Interceptor* CreateServerInterceptor(
       ServerRpcInfo* info) override {
-    // Streaming calls report themselves (RpcObserver::StartCall): with an
-    // interceptor, gRPC 1.51 may serialize a server-streaming write into the
-    // buffer of the previous one and abort ("!byte_buffer->Valid()").
-    if (info->type() != ServerRpcInfo::Type::UNARY) return nullptr;
     return new CallInterceptor(
         info, &observer_->StatsFor(info->method(), info->type()));
   }
@@ -173,56 +193,6 @@ RpcObserver::MethodStats::MethodStats(std::string service, std::string method,
       type(std::move(type)),
       // 0.5 ms to about 16 s.
       handling_seconds(metrics::Histogram::ExponentialBounds(0.0005, 2, 16)) {}
-
-RpcObserver::Call::Call(MethodStats* stats, std::string method)
-    : stats_(stats),
-      method_(std::move(method)),
-      start_(std::chrono::steady_clock::now()) {
-  stats_->started.fetch_add(1, std::memory_order_relaxed);
-}
-
-void RpcObserver::Call::MessageReceived() {
-  stats_->messages_received.fetch_add(1, std::memory_order_relaxed);
-}
-
-void RpcObserver::Call::MessageSent() {
-  stats_->messages_sent.fetch_add(1, std::memory_order_relaxed);
-}
-
-std::string RpcObserver::Call::Finish(grpc::StatusCode code,
-                                      const std::string& message,
-                                      const std::string& peer) {
-  finished_ = true;
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_)
-          .count();
-  const size_t index = static_cast<size_t>(code) < kCodeNames.size()
-                           ? static_cast<size_t>(code)
-                           : static_cast<size_t>(grpc::StatusCode::UNKNOWN);
-  stats_->handled[index].fetch_add(1, std::memory_order_relaxed);
-  stats_->handling_seconds.Observe(seconds);
-  const logging::Level level = LevelFor(code);
-  if (!logging::Enabled(level)) return request_id_;
-  // Made up only for a call that is logged: most calls are not, and an id
-  // nobody can look up is not worth a header on every answer.
-  if (request_id_.empty()) request_id_ = NewRequestId();
-  logging::Log(level, "rpc finished",
-               {{"request_id", request_id_},
-                {"method", method_},
-                {"code", kCodeNames[index]},
-                {"duration_ms", seconds * 1000},
-                {"peer", peer},
-                {"error", message}});
-  return request_id_;
-}
-
-RpcObserver::Call RpcObserver::StartCall(
-    const char* full_method, ServerRpcInfo::Type type,
-    const grpc::CallbackServerContext& context) {
-  Call call(&StatsFor(full_method, type), full_method);
-  call.set_request_id(ClientRequestId(context.client_metadata()));
-  return call;
-}
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
 RpcObserver::InterceptorFactory() {

@@ -1,6 +1,4 @@
-// Watches the RPCs the server handles: unary calls through a gRPC server
-// interceptor, Subscribe streams through their reactor (StartCall(); the
-// standard health service's Watch stream is not counted). For each call it
+// Watches every RPC the server handles, through a gRPC server interceptor:
 //  - counts calls started and finished by service, method and status code,
 //    with a histogram of their duration and counters of messages, under the
 //    names go-grpc-prometheus made the norm (grpc_server_handled_total,
@@ -25,13 +23,11 @@
 
 #include <array>
 #include <atomic>
-#include <chrono>
 #include <memory>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
 #include "common/sync.h"
-#include "grpcpp/server_context.h"
 #include "grpcpp/support/server_interceptor.h"
 #include "metrics/exposition.h"
 #include "metrics/histogram.h"
@@ -47,10 +43,7 @@ class RpcObserver {
   RpcObserver& operator=(const RpcObserver&) = delete;
 
   // For ServerBuilder::experimental().SetInterceptorCreators; the factory
-  // refers to this observer. It intercepts unary calls only: with an
-  // interceptor, gRPC 1.51's server-streaming writes can abort the process
-  // (the next message serialized into the buffer of the previous one), so
-  // a streaming handler reports its call itself through StartCall().
+  // refers to this observer.
   std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
   InterceptorFactory();
 
@@ -69,37 +62,6 @@ class RpcObserver {
     std::atomic<uint64_t> messages_sent{0};
     metrics::Histogram handling_seconds;
   };
-
-  // One call, counted as started when made and as handled (with its
-  // duration, and a log line when the line's level is on) by Finish().
-  // Not thread-safe: one call's handler at a time.
-  class Call {
-   public:
-    Call(MethodStats* stats, std::string method);
-    Call(Call&&) = default;
-    // A usable id the client sent (empty: none).
-    void set_request_id(std::string id) { request_id_ = std::move(id); }
-    void MessageReceived();
-    void MessageSent();
-    // Returns the id to send back as x-request-id in the trailing
-    // metadata: the client's, or the one the call was logged with; empty
-    // when there is neither.
-    std::string Finish(grpc::StatusCode code, const std::string& message,
-                       const std::string& peer);
-    bool finished() const { return finished_; }
-
-   private:
-    MethodStats* stats_;
-    std::string method_;
-    std::chrono::steady_clock::time_point start_;
-    std::string request_id_;
-    bool finished_ = false;
-  };
-
-  // A streaming call that `context` serves, with the client's request id.
-  Call StartCall(const char* full_method,
-                 grpc::experimental::ServerRpcInfo::Type type,
-                 const grpc::CallbackServerContext& context);
 
   // The stats of `full_method` ("/package.Service/Method"); at most
   // kMaxMethods distinct ones, the rest share one entry (service and

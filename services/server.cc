@@ -136,9 +136,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
       options.failures_per_minute);
   server->query_service_ = std::make_unique<PlanQueryService>(
       server->queries_.get(), server->authorizer_.get());
-  server->rpc_observer_ = std::make_unique<RpcObserver>();
   server->subscriptions_ = std::make_unique<SubscriptionHub>(
-      server->store_.get(), options.subscriptions, server->rpc_observer_.get());
+      server->store_.get(), options.subscriptions);
   server->event_store_service_ = std::make_unique<EventStoreService>(
       server->store_.get(), server->subscriptions_.get(),
       server->authorizer_.get());
@@ -160,6 +159,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
+  server->rpc_observer_ = std::make_unique<RpcObserver>();
   grpc::ServerBuilder builder;
   std::vector<
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>

@@ -110,8 +110,6 @@ class Server {
   std::unique_ptr<projections::ProjectionRunner> history_;
   std::unique_ptr<PlanQueries> queries_;
   std::unique_ptr<PlanQueryService> query_service_;
-  // Before the hub, which reports its calls to it.
-  std::unique_ptr<RpcObserver> rpc_observer_;
   std::unique_ptr<SubscriptionHub> subscriptions_;
   std::unique_ptr<EventStoreService> event_store_service_;
   std::unique_ptr<AdminService> admin_service_;
@@ -121,6 +119,7 @@ class Server {
   std::string created_admin_token_;
   std::unique_ptr<PlanCommandHandler> command_handler_;
   std::unique_ptr<PlanCommandService> command_service_;
+  std::unique_ptr<RpcObserver> rpc_observer_;
   std::unique_ptr<grpc::Server> server_;
   // Last: stopped first, so that no scrape reads what is being destroyed.
   std::unique_ptr<metrics::MetricsEndpoint> metrics_endpoint_;

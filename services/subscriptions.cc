@@ -43,19 +43,11 @@ absl::Status CheckConsumerGroup(absl::string_view consumer_group) {
 class SubscriptionHub::Subscription final
     : public grpc::ServerWriteReactor<v1::SubscribeResponse> {
  public:
-  Subscription(SubscriptionHub* hub, grpc::CallbackServerContext* context,
-               v1::SubscribeRequest request, std::string principal)
+  Subscription(SubscriptionHub* hub, v1::SubscribeRequest request,
+               std::string principal)
       : hub_(hub),
-        context_(context),
         request_(std::move(request)),
-        principal_(std::move(principal)) {
-    if (hub_->observer_ != nullptr) {
-      call_.emplace(hub_->observer_->StartCall(
-          "/plantrail.v1.EventStore/Subscribe",
-          grpc::experimental::ServerRpcInfo::Type::SERVER_STREAMING,
-          *context_));
-    }
-  }
+        principal_(std::move(principal)) {}
 
   // Validates the request and starts pumping, unless `admitted` refuses it;
   // the reactor keeps itself alive (self_) until gRPC is done with it.
@@ -63,12 +55,12 @@ class SubscriptionHub::Subscription final
     self_ = self;
     hub_->live_.fetch_add(1, std::memory_order_relaxed);
     if (!admitted.ok()) {
-      FinishCall(ToGrpcStatus(admitted));
+      Finish(ToGrpcStatus(admitted));
       return;
     }
     batch_ = request_.max_batch() == 0 ? kDefaultBatch : request_.max_batch();
     if (batch_ > kMaxBatch) {
-      FinishCall(ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
+      Finish(ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
           "max_batch: must be at most ", kMaxBatch, " (got ", batch_, ")"))));
       return;
     }
@@ -84,13 +76,13 @@ class SubscriptionHub::Subscription final
         if (request_.consumer_group().empty()) break;
         if (absl::Status valid = CheckConsumerGroup(request_.consumer_group());
             !valid.ok()) {
-          FinishCall(ToGrpcStatus(valid));
+          Finish(ToGrpcStatus(valid));
           return;
         }
         absl::StatusOr<uint64_t> acked =
             hub_->log_->LoadCursor(GroupCursor(request_.consumer_group()));
         if (!acked.ok()) {
-          FinishCall(ToGrpcStatus(acked.status()));
+          Finish(ToGrpcStatus(acked.status()));
           return;
         }
         next_ = *acked + 1;
@@ -207,10 +199,6 @@ class SubscriptionHub::Subscription final
   }
 
   void OnDone() override {
-    // Ended without a status of ours: the client or the server went away.
-    if (call_ && !call_->finished()) {
-      call_->Finish(grpc::StatusCode::CANCELLED, "", context_->peer());
-    }
     hub_->Unpark(this);
     {
       MutexLock lock(&hub_->mu_);
@@ -356,21 +344,7 @@ class SubscriptionHub::Subscription final
       writing_ = true;
       pending_ = std::move(response);
     }
-    if (call_) call_->MessageSent();
     StartWrite(&pending_);
-  }
-
-  // Finish(), counted and logged by the RPC observer (which does not
-  // intercept streaming calls; see rpc_observer.h).
-  void FinishCall(grpc::Status status) {
-    if (call_) {
-      const std::string request_id = call_->Finish(
-          status.error_code(), status.error_message(), context_->peer());
-      if (!request_id.empty()) {
-        context_->AddTrailingMetadata(kRequestIdHeader, request_id);
-      }
-    }
-    Finish(std::move(status));
   }
 
   void End(grpc::Status status) {
@@ -379,11 +353,10 @@ class SubscriptionHub::Subscription final
       if (ended_ || done_) return;
       ended_ = true;
     }
-    FinishCall(std::move(status));
+    Finish(std::move(status));
   }
 
   SubscriptionHub* const hub_;
-  grpc::CallbackServerContext* const context_;
   const v1::SubscribeRequest request_;
   // Whom it counts against.
   const std::string principal_;
@@ -394,8 +367,6 @@ class SubscriptionHub::Subscription final
   bool caught_up_ = false;
   bool behind_ = false;
   std::atomic<uint64_t> scanned_{0};
-  // Counts and logs the call; unset without an observer.
-  std::optional<RpcObserver::Call> call_;
   // Area id -> its support area as of the last event scanned.
   std::map<std::string, std::string> support_areas_;
 
@@ -413,9 +384,8 @@ class SubscriptionHub::Subscription final
 };
 
 SubscriptionHub::SubscriptionHub(eventstore::EventStore* log,
-                                 SubscriptionLimits limits,
-                                 RpcObserver* observer)
-    : log_(log), limits_(limits), observer_(observer) {
+                                 SubscriptionLimits limits)
+    : log_(log), limits_(limits) {
   listener_ = log_->AddCommitListener([this](uint64_t) { Wake(); });
 }
 
@@ -425,7 +395,7 @@ grpc::ServerWriteReactor<v1::SubscribeResponse>* SubscriptionHub::Subscribe(
     grpc::CallbackServerContext* context, const v1::SubscribeRequest& request,
     absl::StatusOr<Principal> principal) {
   auto subscription = std::make_shared<Subscription>(
-      this, context, request, principal.ok() ? principal->name : "");
+      this, request, principal.ok() ? principal->name : "");
   Subscription* reactor = subscription.get();
   absl::Status admitted = principal.status();
   if (principal.ok()) {

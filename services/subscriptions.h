@@ -21,7 +21,6 @@
 #include "grpcpp/support/server_callback.h"
 #include "plantrail/v1/event_store.pb.h"
 #include "services/principal.h"
-#include "services/rpc_observer.h"
 
 namespace plantrail::services {
 
@@ -40,11 +39,8 @@ struct SubscriptionLimits {
 
 class SubscriptionHub {
  public:
-  // `observer` (may be null; must outlive the hub) counts and logs each
-  // Subscribe call, which its interceptor leaves to the hub.
   explicit SubscriptionHub(eventstore::EventStore* log,
-                           SubscriptionLimits limits = {},
-                           RpcObserver* observer = nullptr);
+                           SubscriptionLimits limits = {});
   ~SubscriptionHub();
 
   // `caller` is who subscribes (counted against the limits), or why the
@@ -91,7 +87,6 @@ class SubscriptionHub {
 
   eventstore::EventStore* const log_;
   const SubscriptionLimits limits_;
-  RpcObserver* const observer_;
   std::atomic<uint64_t> live_{0};
   std::atomic<uint64_t> events_sent_{0};
   uint64_t listener_ = 0;
