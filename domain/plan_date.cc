@@ -5,6 +5,7 @@
 // of the failed readings the one that got furthest explains the error.
 #include "domain/plan_date.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <span>
 #include <string>
@@ -73,10 +74,19 @@ absl::string_view StripTrailingPunctuation(absl::string_view text) {
   return text;
 }
 
-// Control characters in an error message are shown as \xNN.
+// Control characters in an error message are shown as \xNN; a long text is
+// cut (at a character's start) after kMaxQuoted bytes, so that an error and
+// the log lines that carry it never echo a megabyte someone sent.
+constexpr size_t kMaxQuoted = 80;
+
 std::string Quote(absl::string_view text) {
   std::string out = "\"";
-  for (const char c : text) {
+  size_t end = std::min(text.size(), kMaxQuoted);
+  while (end < text.size() && end > 0 &&
+         (static_cast<unsigned char>(text[end]) & 0xc0) == 0x80) {
+    --end;  // not inside a UTF-8 sequence
+  }
+  for (const char c : text.substr(0, end)) {
     const unsigned char u = static_cast<unsigned char>(c);
     if (u < 0x20 || u == 0x7f) {
       absl::StrAppendFormat(&out, "\\x%02x", u);
@@ -84,6 +94,7 @@ std::string Quote(absl::string_view text) {
       out.push_back(c);
     }
   }
+  if (end < text.size()) absl::StrAppend(&out, "...");
   out.push_back('"');
   return out;
 }
@@ -652,6 +663,11 @@ PlanDate PlanDate::Written(PlanDate date, absl::string_view text) {
 
 absl::StatusOr<PlanDate> PlanDate::Parse(absl::string_view text) {
   const std::string written = Normalize(text);
+  if (written.size() > kMaxTextBytes) {
+    return CannotRead(
+        written, absl::StrCat("it is ", written.size(), " bytes long, at most ",
+                              kMaxTextBytes));
+  }
   const absl::string_view body = StripTrailingPunctuation(written);
   const std::vector<Token> tokens = Tokenize(body);
   if (tokens.empty()) return CannotRead(written, "it is empty");

@@ -71,6 +71,10 @@ class PlanDate {
   };
   enum class Term { kSpring, kAutumn };  // VT (vårtermin) / HT (hösttermin)
 
+  // The longest text (spaces collapsed) Parse reads: every date form the
+  // plans write is far shorter, and a parse error quotes at most 80 bytes.
+  static constexpr size_t kMaxTextBytes = 200;
+
   // Reads one date (see the grammar above); a range or a prefix such as
   // "klart" is an error here: ParsePlanRange reads those.
   static absl::StatusOr<PlanDate> Parse(absl::string_view text);

@@ -35,7 +35,7 @@ InfoLog::~InfoLog() {
 }
 
 void InfoLog::OpenFile() {
-  fd_ = open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  fd_ = open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   struct stat info;
   bytes_ = fd_ >= 0 && fstat(fd_, &info) == 0 ? info.st_size : 0;
 }

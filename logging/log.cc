@@ -209,22 +209,43 @@ std::string RedactSecrets(absl::string_view text) {
   return out;
 }
 
+namespace {
+
+// What a line carries of one text: secrets redacted first (so a cut never
+// leaves part of a token), then at most kMaxTextBytes, cut at a character's
+// start, so that a caller's megabyte is never echoed into the log.
+constexpr size_t kMaxTextBytes = 2048;
+
+std::string SafeText(absl::string_view text) {
+  std::string safe = RedactSecrets(text);
+  if (safe.size() <= kMaxTextBytes) return safe;
+  size_t end = kMaxTextBytes;
+  while (end > 0 && (static_cast<unsigned char>(safe[end]) & 0xc0) == 0x80) {
+    --end;
+  }
+  const size_t dropped = safe.size() - end;
+  safe.resize(end);
+  absl::StrAppend(&safe, "...[", dropped, " more bytes]");
+  return safe;
+}
+
+}  // namespace
+
 std::string FormatLine(Format format, int64_t unix_micros, Level level,
                        absl::string_view message,
                        std::initializer_list<Field> fields) {
   const std::string ts =
       absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ",
                        absl::FromUnixMicros(unix_micros), absl::UTCTimeZone());
-  const std::string safe_message = RedactSecrets(message);
+  const std::string safe_message = SafeText(message);
   std::string line;
   if (format == Format::kJson) {
     absl::StrAppend(&line, "{\"ts\":\"", ts, "\",\"level\":\"",
                     LevelName(level), "\",\"msg\":", JsonString(safe_message));
     for (const Field& field : fields) {
-      absl::StrAppend(&line, ",", JsonString(SafeKey(field.key)), ":",
-                      field.is_literal
-                          ? field.value
-                          : JsonString(RedactSecrets(field.value)));
+      absl::StrAppend(
+          &line, ",", JsonString(SafeKey(field.key)), ":",
+          field.is_literal ? field.value : JsonString(SafeText(field.value)));
     }
     line.push_back('}');
     return line;
@@ -236,7 +257,7 @@ std::string FormatLine(Format format, int64_t unix_micros, Level level,
     if (field.is_literal) {
       line.append(field.value);
     } else {
-      AppendLogfmtValue(line, RedactSecrets(field.value));
+      AppendLogfmtValue(line, SafeText(field.value));
     }
   }
   return line;

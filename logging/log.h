@@ -5,7 +5,9 @@
 // No secret is ever written: every message and field value passes through
 // RedactSecrets() first, so a plantrail bearer token or a PEM private key
 // that slipped into an error message comes out as "[redacted]". Code still
-// never hands a token to the log on purpose; this is the second line.
+// never hands a token to the log on purpose; this is the second line. And no
+// text is longer than 2 KiB in a line: the rest is cut and counted, so a
+// caller's megabyte quoted in an error is never echoed into the log.
 //
 // Thread safety: Configure() before the first Log() (plantraild does it
 // first thing); everything else may be called from any thread. A line is

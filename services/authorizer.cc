@@ -1,5 +1,7 @@
 #include "services/authorizer.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <iterator>
 #include <map>
@@ -17,6 +19,8 @@ namespace plantrail::services {
 namespace {
 
 using Roles = std::vector<v1::Role>;
+
+constexpr size_t kMaxReasonBytes = 1000;
 
 const Roles kAdmin = {v1::ROLE_ADMIN};
 const Roles kPlanners = {v1::ROLE_ADMIN, v1::ROLE_PLANNER};
@@ -97,13 +101,14 @@ std::string PeerAddress(absl::string_view peer) {
 
 }  // namespace
 
-Authorizer::Authorizer(const TokenRegistry* tokens,
-                       std::string security_log_path, int failures_per_minute)
-    : tokens_(tokens), failures_per_minute_(failures_per_minute) {
-  if (!security_log_path.empty()) {
-    MutexLock lock(&log_mu_);
-    log_.open(security_log_path, std::ios::app);
-  }
+Authorizer::Authorizer(const TokenRegistry* tokens, int security_log_fd,
+                       int failures_per_minute)
+    : tokens_(tokens),
+      failures_per_minute_(failures_per_minute),
+      log_fd_(security_log_fd) {}
+
+Authorizer::~Authorizer() {
+  if (log_fd_ >= 0) close(log_fd_);
 }
 
 const std::vector<v1::Role>* Authorizer::RolesFor(absl::string_view method) {
@@ -150,22 +155,26 @@ absl::StatusOr<Principal> Authorizer::Identify(
 absl::StatusOr<Principal> Authorizer::Authorize(
     const grpc::CallbackServerContext& context,
     absl::string_view method) const {
-  const std::string peer = PeerAddress(context.peer());
-  const absl::Time now = absl::Now();
-  if (const absl::Duration wait = Blocked(peer, now);
-      wait > absl::ZeroDuration()) {
-    absl::Status slowed = absl::ResourceExhaustedError(
-        absl::StrCat("authorization: too many failed authentications from ",
-                     peer, "; try again in ",
-                     absl::ToInt64Seconds(absl::Ceil(wait, absl::Seconds(1))),
-                     " s [rule: auth-slowdown]"));
-    Refused(context, "", method, slowed);
-    return slowed;
-  }
   absl::StatusOr<Principal> principal = Identify(context);
   if (!principal.ok()) {
+    // The slow-down applies to failures only: valid credentials are never
+    // held back by someone else's noise from the same address (every local
+    // client shares 127.0.0.1). Telling a valid token from junk gains a
+    // guesser nothing: tokens are 128 random bits.
+    const std::string peer = PeerAddress(context.peer());
+    const absl::Time now = absl::Now();
+    if (const absl::Duration wait = Blocked(peer, now);
+        wait > absl::ZeroDuration()) {
+      absl::Status slowed = absl::ResourceExhaustedError(
+          absl::StrCat("authorization: too many failed authentications from ",
+                       peer, "; try again in ",
+                       absl::ToInt64Seconds(absl::Ceil(wait, absl::Seconds(1))),
+                       " s [rule: auth-slowdown]"));
+      LogRefusal(context, "", method, slowed);
+      return slowed;
+    }
     if (absl::IsUnauthenticated(principal.status())) Failed(peer, now);
-    Refused(context, "", method, principal.status());
+    LogRefusal(context, "", method, principal.status());
     return principal.status();
   }
   const std::vector<v1::Role>* allowed = RolesFor(method);
@@ -178,8 +187,12 @@ absl::StatusOr<Principal> Authorizer::Authorize(
       absl::StrCat(principal->name, " (", RolesWords(principal->roles),
                    ") may not call ", method, "; it needs one of: ",
                    allowed == nullptr ? "nobody may" : RolesWords(*allowed)));
-  Refused(context, principal->name, method, denied);
+  LogRefusal(context, principal->name, method, denied);
   return denied;
+}
+
+bool Authorizer::MayReadSecurityStream(const Principal& principal) {
+  return principal.Has(v1::ROLE_ADMIN) || principal.Has(v1::ROLE_AUDITOR);
 }
 
 void Authorizer::Failed(const std::string& peer, absl::Time now) const {
@@ -214,22 +227,25 @@ absl::Duration Authorizer::Blocked(const std::string& peer,
   return it->second.blocked_until - now;
 }
 
-void Authorizer::Refused(const grpc::CallbackServerContext& context,
-                         absl::string_view principal, absl::string_view method,
-                         const absl::Status& status) const {
+void Authorizer::LogRefusal(const grpc::CallbackServerContext& context,
+                            absl::string_view principal,
+                            absl::string_view method,
+                            const absl::Status& status) const {
   // One line per refusal: time, peer, principal (if known), RPC, code and
-  // reason. Never the token itself.
+  // reason. Never the token itself, and never more than a screenful of what
+  // a caller sent (a reason may quote it).
   const std::string line = absl::StrCat(
       absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(),
                        absl::UTCTimeZone()),
       " peer=", context.peer(), " principal=\"", absl::CEscape(principal),
       "\" rpc=", method, " code=", absl::StatusCodeToString(status.code()),
-      " reason=\"", absl::CEscape(status.message()), "\"\n");
-  MutexLock lock(&log_mu_);
-  if (log_.is_open()) {
-    log_ << line;
-    log_.flush();
-  }
+      " reason=\"", absl::CEscape(status.message().substr(0, kMaxReasonBytes)),
+      status.message().size() > kMaxReasonBytes ? "..." : "", "\"\n");
+  if (log_fd_ < 0) return;
+  // A refusal that cannot be logged does not change the refusal; the log's
+  // trouble shows on its own (disk full is watched, docs/reliability.md).
+  [[maybe_unused]] const ssize_t written =
+      write(log_fd_, line.data(), line.size());
 }
 
 }  // namespace plantrail::services

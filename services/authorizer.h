@@ -8,7 +8,6 @@
 #ifndef PLANTRAIL_SERVICES_AUTHORIZER_H_
 #define PLANTRAIL_SERVICES_AUTHORIZER_H_
 
-#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -26,12 +25,17 @@ namespace plantrail::services {
 class Authorizer {
  public:
   // `tokens` must outlive the authorizer. Refusals are appended to
-  // `security_log_path` (one line each); empty: not written. A peer address
+  // `security_log_fd` (one line each, one write(2) per line), which the
+  // authorizer owns and closes; -1: not written. A peer address
   // with more than `failures_per_minute` failed authentications in a minute
-  // is refused (RESOURCE_EXHAUSTED) for a while, doubling from a second up
-  // to a minute as failures go on, whatever it sends meanwhile.
-  Authorizer(const TokenRegistry* tokens, std::string security_log_path,
+  // has its further failures refused (RESOURCE_EXHAUSTED) for a while,
+  // doubling from a second up to a minute as failures go on; valid
+  // credentials from that address are served all the same.
+  Authorizer(const TokenRegistry* tokens, int security_log_fd,
              int failures_per_minute = 30);
+  ~Authorizer();
+  Authorizer(const Authorizer&) = delete;
+  Authorizer& operator=(const Authorizer&) = delete;
 
   // The caller of `method` ("/plantrail.v1.Admin/Verify") if it may call
   // it: UNAUTHENTICATED without valid credentials, PERMISSION_DENIED
@@ -46,12 +50,20 @@ class Authorizer {
   // Every method in the table.
   static std::vector<std::string> Methods();
 
+  // Whether `principal` may read the security stream (token grants and
+  // revocations): auditors and admins only, by every route.
+  static bool MayReadSecurityStream(const Principal& principal);
+
+  // Writes a refusal decided after Authorize (a planner's scope, a stream
+  // the caller may not write) to the security log, as Authorize writes its
+  // own: every refusal is on record.
+  void LogRefusal(const grpc::CallbackServerContext& context,
+                  absl::string_view principal, absl::string_view method,
+                  const absl::Status& status) const;
+
  private:
   absl::StatusOr<Principal> Identify(
       const grpc::CallbackServerContext& context) const;
-  void Refused(const grpc::CallbackServerContext& context,
-               absl::string_view principal, absl::string_view method,
-               const absl::Status& status) const;
 
   // Counts a failed authentication from `peer` (an address, no port).
   void Failed(const std::string& peer, absl::Time now) const;
@@ -70,8 +82,9 @@ class Authorizer {
   mutable Mutex failures_mu_;
   mutable std::map<std::string, Failures> failures_
       ABSL_GUARDED_BY(failures_mu_);
-  mutable Mutex log_mu_;
-  mutable std::ofstream log_ ABSL_GUARDED_BY(log_mu_);
+  // Lines go out with one write(2) each on an O_APPEND descriptor, whole
+  // even when calls refuse concurrently.
+  const int log_fd_;
 };
 
 // The full method name of `Service`'s method `name`, e.g.

@@ -1,15 +1,24 @@
 #include "services/backup.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <system_error>
+#include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "audit/digest.h"
+#include "common/quote.h"
 #include "common/status_macros.h"
 
 namespace plantrail::services {
@@ -31,7 +40,8 @@ absl::Status FsyncPath(const fs::path& path) {
 }
 
 // fsyncs every file and directory under `root`, and `root` itself, so what
-// was copied survives a crash once this returns.
+// was copied survives a crash once this returns (`root`'s own entry in its
+// parent is the caller's to sync).
 absl::Status FsyncTree(const fs::path& root) {
   std::error_code error;
   for (fs::recursive_directory_iterator it(root, error), end;
@@ -42,8 +52,7 @@ absl::Status FsyncTree(const fs::path& root) {
     return absl::UnavailableError(
         absl::StrCat("cannot walk ", root.string(), ": ", error.message()));
   }
-  PLANTRAIL_RETURN_IF_ERROR(FsyncPath(root));
-  return FsyncPath(root.parent_path());
+  return FsyncPath(root);
 }
 
 absl::Status CopyKeyFiles(const fs::path& from, const fs::path& to) {
@@ -117,21 +126,151 @@ absl::StatusOr<eventstore::VerifyReport> VerifyCopy(
   return copy->Verify({.anchor = anchor});
 }
 
+// A directory this backup made, open by descriptor: everything is written
+// through `/proc/self/fd/N`, so a path swapped for a symbolic link after the
+// checks cannot redirect a write, and the caller's path (which might carry
+// anything, a token pasted by mistake among it) never reaches RocksDB's LOG.
+struct MadeDirectory {
+  int fd = -1;
+  fs::path path;  // as the caller named it, for messages
+  fs::path via_fd() const {
+    return fs::path("/proc/self/fd") / std::to_string(fd);
+  }
+};
+
+// Checks `directory` as a place for a new backup: absolute, no "." or ".."
+// and no empty component, printable, within the system's length limits.
+absl::Status CheckBackupPath(absl::string_view directory) {
+  if (directory.empty() || directory.front() != '/') {
+    return absl::InvalidArgumentError(
+        absl::StrCat("directory: ", QuoteForMessage(directory),
+                     " must be an absolute path on the server's machine"));
+  }
+  if (directory.size() >= PATH_MAX) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("directory: ", directory.size(), " bytes long, at most ",
+                     PATH_MAX - 1));
+  }
+  for (const char c : directory) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("directory: ", QuoteForMessage(directory),
+                       " holds a control character"));
+    }
+  }
+  absl::string_view rest = directory.substr(1);
+  if (absl::EndsWith(rest, "/")) rest.remove_suffix(1);
+  for (absl::string_view part : absl::StrSplit(rest, '/')) {
+    if (part.empty() || part == "." || part == "..") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "directory: ", QuoteForMessage(directory),
+          " must name its directory plainly: no \".\", \"..\" or empty "
+          "component"));
+    }
+    if (part.size() > NAME_MAX) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("directory: a component is ", part.size(),
+                       " bytes long, at most ", NAME_MAX));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Creates `directory` and whatever of its parents is missing (0700), never
+// through a symbolic link and never reusing what exists (mkdir's EEXIST is
+// the O_EXCL of directories). `made` gets every directory created, parents
+// first, so that a failure removes exactly those.
+absl::StatusOr<MadeDirectory> MakeBackupDirectory(const fs::path& directory,
+                                                  const fs::path& data_dir,
+                                                  std::vector<fs::path>& made) {
+  // A backup inside the data directory would be inside what it copies (and
+  // inside the live log's own directory, perhaps).
+  std::error_code error;
+  const fs::path live = fs::weakly_canonical(data_dir, error);
+  const fs::path target = directory.lexically_normal();
+  if (!error) {
+    auto [live_end, target_end] =
+        std::mismatch(live.begin(), live.end(), target.begin(), target.end());
+    if (live_end == live.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "directory: ", QuoteForMessage(directory.string()),
+          " is inside the server's data directory; a backup goes elsewhere"));
+    }
+  }
+  fs::path at = "/";
+  const fs::path parent = target.parent_path();
+  for (const fs::path& part : parent.relative_path()) {
+    at /= part;
+    struct stat info;
+    if (lstat(at.c_str(), &info) == 0) {
+      if (S_ISLNK(info.st_mode)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "directory: ", QuoteForMessage(at.string(), 200),
+            " is a symbolic link; name the directory it points to"));
+      }
+      if (!S_ISDIR(info.st_mode)) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("directory: ", QuoteForMessage(at.string(), 200),
+                         " exists and is not a directory"));
+      }
+      continue;
+    }
+    if (errno != ENOENT || mkdir(at.c_str(), 0700) != 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "directory: cannot create ", QuoteForMessage(at.string(), 200), ": ",
+          std::strerror(errno)));
+    }
+    made.push_back(at);
+  }
+  if (mkdir(target.c_str(), 0700) != 0) {
+    if (errno == EEXIST) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("directory: ", QuoteForMessage(target.string(), 200),
+                       " already exists; a backup goes into a new directory"));
+    }
+    return absl::FailedPreconditionError(absl::StrCat(
+        "directory: cannot create ", QuoteForMessage(target.string(), 200),
+        ": ", std::strerror(errno)));
+  }
+  made.push_back(target);
+  MadeDirectory out{.path = target};
+  out.fd =
+      open(target.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (out.fd < 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "directory: cannot open ", QuoteForMessage(target.string(), 200), ": ",
+        std::strerror(errno)));
+  }
+  return out;
+}
+
+// Undoes MakeBackupDirectory and what was written into the new directory:
+// the contents through the descriptor (which still names the directory made,
+// whatever its path points to now), then each directory made, newest first,
+// with rmdir, which removes nothing that is not an empty directory.
+void RemoveMade(const MadeDirectory* directory,
+                const std::vector<fs::path>& made) {
+  std::error_code ignored;
+  if (directory != nullptr && directory->fd >= 0) {
+    for (const fs::directory_entry& entry :
+         fs::directory_iterator(directory->via_fd(), ignored)) {
+      fs::remove_all(entry.path(), ignored);
+    }
+  }
+  for (auto it = made.rbegin(); it != made.rend(); ++it) rmdir(it->c_str());
+}
+
 absl::StatusOr<v1::BackupResponse> WriteBackupInto(
     const eventstore::EventStore& store, const audit::SigningKey& key,
-    const fs::path& data_dir, const fs::path& directory) {
-  std::error_code error;
-  fs::create_directories(directory, error);
-  if (!error) {
-    fs::permissions(directory, fs::perms::owner_all, error);
+    const fs::path& data_dir, const MadeDirectory& made) {
+  const fs::path directory = made.via_fd();
+  if (absl::Status copied =
+          store.CreateCheckpoint((directory / kLogDirectory).string());
+      !copied.ok()) {
+    return absl::Status(copied.code(), absl::StrCat("cannot copy the log into ",
+                                                    made.path.string(), ": ",
+                                                    copied.message()));
   }
-  if (error) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("directory: cannot create ", directory.string(), ": ",
-                     error.message()));
-  }
-  PLANTRAIL_RETURN_IF_ERROR(
-      store.CreateCheckpoint((directory / kLogDirectory).string()));
   PLANTRAIL_RETURN_IF_ERROR(CopyKeyFiles(data_dir, directory));
   PLANTRAIL_ASSIGN_OR_RETURN(
       eventstore::VerifyReport report,
@@ -152,8 +291,9 @@ absl::StatusOr<v1::BackupResponse> WriteBackupInto(
   PLANTRAIL_RETURN_IF_ERROR(
       WriteManifest(directory / kBackupManifestFile, digest));
   PLANTRAIL_RETURN_IF_ERROR(FsyncTree(directory));
+  PLANTRAIL_RETURN_IF_ERROR(FsyncPath(made.path.parent_path()));
   v1::BackupResponse response;
-  response.set_directory(directory.string());
+  response.set_directory(made.path.string());
   response.set_head_position(report.head_position);
   *response.mutable_digest() = std::move(digest);
   return response;
@@ -164,23 +304,18 @@ absl::StatusOr<v1::BackupResponse> WriteBackupInto(
 absl::StatusOr<v1::BackupResponse> WriteBackup(
     const eventstore::EventStore& store, const audit::SigningKey& key,
     const std::string& data_dir, const std::string& directory) {
-  const fs::path path(directory);
-  if (directory.empty() || !path.is_absolute()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("directory: \"", directory,
-                     "\" must be an absolute path on the server's machine"));
-  }
-  if (fs::exists(path)) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("directory: ", directory,
-                     " already exists; a backup goes into a new directory"));
+  PLANTRAIL_RETURN_IF_ERROR(CheckBackupPath(directory));
+  std::vector<fs::path> made;
+  absl::StatusOr<MadeDirectory> target =
+      MakeBackupDirectory(fs::path(directory), fs::path(data_dir), made);
+  if (!target.ok()) {
+    RemoveMade(nullptr, made);
+    return target.status();
   }
   absl::StatusOr<v1::BackupResponse> written =
-      WriteBackupInto(store, key, data_dir, path);
-  if (!written.ok()) {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
+      WriteBackupInto(store, key, data_dir, *target);
+  if (!written.ok()) RemoveMade(&*target, made);
+  close(target->fd);
   return written;
 }
 

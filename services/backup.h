@@ -29,9 +29,12 @@ inline constexpr char kSigningPublicKeyFile[] = "signing.pub";
 inline constexpr char kBackupManifestFile[] = "backup.json";
 
 // Writes a backup of `store` (the log of `data_dir`, signing with `key`)
-// into `directory`, which must be absolute and not exist; then opens the
-// copy, verifies its chain and signs a digest of its head. On any failure
-// the directory is removed: a backup is whole or absent.
+// into `directory`, which must be absolute, name its directory plainly (no
+// ".", ".." or empty component, no symbolic link on the way), lie outside
+// `data_dir` and not exist; missing parents are created (0700). Then opens
+// the copy, verifies its chain and signs a digest of its head. On any
+// failure what this call created is removed, and nothing else: a backup is
+// whole or absent, and never deletes what was there before it.
 absl::StatusOr<v1::BackupResponse> WriteBackup(
     const eventstore::EventStore& store, const audit::SigningKey& key,
     const std::string& data_dir, const std::string& directory);

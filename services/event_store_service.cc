@@ -1,12 +1,16 @@
 #include "services/event_store_service.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/quote.h"
 #include "common/status_macros.h"
 #include "domain/streams.h"
+#include "projections/plan_stream.h"
 #include "services/event_codec.h"
 #include "services/grpc_status.h"
+#include "services/token_registry.h"
 
 namespace plantrail::services {
 namespace {
@@ -36,20 +40,24 @@ absl::Status ReadAllInto(const eventstore::EventStore& store,
 grpc::ServerUnaryReactor* EventStoreService::Append(
     grpc::CallbackServerContext* context, const v1::AppendRequest* request,
     v1::AppendResponse* response) {
-  if (absl::StatusOr<Principal> caller = authorizer_->Authorize(
-          *context, MethodName<v1::EventStore>("Append"));
-      !caller.ok()) {
-    return FinishUnary(context, caller.status());
-  }
+  const std::string method = MethodName<v1::EventStore>("Append");
+  absl::StatusOr<Principal> caller = authorizer_->Authorize(*context, method);
+  if (!caller.ok()) return FinishUnary(context, caller.status());
   if (domain::IsPlanStream(request->stream_id())) {
-    return FinishUnary(
-        context, absl::PermissionDeniedError(absl::StrCat(
-                     "stream_id: \"", request->stream_id(),
-                     "\" belongs to the plan model and is written only through "
-                     "PlanCommands, after validation")));
+    absl::Status refused = absl::PermissionDeniedError(absl::StrCat(
+        "stream_id: ", QuoteForMessage(request->stream_id(), 100),
+        " belongs to the plan model and is written only through "
+        "PlanCommands, after validation [rule: plan-streams-by-command]"));
+    authorizer_->LogRefusal(*context, caller->name, method, refused);
+    return FinishUnary(context, refused);
   }
   absl::StatusOr<eventstore::AppendRequest> decoded = FromProto(*request);
   if (!decoded.ok()) return FinishUnary(context, decoded.status());
+  // The actor is who called, whatever the request's metadata says: a
+  // caller cannot write an event in someone else's name.
+  for (eventstore::ProposedEvent& event : decoded->events) {
+    event.metadata[projections::kActorKey] = caller->name;
+  }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   store_->AppendAsync(*std::move(decoded),
                       [context, reactor, response](
@@ -63,10 +71,17 @@ grpc::ServerUnaryReactor* EventStoreService::Append(
 grpc::ServerUnaryReactor* EventStoreService::ReadStream(
     grpc::CallbackServerContext* context, const v1::ReadStreamRequest* request,
     v1::ReadStreamResponse* response) {
-  if (absl::StatusOr<Principal> caller = authorizer_->Authorize(
-          *context, MethodName<v1::EventStore>("ReadStream"));
-      !caller.ok()) {
-    return FinishUnary(context, caller.status());
+  const std::string method = MethodName<v1::EventStore>("ReadStream");
+  absl::StatusOr<Principal> caller = authorizer_->Authorize(*context, method);
+  if (!caller.ok()) return FinishUnary(context, caller.status());
+  if (request->stream_id() == kSecurityStream &&
+      !Authorizer::MayReadSecurityStream(*caller)) {
+    absl::Status refused = absl::PermissionDeniedError(absl::StrCat(
+        "stream_id: \"", kSecurityStream,
+        "\" (who holds which token) is read "
+        "by auditors and admins only [rule: security-stream-readers]"));
+    authorizer_->LogRefusal(*context, caller->name, method, refused);
+    return FinishUnary(context, refused);
   }
   return FinishUnary(context, ReadStreamInto(*store_, *request, *response));
 }
@@ -74,12 +89,21 @@ grpc::ServerUnaryReactor* EventStoreService::ReadStream(
 grpc::ServerUnaryReactor* EventStoreService::ReadAll(
     grpc::CallbackServerContext* context, const v1::ReadAllRequest* request,
     v1::ReadAllResponse* response) {
-  if (absl::StatusOr<Principal> caller = authorizer_->Authorize(
-          *context, MethodName<v1::EventStore>("ReadAll"));
-      !caller.ok()) {
-    return FinishUnary(context, caller.status());
+  absl::StatusOr<Principal> caller =
+      authorizer_->Authorize(*context, MethodName<v1::EventStore>("ReadAll"));
+  if (!caller.ok()) return FinishUnary(context, caller.status());
+  absl::Status read = ReadAllInto(*store_, *request, *response);
+  if (read.ok() && !Authorizer::MayReadSecurityStream(*caller)) {
+    // Left out, as a filter leaves events out: next_position still moves
+    // past them, so a reader pages on without a gap it could trip on.
+    auto* events = response->mutable_events();
+    events->erase(std::remove_if(events->begin(), events->end(),
+                                 [](const v1::RecordedEvent& event) {
+                                   return event.stream_id() == kSecurityStream;
+                                 }),
+                  events->end());
   }
-  return FinishUnary(context, ReadAllInto(*store_, *request, *response));
+  return FinishUnary(context, read);
 }
 
 grpc::ServerUnaryReactor* EventStoreService::Ack(

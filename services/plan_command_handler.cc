@@ -116,6 +116,30 @@ absl::Status NoteArea(const EventStore& store, const std::string& area_id,
   return absl::OkStatus();
 }
 
+// A replayed command answers with what the original wrote, so it passes
+// the same scope check a new one would: a planner limited to support areas
+// learns nothing of an area outside them by replaying a command id.
+absl::Status ReplayInScope(const EventStore& store, const Principal& principal,
+                           const RecordedEvent& event,
+                           projections::AreaStateCache* areas) {
+  if (principal.support_areas.empty()) return absl::OkStatus();
+  std::vector<std::string> area_ids;
+  absl::string_view id = event.stream_id;
+  if (absl::ConsumePrefix(&id, domain::kAreaStreamPrefix)) {
+    area_ids.emplace_back(id);
+  } else if (absl::ConsumePrefix(&id, domain::kDecisionStreamPrefix)) {
+    PLANTRAIL_ASSIGN_OR_RETURN(v1::DecisionState decision,
+                               projections::FoldDecision(store, id));
+    area_ids.assign(decision.area_ids().begin(), decision.area_ids().end());
+  }
+  for (const std::string& area_id : area_ids) {
+    PLANTRAIL_ASSIGN_OR_RETURN(v1::AreaState area, areas->Fold(store, area_id));
+    if (area.version() == 0) continue;
+    PLANTRAIL_RETURN_IF_ERROR(InScope(principal, area_id, area.support_area()));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 struct PlanCommandHandler::Execution {
@@ -212,6 +236,12 @@ void PlanCommandHandler::Run(std::shared_ptr<Execution> execution) {
                                 "\" was already used for another command "
                                 "(position ",
                                 event.position, ")")));
+        return;
+      }
+      if (absl::Status in_scope =
+              ReplayInScope(*store_, execution->principal, event, &areas_);
+          !in_scope.ok()) {
+        Finish(std::move(execution), in_scope);
         return;
       }
       v1::CommandResult result;

@@ -10,16 +10,25 @@ template <typename Request>
 grpc::ServerUnaryReactor* PlanCommandService::Run(
     absl::string_view method, grpc::CallbackServerContext* context,
     const Request& request, v1::CommandResult* result) {
+  std::string full_method = MethodName<v1::PlanCommands>(method);
   absl::StatusOr<Principal> principal =
-      authorizer_->Authorize(*context, MethodName<v1::PlanCommands>(method));
+      authorizer_->Authorize(*context, full_method);
   if (!principal.ok()) return FinishUnary(context, principal.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  handler_->Handle(
-      *principal, request,
-      [context, reactor, result](absl::StatusOr<v1::CommandResult> outcome) {
-        if (outcome.ok()) *result = *std::move(outcome);
-        reactor->Finish(ToGrpcStatus(outcome.status(), context));
-      });
+  handler_->Handle(*principal, request,
+                   [this, context, reactor, result, name = principal->name,
+                    full_method = std::move(full_method)](
+                       absl::StatusOr<v1::CommandResult> outcome) {
+                     if (outcome.ok()) {
+                       *result = *std::move(outcome);
+                     } else if (absl::IsPermissionDenied(outcome.status())) {
+                       // A planner's scope, decided with the area's state in
+                       // hand.
+                       authorizer_->LogRefusal(*context, name, full_method,
+                                               outcome.status());
+                     }
+                     reactor->Finish(ToGrpcStatus(outcome.status(), context));
+                   });
   return reactor;
 }
 

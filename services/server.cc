@@ -1,9 +1,8 @@
 #include "services/server.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <system_error>
 
@@ -17,6 +16,8 @@
 #include "projections/area_state_projection.h"
 #include "projections/history_projection.h"
 #include "services/backup.h"
+#include "services/decode_errors.h"
+#include "services/private_file.h"
 
 namespace plantrail::services {
 namespace {
@@ -32,19 +33,31 @@ absl::StatusOr<std::string> CreateFirstAdminToken(
   PLANTRAIL_ASSIGN_OR_RETURN(
       v1::CreateTokenResponse created,
       tokens.CreateNow(Principal{.name = "plantraild"}, request));
-  const int fd =
-      open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  const std::string line = created.token() + "\n";
-  const bool written = fd >= 0 && fchmod(fd, 0600) == 0 &&
-                       write(fd, line.data(), line.size()) ==
-                           static_cast<ssize_t>(line.size()) &&
-                       fsync(fd) == 0;
-  if (fd >= 0) close(fd);
-  if (!written) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "data_dir: cannot write the first admin token to ", path.string()));
-  }
+  PLANTRAIL_RETURN_IF_ERROR(
+      WritePrivateFile(path.string(), created.token() + "\n"));
   return path.string();
+}
+
+// Creates the data directory, 0700 (what it holds is the server's alone:
+// the log, tokens, the signing key), with whatever parents are missing. An
+// existing directory keeps the mode its operator gave it.
+absl::Status MakeDataDirectory(const std::filesystem::path& given) {
+  std::filesystem::path data_dir = given.lexically_normal();
+  if (!data_dir.has_filename()) data_dir = data_dir.parent_path();  // "d/"
+  std::error_code error;
+  if (!std::filesystem::exists(data_dir, error) && !error) {
+    if (data_dir.has_parent_path()) {
+      std::filesystem::create_directories(data_dir.parent_path(), error);
+    }
+    if (!error && mkdir(data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+      error = std::error_code(errno, std::generic_category());
+    }
+  }
+  if (error) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "data_dir: cannot create ", data_dir.string(), ": ", error.message()));
+  }
+  return absl::OkStatus();
 }
 
 // `listen` ("host:port") with the port actually bound.
@@ -77,13 +90,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   PLANTRAIL_ASSIGN_OR_RETURN(
       std::shared_ptr<grpc::ServerCredentials> credentials,
       ServerCredentialsFor(options.transport, options.listen));
-  std::error_code error;
   const std::filesystem::path data_dir(options.data_dir);
-  std::filesystem::create_directories(data_dir, error);
-  if (error) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "data_dir: cannot create ", options.data_dir, ": ", error.message()));
-  }
+  PLANTRAIL_RETURN_IF_ERROR(MakeDataDirectory(data_dir));
 
   if (!options.restore_from.empty()) {
     PLANTRAIL_RETURN_IF_ERROR(
@@ -131,9 +139,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
         server->created_admin_token_,
         CreateFirstAdminToken(*server->tokens_, data_dir / "admin.token"));
   }
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      const int security_log,
+      OpenPrivateFileForAppend((data_dir / "security.log").string()));
   server->authorizer_ = std::make_unique<Authorizer>(
-      server->tokens_.get(), (data_dir / "security.log").string(),
-      options.failures_per_minute);
+      server->tokens_.get(), security_log, options.failures_per_minute);
   server->query_service_ = std::make_unique<PlanQueryService>(
       server->queries_.get(), server->authorizer_.get());
   server->subscriptions_ = std::make_unique<SubscriptionHub>(
@@ -164,6 +174,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   std::vector<
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
+  // First: its status is sent through the interceptors in order, so the
+  // observer counts and logs the INVALID_ARGUMENT it makes of a request
+  // that could not be decoded.
+  interceptors.push_back(DecodeErrorInterceptorFactory());
   interceptors.push_back(server->rpc_observer_->InterceptorFactory());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.AddListeningPort(options.listen, credentials, &server->port_);

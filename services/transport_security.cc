@@ -1,5 +1,8 @@
 #include "services/transport_security.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <fstream>
 #include <sstream>
 #include <utility>
@@ -37,11 +40,20 @@ bool IsLoopback(absl::string_view listen) {
   } else if (absl::StartsWith(host, "[")) {
     host = host.substr(1, host.find(']') - 1);  // "[::1]:50051"
   }
-  if (host == "localhost" || host == "::1") return true;
-  const std::vector<absl::string_view> octets = absl::StrSplit(host, '.');
-  int first = 0;
-  return octets.size() == 4 && absl::SimpleAtoi(octets[0], &first) &&
-         first == 127;
+  if (host == "localhost") return true;
+  // An address, parsed as one: a name such as "127.a.b.c" is not an
+  // address and could resolve anywhere.
+  const std::string text(host);
+  in_addr v4;
+  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) {
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  }
+  in6_addr v6;
+  if (inet_pton(AF_INET6, text.c_str(), &v6) == 1) {
+    if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+  }
+  return false;
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentialsFor(

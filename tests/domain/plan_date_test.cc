@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/civil_time.h"
@@ -352,6 +353,22 @@ struct Spelling {
   std::string text;
   std::string canonical;
 };
+
+TEST(PlanDateTest, ALongTextIsRefusedAndQuotedOnlyInPart) {
+  // A query's date filter can carry megabytes: the error (and so every log
+  // line that carries it) quotes 80 bytes, cut at a character's start.
+  const std::string huge =
+      std::string(79, 'x') + "\xc3\xa5" + std::string(5 << 20, 'y');
+  absl::StatusOr<PlanDate> date = PlanDate::Parse(huge);
+  ASSERT_FALSE(date.ok());
+  EXPECT_LT(date.status().message().size(), 200u);
+  EXPECT_THAT(date.status().message(),
+              HasSubstr(absl::StrCat("\"", std::string(79, 'x'), "...\"")));
+  EXPECT_THAT(date.status().message(), HasSubstr("at most 200"));
+  absl::StatusOr<PlanRange> range = ParsePlanRange(huge);
+  ASSERT_FALSE(range.ok());
+  EXPECT_LT(range.status().message().size(), 300u);
+}
 
 TEST(PlanDateTest, ReadsEverySpelling) {
   const std::vector<Spelling> spellings = {

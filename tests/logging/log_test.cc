@@ -92,6 +92,18 @@ TEST(LogTest, TokensAndPrivateKeysAreRedactedFromMessagesAndFields) {
   }
 }
 
+TEST(LogTest, AnEchoedMegabyteIsCutAndCounted) {
+  const std::string huge = kToken + std::string(1 << 20, 'x');
+  for (const Format format : {Format::kLogfmt, Format::kJson}) {
+    const std::string line = FormatLine(format, kTime, Level::kInfo, huge,
+                                        {{"error", huge}, {"peer", "p"}});
+    EXPECT_LT(line.size(), 5000u);
+    EXPECT_THAT(line, HasSubstr("more bytes]"));
+    EXPECT_THAT(line, Not(HasSubstr(kToken)));
+    EXPECT_THAT(line, HasSubstr("peer"));
+  }
+}
+
 TEST(LogTest, RedactionLeavesOrdinaryTextAlone) {
   for (const std::string text :
        {"pt_", "pt_abc", "opt_in", "see -----BEGIN CERTIFICATE-----",

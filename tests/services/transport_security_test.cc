@@ -11,12 +11,15 @@ using ::testing::HasSubstr;
 
 TEST(TransportSecurityTest, LoopbackIsLoopbackAndNothingElseIs) {
   for (const char* listen :
-       {"127.0.0.1:50051", "127.1.2.3:0", "localhost:50051", "[::1]:50051"}) {
+       {"127.0.0.1:50051", "127.1.2.3:0", "localhost:50051", "[::1]:50051",
+        "[::ffff:127.0.0.1]:1"}) {
     EXPECT_TRUE(IsLoopback(listen)) << listen;
   }
   for (const char* listen :
        {"0.0.0.0:50051", "[::]:50051", ":50051", "10.0.0.5:50051",
-        "plan.example.org:443", "128.0.0.1:1", "127.0.0:1"}) {
+        "127.a.b.c:50051", "127.example.org:1", "127.0.0.1.example:1", "127:1",
+        "[::ffff:10.0.0.1]:1", "plan.example.org:443", "128.0.0.1:1",
+        "127.0.0:1"}) {
     EXPECT_FALSE(IsLoopback(listen)) << listen;
   }
 }
