@@ -18,7 +18,7 @@ grpc::ServerUnaryReactor* PlanQueryService::Answer(
       !caller.ok()) {
     return FinishUnary(context, caller.status());
   }
-  auto run = [context, &request, response, query]() {
+  auto run = [&request, response, query]() {
     absl::StatusOr<Response> answer = query(request);
     if (answer.ok()) *response = *std::move(answer);
     return answer.status();
