@@ -214,6 +214,8 @@ TEST_F(PlanQueriesTest, DependenciesUpstreamDownstreamCyclesAndDelays) {
   ASSERT_EQ(graph->cycles_size(), 1);
   EXPECT_THAT(graph->cycles(0).area_ids(),
               ElementsAre("budget", "data", "report", "budget"));
+  EXPECT_THAT(graph->cycle_area_ids(), ElementsAre("budget", "data", "report"));
+  EXPECT_FALSE(graph->truncated());
   // Reporting requires budget and starts in Q2 2024 (April 1): a budget
   // ending 2024-05-15 overruns it by 45 days. Data only relates.
   ASSERT_EQ(graph->delayed_size(), 1);
