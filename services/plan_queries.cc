@@ -379,16 +379,34 @@ absl::StatusOr<v1::ListAreasResponse> PlanQueries::ListAreas(
     if (keep(area)) areas.push_back(&area);
   }
   switch (request.sort()) {
-    case v1::AREA_SORT_PLANNED_END:
-      std::stable_sort(areas.begin(), areas.end(),
-                       [](const v1::AreaState* a, const v1::AreaState* b) {
-                         const auto ea = LastDay(a->planned_end());
-                         const auto eb = LastDay(b->planned_end());
-                         if (ea.has_value() != eb.has_value())
-                           return ea.has_value();
-                         return ea && *ea > *eb;
-                       });
+    case v1::AREA_SORT_PLANNED_END: {
+      // Latest first as domain::CompareByEnd orders ends: "ongoing" (no
+      // end) before every dated end, "as soon as possible" after them, and
+      // areas without a planned end last. Each end parsed once.
+      std::vector<std::pair<std::optional<PlanDate>, const v1::AreaState*>>
+          ends;
+      ends.reserve(areas.size());
+      for (const v1::AreaState* area : areas) {
+        std::optional<PlanDate> end;
+        if (area->has_planned_end()) {
+          if (absl::StatusOr<PlanDate> date =
+                  domain::FromProto(area->planned_end());
+              date.ok()) {
+            end = *std::move(date);
+          }
+        }
+        ends.emplace_back(std::move(end), area);
+      }
+      std::stable_sort(
+          ends.begin(), ends.end(), [](const auto& a, const auto& b) {
+            if (a.first.has_value() != b.first.has_value()) {
+              return a.first.has_value();
+            }
+            return a.first && domain::CompareByEnd(*a.first, *b.first) > 0;
+          });
+      for (size_t i = 0; i < ends.size(); ++i) areas[i] = ends[i].second;
       break;
+    }
     case v1::AREA_SORT_UPDATED:
       std::stable_sort(areas.begin(), areas.end(),
                        [](const v1::AreaState* a, const v1::AreaState* b) {

@@ -754,10 +754,11 @@ TEST_F(PlanQueriesE2eTest, ListAreasSortsByPlannedEndAndByLastChange) {
   const std::map<std::string, uint64_t> last = SeedPortfolio();
   v1::ListAreasRequest request;
   request.set_sort(v1::AREA_SORT_PLANNED_END);
-  // Latest end first; the undated (ongoing, none) last, by id.
+  // Latest end first as ends compare: ongoing ("Löpande") before every
+  // dated end; the one without a planned end last.
   EXPECT_THAT(ListedIds(request),
-              ElementsAre("HR.4", "HR.1", "HR.2", "2.1.4", "2.1.3", "2.1.2",
-                          "3.4.1", "3.4.2", "3.4.4", "3.4.3", "2.1.1", "HR.3"));
+              ElementsAre("2.1.1", "HR.4", "HR.1", "HR.2", "2.1.4", "2.1.3",
+                          "2.1.2", "3.4.1", "3.4.2", "3.4.4", "3.4.3", "HR.3"));
 
   std::vector<std::pair<uint64_t, std::string>> by_change;
   for (const auto& [id, position] : last) by_change.emplace_back(position, id);
