@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "common/status_macros.h"
+#include "domain/dependency_graph.h"
 #include "domain/evolve.h"
 #include "domain/plan_date.h"
 #include "domain/plan_date_proto.h"
@@ -499,6 +500,18 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
           absl::StrCat("area \"", command.area_id(), "\" already depends on ",
                        Describe(dependency)));
     }
+  }
+  // Dependency queries walk the graph; a bound per area keeps what one
+  // planner can build within what a query can walk. Areas stored with more
+  // by an older version keep them: only a new one is refused.
+  if (static_cast<size_t>(area.dependencies_size()) >=
+      kMaxDependenciesPerArea) {
+    return Refuse(Code::kResourceExhausted, "max-dependencies",
+                  absl::StrCat("area_id: area \"", command.area_id(),
+                               "\" already has ", area.dependencies_size(),
+                               " dependencies, the most an area may have is ",
+                               kMaxDependenciesPerArea,
+                               "; remove one before adding another"));
   }
   PLANTRAIL_RETURN_IF_ERROR(
       CheckText("note", command.note(), TextLimits::kReason, false));

@@ -1,10 +1,21 @@
 #include "metrics/http_endpoint.h"
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <charconv>
+#include <chrono>
+#include <deque>
 #include <exception>
+#include <optional>
+#include <vector>
 
 #include "absl/memory/memory.h"
 #include "absl/status/status.h"
@@ -18,9 +29,307 @@
 namespace plantrail::metrics {
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
 constexpr size_t kThreads = 2;
 constexpr time_t kTimeoutSeconds = 5;
+constexpr auto kTimeout = std::chrono::seconds(kTimeoutSeconds);
+// Connections waiting for their first byte; beyond this many, the one that
+// has waited longest is closed (each would be closed at its timeout anyway).
+constexpr size_t kMaxWaiting = 256;
 constexpr char kText[] = "text/plain; charset=utf-8";
+
+// Milliseconds from now to `deadline` for poll(): 0 once it has passed.
+int MillisUntil(Clock::time_point deadline) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - Clock::now());
+  return static_cast<int>(std::clamp<int64_t>(left.count(), 0, 60'000));
+}
+
+bool PollFor(int sock, short events, Clock::time_point deadline) {
+  for (;;) {
+    pollfd fd{.fd = sock, .events = events, .revents = 0};
+    const int ready = poll(&fd, 1, MillisUntil(deadline));
+    if (ready > 0) return true;
+    if (ready == 0 || errno != EINTR) return false;
+  }
+}
+
+void CloseSocket(int sock) {
+  shutdown(sock, SHUT_RDWR);
+  close(sock);
+}
+
+void Address(const sockaddr_storage& address, std::string& ip, int& port) {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (address.ss_family == AF_INET) {
+    const auto& v4 = reinterpret_cast<const sockaddr_in&>(address);
+    inet_ntop(AF_INET, &v4.sin_addr, text, sizeof(text));
+    port = ntohs(v4.sin_port);
+  } else if (address.ss_family == AF_INET6) {
+    const auto& v6 = reinterpret_cast<const sockaddr_in6&>(address);
+    inet_ntop(AF_INET6, &v6.sin6_addr, text, sizeof(text));
+    port = ntohs(v6.sin6_port);
+  }
+  ip = text;
+}
+
+// One connection's socket for httplib, with deadlines for the whole of the
+// request and the whole of the response rather than httplib's per read and
+// per write: a client that sends a byte now and then (slowloris) is cut at
+// the deadline all the same.
+class DeadlineStream final : public httplib::Stream {
+ public:
+  DeadlineStream(int sock, Clock::time_point request_deadline)
+      : sock_(sock), request_deadline_(request_deadline) {}
+
+  bool is_readable() const override {
+    return PollFor(sock_, POLLIN, request_deadline_);
+  }
+  bool is_writable() const override {
+    return PollFor(sock_, POLLOUT, ResponseDeadline());
+  }
+
+  ssize_t read(char* ptr, size_t size) override {
+    // httplib reads the request line and headers a byte at a time.
+    if (next_ == buffer_.size()) {
+      if (!is_readable()) return -1;
+      buffer_.resize(4096);
+      ssize_t n;
+      do {
+        n = recv(sock_, buffer_.data(), buffer_.size(), 0);
+      } while (n < 0 && errno == EINTR);
+      buffer_.resize(n > 0 ? static_cast<size_t>(n) : 0);
+      next_ = 0;
+      if (n <= 0) return n;
+    }
+    const size_t n = std::min(size, buffer_.size() - next_);
+    std::copy_n(buffer_.data() + next_, n, ptr);
+    next_ += n;
+    return static_cast<ssize_t>(n);
+  }
+
+  ssize_t write(const char* ptr, size_t size) override {
+    if (!is_writable()) return -1;
+    ssize_t n;
+    do {
+      n = send(sock_, ptr, size, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    return n;
+  }
+
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    sockaddr_storage address{};
+    socklen_t length = sizeof(address);
+    if (getpeername(sock_, reinterpret_cast<sockaddr*>(&address), &length) ==
+        0) {
+      Address(address, ip, port);
+    }
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    sockaddr_storage address{};
+    socklen_t length = sizeof(address);
+    if (getsockname(sock_, reinterpret_cast<sockaddr*>(&address), &length) ==
+        0) {
+      Address(address, ip, port);
+    }
+  }
+  int socket() const override { return sock_; }
+
+ private:
+  // The response gets its own time, from its first byte.
+  Clock::time_point ResponseDeadline() const {
+    if (!response_deadline_) response_deadline_ = Clock::now() + kTimeout;
+    return *response_deadline_;
+  }
+
+  const int sock_;
+  const Clock::time_point request_deadline_;
+  mutable std::optional<Clock::time_point> response_deadline_;
+  std::vector<char> buffer_;
+  size_t next_ = 0;
+};
+
+class Dispatcher;
+
+// httplib's server, with its connections handed to a Dispatcher instead of
+// straight to a thread.
+class Server final : public httplib::Server {
+ public:
+  // Reads one request from `sock` and answers it, within the deadlines of a
+  // DeadlineStream. Does not close `sock`.
+  void Answer(int sock, Clock::time_point request_deadline) {
+    DeadlineStream stream(sock, request_deadline);
+    bool closed = false;
+    process_request(stream, /*close_connection=*/true, closed, nullptr);
+  }
+
+  // Set by the task queue httplib asks for as its accept loop starts.
+  std::atomic<Dispatcher*> dispatcher{nullptr};
+
+ private:
+  // httplib's accept loop hands every accepted socket here (through the
+  // task queue, which runs it at once).
+  bool process_and_close_socket(int sock) override;
+};
+
+// Where connections wait: one thread polls every connection that has not
+// sent anything yet, without holding a worker, and closes those that stay
+// silent past the timeout; a connection that has something to read goes to
+// one of kThreads workers, which has kTimeout from the accept for the whole
+// request. So idle connections cannot take the workers from a scrape, and a
+// slow one holds a worker for kTimeout at most.
+//
+// httplib's task queue: it calls enqueue() on its accept thread and
+// shutdown() once, when the accept loop ends.
+class Dispatcher final : public httplib::TaskQueue {
+ public:
+  explicit Dispatcher(Server* server) : server_(server) {
+    if (pipe2(wake_, O_NONBLOCK | O_CLOEXEC) != 0) wake_[0] = wake_[1] = -1;
+    poller_ = std::thread([this] { Poll(); });
+    for (size_t i = 0; i < kThreads; ++i) {
+      workers_.emplace_back([this] { Work(); });
+    }
+  }
+
+  ~Dispatcher() override {
+    if (wake_[0] >= 0) close(wake_[0]);
+    if (wake_[1] >= 0) close(wake_[1]);
+  }
+
+  // `task` is httplib's "process and close this socket", which lands in
+  // Admit() at once.
+  void enqueue(std::function<void()> task) override { task(); }
+
+  void shutdown() override {
+    server_->dispatcher = nullptr;
+    {
+      MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    Wake();
+    poller_.join();
+    for (std::thread& worker : workers_) worker.join();
+    MutexLock lock(&mu_);
+    for (const Connection& connection : incoming_) CloseSocket(connection.sock);
+    for (const Connection& connection : ready_) CloseSocket(connection.sock);
+    incoming_.clear();
+    ready_.clear();
+  }
+
+  void Admit(int sock) {
+    {
+      MutexLock lock(&mu_);
+      if (!stopping_) {
+        incoming_.push_back(
+            {.sock = sock, .deadline = Clock::now() + kTimeout});
+        sock = -1;
+      }
+    }
+    if (sock >= 0) {
+      CloseSocket(sock);
+      return;
+    }
+    Wake();
+  }
+
+ private:
+  struct Connection {
+    int sock;
+    Clock::time_point deadline;
+  };
+
+  void Wake() {
+    const char byte = 0;
+    if (wake_[1] >= 0) (void)!::write(wake_[1], &byte, 1);
+  }
+
+  void Poll() {
+    std::deque<Connection> waiting;  // oldest first
+    std::vector<pollfd> fds;
+    for (;;) {
+      {
+        MutexLock lock(&mu_);
+        if (stopping_) break;
+        waiting.insert(waiting.end(), incoming_.begin(), incoming_.end());
+        incoming_.clear();
+      }
+      while (waiting.size() > kMaxWaiting) {
+        CloseSocket(waiting.front().sock);
+        waiting.pop_front();
+      }
+      fds.assign(1, pollfd{.fd = wake_[0], .events = POLLIN, .revents = 0});
+      Clock::time_point next = Clock::now() + std::chrono::seconds(1);
+      for (const Connection& connection : waiting) {
+        fds.push_back({.fd = connection.sock, .events = POLLIN, .revents = 0});
+        next = std::min(next, connection.deadline);
+      }
+      if (poll(fds.data(), fds.size(), MillisUntil(next)) < 0 &&
+          errno != EINTR) {
+        break;
+      }
+      if (fds[0].revents != 0) {
+        char drain[64];
+        while (::read(wake_[0], drain, sizeof(drain)) > 0) {
+        }
+      }
+      const Clock::time_point now = Clock::now();
+      std::deque<Connection> still;
+      std::vector<Connection> readable;
+      for (size_t i = 0; i < waiting.size(); ++i) {
+        if (fds[i + 1].revents != 0) {
+          readable.push_back(waiting[i]);  // a request, or a hang-up
+        } else if (now >= waiting[i].deadline) {
+          CloseSocket(waiting[i].sock);
+        } else {
+          still.push_back(waiting[i]);
+        }
+      }
+      waiting.swap(still);
+      if (!readable.empty()) {
+        MutexLock lock(&mu_);
+        ready_.insert(ready_.end(), readable.begin(), readable.end());
+      }
+    }
+    for (const Connection& connection : waiting) CloseSocket(connection.sock);
+  }
+
+  void Work() {
+    for (;;) {
+      Connection connection;
+      {
+        MutexLock lock(&mu_);
+        mu_.Await([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return stopping_ || !ready_.empty();
+        });
+        if (stopping_) return;
+        connection = ready_.front();
+        ready_.pop_front();
+      }
+      server_->Answer(connection.sock, connection.deadline);
+      CloseSocket(connection.sock);
+    }
+  }
+
+  Server* const server_;
+  int wake_[2] = {-1, -1};
+  Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<Connection> incoming_ ABSL_GUARDED_BY(mu_);
+  std::deque<Connection> ready_ ABSL_GUARDED_BY(mu_);
+  std::thread poller_;
+  std::vector<std::thread> workers_;
+};
+
+bool Server::process_and_close_socket(int sock) {
+  Dispatcher* const to = dispatcher.load();
+  if (to == nullptr) {
+    CloseSocket(sock);
+    return false;
+  }
+  to->Admit(sock);
+  return true;
+}
 
 absl::Status Malformed(std::string_view flag, std::string_view listen,
                        std::string_view rule) {
@@ -164,7 +473,8 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
     return absl::InvalidArgumentError(
         "MetricsEndpoint::Start: render must not be empty");
   }
-  auto server = std::make_unique<httplib::Server>();
+  auto server = std::make_unique<Server>();
+  Server* const http = server.get();
   Serve(*server, std::move(render));
   const auto& [host, requested_port] = address;
   int port = requested_port;
@@ -183,10 +493,11 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
   MetricsEndpoint* self = endpoint.get();
   // httplib calls new_task_queue once its accept loop is about to begin,
   // after it marked itself running: from then on, stop() stops it.
-  self->server_->new_task_queue = [self]() -> httplib::TaskQueue* {
-    auto* pool = new httplib::ThreadPool(kThreads);
+  self->server_->new_task_queue = [self, http]() -> httplib::TaskQueue* {
+    auto* dispatcher = new Dispatcher(http);
+    http->dispatcher = dispatcher;
     self->accepting_.Notify();
-    return pool;
+    return dispatcher;
   };
   {
     MutexLock lock(&self->mu_);

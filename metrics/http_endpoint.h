@@ -13,9 +13,14 @@
 // The endpoint serves with two threads: a scrape is one request every few
 // seconds, and the threads are taken from the server the metrics are about.
 // Each connection serves one request and is closed (scrapes are seconds
-// apart, longer than any keep-alive worth holding a thread for); a client
-// gets 5 seconds to send its request and to read the response. A Render()
-// that throws answers 500 (httplib catches the exception; it never escapes).
+// apart, longer than any keep-alive worth holding a thread for). A client
+// gets 5 seconds from its connect to send the whole request, and 5 more to
+// read the whole response; past either it is cut, however it trickles
+// bytes. Connections that have sent nothing yet wait on one polling thread,
+// not on the two that answer (at most 256 of them; beyond, the oldest is
+// closed), so idle connections cannot keep a scrape from being answered. A
+// Render() that throws answers 500 (httplib catches the exception; it
+// never escapes).
 //
 // Thread safety: Render is called on the endpoint's threads, possibly two at
 // once. Stop() and port() may be called from any thread; Stop() returns once

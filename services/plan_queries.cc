@@ -4,10 +4,10 @@
 #include <functional>
 #include <map>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -16,6 +16,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
 #include "common/status_macros.h"
+#include "domain/dependency_graph.h"
 #include "domain/plan_date.h"
 #include "domain/plan_date_proto.h"
 #include "domain/rules.h"
@@ -38,6 +39,13 @@ constexpr uint32_t kMaxPageSize = 1000;
 // of one listing is refused by another.
 constexpr char kAreasToken[] = "a1:";
 constexpr char kDecisionsToken[] = "d1:";
+// GetDependencies: nodes and edges one query may look at in all (a plan of
+// ten thousand areas with ten dependencies each takes about a fifth of it),
+// and entries per list of its answer, so that its size stays far below a
+// message's limit.
+constexpr uint64_t kDependencyWorkSteps = 2'000'000;
+constexpr int kMaxDependencyLinks = 5'000;
+constexpr int kMaxDependencyCycles = 100;
 
 absl::Status BadToken() {
   return absl::InvalidArgumentError(
@@ -371,16 +379,34 @@ absl::StatusOr<v1::ListAreasResponse> PlanQueries::ListAreas(
     if (keep(area)) areas.push_back(&area);
   }
   switch (request.sort()) {
-    case v1::AREA_SORT_PLANNED_END:
-      std::stable_sort(areas.begin(), areas.end(),
-                       [](const v1::AreaState* a, const v1::AreaState* b) {
-                         const auto ea = LastDay(a->planned_end());
-                         const auto eb = LastDay(b->planned_end());
-                         if (ea.has_value() != eb.has_value())
-                           return ea.has_value();
-                         return ea && *ea > *eb;
-                       });
+    case v1::AREA_SORT_PLANNED_END: {
+      // Latest first as domain::CompareByEnd orders ends: "ongoing" (no
+      // end) before every dated end, "as soon as possible" after them, and
+      // areas without a planned end last. Each end parsed once.
+      std::vector<std::pair<std::optional<PlanDate>, const v1::AreaState*>>
+          ends;
+      ends.reserve(areas.size());
+      for (const v1::AreaState* area : areas) {
+        std::optional<PlanDate> end;
+        if (area->has_planned_end()) {
+          if (absl::StatusOr<PlanDate> date =
+                  domain::FromProto(area->planned_end());
+              date.ok()) {
+            end = *std::move(date);
+          }
+        }
+        ends.emplace_back(std::move(end), area);
+      }
+      std::stable_sort(
+          ends.begin(), ends.end(), [](const auto& a, const auto& b) {
+            if (a.first.has_value() != b.first.has_value()) {
+              return a.first.has_value();
+            }
+            return a.first && domain::CompareByEnd(*a.first, *b.first) > 0;
+          });
+      for (size_t i = 0; i < ends.size(); ++i) areas[i] = ends[i].second;
       break;
+    }
     case v1::AREA_SORT_UPDATED:
       std::stable_sort(areas.begin(), areas.end(),
                        [](const v1::AreaState* a, const v1::AreaState* b) {
@@ -528,7 +554,8 @@ absl::StatusOr<v1::GetPortfolioResponse> PlanQueries::GetPortfolio(
 }
 
 absl::StatusOr<v1::GetDependenciesResponse> PlanQueries::GetDependencies(
-    const v1::GetDependenciesRequest& request) const {
+    const v1::GetDependenciesRequest& request,
+    std::function<absl::Status()> keep_going) const {
   PLANTRAIL_RETURN_IF_ERROR(domain::CheckId("area_id", request.area_id()));
   PLANTRAIL_ASSIGN_OR_RETURN(std::optional<PlanDate> if_end,
                              ParseFilterDate("if_end", request.if_end()));
@@ -541,105 +568,125 @@ absl::StatusOr<v1::GetDependenciesResponse> PlanQueries::GetDependencies(
   PLANTRAIL_ASSIGN_OR_RETURN(
       std::shared_ptr<const std::vector<v1::AreaState>> parsed,
       AllAreas(*reader));
-  const std::vector<v1::AreaState>& all = *parsed;
-  std::map<std::string, const v1::AreaState*> areas;
-  // Who depends on whom: dependency target -> (dependent area, dependency).
-  std::map<std::string, std::vector<std::pair<std::string, v1::Dependency>>>
-      dependents;
-  for (const v1::AreaState& area : all) {
-    areas[area.area_id()] = &area;
-    for (const v1::Dependency& dependency : area.dependencies()) {
-      if (dependency.has_area_id()) {
-        dependents[dependency.area_id()].emplace_back(area.area_id(),
-                                                      dependency);
-      }
-    }
+  const std::vector<v1::AreaState>& areas = *parsed;
+  absl::flat_hash_map<absl::string_view, uint32_t> node_of;
+  node_of.reserve(areas.size());
+  for (uint32_t i = 0; i < areas.size(); ++i) {
+    node_of.emplace(areas[i].area_id(), i);
   }
-  if (areas.count(request.area_id()) == 0) {
+  const auto found = node_of.find(request.area_id());
+  if (found == node_of.end()) {
     return absl::NotFoundError(absl::StrCat(
         "area_id: area \"", request.area_id(), "\" is not registered"));
   }
+  const uint32_t start = found->second;
+  // An edge per dependency on a registered area, tagged with the
+  // dependency's index in its area's list.
+  domain::Digraph graph(areas.size());
+  for (uint32_t i = 0; i < areas.size(); ++i) {
+    for (int d = 0; d < areas[i].dependencies_size(); ++d) {
+      const v1::Dependency& dependency = areas[i].dependencies(d);
+      if (!dependency.has_area_id()) continue;
+      if (auto to = node_of.find(dependency.area_id()); to != node_of.end()) {
+        graph.AddEdge(i, to->second, static_cast<uint32_t>(d));
+      }
+    }
+  }
+  const domain::Digraph dependents = graph.Reversed();
+  // One allowance for the whole query, whatever the graph looks like.
+  domain::WorkBudget budget(kDependencyWorkSteps, std::move(keep_going));
+  bool truncated = false;
+
   v1::GetDependenciesResponse response;
   response.set_position(reader->checkpoint());
 
   // Upstream, breadth first: each area's dependencies, once per area.
-  std::set<std::string> seen = {request.area_id()};
-  std::vector<std::pair<std::string, uint32_t>> frontier = {
-      {request.area_id(), 1}};
-  for (size_t i = 0; i < frontier.size(); ++i) {
-    const auto [area_id, depth] = frontier[i];
-    auto it = areas.find(area_id);
-    if (it == areas.end()) continue;
-    for (const v1::Dependency& dependency : it->second->dependencies()) {
+  for (const domain::Reached& reached :
+       domain::BreadthFirst(graph, start, budget)) {
+    const v1::AreaState& area = areas[reached.node];
+    for (const v1::Dependency& dependency : area.dependencies()) {
+      if (response.upstream_size() >= kMaxDependencyLinks) {
+        truncated = true;
+        break;
+      }
       v1::DependencyLink& link = *response.add_upstream();
-      link.set_area_id(area_id);
+      link.set_area_id(area.area_id());
       *link.mutable_dependency() = dependency;
-      link.set_depth(depth);
-      if (dependency.has_area_id() &&
-          seen.insert(dependency.area_id()).second) {
-        frontier.emplace_back(dependency.area_id(), depth + 1);
-      }
+      link.set_depth(reached.depth + 1);
     }
   }
 
-  // Downstream: who depends on the area, and on those, and so on. With
-  // if_end, the ones that require it and start before the proposed end.
-  seen = {request.area_id()};
-  frontier = {{request.area_id(), 1}};
-  std::set<std::string> requiring = {request.area_id()};
-  for (size_t i = 0; i < frontier.size(); ++i) {
-    const auto [area_id, depth] = frontier[i];
-    for (const auto& [dependent, dependency] : dependents[area_id]) {
+  // Downstream: who depends on the area, and on those, and so on.
+  for (const domain::Reached& reached :
+       domain::BreadthFirst(dependents, start, budget)) {
+    for (const domain::Digraph::Edge& edge : dependents.EdgesOf(reached.node)) {
+      if (response.downstream_size() >= kMaxDependencyLinks) {
+        truncated = true;
+        break;
+      }
+      const v1::AreaState& dependent = areas[edge.to];
       v1::DependencyLink& link = *response.add_downstream();
-      link.set_area_id(dependent);
-      *link.mutable_dependency() = dependency;
-      link.set_depth(depth);
-      const bool requires_it =
-          dependency.kind() != v1::DEPENDENCY_KIND_RELATES &&
-          requiring.count(area_id) > 0;
-      if (!seen.insert(dependent).second) continue;
-      frontier.emplace_back(dependent, depth + 1);
-      if (!requires_it) continue;
-      requiring.insert(dependent);
-      const v1::AreaState& area = *areas[dependent];
-      const auto start = FirstDay(area.planned_start());
-      if (if_end && area.has_planned_start() && start &&
-          *start <= *if_end->last_day()) {
-        v1::DelayedArea& delayed = *response.add_delayed();
-        delayed.set_area_id(dependent);
-        *delayed.mutable_planned_start() = area.planned_start();
-        delayed.set_days_overrun(DaysBetween(*start, *if_end->last_day()) + 1);
-        delayed.set_depth(depth);
-      }
+      link.set_area_id(dependent.area_id());
+      *link.mutable_dependency() = dependent.dependencies(edge.tag);
+      link.set_depth(reached.depth + 1);
     }
   }
 
-  // Cycles through the area: depth-first along dependencies on areas.
-  constexpr size_t kMaxCycles = 100;
-  std::vector<std::string> path = {request.area_id()};
-  std::set<std::string> on_path = {request.area_id()};
-  std::function<void(const std::string&)> walk = [&](const std::string& from) {
-    auto it = areas.find(from);
-    if (it == areas.end()) return;
-    for (const v1::Dependency& dependency : it->second->dependencies()) {
-      if (!dependency.has_area_id() ||
-          static_cast<size_t>(response.cycles_size()) >= kMaxCycles) {
-        continue;
-      }
-      const std::string& next = dependency.area_id();
-      if (next == request.area_id()) {
-        v1::DependencyCycle& cycle = *response.add_cycles();
-        for (const std::string& id : path) cycle.add_area_ids(id);
-        cycle.add_area_ids(next);
-      } else if (on_path.insert(next).second) {
-        path.push_back(next);
-        walk(next);
-        path.pop_back();
-        on_path.erase(next);
-      }
+  // With if_end: the areas that require it, directly or through a chain of
+  // requirements ("relates" does not carry a delay), and would start before
+  // the proposed end.
+  if (if_end) {
+    const absl::CivilDay proposed_end = *if_end->last_day();
+    auto requires_it = [&](uint32_t, const domain::Digraph::Edge& edge) {
+      return areas[edge.to].dependencies(edge.tag).kind() !=
+             v1::DEPENDENCY_KIND_RELATES;
+    };
+    for (const domain::Reached& reached :
+         domain::BreadthFirst(dependents, start, budget, requires_it)) {
+      if (reached.depth == 0) continue;
+      const v1::AreaState& area = areas[reached.node];
+      if (!area.has_planned_start()) continue;
+      const auto start_day = FirstDay(area.planned_start());
+      if (!start_day || *start_day > proposed_end) continue;
+      v1::DelayedArea& delayed = *response.add_delayed();
+      delayed.set_area_id(area.area_id());
+      *delayed.mutable_planned_start() = area.planned_start();
+      delayed.set_days_overrun(DaysBetween(*start_day, proposed_end) + 1);
+      delayed.set_depth(reached.depth);
     }
-  };
-  walk(request.area_id());
+  }
+
+  // Cycles through the area: its strongly connected component, and along
+  // each of its dependencies that leads back, the shortest way round.
+  const domain::Components components =
+      domain::StronglyConnectedComponents(graph, budget, {start});
+  const std::optional<uint32_t> component = components.component[start];
+  if (component && components.members[*component].size() > 1) {
+    std::vector<std::string> ids;
+    for (uint32_t member : components.members[*component]) {
+      ids.push_back(areas[member].area_id());
+    }
+    std::sort(ids.begin(), ids.end());
+    for (std::string& id : ids) response.add_cycle_area_ids(std::move(id));
+    auto inside = [&](uint32_t node) {
+      return components.component[node] == component;
+    };
+    for (const domain::Digraph::Edge& edge : graph.EdgesOf(start)) {
+      if (!inside(edge.to)) continue;
+      if (response.cycles_size() >= kMaxDependencyCycles) {
+        truncated = true;
+        break;
+      }
+      const std::vector<uint32_t> cycle =
+          domain::ShortestCycle(graph, start, edge, inside, budget);
+      if (cycle.empty()) continue;  // the budget ran out
+      v1::DependencyCycle& listed = *response.add_cycles();
+      for (uint32_t node : cycle) listed.add_area_ids(areas[node].area_id());
+    }
+  }
+  // Told to stop (the call was cancelled or is past its deadline): no answer.
+  PLANTRAIL_RETURN_IF_ERROR(budget.status());
+  response.set_truncated(truncated || budget.exhausted());
   return response;
 }
 

@@ -39,8 +39,14 @@ class PlanQueries {
   // area, cheap at the sizes plans have (thousands of areas).
   absl::StatusOr<v1::GetPortfolioResponse> GetPortfolio(
       const v1::GetPortfolioRequest& request) const;
+  // Bounded work whatever the graph: every traversal spends from one
+  // allowance of steps, and an answer cut short says so (`truncated`).
+  // `keep_going`, when set, is asked now and then during the walk; a non-OK
+  // answer (the call was cancelled, its deadline passed) ends the query with
+  // that status.
   absl::StatusOr<v1::GetDependenciesResponse> GetDependencies(
-      const v1::GetDependenciesRequest& request) const;
+      const v1::GetDependenciesRequest& request,
+      std::function<absl::Status()> keep_going = nullptr) const;
 
   projections::ProjectionRunner* areas() const { return areas_; }
   projections::ProjectionRunner* history() const { return history_; }

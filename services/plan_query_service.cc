@@ -4,6 +4,8 @@
 #include <memory>
 #include <utility>
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "services/grpc_status.h"
 
 namespace plantrail::services {
@@ -82,9 +84,21 @@ grpc::ServerUnaryReactor* PlanQueryService::GetDependencies(
     grpc::CallbackServerContext* context,
     const v1::GetDependenciesRequest* request,
     v1::GetDependenciesResponse* response) {
+  // The walk is bounded, and also stops once nobody waits for its answer.
+  auto keep_going = [context]() -> absl::Status {
+    if (context->IsCancelled()) {
+      return absl::CancelledError(
+          "the call was cancelled or its deadline passed");
+    }
+    if (absl::Now() > absl::FromChrono(context->deadline())) {
+      return absl::DeadlineExceededError("the call's deadline passed");
+    }
+    return absl::OkStatus();
+  };
   return Answer("GetDependencies", context, *request, response,
-                queries_->areas(),
-                [this](const auto& r) { return queries_->GetDependencies(r); });
+                queries_->areas(), [this, keep_going](const auto& r) {
+                  return queries_->GetDependencies(r, keep_going);
+                });
 }
 
 }  // namespace plantrail::services

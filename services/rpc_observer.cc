@@ -1,6 +1,7 @@
 #include "services/rpc_observer.h"
 
 #include <chrono>
+#include <iterator>
 #include <optional>
 
 #include "absl/random/random.h"
@@ -199,9 +200,16 @@ RpcObserver::InterceptorFactory() {
   return std::make_unique<Factory>(this);
 }
 
+RpcObserver::RpcObserver(std::vector<std::string> served)
+    : served_(std::make_move_iterator(served.begin()),
+              std::make_move_iterator(served.end())) {}
+
 RpcObserver::MethodStats& RpcObserver::StatsFor(const char* full_method,
                                                 ServerRpcInfo::Type type) {
-  const absl::string_view name = full_method != nullptr ? full_method : "";
+  absl::string_view name = full_method != nullptr ? full_method : "";
+  // Checked before any lock or allocation: an unauthenticated client may
+  // send any name, and only served ones may make a series.
+  if (!served_.contains(name)) name = "unknown";
   MutexLock lock(&mu_);
   if (auto it = methods_.find(name); it != methods_.end()) return *it->second;
   std::string key(name);
@@ -209,10 +217,8 @@ RpcObserver::MethodStats& RpcObserver::StatsFor(const char* full_method,
   std::string method = "unknown";
   // "/plantrail.v1.EventStore/Append"
   const size_t slash = name.rfind('/');
-  if (methods_.size() >= kMaxMethods || name.size() < 3 || name[0] != '/' ||
-      slash == 0 || slash == absl::string_view::npos) {
-    key = "unknown";
-  } else {
+  if (name.size() >= 3 && name[0] == '/' && slash != 0 &&
+      slash != absl::string_view::npos) {
     service = std::string(name.substr(1, slash - 1));
     method = std::string(name.substr(slash + 1));
   }

@@ -25,8 +25,10 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "common/sync.h"
 #include "grpcpp/support/server_interceptor.h"
 #include "metrics/exposition.h"
@@ -38,7 +40,11 @@ inline constexpr char kRequestIdHeader[] = "x-request-id";
 
 class RpcObserver {
  public:
-  RpcObserver() = default;
+  // `served`: the full names ("/plantrail.v1.EventStore/Append") of the
+  // methods the server serves; each gets series of its own. Any other name
+  // a client sends is counted under service and method "unknown", so that
+  // invented names neither grow the metrics nor push real methods out.
+  explicit RpcObserver(std::vector<std::string> served);
   RpcObserver(const RpcObserver&) = delete;
   RpcObserver& operator=(const RpcObserver&) = delete;
 
@@ -63,16 +69,13 @@ class RpcObserver {
     metrics::Histogram handling_seconds;
   };
 
-  // The stats of `full_method` ("/package.Service/Method"); at most
-  // kMaxMethods distinct ones, the rest share one entry (service and
-  // method "unknown"), so that a client inventing method names cannot grow
-  // the metrics without bound.
+  // The stats of `full_method` ("/package.Service/Method") when it is
+  // served; else the one entry of service and method "unknown".
   MethodStats& StatsFor(const char* full_method,
                         grpc::experimental::ServerRpcInfo::Type type);
 
-  static constexpr size_t kMaxMethods = 200;
-
  private:
+  const absl::flat_hash_set<std::string> served_;
   mutable Mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<MethodStats>> methods_
       ABSL_GUARDED_BY(mu_);

@@ -169,7 +169,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
-  server->rpc_observer_ = std::make_unique<RpcObserver>();
+  // The metrics count served methods by name, and any other name as one.
+  std::vector<std::string> served = Authorizer::Methods();
+  served.insert(served.end(),
+                {"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch",
+                 "/grpc.reflection.v1alpha.ServerReflection/"
+                 "ServerReflectionInfo"});
+  server->rpc_observer_ = std::make_unique<RpcObserver>(std::move(served));
   grpc::ServerBuilder builder;
   std::vector<
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>

@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
@@ -87,6 +88,39 @@ std::string DisplayCut(absl::string_view text, size_t max_width) {
 }
 
 }  // namespace
+
+std::string OneLine(absl::string_view text) {
+  std::string line;
+  line.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    switch (byte) {
+      case '\n':
+        line += "\\n";
+        continue;
+      case '\r':
+        line += "\\r";
+        continue;
+      case '\t':
+        line += "\\t";
+        continue;
+      default:
+        break;
+    }
+    if (byte < 0x20 || byte == 0x7f) {
+      line += absl::StrFormat("\\x%02x", byte);
+    } else if (byte == 0xc2 && i + 1 < text.size() &&
+               static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+               static_cast<unsigned char>(text[i + 1]) <= 0x9f) {
+      // U+0080-U+009F, the C1 controls: some terminals act on them too
+      // (U+009B starts an escape sequence).
+      line += absl::StrFormat("\\u%04x", static_cast<unsigned char>(text[++i]));
+    } else {
+      line += text[i];
+    }
+  }
+  return line;
+}
 
 std::string PhaseWords(v1::Phase phase) {
   return ValueWords(*v1::Phase_descriptor(), phase);
@@ -224,7 +258,7 @@ Table::Table(std::vector<std::string> headings, size_t max_width)
 
 void Table::AddRow(std::vector<std::string> cells) {
   cells.resize(headings_.size());
-  for (std::string& cell : cells) cell = DisplayCut(cell, max_width_);
+  for (std::string& cell : cells) cell = DisplayCut(OneLine(cell), max_width_);
   rows_.push_back(std::move(cells));
 }
 

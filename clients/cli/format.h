@@ -60,9 +60,15 @@ std::vector<std::string> SplitList(absl::string_view text, char separator);
 // decision, text and correction.
 void PrintHistoryEntry(const v1::HistoryEntry& entry, std::ostream& out);
 
+// `text` with its control characters written as escapes ("\n", "\t",
+// "\x1b", "\u009b" for the C1 controls): what the server holds may come
+// from anyone, and printed as it is a newline would forge a row of a table
+// and an escape sequence would drive the terminal.
+std::string OneLine(absl::string_view text);
+
 // Columns aligned by display width (UTF-8 aware: "Ekonomi- och
-// löneavdelningen" is as wide as it looks). Cells longer than `max_width`
-// are cut with "…".
+// löneavdelningen" is as wide as it looks). Each row is one line: cells go
+// through OneLine. Cells longer than `max_width` are cut with "…".
 class Table {
  public:
   explicit Table(std::vector<std::string> headings, size_t max_width = 48);

@@ -410,6 +410,10 @@ void AddDeps(CLI::App& app, Context& context) {
             << ")\n";
       }
     }
+    if (response.truncated()) {
+      out << "truncated: the graph around " << flags->id
+          << " is larger than one query walks; lists may be incomplete\n";
+    }
     return absl::OkStatus();
   });
 }

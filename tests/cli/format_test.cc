@@ -71,6 +71,23 @@ TEST(FormatTest, TablesAlignByWhatTheEyeSees) {
             "22  Lön\n");
 }
 
+TEST(FormatTest, ControlCharactersAreEscapedAndRowsStayOneLine) {
+  EXPECT_EQ(OneLine("a\nb\r\tc\x1b[2J\x7f"), "a\\nb\\r\\tc\\x1b[2J\\x7f");
+  EXPECT_EQ(OneLine("\xc2\x9b"
+                    "31m"),
+            "\\u009b31m");
+  EXPECT_EQ(OneLine("Löpande – åtgärd"), "Löpande – åtgärd");
+  // A token's principal and revoke reason, as `admin token list` shows
+  // them: a newline must not start a row of its own.
+  Table table({"ID", "PRINCIPAL", "REVOKED"});
+  table.AddRow({"tok-1", "eve\ntok-2  admin", "left:\nfor good"});
+  std::ostringstream out;
+  table.Print(out);
+  EXPECT_EQ(out.str(),
+            "ID     PRINCIPAL          REVOKED\n"
+            "tok-1  eve\\ntok-2  admin  left:\\nfor good\n");
+}
+
 TEST(FormatTest, ListsSplitAndTrim) {
   EXPECT_THAT(SplitList(" GVS, ITA ,,EKO", ','),
               ::testing::ElementsAre("GVS", "ITA", "EKO"));

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "domain/dependency_graph.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/domain/domain_test_util.h"
@@ -204,6 +206,57 @@ TEST(DecideTest, DependenciesOnAreasAndOutsideThePlan) {
             "Needs the new data office");
   ASSERT_EQ(area.state().dependencies_size(), 1);
   EXPECT_EQ(area.state().dependencies(0).external(), "Planning system project");
+}
+
+TEST(DecideTest, TheFiftyFirstDependencyIsRefused) {
+  Area area = Registered();
+  for (size_t i = 0; i < kMaxDependenciesPerArea; ++i) {
+    v1::AddDependencyRequest add;
+    add.set_area_id("3.4.2");
+    add.set_external(absl::StrCat("System ", i));
+    area.Must(add);
+  }
+  ASSERT_EQ(area.state().dependencies_size(), 50);
+  v1::AddDependencyRequest more;
+  more.set_area_id("3.4.2");
+  more.set_external("One system too many");
+  absl::StatusOr<v1::PlanEvent> refused = area.Run(more);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr("area_id: area \"3.4.2\" already has 50 "
+                        "dependencies, the most an area may have is 50"));
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr("[rule: max-dependencies]"));
+  EXPECT_EQ(area.state().dependencies_size(), 50);
+  // Removing one makes room again.
+  area.Must(Pb<v1::RemoveDependencyRequest>(R"pb(
+    area_id: "3.4.2"
+    external: "System 0"
+    reason: "Done")pb"));
+  area.Must(more);
+
+  // An area an older version stored with more still folds, and takes
+  // removals, but no further dependency.
+  v1::AreaState old = area.state();
+  for (int i = 0; i < 10; ++i) {
+    v1::PlanEvent added;
+    added.mutable_dependency_added()->mutable_dependency()->set_external(
+        absl::StrCat("Older ", i));
+    EvolveArea(old, added,
+               EventContext{.position = 1000u + i,
+                            .version = old.version() + 1,
+                            .recorded_at = Area::DefaultFacts().now,
+                            .actor = "older version"});
+  }
+  ASSERT_EQ(old.dependencies_size(), 60);
+  more.set_external("Yet another system");
+  EXPECT_EQ(Decide(old, more, Area::DefaultFacts()).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  v1::RemoveDependencyRequest remove;
+  remove.set_area_id("3.4.2");
+  remove.set_external("Older 3");
+  remove.set_reason("Not needed");
+  EXPECT_TRUE(Decide(old, remove, Area::DefaultFacts()).ok());
 }
 
 TEST(DecideTest, ChangeUnitsReplacesTheListsGiven) {

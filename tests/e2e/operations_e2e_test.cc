@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -312,6 +313,46 @@ TEST_F(MetricsTest, OnlyGetMetricsIsServed) {
   auto post = client.Post("/metrics", "x", "text/plain");
   ASSERT_TRUE(post);
   EXPECT_EQ(post->status, 405);
+}
+
+// Anyone may send any method name, before any credentials are checked; 300
+// invented ones count as one unknown method and leave the served methods
+// (health included) counted as themselves.
+TEST_F(MetricsTest, InventedMethodNamesCountAsOneUnknownMethod) {
+  const auto anonymous = grpc::CreateChannel(
+      server_.address(), grpc::InsecureChannelCredentials());
+  for (int i = 0; i < 300; ++i) {
+    std::string response;
+    const grpc::Status status = plantrail::testing::RawUnary(
+        anonymous, CallContext().get(), absl::StrCat("/x.Invented/M", i), "",
+        &response);
+    EXPECT_FALSE(status.ok());
+  }
+  std::string health;
+  ASSERT_TRUE(plantrail::testing::RawUnary(channel_, CallContext().get(),
+                                           "/grpc.health.v1.Health/Check", "",
+                                           &health)
+                  .ok());
+  HeadPosition();  // one ReadAll
+
+  const Scrape scrape = Parse(FetchMetrics(server_.metrics_port()));
+  double unknown = 0;
+  for (const auto& [series, value] : scrape) {
+    EXPECT_THAT(series, Not(HasSubstr("Invented")));
+    if (absl::StartsWith(series, "grpc_server_started_total{") &&
+        absl::StrContains(series, "grpc_service=\"unknown\"")) {
+      unknown += value;
+    }
+  }
+  EXPECT_EQ(unknown, 300);
+  EXPECT_GE(
+      Value(scrape, Rpc("grpc_server_started_total", "EventStore", "ReadAll")),
+      1);
+  EXPECT_EQ(Value(scrape,
+                  "grpc_server_started_total{grpc_type=\"unary\","
+                  "grpc_service=\"grpc.health.v1.Health\","
+                  "grpc_method=\"Check\"}"),
+            1);
 }
 
 // Each test runs its own server with its log captured to a file.

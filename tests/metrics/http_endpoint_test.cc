@@ -2,11 +2,14 @@
 // httplib's client; and the listen address rules.
 #include "metrics/http_endpoint.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -230,6 +233,69 @@ TEST(MetricsEndpointTest, StopFromManyThreadsAtOnce) {
   }
   for (std::thread& stopper : stoppers) stopper.join();
   EXPECT_FALSE(ClientFor(*endpoint)->Get("/"));
+}
+
+// A TCP connection to 127.0.0.1:`port`; -1 when it cannot connect.
+int Connect(int port) {
+  const int sock = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) return -1;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(sock, reinterpret_cast<sockaddr*>(&address), sizeof(address)) !=
+      0) {
+    close(sock);
+    return -1;
+  }
+  return sock;
+}
+
+// Whether the server closes `sock` before `deadline` (whatever it sent).
+bool ClosedByServer(int sock, std::chrono::steady_clock::time_point deadline) {
+  char buffer[512];
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd fd{.fd = sock, .events = POLLIN, .revents = 0};
+    if (poll(&fd, 1, 100) <= 0) continue;
+    const ssize_t n = recv(sock, buffer, sizeof(buffer), 0);
+    if (n <= 0) return true;
+  }
+  return false;
+}
+
+// Slowloris: many connections that send nothing, and more than the
+// endpoint has threads that send half a request line and stop. A scrape
+// after them is answered all the same, and the idle ones are cut.
+TEST(MetricsEndpointTest, IdleAndHalfSentConnectionsDoNotBlockAScrape) {
+  auto endpoint = StartOrDie([] { return std::string("up 1\n"); });
+  ASSERT_NE(endpoint, nullptr);
+  std::vector<int> idle;
+  // Twenty silent ones would hold two threads for 50 s at a 5 s timeout
+  // each; the scrape's client gives up after 30.
+  for (int i = 0; i < 20; ++i) idle.push_back(Connect(endpoint->port()));
+  for (int i = 0; i < 3; ++i) {
+    const int sock = Connect(endpoint->port());
+    ASSERT_GE(sock, 0);
+    ASSERT_EQ(send(sock, "GET /metr", 9, MSG_NOSIGNAL), 9);
+    idle.push_back(sock);
+  }
+  for (int sock : idle) ASSERT_GE(sock, 0);
+
+  httplib::Result response = ClientFor(*endpoint)->Get("/metrics");
+  ASSERT_TRUE(response) << httplib::to_string(response.error());
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->body, "up 1\n");
+
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (int sock : idle) {
+    EXPECT_TRUE(ClosedByServer(sock, deadline));
+    close(sock);
+  }
+  // And it goes on serving.
+  response = ClientFor(*endpoint)->Get("/metrics");
+  ASSERT_TRUE(response) << httplib::to_string(response.error());
+  EXPECT_EQ(response->status, 200);
 }
 
 TEST(MetricsEndpointTest, RefusesBadArguments) {

@@ -165,6 +165,46 @@ TEST_F(PlanQueriesTest, PortfolioCountsPerSupportAreaAndOverall) {
   EXPECT_EQ(only_hr->overall().reports_due(), 1u);
 }
 
+TEST_F(PlanQueriesTest, ListAreasByPlannedEndFollowsHowEndsCompare) {
+  // Registered in an order that sorts neither way by itself.
+  Send<v1::RegisterAreaRequest>(R"pb(area_id: "asap"
+                                     title: "A"
+                                     support_area: "s"
+                                     planned_end: "snarast")pb");
+  Send<v1::RegisterAreaRequest>(R"pb(area_id: "none"
+                                     title: "N"
+                                     support_area: "s")pb");
+  Send<v1::RegisterAreaRequest>(R"pb(area_id: "vt24"
+                                     title: "V"
+                                     support_area: "s"
+                                     planned_end: "VT24")pb");
+  Send<v1::RegisterAreaRequest>(R"pb(area_id: "ongoing"
+                                     title: "O"
+                                     support_area: "s"
+                                     planned_end: "Löpande")pb");
+  Send<v1::RegisterAreaRequest>(R"pb(area_id: "day"
+                                     title: "D"
+                                     support_area: "s"
+                                     planned_end: "2025-01-15")pb");
+  Send<v1::RegisterAreaRequest>(R"pb(area_id: "ht23"
+                                     title: "H"
+                                     support_area: "s"
+                                     planned_end: "HT23")pb");
+  CatchUp();
+  v1::ListAreasRequest request;
+  request.set_sort(v1::AREA_SORT_PLANNED_END);
+  auto listed = queries_->ListAreas(request);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  std::vector<std::string> ids;
+  for (const v1::AreaState& area : listed->areas()) {
+    ids.push_back(area.area_id());
+  }
+  // Latest first: ongoing has no end, dated ends by their last day, as soon
+  // as possible before any of them; an area without an end comes last.
+  EXPECT_THAT(ids,
+              ElementsAre("ongoing", "day", "vt24", "ht23", "asap", "none"));
+}
+
 TEST_F(PlanQueriesTest, DependenciesUpstreamDownstreamCyclesAndDelays) {
   // data office <- budget <- reporting; budget also needs Ladok;
   // reporting and budget form a cycle via "relates".
@@ -214,6 +254,8 @@ TEST_F(PlanQueriesTest, DependenciesUpstreamDownstreamCyclesAndDelays) {
   ASSERT_EQ(graph->cycles_size(), 1);
   EXPECT_THAT(graph->cycles(0).area_ids(),
               ElementsAre("budget", "data", "report", "budget"));
+  EXPECT_THAT(graph->cycle_area_ids(), ElementsAre("budget", "data", "report"));
+  EXPECT_FALSE(graph->truncated());
   // Reporting requires budget and starts in Q2 2024 (April 1): a budget
   // ending 2024-05-15 overruns it by 45 days. Data only relates.
   ASSERT_EQ(graph->delayed_size(), 1);
