@@ -131,20 +131,25 @@ absl::StatusOr<Principal> Authorizer::Identify(
   }
   if (std::optional<std::string> subject =
           ClientCertificatePrincipal(context)) {
-    std::optional<Principal> granted = tokens_->GrantsOf(*subject, absl::Now());
-    if (!granted) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          *subject,
-          " (by client certificate) holds no grant: an admin grants one with "
-          "`plantrail admin token create --principal ",
-          *subject, " --role ...`"));
-    }
-    return *std::move(granted);
+    return CertificateGrants(*subject);
   }
   return absl::UnauthenticatedError(
       "no credentials: send \"authorization: Bearer <token>\" (the server's "
       "first start wrote an admin token to <data-dir>/admin.token), or a "
       "client certificate");
+}
+
+absl::StatusOr<Principal> Authorizer::CertificateGrants(
+    absl::string_view subject) const {
+  std::optional<Principal> granted = tokens_->GrantsOf(subject, absl::Now());
+  if (!granted) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        subject,
+        " (by client certificate) holds no grant: an admin grants one with "
+        "`plantrail admin token create --principal ",
+        subject, " --role ...`"));
+  }
+  return *std::move(granted);
 }
 
 absl::StatusOr<Principal> Authorizer::Authorize(
@@ -168,17 +173,37 @@ absl::StatusOr<Principal> Authorizer::Authorize(
     Refused(context, "", method, principal.status());
     return principal.status();
   }
+  return Allow(*std::move(principal), context.peer(), method);
+}
+
+absl::StatusOr<Principal> Authorizer::Reauthorize(
+    const Principal& caller, absl::string_view method,
+    absl::string_view peer) const {
+  absl::StatusOr<Principal> principal =
+      caller.token_id.empty()
+          ? CertificateGrants(caller.name)
+          : tokens_->AuthenticateId(caller.token_id, absl::Now());
+  if (!principal.ok()) {
+    Refused(peer, caller.name, method, principal.status());
+    return principal.status();
+  }
+  return Allow(*std::move(principal), peer, method);
+}
+
+absl::StatusOr<Principal> Authorizer::Allow(Principal principal,
+                                            absl::string_view peer,
+                                            absl::string_view method) const {
   const std::vector<v1::Role>* allowed = RolesFor(method);
   if (allowed != nullptr) {
     for (v1::Role role : *allowed) {
-      if (principal->Has(role)) return principal;
+      if (principal.Has(role)) return principal;
     }
   }
   absl::Status denied = absl::PermissionDeniedError(
-      absl::StrCat(principal->name, " (", RolesWords(principal->roles),
+      absl::StrCat(principal.name, " (", RolesWords(principal.roles),
                    ") may not call ", method, "; it needs one of: ",
                    allowed == nullptr ? "nobody may" : RolesWords(*allowed)));
-  Refused(context, principal->name, method, denied);
+  Refused(peer, principal.name, method, denied);
   return denied;
 }
 
@@ -217,12 +242,18 @@ absl::Duration Authorizer::Blocked(const std::string& peer,
 void Authorizer::Refused(const grpc::CallbackServerContext& context,
                          absl::string_view principal, absl::string_view method,
                          const absl::Status& status) const {
+  Refused(context.peer(), principal, method, status);
+}
+
+void Authorizer::Refused(absl::string_view peer, absl::string_view principal,
+                         absl::string_view method,
+                         const absl::Status& status) const {
   // One line per refusal: time, peer, principal (if known), RPC, code and
   // reason. Never the token itself.
   const std::string line = absl::StrCat(
       absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(),
                        absl::UTCTimeZone()),
-      " peer=", context.peer(), " principal=\"", absl::CEscape(principal),
+      " peer=", peer, " principal=\"", absl::CEscape(principal),
       "\" rpc=", method, " code=", absl::StatusCodeToString(status.code()),
       " reason=\"", absl::CEscape(status.message()), "\"\n");
   MutexLock lock(&log_mu_);
