@@ -124,6 +124,24 @@ class EventStore {
   // 0 for a cursor never saved.
   virtual absl::StatusOr<uint64_t> LoadCursor(absl::string_view name) const = 0;
 
+  // A cursor and whom it belongs to.
+  struct Cursor {
+    uint64_t position = 0;
+    // Empty: nobody's (never claimed, or saved before owners were kept).
+    std::string owner;
+  };
+  // As LoadCursor, with the owner.
+  virtual absl::StatusOr<Cursor> LoadOwnedCursor(
+      absl::string_view name) const = 0;
+  // As SaveCursor, on behalf of `owner`, atomically: a cursor nobody owns
+  // becomes `owner`'s (also when its position does not move); one another
+  // owns is left as it is. An empty `owner` claims nothing and moves any
+  // cursor (SaveCursor is that). Returns the cursor afterwards: its owner
+  // tells whether the save happened. The owner is never changed once set.
+  virtual absl::StatusOr<Cursor> SaveOwnedCursor(absl::string_view name,
+                                                 uint64_t position,
+                                                 absl::string_view owner) = 0;
+
   // Walks the whole chain on a snapshot and names the first broken position
   // (with an anchor: also where the log stopped extending it).
   virtual absl::StatusOr<VerifyReport> Verify(

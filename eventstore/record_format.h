@@ -12,7 +12,11 @@
 //                                                   append_first:u64
 //                                                   append_count:u32
 //   meta          "format"                       -> u32 (kStoreFormat)
-//                 "cursor/" name                 -> position:u64
+//                 "cursor/" name                 -> position:u64 owner
+//
+// A cursor's owner is the rest of its value (a principal's name; empty for
+// none, and absent in what versions before owners wrote, which read the
+// first 8 bytes only).
 //
 // Stream ids never contain 0x00 (limits.h), so the keys of one stream are
 // contiguous in `streams`. `event_ids` remembers which append an event came

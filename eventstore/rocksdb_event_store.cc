@@ -853,23 +853,37 @@ absl::StatusOr<std::optional<RecordedEvent>> RocksDbEventStore::ReadEvent(
 
 absl::StatusOr<uint64_t> RocksDbEventStore::LoadCursor(
     absl::string_view name) const {
+  PLANTRAIL_ASSIGN_OR_RETURN(Cursor cursor, LoadOwnedCursor(name));
+  return cursor.position;
+}
+
+absl::StatusOr<EventStore::Cursor> RocksDbEventStore::LoadOwnedCursor(
+    absl::string_view name) const {
   PLANTRAIL_RETURN_IF_ERROR(ValidateStreamId("name", name, options_.limits));
   std::string value;
   rocksdb::Status status =
       db_->Get(rocksdb::ReadOptions(), families_[5],
                absl::StrCat(rf::kCursorKeyPrefix, name), &value);
-  if (status.IsNotFound()) return 0;
+  if (status.IsNotFound()) return Cursor{};
   PLANTRAIL_RETURN_IF_ERROR(FromRocks(status, "cannot read a cursor"));
   absl::string_view in = value;
-  uint64_t position;
-  if (!rf::ConsumeU64(in, position)) {
-    return absl::DataLossError("a cursor is not 8 bytes");
+  Cursor cursor;
+  if (!rf::ConsumeU64(in, cursor.position)) {
+    return absl::DataLossError("a cursor is shorter than 8 bytes");
   }
-  return position;
+  cursor.owner = std::string(in);
+  return cursor;
 }
 
 absl::StatusOr<uint64_t> RocksDbEventStore::SaveCursor(absl::string_view name,
                                                        uint64_t position) {
+  PLANTRAIL_ASSIGN_OR_RETURN(Cursor cursor,
+                             SaveOwnedCursor(name, position, ""));
+  return cursor.position;
+}
+
+absl::StatusOr<EventStore::Cursor> RocksDbEventStore::SaveOwnedCursor(
+    absl::string_view name, uint64_t position, absl::string_view owner) {
   PLANTRAIL_RETURN_IF_ERROR(ValidateStreamId("name", name, options_.limits));
   // A reader may have been given an event of a commit whose head the writer
   // has not published yet (ReadAll reads on to what RocksDB holds): such a
@@ -880,15 +894,23 @@ absl::StatusOr<uint64_t> RocksDbEventStore::SaveCursor(absl::string_view name,
                      HeadPosition(), ")"));
   }
   MutexLock lock(&cursor_mu_);
-  PLANTRAIL_ASSIGN_OR_RETURN(uint64_t current, LoadCursor(name));
-  if (position <= current) return current;
+  PLANTRAIL_ASSIGN_OR_RETURN(const Cursor current, LoadOwnedCursor(name));
+  if (!owner.empty() && !current.owner.empty() && current.owner != owner) {
+    return current;
+  }
+  Cursor next = current;
+  next.position = std::max(current.position, position);
+  if (next.owner.empty()) next.owner = std::string(owner);
+  if (next.position == current.position && next.owner == current.owner) {
+    return current;
+  }
   rocksdb::WriteOptions sync;
   sync.sync = true;
   PLANTRAIL_RETURN_IF_ERROR(FromRocks(
       db_->Put(sync, families_[5], absl::StrCat(rf::kCursorKeyPrefix, name),
-               rf::PositionKey(position)),
+               absl::StrCat(rf::PositionKey(next.position), next.owner)),
       "cannot save a cursor"));
-  return position;
+  return next;
 }
 
 absl::StatusOr<VerifyReport> RocksDbEventStore::Verify(

@@ -54,6 +54,10 @@ class RocksDbEventStore final : public EventStore {
   absl::StatusOr<uint64_t> SaveCursor(absl::string_view name,
                                       uint64_t position) override;
   absl::StatusOr<uint64_t> LoadCursor(absl::string_view name) const override;
+  absl::StatusOr<Cursor> LoadOwnedCursor(absl::string_view name) const override;
+  absl::StatusOr<Cursor> SaveOwnedCursor(absl::string_view name,
+                                         uint64_t position,
+                                         absl::string_view owner) override;
   absl::StatusOr<VerifyReport> Verify(
       const VerifyOptions& options) const override;
   using EventStore::Verify;

@@ -136,20 +136,25 @@ absl::StatusOr<Principal> Authorizer::Identify(
   }
   if (std::optional<std::string> subject =
           ClientCertificatePrincipal(context)) {
-    std::optional<Principal> granted = tokens_->GrantsOf(*subject, absl::Now());
-    if (!granted) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          *subject,
-          " (by client certificate) holds no grant: an admin grants one with "
-          "`plantrail admin token create --principal ",
-          *subject, " --role ...`"));
-    }
-    return *std::move(granted);
+    return CertificateGrants(*subject);
   }
   return absl::UnauthenticatedError(
       "no credentials: send \"authorization: Bearer <token>\" (the server's "
       "first start wrote an admin token to <data-dir>/admin.token), or a "
       "client certificate");
+}
+
+absl::StatusOr<Principal> Authorizer::CertificateGrants(
+    absl::string_view subject) const {
+  std::optional<Principal> granted = tokens_->GrantsOf(subject, absl::Now());
+  if (!granted) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        subject,
+        " (by client certificate) holds no grant: an admin grants one with "
+        "`plantrail admin token create --principal ",
+        subject, " --role ...`"));
+  }
+  return *std::move(granted);
 }
 
 absl::StatusOr<Principal> Authorizer::Authorize(
@@ -160,7 +165,7 @@ absl::StatusOr<Principal> Authorizer::Authorize(
     // The slow-down applies to failures only: valid credentials are never
     // held back by someone else's noise from the same address (every local
     // client shares 127.0.0.1). Telling a valid token from junk gains a
-    // guesser nothing: tokens are 128 random bits.
+    // guesser nothing: tokens are 256 random bits.
     const std::string peer = PeerAddress(context.peer());
     const absl::Time now = absl::Now();
     if (const absl::Duration wait = Blocked(peer, now);
@@ -177,22 +182,42 @@ absl::StatusOr<Principal> Authorizer::Authorize(
     LogRefusal(context, "", method, principal.status());
     return principal.status();
   }
-  const std::vector<v1::Role>* allowed = RolesFor(method);
-  if (allowed != nullptr) {
-    for (v1::Role role : *allowed) {
-      if (principal->Has(role)) return principal;
-    }
-  }
-  absl::Status denied = absl::PermissionDeniedError(
-      absl::StrCat(principal->name, " (", RolesWords(principal->roles),
-                   ") may not call ", method, "; it needs one of: ",
-                   allowed == nullptr ? "nobody may" : RolesWords(*allowed)));
-  LogRefusal(context, principal->name, method, denied);
-  return denied;
+  return Allow(*std::move(principal), context.peer(), method);
 }
 
 bool Authorizer::MayReadSecurityStream(const Principal& principal) {
   return principal.Has(v1::ROLE_ADMIN) || principal.Has(v1::ROLE_AUDITOR);
+}
+
+absl::StatusOr<Principal> Authorizer::Reauthorize(
+    const Principal& caller, absl::string_view method,
+    absl::string_view peer) const {
+  absl::StatusOr<Principal> principal =
+      caller.token_id.empty()
+          ? CertificateGrants(caller.name)
+          : tokens_->AuthenticateId(caller.token_id, absl::Now());
+  if (!principal.ok()) {
+    LogRefusal(peer, caller.name, method, principal.status());
+    return principal.status();
+  }
+  return Allow(*std::move(principal), peer, method);
+}
+
+absl::StatusOr<Principal> Authorizer::Allow(Principal principal,
+                                            absl::string_view peer,
+                                            absl::string_view method) const {
+  const std::vector<v1::Role>* allowed = RolesFor(method);
+  if (allowed != nullptr) {
+    for (v1::Role role : *allowed) {
+      if (principal.Has(role)) return principal;
+    }
+  }
+  absl::Status denied = absl::PermissionDeniedError(
+      absl::StrCat(principal.name, " (", RolesWords(principal.roles),
+                   ") may not call ", method, "; it needs one of: ",
+                   allowed == nullptr ? "nobody may" : RolesWords(*allowed)));
+  LogRefusal(peer, principal.name, method, denied);
+  return denied;
 }
 
 void Authorizer::Failed(const std::string& peer, absl::Time now) const {
@@ -237,7 +262,7 @@ void Authorizer::LogRefusal(const grpc::CallbackServerContext& context,
   const std::string line = absl::StrCat(
       absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(),
                        absl::UTCTimeZone()),
-      " peer=", context.peer(), " principal=\"", absl::CEscape(principal),
+      " peer=", peer, " principal=\"", absl::CEscape(principal),
       "\" rpc=", method, " code=", absl::StatusCodeToString(status.code()),
       " reason=\"", absl::CEscape(status.message().substr(0, kMaxReasonBytes)),
       status.message().size() > kMaxReasonBytes ? "..." : "", "\"\n");

@@ -44,6 +44,16 @@ class Authorizer {
       const grpc::CallbackServerContext& context,
       absl::string_view method) const;
 
+  // Checks again, now, the credentials `caller` was authorised with for
+  // `method` (a long-lived call's, at its token's revocation or expiry):
+  // the caller as it stands now, or why it may no longer call `method`
+  // (UNAUTHENTICATED for a revoked or expired token, PERMISSION_DENIED for
+  // a certificate whose grants are gone or no longer allow it). A refusal
+  // is written to the security log with `peer`.
+  absl::StatusOr<Principal> Reauthorize(const Principal& caller,
+                                        absl::string_view method,
+                                        absl::string_view peer) const;
+
   // The roles that may call `method`; nullptr for a method not in the table
   // (refused to everyone).
   static const std::vector<v1::Role>* RolesFor(absl::string_view method);
@@ -60,10 +70,20 @@ class Authorizer {
   void LogRefusal(const grpc::CallbackServerContext& context,
                   absl::string_view principal, absl::string_view method,
                   const absl::Status& status) const;
+  // The same, for a refusal decided away from the call's context (a
+  // subscription ended at its token's revocation): `peer` as gRPC names it.
+  void LogRefusal(absl::string_view peer, absl::string_view principal,
+                  absl::string_view method, const absl::Status& status) const;
 
  private:
   absl::StatusOr<Principal> Identify(
       const grpc::CallbackServerContext& context) const;
+  // What the live grants of a certificate's `subject` allow it.
+  absl::StatusOr<Principal> CertificateGrants(absl::string_view subject) const;
+  // `principal` if one of its roles may call `method`; else (logged)
+  // PERMISSION_DENIED naming the roles that may.
+  absl::StatusOr<Principal> Allow(Principal principal, absl::string_view peer,
+                                  absl::string_view method) const;
 
   // Counts a failed authentication from `peer` (an address, no port).
   void Failed(const std::string& peer, absl::Time now) const;

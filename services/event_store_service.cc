@@ -109,19 +109,28 @@ grpc::ServerUnaryReactor* EventStoreService::ReadAll(
 grpc::ServerUnaryReactor* EventStoreService::Ack(
     grpc::CallbackServerContext* context, const v1::AckRequest* request,
     v1::AckResponse* response) {
-  if (absl::StatusOr<Principal> caller =
-          authorizer_->Authorize(*context, MethodName<v1::EventStore>("Ack"));
-      !caller.ok()) {
-    return FinishUnary(context, caller.status());
-  }
+  const std::string method = MethodName<v1::EventStore>("Ack");
+  absl::StatusOr<Principal> caller = authorizer_->Authorize(*context, method);
+  if (!caller.ok()) return FinishUnary(context, caller.status());
   if (absl::Status valid = CheckConsumerGroup(request->consumer_group());
       !valid.ok()) {
     return FinishUnary(context, valid);
   }
-  absl::StatusOr<uint64_t> acked = store_->SaveCursor(
-      GroupCursor(request->consumer_group()), request->position());
-  if (acked.ok()) response->set_position(*acked);
-  return FinishUnary(context, acked.status());
+  // One atomic step: the first acknowledger claims the group, anyone else
+  // leaves it untouched.
+  const std::string claimant = GroupClaimant(*caller);
+  absl::StatusOr<eventstore::EventStore::Cursor> acked =
+      store_->SaveOwnedCursor(GroupCursor(request->consumer_group()),
+                              request->position(), claimant);
+  if (!acked.ok()) return FinishUnary(context, acked.status());
+  if (absl::Status owner =
+          CheckGroupOwner(request->consumer_group(), *acked, claimant);
+      !owner.ok()) {
+    authorizer_->LogRefusal(context->peer(), caller->name, method, owner);
+    return FinishUnary(context, owner);
+  }
+  response->set_position(acked->position);
+  return FinishUnary(context, absl::OkStatus());
 }
 
 grpc::ServerWriteReactor<v1::SubscribeResponse>* EventStoreService::Subscribe(

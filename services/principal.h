@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "plantrail/v1/security.pb.h"
 
 namespace plantrail::services {
@@ -18,6 +19,13 @@ struct Principal {
   std::vector<v1::Role> roles;
   // A planner limited to areas of these support areas; empty: all.
   std::vector<std::string> support_areas;
+  // The token the call was authenticated by; empty for a client
+  // certificate (whose grants are the live tokens granted to `name`).
+  std::string token_id;
+  // When what these credentials allow next changes by itself: the token's
+  // expiry, or for a certificate the first expiry among its grants. A
+  // long-lived call (a subscription) checks its credentials again then.
+  absl::Time expires_at = absl::InfiniteFuture();
 
   bool Has(v1::Role role) const {
     return std::find(roles.begin(), roles.end(), role) != roles.end();

@@ -147,7 +147,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   server->query_service_ = std::make_unique<PlanQueryService>(
       server->queries_.get(), server->authorizer_.get());
   server->subscriptions_ = std::make_unique<SubscriptionHub>(
-      server->store_.get(), options.subscriptions);
+      server->store_.get(), server->authorizer_.get(), options.subscriptions);
+  server->tokens_->SetRevokedListener(
+      [hub = server->subscriptions_.get()](const std::string& token_id,
+                                           const std::string& principal) {
+        hub->Revoked(token_id, principal);
+      });
   server->event_store_service_ = std::make_unique<EventStoreService>(
       server->store_.get(), server->subscriptions_.get(),
       server->authorizer_.get());
@@ -244,6 +249,7 @@ void Server::Shutdown(absl::Duration grace) {
   server_.reset();
   event_store_service_.reset();
   admin_service_.reset();
+  tokens_->SetRevokedListener(nullptr);
   subscriptions_.reset();
   command_service_.reset();
   command_handler_.reset();

@@ -10,11 +10,14 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "common/status_macros.h"
 #include "domain/streams.h"
+#include "plantrail/v1/event_store.grpc.pb.h"
 #include "projections/plan_stream.h"
 #include "services/event_codec.h"
 #include "services/grpc_status.h"
+#include "services/token_registry.h"
 
 namespace plantrail::services {
 namespace {
@@ -40,59 +43,123 @@ absl::Status CheckConsumerGroup(absl::string_view consumer_group) {
   return eventstore::ValidateStreamId("consumer_group", consumer_group, limits);
 }
 
+std::string GroupClaimant(const Principal& caller) {
+  return caller.Has(v1::ROLE_ADMIN) ? "" : caller.name;
+}
+
+absl::Status CheckGroupOwner(absl::string_view consumer_group,
+                             const eventstore::EventStore::Cursor& cursor,
+                             absl::string_view claimant) {
+  if (claimant.empty() || cursor.owner.empty() || cursor.owner == claimant) {
+    return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError(absl::StrCat(
+      "consumer_group: \"", consumer_group,
+      "\" belongs to another principal (a group is the first acknowledger's; "
+      "an admin may use any) [rule: group-owner]"));
+}
+
+namespace {
+
+absl::Status CheckFilterEntries(
+    absl::string_view field,
+    const google::protobuf::RepeatedPtrField<std::string>& entries,
+    size_t& total) {
+  if (entries.size() > kMaxFilterEntries) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "filter.", field, ": ", entries.size(), " entries, at most ",
+        kMaxFilterEntries, " [rule: filter-limits]"));
+  }
+  for (int i = 0; i < entries.size(); ++i) {
+    if (entries[i].size() > kMaxFilterEntryBytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "filter.", field, "[", i, "]: ", entries[i].size(),
+          " bytes, at most ", kMaxFilterEntryBytes, " [rule: filter-limits]"));
+    }
+    total += entries[i].size();
+  }
+  return absl::OkStatus();
+}
+
+// A subscription's filter: the entries of each kind and nothing else of the
+// request, types and support areas sorted for lookup.
+struct Filter {
+  std::vector<std::string> stream_prefixes;
+  std::vector<std::string> event_types;
+  std::vector<std::string> support_areas;
+
+  explicit Filter(const v1::SubscriptionFilter& filter)
+      : stream_prefixes(filter.stream_prefixes().begin(),
+                        filter.stream_prefixes().end()),
+        event_types(filter.event_types().begin(), filter.event_types().end()),
+        support_areas(filter.support_areas().begin(),
+                      filter.support_areas().end()) {
+    std::sort(event_types.begin(), event_types.end());
+    std::sort(support_areas.begin(), support_areas.end());
+  }
+
+  // Set for a caller who may not read the security stream (who holds which
+  // token): its events are passed over like those of any other filter.
+  bool without_security_stream = false;
+
+  bool empty() const {
+    return stream_prefixes.empty() && event_types.empty() &&
+           support_areas.empty() && !without_security_stream;
+  }
+};
+
+}  // namespace
+
+absl::Status CheckSubscriptionFilter(const v1::SubscriptionFilter& filter) {
+  size_t total = 0;
+  PLANTRAIL_RETURN_IF_ERROR(
+      CheckFilterEntries("stream_prefixes", filter.stream_prefixes(), total));
+  PLANTRAIL_RETURN_IF_ERROR(
+      CheckFilterEntries("event_types", filter.event_types(), total));
+  PLANTRAIL_RETURN_IF_ERROR(
+      CheckFilterEntries("support_areas", filter.support_areas(), total));
+  if (total > kMaxFilterBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("filter: ", total, " bytes in all entries, at most ",
+                     kMaxFilterBytes, " [rule: filter-limits]"));
+  }
+  return absl::OkStatus();
+}
+
 class SubscriptionHub::Subscription final
     : public grpc::ServerWriteReactor<v1::SubscribeResponse> {
  public:
-  Subscription(SubscriptionHub* hub, v1::SubscribeRequest request,
-               std::string principal)
+  // `principal` and `filter` are empty for a subscription refused before it
+  // began.
+  Subscription(SubscriptionHub* hub, Filter filter, uint32_t batch,
+               Principal principal, std::string peer)
       : hub_(hub),
-        request_(std::move(request)),
-        principal_(std::move(principal)) {}
+        filter_(std::move(filter)),
+        principal_(std::move(principal)),
+        peer_(std::move(peer)),
+        batch_(batch),
+        filtered_(!filter_.empty()),
+        expires_at_(principal_.expires_at) {}
 
-  // Validates the request and starts pumping, unless `admitted` refuses it;
-  // the reactor keeps itself alive (self_) until gRPC is done with it.
-  void Begin(std::shared_ptr<Subscription> self, absl::Status admitted) {
-    self_ = self;
+  // Starts pumping from position `next`, unless `admitted` refuses it; the
+  // reactor keeps itself alive (self_) until gRPC is done with it.
+  void Begin(std::shared_ptr<Subscription> self, absl::Status admitted,
+             uint64_t next) {
+    {
+      MutexLock lock(&mu_);
+      self_ = self;
+    }
     hub_->live_.fetch_add(1, std::memory_order_relaxed);
     if (!admitted.ok()) {
+      {
+        MutexLock lock(&mu_);
+        ended_ = true;
+      }
       Finish(ToGrpcStatus(admitted));
       return;
     }
-    batch_ = request_.max_batch() == 0 ? kDefaultBatch : request_.max_batch();
-    if (batch_ > kMaxBatch) {
-      Finish(ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
-          "max_batch: must be at most ", kMaxBatch, " (got ", batch_, ")"))));
-      return;
-    }
-    switch (request_.from_case()) {
-      case v1::SubscribeRequest::kAfterPosition:
-        next_ = request_.after_position() + 1;
-        break;
-      case v1::SubscribeRequest::kNow:
-        next_ = hub_->log_->HeadPosition() + 1;
-        break;
-      default: {
-        next_ = 1;
-        if (request_.consumer_group().empty()) break;
-        if (absl::Status valid = CheckConsumerGroup(request_.consumer_group());
-            !valid.ok()) {
-          Finish(ToGrpcStatus(valid));
-          return;
-        }
-        absl::StatusOr<uint64_t> acked =
-            hub_->log_->LoadCursor(GroupCursor(request_.consumer_group()));
-        if (!acked.ok()) {
-          Finish(ToGrpcStatus(acked.status()));
-          return;
-        }
-        next_ = *acked + 1;
-        break;
-      }
-    }
+    next_ = next;
     scanned_.store(next_ - 1, std::memory_order_relaxed);
-    filtered_ = !request_.filter().stream_prefixes().empty() ||
-                !request_.filter().event_types().empty() ||
-                !request_.filter().support_areas().empty();
     hub_->Schedule(std::move(self));
   }
 
@@ -127,6 +194,13 @@ class SubscriptionHub::Subscription final
 
   // One step of Pump(), which makes sure that only one runs at a time.
   void PumpOnce(const std::shared_ptr<Subscription>& self) {
+    // Also here, not only on the timer: nothing is sent once the
+    // credentials have expired, however late the timer is.
+    if (TakeDue(absl::Now())) {
+      hub_->Recheck({self});
+      MutexLock lock(&mu_);
+      if (ended_) return;
+    }
     v1::SubscribeResponse response;
     const uint64_t head = hub_->log_->HeadPosition();
     if (caught_up_ && !behind_ && head + 1 >= next_ + kBehind) {
@@ -184,7 +258,12 @@ class SubscriptionHub::Subscription final
       End(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
       return;
     }
-    hub_->Schedule(self_);
+    std::shared_ptr<Subscription> self;
+    {
+      MutexLock lock(&mu_);
+      self = self_;
+    }
+    hub_->Schedule(std::move(self));
   }
 
   void OnCancel() override {
@@ -203,8 +282,8 @@ class SubscriptionHub::Subscription final
     {
       MutexLock lock(&hub_->mu_);
       if (hub_->open_.erase(this) > 0 &&
-          --hub_->open_by_principal_[principal_] == 0) {
-        hub_->open_by_principal_.erase(principal_);
+          --hub_->open_by_principal_[principal_.name] == 0) {
+        hub_->open_by_principal_.erase(principal_.name);
       }
     }
     hub_->live_.fetch_sub(1, std::memory_order_relaxed);
@@ -218,15 +297,39 @@ class SubscriptionHub::Subscription final
   }
 
   // Ends the call with `status`, after the write in flight if there is one.
+  // From then on nothing more is written.
   void Close(grpc::Status status) {
     {
       MutexLock lock(&mu_);
+      if (ended_ || done_) return;
       if (writing_) {
-        close_status_ = std::move(status);
+        if (!close_status_) close_status_ = std::move(status);
         return;
       }
+      ended_ = true;
     }
-    End(std::move(status));
+    Finish(std::move(status));
+  }
+
+  const Principal& principal() const { return principal_; }
+  const std::string& peer() const { return peer_; }
+
+  // When the credentials are to be checked again.
+  absl::Time expires_at() const {
+    MutexLock lock(&mu_);
+    return expires_at_;
+  }
+  void set_expires_at(absl::Time expires_at) {
+    MutexLock lock(&mu_);
+    expires_at_ = expires_at;
+  }
+  // True for the one caller that finds the credentials due for a check at
+  // `now`; the check then sets the next time (set_expires_at).
+  bool TakeDue(absl::Time now) {
+    MutexLock lock(&mu_);
+    if (expires_at_ > now) return false;
+    expires_at_ = absl::InfiniteFuture();
+    return true;
   }
 
   // The last position this subscription has read past (sent, or passed
@@ -270,10 +373,9 @@ class SubscriptionHub::Subscription final
   }
 
   absl::StatusOr<bool> InSupportAreas(const eventstore::RecordedEvent& event) {
-    const auto& wanted = request_.filter().support_areas();
     auto wanted_one = [&](const std::string& support_area) {
-      return std::find(wanted.begin(), wanted.end(), support_area) !=
-             wanted.end();
+      return std::binary_search(filter_.support_areas.begin(),
+                                filter_.support_areas.end(), support_area);
     };
     absl::string_view stream = event.stream_id;
     const bool area = absl::ConsumePrefix(&stream, domain::kAreaStreamPrefix);
@@ -300,17 +402,21 @@ class SubscriptionHub::Subscription final
   }
 
   absl::StatusOr<bool> Matches(const eventstore::RecordedEvent& event) {
-    const v1::SubscriptionFilter& filter = request_.filter();
-    bool stream = filter.stream_prefixes().empty();
-    for (const std::string& prefix : filter.stream_prefixes()) {
-      stream = stream || absl::StartsWith(event.stream_id, prefix);
-    }
-    bool type = filter.event_types().empty();
-    for (const std::string& wanted : filter.event_types()) {
-      type = type || event.type == wanted;
-    }
+    const bool stream =
+        filter_.stream_prefixes.empty() ||
+        std::any_of(filter_.stream_prefixes.begin(),
+                    filter_.stream_prefixes.end(),
+                    [&](const std::string& prefix) {
+                      return absl::StartsWith(event.stream_id, prefix);
+                    });
+    const bool type = filter_.event_types.empty() ||
+                      std::binary_search(filter_.event_types.begin(),
+                                         filter_.event_types.end(), event.type);
     if (!stream || !type) return false;
-    if (filter.support_areas().empty()) return true;
+    if (filter_.without_security_stream && event.stream_id == kSecurityStream) {
+      return false;
+    }
+    if (filter_.support_areas.empty()) return true;
     return InSupportAreas(event);
   }
 
@@ -357,11 +463,12 @@ class SubscriptionHub::Subscription final
   }
 
   SubscriptionHub* const hub_;
-  const v1::SubscribeRequest request_;
-  // Whom it counts against.
-  const std::string principal_;
-  uint32_t batch_ = kDefaultBatch;
-  bool filtered_ = false;
+  const Filter filter_;
+  // Whom it counts against, and the credentials it lives by.
+  const Principal principal_;
+  const std::string peer_;
+  const uint32_t batch_;
+  const bool filtered_;
   // Touched by Pump only (one at a time).
   uint64_t next_ = 1;
   bool caught_up_ = false;
@@ -370,7 +477,8 @@ class SubscriptionHub::Subscription final
   // Area id -> its support area as of the last event scanned.
   std::map<std::string, std::string> support_areas_;
 
-  Mutex mu_;
+  mutable Mutex mu_;
+  absl::Time expires_at_ ABSL_GUARDED_BY(mu_);
   bool scheduled_ ABSL_GUARDED_BY(mu_) = false;
   bool pumping_ ABSL_GUARDED_BY(mu_) = false;
   bool pump_again_ ABSL_GUARDED_BY(mu_) = false;
@@ -384,25 +492,90 @@ class SubscriptionHub::Subscription final
 };
 
 SubscriptionHub::SubscriptionHub(eventstore::EventStore* log,
+                                 const Authorizer* authorizer,
                                  SubscriptionLimits limits)
-    : log_(log), limits_(limits) {
+    : log_(log), authorizer_(authorizer), limits_(limits) {
   listener_ = log_->AddCommitListener([this](uint64_t) { Wake(); });
+  timer_ = std::thread([this] { RunTimer(); });
 }
 
-SubscriptionHub::~SubscriptionHub() { log_->RemoveCommitListener(listener_); }
+SubscriptionHub::~SubscriptionHub() {
+  {
+    MutexLock lock(&timer_mu_);
+    stopping_ = true;
+  }
+  timer_.join();
+  log_->RemoveCommitListener(listener_);
+}
 
 grpc::ServerWriteReactor<v1::SubscribeResponse>* SubscriptionHub::Subscribe(
     grpc::CallbackServerContext* context, const v1::SubscribeRequest& request,
     absl::StatusOr<Principal> principal) {
-  auto subscription = std::make_shared<Subscription>(
-      this, request, principal.ok() ? principal->name : "");
-  Subscription* reactor = subscription.get();
+  static const std::string* const kMethod =
+      new std::string(MethodName<v1::EventStore>("Subscribe"));
+  std::string peer = context->peer();
+  // Authorised first (the caller did), then the request is checked before
+  // anything of it is kept.
   absl::Status admitted = principal.status();
-  if (principal.ok()) {
-    MutexLock lock(&mu_);
-    admitted = Admit(reactor, subscription, principal->name);
+  const uint32_t batch =
+      request.max_batch() == 0 ? kDefaultBatch : request.max_batch();
+  if (admitted.ok() && batch > kMaxBatch) {
+    admitted = absl::InvalidArgumentError(absl::StrCat(
+        "max_batch: must be at most ", kMaxBatch, " (got ", batch, ")"));
   }
-  reactor->Begin(std::move(subscription), std::move(admitted));
+  if (admitted.ok()) {
+    admitted = CheckSubscriptionFilter(request.filter());
+    if (!admitted.ok()) {
+      authorizer_->LogRefusal(peer, principal->name, *kMethod, admitted);
+    }
+  }
+  uint64_t next = 1;
+  if (admitted.ok()) {
+    switch (request.from_case()) {
+      case v1::SubscribeRequest::kAfterPosition:
+        next = request.after_position() + 1;
+        break;
+      case v1::SubscribeRequest::kNow:
+        next = log_->HeadPosition() + 1;
+        break;
+      default: {
+        if (request.consumer_group().empty()) break;
+        admitted = CheckConsumerGroup(request.consumer_group());
+        if (!admitted.ok()) break;
+        absl::StatusOr<eventstore::EventStore::Cursor> acked =
+            log_->LoadOwnedCursor(GroupCursor(request.consumer_group()));
+        if (!acked.ok()) {
+          admitted = acked.status();
+          break;
+        }
+        admitted = CheckGroupOwner(request.consumer_group(), *acked,
+                                   GroupClaimant(*principal));
+        if (!admitted.ok()) {
+          authorizer_->LogRefusal(peer, principal->name, *kMethod, admitted);
+          break;
+        }
+        next = acked->position + 1;
+        break;
+      }
+    }
+  }
+  const bool ok = admitted.ok();
+  Filter filter(ok ? request.filter() : v1::SubscriptionFilter());
+  filter.without_security_stream =
+      ok && !Authorizer::MayReadSecurityStream(*principal);
+  auto subscription = std::make_shared<Subscription>(
+      this, std::move(filter), batch, ok ? *std::move(principal) : Principal(),
+      std::move(peer));
+  Subscription* reactor = subscription.get();
+  if (ok) {
+    MutexLock lock(&mu_);
+    admitted = Admit(reactor, subscription, reactor->principal().name);
+  }
+  if (admitted.ok() &&
+      reactor->principal().expires_at != absl::InfiniteFuture()) {
+    TimerChanged();
+  }
+  reactor->Begin(std::move(subscription), std::move(admitted), next);
   return reactor;
 }
 
@@ -442,6 +615,92 @@ void SubscriptionHub::EndAll() {
     subscription->Close(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                      "the server is shutting down; resume "
                                      "after the last position received"));
+  }
+}
+
+void SubscriptionHub::Revoked(const std::string& token_id,
+                              const std::string& principal) {
+  std::vector<std::shared_ptr<Subscription>> affected;
+  {
+    MutexLock lock(&mu_);
+    for (auto& [key, weak] : open_) {
+      std::shared_ptr<Subscription> subscription = weak.lock();
+      if (subscription == nullptr) continue;
+      const Principal& by = subscription->principal();
+      // A certificate's subscription may have lost its only grant.
+      if (by.token_id == token_id ||
+          (by.token_id.empty() && by.name == principal)) {
+        affected.push_back(std::move(subscription));
+      }
+    }
+  }
+  Recheck(affected);
+}
+
+void SubscriptionHub::Recheck(
+    const std::vector<std::shared_ptr<Subscription>>& subscriptions) {
+  static const std::string* const kMethod =
+      new std::string(MethodName<v1::EventStore>("Subscribe"));
+  bool moved = false;
+  for (const std::shared_ptr<Subscription>& subscription : subscriptions) {
+    absl::StatusOr<Principal> now = authorizer_->Reauthorize(
+        subscription->principal(), *kMethod, subscription->peer());
+    if (!now.ok()) {
+      subscription->set_expires_at(absl::InfiniteFuture());
+      subscription->Close(grpc::Status(
+          ToGrpcStatus(now.status()).error_code(),
+          absl::StrCat("the subscription ends: ", now.status().message())));
+      continue;
+    }
+    subscription->set_expires_at(now->expires_at);
+    moved |= now->expires_at != absl::InfiniteFuture();
+  }
+  if (moved) TimerChanged();
+}
+
+void SubscriptionHub::TimerChanged() {
+  MutexLock lock(&timer_mu_);
+  timer_changed_ = true;
+}
+
+// One thread for every subscription: sleeps until the first expiry among
+// them, or until one is added or moved.
+void SubscriptionHub::RunTimer() {
+  for (;;) {
+    std::vector<std::shared_ptr<Subscription>> open;
+    {
+      MutexLock lock(&mu_);
+      for (auto& [key, weak] : open_) {
+        if (auto subscription = weak.lock())
+          open.push_back(std::move(subscription));
+      }
+    }
+    const absl::Time now = absl::Now();
+    absl::Time wake = absl::InfiniteFuture();
+    std::vector<std::shared_ptr<Subscription>> due;
+    for (std::shared_ptr<Subscription>& subscription : open) {
+      if (subscription->TakeDue(now)) {
+        due.push_back(std::move(subscription));
+      } else {
+        wake = std::min(wake, subscription->expires_at());
+      }
+    }
+    open.clear();
+    Recheck(due);
+    due.clear();
+    MutexLock lock(&timer_mu_);
+    auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(timer_mu_) {
+      return stopping_ || timer_changed_;
+    };
+    // No deadline rather than an infinite one, which the clock conversion
+    // in std::condition_variable would overflow.
+    if (wake == absl::InfiniteFuture()) {
+      timer_mu_.Await(woken);
+    } else {
+      timer_mu_.AwaitWithDeadline(woken, wake);
+    }
+    if (stopping_) return;
+    timer_changed_ = false;
   }
 }
 

@@ -72,6 +72,20 @@ std::string Dead(const v1::TokenInfo& info, absl::Time now) {
   return "";
 }
 
+// Whom a live token stands for.
+Principal PrincipalOf(const v1::TokenInfo& info) {
+  Principal principal{.name = info.principal(),
+                      .support_areas = {info.support_areas().begin(),
+                                        info.support_areas().end()},
+                      .token_id = info.token_id()};
+  for (int role : info.roles()) {
+    principal.roles.push_back(static_cast<v1::Role>(role));
+  }
+  if (info.has_expires_at())
+    principal.expires_at = FromTimestamp(info.expires_at());
+  return principal;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<TokenRegistry>> TokenRegistry::Open(
@@ -141,13 +155,25 @@ absl::StatusOr<Principal> TokenRegistry::Authenticate(absl::string_view secret,
   if (std::string dead = Dead(info, now); !dead.empty()) {
     return absl::UnauthenticatedError(absl::StrCat("authorization: ", dead));
   }
-  Principal principal{.name = info.principal(),
-                      .support_areas = {info.support_areas().begin(),
-                                        info.support_areas().end()}};
-  for (int role : info.roles()) {
-    principal.roles.push_back(static_cast<v1::Role>(role));
+  return PrincipalOf(info);
+}
+
+absl::StatusOr<Principal> TokenRegistry::AuthenticateId(
+    absl::string_view token_id, absl::Time now) const {
+  MutexLock lock(&mu_);
+  auto it = tokens_.find(std::string(token_id));
+  if (it == tokens_.end()) {
+    return absl::UnauthenticatedError("authorization: unknown token");
   }
-  return principal;
+  if (std::string dead = Dead(it->second, now); !dead.empty()) {
+    return absl::UnauthenticatedError(absl::StrCat("authorization: ", dead));
+  }
+  return PrincipalOf(it->second);
+}
+
+void TokenRegistry::SetRevokedListener(RevokedListener listener) {
+  MutexLock lock(&mu_);
+  revoked_listener_ = std::move(listener);
 }
 
 std::optional<Principal> TokenRegistry::GrantsOf(absl::string_view name,
@@ -165,6 +191,10 @@ std::optional<Principal> TokenRegistry::GrantsOf(absl::string_view name,
     principal->support_areas.insert(principal->support_areas.end(),
                                     info.support_areas().begin(),
                                     info.support_areas().end());
+    if (info.has_expires_at()) {
+      principal->expires_at =
+          std::min(principal->expires_at, FromTimestamp(info.expires_at()));
+    }
   }
   return principal;
 }
@@ -318,12 +348,17 @@ void TokenRegistry::Revoke(const Principal& by,
           return;
         }
         v1::RevokeTokenResponse response;
+        RevokedListener listener;
         {
           MutexLock lock(&mu_);
           Apply(event.type, event.payload, event.metadata["actor"],
                 absl::Now());
           *response.mutable_info() = tokens_.at(id);
+          listener = revoked_listener_;
         }
+        // Before the answer: once the admin hears the token is revoked,
+        // nothing it opened goes on.
+        if (listener) listener(id, response.info().principal());
         std::move(done)(std::move(response));
       });
 }

@@ -7,6 +7,7 @@
 #ifndef PLANTRAIL_SERVICES_TOKEN_REGISTRY_H_
 #define PLANTRAIL_SERVICES_TOKEN_REGISTRY_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -36,10 +37,22 @@ class TokenRegistry {
   // revoked (the message says which).
   absl::StatusOr<Principal> Authenticate(absl::string_view secret,
                                          absl::Time now) const;
+  // Who the token `token_id` stands for, as Authenticate: for checking
+  // again, later, the credentials a long-lived call began with.
+  absl::StatusOr<Principal> AuthenticateId(absl::string_view token_id,
+                                           absl::Time now) const;
   // What the live tokens granted to `name` allow it (a client certificate's
   // subject is such a name); nullopt when nothing is granted to it.
   std::optional<Principal> GrantsOf(absl::string_view name,
                                     absl::Time now) const;
+
+  // Called with a token's id and principal once its revocation is recorded
+  // and before Revoke answers; on the log's writer thread, so it must not
+  // block. One listener; set it before serving, clear it (nullptr) before
+  // the listener goes away.
+  using RevokedListener = std::function<void(const std::string& token_id,
+                                             const std::string& principal)>;
+  void SetRevokedListener(RevokedListener listener);
 
   using CreateDone =
       absl::AnyInvocable<void(absl::StatusOr<v1::CreateTokenResponse>) &&>;
@@ -74,6 +87,7 @@ class TokenRegistry {
   std::map<std::string, v1::TokenInfo> tokens_ ABSL_GUARDED_BY(mu_);
   // SHA-256 of the secret (raw bytes) -> token id.
   std::map<std::string, std::string> by_hash_ ABSL_GUARDED_BY(mu_);
+  RevokedListener revoked_listener_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace plantrail::services

@@ -456,6 +456,29 @@ TEST_F(AuthorizationE2eTest, TheSecurityStreamIsForAuditorsAndAdminsOnly) {
                     all, &log)
           .ok());
   EXPECT_EQ(log.events_size(), 5);
+
+  // Followed from the start, up to the head: the same picture.
+  auto streams_followed = [&](const std::string& token) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(30));
+    context.AddMetadata("authorization", "Bearer " + token);
+    v1::SubscribeRequest request;
+    request.mutable_start();
+    auto reader = stub->Subscribe(&context, request);
+    std::vector<std::string> streams;
+    for (v1::SubscribeResponse message; reader->Read(&message);) {
+      for (const v1::RecordedEvent& event : message.events().events()) {
+        streams.push_back(event.stream_id());
+      }
+      if (message.has_caught_up()) break;
+    }
+    context.TryCancel();
+    reader->Finish().IgnoreError();
+    return streams;
+  };
+  EXPECT_EQ(streams_followed(subscriber), std::vector<std::string>{"notes"});
+  EXPECT_EQ(streams_followed(auditor).size(), 5u);
 }
 
 TEST_F(AuthorizationE2eTest, RequestsThatCannotBeDecodedNameTheField) {
@@ -574,6 +597,184 @@ TEST(PrivateFilesTest, ASecurityLogThatIsALinkOrAnotherUsersStopsTheStart) {
     EXPECT_NE(owned_status, 0);
     EXPECT_THAT(owned_output, HasSubstr("belongs to user 65534"));
   }
+}
+
+// The change stream lives as long as the credentials it was opened with.
+class SubscriptionCredentialsE2eTest : public AuthorizationE2eTest {
+ protected:
+  // A subscription from now as `token`, open once its first message (the
+  // head) has arrived; nullptr when it was refused.
+  struct Open {
+    grpc::ClientContext context;
+    std::unique_ptr<grpc::ClientReader<v1::SubscribeResponse>> reader;
+  };
+  std::unique_ptr<Open> Subscribe(const std::string& token,
+                                  const std::string& consumer_group = "") {
+    auto open = std::make_unique<Open>();
+    open->context.set_deadline(std::chrono::system_clock::now() +
+                               std::chrono::seconds(30));
+    open->context.AddMetadata("authorization", "Bearer " + token);
+    v1::SubscribeRequest request;
+    if (consumer_group.empty()) {
+      request.mutable_now();
+    } else {
+      request.set_consumer_group(consumer_group);
+    }
+    open->reader =
+        v1::EventStore::NewStub(plain_)->Subscribe(&open->context, request);
+    return open;
+  }
+
+  // Reads until the stream ends: every event received, and the status.
+  static std::pair<std::vector<v1::RecordedEvent>, grpc::Status> ReadToEnd(
+      Open& open) {
+    std::vector<v1::RecordedEvent> events;
+    v1::SubscribeResponse message;
+    while (open.reader->Read(&message)) {
+      events.insert(events.end(), message.events().events().begin(),
+                    message.events().events().end());
+    }
+    return {events, open.reader->Finish()};
+  }
+
+  void Append(const std::string& stream) {
+    v1::AppendRequest request;
+    request.set_stream_id(stream);
+    request.add_events()->set_type("Noted");
+    v1::AppendResponse response;
+    ASSERT_TRUE(store_->Append(Context().get(), request, &response).ok());
+  }
+
+  std::string SecurityLog() {
+    std::ifstream in(std::string(dir_ / "data") + "/security.log");
+    return std::string((std::istreambuf_iterator<char>(in)),
+                       std::istreambuf_iterator<char>());
+  }
+};
+
+TEST_F(SubscriptionCredentialsE2eTest, ARevokedTokensSubscriptionEndsAtOnce) {
+  const std::string token = Grant("sam", "subscriber");
+  std::unique_ptr<Open> open = Subscribe(token);
+  v1::SubscribeResponse first;
+  ASSERT_TRUE(open->reader->Read(&first));
+  EXPECT_TRUE(first.has_caught_up());
+  Append("before-revocation");
+
+  v1::RevokeTokenRequest revoke;
+  revoke.set_token_id(token_ids_["sam"]);
+  revoke.set_reason("sam left");
+  v1::RevokeTokenResponse revoked;
+  ASSERT_TRUE(admin_->RevokeToken(Context().get(), revoke, &revoked).ok());
+  Append("after-revocation");
+
+  const auto [events, status] = ReadToEnd(*open);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED)
+      << status.error_message();
+  EXPECT_THAT(
+      status.error_message(),
+      HasSubstr(absl::StrCat("the token ", token_ids_["sam"], " was revoked")));
+  for (const v1::RecordedEvent& event : events) {
+    EXPECT_NE(event.stream_id(), "after-revocation") << event.position();
+  }
+  EXPECT_THAT(SecurityLog(),
+              HasSubstr("principal=\"sam\" rpc=/plantrail.v1.EventStore/"
+                        "Subscribe code=UNAUTHENTICATED"));
+}
+
+TEST_F(SubscriptionCredentialsE2eTest, AnExpiredTokensSubscriptionEndsIdle) {
+  // A token that lives a few seconds; if the machine is so slow that it
+  // died before its subscription opened, again with a longer life.
+  std::unique_ptr<Open> open;
+  for (int seconds = 2; seconds <= 32 && open == nullptr; seconds *= 2) {
+    v1::CreateTokenRequest brief;
+    brief.set_principal("brief");
+    brief.add_roles(v1::ROLE_SUBSCRIBER);
+    brief.set_expires_in_seconds(seconds);
+    v1::CreateTokenResponse created;
+    ASSERT_TRUE(admin_->CreateToken(Context().get(), brief, &created).ok());
+    open = Subscribe(created.token());
+    v1::SubscribeResponse first;
+    if (!open->reader->Read(&first)) {
+      open->reader->Finish().IgnoreError();
+      open.reset();
+    }
+  }
+  ASSERT_NE(open, nullptr);
+  // Nothing is committed: only the expiry can end it (before the call's
+  // 30 s deadline).
+  const auto [events, status] = ReadToEnd(*open);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED)
+      << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("expired at"));
+  EXPECT_TRUE(events.empty());
+}
+
+TEST_F(SubscriptionCredentialsE2eTest, AConsumerGroupIsItsFirstAcknowledgers) {
+  const std::string anna = Grant("anna", "subscriber");
+  const std::string bob = Grant("bob", "subscriber");
+  Append("work");
+  Append("work");
+  const uint64_t head = HeadPosition();
+  ASSERT_GE(head, 4u);
+  auto ack = [&](const std::string& token, uint64_t position,
+                 v1::AckResponse* acked) {
+    grpc::ClientContext context;
+    if (!token.empty()) {
+      context.AddMetadata("authorization", "Bearer " + token);
+    }
+    v1::AckRequest request;
+    request.set_consumer_group("pay");
+    request.set_position(position);
+    return token.empty()
+               ? store_->Ack(&context, request, acked)
+               : v1::EventStore::NewStub(plain_)->Ack(&context, request, acked);
+  };
+  auto refused = [](const grpc::Status& status) {
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+        << status.error_message();
+    EXPECT_THAT(status.error_message(),
+                HasSubstr("consumer_group: \"pay\" belongs to another"));
+    EXPECT_THAT(status.error_message(), HasSubstr("[rule: group-owner]"));
+  };
+  v1::AckResponse acked;
+  // An admin's ack claims nothing: the group stays nobody's, as groups
+  // acknowledged before owners were kept.
+  ASSERT_TRUE(ack("", 1, &acked).ok());
+  ASSERT_TRUE(ack(anna, 2, &acked).ok());
+  EXPECT_EQ(acked.position(), 2u);
+  refused(ack(bob, head, &acked));
+  // bob's ack moved nothing.
+  ASSERT_TRUE(ack(anna, 3, &acked).ok());
+  EXPECT_EQ(acked.position(), 3u);
+  {
+    std::unique_ptr<Open> open = Subscribe(bob, "pay");
+    const auto [events, status] = ReadToEnd(*open);
+    refused(status);
+    EXPECT_TRUE(events.empty());
+  }
+  {
+    std::unique_ptr<Open> open = Subscribe(anna, "pay");
+    v1::SubscribeResponse message;
+    ASSERT_TRUE(open->reader->Read(&message));
+    ASSERT_GT(message.events().events_size(), 0);
+    EXPECT_EQ(message.events().events(0).position(), 4u);
+    open->context.TryCancel();
+    open->reader->Finish().IgnoreError();
+  }
+  // An admin may move anyone's group.
+  ASSERT_TRUE(ack("", 4, &acked).ok());
+  EXPECT_EQ(acked.position(), 4u);
+  EXPECT_THAT(SecurityLog(),
+              HasSubstr("principal=\"bob\" rpc=/plantrail.v1.EventStore/Ack "
+                        "code=PERMISSION_DENIED"));
+
+  // The owner is kept with the group's position, across a restart.
+  RestartServer();
+  plain_ = grpc::CreateChannel(server_.address(),
+                               grpc::InsecureChannelCredentials());
+  refused(ack(bob, head, &acked));
+  ASSERT_TRUE(ack(anna, head, &acked).ok());
+  EXPECT_EQ(acked.position(), head);
 }
 
 class AuthenticationSlowdownE2eTest : public AuthorizationE2eTest {

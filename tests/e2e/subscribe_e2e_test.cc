@@ -3,6 +3,7 @@
 // cancellation frees the subscription, shutdown ends it.
 #include <atomic>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <thread>
@@ -456,6 +457,72 @@ TEST_F(SubscribeE2eTest, BadRequestsAreRefused) {
   const grpc::Status status = reader->Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(status.error_message().find("max_batch"), std::string::npos);
+}
+
+TEST_F(SubscribeE2eTest, OverLargeFiltersAreRefusedNamingTheFieldAndLimit) {
+  auto refused = [&](const v1::SubscriptionFilter& filter,
+                     const std::string& why) {
+    SCOPED_TRACE(why);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(30));
+    v1::SubscribeRequest request;
+    *request.mutable_filter() = filter;
+    auto reader = store_->Subscribe(&context, request);
+    v1::SubscribeResponse message;
+    EXPECT_FALSE(reader->Read(&message));
+    const grpc::Status status = reader->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(status.error_message().find(why), std::string::npos)
+        << status.error_message();
+  };
+  v1::SubscriptionFilter many;
+  for (int i = 0; i < 5000; ++i) many.add_stream_prefixes(absl::StrCat(i));
+  refused(many, "filter.stream_prefixes: 5000 entries, at most 100");
+  v1::SubscriptionFilter long_entry;
+  long_entry.add_event_types("Noted");
+  long_entry.add_event_types(std::string(201, 'x'));
+  refused(long_entry, "filter.event_types[1]: 201 bytes, at most 200");
+  v1::SubscriptionFilter large;
+  for (int i = 0; i < 50; ++i) {
+    large.add_support_areas(std::string(200, static_cast<char>('a' + i % 26)));
+  }
+  refused(large, "filter: 10000 bytes in all entries, at most 8192");
+
+  // Within the limits a filter works as before.
+  AppendEvents("kept", 1, "Wanted");
+  AppendEvents("other", 1);
+  v1::SubscriptionFilter fine;
+  for (int i = 0; i < 100; ++i) {
+    fine.add_event_types(absl::StrCat("Type", i));
+  }
+  fine.add_stream_prefixes("kept");
+  *fine.mutable_event_types(99) = "Wanted";
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(30));
+  v1::SubscribeRequest request;
+  *request.mutable_filter() = fine;
+  auto reader = store_->Subscribe(&context, request);
+  std::vector<std::string> received;
+  v1::SubscribeResponse message;
+  while (reader->Read(&message) && !message.has_caught_up()) {
+    for (const auto& event : message.events().events()) {
+      received.push_back(event.stream_id());
+    }
+  }
+  context.TryCancel();
+  reader->Finish().IgnoreError();
+  EXPECT_THAT(received, ElementsAre("kept"));
+
+  // Refused requests are in the security log.
+  std::ifstream in(std::string(dir_ / "data") + "/security.log");
+  const std::string log((std::istreambuf_iterator<char>(in)),
+                        std::istreambuf_iterator<char>());
+  EXPECT_NE(log.find("rpc=/plantrail.v1.EventStore/Subscribe "
+                     "code=INVALID_ARGUMENT reason=\"filter.stream_prefixes"),
+            std::string::npos)
+      << log;
 }
 
 }  // namespace

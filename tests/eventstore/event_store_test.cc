@@ -451,6 +451,33 @@ TEST_F(EventStoreTest, CursorsOnlyMoveForwardAndSurviveARestart) {
   EXPECT_EQ(*store_->LoadCursor("group:other"), 0u);
 }
 
+TEST_F(EventStoreTest, ACursorKeepsItsFirstOwnerAndReadsOwnerlessOnes) {
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(
+        store_->Append(Request("s", ExpectedVersion::Any(), {Event("A", "")}))
+            .ok());
+  }
+  // SaveCursor writes what versions before owners wrote: 8 bytes, nobody's.
+  ASSERT_EQ(*store_->SaveCursor("group:pay", 1), 1u);
+  EXPECT_EQ(store_->LoadOwnedCursor("group:pay")->owner, "");
+  absl::StatusOr<EventStore::Cursor> saved =
+      store_->SaveOwnedCursor("group:pay", 1, "anna");
+  ASSERT_TRUE(saved.ok()) << saved.status();
+  EXPECT_EQ(saved->owner, "anna") << "claimed without moving";
+  saved = store_->SaveOwnedCursor("group:pay", 4, "bob");
+  ASSERT_TRUE(saved.ok()) << saved.status();
+  EXPECT_EQ(saved->owner, "anna");
+  EXPECT_EQ(saved->position, 1u) << "another's save moves nothing";
+  EXPECT_EQ(store_->SaveOwnedCursor("group:pay", 3, "anna")->position, 3u);
+  EXPECT_EQ(*store_->SaveCursor("group:pay", 4), 4u) << "no owner: any";
+  Reopen();
+  saved = store_->LoadOwnedCursor("group:pay");
+  ASSERT_TRUE(saved.ok()) << saved.status();
+  EXPECT_EQ(saved->position, 4u);
+  EXPECT_EQ(saved->owner, "anna");
+  EXPECT_EQ(*store_->LoadCursor("group:pay"), 4u);
+}
+
 TEST_F(EventStoreTest, ClosingFinishesEveryQueuedAppend) {
   store_->PauseWriterForTesting();
   std::vector<absl::StatusOr<AppendResult>> results(3);

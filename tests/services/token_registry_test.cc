@@ -4,10 +4,13 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/sync.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/authorizer.h"
 #include "tests/temp_dir.h"
 
 namespace plantrail::services {
@@ -16,6 +19,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
+using ::testing::Pair;
 
 class TokenRegistryTest : public ::testing::Test {
  protected:
@@ -64,6 +68,48 @@ class TokenRegistryTest : public ::testing::Test {
   std::unique_ptr<TokenRegistry> registry_;
   const Principal admin_{.name = "admin", .roles = {v1::ROLE_ADMIN}};
 };
+
+// What a subscription relies on to end with its credentials: the registry
+// says which token was revoked, and the credentials can be checked again.
+TEST_F(TokenRegistryTest, LongLivedCallsHearOfRevocationsAndAreCheckedAgain) {
+  std::vector<std::pair<std::string, std::string>> revoked;
+  // Runs before Revoke answers, which the test waits for.
+  registry_->SetRevokedListener(
+      [&](const std::string& token_id, const std::string& principal) {
+        revoked.emplace_back(token_id, principal);
+      });
+  const v1::CreateTokenResponse follower =
+      Create("anna", v1::ROLE_SUBSCRIBER, 1);
+  Create("anna", v1::ROLE_READER);
+  const Authorizer authorizer(registry_.get(), "");
+  const std::string method = "/plantrail.v1.EventStore/Subscribe";
+  const absl::StatusOr<Principal> by_token =
+      registry_->Authenticate(follower.token(), absl::Now());
+  ASSERT_TRUE(by_token.ok()) << by_token.status();
+  EXPECT_EQ(by_token->token_id, follower.info().token_id());
+  EXPECT_LT(by_token->expires_at, absl::Now() + absl::Hours(25));
+  // A client certificate's subject: the grants of its name, which change
+  // first when the subscriber grant expires.
+  const Principal by_certificate{.name = "anna"};
+  EXPECT_EQ(registry_->GrantsOf("anna", absl::Now())->expires_at,
+            by_token->expires_at);
+  EXPECT_TRUE(authorizer.Reauthorize(*by_token, method, "peer").ok());
+  EXPECT_TRUE(authorizer.Reauthorize(by_certificate, method, "peer").ok());
+
+  ASSERT_TRUE(Revoke(follower.info().token_id()).ok());
+  EXPECT_THAT(revoked, ElementsAre(Pair(follower.info().token_id(), "anna")));
+  const absl::Status token =
+      authorizer.Reauthorize(*by_token, method, "peer").status();
+  EXPECT_EQ(token.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(token.message(), HasSubstr("was revoked"));
+  // The certificate still authenticates (a reader grant is left), but may
+  // no longer follow the log.
+  const absl::Status certificate =
+      authorizer.Reauthorize(by_certificate, method, "peer").status();
+  EXPECT_EQ(certificate.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(certificate.message(), HasSubstr("may not call"));
+  registry_->SetRevokedListener(nullptr);
+}
 
 TEST_F(TokenRegistryTest, ATokenStandsForItsPrincipalAndRoles) {
   EXPECT_TRUE(registry_->empty());
