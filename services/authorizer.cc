@@ -256,6 +256,12 @@ void Authorizer::LogRefusal(const grpc::CallbackServerContext& context,
                             absl::string_view principal,
                             absl::string_view method,
                             const absl::Status& status) const {
+  LogRefusal(context.peer(), principal, method, status);
+}
+
+void Authorizer::LogRefusal(absl::string_view peer, absl::string_view principal,
+                            absl::string_view method,
+                            const absl::Status& status) const {
   // One line per refusal: time, peer, principal (if known), RPC, code and
   // reason. Never the token itself, and never more than a screenful of what
   // a caller sent (a reason may quote it).

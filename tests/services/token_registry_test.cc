@@ -81,7 +81,7 @@ TEST_F(TokenRegistryTest, LongLivedCallsHearOfRevocationsAndAreCheckedAgain) {
   const v1::CreateTokenResponse follower =
       Create("anna", v1::ROLE_SUBSCRIBER, 1);
   Create("anna", v1::ROLE_READER);
-  const Authorizer authorizer(registry_.get(), "");
+  const Authorizer authorizer(registry_.get(), /*security_log_fd=*/-1);
   const std::string method = "/plantrail.v1.EventStore/Subscribe";
   const absl::StatusOr<Principal> by_token =
       registry_->Authenticate(follower.token(), absl::Now());
