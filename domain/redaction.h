@@ -8,6 +8,7 @@
 #define PLANTRAIL_DOMAIN_REDACTION_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -27,6 +28,16 @@ bool IsFreeTextField(absl::string_view name);
 // optional one stays present, so "changed to nothing" is not read as "not
 // changed").
 v1::PlanEvent WithoutFreeText(const v1::PlanEvent& event);
+
+// The non-empty free texts of `event`, at any depth.
+std::vector<std::string> FreeTexts(const v1::PlanEvent& event);
+
+// `event` with every free-text field whose value is one of `texts` set to
+// "" (present, as in WithoutFreeText). A later event repeats an earlier
+// event's text as the "before" of a revision; redacting the earlier event
+// takes it from there too.
+v1::PlanEvent WithoutTexts(const v1::PlanEvent& event,
+                           const std::vector<std::string>& texts);
 
 // The tombstone of a stored plan event: its payload decoded, without free
 // text, encoded again. kInvalidArgument for a type that is not a plan

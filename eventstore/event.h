@@ -111,14 +111,30 @@ struct RecordedEvent {
   bool redacted = false;
 };
 
+// One payload a redaction replaces: its hash stays the original's, so the
+// chain still verifies, and the record is flagged redacted.
+struct PayloadRewrite {
+  uint64_t position = 0;
+  // What the payload becomes.
+  std::string tombstone;
+  // The payload the event must hold when the redaction commits (its
+  // tombstone so far, for an event already redacted in part), or nullopt:
+  // it must not be redacted yet. Two redactions computed from the same
+  // payload cannot both commit, so neither brings back what the other took.
+  std::optional<std::string> replaces;
+};
+
 // A redaction (lawful disposal, personal data): the one change the log ever
-// makes to a stored event.
+// makes to stored events.
 struct RedactRequest {
   // The event whose payload goes.
   uint64_t position = 0;
-  // What its payload becomes. Its payload hash stays the original's, so the
-  // chain still verifies, and the record is flagged redacted.
+  // What its payload becomes (see PayloadRewrite).
   std::string tombstone;
+  std::optional<std::string> replaces;
+  // Other events whose payloads are narrowed in the same commit: later
+  // events that repeat text of the redacted payload (a revision's "before").
+  std::vector<PayloadRewrite> also;
   // The redaction's own record, appended in the same commit: a redaction is
   // never made without an event that says who, when and why.
   AppendRequest record;

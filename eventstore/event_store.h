@@ -94,10 +94,17 @@ class EventStore {
   absl::StatusOr<AppendResult> Append(AppendRequest request);
 
   // Appends `request.record` and, in the same commit, replaces the payload
-  // of the event at `request.position` with the tombstone (see
-  // RedactRequest). Checked like an append, plus: kNotFound when the
-  // position is not committed, kFailedPrecondition when it is already
-  // redacted. An idempotent retry of the record redacts nothing again.
+  // of the event at `request.position` with the tombstone, and those of
+  // `request.also` (see RedactRequest). Checked like an append, plus:
+  // kNotFound when a position is not committed, kFailedPrecondition when
+  // one is already redacted (and `replaces` is unset), kAborted when one
+  // no longer holds what `replaces` says. An idempotent retry of the record
+  // redacts nothing again.
+  //
+  // Idempotency and redaction: a retry of an append whose events were
+  // redacted since fails with kFailedPrecondition whatever payload it
+  // carries, so that retries cannot test guesses of the redacted text
+  // against the stored payload hash.
   virtual void RedactAsync(RedactRequest request, AppendCallback done) = 0;
   absl::StatusOr<AppendResult> Redact(RedactRequest request);
 
@@ -158,6 +165,15 @@ class EventStore {
   // needs) into `directory`, which must not exist. Appends go on meanwhile;
   // the copy holds a prefix of the log, complete appends only.
   virtual absl::Status CreateCheckpoint(const std::string& directory) const = 0;
+
+  // After a redaction: makes sure no copy of what the positions `first` to
+  // `last` held before stays in the store's files. Flushes every column
+  // family (so no WAL file is needed for them any more), compacts their
+  // key range down to the bottommost level, and deletes the files that
+  // made obsolete (WAL files too) before it returns. A read that was under
+  // way keeps the files it reads until it ends; RocksDB deletes them then.
+  // first > last: only the flush and the deletions.
+  virtual absl::Status EraseOverwritten(uint64_t first, uint64_t last) = 0;
 
   // The last committed position (0 when empty).
   virtual uint64_t HeadPosition() const = 0;

@@ -270,25 +270,36 @@ absl::Status RocksDbEventStore::Recover() {
 
 void RocksDbEventStore::AppendAsync(AppendRequest request,
                                     AppendCallback done) {
-  Enqueue(std::move(request), std::nullopt, "", std::move(done));
+  Enqueue(std::move(request), {}, std::move(done));
 }
 
 void RocksDbEventStore::RedactAsync(RedactRequest request,
                                     AppendCallback done) {
-  if (request.tombstone.size() > options_.limits.max_payload_bytes) {
-    rejected_appends_.fetch_add(1, std::memory_order_relaxed);
-    std::move(done)(absl::InvalidArgumentError(
-        absl::StrCat("tombstone: ", request.tombstone.size(),
-                     " bytes; at most ", options_.limits.max_payload_bytes)));
-    return;
+  std::vector<PayloadRewrite> rewrites;
+  rewrites.reserve(1 + request.also.size());
+  rewrites.push_back(PayloadRewrite{.position = request.position,
+                                    .tombstone = std::move(request.tombstone),
+                                    .replaces = std::move(request.replaces)});
+  for (PayloadRewrite& also : request.also) {
+    rewrites.push_back(std::move(also));
   }
-  Enqueue(std::move(request.record), request.position,
-          std::move(request.tombstone), std::move(done));
+  for (size_t i = 0; i < rewrites.size(); ++i) {
+    if (rewrites[i].tombstone.size() > options_.limits.max_payload_bytes) {
+      rejected_appends_.fetch_add(1, std::memory_order_relaxed);
+      std::move(done)(absl::InvalidArgumentError(
+          absl::StrCat(i == 0 ? std::string("tombstone")
+                              : absl::StrCat("also[", i - 1, "].tombstone"),
+                       ": ", rewrites[i].tombstone.size(), " bytes; at most ",
+                       options_.limits.max_payload_bytes)));
+      return;
+    }
+  }
+  Enqueue(std::move(request.record), std::move(rewrites), std::move(done));
 }
 
 void RocksDbEventStore::Enqueue(AppendRequest request,
-                                std::optional<uint64_t> redacts,
-                                std::string tombstone, AppendCallback done) {
+                                std::vector<PayloadRewrite> rewrites,
+                                AppendCallback done) {
   if (absl::Status invalid = ValidateAppend(request, options_.limits);
       !invalid.ok()) {
     rejected_appends_.fetch_add(1, std::memory_order_relaxed);
@@ -311,9 +322,10 @@ void RocksDbEventStore::Enqueue(AppendRequest request,
   }
   pending.request = std::move(request);
   pending.done = std::move(done);
-  pending.redacts = redacts;
-  pending.bytes += tombstone.size();
-  pending.tombstone = std::move(tombstone);
+  for (const PayloadRewrite& rewrite : rewrites) {
+    pending.bytes += rewrite.tombstone.size();
+  }
+  pending.rewrites = std::move(rewrites);
   pending.enqueued = std::chrono::steady_clock::now();
   {
     MutexLock lock(&mu_);
@@ -525,8 +537,8 @@ absl::StatusOr<AppendResult> RocksDbEventStore::Stage(
   }
   // A redaction is checked before anything of its record is staged, so a
   // refused one stages nothing.
-  std::optional<RecordedEvent> redacted;
-  if (pending.redacts.has_value()) {
+  std::vector<RecordedEvent> redacted;
+  if (!pending.rewrites.empty()) {
     PLANTRAIL_ASSIGN_OR_RETURN(redacted, PrepareRedaction(pending, group));
   }
 
@@ -575,10 +587,10 @@ absl::StatusOr<AppendResult> RocksDbEventStore::Stage(
   }
   batch.Put(stream_heads_, request.stream_id, rf::EncodeStreamHead(head));
   group.stream_heads[request.stream_id] = head;
-  if (redacted.has_value()) {
-    batch.Put(events_, rf::PositionKey(redacted->position),
-              rf::EncodeRecord(*redacted));
-    group.redacted.insert(redacted->position);
+  for (const RecordedEvent& event : redacted) {
+    batch.Put(events_, rf::PositionKey(event.position),
+              rf::EncodeRecord(event));
+    group.redacted.insert(event.position);
   }
   result.last_position = group.next_position - 1;
   result.last_version = head.version;
@@ -587,29 +599,49 @@ absl::StatusOr<AppendResult> RocksDbEventStore::Stage(
   return result;
 }
 
-absl::StatusOr<RecordedEvent> RocksDbEventStore::PrepareRedaction(
+absl::StatusOr<std::vector<RecordedEvent>> RocksDbEventStore::PrepareRedaction(
     const PendingAppend& pending, const GroupState& group) const {
-  const uint64_t position = *pending.redacts;
-  // Only committed events: one staged in this very group is not yet what
-  // its append will have acknowledged.
-  if (position == 0 || position >= next_position_) {
-    return absl::NotFoundError(absl::StrCat("position: ", position,
-                                            " is not in the log (its head is ",
-                                            next_position_ - 1, ")"));
+  std::vector<RecordedEvent> events;
+  absl::flat_hash_set<uint64_t> seen;
+  for (size_t i = 0; i < pending.rewrites.size(); ++i) {
+    const PayloadRewrite& rewrite = pending.rewrites[i];
+    const uint64_t position = rewrite.position;
+    const std::string field =
+        i == 0 ? std::string("position") : absl::StrCat("also[", i - 1, "]");
+    // Only committed events: one staged in this very group is not yet what
+    // its append will have acknowledged.
+    if (position == 0 || position >= next_position_) {
+      return absl::NotFoundError(absl::StrCat(
+          field, ": ", position, " is not in the log (its head is ",
+          next_position_ - 1, ")"));
+    }
+    if (!seen.insert(position).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, ": ", position, " is named twice in one redaction"));
+    }
+    std::string record;
+    PLANTRAIL_RETURN_IF_ERROR(
+        FromRocks(db_->Get(rocksdb::ReadOptions(), events_,
+                           rf::PositionKey(position), &record),
+                  "cannot read the event to redact"));
+    PLANTRAIL_ASSIGN_OR_RETURN(RecordedEvent event, rf::DecodeRecord(record));
+    const bool staged = group.redacted.contains(position);
+    if (!rewrite.replaces.has_value()) {
+      if (event.redacted || staged) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(field, ": ", position, " is already redacted"));
+      }
+    } else if (staged || event.payload != *rewrite.replaces) {
+      return absl::AbortedError(
+          absl::StrCat(field, ": ", position,
+                       " changed since the redaction was prepared; read it "
+                       "again"));
+    }
+    event.payload = rewrite.tombstone;
+    event.redacted = true;
+    events.push_back(std::move(event));
   }
-  std::string record;
-  PLANTRAIL_RETURN_IF_ERROR(
-      FromRocks(db_->Get(rocksdb::ReadOptions(), events_,
-                         rf::PositionKey(position), &record),
-                "cannot read the event to redact"));
-  PLANTRAIL_ASSIGN_OR_RETURN(RecordedEvent event, rf::DecodeRecord(record));
-  if (event.redacted || group.redacted.contains(position)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("position: ", position, " is already redacted"));
-  }
-  event.payload = pending.tombstone;
-  event.redacted = true;
-  return event;
+  return events;
 }
 
 absl::StatusOr<AppendResult> RocksDbEventStore::Replay(
@@ -643,6 +675,15 @@ absl::StatusOr<AppendResult> RocksDbEventStore::Replay(
           absl::StrCat(field, ".event_id: ", proposed.event_id,
                        " was already appended to stream \"", event.stream_id,
                        "\" (position ", event.entry.position, ")"));
+    }
+    if (event.redacted) {
+      // Whatever the retry carries: a different answer for the right
+      // payload would confirm a guess of the redacted text.
+      return absl::FailedPreconditionError(absl::StrCat(
+          field, ".event_id: ", proposed.event_id, " was appended (position ",
+          event.entry.position,
+          ") and its payload has since been redacted, so a retry cannot be "
+          "compared with it"));
     }
     if (event.type != proposed.type ||
         event.content_type != proposed.content_type ||
@@ -679,6 +720,7 @@ RocksDbEventStore::LookUpEventId(const Uuid& id,
       .type = std::move(event.type),
       .content_type = std::move(event.content_type),
       .payload_hash = event.payload_hash,
+      .redacted = event.redacted,
   };
 }
 
@@ -1036,6 +1078,37 @@ absl::Status RocksDbEventStore::CreateCheckpoint(
   // across every column family.
   return FromRocks(checkpoint->CreateCheckpoint(directory),
                    absl::StrCat("cannot write a checkpoint to ", directory));
+}
+
+absl::Status RocksDbEventStore::EraseOverwritten(uint64_t first,
+                                                 uint64_t last) {
+  rocksdb::FlushOptions flush;
+  flush.wait = true;
+  // Every family, not only `events`: a WAL file is deleted only once no
+  // family needs it.
+  PLANTRAIL_RETURN_IF_ERROR(
+      FromRocks(db_->Flush(flush, families_), "cannot flush the event store"));
+  rocksdb::CompactRangeOptions compact;
+  // The old version may sit in the bottommost level's file, which a
+  // compaction otherwise leaves as it is.
+  compact.bottommost_level_compaction =
+      rocksdb::BottommostLevelCompaction::kForce;
+  compact.exclusive_manual_compaction = false;
+  if (first <= last) {
+    const std::string begin_key = rf::PositionKey(first);
+    const std::string end_key = rf::PositionKey(last);
+    const rocksdb::Slice begin(begin_key), end(end_key);
+    PLANTRAIL_RETURN_IF_ERROR(FromRocks(
+        db_->CompactRange(compact, events_, &begin, &end),
+        absl::StrCat("cannot compact positions ", first, " to ", last)));
+  }
+  // Enabling deletions again (not forced: a checkpoint under way keeps
+  // them off) deletes obsolete files now, where a compaction may leave
+  // that to a background job.
+  PLANTRAIL_RETURN_IF_ERROR(
+      FromRocks(db_->DisableFileDeletions(), "cannot pause file deletions"));
+  return FromRocks(db_->EnableFileDeletions(/*force=*/false),
+                   "cannot delete obsolete files");
 }
 
 uint64_t RocksDbEventStore::HeadPosition() const {

@@ -63,6 +63,7 @@ class RocksDbEventStore final : public EventStore {
   using EventStore::Verify;
   absl::StatusOr<Hash> HashAt(uint64_t position) const override;
   absl::Status CreateCheckpoint(const std::string& directory) const override;
+  absl::Status EraseOverwritten(uint64_t first, uint64_t last) override;
   uint64_t HeadPosition() const override;
   uint64_t WaitForHead(uint64_t position, absl::Time deadline) const override;
   uint64_t AddCommitListener(
@@ -84,9 +85,9 @@ class RocksDbEventStore final : public EventStore {
     std::vector<bool> client_ids;
     size_t bytes = 0;
     AppendCallback done;
-    // Set for a redaction: the position whose payload becomes `tombstone`.
-    std::optional<uint64_t> redacts;
-    std::string tombstone;
+    // For a redaction: the payloads it replaces (the redacted event's
+    // first).
+    std::vector<PayloadRewrite> rewrites;
     std::chrono::steady_clock::time_point enqueued;
   };
   // What the writer knows of an event id: on disk or staged in this group.
@@ -97,6 +98,7 @@ class RocksDbEventStore final : public EventStore {
     std::string type;
     std::string content_type;
     Hash payload_hash{};
+    bool redacted = false;
   };
   struct GroupState;
   // An event found by its id, with the append it came in.
@@ -110,12 +112,12 @@ class RocksDbEventStore final : public EventStore {
                     std::shared_ptr<rocksdb::Statistics> statistics,
                     std::shared_ptr<NoSpaceListener> no_space);
   absl::Status Recover();
-  void Enqueue(AppendRequest request, std::optional<uint64_t> redacts,
-               std::string tombstone, AppendCallback done);
-  // The redacted record of a redaction, checked against what is committed
+  void Enqueue(AppendRequest request, std::vector<PayloadRewrite> rewrites,
+               AppendCallback done);
+  // The redacted records of a redaction, checked against what is committed
   // and staged; nothing is written.
-  absl::StatusOr<RecordedEvent> PrepareRedaction(const PendingAppend& pending,
-                                                 const GroupState& group) const;
+  absl::StatusOr<std::vector<RecordedEvent>> PrepareRedaction(
+      const PendingAppend& pending, const GroupState& group) const;
   void WriterLoop();
   // After a write failed for lack of space: tries (at most every
   // kResumeInterval) to bring RocksDB back to writing; clears write_error_

@@ -382,10 +382,11 @@ ProjectionStore::~ProjectionStore() {
 
 std::shared_ptr<rocksdb::ColumnFamilyHandle> ProjectionStore::Share(
     rocksdb::ColumnFamilyHandle* handle) {
-  rocksdb::DB* db = db_;
   return std::shared_ptr<rocksdb::ColumnFamilyHandle>(
-      handle, [db](rocksdb::ColumnFamilyHandle* h) {
-        db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+      handle, [this](rocksdb::ColumnFamilyHandle* h) {
+        MutexLock lock(&dropped_mu_);
+        db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+        dropped_.erase(h);
       });
 }
 
@@ -409,6 +410,10 @@ void ProjectionStore::Drop(const std::string& family_name) {
   if (it == families_.end()) return;
   // Readers still holding the handle keep reading it until they let go.
   db_->DropColumnFamily(it->second.get()).PermitUncheckedError();
+  {
+    MutexLock lock(&dropped_mu_);
+    dropped_.insert(it->second.get());
+  }
   families_.erase(it);
 }
 
@@ -461,6 +466,38 @@ absl::Status ProjectionStore::Promote(
                 "cannot promote a projection"));
   Drop(FamilyName(name, shadow->generation() - 1));
   return absl::OkStatus();
+}
+
+absl::Status ProjectionStore::EraseDropped(absl::Time deadline) {
+  {
+    MutexLock lock(&dropped_mu_);
+    if (!dropped_mu_.AwaitWithDeadline(
+            [this]()
+                ABSL_NO_THREAD_SAFETY_ANALYSIS { return dropped_.empty(); },
+            deadline)) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          dropped_.size(),
+          " dropped projection copies are still being read; their files go "
+          "when the reads end"));
+    }
+  }
+  std::vector<std::shared_ptr<rocksdb::ColumnFamilyHandle>> open;
+  {
+    MutexLock lock(&mu_);
+    for (const auto& [name, handle] : families_) open.push_back(handle);
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> families = {meta_};
+  for (const auto& handle : open) families.push_back(handle.get());
+  rocksdb::FlushOptions flush;
+  flush.wait = true;
+  PLANTRAIL_RETURN_IF_ERROR(FromRocks(db_->Flush(flush, families),
+                                      "cannot flush the projection store"));
+  // Enabling deletions again (not forced, so as not to cut short anyone
+  // who disabled them) deletes obsolete files now, not in the background.
+  PLANTRAIL_RETURN_IF_ERROR(
+      FromRocks(db_->DisableFileDeletions(), "cannot pause file deletions"));
+  return FromRocks(db_->EnableFileDeletions(/*force=*/false),
+                   "cannot delete obsolete files");
 }
 
 eventstore::RocksDbStats ProjectionStore::Stats() const {

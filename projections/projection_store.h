@@ -19,7 +19,9 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "common/sync.h"
 #include "eventstore/disk_full.h"
 #include "eventstore/rocksdb_stats.h"
@@ -114,6 +116,15 @@ class ProjectionStore {
   absl::Status Promote(const std::string& name,
                        const std::shared_ptr<StateCopy>& shadow);
 
+  // After a redaction, once the copies rebuilt from the redacted log are
+  // live: makes sure no file keeps what the dropped copies held. Waits
+  // until `deadline` for readers to let go of dropped copies
+  // (kDeadlineExceeded if one does not), flushes every family, so that no
+  // WAL file is needed for what was written before, and deletes the files
+  // that made obsolete (the dropped copies' tables, old WAL files) before
+  // it returns.
+  absl::Status EraseDropped(absl::Time deadline);
+
   // After a write failed for lack of space (kResourceExhausted): brings the
   // database back to writing if there is space again (see
   // eventstore::ResumeAfterNoSpace); fails while there is none, and for
@@ -145,6 +156,11 @@ class ProjectionStore {
   // Open families by name (meta excluded), shared with readers.
   std::map<std::string, std::shared_ptr<rocksdb::ColumnFamilyHandle>> families_
       ABSL_GUARDED_BY(mu_);
+  // Dropped families whose handles readers still hold. Locked after mu_
+  // (a handle's last owner may let go under mu_).
+  Mutex dropped_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  absl::flat_hash_set<const rocksdb::ColumnFamilyHandle*> dropped_
+      ABSL_GUARDED_BY(dropped_mu_);
 };
 
 }  // namespace plantrail::projections

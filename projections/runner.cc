@@ -121,6 +121,29 @@ void ProjectionRunner::RebuildAgain() {
   if (absl::Status started = StartShadow(); !started.ok()) error_ = started;
 }
 
+absl::Status ProjectionRunner::AwaitRebuildAndErase(absl::Time deadline) {
+  {
+    MutexLock lock(&mu_);
+    const bool settled = mu_.AwaitWithDeadline(
+        [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return stopping_ || !error_.ok() ||
+                 (shadow_ == nullptr && !rebuild_again_);
+        },
+        deadline);
+    if (!error_.ok()) return error_;
+    if (stopping_) {
+      return absl::UnavailableError(
+          absl::StrCat("projection ", name_, " stopped"));
+    }
+    if (!settled) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "projection ", name_, " is still being rebuilt (at position ",
+          shadow_checkpoint_, ")"));
+    }
+  }
+  return store_->EraseDropped(deadline);
+}
+
 RunnerStatus ProjectionRunner::Status() const {
   RunnerStatus status;
   status.name = name_;

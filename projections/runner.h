@@ -105,6 +105,12 @@ class ProjectionRunner {
   // payload), another as soon as it is done. Failures show in Status().
   void RebuildAgain();
 
+  // After RebuildAgain(): blocks until the rebuild (and any it queued) has
+  // made its copy live, then erases what the dropped copies left on disk
+  // (ProjectionStore::EraseDropped). kDeadlineExceeded at `deadline`;
+  // the runner's error if it failed; kUnavailable if it stopped.
+  absl::Status AwaitRebuildAndErase(absl::Time deadline);
+
   RunnerStatus Status() const;
 
   // Checks the live copy's checkpoint against the log (see CheckpointCheck).

@@ -143,13 +143,18 @@ grpc::ServerUnaryReactor* AdminService::GetDigest(
   return FinishUnary(context, digest.status());
 }
 
+// A redaction answers only once no copy of the text is left on disk, which
+// takes a flush, a compaction and the projections' rebuild: this ties up a
+// callback thread for a while, as a backup does; an admin-only RPC, rare,
+// can afford it.
 grpc::ServerUnaryReactor* AdminService::RedactEvent(
     grpc::CallbackServerContext* context, const v1::RedactEventRequest* request,
     v1::RedactEventResponse* response) {
   absl::StatusOr<Principal> caller =
       authorizer_->Authorize(*context, MethodName<v1::Admin>("RedactEvent"));
   if (!caller.ok()) return FinishUnary(context, caller.status());
-  // A retry of a redaction that was made answers as it did.
+  // A retry of a redaction that was made answers as it did, once the old
+  // copies are erased: the first attempt may have stopped short of that.
   if (!request->command_id().empty()) {
     absl::StatusOr<std::optional<eventstore::RecordedEvent>> earlier =
         store_->ReadEvent(
@@ -175,7 +180,9 @@ grpc::ServerUnaryReactor* AdminService::RedactEvent(
       response->set_position((*earlier)->position);
       response->set_event_id((*earlier)->event_id);
       response->set_redacted_position(recorded.position());
-      return FinishUnary(context, absl::OkStatus());
+      return FinishUnary(
+          context, EraseOldCopies(recorded.position(), (*earlier)->position - 1,
+                                  (*earlier)->position));
     }
   }
   absl::StatusOr<eventstore::RedactRequest> redaction =
@@ -184,27 +191,39 @@ grpc::ServerUnaryReactor* AdminService::RedactEvent(
   const uint64_t target = redaction->position;
   const std::string stream =
       redaction->record.events.front().metadata["redacts_stream"];
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  store_->RedactAsync(
-      *std::move(redaction),
-      [this, context, reactor, response, target,
-       stream](absl::StatusOr<eventstore::AppendResult> result) {
-        if (result.ok()) {
-          if (after_redaction_) after_redaction_(stream);
-          response->set_position(result->first_position);
-          response->set_event_id(result->event_ids.front());
-          response->set_redacted_position(target);
-          // The projections folded the payload before it was redacted:
-          // they are folded again from the redacted log. (Creating the
-          // shadow copies is quick; this runs on the log's writer thread,
-          // for a rare admin act.)
-          for (projections::ProjectionRunner* runner : projections_) {
-            runner->RebuildAgain();
-          }
-        }
-        reactor->Finish(ToGrpcStatus(result.status(), context));
-      });
-  return reactor;
+  absl::StatusOr<eventstore::AppendResult> result =
+      store_->Redact(*std::move(redaction));
+  if (!result.ok()) return FinishUnary(context, result.status());
+  if (after_redaction_) after_redaction_(stream);
+  response->set_position(result->first_position);
+  response->set_event_id(result->event_ids.front());
+  response->set_redacted_position(target);
+  // Every event the redaction changed lies between its target and its
+  // own record.
+  return FinishUnary(context, EraseOldCopies(target, result->first_position - 1,
+                                             result->first_position));
+}
+
+absl::Status AdminService::EraseOldCopies(uint64_t first, uint64_t last,
+                                          uint64_t record) {
+  const absl::Time deadline = absl::Now() + kEraseTimeout;
+  // The projections folded the payloads before they were redacted: they
+  // are folded again from the redacted log.
+  for (projections::ProjectionRunner* runner : projections_) {
+    runner->RebuildAgain();
+  }
+  absl::Status erased = store_->EraseOverwritten(first, last);
+  for (projections::ProjectionRunner* runner : projections_) {
+    if (!erased.ok()) break;
+    erased = runner->AwaitRebuildAndErase(deadline);
+  }
+  if (erased.ok()) return erased;
+  return absl::Status(
+      erased.code(),
+      absl::StrCat(
+          "the redaction is made (its record is position ", record,
+          ") but its old copies are not all erased yet: ", erased.message(),
+          "; a retry with the same command_id finishes it"));
 }
 
 // A backup flushes and copies the log and then verifies the copy, which

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "audit/signing_key.h"
 #include "eventstore/event_store.h"
 #include "plantrail/v1/admin.grpc.pb.h"
@@ -83,6 +84,14 @@ class AdminService final : public v1::Admin::CallbackService {
   const SubscriptionHub* const subscriptions_;
   TokenRegistry* const tokens_;
   const Authorizer* const authorizer_;
+  // Redaction: rebuilds the projections and erases every old copy of
+  // positions `first` to `last` (the store's old versions and WAL, the
+  // projections' dropped copies) before the call answers. `record` is the
+  // redaction's own position, for the message.
+  absl::Status EraseOldCopies(uint64_t first, uint64_t last, uint64_t record);
+  // How long a redaction waits for the projections' rebuild.
+  static constexpr absl::Duration kEraseTimeout = absl::Minutes(10);
+
   const audit::SigningKey* const signing_key_;
   const std::string data_dir_;
   // Told the stream of every redacted event (caches drop what they folded).

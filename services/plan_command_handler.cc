@@ -1,10 +1,14 @@
 #include "services/plan_command_handler.h"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include <algorithm>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
@@ -42,10 +46,18 @@ absl::StatusOr<bool> StreamExists(const EventStore& store,
   return version > 0;
 }
 
-// A stable digest of what a command asks, to tell a retry from a reuse of
-// its id for something else.
+// Stable digests of what a command asks, to tell a retry from a reuse of
+// its id for something else. The stored one is keyed (HMAC-SHA-256 with the
+// server's fingerprint key): a plain hash of a command with a short free
+// text lets anyone who reads the log test guesses of that text, also after
+// a redaction took it. Events from before keys carry the plain one.
+struct Fingerprints {
+  std::string keyed;
+  std::string plain;
+};
+
 template <typename Request>
-std::string Fingerprint(const Request& command) {
+Fingerprints Fingerprint(const Request& command, absl::string_view key) {
   Request bare = command;
   bare.clear_options();
   std::string bytes = bare.GetDescriptor()->full_name();
@@ -57,8 +69,19 @@ std::string Fingerprint(const Request& command) {
     bare.SerializeToCodedStream(&coded);
   }
   const eventstore::Hash hash = eventstore::record_format::Sha256(bytes);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(hash.data()), 16));
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int mac_size = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), mac,
+       &mac_size);
+  return Fingerprints{
+      .keyed = absl::StrCat(
+          kKeyedFingerprintPrefix,
+          absl::BytesToHexString(absl::string_view(
+              reinterpret_cast<const char*>(mac), std::min(mac_size, 16u)))),
+      .plain = absl::BytesToHexString(
+          absl::string_view(reinterpret_cast<const char*>(hash.data()), 16)),
+  };
 }
 
 // PERMISSION_DENIED unless a planner limited to support areas may touch an
@@ -147,14 +170,27 @@ struct PlanCommandHandler::Execution {
   v1::CommandOptions options;
   std::string stream_id;
   std::string fingerprint;
+  // The unkeyed fingerprint, for events from before keyed ones.
+  std::string plain_fingerprint;
   DecideFn decide;
   Done done;
   int attempts_left = kAttempts;
 };
 
+absl::StatusOr<std::string> FingerprintKeyOf(const audit::SigningKey& key) {
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      std::string signature,
+      key.Sign("plantrail command fingerprint key, version 1"));
+  const eventstore::Hash hash = eventstore::record_format::Sha256(signature);
+  return std::string(hash.begin(), hash.end());
+}
+
 PlanCommandHandler::PlanCommandHandler(eventstore::EventStore* store,
-                                       std::function<absl::Time()> now)
-    : store_(store), now_(std::move(now)) {}
+                                       std::function<absl::Time()> now,
+                                       std::string fingerprint_key)
+    : store_(store),
+      now_(std::move(now)),
+      fingerprint_key_(std::move(fingerprint_key)) {}
 
 std::string PlanCommandHandler::EventIdFor(absl::string_view command_id) {
   const eventstore::Hash hash = eventstore::record_format::Sha256(
@@ -226,9 +262,27 @@ void PlanCommandHandler::Run(std::shared_ptr<Execution> execution) {
     }
     if (earlier->has_value()) {
       const RecordedEvent& event = **earlier;
+      if (event.redacted) {
+        // The same answer whatever the retry says: comparing it with what
+        // was redacted would confirm or refute a guess of the text.
+        Finish(std::move(execution),
+               domain::Refuse(
+                   absl::StatusCode::kFailedPrecondition, "command-id-once",
+                   absl::StrCat("options.command_id: \"", command_id,
+                                "\" was used by the command of position ",
+                                event.position,
+                                ", whose event has since been redacted; a "
+                                "retry cannot be compared with it")));
+        return;
+      }
       const auto fingerprint = event.metadata.find(kCommandFingerprintKey);
+      const std::string& expected =
+          fingerprint != event.metadata.end() &&
+                  absl::StartsWith(fingerprint->second, kKeyedFingerprintPrefix)
+              ? execution->fingerprint
+              : execution->plain_fingerprint;
       if (fingerprint == event.metadata.end() ||
-          fingerprint->second != execution->fingerprint) {
+          fingerprint->second != expected) {
         Finish(std::move(execution),
                domain::Refuse(
                    absl::StatusCode::kAlreadyExists, "command-id-once",
@@ -342,7 +396,9 @@ void PlanCommandHandler::HandleArea(const Principal& principal,
   execution->principal = principal;
   execution->options = command.options();
   execution->stream_id = domain::AreaStream(command.area_id());
-  execution->fingerprint = Fingerprint(command);
+  Fingerprints fingerprints = Fingerprint(command, fingerprint_key_);
+  execution->fingerprint = std::move(fingerprints.keyed);
+  execution->plain_fingerprint = std::move(fingerprints.plain);
   execution->decide =
       DecideArea(command, std::move(gather), principal, &areas_);
   execution->done = std::move(done);
@@ -454,7 +510,9 @@ void PlanCommandHandler::Handle(const Principal& principal,
   execution->principal = principal;
   execution->options = command.options();
   execution->stream_id = domain::DecisionStream(*decision_id);
-  execution->fingerprint = Fingerprint(command);
+  Fingerprints fingerprints = Fingerprint(command, fingerprint_key_);
+  execution->fingerprint = std::move(fingerprints.keyed);
+  execution->plain_fingerprint = std::move(fingerprints.plain);
   execution->decide =
       [command, decision_id = *decision_id, principal, areas = &areas_](
           const EventStore& store, absl::Time now) -> absl::StatusOr<Decided> {

@@ -14,11 +14,12 @@
 // fresh state, a few times.
 //
 // Idempotency: a command with options.command_id gets an event id derived
-// from it, and its event carries a fingerprint of the command. A retry finds
-// that event and returns the first result without deciding again (so a
-// retried RegisterArea does not fail as "already registered"); reusing the
+// from it, and its event carries a keyed fingerprint of the command. A retry
+// finds that event and returns the first result without deciding again (so
+// a retried RegisterArea does not fail as "already registered"); reusing the
 // id for another command fails with kAlreadyExists. Durable, because the
-// event is.
+// event is. Once that event is redacted, every retry fails alike with
+// kFailedPrecondition, so that retries test no guesses of the redacted text.
 //
 // Thread safety: all methods may be called concurrently. The store must
 // outlive the handler; destroy the handler only when no command is in flight.
@@ -37,6 +38,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "audit/signing_key.h"
 #include "common/sync.h"
 #include "common/thread_pool.h"
 #include "domain/decide.h"
@@ -52,8 +54,15 @@ namespace plantrail::services {
 using projections::kActorKey;
 inline constexpr char kCommandIdKey[] = "command_id";
 inline constexpr char kCommandFingerprintKey[] = "command_fingerprint";
+// Starts a fingerprint keyed with the server's key (see the constructor).
+inline constexpr char kKeyedFingerprintPrefix[] = "hmac1:";
 inline constexpr char kCorrelationIdKey[] = "correlation_id";
 inline constexpr char kCausationIdKey[] = "causation_id";
+
+// The key of the command fingerprints, derived from the server's signing
+// key (an Ed25519 signature is deterministic): secret like it, the same
+// after a restore from a backup, and no further file to keep.
+absl::StatusOr<std::string> FingerprintKeyOf(const audit::SigningKey& key);
 
 class PlanCommandHandler {
  public:
@@ -62,9 +71,13 @@ class PlanCommandHandler {
   using Gather = std::function<absl::Status(const eventstore::EventStore&,
                                             domain::Facts&)>;
 
+  // `fingerprint_key` keys the command fingerprints stored with events
+  // (FingerprintKeyOf): without it, a fingerprint of a command with a short
+  // free text is an oracle for guesses of that text.
   explicit PlanCommandHandler(
       eventstore::EventStore* store,
-      std::function<absl::Time()> now = [] { return absl::Now(); });
+      std::function<absl::Time()> now = [] { return absl::Now(); },
+      std::string fingerprint_key = "");
 
   void Handle(const Principal& principal,
               const v1::RegisterAreaRequest& command, Done done);
@@ -112,6 +125,7 @@ class PlanCommandHandler {
 
   eventstore::EventStore* const store_;
   const std::function<absl::Time()> now_;
+  const std::string fingerprint_key_;
   // Each command folds only the events since the area's previous one.
   projections::AreaStateCache areas_;
 

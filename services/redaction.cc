@@ -3,6 +3,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "domain/event_codec.h"
 #include "domain/redaction.h"
 #include "domain/rules.h"
 #include "domain/streams.h"
@@ -11,6 +12,29 @@
 #include "services/token_registry.h"
 
 namespace plantrail::services {
+namespace {
+
+// Events of one append: the redaction's record of each event it changes.
+constexpr size_t kMaxEventsInOneRedaction = 1000;
+
+eventstore::ProposedEvent RedactionRecord(
+    const eventstore::RecordedEvent& target, absl::string_view reason,
+    uint64_t repeated_text_of, const Principal& caller) {
+  v1::PayloadRedacted recorded;
+  recorded.set_position(target.position);
+  recorded.set_event_id(target.event_id);
+  recorded.set_stream_id(target.stream_id);
+  recorded.set_event_type(target.type);
+  recorded.set_reason(std::string(reason));
+  recorded.set_repeated_text_of(repeated_text_of);
+  eventstore::ProposedEvent event = SystemEvent(recorded, caller.name);
+  event.metadata["redacts_position"] = absl::StrCat(target.position);
+  event.metadata["redacts_stream"] = target.stream_id;
+  event.metadata["redacts_event_id"] = target.event_id;
+  return event;
+}
+
+}  // namespace
 
 absl::StatusOr<eventstore::RedactRequest> PrepareRedaction(
     const eventstore::EventStore& store, const Principal& caller,
@@ -35,36 +59,81 @@ absl::StatusOr<eventstore::RedactRequest> PrepareRedaction(
         "position: ", request.position(), " is in the system stream ",
         target.stream_id, ", which is never redacted"));
   }
-  if (target.redacted) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("position: ", request.position(), " is already redacted"));
-  }
+  std::vector<eventstore::RecordedEvent> repeated;
+  const bool plan_stream =
+      absl::StartsWith(target.stream_id, domain::kAreaStreamPrefix) ||
+      absl::StartsWith(target.stream_id, domain::kDecisionStreamPrefix);
 
   eventstore::RedactRequest redaction{.position = target.position};
-  if (absl::StartsWith(target.stream_id, domain::kAreaStreamPrefix) ||
-      absl::StartsWith(target.stream_id, domain::kDecisionStreamPrefix)) {
+  std::vector<std::string> texts;
+  if (plan_stream) {
     PLANTRAIL_ASSIGN_OR_RETURN(
-        redaction.tombstone,
-        domain::RedactedPlanPayload(target.type, target.payload));
+        v1::PlanEvent event, domain::DecodeEvent(target.type, target.payload));
+    texts = domain::FreeTexts(event);
+    redaction.tombstone =
+        domain::EncodeEvent(domain::WithoutFreeText(event)).payload;
   }
-  v1::PayloadRedacted recorded;
-  recorded.set_position(target.position);
-  recorded.set_event_id(target.event_id);
-  recorded.set_stream_id(target.stream_id);
-  recorded.set_event_type(target.type);
-  recorded.set_reason(request.reason());
-  eventstore::ProposedEvent event = SystemEvent(recorded, caller.name);
-  event.metadata["redacts_position"] = absl::StrCat(target.position);
-  event.metadata["redacts_stream"] = target.stream_id;
-  event.metadata["redacts_event_id"] = target.event_id;
-  if (!request.command_id().empty()) {
-    event.event_id = PlanCommandHandler::EventIdFor(request.command_id());
-    event.metadata["command_id"] = request.command_id();
+  // An event whose text a redaction of an earlier one took in part (see
+  // below) may still be redacted itself, from what it holds now.
+  if (target.redacted) {
+    if (!plan_stream || redaction.tombstone == target.payload) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "position: ", request.position(), " is already redacted"));
+    }
+    redaction.replaces = target.payload;
   }
+  // Later events of the stream that repeat its text (a revision carries the
+  // value it replaced as its "before") lose that text in the same commit;
+  // their hashes stay as they were, like the redacted event's.
+  if (!texts.empty()) {
+    eventstore::ReadStreamRequest read{
+        .stream_id = target.stream_id,
+        .from_version = target.stream_version + 1,
+        .limit = 1000};
+    while (true) {
+      absl::StatusOr<eventstore::StreamPage> later = store.ReadStream(read);
+      PLANTRAIL_RETURN_IF_ERROR(later.status());
+      for (const eventstore::RecordedEvent& event : later->events) {
+        PLANTRAIL_ASSIGN_OR_RETURN(
+            v1::PlanEvent decoded,
+            domain::DecodeEvent(event.type, event.payload));
+        std::string narrowed =
+            domain::EncodeEvent(domain::WithoutTexts(decoded, texts)).payload;
+        if (narrowed == domain::EncodeEvent(decoded).payload) continue;
+        if (redaction.also.size() + 2 > kMaxEventsInOneRedaction) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("position: ", request.position(),
+                           " has its text repeated by more than ",
+                           kMaxEventsInOneRedaction - 1,
+                           " later events, more than one redaction can take"));
+        }
+        redaction.also.push_back({.position = event.position,
+                                  .tombstone = std::move(narrowed),
+                                  .replaces = event.payload});
+        repeated.push_back(event);
+      }
+      if (later->next_version == 0) break;
+      read.from_version = later->next_version;
+    }
+  }
+
   redaction.record = eventstore::AppendRequest{
       .stream_id = kRedactionStream,
-      .expected_version = eventstore::ExpectedVersion::Any(),
-      .events = {std::move(event)}};
+      .expected_version = eventstore::ExpectedVersion::Any()};
+  redaction.record.events.push_back(
+      RedactionRecord(target, request.reason(), 0, caller));
+  if (!request.command_id().empty()) {
+    eventstore::ProposedEvent& first = redaction.record.events.front();
+    first.event_id = PlanCommandHandler::EventIdFor(request.command_id());
+    first.metadata["command_id"] = request.command_id();
+  }
+  for (const eventstore::RecordedEvent& event : repeated) {
+    redaction.record.events.push_back(RedactionRecord(
+        event,
+        absl::StrCat(request.reason(), " (it repeated text of position ",
+                     target.position, ")"),
+        target.position, caller));
+  }
   return redaction;
 }
 

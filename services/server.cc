@@ -156,8 +156,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   server->event_store_service_ = std::make_unique<EventStoreService>(
       server->store_.get(), server->subscriptions_.get(),
       server->authorizer_.get());
-  server->command_handler_ =
-      std::make_unique<PlanCommandHandler>(server->store_.get());
+  PLANTRAIL_ASSIGN_OR_RETURN(std::string fingerprint_key,
+                             FingerprintKeyOf(*server->signing_key_));
+  server->command_handler_ = std::make_unique<PlanCommandHandler>(
+      server->store_.get(), [] { return absl::Now(); },
+      std::move(fingerprint_key));
   server->admin_service_ = std::make_unique<AdminService>(
       server->store_.get(),
       std::vector<projections::ProjectionRunner*>{server->area_state_.get(),

@@ -563,8 +563,9 @@ void AddRedact(CLI::App* admin, Context& context) {
     }
     context.out() << "redacted #" << response.redacted_position()
                   << "; the redaction is #" << response.position()
-                  << " in plantrail-redactions; projections are being "
-                     "rebuilt without the text\n";
+                  << " in plantrail-redactions; the projections are rebuilt "
+                     "without the text and the server's files hold no old "
+                     "copy of it\n";
     return absl::OkStatus();
   });
 }

@@ -5,11 +5,13 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "domain/evolve.h"
+#include "domain/redaction.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
 #include "tests/domain/domain_test_util.h"
@@ -174,6 +176,37 @@ TEST(EvolveTest, ATimeNoTimestampHoldsIsClamped) {
               .recorded_at = absl::FromUnixMicros(1'700'000'000'123'456)});
   EXPECT_EQ(area.updated_at().seconds(), 1'700'000'000);
   EXPECT_EQ(area.updated_at().nanos(), 123'456'000);
+}
+
+TEST(RedactionTest, ARevisionLosesTheRedactedTextItRepeatsAndNothingElse) {
+  const auto registered = Pb<v1::PlanEvent>(R"pb(
+    area_registered {
+      area_id: "rd"
+      title: "Payroll"
+      rationale: "Anna asked"
+      desired_effect: "faster"
+    }
+  )pb");
+  const auto revised = Pb<v1::PlanEvent>(R"pb(
+    area_details_revised {
+      before { rationale: "Anna asked" title: "Payroll" }
+      after { rationale: "Payroll must close faster" title: "Payroll" }
+      reason: "rephrased"
+    }
+  )pb");
+  const std::vector<std::string> texts = FreeTexts(registered);
+  EXPECT_EQ(texts, (std::vector<std::string>{"Anna asked", "faster"}));
+
+  const v1::PlanEvent narrowed = WithoutTexts(revised, texts);
+  const v1::AreaDetailsRevised& details = narrowed.area_details_revised();
+  EXPECT_TRUE(details.before().has_rationale());
+  EXPECT_EQ(details.before().rationale(), "");
+  EXPECT_EQ(details.before().title(), "Payroll");
+  EXPECT_EQ(details.after().rationale(), "Payroll must close faster");
+  EXPECT_EQ(details.reason(), "rephrased");
+  // An event that does not repeat the text is left as it is.
+  EXPECT_EQ(EncodeEvent(WithoutTexts(registered, {"other"})).payload,
+            EncodeEvent(registered).payload);
 }
 
 }  // namespace

@@ -280,6 +280,42 @@ TEST_F(CliAuditTest, RedactionRemovesTheTextKeepsTheChainAndSaysWhoAndWhy) {
   EXPECT_THAT(missing.err, HasSubstr("NOT_FOUND"));
 }
 
+TEST_F(CliAuditTest, ARedactedTextRepeatedByARevisionLeavesBothAndVerifies) {
+  const uint64_t registered = Register(
+      "rd-2", "SA redact", {"--rationale", "Ask Britt, 070-765 43 21"});
+  ASSERT_EQ(Run({"area", "revise", "rd-2", "--rationale", "Payroll first",
+                 "--reason", "rephrased"})
+                .exit_code,
+            0);
+  ASSERT_EQ(Run({"admin", "redact", std::to_string(registered), "--reason",
+                 "GDPR art. 17, case 2026/9"})
+                .exit_code,
+            0);
+
+  // The revision's "before" held the text: it went too, and the export
+  // accounts for both redactions and verifies offline.
+  const std::string file = TempPath("rd-2.jsonl");
+  ASSERT_EQ(Run({"export", "--area", "rd-2", "-o", file}).exit_code, 0);
+  std::stringstream exported;
+  exported << std::ifstream(file).rdbuf();
+  EXPECT_THAT(exported.str(), Not(HasSubstr("070-765 43 21")));
+  int redacted = 0;
+  for (const std::string& line : Lines(exported.str())) {
+    const json record = json::parse(line);
+    if (record["record"] == "event" && record["stream_id"] == "area-rd-2" &&
+        record["redacted"] == true) {
+      ++redacted;
+    }
+  }
+  EXPECT_EQ(redacted, 2);
+  const CliResult checked =
+      Run({"verify-export", file, "--public-key", DataDir() + "/signing.pub"});
+  EXPECT_EQ(checked.exit_code, 0) << checked;
+  EXPECT_THAT(checked.out, HasSubstr(absl::StrCat("repeated text of position ",
+                                                  registered, ")")));
+  EXPECT_THAT(RunOk({"history", "rd-2"}), Not(HasSubstr("070-765")));
+}
+
 // gRPC clients that append to streams of their own ("<prefix>-<n>"), each
 // append `per_append` events, until stopped; they count what was
 // acknowledged.

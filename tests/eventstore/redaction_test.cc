@@ -1,6 +1,10 @@
 // Redaction: the one change the log makes to a stored event. The payload
 // goes, its hash stays, the chain still verifies (also against an anchor
 // taken before), and the redaction's own record lands in the same commit.
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/eventstore/test_util.h"
@@ -124,6 +128,118 @@ TEST_F(RedactionTest, TwoRedactionsOfOneEventInOneCommitGroupOneWins) {
   EXPECT_TRUE(results[0].ok()) << results[0];
   EXPECT_EQ(results[1].code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(store_->HeadPosition(), 6u);
+}
+
+// The files under `dir` whose bytes contain `text`.
+std::vector<std::string> FilesHolding(const std::string& dir,
+                                      const std::string& text) {
+  std::vector<std::string> found;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)),
+                            std::istreambuf_iterator<char>());
+    if (bytes.find(text) != std::string::npos) {
+      found.push_back(entry.path().filename());
+    }
+  }
+  return found;
+}
+
+TEST_F(RedactionTest, LaterPayloadsAreNarrowedInTheSameCommit) {
+  const auto before = ReadEverything(*store_);
+  RedactRequest redaction = Redaction(2);
+  redaction.also.push_back(
+      {.position = 4, .tombstone = "narrowed", .replaces = before[3].payload});
+  auto redacted = store_->Redact(std::move(redaction));
+  ASSERT_TRUE(redacted.ok()) << redacted.status();
+
+  const auto after = ReadEverything(*store_);
+  EXPECT_TRUE(after[1].redacted);
+  EXPECT_TRUE(after[3].redacted);
+  EXPECT_EQ(after[3].payload, "narrowed");
+  EXPECT_EQ(after[3].payload_hash, before[3].payload_hash);
+  EXPECT_FALSE(after[2].redacted);
+  auto report = store_->Verify();
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok) << report->problem;
+
+  // An event redacted in part may be narrowed again, but only from what
+  // it holds now: one prepared from its older payload would bring back
+  // what the first redaction took.
+  RedactRequest stale = Redaction(4);
+  stale.replaces = before[3].payload;
+  EXPECT_EQ(store_->Redact(stale).status().code(), absl::StatusCode::kAborted);
+  RedactRequest unguarded = Redaction(4);
+  EXPECT_EQ(store_->Redact(unguarded).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->HeadPosition(), 6u);
+  RedactRequest again = Redaction(4);
+  again.replaces = "narrowed";
+  ASSERT_TRUE(store_->Redact(again).ok());
+  auto event = store_->ReadAll({.from_position = 4, .limit = 1});
+  ASSERT_TRUE(event.ok());
+  EXPECT_EQ(event->events[0].payload, "{}");
+}
+
+TEST_F(RedactionTest, ARetryOfARedactedEventAnswersAlikeWhateverItsPayload) {
+  const std::string id = "0f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b";
+  auto appended = store_->Append(Request("custom", ExpectedVersion::Any(),
+                                         {Event("Note", "salary 41000", id)}));
+  ASSERT_TRUE(appended.ok());
+  ASSERT_TRUE(store_->Redact(Redaction(appended->first_position)).ok());
+
+  const absl::Status right =
+      store_
+          ->Append(Request("custom", ExpectedVersion::Any(),
+                           {Event("Note", "salary 41000", id)}))
+          .status();
+  const absl::Status wrong =
+      store_
+          ->Append(Request("custom", ExpectedVersion::Any(),
+                           {Event("Note", "salary 42000", id)}))
+          .status();
+  EXPECT_EQ(right.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(right, wrong);
+  EXPECT_THAT(right.message(), HasSubstr("redacted"));
+}
+
+TEST_F(RedactionTest, NoFileKeepsTheRedactedPayloadOnceErased) {
+  store_.reset();
+  store_ = OpenStore(dir_.path(), Durability::kSync);
+  const std::string marker = "PERSONNUMMER-19700101-1234";
+  auto appended =
+      store_->Append(Request("area-2", ExpectedVersion::Any(),
+                             {Event("StatusReported", "call " + marker)}));
+  ASSERT_TRUE(appended.ok());
+  // One copy in a table file too, not only in the WAL and memtable.
+  ASSERT_TRUE(store_->EraseOverwritten(1, 0).ok());
+  ASSERT_FALSE(FilesHolding(dir_.path(), marker).empty());
+  ASSERT_TRUE(store_
+                  ->Append(Request("area-2", ExpectedVersion::Any(),
+                                   {Event("StatusReported", "later")}))
+                  .ok());
+
+  ASSERT_TRUE(store_->Redact(Redaction(appended->first_position)).ok());
+  ASSERT_TRUE(
+      store_
+          ->EraseOverwritten(appended->first_position, appended->first_position)
+          .ok());
+
+  EXPECT_THAT(FilesHolding(dir_.path(), marker), ::testing::IsEmpty());
+  plantrail::testing::TempDir copies;
+  ASSERT_TRUE(store_->CreateCheckpoint(copies / "checkpoint").ok());
+  EXPECT_THAT(FilesHolding(copies.path(), marker), ::testing::IsEmpty());
+  auto report = store_->Verify();
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok) << report->problem;
+  // And the store opens and reads again from what is left.
+  store_.reset();
+  store_ = OpenStore(dir_.path(), Durability::kSync);
+  auto event =
+      store_->ReadAll({.from_position = appended->first_position, .limit = 1});
+  ASSERT_TRUE(event.ok());
+  EXPECT_TRUE(event->events[0].redacted);
 }
 
 }  // namespace
