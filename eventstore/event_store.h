@@ -1,7 +1,7 @@
 // The append-only event log. It knows nothing about plans: streams, events,
 // positions and hashes only.
 //
-// Guarantees (see ../shared/DESIGN.md, "The log"; each has a test):
+// Guarantees (docs/architecture.md, "The log", names the test of each):
 //  - Every event has a global position 1, 2, 3, ... with no gaps and no
 //    reordering, and a version 1, 2, 3, ... within its stream.
 //  - An append to one stream is atomic: all of its events or none.

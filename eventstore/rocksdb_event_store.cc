@@ -153,8 +153,8 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   // One memtable budget for all column families, so the server's memory
-  // stays bounded however long the log grows (DESIGN.md: < 200 MB with a
-  // million events); a family is flushed when the total reaches it.
+  // stays bounded however long the log grows (docs/BENCHMARKS.md: < 200 MB with
+  // a million events); a family is flushed when the total reaches it.
   db_options.db_write_buffer_size = 32 << 20;
   db_options.statistics = rocksdb::CreateDBStatistics();
   // Tickers only: histograms and timers cost on every write.

@@ -490,8 +490,14 @@ absl::Status ProjectionStore::EraseDropped(absl::Time deadline) {
   for (const auto& handle : open) families.push_back(handle.get());
   rocksdb::FlushOptions flush;
   flush.wait = true;
-  PLANTRAIL_RETURN_IF_ERROR(FromRocks(db_->Flush(flush, families),
-                                      "cannot flush the projection store"));
+  for (rocksdb::ColumnFamilyHandle* family : families) {
+    // Another projection's rebuild may swap in its copy meanwhile and drop
+    // the old one: a dropped family has nothing left to flush.
+    const rocksdb::Status flushed = db_->Flush(flush, family);
+    if (flushed.IsColumnFamilyDropped()) continue;
+    PLANTRAIL_RETURN_IF_ERROR(
+        FromRocks(flushed, "cannot flush the projection store"));
+  }
   // Enabling deletions again (not forced, so as not to cut short anyone
   // who disabled them) deletes obsolete files now, not in the background.
   PLANTRAIL_RETURN_IF_ERROR(

@@ -70,7 +70,7 @@ TEST(RecordFormatTest, TheHeaderLayoutIsPinned) {
       "\0\0\0\1k\0\0\0\1v",                   // key, value
       8 + 8 + 8 + 16 + 5 + 5 + 5 + 4 + 10);
   EXPECT_EQ(EncodeHeader(event), expected);
-  // And the chain rule of DESIGN.md, by hand.
+  // And the chain rule (docs/architecture.md), by hand.
   const Hash payload_hash = Sha256("");
   std::string input(32, '\0');
   const Hash header_hash = Sha256(expected);
