@@ -138,6 +138,16 @@ class AuthorizationE2eTest : public ServerTest {
                     "", &response);
   }
 
+  // Area 3.1.1 of support area 3.1, as the admin registers it (the tests of
+  // a planner limited to 3.4 need one outside the scope).
+  static v1::RegisterAreaRequest AreaOutsideAnnasScope() {
+    v1::RegisterAreaRequest request;
+    request.set_area_id("3.1.1");
+    request.set_title("Exchange students");
+    request.set_support_area("3.1");
+    return request;
+  }
+
   std::shared_ptr<grpc::Channel> plain_;
   std::map<std::string, std::string> token_ids_;
 };
@@ -275,10 +285,7 @@ TEST_F(AuthorizationE2eTest, TheActorIsTheTokensPrincipalWhateverTheCallSays) {
 
 TEST_F(AuthorizationE2eTest, APlannerLimitedToASupportAreaStaysInIt) {
   // The admin registers an area of 3.1; anna may plan only 3.4.
-  v1::RegisterAreaRequest other;
-  other.set_area_id("3.1.1");
-  other.set_title("Exchange students");
-  other.set_support_area("3.1");
+  const v1::RegisterAreaRequest other = AreaOutsideAnnasScope();
   v1::CommandResult result;
   ASSERT_TRUE(commands_->RegisterArea(Context().get(), other, &result).ok());
   auto as_anna = [&, token = Grant("anna", "planner", {"3.4"})] {
@@ -338,10 +345,7 @@ std::string SecurityLog(const TempDir& dir) {
 }
 
 TEST_F(AuthorizationE2eTest, RefusalsAfterAuthorizationAreInTheSecurityLog) {
-  v1::RegisterAreaRequest other;
-  other.set_area_id("3.1.1");
-  other.set_title("Exchange students");
-  other.set_support_area("3.1");
+  const v1::RegisterAreaRequest other = AreaOutsideAnnasScope();
   v1::CommandResult result;
   ASSERT_TRUE(commands_->RegisterArea(Context().get(), other, &result).ok());
   const std::string anna = Grant("anna", "planner", {"3.4"});
@@ -374,10 +378,7 @@ TEST_F(AuthorizationE2eTest, RefusalsAfterAuthorizationAreInTheSecurityLog) {
 }
 
 TEST_F(AuthorizationE2eTest, AReplayedCommandIdPassesTheScopeCheckToo) {
-  v1::RegisterAreaRequest other;
-  other.set_area_id("3.1.1");
-  other.set_title("Exchange students");
-  other.set_support_area("3.1");
+  v1::RegisterAreaRequest other = AreaOutsideAnnasScope();
   other.mutable_options()->set_command_id("register-3.1.1");
   v1::CommandResult result;
   ASSERT_TRUE(commands_->RegisterArea(Context().get(), other, &result).ok());
