@@ -21,6 +21,7 @@
 #include "plantrail/v1/plan_commands.grpc.pb.h"
 #include "plantrail/v1/plan_queries.grpc.pb.h"
 #include "tests/e2e/server_test.h"
+#include "tests/files_holding.h"
 
 namespace plantrail {
 namespace {
@@ -34,17 +35,7 @@ constexpr char kMarker[] = "PERSONNUMMER-19700101-1234";
 
 // The files under `dir` whose bytes hold kMarker.
 std::vector<std::string> FilesWithMarker(const std::string& dir) {
-  std::vector<std::string> found;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
-    if (!entry.is_regular_file()) continue;
-    std::ifstream in(entry.path(), std::ios::binary);
-    const std::string bytes((std::istreambuf_iterator<char>(in)),
-                            std::istreambuf_iterator<char>());
-    if (absl::StrContains(bytes, kMarker)) {
-      found.push_back(entry.path().string());
-    }
-  }
-  return found;
+  return plantrail::testing::FilesHolding(dir, kMarker);
 }
 
 bool HoldsMarker(const google::protobuf::Message& message) {

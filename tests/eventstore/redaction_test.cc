@@ -8,6 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/eventstore/test_util.h"
+#include "tests/files_holding.h"
 #include "tests/temp_dir.h"
 
 namespace plantrail::eventstore {
@@ -130,22 +131,6 @@ TEST_F(RedactionTest, TwoRedactionsOfOneEventInOneCommitGroupOneWins) {
   EXPECT_EQ(store_->HeadPosition(), 6u);
 }
 
-// The files under `dir` whose bytes contain `text`.
-std::vector<std::string> FilesHolding(const std::string& dir,
-                                      const std::string& text) {
-  std::vector<std::string> found;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
-    if (!entry.is_regular_file()) continue;
-    std::ifstream in(entry.path(), std::ios::binary);
-    const std::string bytes((std::istreambuf_iterator<char>(in)),
-                            std::istreambuf_iterator<char>());
-    if (bytes.find(text) != std::string::npos) {
-      found.push_back(entry.path().filename());
-    }
-  }
-  return found;
-}
-
 TEST_F(RedactionTest, LaterPayloadsAreNarrowedInTheSameCommit) {
   const auto before = ReadEverything(*store_);
   RedactRequest redaction = Redaction(2);
@@ -214,7 +199,7 @@ TEST_F(RedactionTest, NoFileKeepsTheRedactedPayloadOnceErased) {
   ASSERT_TRUE(appended.ok());
   // One copy in a table file too, not only in the WAL and memtable.
   ASSERT_TRUE(store_->EraseOverwritten(1, 0).ok());
-  ASSERT_FALSE(FilesHolding(dir_.path(), marker).empty());
+  ASSERT_FALSE(::plantrail::testing::FilesHolding(dir_.path(), marker).empty());
   ASSERT_TRUE(store_
                   ->Append(Request("area-2", ExpectedVersion::Any(),
                                    {Event("StatusReported", "later")}))
@@ -226,10 +211,12 @@ TEST_F(RedactionTest, NoFileKeepsTheRedactedPayloadOnceErased) {
           ->EraseOverwritten(appended->first_position, appended->first_position)
           .ok());
 
-  EXPECT_THAT(FilesHolding(dir_.path(), marker), ::testing::IsEmpty());
+  EXPECT_THAT(::plantrail::testing::FilesHolding(dir_.path(), marker),
+              ::testing::IsEmpty());
   plantrail::testing::TempDir copies;
   ASSERT_TRUE(store_->CreateCheckpoint(copies / "checkpoint").ok());
-  EXPECT_THAT(FilesHolding(copies.path(), marker), ::testing::IsEmpty());
+  EXPECT_THAT(::plantrail::testing::FilesHolding(copies.path(), marker),
+              ::testing::IsEmpty());
   auto report = store_->Verify();
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->ok) << report->problem;
