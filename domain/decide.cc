@@ -6,6 +6,8 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
 #include "common/status_macros.h"
 #include "domain/dependency_graph.h"
@@ -155,6 +157,13 @@ absl::StatusOr<v1::Dependency> DependencyTarget(const Request& command) {
     case Request::kOnAreaId:
       PLANTRAIL_RETURN_IF_ERROR(CheckId("on_area_id", command.on_area_id()));
       dependency.set_area_id(command.on_area_id());
+      // An area of another plan keeps its plan's id; the same plan's none.
+      if (!command.on_plan_id().empty() &&
+          command.on_plan_id() != command.plan_id()) {
+        PLANTRAIL_RETURN_IF_ERROR(
+            CheckPlanId("on_plan_id", command.on_plan_id()));
+        dependency.set_plan_id(command.on_plan_id());
+      }
       break;
     case Request::kExternal:
       PLANTRAIL_RETURN_IF_ERROR(
@@ -170,9 +179,14 @@ absl::StatusOr<v1::Dependency> DependencyTarget(const Request& command) {
 }
 
 std::string Describe(const v1::Dependency& dependency) {
-  return dependency.target_case() == v1::Dependency::kAreaId
-             ? absl::StrCat("area \"", dependency.area_id(), "\"")
-             : absl::StrCat("\"", dependency.external(), "\"");
+  if (dependency.target_case() != v1::Dependency::kAreaId) {
+    return absl::StrCat("\"", dependency.external(), "\"");
+  }
+  if (dependency.plan_id().empty()) {
+    return absl::StrCat("area \"", dependency.area_id(), "\"");
+  }
+  return absl::StrCat("area \"", dependency.area_id(), "\" of plan \"",
+                      dependency.plan_id(), "\"");
 }
 
 absl::StatusOr<PlanDate> Today(const Facts& facts) {
@@ -306,6 +320,7 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
     *registered.mutable_planned_start() = ToProto(*schedule.start);
   if (schedule.end) *registered.mutable_planned_end() = ToProto(*schedule.end);
   registered.set_phase(phase);
+  registered.set_plan_id(command.plan_id());
   return event;
 }
 
@@ -482,15 +497,16 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
   PLANTRAIL_ASSIGN_OR_RETURN(v1::Dependency dependency,
                              DependencyTarget(command));
   if (dependency.has_area_id()) {
-    if (dependency.area_id() == command.area_id()) {
+    if (dependency.area_id() == command.area_id() &&
+        dependency.plan_id().empty()) {
       return Invalid("no-self-dependency",
                      absl::StrCat("on_area_id: area \"", command.area_id(),
                                   "\" cannot depend on itself"));
     }
     if (!facts.existing_areas.contains(dependency.area_id())) {
       return Refuse(Code::kNotFound, "dependency-on-known-area",
-                    absl::StrCat("on_area_id: area \"", dependency.area_id(),
-                                 "\" is not registered"));
+                    absl::StrCat("on_area_id: ", Describe(dependency),
+                                 " is not registered"));
     }
   }
   for (const v1::Dependency& existing : area.dependencies()) {
@@ -670,7 +686,7 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
                                command.position()));
   }
   const EventRef& target = *facts.event_at_position;
-  if (target.stream_id != AreaStream(command.area_id())) {
+  if (target.stream_id != AreaStream(facts.stream_plan, command.area_id())) {
     return Invalid(
         "correct-own-entry",
         absl::StrCat("position: the event at position ", command.position(),
@@ -776,6 +792,275 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::DecisionState& decision,
   recorded.set_title(command.title());
   *recorded.mutable_area_ids() = command.area_ids();
   recorded.set_outcome(command.outcome());
+  recorded.set_plan_id(command.plan_id());
+  return event;
+}
+
+namespace {
+
+// The dates of a plan as a request gives them: the period's ends, or a
+// period in one text.
+absl::Status ParsePlanFields(const v1::PlanFields& fields,
+                             v1::PlanDetails& details) {
+  const auto line = [](absl::string_view field, bool present,
+                       const std::string& text, size_t max, bool required,
+                       auto set) -> absl::Status {
+    if (!present) return absl::OkStatus();
+    PLANTRAIL_RETURN_IF_ERROR(
+        CheckLine(absl::StrCat("fields.", field), text, max, required));
+    set(text);
+    return absl::OkStatus();
+  };
+  PLANTRAIL_RETURN_IF_ERROR(
+      line("title", fields.has_title(), fields.title(), TextLimits::kLine, true,
+           [&](const std::string& t) { details.set_title(t); }));
+  PLANTRAIL_RETURN_IF_ERROR(
+      line("organisation", fields.has_organisation(), fields.organisation(),
+           TextLimits::kName, false,
+           [&](const std::string& t) { details.set_organisation(t); }));
+  PLANTRAIL_RETURN_IF_ERROR(
+      line("reference", fields.has_reference(), fields.reference(),
+           TextLimits::kName, false,
+           [&](const std::string& t) { details.set_reference(t); }));
+  PLANTRAIL_RETURN_IF_ERROR(
+      line("decided_by", fields.has_decided_by(), fields.decided_by(),
+           TextLimits::kName, false,
+           [&](const std::string& t) { details.set_decided_by(t); }));
+  PLANTRAIL_RETURN_IF_ERROR(
+      line("owner", fields.has_owner(), fields.owner(), TextLimits::kName,
+           false, [&](const std::string& t) { details.set_owner(t); }));
+  PLANTRAIL_RETURN_IF_ERROR(
+      line("followed_up_by", fields.has_followed_up_by(),
+           fields.followed_up_by(), TextLimits::kName, false,
+           [&](const std::string& t) { details.set_followed_up_by(t); }));
+  if (fields.has_decided_on()) {
+    PLANTRAIL_ASSIGN_OR_RETURN(
+        std::optional<PlanDate> date,
+        ParseDate("fields.decided_on", fields.decided_on()));
+    if (date) *details.mutable_decided_on() = ToProto(*date);
+  }
+  std::optional<PlanDate> start;
+  std::optional<PlanDate> end;
+  if (fields.has_period()) {
+    if (fields.has_period_start() || fields.has_period_end()) {
+      return Invalid("one-way-to-give-dates",
+                     "fields.period: give either period or "
+                     "period_start/period_end, not both");
+    }
+    PLANTRAIL_RETURN_IF_ERROR(
+        CheckLine("fields.period", fields.period(), TextLimits::kDate, false));
+    if (!absl::StripAsciiWhitespace(fields.period()).empty()) {
+      absl::StatusOr<PlanRange> range = ParsePlanRange(fields.period());
+      if (!range.ok()) {
+        return Invalid(
+            "plan-date-syntax",
+            absl::StrCat("fields.period: ", range.status().message()));
+      }
+      start = range->start;
+      end = range->end;
+    }
+  } else {
+    if (fields.has_period_start()) {
+      PLANTRAIL_ASSIGN_OR_RETURN(
+          start, ParseDate("fields.period_start", fields.period_start()));
+    }
+    if (fields.has_period_end()) {
+      PLANTRAIL_ASSIGN_OR_RETURN(
+          end, ParseDate("fields.period_end", fields.period_end()));
+    }
+  }
+  if (start && end) {
+    const auto first = start->first_day();
+    const auto last = end->last_day();
+    if (first && last && *last < *first) {
+      return Invalid("end-after-start",
+                     absl::StrCat("fields.period_end: \"", end->text(),
+                                  "\" ends before the period's start \"",
+                                  start->text(), "\" begins"));
+    }
+  }
+  if (start) *details.mutable_period_start() = ToProto(*start);
+  if (end) *details.mutable_period_end() = ToProto(*end);
+  return absl::OkStatus();
+}
+
+absl::Status RequirePlan(const v1::PlanState& plan, absl::string_view plan_id) {
+  PLANTRAIL_RETURN_IF_ERROR(CheckPlanId("plan_id", plan_id));
+  if (plan.version() == 0) {
+    return Refuse(
+        Code::kNotFound, "plan-exists",
+        absl::StrCat("plan_id: plan \"", plan_id, "\" is not registered"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status RequirePlanOpen(const v1::PlanState& plan,
+                             absl::string_view plan_id,
+                             absl::string_view what) {
+  PLANTRAIL_RETURN_IF_ERROR(RequirePlan(plan, plan_id));
+  if (plan.closed()) {
+    return Refuse(Code::kFailedPrecondition, "closed-plan-is-settled",
+                  absl::StrCat("plan_id: plan \"", plan_id, "\" is closed: ",
+                               what, " needs it reopened first"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::PlanEvent> Decide(const v1::PlanState& plan,
+                                     const v1::RegisterPlanRequest& command,
+                                     const Facts& facts) {
+  PLANTRAIL_RETURN_IF_ERROR(CheckPlanId("plan_id", command.plan_id()));
+  if (plan.version() > 0) {
+    return Refuse(Code::kAlreadyExists, "register-once",
+                  absl::StrCat("plan_id: plan \"", command.plan_id(),
+                               "\" is already registered (version ",
+                               plan.version(), ")"));
+  }
+  if (!command.fields().has_title()) {
+    return Invalid("title-required", "fields.title: a plan needs a title");
+  }
+  v1::PlanEvent event;
+  v1::PlanRegistered& registered = *event.mutable_plan_registered();
+  PLANTRAIL_RETURN_IF_ERROR(
+      ParsePlanFields(command.fields(), *registered.mutable_details()));
+  if (command.adopt_unplanned() && !facts.unplanned_holder.empty()) {
+    return Refuse(
+        Code::kFailedPrecondition, "one-plan-holds-unplanned",
+        absl::StrCat("adopt_unplanned: plan \"", facts.unplanned_holder,
+                     "\" already holds the areas recorded without "
+                     "a plan"));
+  }
+  registered.set_plan_id(command.plan_id());
+  registered.set_holds_unplanned(command.adopt_unplanned());
+  return event;
+}
+
+absl::StatusOr<v1::PlanEvent> Decide(const v1::PlanState& plan,
+                                     const v1::RevisePlanRequest& command,
+                                     const Facts&) {
+  PLANTRAIL_RETURN_IF_ERROR(
+      RequirePlanOpen(plan, command.plan_id(), "a revision of the plan"));
+  PLANTRAIL_RETURN_IF_ERROR(
+      CheckReason("reason", command.reason(), "a revision of a plan"));
+  v1::PlanDetails given;
+  PLANTRAIL_RETURN_IF_ERROR(ParsePlanFields(command.fields(), given));
+  v1::PlanEvent event;
+  v1::PlanRevised& revised = *event.mutable_plan_revised();
+  v1::PlanDetails& before = *revised.mutable_before();
+  v1::PlanDetails& after = *revised.mutable_after();
+  const auto text = [&](bool has, const std::string& now,
+                        const std::string& next, auto set_before,
+                        auto set_after) {
+    if (has && now != next) {
+      // A field the plan did not have is absent before, not empty.
+      if (!now.empty()) set_before(now);
+      set_after(next);
+    }
+  };
+  text(
+      given.has_title(), plan.title(), given.title(),
+      [&](const std::string& v) { before.set_title(v); },
+      [&](const std::string& v) { after.set_title(v); });
+  text(
+      given.has_organisation(), plan.organisation(), given.organisation(),
+      [&](const std::string& v) { before.set_organisation(v); },
+      [&](const std::string& v) { after.set_organisation(v); });
+  text(
+      given.has_reference(), plan.reference(), given.reference(),
+      [&](const std::string& v) { before.set_reference(v); },
+      [&](const std::string& v) { after.set_reference(v); });
+  text(
+      given.has_decided_by(), plan.decided_by(), given.decided_by(),
+      [&](const std::string& v) { before.set_decided_by(v); },
+      [&](const std::string& v) { after.set_decided_by(v); });
+  text(
+      given.has_owner(), plan.owner(), given.owner(),
+      [&](const std::string& v) { before.set_owner(v); },
+      [&](const std::string& v) { after.set_owner(v); });
+  text(
+      given.has_followed_up_by(), plan.followed_up_by(), given.followed_up_by(),
+      [&](const std::string& v) { before.set_followed_up_by(v); },
+      [&](const std::string& v) { after.set_followed_up_by(v); });
+  // A date given that differs from the plan's: before (when the plan had
+  // one) and after.
+  const auto Same = [](const v1::PlanDate& a, const v1::PlanDate& b) {
+    return a.SerializeAsString() == b.SerializeAsString();
+  };
+  if (given.has_decided_on() &&
+      !(plan.has_decided_on() && Same(plan.decided_on(), given.decided_on()))) {
+    if (plan.has_decided_on()) *before.mutable_decided_on() = plan.decided_on();
+    *after.mutable_decided_on() = given.decided_on();
+  }
+  if (given.has_period_start() &&
+      !(plan.has_period_start() &&
+        Same(plan.period_start(), given.period_start()))) {
+    if (plan.has_period_start()) {
+      *before.mutable_period_start() = plan.period_start();
+    }
+    *after.mutable_period_start() = given.period_start();
+  }
+  if (given.has_period_end() &&
+      !(plan.has_period_end() && Same(plan.period_end(), given.period_end()))) {
+    if (plan.has_period_end()) *before.mutable_period_end() = plan.period_end();
+    *after.mutable_period_end() = given.period_end();
+  }
+  if (after.ByteSizeLong() == 0) {
+    return Refuse(Code::kFailedPrecondition, "revision-changes-something",
+                  "fields: set at least one field to a new value");
+  }
+  revised.set_reason(command.reason());
+  return event;
+}
+
+absl::StatusOr<v1::PlanEvent> Decide(const v1::PlanState& plan,
+                                     const v1::ClosePlanRequest& command,
+                                     const Facts& facts) {
+  PLANTRAIL_RETURN_IF_ERROR(RequirePlan(plan, command.plan_id()));
+  if (plan.closed()) {
+    return Refuse(Code::kFailedPrecondition, "close-once",
+                  absl::StrCat("plan_id: plan \"", command.plan_id(),
+                               "\" is already closed"));
+  }
+  PLANTRAIL_RETURN_IF_ERROR(
+      CheckReason("reason", command.reason(), "closing a plan"));
+  if (!facts.open_areas.empty()) {
+    constexpr size_t kNamed = 50;
+    std::vector<std::string> named;
+    for (const std::string& area_id : facts.open_areas) {
+      if (named.size() == kNamed) break;
+      named.push_back(absl::StrCat("\"", area_id, "\""));
+    }
+    std::string more;
+    if (facts.open_areas.size() > kNamed) {
+      more = absl::StrCat(" and ", facts.open_areas.size() - kNamed, " more");
+    }
+    return Refuse(Code::kFailedPrecondition, "close-plan-with-areas-closed",
+                  absl::StrCat("plan_id: plan \"", command.plan_id(), "\" has ",
+                               facts.open_areas.size(), " open area",
+                               facts.open_areas.size() == 1 ? "" : "s", ": ",
+                               absl::StrJoin(named, ", "), more,
+                               "; close each with an outcome first"));
+  }
+  v1::PlanEvent event;
+  event.mutable_plan_closed()->set_reason(command.reason());
+  return event;
+}
+
+absl::StatusOr<v1::PlanEvent> Decide(const v1::PlanState& plan,
+                                     const v1::ReopenPlanRequest& command,
+                                     const Facts&) {
+  PLANTRAIL_RETURN_IF_ERROR(RequirePlan(plan, command.plan_id()));
+  if (!plan.closed()) {
+    return Refuse(
+        Code::kFailedPrecondition, "reopen-closed",
+        absl::StrCat("plan_id: plan \"", command.plan_id(), "\" is open"));
+  }
+  PLANTRAIL_RETURN_IF_ERROR(
+      CheckReason("reason", command.reason(), "reopening a plan"));
+  v1::PlanEvent event;
+  event.mutable_plan_reopened()->set_reason(command.reason());
   return event;
 }
 

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
@@ -37,11 +38,18 @@ struct EventRef {
 struct Facts {
   // Now, for defaults such as a status report's date.
   absl::Time now = absl::UnixEpoch();
+  // The plan part of the stream ids of the command's plan (see
+  // domain/streams.h): the plan's id, or empty for the unplanned names.
+  std::string stream_plan;
   // Of the areas and decisions the command names, those that exist.
   absl::flat_hash_set<std::string> existing_areas;
   absl::flat_hash_set<std::string> existing_decisions;
   // The event at CorrectEntryRequest.position, if there is one.
   std::optional<EventRef> event_at_position;
+  // RegisterPlan: the plan that holds the unplanned areas, if one does.
+  std::string unplanned_holder;
+  // ClosePlan: the ids of the plan's open areas.
+  std::vector<std::string> open_areas;
 };
 
 // Checks what every command may carry (command id, correlation ids).
@@ -80,6 +88,25 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
 absl::StatusOr<v1::PlanEvent> Decide(const v1::DecisionState& decision,
                                      const v1::RecordDecisionRequest& command,
                                      const Facts& facts);
+
+absl::StatusOr<v1::PlanEvent> Decide(const v1::PlanState& plan,
+                                     const v1::RegisterPlanRequest& command,
+                                     const Facts& facts);
+absl::StatusOr<v1::PlanEvent> Decide(const v1::PlanState& plan,
+                                     const v1::RevisePlanRequest& command,
+                                     const Facts& facts);
+absl::StatusOr<v1::PlanEvent> Decide(const v1::PlanState& plan,
+                                     const v1::ClosePlanRequest& command,
+                                     const Facts& facts);
+absl::StatusOr<v1::PlanEvent> Decide(const v1::PlanState& plan,
+                                     const v1::ReopenPlanRequest& command,
+                                     const Facts& facts);
+
+// OK when `plan` (the state of plan `plan_id`) exists and is open, so that
+// `what` (an area or decision command) may change it: NOT_FOUND for an
+// unknown plan, FAILED_PRECONDITION for a closed one.
+absl::Status RequirePlanOpen(const v1::PlanState& plan,
+                             absl::string_view plan_id, absl::string_view what);
 
 // The id of the decision a RecordDecisionRequest records: its decision_id,
 // or one derived from reference and date ("V-2022-0218-2023-04-05").

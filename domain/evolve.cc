@@ -36,12 +36,34 @@ void ApplyDetails(v1::AreaState& state, const v1::AreaDetails& details) {
   if (details.has_group()) state.set_group(details.group());
 }
 
+void ApplyPlanDetails(v1::PlanState& state, const v1::PlanDetails& details) {
+  if (details.has_title()) state.set_title(details.title());
+  if (details.has_organisation()) {
+    state.set_organisation(details.organisation());
+  }
+  if (details.has_reference()) state.set_reference(details.reference());
+  if (details.has_decided_by()) state.set_decided_by(details.decided_by());
+  if (details.has_decided_on()) {
+    *state.mutable_decided_on() = details.decided_on();
+  }
+  if (details.has_period_start()) {
+    *state.mutable_period_start() = details.period_start();
+  }
+  if (details.has_period_end()) {
+    *state.mutable_period_end() = details.period_end();
+  }
+  if (details.has_owner()) state.set_owner(details.owner());
+  if (details.has_followed_up_by()) {
+    state.set_followed_up_by(details.followed_up_by());
+  }
+}
+
 }  // namespace
 
 bool SameTarget(const v1::Dependency& a, const v1::Dependency& b) {
   if (a.target_case() != b.target_case()) return false;
   return a.target_case() == v1::Dependency::kAreaId
-             ? a.area_id() == b.area_id()
+             ? a.area_id() == b.area_id() && a.plan_id() == b.plan_id()
              : a.external() == b.external();
 }
 
@@ -51,6 +73,7 @@ void EvolveArea(v1::AreaState& state, const v1::PlanEvent& event,
     case v1::PlanEvent::kAreaRegistered: {
       const v1::AreaRegistered& e = event.area_registered();
       state.set_area_id(e.area_id());
+      state.set_plan_id(e.plan_id());
       state.set_title(e.title());
       state.set_support_area(e.support_area());
       state.set_group(e.group());
@@ -157,6 +180,10 @@ void EvolveArea(v1::AreaState& state, const v1::PlanEvent& event,
       state.add_corrected_positions(event.entry_corrected().position());
       break;
     case v1::PlanEvent::kDecisionRecorded:
+    case v1::PlanEvent::kPlanRegistered:
+    case v1::PlanEvent::kPlanRevised:
+    case v1::PlanEvent::kPlanClosed:
+    case v1::PlanEvent::kPlanReopened:
     case v1::PlanEvent::EVENT_NOT_SET:
       break;
   }
@@ -171,6 +198,7 @@ void EvolveDecision(v1::DecisionState& state, const v1::PlanEvent& event,
   if (event.has_decision_recorded()) {
     const v1::DecisionRecorded& e = event.decision_recorded();
     state.set_decision_id(e.decision_id());
+    state.set_plan_id(e.plan_id());
     state.set_reference(e.reference());
     state.set_body(e.body());
     *state.mutable_decided_on() = e.decided_on();
@@ -182,6 +210,39 @@ void EvolveDecision(v1::DecisionState& state, const v1::PlanEvent& event,
   }
   state.set_version(context.version);
   state.set_position(context.position);
+}
+
+void EvolvePlan(v1::PlanState& state, const v1::PlanEvent& event,
+                const EventContext& context) {
+  switch (event.event_case()) {
+    case v1::PlanEvent::kPlanRegistered: {
+      const v1::PlanRegistered& e = event.plan_registered();
+      state.set_plan_id(e.plan_id());
+      ApplyPlanDetails(state, e.details());
+      state.set_holds_unplanned(e.holds_unplanned());
+      SetTime(*state.mutable_registered_at(), context.recorded_at);
+      state.set_registered_by(context.actor);
+      break;
+    }
+    case v1::PlanEvent::kPlanRevised:
+      ApplyPlanDetails(state, event.plan_revised().after());
+      state.set_revisions(state.revisions() + 1);
+      break;
+    case v1::PlanEvent::kPlanClosed:
+      state.set_closed(true);
+      state.set_closing_reason(event.plan_closed().reason());
+      break;
+    case v1::PlanEvent::kPlanReopened:
+      state.set_closed(false);
+      state.set_closing_reason(event.plan_reopened().reason());
+      break;
+    default:
+      break;
+  }
+  state.set_version(context.version);
+  state.set_position(context.position);
+  SetTime(*state.mutable_updated_at(), context.recorded_at);
+  state.set_updated_by(context.actor);
 }
 
 }  // namespace plantrail::domain

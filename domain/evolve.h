@@ -34,6 +34,8 @@ void EvolveArea(v1::AreaState& state, const v1::PlanEvent& event,
                 const EventContext& context);
 void EvolveDecision(v1::DecisionState& state, const v1::PlanEvent& event,
                     const EventContext& context);
+void EvolvePlan(v1::PlanState& state, const v1::PlanEvent& event,
+                const EventContext& context);
 
 }  // namespace plantrail::domain
 

@@ -52,6 +52,11 @@ absl::Status CheckId(absl::string_view field, absl::string_view id) {
   return absl::OkStatus();
 }
 
+absl::Status CheckPlanId(absl::string_view field, absl::string_view id) {
+  PLANTRAIL_RETURN_IF_ERROR(CheckSize(field, id, TextLimits::kPlanId, true));
+  return CheckId(field, id);
+}
+
 absl::Status CheckLine(absl::string_view field, absl::string_view text,
                        size_t max, bool required) {
   PLANTRAIL_RETURN_IF_ERROR(CheckSize(field, text, max, required));

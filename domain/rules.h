@@ -19,6 +19,8 @@ absl::Status Refuse(absl::StatusCode code, absl::string_view rule,
 // Input limits of plan fields; each returns INVALID_ARGUMENT naming `field`.
 struct TextLimits {
   static constexpr size_t kId = 64;
+  // A plan's id is part of every stream id of its areas.
+  static constexpr size_t kPlanId = 32;
   static constexpr size_t kLine = 300;
   static constexpr size_t kName = 200;
   static constexpr size_t kReason = 2000;
@@ -32,6 +34,8 @@ struct TextLimits {
 
 // [A-Za-z0-9][A-Za-z0-9._-]*, at most TextLimits::kId: area and decision ids.
 absl::Status CheckId(absl::string_view field, absl::string_view id);
+// The same syntax, at most TextLimits::kPlanId: plan ids.
+absl::Status CheckPlanId(absl::string_view field, absl::string_view id);
 // One line of text: no control characters, at most `max` bytes; `required`
 // refuses empty (after trimming spaces).
 absl::Status CheckLine(absl::string_view field, absl::string_view text,

@@ -27,6 +27,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
@@ -117,6 +118,11 @@ class EventStore {
   // The stream's last version; 0 when it has no events.
   virtual absl::StatusOr<uint64_t> StreamVersion(
       absl::string_view stream_id) const = 0;
+
+  // The ids of the streams with events whose id starts with `prefix`, in
+  // byte order, at most `limit`. Committed streams only.
+  virtual absl::StatusOr<std::vector<std::string>> ListStreams(
+      absl::string_view prefix, size_t limit) const = 0;
 
   // The event with this id (canonical UUID text, any case), if stored.
   virtual absl::StatusOr<std::optional<RecordedEvent>> ReadEvent(

@@ -880,6 +880,21 @@ absl::StatusOr<uint64_t> RocksDbEventStore::StreamVersion(
   return head.version;
 }
 
+absl::StatusOr<std::vector<std::string>> RocksDbEventStore::ListStreams(
+    absl::string_view prefix, size_t limit) const {
+  std::vector<std::string> streams;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), stream_heads_));
+  for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size()));
+       it->Valid() && streams.size() < limit; it->Next()) {
+    const rocksdb::Slice key = it->key();
+    if (!key.starts_with(rocksdb::Slice(prefix.data(), prefix.size()))) break;
+    streams.emplace_back(key.data(), key.size());
+  }
+  PLANTRAIL_RETURN_IF_ERROR(FromRocks(it->status(), "listing streams"));
+  return streams;
+}
+
 absl::StatusOr<std::optional<RecordedEvent>> RocksDbEventStore::ReadEvent(
     absl::string_view event_id) const {
   absl::StatusOr<Uuid> id = ParseUuid(event_id);

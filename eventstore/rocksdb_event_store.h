@@ -49,6 +49,8 @@ class RocksDbEventStore final : public EventStore {
   absl::StatusOr<LogPage> ReadAll(const ReadAllRequest& request) const override;
   absl::StatusOr<uint64_t> StreamVersion(
       absl::string_view stream_id) const override;
+  absl::StatusOr<std::vector<std::string>> ListStreams(
+      absl::string_view prefix, size_t limit) const override;
   absl::StatusOr<std::optional<RecordedEvent>> ReadEvent(
       absl::string_view event_id) const override;
   absl::StatusOr<uint64_t> SaveCursor(absl::string_view name,

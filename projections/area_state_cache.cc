@@ -28,7 +28,8 @@ absl::StatusOr<v1::AreaState> AreaStateCache::Fold(
   }
   v1::AreaState state;
   if (cached.has_value()) {
-    PLANTRAIL_ASSIGN_OR_RETURN(state, FoldAreaAfter(log, *std::move(cached)));
+    PLANTRAIL_ASSIGN_OR_RETURN(state,
+                               FoldAreaAfter(log, area_id, *std::move(cached)));
   } else {
     PLANTRAIL_ASSIGN_OR_RETURN(state, FoldArea(log, area_id));
   }

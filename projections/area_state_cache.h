@@ -4,7 +4,8 @@
 //
 // Only areas are cached, and only their latest state; time travel folds
 // from the start. A redaction changes stored payloads under a cached state:
-// Forget() drops the area so it is folded from the start again.
+// Forget() drops the area so it is folded from the start again. Areas are
+// named by their qualified id (see plan_stream.h).
 //
 // Thread safety: all methods may be called concurrently. Folding happens
 // outside the lock; of two folds of one area the newer state is kept.
@@ -29,8 +30,8 @@ class AreaStateCache {
 
   // The area's state as `log` holds it now (version 0: not registered).
   absl::StatusOr<v1::AreaState> Fold(const eventstore::EventStore& log,
-                                     absl::string_view area_id);
-  void Forget(absl::string_view area_id);
+                                     absl::string_view qualified_id);
+  void Forget(absl::string_view qualified_id);
 
  private:
   struct Entry {

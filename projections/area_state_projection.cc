@@ -16,6 +16,10 @@ std::string DecisionKey(absl::string_view decision_id) {
   return absl::StrCat(kDecisionKeyPrefix, decision_id);
 }
 
+std::string PlanKey(absl::string_view plan_id) {
+  return absl::StrCat(kPlanKeyPrefix, plan_id);
+}
+
 absl::Status AreaStateProjection::Apply(const eventstore::RecordedEvent& event,
                                         StateWriter& state) {
   PLANTRAIL_ASSIGN_OR_RETURN(std::optional<PlanEventRecord> record,
@@ -32,6 +36,11 @@ absl::Status AreaStateProjection::Apply(const eventstore::RecordedEvent& event,
     PLANTRAIL_ASSIGN_OR_RETURN(v1::DecisionState * decision,
                                StagedMessage<v1::DecisionState>(state, key));
     domain::EvolveDecision(*decision, record->event, record->context);
+  } else if (absl::ConsumePrefix(&stream, domain::kPlanStreamPrefix)) {
+    const std::string key = PlanKey(stream);
+    PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanState * plan,
+                               StagedMessage<v1::PlanState>(state, key));
+    domain::EvolvePlan(*plan, record->event, record->context);
   }
   return absl::OkStatus();
 }

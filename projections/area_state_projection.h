@@ -1,6 +1,9 @@
-// The current state of every area and every decision.
+// The current state of every plan, area and decision.
 //
-// Keys: "a/<area_id>" -> AreaState, "d/<decision_id>" -> DecisionState.
+// Keys: "p/<plan_id>" -> PlanState, "a/<qualified area id>" -> AreaState,
+// "d/<qualified decision id>" -> DecisionState, where a qualified id is the
+// stream id after "area-" or "decision-" (domain/streams.h): the area "3.1"
+// of plan "kth" is "a/kth:3.1", an unplanned area "a/3.1".
 #ifndef PLANTRAIL_PROJECTIONS_AREA_STATE_PROJECTION_H_
 #define PLANTRAIL_PROJECTIONS_AREA_STATE_PROJECTION_H_
 
@@ -12,9 +15,11 @@ namespace plantrail::projections {
 
 inline constexpr char kAreaKeyPrefix[] = "a/";
 inline constexpr char kDecisionKeyPrefix[] = "d/";
+inline constexpr char kPlanKeyPrefix[] = "p/";
 
-std::string AreaKey(absl::string_view area_id);
-std::string DecisionKey(absl::string_view decision_id);
+std::string AreaKey(absl::string_view qualified_id);
+std::string DecisionKey(absl::string_view qualified_id);
+std::string PlanKey(absl::string_view plan_id);
 
 class AreaStateProjection final : public Projection {
  public:

@@ -375,14 +375,17 @@ absl::Status HistoryProjection::Apply(const eventstore::RecordedEvent& event,
     // A decision appears in the history of every area it concerns.
     v1::HistoryEntry entry = Entry(event, *record);
     if (event.redacted) RedactEntry(entry);
+    // Its areas are of its own plan: their keys share its stream's plan.
+    const std::string stream_plan =
+        domain::ParseStreamName(event.stream_id).stream_plan;
     const std::string bytes = entry.SerializeAsString();
+    std::vector<std::string> areas;
     for (const std::string& area_id :
          record->event.decision_recorded().area_ids()) {
-      state.Put(HistoryKey(area_id, event.position), bytes);
+      areas.push_back(domain::QualifiedId(stream_plan, area_id));
+      state.Put(HistoryKey(areas.back(), event.position), bytes);
     }
-    state.Put(
-        DecisionAreasKey(event.position),
-        absl::StrJoin(record->event.decision_recorded().area_ids(), "\n"));
+    state.Put(DecisionAreasKey(event.position), absl::StrJoin(areas, "\n"));
   }
   return absl::OkStatus();
 }

@@ -34,7 +34,8 @@ absl::StatusOr<State> Fold(const eventstore::EventStore& log,
 absl::StatusOr<std::optional<PlanEventRecord>> DecodePlanEvent(
     const eventstore::RecordedEvent& recorded) {
   if (!absl::StartsWith(recorded.stream_id, domain::kAreaStreamPrefix) &&
-      !absl::StartsWith(recorded.stream_id, domain::kDecisionStreamPrefix)) {
+      !absl::StartsWith(recorded.stream_id, domain::kDecisionStreamPrefix) &&
+      !absl::StartsWith(recorded.stream_id, domain::kPlanStreamPrefix)) {
     return std::nullopt;
   }
   absl::StatusOr<v1::PlanEvent> event =
@@ -57,23 +58,29 @@ absl::StatusOr<std::optional<PlanEventRecord>> DecodePlanEvent(
 }
 
 absl::StatusOr<v1::AreaState> FoldArea(const eventstore::EventStore& log,
-                                       absl::string_view area_id,
+                                       absl::string_view qualified_id,
                                        const EventFilter& include) {
-  return Fold<v1::AreaState>(log, domain::AreaStream(area_id),
+  return Fold<v1::AreaState>(log, domain::AreaStream(qualified_id),
                              domain::EvolveArea, include);
 }
 
 absl::StatusOr<v1::AreaState> FoldAreaAfter(const eventstore::EventStore& log,
+                                            absl::string_view qualified_id,
                                             v1::AreaState state) {
-  const std::string stream_id = domain::AreaStream(state.area_id());
-  return Fold<v1::AreaState>(log, stream_id, domain::EvolveArea, nullptr,
-                             std::move(state));
+  return Fold<v1::AreaState>(log, domain::AreaStream(qualified_id),
+                             domain::EvolveArea, nullptr, std::move(state));
 }
 
 absl::StatusOr<v1::DecisionState> FoldDecision(
-    const eventstore::EventStore& log, absl::string_view decision_id) {
-  return Fold<v1::DecisionState>(log, domain::DecisionStream(decision_id),
+    const eventstore::EventStore& log, absl::string_view qualified_id) {
+  return Fold<v1::DecisionState>(log, domain::DecisionStream(qualified_id),
                                  domain::EvolveDecision, nullptr);
+}
+
+absl::StatusOr<v1::PlanState> FoldPlan(const eventstore::EventStore& log,
+                                       absl::string_view plan_id) {
+  return Fold<v1::PlanState>(log, domain::PlanStream(plan_id),
+                             domain::EvolvePlan, nullptr);
 }
 
 }  // namespace plantrail::projections

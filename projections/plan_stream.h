@@ -30,19 +30,26 @@ struct PlanEventRecord {
 absl::StatusOr<std::optional<PlanEventRecord>> DecodePlanEvent(
     const eventstore::RecordedEvent& recorded);
 
+// Areas and decisions are named by their qualified id (domain::QualifiedId:
+// "<plan_id>:<area_id>", or the bare id for the unplanned names), which is
+// their stream id without its prefix.
+//
 // Folds the area's stream; `include` (when given) decides per event whether
 // it counts (time travel). An area with no events folds to an empty state
 // (version 0).
 using EventFilter = std::function<bool(const PlanEventRecord&)>;
 absl::StatusOr<v1::AreaState> FoldArea(const eventstore::EventStore& log,
-                                       absl::string_view area_id,
+                                       absl::string_view qualified_id,
                                        const EventFilter& include = nullptr);
-// Brings a folded area (registered: area_id set) up to date: folds only the
-// events after state.version().
+// Brings a folded area up to date: folds only the events after
+// state.version().
 absl::StatusOr<v1::AreaState> FoldAreaAfter(const eventstore::EventStore& log,
+                                            absl::string_view qualified_id,
                                             v1::AreaState state);
 absl::StatusOr<v1::DecisionState> FoldDecision(
-    const eventstore::EventStore& log, absl::string_view decision_id);
+    const eventstore::EventStore& log, absl::string_view qualified_id);
+absl::StatusOr<v1::PlanState> FoldPlan(const eventstore::EventStore& log,
+                                       absl::string_view plan_id);
 
 }  // namespace plantrail::projections
 

@@ -57,7 +57,13 @@ const std::map<std::string, const Roles*, std::less<>>& Table() {
           {"/plantrail.v1.PlanCommands/CloseArea", &kPlanners},
           {"/plantrail.v1.PlanCommands/ReopenArea", &kPlanners},
           {"/plantrail.v1.PlanCommands/CorrectEntry", &kPlanners},
+          {"/plantrail.v1.PlanCommands/RegisterPlan", &kPlanners},
+          {"/plantrail.v1.PlanCommands/RevisePlan", &kPlanners},
+          {"/plantrail.v1.PlanCommands/ClosePlan", &kPlanners},
+          {"/plantrail.v1.PlanCommands/ReopenPlan", &kPlanners},
           // Reading the plan.
+          {"/plantrail.v1.PlanQueries/ListPlans", &kReaders},
+          {"/plantrail.v1.PlanQueries/GetPlan", &kReaders},
           {"/plantrail.v1.PlanQueries/GetArea", &kReaders},
           {"/plantrail.v1.PlanQueries/ListAreas", &kReaders},
           {"/plantrail.v1.PlanQueries/GetHistory", &kReaders},

@@ -4,6 +4,7 @@
 #include <openssl/hmac.h>
 
 #include <algorithm>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -32,6 +33,9 @@ using eventstore::RecordedEvent;
 
 // How often a command is decided again after losing a race for its stream.
 constexpr int kAttempts = 5;
+// Bounds of the listings a plan command reads.
+constexpr size_t kMaxPlans = 100000;
+constexpr size_t kMaxAreasPerPlan = 1000000;
 
 struct Decided {
   uint64_t version = 0;
@@ -99,16 +103,72 @@ absl::Status InScope(const Principal& principal, absl::string_view area_id,
       absl::StrJoin(principal.support_areas, ", "), ") [rule: planner-scope]"));
 }
 
+// PERMISSION_DENIED unless a principal limited to plans may work in
+// `plan_id` (empty: the areas without a plan, outside every limit).
+absl::Status PlanInScope(const Principal& principal,
+                         const std::string& plan_id) {
+  if (principal.SeesPlan(plan_id)) return absl::OkStatus();
+  return absl::PermissionDeniedError(absl::StrCat(
+      "plan_id: ",
+      plan_id.empty() ? std::string("areas without a plan are")
+                      : absl::StrCat("plan \"", plan_id, "\" is"),
+      " outside ", principal.name, "'s plans (",
+      absl::StrJoin(principal.plans, ", "), ") [rule: plan-scope]"));
+}
+
+// A planner limited to support areas works in areas; plans themselves are
+// changed by planners without such a limit (and admins), and only a
+// planner free of plan limits registers new ones.
+absl::Status PlanCommandsInScope(const Principal& principal,
+                                 const std::string& plan_id, bool registers) {
+  if (!principal.support_areas.empty()) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "plan_id: ", principal.name, " may change areas of support areas ",
+        absl::StrJoin(principal.support_areas, ", "),
+        " only, not the plans themselves [rule: planner-scope]"));
+  }
+  if (registers && !principal.plans.empty()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("plan_id: ", principal.name, " works in the plans ",
+                     absl::StrJoin(principal.plans, ", "),
+                     " only and may not register another [rule: plan-scope]"));
+  }
+  return PlanInScope(principal, plan_id);
+}
+
+// The plan a stream of the plan model belongs to: its own for plan
+// streams and plan-named ones, else the plan that holds the unplanned
+// areas (empty while none does).
+absl::StatusOr<std::string> PlanOfStream(const EventStore& store,
+                                         const domain::PlanStreamName& name) {
+  if (name.kind == domain::PlanStreamName::Kind::kPlan) return name.id;
+  if (!name.stream_plan.empty()) return name.stream_plan;
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      std::vector<std::string> streams,
+      store.ListStreams(domain::kPlanStreamPrefix, 100000));
+  for (absl::string_view stream : streams) {
+    absl::ConsumePrefix(&stream, domain::kPlanStreamPrefix);
+    PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanState plan,
+                               projections::FoldPlan(store, stream));
+    if (plan.holds_unplanned()) return plan.plan_id();
+  }
+  return std::string();
+}
+
 template <typename Request>
-DecideFn DecideArea(const Request& command, PlanCommandHandler::Gather gather,
+DecideFn DecideArea(const Request& command, std::string stream_plan,
+                    PlanCommandHandler::Gather gather,
                     const Principal& principal,
                     projections::AreaStateCache* areas) {
   return
-      [command, gather = std::move(gather), principal, areas](
+      [command, stream_plan = std::move(stream_plan),
+       gather = std::move(gather), principal, areas](
           const EventStore& store, absl::Time now) -> absl::StatusOr<Decided> {
-        PLANTRAIL_ASSIGN_OR_RETURN(v1::AreaState state,
-                                   areas->Fold(store, command.area_id()));
-        domain::Facts facts{.now = now};
+        PLANTRAIL_ASSIGN_OR_RETURN(
+            v1::AreaState state,
+            areas->Fold(store,
+                        domain::QualifiedId(stream_plan, command.area_id())));
+        domain::Facts facts{.now = now, .stream_plan = stream_plan};
         if (gather) PLANTRAIL_RETURN_IF_ERROR(gather(store, facts));
         PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanEvent event,
                                    domain::Decide(state, command, facts));
@@ -127,14 +187,16 @@ DecideFn DecideArea(const Request& command, PlanCommandHandler::Gather gather,
       };
 }
 
-// Adds `area_id` to the facts when it names an existing area.
-absl::Status NoteArea(const EventStore& store, const std::string& area_id,
-                      domain::Facts& facts) {
+// Adds `area_id` to the facts when it names an existing area of the plan
+// whose streams are named with `stream_plan`.
+absl::Status NoteArea(const EventStore& store, absl::string_view stream_plan,
+                      const std::string& area_id, domain::Facts& facts) {
   if (area_id.empty() || !domain::CheckId("area_id", area_id).ok()) {
     return absl::OkStatus();
   }
-  PLANTRAIL_ASSIGN_OR_RETURN(bool exists,
-                             StreamExists(store, domain::AreaStream(area_id)));
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      bool exists,
+      StreamExists(store, domain::AreaStream(stream_plan, area_id)));
   if (exists) facts.existing_areas.insert(area_id);
   return absl::OkStatus();
 }
@@ -145,18 +207,28 @@ absl::Status NoteArea(const EventStore& store, const std::string& area_id,
 absl::Status ReplayInScope(const EventStore& store, const Principal& principal,
                            const RecordedEvent& event,
                            projections::AreaStateCache* areas) {
+  const domain::PlanStreamName name = domain::ParseStreamName(event.stream_id);
+  if (!principal.plans.empty()) {
+    PLANTRAIL_ASSIGN_OR_RETURN(std::string plan_id, PlanOfStream(store, name));
+    PLANTRAIL_RETURN_IF_ERROR(PlanInScope(principal, plan_id));
+  }
   if (principal.support_areas.empty()) return absl::OkStatus();
   std::vector<std::string> area_ids;
-  absl::string_view id = event.stream_id;
-  if (absl::ConsumePrefix(&id, domain::kAreaStreamPrefix)) {
-    area_ids.emplace_back(id);
-  } else if (absl::ConsumePrefix(&id, domain::kDecisionStreamPrefix)) {
-    PLANTRAIL_ASSIGN_OR_RETURN(v1::DecisionState decision,
-                               projections::FoldDecision(store, id));
+  if (name.kind == domain::PlanStreamName::Kind::kPlan) {
+    return PlanCommandsInScope(principal, name.id, false);
+  } else if (name.kind == domain::PlanStreamName::Kind::kArea) {
+    area_ids.push_back(name.id);
+  } else if (name.kind == domain::PlanStreamName::Kind::kDecision) {
+    PLANTRAIL_ASSIGN_OR_RETURN(
+        v1::DecisionState decision,
+        projections::FoldDecision(
+            store, domain::QualifiedId(name.stream_plan, name.id)));
     area_ids.assign(decision.area_ids().begin(), decision.area_ids().end());
   }
   for (const std::string& area_id : area_ids) {
-    PLANTRAIL_ASSIGN_OR_RETURN(v1::AreaState area, areas->Fold(store, area_id));
+    PLANTRAIL_ASSIGN_OR_RETURN(
+        v1::AreaState area,
+        areas->Fold(store, domain::QualifiedId(name.stream_plan, area_id)));
     if (area.version() == 0) continue;
     PLANTRAIL_RETURN_IF_ERROR(InScope(principal, area_id, area.support_area()));
   }
@@ -165,10 +237,61 @@ absl::Status ReplayInScope(const EventStore& store, const Principal& principal,
 
 }  // namespace
 
+absl::StatusOr<ResolvedPlan> ResolvePlan(const EventStore& store,
+                                         absl::string_view plan_id,
+                                         absl::string_view field,
+                                         absl::string_view what) {
+  ResolvedPlan resolved;
+  if (plan_id.empty()) {
+    // Enough to tell none, one and several apart, and to name a few.
+    constexpr size_t kNamed = 20;
+    PLANTRAIL_ASSIGN_OR_RETURN(
+        std::vector<std::string> streams,
+        store.ListStreams(domain::kPlanStreamPrefix, kNamed + 1));
+    if (streams.empty()) return resolved;  // a server without plans
+    std::vector<std::string> plans;
+    for (absl::string_view stream : streams) {
+      absl::ConsumePrefix(&stream, domain::kPlanStreamPrefix);
+      plans.emplace_back(stream);
+    }
+    if (plans.size() > 1) {
+      return domain::Refuse(
+          absl::StatusCode::kInvalidArgument, "plan-required",
+          absl::StrCat(
+              field, ": required: the server holds several plans (",
+              absl::StrJoin(plans.begin(),
+                            plans.begin() + std::min(plans.size(), kNamed),
+                            ", "),
+              plans.size() > kNamed ? ", ..." : "", ")"));
+    }
+    resolved.plan_id = plans.front();
+  } else {
+    PLANTRAIL_RETURN_IF_ERROR(domain::CheckPlanId(field, plan_id));
+    resolved.plan_id = std::string(plan_id);
+  }
+  PLANTRAIL_ASSIGN_OR_RETURN(resolved.state,
+                             projections::FoldPlan(store, resolved.plan_id));
+  if (resolved.state.version() == 0) {
+    return domain::Refuse(absl::StatusCode::kNotFound, "plan-exists",
+                          absl::StrCat(field, ": plan \"", resolved.plan_id,
+                                       "\" is not registered"));
+  }
+  if (!what.empty()) {
+    PLANTRAIL_RETURN_IF_ERROR(
+        domain::RequirePlanOpen(resolved.state, resolved.plan_id, what));
+  }
+  resolved.stream_plan =
+      resolved.state.holds_unplanned() ? "" : resolved.plan_id;
+  return resolved;
+}
+
 struct PlanCommandHandler::Execution {
   Principal principal;
   v1::CommandOptions options;
   std::string stream_id;
+  // Commands with one key run one at a time: the stream's id, or one key
+  // for every plan command (adopting the unplanned areas is once).
+  std::string queue_key;
   std::string fingerprint;
   // The unkeyed fingerprint, for events from before keyed ones.
   std::string plain_fingerprint;
@@ -218,7 +341,7 @@ void PlanCommandHandler::Submit(std::shared_ptr<Execution> execution) {
   bool first;
   {
     MutexLock lock(&mu_);
-    auto& queue = queues_[execution->stream_id];
+    auto& queue = queues_[execution->queue_key];
     queue.push_back(execution);
     first = queue.size() == 1;
   }
@@ -230,7 +353,7 @@ void PlanCommandHandler::Finish(std::shared_ptr<Execution> execution,
   std::shared_ptr<Execution> next;
   {
     MutexLock lock(&mu_);
-    auto it = queues_.find(execution->stream_id);
+    auto it = queues_.find(execution->queue_key);
     it->second.pop_front();
     if (it->second.empty()) {
       queues_.erase(it);
@@ -392,15 +515,81 @@ void PlanCommandHandler::HandleArea(const Principal& principal,
     std::move(done)(valid);
     return;
   }
+  // A plan outside the caller's is refused before anything about it (even
+  // whether it exists) is looked up.
+  if (!command.plan_id().empty()) {
+    if (absl::Status in_scope = PlanInScope(principal, command.plan_id());
+        !in_scope.ok()) {
+      std::move(done)(in_scope);
+      return;
+    }
+  }
+  absl::StatusOr<ResolvedPlan> plan =
+      ResolvePlan(*store_, command.plan_id(), "plan_id",
+                  absl::StrCat("a change of area \"", command.area_id(), "\""));
+  if (plan.ok()) {
+    if (absl::Status in_scope = PlanInScope(principal, plan->plan_id);
+        !in_scope.ok()) {
+      plan = in_scope;
+    }
+  }
+  if (!plan.ok()) {
+    std::move(done)(plan.status());
+    return;
+  }
+  // Decided with the plan named, so that the event says which it is.
+  Request resolved = command;
+  resolved.set_plan_id(plan->plan_id);
   auto execution = std::make_shared<Execution>();
   execution->principal = principal;
   execution->options = command.options();
-  execution->stream_id = domain::AreaStream(command.area_id());
+  execution->stream_id =
+      domain::AreaStream(plan->stream_plan, command.area_id());
+  execution->queue_key = execution->stream_id;
   Fingerprints fingerprints = Fingerprint(command, fingerprint_key_);
   execution->fingerprint = std::move(fingerprints.keyed);
   execution->plain_fingerprint = std::move(fingerprints.plain);
-  execution->decide =
-      DecideArea(command, std::move(gather), principal, &areas_);
+  execution->decide = DecideArea(resolved, plan->stream_plan, std::move(gather),
+                                 principal, &areas_);
+  execution->done = std::move(done);
+  Submit(std::move(execution));
+}
+
+template <typename Request>
+void PlanCommandHandler::HandlePlan(const Principal& principal,
+                                    const Request& command, Gather gather,
+                                    Done done) {
+  if (absl::Status valid = domain::CheckPlanId("plan_id", command.plan_id());
+      !valid.ok()) {
+    std::move(done)(valid);
+    return;
+  }
+  if (absl::Status in_scope =
+          PlanCommandsInScope(principal, command.plan_id(),
+                              std::is_same_v<Request, v1::RegisterPlanRequest>);
+      !in_scope.ok()) {
+    std::move(done)(in_scope);
+    return;
+  }
+  auto execution = std::make_shared<Execution>();
+  execution->principal = principal;
+  execution->options = command.options();
+  execution->stream_id = domain::PlanStream(command.plan_id());
+  execution->queue_key = domain::kPlanStreamPrefix;
+  Fingerprints fingerprints = Fingerprint(command, fingerprint_key_);
+  execution->fingerprint = std::move(fingerprints.keyed);
+  execution->plain_fingerprint = std::move(fingerprints.plain);
+  execution->decide = [command, gather = std::move(gather)](
+                          const EventStore& store,
+                          absl::Time now) -> absl::StatusOr<Decided> {
+    PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanState state,
+                               projections::FoldPlan(store, command.plan_id()));
+    domain::Facts facts{.now = now};
+    if (gather) PLANTRAIL_RETURN_IF_ERROR(gather(store, facts));
+    PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanEvent event,
+                               domain::Decide(state, command, facts));
+    return Decided{.version = state.version(), .event = std::move(event)};
+  };
   execution->done = std::move(done);
   Submit(std::move(execution));
 }
@@ -457,7 +646,8 @@ void PlanCommandHandler::Handle(const Principal& principal,
       return absl::OkStatus();
     }
     PLANTRAIL_ASSIGN_OR_RETURN(
-        bool exists, StreamExists(store, domain::DecisionStream(decision_id)));
+        bool exists, StreamExists(store, domain::DecisionStream(
+                                             facts.stream_plan, decision_id)));
     if (exists) facts.existing_decisions.insert(decision_id);
     return absl::OkStatus();
   };
@@ -467,9 +657,20 @@ void PlanCommandHandler::Handle(const Principal& principal,
 void PlanCommandHandler::Handle(const Principal& principal,
                                 const v1::AddDependencyRequest& command,
                                 Done done) {
-  Gather area_exists = [on = command.on_area_id()](const EventStore& store,
-                                                   domain::Facts& facts) {
-    return NoteArea(store, on, facts);
+  Gather area_exists =
+      [on = command.on_area_id(), on_plan = command.on_plan_id(),
+       plan = command.plan_id()](const EventStore& store,
+                                 domain::Facts& facts) -> absl::Status {
+    if (on_plan.empty() || on_plan == plan) {
+      return NoteArea(store, facts.stream_plan, on, facts);
+    }
+    // An area of another plan: that plan's names. A closed plan's areas
+    // may still be depended on.
+    absl::StatusOr<ResolvedPlan> other =
+        ResolvePlan(store, on_plan, "on_plan_id", "");
+    if (absl::IsNotFound(other.status())) return absl::OkStatus();
+    PLANTRAIL_RETURN_IF_ERROR(other.status());
+    return NoteArea(store, other->stream_plan, on, facts);
   };
   HandleArea(principal, command, std::move(area_exists), std::move(done));
 }
@@ -506,25 +707,48 @@ void PlanCommandHandler::Handle(const Principal& principal,
     std::move(done)(decision_id.status());
     return;
   }
+  absl::StatusOr<ResolvedPlan> plan =
+      command.plan_id().empty() ||
+              PlanInScope(principal, command.plan_id()).ok()
+          ? ResolvePlan(*store_, command.plan_id(), "plan_id", "a new decision")
+          : absl::StatusOr<ResolvedPlan>(
+                PlanInScope(principal, command.plan_id()));
+  if (plan.ok()) {
+    if (absl::Status in_scope = PlanInScope(principal, plan->plan_id);
+        !in_scope.ok()) {
+      plan = in_scope;
+    }
+  }
+  if (!plan.ok()) {
+    std::move(done)(plan.status());
+    return;
+  }
+  v1::RecordDecisionRequest resolved = command;
+  resolved.set_plan_id(plan->plan_id);
   auto execution = std::make_shared<Execution>();
   execution->principal = principal;
   execution->options = command.options();
-  execution->stream_id = domain::DecisionStream(*decision_id);
+  execution->stream_id =
+      domain::DecisionStream(plan->stream_plan, *decision_id);
+  execution->queue_key = execution->stream_id;
   Fingerprints fingerprints = Fingerprint(command, fingerprint_key_);
   execution->fingerprint = std::move(fingerprints.keyed);
   execution->plain_fingerprint = std::move(fingerprints.plain);
   execution->decide =
-      [command, decision_id = *decision_id, principal, areas = &areas_](
+      [command = std::move(resolved),
+       qualified_id = domain::QualifiedId(plan->stream_plan, *decision_id),
+       stream_plan = plan->stream_plan, principal, areas = &areas_](
           const EventStore& store, absl::Time now) -> absl::StatusOr<Decided> {
     PLANTRAIL_ASSIGN_OR_RETURN(v1::DecisionState state,
-                               projections::FoldDecision(store, decision_id));
-    domain::Facts facts{.now = now};
+                               projections::FoldDecision(store, qualified_id));
+    domain::Facts facts{.now = now, .stream_plan = stream_plan};
     for (const std::string& area_id : command.area_ids()) {
-      PLANTRAIL_RETURN_IF_ERROR(NoteArea(store, area_id, facts));
+      PLANTRAIL_RETURN_IF_ERROR(NoteArea(store, stream_plan, area_id, facts));
       if (!principal.support_areas.empty() &&
           facts.existing_areas.contains(area_id)) {
-        PLANTRAIL_ASSIGN_OR_RETURN(v1::AreaState area,
-                                   areas->Fold(store, area_id));
+        PLANTRAIL_ASSIGN_OR_RETURN(
+            v1::AreaState area,
+            areas->Fold(store, domain::QualifiedId(stream_plan, area_id)));
         PLANTRAIL_RETURN_IF_ERROR(
             InScope(principal, area_id, area.support_area()));
       }
@@ -535,6 +759,70 @@ void PlanCommandHandler::Handle(const Principal& principal,
   };
   execution->done = std::move(done);
   Submit(std::move(execution));
+}
+
+void PlanCommandHandler::Handle(const Principal& principal,
+                                const v1::RegisterPlanRequest& command,
+                                Done done) {
+  Gather holder = [adopt = command.adopt_unplanned()](
+                      const EventStore& store,
+                      domain::Facts& facts) -> absl::Status {
+    if (!adopt) return absl::OkStatus();
+    PLANTRAIL_ASSIGN_OR_RETURN(
+        std::vector<std::string> streams,
+        store.ListStreams(domain::kPlanStreamPrefix, kMaxPlans));
+    for (absl::string_view stream : streams) {
+      absl::ConsumePrefix(&stream, domain::kPlanStreamPrefix);
+      PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanState plan,
+                                 projections::FoldPlan(store, stream));
+      if (plan.holds_unplanned()) {
+        facts.unplanned_holder = plan.plan_id();
+        break;
+      }
+    }
+    return absl::OkStatus();
+  };
+  HandlePlan(principal, command, std::move(holder), std::move(done));
+}
+
+void PlanCommandHandler::Handle(const Principal& principal,
+                                const v1::RevisePlanRequest& command,
+                                Done done) {
+  HandlePlan(principal, command, nullptr, std::move(done));
+}
+
+void PlanCommandHandler::Handle(const Principal& principal,
+                                const v1::ClosePlanRequest& command,
+                                Done done) {
+  Gather open_areas = [this, plan_id = command.plan_id()](
+                          const EventStore& store,
+                          domain::Facts& facts) -> absl::Status {
+    PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanState plan,
+                               projections::FoldPlan(store, plan_id));
+    if (plan.version() == 0) return absl::OkStatus();
+    const std::string stream_plan = plan.holds_unplanned() ? "" : plan_id;
+    const std::string prefix = domain::AreaStream(stream_plan, "");
+    PLANTRAIL_ASSIGN_OR_RETURN(std::vector<std::string> streams,
+                               store.ListStreams(prefix, kMaxAreasPerPlan));
+    for (absl::string_view stream : streams) {
+      const domain::PlanStreamName name = domain::ParseStreamName(stream);
+      if (name.stream_plan != stream_plan) continue;  // another plan's
+      PLANTRAIL_ASSIGN_OR_RETURN(
+          v1::AreaState area,
+          areas_.Fold(store, domain::QualifiedId(stream_plan, name.id)));
+      if (area.version() > 0 && !area.closed()) {
+        facts.open_areas.push_back(area.area_id());
+      }
+    }
+    return absl::OkStatus();
+  };
+  HandlePlan(principal, command, std::move(open_areas), std::move(done));
+}
+
+void PlanCommandHandler::Handle(const Principal& principal,
+                                const v1::ReopenPlanRequest& command,
+                                Done done) {
+  HandlePlan(principal, command, nullptr, std::move(done));
 }
 
 }  // namespace plantrail::services

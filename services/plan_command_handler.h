@@ -64,6 +64,26 @@ inline constexpr char kCausationIdKey[] = "causation_id";
 // after a restore from a backup, and no further file to keep.
 absl::StatusOr<std::string> FingerprintKeyOf(const audit::SigningKey& key);
 
+// The plan a command works in, resolved from its plan_id.
+struct ResolvedPlan {
+  // Empty on a server without plans (unplanned areas).
+  std::string plan_id;
+  // The plan part of its streams' ids (domain/streams.h): the plan's id, or
+  // empty for the plan that holds the unplanned areas.
+  std::string stream_plan;
+  v1::PlanState state;
+};
+
+// Resolves `plan_id` (of the request's `field`): an empty one is the only
+// plan when the server holds exactly one, none when it holds none, and
+// INVALID_ARGUMENT `[rule: plan-required]` with several. NOT_FOUND for an
+// unknown plan; with `what` set, FAILED_PRECONDITION when the plan is
+// closed, naming `what` as what needs it open.
+absl::StatusOr<ResolvedPlan> ResolvePlan(const eventstore::EventStore& store,
+                                         absl::string_view plan_id,
+                                         absl::string_view field,
+                                         absl::string_view what);
+
 class PlanCommandHandler {
  public:
   using Done = absl::AnyInvocable<void(absl::StatusOr<v1::CommandResult>) &&>;
@@ -101,6 +121,14 @@ class PlanCommandHandler {
               Done done);
   void Handle(const Principal& principal,
               const v1::CorrectEntryRequest& command, Done done);
+  void Handle(const Principal& principal,
+              const v1::RegisterPlanRequest& command, Done done);
+  void Handle(const Principal& principal, const v1::RevisePlanRequest& command,
+              Done done);
+  void Handle(const Principal& principal, const v1::ClosePlanRequest& command,
+              Done done);
+  void Handle(const Principal& principal, const v1::ReopenPlanRequest& command,
+              Done done);
 
   // The event id a command id stands for (a name-based UUID).
   static std::string EventIdFor(absl::string_view command_id);
@@ -113,6 +141,9 @@ class PlanCommandHandler {
   struct Execution;
   template <typename Request>
   void HandleArea(const Principal& principal, const Request& command,
+                  Gather gather, Done done);
+  template <typename Request>
+  void HandlePlan(const Principal& principal, const Request& command,
                   Gather gather, Done done);
   // Queues `execution` behind the commands of its stream.
   void Submit(std::shared_ptr<Execution> execution);

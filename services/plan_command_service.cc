@@ -98,4 +98,28 @@ grpc::ServerUnaryReactor* PlanCommandService::CorrectEntry(
   return Run("CorrectEntry", context, *request, result);
 }
 
+grpc::ServerUnaryReactor* PlanCommandService::RegisterPlan(
+    grpc::CallbackServerContext* context,
+    const v1::RegisterPlanRequest* request, v1::CommandResult* result) {
+  return Run("RegisterPlan", context, *request, result);
+}
+
+grpc::ServerUnaryReactor* PlanCommandService::RevisePlan(
+    grpc::CallbackServerContext* context, const v1::RevisePlanRequest* request,
+    v1::CommandResult* result) {
+  return Run("RevisePlan", context, *request, result);
+}
+
+grpc::ServerUnaryReactor* PlanCommandService::ClosePlan(
+    grpc::CallbackServerContext* context, const v1::ClosePlanRequest* request,
+    v1::CommandResult* result) {
+  return Run("ClosePlan", context, *request, result);
+}
+
+grpc::ServerUnaryReactor* PlanCommandService::ReopenPlan(
+    grpc::CallbackServerContext* context, const v1::ReopenPlanRequest* request,
+    v1::CommandResult* result) {
+  return Run("ReopenPlan", context, *request, result);
+}
+
 }  // namespace plantrail::services

@@ -56,6 +56,18 @@ class PlanCommandService final : public v1::PlanCommands::CallbackService {
   grpc::ServerUnaryReactor* CorrectEntry(grpc::CallbackServerContext* context,
                                          const v1::CorrectEntryRequest* request,
                                          v1::CommandResult* result) override;
+  grpc::ServerUnaryReactor* RegisterPlan(grpc::CallbackServerContext* context,
+                                         const v1::RegisterPlanRequest* request,
+                                         v1::CommandResult* result) override;
+  grpc::ServerUnaryReactor* RevisePlan(grpc::CallbackServerContext* context,
+                                       const v1::RevisePlanRequest* request,
+                                       v1::CommandResult* result) override;
+  grpc::ServerUnaryReactor* ClosePlan(grpc::CallbackServerContext* context,
+                                      const v1::ClosePlanRequest* request,
+                                      v1::CommandResult* result) override;
+  grpc::ServerUnaryReactor* ReopenPlan(grpc::CallbackServerContext* context,
+                                       const v1::ReopenPlanRequest* request,
+                                       v1::CommandResult* result) override;
 
  private:
   template <typename Request>

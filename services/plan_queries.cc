@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
 #include "common/status_macros.h"
@@ -20,6 +21,7 @@
 #include "domain/plan_date.h"
 #include "domain/plan_date_proto.h"
 #include "domain/rules.h"
+#include "domain/streams.h"
 #include "domain/text.h"
 #include "eventstore/record_format.h"
 #include "google/protobuf/util/time_util.h"
@@ -39,6 +41,7 @@ constexpr uint32_t kMaxPageSize = 1000;
 // of one listing is refused by another.
 constexpr char kAreasToken[] = "a1:";
 constexpr char kDecisionsToken[] = "d1:";
+constexpr char kPlansToken[] = "p1:";
 // GetDependencies: nodes and edges one query may look at in all (a plan of
 // ten thousand areas with ten dependencies each takes about a fifth of it),
 // and entries per list of its answer, so that its size stays far below a
@@ -214,6 +217,125 @@ void Count(const v1::AreaState& area, absl::Time now, absl::CivilDay today,
   }
 }
 
+// The plans as the projection holds them, and which holds the unplanned
+// areas; read per query (a server has few plans).
+struct PlanIndex {
+  std::map<std::string, v1::PlanState> plans;
+  std::string holder;
+
+  // The plans the caller may see; empty: all, and areas without a plan.
+  std::vector<std::string> visible;
+
+  // The plan an area (or decision) of `plan_id` (as stored) belongs to.
+  const std::string& EffectivePlan(const std::string& plan_id) const {
+    return plan_id.empty() ? holder : plan_id;
+  }
+  // Whether the caller may see what belongs to `plan_id` (effective).
+  bool Sees(const std::string& plan_id) const {
+    return visible.empty() ||
+           (!plan_id.empty() && std::find(visible.begin(), visible.end(),
+                                          plan_id) != visible.end());
+  }
+  // PERMISSION_DENIED for a plan the caller may not see.
+  absl::Status RequireVisible(const std::string& plan_id) const {
+    if (Sees(plan_id)) return absl::OkStatus();
+    return absl::PermissionDeniedError(absl::StrCat(
+        "plan_id: ",
+        plan_id.empty() ? std::string("areas without a plan are")
+                        : absl::StrCat("plan \"", plan_id, "\" is"),
+        " outside the caller's plans (", absl::StrJoin(visible, ", "),
+        ") [rule: plan-scope]"));
+  }
+};
+
+absl::StatusOr<PlanIndex> LoadPlans(const projections::StateReader& reader,
+                                    const std::vector<std::string>& visible) {
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      std::vector<v1::PlanState> plans,
+      ScanAll<v1::PlanState>(reader, projections::kPlanKeyPrefix));
+  PlanIndex index;
+  index.visible = visible;
+  for (v1::PlanState& plan : plans) {
+    if (plan.plan_id().empty()) continue;  // an unknown event's trace
+    plan.set_name(absl::StrCat("plans/", plan.plan_id()));
+    if (plan.holds_unplanned()) index.holder = plan.plan_id();
+    std::string id = plan.plan_id();
+    index.plans.emplace(std::move(id), std::move(plan));
+  }
+  return index;
+}
+
+std::string AreaName(absl::string_view plan_id, absl::string_view area_id) {
+  return plan_id.empty() ? absl::StrCat("areas/", area_id)
+                         : absl::StrCat("plans/", plan_id, "/areas/", area_id);
+}
+
+// An area as the contract shows it: with its plan (the holder's, for an
+// area recorded without one) and its resource name.
+void Present(const PlanIndex& plans, v1::AreaState& area) {
+  area.set_plan_id(plans.EffectivePlan(area.plan_id()));
+  area.set_name(AreaName(area.plan_id(), area.area_id()));
+}
+
+// Where one area lives: the plan it was asked in (resolved), and its
+// key in the projections.
+struct AreaAddress {
+  std::string plan_id;
+  std::string qualified_id;
+};
+
+// An area query's plan: an empty plan_id is the only plan (none on a
+// server without plans); with several it is required.
+absl::StatusOr<AreaAddress> Locate(const PlanIndex& plans,
+                                   absl::string_view plan_id,
+                                   absl::string_view area_id) {
+  PLANTRAIL_RETURN_IF_ERROR(domain::CheckId("area_id", area_id));
+  AreaAddress address;
+  if (!plan_id.empty()) {
+    PLANTRAIL_RETURN_IF_ERROR(plans.RequireVisible(std::string(plan_id)));
+  }
+  if (plan_id.empty()) {
+    if (plans.plans.size() > 1) {
+      std::vector<std::string> ids;
+      for (const auto& [id, plan] : plans.plans) ids.push_back(id);
+      return domain::Refuse(
+          absl::StatusCode::kInvalidArgument, "plan-required",
+          absl::StrCat("plan_id: required: the server holds several plans (",
+                       absl::StrJoin(ids, ", "), ")"));
+    }
+    if (plans.plans.empty()) {
+      PLANTRAIL_RETURN_IF_ERROR(plans.RequireVisible(""));
+      address.qualified_id = std::string(area_id);
+      return address;
+    }
+    plan_id = plans.plans.begin()->first;
+    PLANTRAIL_RETURN_IF_ERROR(plans.RequireVisible(std::string(plan_id)));
+  }
+  PLANTRAIL_RETURN_IF_ERROR(domain::CheckPlanId("plan_id", plan_id));
+  const auto plan = plans.plans.find(std::string(plan_id));
+  if (plan == plans.plans.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("plan_id: plan \"", plan_id, "\" is not registered"));
+  }
+  address.plan_id = std::string(plan_id);
+  address.qualified_id = domain::QualifiedId(
+      plan->second.holds_unplanned() ? "" : plan_id, area_id);
+  return address;
+}
+
+// A listing's plan filter: empty for every plan, else a known plan.
+absl::Status CheckPlanFilter(const PlanIndex& plans,
+                             absl::string_view plan_id) {
+  if (plan_id.empty()) return absl::OkStatus();
+  PLANTRAIL_RETURN_IF_ERROR(domain::CheckPlanId("plan_id", plan_id));
+  PLANTRAIL_RETURN_IF_ERROR(plans.RequireVisible(std::string(plan_id)));
+  if (!plans.plans.contains(std::string(plan_id))) {
+    return absl::NotFoundError(
+        absl::StrCat("plan_id: plan \"", plan_id, "\" is not registered"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 PlanQueries::PlanQueries(const eventstore::EventStore* log,
@@ -223,21 +345,28 @@ PlanQueries::PlanQueries(const eventstore::EventStore* log,
     : log_(log), areas_(areas), history_(history), now_(std::move(now)) {}
 
 absl::StatusOr<v1::GetAreaResponse> PlanQueries::GetArea(
-    const v1::GetAreaRequest& request) const {
+    const v1::GetAreaRequest& request,
+    const std::vector<std::string>& visible) const {
   PLANTRAIL_RETURN_IF_ERROR(domain::CheckId("area_id", request.area_id()));
   v1::GetAreaResponse response;
+  std::shared_ptr<const projections::StateReader> reader = areas_->Live();
+  PLANTRAIL_ASSIGN_OR_RETURN(PlanIndex plans, LoadPlans(*reader, visible));
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      AreaAddress address, Locate(plans, request.plan_id(), request.area_id()));
   if (request.as_of_case() == v1::GetAreaRequest::AS_OF_NOT_SET) {
-    std::shared_ptr<const projections::StateReader> reader = areas_->Live();
     PLANTRAIL_ASSIGN_OR_RETURN(
         std::optional<std::string> bytes,
-        reader->Get(projections::AreaKey(request.area_id())));
+        reader->Get(projections::AreaKey(address.qualified_id)));
     if (!bytes) {
       return absl::NotFoundError(absl::StrCat(
-          "area_id: area \"", request.area_id(), "\" is not registered"));
+          "area_id: area \"", request.area_id(), "\" is not registered",
+          address.plan_id.empty() ? "" : " in plan \"", address.plan_id,
+          address.plan_id.empty() ? "" : "\""));
     }
     if (!response.mutable_area()->ParseFromString(*bytes)) {
       return absl::DataLossError("stored area state does not parse");
     }
+    Present(plans, *response.mutable_area());
     response.set_position(reader->checkpoint());
     return response;
   }
@@ -280,12 +409,13 @@ absl::StatusOr<v1::GetAreaResponse> PlanQueries::GetArea(
   }
   PLANTRAIL_ASSIGN_OR_RETURN(
       v1::AreaState area,
-      projections::FoldArea(*log_, request.area_id(), include));
+      projections::FoldArea(*log_, address.qualified_id, include));
   if (area.version() == 0 || area.area_id().empty()) {
     return absl::NotFoundError(
         absl::StrCat("area_id: area \"", request.area_id(),
                      "\" was not registered at ", point));
   }
+  Present(plans, area);
   response.set_position(area.position());
   *response.mutable_area() = std::move(area);
   return response;
@@ -318,7 +448,8 @@ PlanQueries::AllAreas(const projections::StateReader& reader) const {
 }
 
 absl::StatusOr<v1::ListAreasResponse> PlanQueries::ListAreas(
-    const v1::ListAreasRequest& request) const {
+    const v1::ListAreasRequest& request,
+    const std::vector<std::string>& visible) const {
   PLANTRAIL_ASSIGN_OR_RETURN(uint32_t page_size, PageSize(request.page_size()));
   PLANTRAIL_ASSIGN_OR_RETURN(uint64_t offset,
                              ReadToken(kAreasToken, request.page_token()));
@@ -338,6 +469,8 @@ absl::StatusOr<v1::ListAreasResponse> PlanQueries::ListAreas(
     return absl::InvalidArgumentError("sort: not an AreaSort");
   }
   std::shared_ptr<const projections::StateReader> reader = areas_->Live();
+  PLANTRAIL_ASSIGN_OR_RETURN(PlanIndex plans, LoadPlans(*reader, visible));
+  PLANTRAIL_RETURN_IF_ERROR(CheckPlanFilter(plans, request.plan_id()));
   PLANTRAIL_ASSIGN_OR_RETURN(
       std::shared_ptr<const std::vector<v1::AreaState>> all, AllAreas(*reader));
 
@@ -345,6 +478,11 @@ absl::StatusOr<v1::ListAreasResponse> PlanQueries::ListAreas(
   const absl::CivilDay today = DayOf(now);
   const std::string title_text = domain::FoldCase(request.title_contains());
   auto keep = [&](const v1::AreaState& area) {
+    const std::string& plan_id = plans.EffectivePlan(area.plan_id());
+    if (!plans.Sees(plan_id)) return false;
+    if (!request.plan_id().empty() && plan_id != request.plan_id()) {
+      return false;
+    }
     if (!request.support_area().empty() &&
         area.support_area() != request.support_area()) {
       return false;
@@ -420,7 +558,9 @@ absl::StatusOr<v1::ListAreasResponse> PlanQueries::ListAreas(
   response.set_total(static_cast<uint32_t>(areas.size()));
   response.set_position(reader->checkpoint());
   for (uint64_t i = offset; i < areas.size() && i < offset + page_size; ++i) {
-    *response.add_areas() = *areas[i];
+    v1::AreaState& area = *response.add_areas();
+    area = *areas[i];
+    Present(plans, area);
   }
   if (offset + page_size < areas.size()) {
     response.set_next_page_token(MakeToken(kAreasToken, offset + page_size));
@@ -429,26 +569,30 @@ absl::StatusOr<v1::ListAreasResponse> PlanQueries::ListAreas(
 }
 
 absl::StatusOr<v1::GetHistoryResponse> PlanQueries::GetHistory(
-    const v1::GetHistoryRequest& request) const {
+    const v1::GetHistoryRequest& request,
+    const std::vector<std::string>& visible) const {
   PLANTRAIL_RETURN_IF_ERROR(domain::CheckId("area_id", request.area_id()));
   PLANTRAIL_ASSIGN_OR_RETURN(uint32_t page_size, PageSize(request.page_size()));
+  PLANTRAIL_ASSIGN_OR_RETURN(PlanIndex plans,
+                             LoadPlans(*areas_->Live(), visible));
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      AreaAddress address, Locate(plans, request.plan_id(), request.area_id()));
+  const std::string& key = address.qualified_id;
   // A history token names its area, so that it continues only that history.
-  const std::string history_token = absl::StrCat("h1:", request.area_id(), "@");
+  const std::string history_token = absl::StrCat("h1:", key, "@");
   PLANTRAIL_ASSIGN_OR_RETURN(uint64_t from,
                              ReadToken(history_token, request.page_token()));
   std::shared_ptr<const projections::StateReader> reader = history_->Live();
-  const std::string prefix = projections::HistoryPrefix(request.area_id());
+  const std::string prefix = projections::HistoryPrefix(key);
   const std::string start =
-      from == 0 ? std::string()
-                : projections::HistoryKey(request.area_id(), from);
+      from == 0 ? std::string() : projections::HistoryKey(key, from);
   PLANTRAIL_ASSIGN_OR_RETURN(
       auto entries,
       reader->Scan(prefix, start, page_size + 1, !request.oldest_first()));
   if (entries.empty() && from == 0) {
     // No history: an unknown area, unless it is too new for the projection.
-    PLANTRAIL_ASSIGN_OR_RETURN(
-        std::optional<std::string> area,
-        areas_->Live()->Get(projections::AreaKey(request.area_id())));
+    PLANTRAIL_ASSIGN_OR_RETURN(std::optional<std::string> area,
+                               areas_->Live()->Get(projections::AreaKey(key)));
     if (!area) {
       return absl::NotFoundError(absl::StrCat(
           "area_id: area \"", request.area_id(), "\" is not registered"));
@@ -472,7 +616,8 @@ absl::StatusOr<v1::GetHistoryResponse> PlanQueries::GetHistory(
 }
 
 absl::StatusOr<v1::ListDecisionsResponse> PlanQueries::ListDecisions(
-    const v1::ListDecisionsRequest& request) const {
+    const v1::ListDecisionsRequest& request,
+    const std::vector<std::string>& visible) const {
   PLANTRAIL_ASSIGN_OR_RETURN(uint32_t page_size, PageSize(request.page_size()));
   PLANTRAIL_ASSIGN_OR_RETURN(uint64_t offset,
                              ReadToken(kDecisionsToken, request.page_token()));
@@ -483,11 +628,20 @@ absl::StatusOr<v1::ListDecisionsResponse> PlanQueries::ListDecisions(
       std::optional<PlanDate> to,
       ParseFilterDate("decided_to", request.decided_to()));
   std::shared_ptr<const projections::StateReader> reader = areas_->Live();
+  PLANTRAIL_ASSIGN_OR_RETURN(PlanIndex plans, LoadPlans(*reader, visible));
+  PLANTRAIL_RETURN_IF_ERROR(CheckPlanFilter(plans, request.plan_id()));
   PLANTRAIL_ASSIGN_OR_RETURN(
       std::vector<v1::DecisionState> decisions,
       ScanAll<v1::DecisionState>(*reader, projections::kDecisionKeyPrefix));
+  for (v1::DecisionState& decision : decisions) {
+    decision.set_plan_id(plans.EffectivePlan(decision.plan_id()));
+  }
   const std::string body = domain::FoldCase(request.body());
   auto keep = [&](const v1::DecisionState& decision) {
+    if (!plans.Sees(decision.plan_id())) return false;
+    if (!request.plan_id().empty() && decision.plan_id() != request.plan_id()) {
+      return false;
+    }
     if (!body.empty() && domain::FoldCase(decision.body()) != body) {
       return false;
     }
@@ -522,12 +676,15 @@ absl::StatusOr<v1::ListDecisionsResponse> PlanQueries::ListDecisions(
 }
 
 absl::StatusOr<v1::GetPortfolioResponse> PlanQueries::GetPortfolio(
-    const v1::GetPortfolioRequest& request) const {
+    const v1::GetPortfolioRequest& request,
+    const std::vector<std::string>& visible) const {
   const uint32_t stale_days =
       request.stale_days() == 0 ? 30 : request.stale_days();
   const uint32_t due_within =
       request.due_within_days() == 0 ? 14 : request.due_within_days();
   std::shared_ptr<const projections::StateReader> reader = areas_->Live();
+  PLANTRAIL_ASSIGN_OR_RETURN(PlanIndex plans, LoadPlans(*reader, visible));
+  PLANTRAIL_RETURN_IF_ERROR(CheckPlanFilter(plans, request.plan_id()));
   PLANTRAIL_ASSIGN_OR_RETURN(
       std::shared_ptr<const std::vector<v1::AreaState>> all, AllAreas(*reader));
   const std::vector<v1::AreaState>& areas = *all;
@@ -536,6 +693,9 @@ absl::StatusOr<v1::GetPortfolioResponse> PlanQueries::GetPortfolio(
   v1::GetPortfolioResponse response;
   std::map<std::string, v1::PortfolioSlice> slices;
   for (const v1::AreaState& area : areas) {
+    const std::string& plan_id = plans.EffectivePlan(area.plan_id());
+    if (!plans.Sees(plan_id)) continue;
+    if (!request.plan_id().empty() && plan_id != request.plan_id()) continue;
     if (!request.support_area().empty() &&
         area.support_area() != request.support_area()) {
       continue;
@@ -553,9 +713,70 @@ absl::StatusOr<v1::GetPortfolioResponse> PlanQueries::GetPortfolio(
   return response;
 }
 
+absl::StatusOr<v1::ListPlansResponse> PlanQueries::ListPlans(
+    const v1::ListPlansRequest& request,
+    const std::vector<std::string>& visible) const {
+  PLANTRAIL_ASSIGN_OR_RETURN(uint32_t page_size, PageSize(request.page_size()));
+  PLANTRAIL_ASSIGN_OR_RETURN(uint64_t offset,
+                             ReadToken(kPlansToken, request.page_token()));
+  std::shared_ptr<const projections::StateReader> reader = areas_->Live();
+  PLANTRAIL_ASSIGN_OR_RETURN(PlanIndex index, LoadPlans(*reader, visible));
+  std::vector<v1::PlanState> plans;
+  for (auto& [id, plan] : index.plans) {
+    if (!index.Sees(id)) continue;
+    if (request.open_only() && plan.closed()) continue;
+    plans.push_back(std::move(plan));
+  }
+  v1::ListPlansResponse response;
+  response.set_position(reader->checkpoint());
+  response.set_next_page_token(Paginate(plans, offset, page_size, kPlansToken,
+                                        response.mutable_plans()));
+  return response;
+}
+
+absl::StatusOr<v1::GetPlanResponse> PlanQueries::GetPlan(
+    const v1::GetPlanRequest& request,
+    const std::vector<std::string>& visible) const {
+  PLANTRAIL_RETURN_IF_ERROR(domain::CheckPlanId("plan_id", request.plan_id()));
+  std::shared_ptr<const projections::StateReader> reader = areas_->Live();
+  PLANTRAIL_ASSIGN_OR_RETURN(PlanIndex plans, LoadPlans(*reader, visible));
+  PLANTRAIL_RETURN_IF_ERROR(plans.RequireVisible(request.plan_id()));
+  auto plan = plans.plans.find(request.plan_id());
+  if (plan == plans.plans.end()) {
+    return absl::NotFoundError(absl::StrCat(
+        "plan_id: plan \"", request.plan_id(), "\" is not registered"));
+  }
+  v1::GetPlanResponse response;
+  *response.mutable_plan() = plan->second;
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      std::shared_ptr<const std::vector<v1::AreaState>> all, AllAreas(*reader));
+  const absl::Time now = now_();
+  const absl::CivilDay today = DayOf(now);
+  const uint32_t stale_days =
+      request.stale_days() == 0 ? 30 : request.stale_days();
+  const uint32_t due_within =
+      request.due_within_days() == 0 ? 14 : request.due_within_days();
+  for (const v1::AreaState& area : *all) {
+    if (plans.EffectivePlan(area.plan_id()) != request.plan_id()) continue;
+    Count(area, now, today, stale_days, due_within,
+          *response.mutable_portfolio());
+  }
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      std::vector<v1::DecisionState> decisions,
+      ScanAll<v1::DecisionState>(*reader, projections::kDecisionKeyPrefix));
+  uint32_t count = 0;
+  for (const v1::DecisionState& decision : decisions) {
+    if (plans.EffectivePlan(decision.plan_id()) == request.plan_id()) ++count;
+  }
+  response.set_decisions(count);
+  response.set_position(reader->checkpoint());
+  return response;
+}
+
 absl::StatusOr<v1::GetDependenciesResponse> PlanQueries::GetDependencies(
     const v1::GetDependenciesRequest& request,
-    std::function<absl::Status()> keep_going) const {
+    std::function<absl::Status()> keep_going,
+    const std::vector<std::string>& visible) const {
   PLANTRAIL_RETURN_IF_ERROR(domain::CheckId("area_id", request.area_id()));
   PLANTRAIL_ASSIGN_OR_RETURN(std::optional<PlanDate> if_end,
                              ParseFilterDate("if_end", request.if_end()));
@@ -565,21 +786,40 @@ absl::StatusOr<v1::GetDependenciesResponse> PlanQueries::GetDependencies(
         "form");
   }
   std::shared_ptr<const projections::StateReader> reader = areas_->Live();
+  PLANTRAIL_ASSIGN_OR_RETURN(PlanIndex plans, LoadPlans(*reader, visible));
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      AreaAddress address, Locate(plans, request.plan_id(), request.area_id()));
   PLANTRAIL_ASSIGN_OR_RETURN(
       std::shared_ptr<const std::vector<v1::AreaState>> parsed,
       AllAreas(*reader));
   const std::vector<v1::AreaState>& areas = *parsed;
-  absl::flat_hash_map<absl::string_view, uint32_t> node_of;
+  // Areas are nodes by plan and id: dependencies may cross plans.
+  const auto node_key = [](absl::string_view plan_id,
+                           absl::string_view area_id) {
+    return absl::StrCat(plan_id, "/", area_id);
+  };
+  std::vector<std::string> plan_of(areas.size());
+  absl::flat_hash_map<std::string, uint32_t> node_of;
   node_of.reserve(areas.size());
   for (uint32_t i = 0; i < areas.size(); ++i) {
-    node_of.emplace(areas[i].area_id(), i);
+    plan_of[i] = plans.EffectivePlan(areas[i].plan_id());
+    // What the caller may not see is not in its graph.
+    if (!plans.Sees(plan_of[i])) continue;
+    node_of.emplace(node_key(plan_of[i], areas[i].area_id()), i);
   }
-  const auto found = node_of.find(request.area_id());
+  const auto found = node_of.find(node_key(address.plan_id, request.area_id()));
   if (found == node_of.end()) {
     return absl::NotFoundError(absl::StrCat(
         "area_id: area \"", request.area_id(), "\" is not registered"));
   }
   const uint32_t start = found->second;
+  // How the answer names an area: its id in the plan asked about, its
+  // resource name in another.
+  const auto display = [&](uint32_t node) {
+    return plan_of[node] == address.plan_id
+               ? areas[node].area_id()
+               : AreaName(plan_of[node], areas[node].area_id());
+  };
   // An edge per dependency on a registered area, tagged with the
   // dependency's index in its area's list.
   domain::Digraph graph(areas.size());
@@ -587,7 +827,10 @@ absl::StatusOr<v1::GetDependenciesResponse> PlanQueries::GetDependencies(
     for (int d = 0; d < areas[i].dependencies_size(); ++d) {
       const v1::Dependency& dependency = areas[i].dependencies(d);
       if (!dependency.has_area_id()) continue;
-      if (auto to = node_of.find(dependency.area_id()); to != node_of.end()) {
+      const std::string& target_plan =
+          dependency.plan_id().empty() ? plan_of[i] : dependency.plan_id();
+      if (auto to = node_of.find(node_key(target_plan, dependency.area_id()));
+          to != node_of.end()) {
         graph.AddEdge(i, to->second, static_cast<uint32_t>(d));
       }
     }
@@ -611,6 +854,7 @@ absl::StatusOr<v1::GetDependenciesResponse> PlanQueries::GetDependencies(
       }
       v1::DependencyLink& link = *response.add_upstream();
       link.set_area_id(area.area_id());
+      link.set_plan_id(plan_of[reached.node]);
       *link.mutable_dependency() = dependency;
       link.set_depth(reached.depth + 1);
     }
@@ -627,6 +871,7 @@ absl::StatusOr<v1::GetDependenciesResponse> PlanQueries::GetDependencies(
       const v1::AreaState& dependent = areas[edge.to];
       v1::DependencyLink& link = *response.add_downstream();
       link.set_area_id(dependent.area_id());
+      link.set_plan_id(plan_of[edge.to]);
       *link.mutable_dependency() = dependent.dependencies(edge.tag);
       link.set_depth(reached.depth + 1);
     }
@@ -650,6 +895,7 @@ absl::StatusOr<v1::GetDependenciesResponse> PlanQueries::GetDependencies(
       if (!start_day || *start_day > proposed_end) continue;
       v1::DelayedArea& delayed = *response.add_delayed();
       delayed.set_area_id(area.area_id());
+      delayed.set_plan_id(plan_of[reached.node]);
       *delayed.mutable_planned_start() = area.planned_start();
       delayed.set_days_overrun(DaysBetween(*start_day, proposed_end) + 1);
       delayed.set_depth(reached.depth);
@@ -664,7 +910,7 @@ absl::StatusOr<v1::GetDependenciesResponse> PlanQueries::GetDependencies(
   if (component && components.members[*component].size() > 1) {
     std::vector<std::string> ids;
     for (uint32_t member : components.members[*component]) {
-      ids.push_back(areas[member].area_id());
+      ids.push_back(display(member));
     }
     std::sort(ids.begin(), ids.end());
     for (std::string& id : ids) response.add_cycle_area_ids(std::move(id));
@@ -681,7 +927,7 @@ absl::StatusOr<v1::GetDependenciesResponse> PlanQueries::GetDependencies(
           domain::ShortestCycle(graph, start, edge, inside, budget);
       if (cycle.empty()) continue;  // the budget ran out
       v1::DependencyCycle& listed = *response.add_cycles();
-      for (uint32_t node : cycle) listed.add_area_ids(areas[node].area_id());
+      for (uint32_t node : cycle) listed.add_area_ids(display(node));
     }
   }
   // Told to stop (the call was cancelled or is past its deadline): no answer.

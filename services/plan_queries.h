@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -20,6 +21,10 @@
 
 namespace plantrail::services {
 
+// Every query takes `plans`, the plans its caller may see (a token limited
+// to plans); empty: every plan and the areas without one. A plan outside
+// them is PERMISSION_DENIED `[rule: plan-scope]` when named, and left out
+// of listings across plans.
 class PlanQueries {
  public:
   PlanQueries(
@@ -27,18 +32,29 @@ class PlanQueries {
       projections::ProjectionRunner* history,
       std::function<absl::Time()> now = [] { return absl::Now(); });
 
+  absl::StatusOr<v1::ListPlansResponse> ListPlans(
+      const v1::ListPlansRequest& request,
+      const std::vector<std::string>& plans = {}) const;
+  absl::StatusOr<v1::GetPlanResponse> GetPlan(
+      const v1::GetPlanRequest& request,
+      const std::vector<std::string>& plans = {}) const;
   absl::StatusOr<v1::GetAreaResponse> GetArea(
-      const v1::GetAreaRequest& request) const;
+      const v1::GetAreaRequest& request,
+      const std::vector<std::string>& plans = {}) const;
   absl::StatusOr<v1::ListAreasResponse> ListAreas(
-      const v1::ListAreasRequest& request) const;
+      const v1::ListAreasRequest& request,
+      const std::vector<std::string>& plans = {}) const;
   absl::StatusOr<v1::GetHistoryResponse> GetHistory(
-      const v1::GetHistoryRequest& request) const;
+      const v1::GetHistoryRequest& request,
+      const std::vector<std::string>& plans = {}) const;
   absl::StatusOr<v1::ListDecisionsResponse> ListDecisions(
-      const v1::ListDecisionsRequest& request) const;
+      const v1::ListDecisionsRequest& request,
+      const std::vector<std::string>& plans = {}) const;
   // Computed from the area-state projection when asked: a scan of every
   // area, cheap at the sizes plans have (thousands of areas).
   absl::StatusOr<v1::GetPortfolioResponse> GetPortfolio(
-      const v1::GetPortfolioRequest& request) const;
+      const v1::GetPortfolioRequest& request,
+      const std::vector<std::string>& plans = {}) const;
   // Bounded work whatever the graph: every traversal spends from one
   // allowance of steps, and an answer cut short says so (`truncated`).
   // `keep_going`, when set, is asked now and then during the walk; a non-OK
@@ -46,7 +62,8 @@ class PlanQueries {
   // that status.
   absl::StatusOr<v1::GetDependenciesResponse> GetDependencies(
       const v1::GetDependenciesRequest& request,
-      std::function<absl::Status()> keep_going = nullptr) const;
+      std::function<absl::Status()> keep_going = nullptr,
+      const std::vector<std::string>& plans = {}) const;
 
   projections::ProjectionRunner* areas() const { return areas_; }
   projections::ProjectionRunner* history() const { return history_; }

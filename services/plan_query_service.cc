@@ -15,13 +15,12 @@ grpc::ServerUnaryReactor* PlanQueryService::Answer(
     absl::string_view method, grpc::CallbackServerContext* context,
     const Request& request, Response* response,
     projections::ProjectionRunner* runner, Query query) {
-  if (absl::StatusOr<Principal> caller =
-          authorizer_->Authorize(*context, MethodName<v1::PlanQueries>(method));
-      !caller.ok()) {
-    return FinishUnary(context, caller.status());
-  }
-  auto run = [&request, response, query]() {
-    absl::StatusOr<Response> answer = query(request);
+  absl::StatusOr<Principal> caller =
+      authorizer_->Authorize(*context, MethodName<v1::PlanQueries>(method));
+  if (!caller.ok()) return FinishUnary(context, caller.status());
+  // What a caller limited to plans may see is decided in the query.
+  auto run = [&request, response, query, plans = caller->plans]() {
+    absl::StatusOr<Response> answer = query(request, plans);
     if (answer.ok()) *response = *std::move(answer);
     return answer.status();
   };
@@ -47,21 +46,27 @@ grpc::ServerUnaryReactor* PlanQueryService::GetArea(
     grpc::CallbackServerContext* context, const v1::GetAreaRequest* request,
     v1::GetAreaResponse* response) {
   return Answer("GetArea", context, *request, response, queries_->areas(),
-                [this](const auto& r) { return queries_->GetArea(r); });
+                [this](const auto& r, const auto& plans) {
+                  return queries_->GetArea(r, plans);
+                });
 }
 
 grpc::ServerUnaryReactor* PlanQueryService::ListAreas(
     grpc::CallbackServerContext* context, const v1::ListAreasRequest* request,
     v1::ListAreasResponse* response) {
   return Answer("ListAreas", context, *request, response, queries_->areas(),
-                [this](const auto& r) { return queries_->ListAreas(r); });
+                [this](const auto& r, const auto& plans) {
+                  return queries_->ListAreas(r, plans);
+                });
 }
 
 grpc::ServerUnaryReactor* PlanQueryService::GetHistory(
     grpc::CallbackServerContext* context, const v1::GetHistoryRequest* request,
     v1::GetHistoryResponse* response) {
   return Answer("GetHistory", context, *request, response, queries_->history(),
-                [this](const auto& r) { return queries_->GetHistory(r); });
+                [this](const auto& r, const auto& plans) {
+                  return queries_->GetHistory(r, plans);
+                });
 }
 
 grpc::ServerUnaryReactor* PlanQueryService::ListDecisions(
@@ -69,7 +74,27 @@ grpc::ServerUnaryReactor* PlanQueryService::ListDecisions(
     const v1::ListDecisionsRequest* request,
     v1::ListDecisionsResponse* response) {
   return Answer("ListDecisions", context, *request, response, queries_->areas(),
-                [this](const auto& r) { return queries_->ListDecisions(r); });
+                [this](const auto& r, const auto& plans) {
+                  return queries_->ListDecisions(r, plans);
+                });
+}
+
+grpc::ServerUnaryReactor* PlanQueryService::ListPlans(
+    grpc::CallbackServerContext* context, const v1::ListPlansRequest* request,
+    v1::ListPlansResponse* response) {
+  return Answer("ListPlans", context, *request, response, queries_->areas(),
+                [this](const auto& r, const auto& plans) {
+                  return queries_->ListPlans(r, plans);
+                });
+}
+
+grpc::ServerUnaryReactor* PlanQueryService::GetPlan(
+    grpc::CallbackServerContext* context, const v1::GetPlanRequest* request,
+    v1::GetPlanResponse* response) {
+  return Answer("GetPlan", context, *request, response, queries_->areas(),
+                [this](const auto& r, const auto& plans) {
+                  return queries_->GetPlan(r, plans);
+                });
 }
 
 grpc::ServerUnaryReactor* PlanQueryService::GetPortfolio(
@@ -77,7 +102,9 @@ grpc::ServerUnaryReactor* PlanQueryService::GetPortfolio(
     const v1::GetPortfolioRequest* request,
     v1::GetPortfolioResponse* response) {
   return Answer("GetPortfolio", context, *request, response, queries_->areas(),
-                [this](const auto& r) { return queries_->GetPortfolio(r); });
+                [this](const auto& r, const auto& plans) {
+                  return queries_->GetPortfolio(r, plans);
+                });
 }
 
 grpc::ServerUnaryReactor* PlanQueryService::GetDependencies(
@@ -96,8 +123,9 @@ grpc::ServerUnaryReactor* PlanQueryService::GetDependencies(
     return absl::OkStatus();
   };
   return Answer("GetDependencies", context, *request, response,
-                queries_->areas(), [this, keep_going](const auto& r) {
-                  return queries_->GetDependencies(r, keep_going);
+                queries_->areas(),
+                [this, keep_going](const auto& r, const auto& plans) {
+                  return queries_->GetDependencies(r, keep_going, plans);
                 });
 }
 

@@ -21,6 +21,12 @@ class PlanQueryService final : public v1::PlanQueries::CallbackService {
   PlanQueryService(const PlanQueries* queries, const Authorizer* authorizer)
       : queries_(queries), authorizer_(authorizer) {}
 
+  grpc::ServerUnaryReactor* ListPlans(grpc::CallbackServerContext* context,
+                                      const v1::ListPlansRequest* request,
+                                      v1::ListPlansResponse* response) override;
+  grpc::ServerUnaryReactor* GetPlan(grpc::CallbackServerContext* context,
+                                    const v1::GetPlanRequest* request,
+                                    v1::GetPlanResponse* response) override;
   grpc::ServerUnaryReactor* GetArea(grpc::CallbackServerContext* context,
                                     const v1::GetAreaRequest* request,
                                     v1::GetAreaResponse* response) override;

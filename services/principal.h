@@ -19,6 +19,9 @@ struct Principal {
   std::vector<v1::Role> roles;
   // A planner limited to areas of these support areas; empty: all.
   std::vector<std::string> support_areas;
+  // A planner or reader limited to these plans; empty: every plan (and the
+  // areas without one).
+  std::vector<std::string> plans;
   // The token the call was authenticated by; empty for a client
   // certificate (whose grants are the live tokens granted to `name`).
   std::string token_id;
@@ -29,6 +32,13 @@ struct Principal {
 
   bool Has(v1::Role role) const {
     return std::find(roles.begin(), roles.end(), role) != roles.end();
+  }
+  // Whether the principal may see (and, with its roles, change) plan
+  // `plan_id`; empty: the areas without a plan.
+  bool SeesPlan(const std::string& plan_id) const {
+    return plans.empty() ||
+           (!plan_id.empty() &&
+            std::find(plans.begin(), plans.end(), plan_id) != plans.end());
   }
 };
 

@@ -62,7 +62,8 @@ absl::StatusOr<eventstore::RedactRequest> PrepareRedaction(
   std::vector<eventstore::RecordedEvent> repeated;
   const bool plan_stream =
       absl::StartsWith(target.stream_id, domain::kAreaStreamPrefix) ||
-      absl::StartsWith(target.stream_id, domain::kDecisionStreamPrefix);
+      absl::StartsWith(target.stream_id, domain::kDecisionStreamPrefix) ||
+      absl::StartsWith(target.stream_id, domain::kPlanStreamPrefix);
 
   eventstore::RedactRequest redaction{.position = target.position};
   std::vector<std::string> texts;

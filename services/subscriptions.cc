@@ -87,15 +87,18 @@ struct Filter {
   std::vector<std::string> stream_prefixes;
   std::vector<std::string> event_types;
   std::vector<std::string> support_areas;
+  std::vector<std::string> plans;
 
   explicit Filter(const v1::SubscriptionFilter& filter)
       : stream_prefixes(filter.stream_prefixes().begin(),
                         filter.stream_prefixes().end()),
         event_types(filter.event_types().begin(), filter.event_types().end()),
         support_areas(filter.support_areas().begin(),
-                      filter.support_areas().end()) {
+                      filter.support_areas().end()),
+        plans(filter.plans().begin(), filter.plans().end()) {
     std::sort(event_types.begin(), event_types.end());
     std::sort(support_areas.begin(), support_areas.end());
+    std::sort(plans.begin(), plans.end());
   }
 
   // Set for a caller who may not read the security stream (who holds which
@@ -104,7 +107,7 @@ struct Filter {
 
   bool empty() const {
     return stream_prefixes.empty() && event_types.empty() &&
-           support_areas.empty() && !without_security_stream;
+           support_areas.empty() && plans.empty() && !without_security_stream;
   }
 };
 
@@ -118,6 +121,7 @@ absl::Status CheckSubscriptionFilter(const v1::SubscriptionFilter& filter) {
       CheckFilterEntries("event_types", filter.event_types(), total));
   PLANTRAIL_RETURN_IF_ERROR(
       CheckFilterEntries("support_areas", filter.support_areas(), total));
+  PLANTRAIL_RETURN_IF_ERROR(CheckFilterEntries("plans", filter.plans(), total));
   if (total > kMaxFilterBytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("filter: ", total, " bytes in all entries, at most ",
@@ -392,10 +396,15 @@ class SubscriptionHub::Subscription final
           SupportAreaOf(std::string(stream), event, &record->event));
       return wanted_one(support_area);
     }
+    // A decision's areas are of its own plan.
+    const std::string stream_plan =
+        domain::ParseStreamName(event.stream_id).stream_plan;
     for (const std::string& area_id :
          record->event.decision_recorded().area_ids()) {
-      PLANTRAIL_ASSIGN_OR_RETURN(std::string support_area,
-                                 SupportAreaOf(area_id, event, nullptr));
+      PLANTRAIL_ASSIGN_OR_RETURN(
+          std::string support_area,
+          SupportAreaOf(domain::QualifiedId(stream_plan, area_id), event,
+                        nullptr));
       if (wanted_one(support_area)) return true;
     }
     return false;
@@ -416,8 +425,60 @@ class SubscriptionHub::Subscription final
     if (filter_.without_security_stream && event.stream_id == kSecurityStream) {
       return false;
     }
+    if (!filter_.plans.empty()) {
+      PLANTRAIL_ASSIGN_OR_RETURN(bool in_plans, InPlans(event));
+      if (!in_plans) return false;
+    }
     if (filter_.support_areas.empty()) return true;
     return InSupportAreas(event);
+  }
+
+  // Whether `event` belongs to one of the filter's plans.
+  absl::StatusOr<bool> InPlans(const eventstore::RecordedEvent& event) {
+    const domain::PlanStreamName name =
+        domain::ParseStreamName(event.stream_id);
+    std::string plan_id;
+    switch (name.kind) {
+      case domain::PlanStreamName::Kind::kNone:
+        return false;
+      case domain::PlanStreamName::Kind::kPlan:
+        plan_id = name.id;
+        break;
+      default:
+        plan_id = name.stream_plan;
+        break;
+    }
+    if (plan_id.empty()) {
+      // An unplanned name: the plan that holds those, found once and then
+      // followed through the events scanned.
+      if (!holder_) {
+        PLANTRAIL_ASSIGN_OR_RETURN(holder_, HolderOfUnplanned());
+      }
+      plan_id = *holder_;
+    }
+    if (name.kind == domain::PlanStreamName::Kind::kPlan &&
+        event.type == v1::PlanRegistered::descriptor()->name()) {
+      v1::PlanRegistered registered;
+      if (registered.ParseFromString(event.payload) &&
+          registered.holds_unplanned()) {
+        holder_ = registered.plan_id();
+      }
+    }
+    return !plan_id.empty() && std::binary_search(filter_.plans.begin(),
+                                                  filter_.plans.end(), plan_id);
+  }
+
+  absl::StatusOr<std::string> HolderOfUnplanned() const {
+    PLANTRAIL_ASSIGN_OR_RETURN(
+        std::vector<std::string> streams,
+        hub_->log_->ListStreams(domain::kPlanStreamPrefix, 100000));
+    for (absl::string_view stream : streams) {
+      absl::ConsumePrefix(&stream, domain::kPlanStreamPrefix);
+      PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanState plan,
+                                 projections::FoldPlan(*hub_->log_, stream));
+      if (plan.holds_unplanned()) return plan.plan_id();
+    }
+    return std::string();
   }
 
   // Appends the next matching events (up to the batch) and advances next_
@@ -476,6 +537,8 @@ class SubscriptionHub::Subscription final
   std::atomic<uint64_t> scanned_{0};
   // Area id -> its support area as of the last event scanned.
   std::map<std::string, std::string> support_areas_;
+  // The plan that holds the unplanned areas, once looked up (empty: none).
+  std::optional<std::string> holder_;
 
   mutable Mutex mu_;
   absl::Time expires_at_ ABSL_GUARDED_BY(mu_);

@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "domain/rules.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/event_codec.h"
 
@@ -77,6 +78,7 @@ Principal PrincipalOf(const v1::TokenInfo& info) {
   Principal principal{.name = info.principal(),
                       .support_areas = {info.support_areas().begin(),
                                         info.support_areas().end()},
+                      .plans = {info.plans().begin(), info.plans().end()},
                       .token_id = info.token_id()};
   for (int role : info.roles()) {
     principal.roles.push_back(static_cast<v1::Role>(role));
@@ -119,6 +121,7 @@ void TokenRegistry::Apply(absl::string_view type, absl::string_view payload,
     info.set_principal(created.principal());
     *info.mutable_roles() = created.roles();
     *info.mutable_support_areas() = created.support_areas();
+    *info.mutable_plans() = created.plans();
     if (created.has_expires_at()) {
       *info.mutable_expires_at() = created.expires_at();
     }
@@ -191,6 +194,8 @@ std::optional<Principal> TokenRegistry::GrantsOf(absl::string_view name,
     principal->support_areas.insert(principal->support_areas.end(),
                                     info.support_areas().begin(),
                                     info.support_areas().end());
+    principal->plans.insert(principal->plans.end(), info.plans().begin(),
+                            info.plans().end());
     if (info.has_expires_at()) {
       principal->expires_at =
           std::min(principal->expires_at, FromTimestamp(info.expires_at()));
@@ -209,12 +214,26 @@ TokenRegistry::Prepare(const Principal& by,
         "subscriber) [rule: token-has-roles]");
   }
   bool planner = false;
+  bool only_planner_or_reader = true;
   for (int role : request.roles()) {
     if (role == v1::ROLE_UNSPECIFIED || !v1::Role_IsValid(role)) {
       return absl::InvalidArgumentError(
           absl::StrCat("roles: ", role, " is not a role [rule: known-role]"));
     }
     planner |= role == v1::ROLE_PLANNER;
+    only_planner_or_reader &=
+        role == v1::ROLE_PLANNER || role == v1::ROLE_READER;
+  }
+  // The change stream and the log below the plans are not cut by plan, so
+  // a plan limit is only for the roles that work through the plan model.
+  if (!request.plans().empty() && !only_planner_or_reader) {
+    return absl::InvalidArgumentError(
+        "plans: only planner and reader tokens are limited to plans [rule: "
+        "plans-for-planners-and-readers]");
+  }
+  for (int i = 0; i < request.plans_size(); ++i) {
+    PLANTRAIL_RETURN_IF_ERROR(
+        domain::CheckPlanId(absl::StrCat("plans[", i, "]"), request.plans(i)));
   }
   if (!request.support_areas().empty() && !planner) {
     return absl::InvalidArgumentError(
@@ -244,6 +263,7 @@ TokenRegistry::Prepare(const Principal& by,
   created.set_principal(request.principal());
   *created.mutable_roles() = request.roles();
   *created.mutable_support_areas() = request.support_areas();
+  *created.mutable_plans() = request.plans();
   if (request.expires_in_days() > 0) {
     *created.mutable_expires_at() =
         ToTimestamp(absl::Now() + absl::Hours(24) * request.expires_in_days());
@@ -260,6 +280,7 @@ TokenRegistry::Prepare(const Principal& by,
   info.set_principal(created.principal());
   *info.mutable_roles() = created.roles();
   *info.mutable_support_areas() = created.support_areas();
+  *info.mutable_plans() = created.plans();
   if (created.has_expires_at())
     *info.mutable_expires_at() = created.expires_at();
   info.set_note(created.note());

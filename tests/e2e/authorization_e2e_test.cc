@@ -55,6 +55,12 @@ const std::map<std::string, std::set<std::string>>& Policy() {
       {"PlanCommands/CloseArea", {"admin", "planner"}},
       {"PlanCommands/ReopenArea", {"admin", "planner"}},
       {"PlanCommands/CorrectEntry", {"admin", "planner"}},
+      {"PlanCommands/RegisterPlan", {"admin", "planner"}},
+      {"PlanCommands/RevisePlan", {"admin", "planner"}},
+      {"PlanCommands/ClosePlan", {"admin", "planner"}},
+      {"PlanCommands/ReopenPlan", {"admin", "planner"}},
+      {"PlanQueries/ListPlans", {"admin", "planner", "auditor", "reader"}},
+      {"PlanQueries/GetPlan", {"admin", "planner", "auditor", "reader"}},
       {"PlanQueries/GetArea", {"admin", "planner", "auditor", "reader"}},
       {"PlanQueries/ListAreas", {"admin", "planner", "auditor", "reader"}},
       {"PlanQueries/GetHistory", {"admin", "planner", "auditor", "reader"}},
@@ -94,12 +100,14 @@ class AuthorizationE2eTest : public ServerTest {
 
   // A token for `principal` with `role`, granted by the admin.
   std::string Grant(const std::string& principal, const std::string& role,
-                    const std::vector<std::string>& support_areas = {}) {
+                    const std::vector<std::string>& support_areas = {},
+                    const std::vector<std::string>& plans = {}) {
     v1::CreateTokenRequest request;
     request.set_principal(principal);
     for (const std::string& area : support_areas) {
       request.add_support_areas(area);
     }
+    for (const std::string& plan : plans) request.add_plans(plan);
     v1::Role parsed = v1::ROLE_UNSPECIFIED;
     EXPECT_TRUE(v1::Role_Parse(
         absl::StrCat("ROLE_", absl::AsciiStrToUpper(role)), &parsed));
@@ -335,6 +343,209 @@ TEST_F(AuthorizationE2eTest, APlannerLimitedToASupportAreaStaysInIt) {
   refused(stub->RecordDecision(as_anna().get(), decision, &result), "3.1.1");
   // Only the registration in 3.4 was written.
   EXPECT_EQ(HeadPosition(), head_before + 1);
+}
+
+TEST_F(AuthorizationE2eTest,
+       APlannerLimitedToAPlanCannotWriteToAnotherByAnyRoute) {
+  // The admin registers plans A and B, area 1 in each, and a decision in B.
+  v1::CommandResult result;
+  for (const char* plan : {"plan-a", "plan-b"}) {
+    v1::RegisterPlanRequest register_plan;
+    register_plan.set_plan_id(plan);
+    register_plan.mutable_fields()->set_title(plan);
+    ASSERT_TRUE(
+        commands_->RegisterPlan(Context().get(), register_plan, &result).ok());
+    v1::RegisterAreaRequest area;
+    area.set_plan_id(plan);
+    area.set_area_id("1");
+    area.set_title("One");
+    area.set_support_area("3.1");
+    ASSERT_TRUE(commands_->RegisterArea(Context().get(), area, &result).ok());
+  }
+  v1::ReportStatusRequest admins_report;
+  admins_report.mutable_options()->set_command_id("admins-report-in-b");
+  admins_report.set_plan_id("plan-b");
+  admins_report.set_area_id("1");
+  admins_report.set_phase(v1::PHASE_IN_PROGRESS);
+  admins_report.set_health(v1::HEALTH_ON_TRACK);
+  admins_report.set_narrative("Fine");
+  ASSERT_TRUE(
+      commands_->ReportStatus(Context().get(), admins_report, &result).ok());
+
+  const std::string token = Grant("bertil", "planner", {}, {"plan-a"});
+  auto as_bertil = [&token] {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->AddMetadata("authorization", "Bearer " + token);
+    context->set_deadline(std::chrono::system_clock::now() +
+                          std::chrono::seconds(30));
+    return context;
+  };
+  auto stub = v1::PlanCommands::NewStub(plain_);
+  const uint64_t head_before = HeadPosition();
+  int routes = 0;
+  auto refused = [&](const grpc::Status& status) {
+    ++routes;
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+        << routes << ": " << status.error_message();
+    EXPECT_THAT(status.error_message(), HasSubstr("[rule: plan-scope]"))
+        << routes;
+  };
+  auto in_b = [](auto request) {
+    request.set_plan_id("plan-b");
+    request.set_area_id("1");
+    return request;
+  };
+  v1::RegisterAreaRequest register_area = in_b(v1::RegisterAreaRequest());
+  register_area.set_area_id("2");
+  register_area.set_title("Two");
+  register_area.set_support_area("3.1");
+  refused(stub->RegisterArea(as_bertil().get(), register_area, &result));
+  v1::ReviseDetailsRequest revise = in_b(v1::ReviseDetailsRequest());
+  revise.mutable_details()->set_title("Mine now");
+  revise.set_reason("r");
+  refused(stub->ReviseDetails(as_bertil().get(), revise, &result));
+  v1::ReportStatusRequest report = in_b(v1::ReportStatusRequest());
+  report.set_phase(v1::PHASE_IN_PROGRESS);
+  report.set_health(v1::HEALTH_AT_RISK);
+  report.set_narrative("n");
+  refused(stub->ReportStatus(as_bertil().get(), report, &result));
+  v1::ReviseScheduleRequest move = in_b(v1::ReviseScheduleRequest());
+  move.set_planned_end("2030");
+  move.set_reason("r");
+  refused(stub->ReviseSchedule(as_bertil().get(), move, &result));
+  v1::AddDependencyRequest depend = in_b(v1::AddDependencyRequest());
+  depend.set_external("Ladok");
+  refused(stub->AddDependency(as_bertil().get(), depend, &result));
+  v1::RemoveDependencyRequest undepend = in_b(v1::RemoveDependencyRequest());
+  undepend.set_external("Ladok");
+  undepend.set_reason("r");
+  refused(stub->RemoveDependency(as_bertil().get(), undepend, &result));
+  v1::ChangeUnitsRequest units = in_b(v1::ChangeUnitsRequest());
+  units.mutable_participating_units()->add_units("X");
+  units.set_reason("r");
+  refused(stub->ChangeUnits(as_bertil().get(), units, &result));
+  v1::CloseAreaRequest close = in_b(v1::CloseAreaRequest());
+  close.set_outcome(v1::OUTCOME_CANCELLED);
+  close.set_reason("r");
+  refused(stub->CloseArea(as_bertil().get(), close, &result));
+  v1::ReopenAreaRequest reopen = in_b(v1::ReopenAreaRequest());
+  reopen.set_reason("r");
+  refused(stub->ReopenArea(as_bertil().get(), reopen, &result));
+  v1::CorrectEntryRequest correct = in_b(v1::CorrectEntryRequest());
+  correct.set_position(head_before);
+  correct.set_reason("r");
+  refused(stub->CorrectEntry(as_bertil().get(), correct, &result));
+  v1::RecordDecisionRequest decision;
+  decision.set_plan_id("plan-b");
+  decision.set_reference("V-1");
+  decision.set_body("Rektor");
+  decision.set_decided_on("2024-01-01");
+  decision.set_title("t");
+  decision.add_area_ids("1");
+  refused(stub->RecordDecision(as_bertil().get(), decision, &result));
+  // The plans themselves: no new one, and not plan B.
+  v1::RegisterPlanRequest new_plan;
+  new_plan.set_plan_id("plan-c");
+  new_plan.mutable_fields()->set_title("c");
+  refused(stub->RegisterPlan(as_bertil().get(), new_plan, &result));
+  v1::RevisePlanRequest revise_plan;
+  revise_plan.set_plan_id("plan-b");
+  revise_plan.mutable_fields()->set_title("b2");
+  revise_plan.set_reason("r");
+  refused(stub->RevisePlan(as_bertil().get(), revise_plan, &result));
+  v1::ClosePlanRequest close_plan;
+  close_plan.set_plan_id("plan-b");
+  close_plan.set_reason("r");
+  refused(stub->ClosePlan(as_bertil().get(), close_plan, &result));
+  v1::ReopenPlanRequest reopen_plan;
+  reopen_plan.set_plan_id("plan-b");
+  reopen_plan.set_reason("r");
+  refused(stub->ReopenPlan(as_bertil().get(), reopen_plan, &result));
+  // A replay of plan B's command (its command id) tells nothing either.
+  refused(stub->ReportStatus(as_bertil().get(), admins_report, &result));
+  EXPECT_EQ(routes, 16);
+  EXPECT_EQ(HeadPosition(), head_before) << "nothing was written";
+
+  // In plan A, the same planner works.
+  v1::ReportStatusRequest mine = report;
+  mine.set_plan_id("plan-a");
+  EXPECT_TRUE(stub->ReportStatus(as_bertil().get(), mine, &result).ok());
+  EXPECT_EQ(result.stream_id(), "area-plan-a:1");
+}
+
+TEST_F(AuthorizationE2eTest, AReaderLimitedToAPlanSeesOnlyIt) {
+  v1::CommandResult result;
+  for (const char* plan : {"plan-a", "plan-b"}) {
+    v1::RegisterPlanRequest register_plan;
+    register_plan.set_plan_id(plan);
+    register_plan.mutable_fields()->set_title(plan);
+    ASSERT_TRUE(
+        commands_->RegisterPlan(Context().get(), register_plan, &result).ok());
+    v1::RegisterAreaRequest area;
+    area.set_plan_id(plan);
+    area.set_area_id("1");
+    area.set_title("One");
+    area.set_support_area("3.1");
+    ASSERT_TRUE(commands_->RegisterArea(Context().get(), area, &result).ok());
+  }
+  const std::string token = Grant("nils", "reader", {}, {"plan-a"});
+  auto as_nils = [&token, position = result.position()](auto& request) {
+    request.set_min_position(position);
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->AddMetadata("authorization", "Bearer " + token);
+    context->set_deadline(std::chrono::system_clock::now() +
+                          std::chrono::seconds(30));
+    return context;
+  };
+  auto queries = v1::PlanQueries::NewStub(plain_);
+  v1::ListPlansRequest list_plans;
+  v1::ListPlansResponse plans;
+  ASSERT_TRUE(
+      queries->ListPlans(as_nils(list_plans).get(), list_plans, &plans).ok());
+  ASSERT_EQ(plans.plans_size(), 1);
+  EXPECT_EQ(plans.plans(0).plan_id(), "plan-a");
+  v1::ListAreasRequest list_areas;
+  v1::ListAreasResponse areas;
+  ASSERT_TRUE(
+      queries->ListAreas(as_nils(list_areas).get(), list_areas, &areas).ok());
+  ASSERT_EQ(areas.areas_size(), 1);
+  EXPECT_EQ(areas.areas(0).name(), "plans/plan-a/areas/1");
+  v1::GetPortfolioRequest portfolio;
+  v1::GetPortfolioResponse counts;
+  ASSERT_TRUE(
+      queries->GetPortfolio(as_nils(portfolio).get(), portfolio, &counts).ok());
+  EXPECT_EQ(counts.overall().areas(), 1u);
+
+  v1::GetAreaRequest get_area;
+  get_area.set_plan_id("plan-b");
+  get_area.set_area_id("1");
+  v1::GetAreaResponse area;
+  const grpc::Status other =
+      queries->GetArea(as_nils(get_area).get(), get_area, &area);
+  EXPECT_EQ(other.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(other.error_message(), HasSubstr("[rule: plan-scope]"));
+  v1::GetPlanRequest get_plan;
+  get_plan.set_plan_id("plan-b");
+  v1::GetPlanResponse plan;
+  EXPECT_EQ(
+      queries->GetPlan(as_nils(get_plan).get(), get_plan, &plan).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+  list_areas.set_plan_id("plan-b");
+  EXPECT_EQ(queries->ListAreas(as_nils(list_areas).get(), list_areas, &areas)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+
+  // Plan limits are for planners and readers only.
+  v1::CreateTokenRequest subscriber;
+  subscriber.set_principal("feed");
+  subscriber.add_roles(v1::ROLE_SUBSCRIBER);
+  subscriber.add_plans("plan-a");
+  v1::CreateTokenResponse created;
+  const grpc::Status status =
+      admin_->CreateToken(Context().get(), subscriber, &created);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("[rule: plans-for-planners-and-readers]"));
 }
 
 // The security log, whole.

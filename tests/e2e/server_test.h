@@ -219,6 +219,22 @@ class ServerTest : public ::testing::Test {
                       v1::CommandResult* out) {
     return commands_->CorrectEntry(c, r, out);
   }
+  grpc::Status Invoke(grpc::ClientContext* c, const v1::RegisterPlanRequest& r,
+                      v1::CommandResult* out) {
+    return commands_->RegisterPlan(c, r, out);
+  }
+  grpc::Status Invoke(grpc::ClientContext* c, const v1::RevisePlanRequest& r,
+                      v1::CommandResult* out) {
+    return commands_->RevisePlan(c, r, out);
+  }
+  grpc::Status Invoke(grpc::ClientContext* c, const v1::ClosePlanRequest& r,
+                      v1::CommandResult* out) {
+    return commands_->ClosePlan(c, r, out);
+  }
+  grpc::Status Invoke(grpc::ClientContext* c, const v1::ReopenPlanRequest& r,
+                      v1::CommandResult* out) {
+    return commands_->ReopenPlan(c, r, out);
+  }
 
   TempDir dir_;
   ServerProcess server_;
