@@ -4,12 +4,14 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/quote.h"
 #include "common/status_macros.h"
 #include "domain/streams.h"
 #include "projections/plan_stream.h"
 #include "services/event_codec.h"
 #include "services/grpc_status.h"
+#include "services/plan_command_handler.h"
 #include "services/token_registry.h"
 
 namespace plantrail::services {
@@ -83,6 +85,22 @@ grpc::ServerUnaryReactor* EventStoreService::ReadStream(
     authorizer_->LogRefusal(*context, caller->name, method, refused);
     return FinishUnary(context, refused);
   }
+  if (!caller->plans.empty()) {
+    // A token limited to plans reads the streams of those plans only.
+    const domain::PlanStreamName name =
+        domain::ParseStreamName(request->stream_id());
+    absl::StatusOr<std::string> plan = PlanOfStream(*store_, name);
+    if (!plan.ok()) return FinishUnary(context, plan.status());
+    if (name.kind == domain::PlanStreamName::Kind::kNone ||
+        !caller->SeesPlan(*plan)) {
+      absl::Status refused = absl::PermissionDeniedError(absl::StrCat(
+          "stream_id: \"", request->stream_id(), "\" is outside ", caller->name,
+          "'s plans (", absl::StrJoin(caller->plans, ", "),
+          ") [rule: plan-scope]"));
+      authorizer_->LogRefusal(*context, caller->name, method, refused);
+      return FinishUnary(context, refused);
+    }
+  }
   return FinishUnary(context, ReadStreamInto(*store_, *request, *response));
 }
 
@@ -102,6 +120,29 @@ grpc::ServerUnaryReactor* EventStoreService::ReadAll(
                                    return event.stream_id() == kSecurityStream;
                                  }),
                   events->end());
+  }
+  if (read.ok() && !caller->plans.empty()) {
+    // A token limited to plans sees the events of those plans only, left
+    // out as above.
+    absl::StatusOr<std::string> holder = HolderOfUnplanned(*store_);
+    if (!holder.ok()) return FinishUnary(context, holder.status());
+    auto* events = response->mutable_events();
+    events->erase(
+        std::remove_if(events->begin(), events->end(),
+                       [&](const v1::RecordedEvent& event) {
+                         const domain::PlanStreamName name =
+                             domain::ParseStreamName(event.stream_id());
+                         if (name.kind == domain::PlanStreamName::Kind::kNone) {
+                           return true;
+                         }
+                         const std::string plan =
+                             name.kind == domain::PlanStreamName::Kind::kPlan
+                                 ? name.id
+                             : name.stream_plan.empty() ? *holder
+                                                        : name.stream_plan;
+                         return !caller->SeesPlan(plan);
+                       }),
+        events->end());
   }
   return FinishUnary(context, read);
 }

@@ -136,25 +136,6 @@ absl::Status PlanCommandsInScope(const Principal& principal,
   return PlanInScope(principal, plan_id);
 }
 
-// The plan a stream of the plan model belongs to: its own for plan
-// streams and plan-named ones, else the plan that holds the unplanned
-// areas (empty while none does).
-absl::StatusOr<std::string> PlanOfStream(const EventStore& store,
-                                         const domain::PlanStreamName& name) {
-  if (name.kind == domain::PlanStreamName::Kind::kPlan) return name.id;
-  if (!name.stream_plan.empty()) return name.stream_plan;
-  PLANTRAIL_ASSIGN_OR_RETURN(
-      std::vector<std::string> streams,
-      store.ListStreams(domain::kPlanStreamPrefix, 100000));
-  for (absl::string_view stream : streams) {
-    absl::ConsumePrefix(&stream, domain::kPlanStreamPrefix);
-    PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanState plan,
-                               projections::FoldPlan(store, stream));
-    if (plan.holds_unplanned()) return plan.plan_id();
-  }
-  return std::string();
-}
-
 template <typename Request>
 DecideFn DecideArea(const Request& command, std::string stream_plan,
                     PlanCommandHandler::Gather gather,
@@ -283,6 +264,27 @@ absl::StatusOr<ResolvedPlan> ResolvePlan(const EventStore& store,
   resolved.stream_plan =
       resolved.state.holds_unplanned() ? "" : resolved.plan_id;
   return resolved;
+}
+
+absl::StatusOr<std::string> HolderOfUnplanned(const EventStore& store) {
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      std::vector<std::string> streams,
+      store.ListStreams(domain::kPlanStreamPrefix, kMaxPlans));
+  for (absl::string_view stream : streams) {
+    absl::ConsumePrefix(&stream, domain::kPlanStreamPrefix);
+    PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanState plan,
+                               projections::FoldPlan(store, stream));
+    if (plan.holds_unplanned()) return plan.plan_id();
+  }
+  return std::string();
+}
+
+absl::StatusOr<std::string> PlanOfStream(const EventStore& store,
+                                         const domain::PlanStreamName& name) {
+  if (name.kind == domain::PlanStreamName::Kind::kNone) return std::string();
+  if (name.kind == domain::PlanStreamName::Kind::kPlan) return name.id;
+  if (!name.stream_plan.empty()) return name.stream_plan;
+  return HolderOfUnplanned(store);
 }
 
 struct PlanCommandHandler::Execution {

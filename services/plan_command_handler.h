@@ -42,6 +42,7 @@
 #include "common/sync.h"
 #include "common/thread_pool.h"
 #include "domain/decide.h"
+#include "domain/streams.h"
 #include "eventstore/event_store.h"
 #include "plantrail/v1/plan_commands.pb.h"
 #include "projections/area_state_cache.h"
@@ -83,6 +84,16 @@ absl::StatusOr<ResolvedPlan> ResolvePlan(const eventstore::EventStore& store,
                                          absl::string_view plan_id,
                                          absl::string_view field,
                                          absl::string_view what);
+
+// The plan that holds the areas recorded without a plan; empty while none
+// does.
+absl::StatusOr<std::string> HolderOfUnplanned(
+    const eventstore::EventStore& store);
+// The plan a stream of the plan model belongs to: its own for a plan stream
+// and plan-named ones, else the holder of the unplanned areas. Empty for
+// other streams, and unplanned names no plan holds.
+absl::StatusOr<std::string> PlanOfStream(const eventstore::EventStore& store,
+                                         const domain::PlanStreamName& name);
 
 class PlanCommandHandler {
  public:

@@ -115,7 +115,7 @@ std::string Roles(const v1::TokenInfo& info) {
 void AddTokenCreate(CLI::App* token, Context& context) {
   struct Flags {
     std::string principal, note;
-    std::vector<std::string> roles, support_areas;
+    std::vector<std::string> roles, support_areas, plans;
     uint32_t expires_in_days = 0, expires_in_seconds = 0;
   };
   auto flags = std::make_shared<Flags>();
@@ -134,6 +134,9 @@ void AddTokenCreate(CLI::App* token, Context& context) {
       ->delimiter(',');
   command->add_option("--support-area", flags->support_areas,
                       "A planner limited to this support area (repeatable)");
+  // Not --plan: that is every command's plan.
+  command->add_option("--only-plan", flags->plans,
+                      "A planner or reader limited to this plan (repeatable)");
   CLI::Option* days =
       command->add_option("--expires-in-days", flags->expires_in_days,
                           "Days until it expires (default: never)");
@@ -156,6 +159,7 @@ void AddTokenCreate(CLI::App* token, Context& context) {
     for (const std::string& area : flags->support_areas) {
       request.add_support_areas(area);
     }
+    for (const std::string& plan : flags->plans) request.add_plans(plan);
     request.set_expires_in_days(flags->expires_in_days);
     request.set_expires_in_seconds(flags->expires_in_seconds);
     request.set_note(flags->note);
@@ -189,11 +193,12 @@ void AddTokenList(CLI::App* token, Context& context) {
       context.PrintJson(response);
       return absl::OkStatus();
     }
-    Table table({"ID", "PRINCIPAL", "ROLES", "SUPPORT AREAS", "CREATED", "BY",
-                 "EXPIRES", "REVOKED"});
+    Table table({"ID", "PRINCIPAL", "ROLES", "PLANS", "SUPPORT AREAS",
+                 "CREATED", "BY", "EXPIRES", "REVOKED"});
     for (const v1::TokenInfo& info : response.tokens()) {
       table.AddRow(
           {info.token_id(), info.principal(), Roles(info),
+           absl::StrJoin(info.plans(), ","),
            absl::StrJoin(info.support_areas(), ","),
            TimeText(info.created_at()), info.created_by(),
            info.has_expires_at() ? TimeText(info.expires_at()) : "never",

@@ -292,7 +292,9 @@ absl::Status RunExport(Context& context, const ExportFlags& flags) {
     return UsageError("--all and --area: choose one");
   }
   ExportScope scope;
-  if (!flags.area.empty()) scope.stream = absl::StrCat("area-", flags.area);
+  if (!flags.area.empty()) {
+    PLANTRAIL_ASSIGN_OR_RETURN(scope.stream, AreaStreamId(context, flags.area));
+  }
   if (!flags.from.empty()) {
     PLANTRAIL_ASSIGN_OR_RETURN(scope.from,
                                ParseBound(flags.from, "--from", false));

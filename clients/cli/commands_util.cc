@@ -11,6 +11,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/status_macros.h"
+#include "domain/streams.h"
 #include "domain/text.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/dynamic_message.h"
@@ -54,6 +56,26 @@ void CommandFlags::FillIn(v1::CommandOptions& options) const {
   options.set_command_id(command_id);
   if (expected_version) options.set_expected_version(*expected_version);
   options.set_correlation_id(correlation_id);
+}
+
+absl::StatusOr<std::string> AreaStreamId(Context& context,
+                                         const std::string& area_id) {
+  PLANTRAIL_ASSIGN_OR_RETURN(Client * client, context.client());
+  v1::GetAreaRequest request;
+  request.set_plan_id(context.plan);
+  request.set_area_id(area_id);
+  v1::GetAreaResponse area;
+  PLANTRAIL_RETURN_IF_ERROR(client->Call(&v1::PlanQueries::Stub::GetArea,
+                                         client->queries(), request, area));
+  const std::string& plan_id = area.area().plan_id();
+  if (plan_id.empty()) return domain::AreaStream(area_id);
+  v1::GetPlanRequest get_plan;
+  get_plan.set_plan_id(plan_id);
+  v1::GetPlanResponse plan;
+  PLANTRAIL_RETURN_IF_ERROR(client->Call(&v1::PlanQueries::Stub::GetPlan,
+                                         client->queries(), get_plan, plan));
+  return domain::AreaStream(plan.plan().holds_unplanned() ? "" : plan_id,
+                            area_id);
 }
 
 void PrintCommandResult(Context& context, const v1::CommandResult& result,

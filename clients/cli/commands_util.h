@@ -92,6 +92,12 @@ absl::Status SendCommand(Context& context,
 void PrintCommandResult(Context& context, const v1::CommandResult& result,
                         absl::string_view done);
 
+// The stream of area `area_id` of the plan --plan names (else the server's
+// only plan): "area-<plan>:<id>", or "area-<id>" for an area without a plan
+// or of the plan that holds those (domain/streams.h).
+absl::StatusOr<std::string> AreaStreamId(Context& context,
+                                         const std::string& area_id);
+
 template <typename Request>
 absl::Status SendCommand(Context& context,
                          grpc::Status (v1::PlanCommands::Stub::*method)(

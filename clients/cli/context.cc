@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "google/protobuf/util/json_util.h"
@@ -62,6 +63,12 @@ absl::Status UsageError(absl::string_view message) {
 }
 
 bool IsUsageError(const absl::Status& status) {
+  // The server holds several plans and the command named none: as much a
+  // usage error as a missing flag (the message lists the plans).
+  if (absl::IsInvalidArgument(status) &&
+      absl::StrContains(status.message(), "[rule: plan-required]")) {
+    return true;
+  }
   return status.GetPayload(kUsagePayload).has_value();
 }
 
@@ -124,6 +131,10 @@ void AddGlobalOptions(CLI::App& app, Context& context) {
                  "File holding the bearer token (plantraild's first start "
                  "writes <data-dir>/admin.token)")
       ->envname("PLANTRAIL_TOKEN_FILE");
+  app.add_option("--plan", context.plan,
+                 "The plan of area commands and queries (else PLANTRAIL_PLAN; "
+                 "else the server's only plan); listings: only this plan")
+      ->envname("PLANTRAIL_PLAN");
   app.add_flag("--tls", context.connection.tls,
                "Use TLS (implied by any --tls-* file)");
   app.add_option("--tls-ca", context.connection.tls_ca_file,
@@ -162,6 +173,7 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
   AddQueryCommands(app, context);
   AddStreamCommands(app, context);
   AddImportCommands(app, context);
+  AddPlanAdminCommands(app, context);
   AddReportCommand(app, context);
   AddAdminCommands(app, context);
   AddEventCommands(app, context);

@@ -38,6 +38,10 @@ class Context {
   std::string token_file;
   double timeout_seconds = 30;
   bool json = false;
+  // --plan / PLANTRAIL_PLAN: the plan of every area command and query, and
+  // the filter of listings. Empty: the server's only plan (or, listing,
+  // every plan).
+  std::string plan;
 
   // The client, connected on first use. Resolves the token (--token,
   // PLANTRAIL_TOKEN, --token-file, the default data directory's
@@ -76,6 +80,7 @@ void AddImportCommands(CLI::App& app, Context& context);
 void AddReportCommand(CLI::App& app, Context& context);
 void AddAdminCommands(CLI::App& app, Context& context);
 void AddEventCommands(CLI::App& app, Context& context);
+void AddPlanAdminCommands(CLI::App& app, Context& context);
 void AddAuditCommands(CLI::App& app, Context& context);
 // `verify` under `parent` (both `plantrail verify` and `admin verify`).
 void AddVerifyCommand(CLI::App& parent, Context& context);

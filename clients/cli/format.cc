@@ -195,7 +195,10 @@ std::string DayText(const google::protobuf::Timestamp& time) {
 std::string DependencyText(const v1::Dependency& dependency) {
   std::string text = dependency.has_external()
                          ? absl::StrCat("external: ", dependency.external())
-                         : dependency.area_id();
+                     : dependency.plan_id().empty()
+                         ? dependency.area_id()
+                         : absl::StrCat("plans/", dependency.plan_id(),
+                                        "/areas/", dependency.area_id());
   if (dependency.kind() == v1::DEPENDENCY_KIND_RELATES) {
     absl::StrAppend(&text, " (relates)");
   }

@@ -9,6 +9,7 @@
 #include "common/status_macros.h"
 #include "domain/decide.h"
 #include "domain/evolve.h"
+#include "domain/streams.h"
 
 namespace plantrail::cli {
 namespace {
@@ -31,16 +32,17 @@ std::set<std::string> StreamsNamed(const ImportedPlan& plan) {
   std::set<std::string> streams;
   for (const ImportRow& row : plan.rows) {
     for (const ImportCommand& command : row.commands) {
-      streams.insert(StreamOf(command));
+      streams.insert(StreamOf(command, plan.stream_plan));
       if (const auto* dependency =
               std::get_if<v1::AddDependencyRequest>(&command);
           dependency != nullptr && dependency->has_on_area_id()) {
-        streams.insert(absl::StrCat("area-", dependency->on_area_id()));
+        streams.insert(
+            domain::AreaStream(plan.stream_plan, dependency->on_area_id()));
       }
       if (const auto* decision =
               std::get_if<v1::RecordDecisionRequest>(&command)) {
         for (const std::string& area : decision->area_ids()) {
-          streams.insert(absl::StrCat("area-", area));
+          streams.insert(domain::AreaStream(plan.stream_plan, area));
         }
       }
     }
@@ -52,14 +54,16 @@ std::set<std::string> StreamsNamed(const ImportedPlan& plan) {
 // state.
 class Pass {
  public:
-  Pass(std::map<std::string, StreamSnapshot> streams, absl::Time now)
-      : streams_(std::move(streams)) {
+  Pass(std::map<std::string, StreamSnapshot> streams, absl::Time now,
+       std::string stream_plan)
+      : streams_(std::move(streams)), stream_plan_(std::move(stream_plan)) {
     facts_.now = now;
+    facts_.stream_plan = stream_plan_;
     for (const auto& [id, snapshot] : streams_) Exists(id, snapshot);
   }
 
   absl::Status Apply(const ImportCommand& command) {
-    const std::string stream = StreamOf(command);
+    const std::string stream = StreamOf(command, stream_plan_);
     StreamSnapshot& snapshot = streams_[stream];
     absl::StatusOr<v1::PlanEvent> event = std::visit(
         [&](const auto& request) -> absl::StatusOr<v1::PlanEvent> {
@@ -89,16 +93,20 @@ class Pass {
 
  private:
   void Exists(absl::string_view stream, const StreamSnapshot& snapshot) {
-    if (absl::ConsumePrefix(&stream, "area-") && snapshot.area.version() > 0) {
-      facts_.existing_areas.insert(std::string(stream));
+    const domain::PlanStreamName name = domain::ParseStreamName(stream);
+    if (name.stream_plan != stream_plan_) return;  // another plan's
+    if (name.kind == domain::PlanStreamName::Kind::kArea &&
+        snapshot.area.version() > 0) {
+      facts_.existing_areas.insert(name.id);
     }
-    if (absl::ConsumePrefix(&stream, "decision-") &&
+    if (name.kind == domain::PlanStreamName::Kind::kDecision &&
         snapshot.decision.version() > 0) {
-      facts_.existing_decisions.insert(std::string(stream));
+      facts_.existing_decisions.insert(name.id);
     }
   }
 
   std::map<std::string, StreamSnapshot> streams_;
+  const std::string stream_plan_;
   domain::Facts facts_;
 };
 
@@ -134,12 +142,12 @@ absl::StatusOr<ImportVerdict> CheckImport(const ImportedPlan& plan,
   bool again = true;
   while (again) {
     again = false;
-    Pass pass(server, now);
+    Pass pass(server, now, plan.stream_plan);
     std::vector<bool> applied(plan.rows.size(), false);
     for (const auto& [r, c] : order) {
       if (!verdict.refusals[r].empty()) continue;
       const ImportCommand& command = plan.rows[r].commands[c];
-      if (server[StreamOf(command)].command_ids.contains(
+      if (server[StreamOf(command, plan.stream_plan)].command_ids.contains(
               OptionsOf(command).command_id())) {
         continue;  // imported before
       }
@@ -157,7 +165,7 @@ absl::StatusOr<ImportVerdict> CheckImport(const ImportedPlan& plan,
   for (const auto& [r, c] : order) {
     if (!verdict.refusals[r].empty()) continue;
     const ImportCommand& command = plan.rows[r].commands[c];
-    if (server[StreamOf(command)].command_ids.contains(
+    if (server[StreamOf(command, plan.stream_plan)].command_ids.contains(
             OptionsOf(command).command_id())) {
       verdict.already_done[r].insert(c);
       ++verdict.commands_already_done;

@@ -96,6 +96,92 @@ struct Flags {
   bool dry_run = false;
 };
 
+// The fields of `given` that differ from `plan`'s, as a revision sets them;
+// empty when none does. Dates compare as written.
+v1::PlanFields Changed(const v1::PlanFields& given, const v1::PlanState& plan) {
+  v1::PlanFields changed;
+  if (given.has_title() && given.title() != plan.title()) {
+    changed.set_title(given.title());
+  }
+  if (given.has_organisation() && given.organisation() != plan.organisation()) {
+    changed.set_organisation(given.organisation());
+  }
+  if (given.has_reference() && given.reference() != plan.reference()) {
+    changed.set_reference(given.reference());
+  }
+  if (given.has_decided_by() && given.decided_by() != plan.decided_by()) {
+    changed.set_decided_by(given.decided_by());
+  }
+  if (given.has_decided_on() &&
+      given.decided_on() != plan.decided_on().text()) {
+    changed.set_decided_on(given.decided_on());
+  }
+  if (given.has_owner() && given.owner() != plan.owner()) {
+    changed.set_owner(given.owner());
+  }
+  if (given.has_followed_up_by() &&
+      given.followed_up_by() != plan.followed_up_by()) {
+    changed.set_followed_up_by(given.followed_up_by());
+  }
+  return changed;
+}
+
+// The plan the file goes into (--plan, else the file's own): registered
+// from the file's plan fields when it is new, revised where they changed,
+// and every command of `plan` set to name it. Without either, the commands
+// name no plan and the server decides (its only plan, or none).
+absl::Status PrepareThePlan(Context& context, Client& client,
+                            const Flags& flags, ImportedPlan& plan,
+                            std::string& message) {
+  const std::string plan_id =
+      context.plan.empty() ? plan.plan_id : context.plan;
+  if (plan_id.empty()) return absl::OkStatus();
+  using Commands = v1::PlanCommands::Stub;
+  using Queries = v1::PlanQueries::Stub;
+  PLANTRAIL_ASSIGN_OR_RETURN(uint64_t head, client.HeadPosition());
+  v1::GetPlanRequest get;
+  get.set_plan_id(plan_id);
+  get.set_min_position(head);
+  v1::GetPlanResponse found;
+  absl::Status status =
+      client.Call(&Queries::GetPlan, client.queries(), get, found);
+  v1::PlanFields fields = plan.plan_fields.value_or(v1::PlanFields());
+  if (absl::IsNotFound(status)) {
+    if (!fields.has_title()) fields.set_title(plan_id);
+    message = absl::StrCat("plan ", plan_id, flags.dry_run ? " would be" : "",
+                           " registered");
+    if (!flags.dry_run) {
+      v1::RegisterPlanRequest request;
+      request.set_plan_id(plan_id);
+      *request.mutable_fields() = fields;
+      request.mutable_options()->set_command_id(ImportCommandId(request));
+      v1::CommandResult result;
+      PLANTRAIL_RETURN_IF_ERROR(client.Call(
+          &Commands::RegisterPlan, client.commands(), request, result));
+    }
+    SetPlan(plan, plan_id, plan_id);
+    return absl::OkStatus();
+  }
+  PLANTRAIL_RETURN_IF_ERROR(status);
+  const v1::PlanState& state = found.plan();
+  if (const v1::PlanFields changed = Changed(fields, state);
+      changed.ByteSizeLong() > 0) {
+    message = absl::StrCat("plan ", plan_id, flags.dry_run ? " would be" : "",
+                           " revised from the file");
+    if (!flags.dry_run) {
+      v1::RevisePlanRequest request;
+      request.set_plan_id(plan_id);
+      *request.mutable_fields() = changed;
+      request.set_reason(absl::StrCat("imported from ", flags.file));
+      v1::CommandResult result;
+      PLANTRAIL_RETURN_IF_ERROR(client.Call(
+          &Commands::RevisePlan, client.commands(), request, result));
+    }
+  }
+  SetPlan(plan, plan_id, state.holds_unplanned() ? "" : plan_id);
+  return absl::OkStatus();
+}
+
 absl::Status RunImport(Context& context, const Flags& flags) {
   absl::StatusOr<ImportedPlan> parsed = ReadPlanFile(flags.file);
   if (!parsed.ok()) {
@@ -103,8 +189,11 @@ absl::Status RunImport(Context& context, const Flags& flags) {
         parsed.status().code(),
         absl::StrCat(flags.file, ": ", parsed.status().message()));
   }
-  const ImportedPlan& plan = *parsed;
+  ImportedPlan& plan = *parsed;
   PLANTRAIL_ASSIGN_OR_RETURN(Client * client, context.client());
+  std::string plan_message;
+  PLANTRAIL_RETURN_IF_ERROR(
+      PrepareThePlan(context, *client, flags, plan, plan_message));
   GrpcPlanView view(*client);
   PLANTRAIL_ASSIGN_OR_RETURN(ImportVerdict verdict,
                              CheckImport(plan, view, absl::Now()));
@@ -156,6 +245,7 @@ absl::Status RunImport(Context& context, const Flags& flags) {
       out["commands_sent"] = sent;
     }
     out["commands_already_imported"] = verdict.commands_already_done + replayed;
+    if (!plan_message.empty()) out["plan"] = plan_message;
     out["refused"] = nlohmann::ordered_json::array();
     for (const auto& [where, why] : refused) {
       out["refused"].push_back({{"where", where}, {"message", why}});
@@ -169,6 +259,7 @@ absl::Status RunImport(Context& context, const Flags& flags) {
     context.out() << out.dump() << "\n";
   } else {
     std::ostream& out = context.out();
+    if (!plan_message.empty()) out << plan_message << "\n";
     for (const ImportRow& row : plan.rows) {
       for (const std::string& notice : row.notices) {
         out << "note: " << row.where << ": " << notice << "\n";
@@ -211,6 +302,9 @@ void AddImportCommands(CLI::App& app, Context& context) {
                     "Check every row against the server's state and the "
                     "plan's rules; write nothing");
   command->footer(
+      "The plan: --plan (or PLANTRAIL_PLAN), else the file's (JSON "
+      "\"plan\": {\"id\": ...}, a CSV row with record=plan); registered "
+      "from the file when new.\n"
       "Examples:\n  plantrail import examples/kth-action-plan.json --dry-run\n"
       "  plantrail import examples/pitea-school-leadership.csv");
   context.Action(command,

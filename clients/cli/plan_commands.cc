@@ -2,6 +2,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -16,6 +17,21 @@ namespace plantrail::cli {
 namespace {
 
 using Stub = v1::PlanCommands::Stub;
+
+// An area named as "3.1.1" (the command's own plan) or by its resource
+// name, "plans/kth-ls-2023/areas/2" (any plan): its plan (empty for the
+// own plan) and id.
+std::pair<std::string, std::string> AreaRef(absl::string_view text) {
+  absl::string_view rest = text;
+  if (absl::ConsumePrefix(&rest, "plans/")) {
+    const size_t areas = rest.find("/areas/");
+    if (areas != absl::string_view::npos) {
+      return {std::string(rest.substr(0, areas)),
+              std::string(rest.substr(areas + 7))};
+    }
+  }
+  return {"", std::string(text)};
+}
 
 void AddRegister(CLI::App* area, Context& context) {
   struct Flags {
@@ -55,6 +71,7 @@ void AddRegister(CLI::App* area, Context& context) {
     v1::RegisterAreaRequest request;
     flags->options.FillIn(*request.mutable_options());
     request.set_area_id(flags->id);
+    request.set_plan_id(context.plan);
     request.set_title(flags->title);
     request.set_support_area(flags->support_area);
     request.set_group(flags->group);
@@ -105,6 +122,7 @@ void AddRevise(CLI::App* area, Context& context) {
     v1::ReviseDetailsRequest request;
     flags->options.FillIn(*request.mutable_options());
     request.set_area_id(flags->id);
+    request.set_plan_id(context.plan);
     request.set_reason(flags->reason);
     v1::AreaDetails& details = *request.mutable_details();
     if (flags->title) details.set_title(*flags->title);
@@ -140,6 +158,7 @@ void AddUnits(CLI::App* area, Context& context) {
     v1::ChangeUnitsRequest request;
     flags->options.FillIn(*request.mutable_options());
     request.set_area_id(flags->id);
+    request.set_plan_id(context.plan);
     request.set_reason(flags->reason);
     if (flags->participating) {
       request.mutable_participating_units();
@@ -190,6 +209,7 @@ void AddStatus(CLI::App& app, Context& context) {
     v1::ReportStatusRequest request;
     flags->options.FillIn(*request.mutable_options());
     request.set_area_id(flags->id);
+    request.set_plan_id(context.plan);
     PLANTRAIL_ASSIGN_OR_RETURN(v1::Phase phase,
                                Usage(ParsePhase(flags->phase, "--phase")));
     PLANTRAIL_ASSIGN_OR_RETURN(v1::Health health,
@@ -232,6 +252,7 @@ void AddReschedule(CLI::App& app, Context& context) {
     v1::ReviseScheduleRequest request;
     flags->options.FillIn(*request.mutable_options());
     request.set_area_id(flags->id);
+    request.set_plan_id(context.plan);
     request.set_planned_start(flags->start);
     request.set_planned_end(flags->end);
     request.set_planned_period(flags->period);
@@ -253,8 +274,10 @@ void AddDepend(CLI::App& app, Context& context) {
       "Record that an area depends on another or on something "
       "outside the plan");
   command->add_option("ID", flags->id, "Area id")->required();
-  CLI::Option* on =
-      command->add_option("--on", flags->on, "The area it depends on");
+  CLI::Option* on = command->add_option(
+      "--on", flags->on,
+      "The area it depends on: an id of the same plan, or another plan's "
+      "area as plans/PLAN/areas/ID");
   CLI::Option* external = command->add_option(
       "--external", flags->external, "Something outside the plan (\"Ladok\")");
   on->excludes(external);
@@ -271,7 +294,12 @@ void AddDepend(CLI::App& app, Context& context) {
     v1::AddDependencyRequest request;
     flags->options.FillIn(*request.mutable_options());
     request.set_area_id(flags->id);
-    if (!flags->on.empty()) request.set_on_area_id(flags->on);
+    request.set_plan_id(context.plan);
+    if (!flags->on.empty()) {
+      auto [plan, area] = AreaRef(flags->on);
+      request.set_on_area_id(area);
+      request.set_on_plan_id(plan);
+    }
     if (!flags->external.empty()) request.set_external(flags->external);
     if (!flags->kind.empty()) {
       PLANTRAIL_ASSIGN_OR_RETURN(v1::DependencyKind kind,
@@ -297,7 +325,7 @@ void AddUndepend(CLI::App& app, Context& context) {
   command->add_option("ID", flags->id, "Area id")->required();
   command
       ->add_option("DEPENDENCY", flags->dependency,
-                   "An area id, or external:NAME")
+                   "An area id, plans/PLAN/areas/ID, or external:NAME")
       ->required();
   command->add_option("--reason", flags->reason, "Why it no longer depends")
       ->required();
@@ -310,11 +338,14 @@ void AddUndepend(CLI::App& app, Context& context) {
     v1::RemoveDependencyRequest request;
     flags->options.FillIn(*request.mutable_options());
     request.set_area_id(flags->id);
+    request.set_plan_id(context.plan);
     absl::string_view target = flags->dependency;
     if (absl::ConsumePrefix(&target, "external:")) {
       request.set_external(std::string(absl::StripAsciiWhitespace(target)));
     } else {
-      request.set_on_area_id(flags->dependency);
+      auto [plan, area] = AreaRef(flags->dependency);
+      request.set_on_area_id(area);
+      request.set_on_plan_id(plan);
     }
     request.set_reason(flags->reason);
     return SendCommand(
@@ -346,6 +377,7 @@ void AddClose(CLI::App& app, Context& context) {
     v1::CloseAreaRequest request;
     flags->options.FillIn(*request.mutable_options());
     request.set_area_id(flags->id);
+    request.set_plan_id(context.plan);
     PLANTRAIL_ASSIGN_OR_RETURN(
         v1::Outcome outcome, Usage(ParseOutcome(flags->outcome, "--outcome")));
     request.set_outcome(outcome);
@@ -375,6 +407,7 @@ void AddReopen(CLI::App& app, Context& context) {
     v1::ReopenAreaRequest request;
     flags->options.FillIn(*request.mutable_options());
     request.set_area_id(flags->id);
+    request.set_plan_id(context.plan);
     request.set_reason(flags->reason);
     if (!flags->phase.empty()) {
       PLANTRAIL_ASSIGN_OR_RETURN(v1::Phase phase,
@@ -414,6 +447,7 @@ void AddCorrect(CLI::App& app, Context& context) {
     v1::CorrectEntryRequest request;
     flags->options.FillIn(*request.mutable_options());
     request.set_area_id(flags->id);
+    request.set_plan_id(context.plan);
     request.set_position(flags->entry);
     request.set_reason(flags->reason);
     request.set_correction(flags->correction);
@@ -456,6 +490,7 @@ void AddRecordDecision(CLI::App* decision, Context& context) {
   context.Action(command, [&context, flags]() -> absl::Status {
     v1::RecordDecisionRequest request;
     flags->options.FillIn(*request.mutable_options());
+    request.set_plan_id(context.plan);
     request.set_decision_id(flags->id);
     request.set_reference(flags->reference);
     request.set_body(flags->body);

@@ -20,6 +20,7 @@
 #include "common/status_macros.h"
 #include "domain/decide.h"
 #include "domain/plan_date.h"
+#include "domain/streams.h"
 #include "domain/text.h"
 #include "nlohmann/json.hpp"
 #include "openssl/sha.h"
@@ -443,19 +444,69 @@ std::string ImportCommandId(const google::protobuf::Message& command) {
                           reinterpret_cast<const char*>(digest), 20)));
 }
 
-std::string StreamOf(const ImportCommand& command) {
+std::string StreamOf(const ImportCommand& command,
+                     absl::string_view stream_plan) {
   return std::visit(
-      [](const auto& request) -> std::string {
+      [stream_plan](const auto& request) -> std::string {
         using T = std::decay_t<decltype(request)>;
         if constexpr (std::is_same_v<T, v1::RecordDecisionRequest>) {
           absl::StatusOr<std::string> id = domain::DecisionIdOf(request);
-          return absl::StrCat("decision-", id.ok() ? *id : "");
+          return domain::DecisionStream(stream_plan, id.ok() ? *id : "");
         } else {
-          return absl::StrCat("area-", request.area_id());
+          return domain::AreaStream(stream_plan, request.area_id());
         }
       },
       command);
 }
+
+void SetPlan(ImportedPlan& plan, const std::string& plan_id,
+             const std::string& stream_plan) {
+  plan.stream_plan = stream_plan;
+  for (ImportRow& row : plan.rows) {
+    for (ImportCommand& command : row.commands) {
+      std::visit(
+          [&](auto& request) {
+            request.clear_options();
+            request.set_plan_id(stream_plan);
+            const std::string id = ImportCommandId(request);
+            request.mutable_options()->set_command_id(id);
+            request.set_plan_id(plan_id);
+          },
+          command);
+    }
+  }
+}
+
+namespace {
+
+// The file's plan: an object with the plan's id and fields.
+absl::Status ReadJsonPlan(const json& value, ImportedPlan& plan) {
+  if (value.is_null()) return absl::OkStatus();
+  JsonFields fields(value, "plan.");
+  plan.plan_id = fields.String("id");
+  v1::PlanFields given;
+  // Only what the file gives is set: a field left out is left as it is.
+  auto text = [&](const char* key) -> std::optional<std::string> {
+    std::string value = fields.String(key);
+    if (value.empty()) return std::nullopt;
+    return value;
+  };
+  if (auto v = text("title")) given.set_title(*v);
+  if (auto v = text("organisation")) given.set_organisation(*v);
+  if (auto v = text("reference")) given.set_reference(*v);
+  if (auto v = text("decided_by")) given.set_decided_by(*v);
+  if (auto v = text("decided_on")) given.set_decided_on(*v);
+  if (auto v = text("period")) given.set_period(*v);
+  if (auto v = text("period_start")) given.set_period_start(*v);
+  if (auto v = text("period_end")) given.set_period_end(*v);
+  if (auto v = text("owner")) given.set_owner(*v);
+  if (auto v = text("followed_up_by")) given.set_followed_up_by(*v);
+  PLANTRAIL_RETURN_IF_ERROR(fields.Finish());
+  plan.plan_fields = std::move(given);
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::StatusOr<ImportedPlan> ParsePlanJson(absl::string_view text) {
   json document;
@@ -486,11 +537,12 @@ absl::StatusOr<ImportedPlan> ParsePlanJson(absl::string_view text) {
     return absl::InvalidArgumentError(
         absl::StrCat("format: \"", format, "\" is not plantrail-plan/1"));
   }
-  top.Value("plan");  // informational: what the file is
+  const json& plan_object = top.Value("plan");
   const json& areas = top.Value("areas");
   const json& decisions = top.Value("decisions");
   PLANTRAIL_RETURN_IF_ERROR(top.Finish());
   ImportedPlan plan;
+  PLANTRAIL_RETURN_IF_ERROR(ReadJsonPlan(plan_object, plan));
   auto read_list = [&plan](const json& list, absl::string_view name,
                            auto read) {
     if (list.is_null()) return absl::OkStatus();
@@ -609,9 +661,29 @@ absl::StatusOr<ImportedPlan> ParsePlanCsv(absl::string_view text) {
                             .outcome = cell("outcome"),
                             .areas = SplitList(cell("areas"), ';')},
                            row);
+    } else if (kind == "plan") {
+      // The plan itself: its id (optional: else --plan), title, reference,
+      // deciding body, decision date and period.
+      if (plan.plan_fields.has_value()) {
+        status = absl::InvalidArgumentError(
+            "record: a file describes one plan; this is the second plan row");
+      }
+      if (status.ok()) {
+        plan.plan_id = cell("id");
+        v1::PlanFields fields;
+        if (!cell("title").empty()) fields.set_title(cell("title"));
+        if (!cell("reference").empty()) {
+          fields.set_reference(cell("reference"));
+        }
+        if (!cell("body").empty()) fields.set_decided_by(cell("body"));
+        if (!cell("date").empty()) fields.set_decided_on(cell("date"));
+        if (!cell("planned").empty()) fields.set_period(cell("planned"));
+        plan.plan_fields = std::move(fields);
+        continue;  // not a row of commands
+      }
     } else {
       status = absl::InvalidArgumentError(absl::StrCat(
-          "record: \"", kind, "\" is not one of area, report, decision"));
+          "record: \"", kind, "\" is not one of plan, area, report, decision"));
     }
     if (status.ok()) {
       plan.rows.push_back(std::move(row));

@@ -14,6 +14,7 @@
 #ifndef PLANTRAIL_CLIENTS_CLI_PLAN_IMPORT_H_
 #define PLANTRAIL_CLIENTS_CLI_PLAN_IMPORT_H_
 
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -46,7 +47,22 @@ struct ImportProblem {
 struct ImportedPlan {
   std::vector<ImportRow> rows;
   std::vector<ImportProblem> problems;
+  // The plan the file describes: its id (JSON `plan.id`, a CSV `plan` row's
+  // id; empty when the file names none) and the fields it gives.
+  std::string plan_id;
+  std::optional<v1::PlanFields> plan_fields;
+  // The plan part of the stream ids of the plan imported into (see
+  // domain/streams.h), once SetPlan has said which.
+  std::string stream_plan;
 };
+
+// Imports `plan` into plan `plan_id`, whose streams are named with
+// `stream_plan` (empty for a plan holding the unplanned areas, or none):
+// every command names the plan, and its command id is derived with the
+// plan's stream part in it, so that one file imported into two plans gives
+// two sets of ids, and into the unplanned names the ids of before plans.
+void SetPlan(ImportedPlan& plan, const std::string& plan_id,
+             const std::string& stream_plan);
 
 // Whole-file errors (not JSON at all, no header, unknown columns) are
 // INVALID_ARGUMENT; problems with single rows are in `problems`.
@@ -66,8 +82,10 @@ std::string ImportCommandId(const google::protobuf::Message& command);
 absl::StatusOr<std::string> ReadPlannedDate(absl::string_view text, bool is_end,
                                             absl::string_view field);
 
-// The area id or decision id a command is about, and its stream.
-std::string StreamOf(const ImportCommand& command);
+// The stream of the area or decision a command is about, its ids named with
+// `stream_plan` (domain/streams.h).
+std::string StreamOf(const ImportCommand& command,
+                     absl::string_view stream_plan = "");
 
 }  // namespace plantrail::cli
 

@@ -140,6 +140,7 @@ void AddShow(CLI::App* area, Context& context) {
   context.Action(command, [&context, flags]() -> absl::Status {
     v1::GetAreaRequest request;
     request.set_area_id(flags->id);
+    request.set_plan_id(context.plan);
     if (!flags->as_of.empty()) {
       PLANTRAIL_ASSIGN_OR_RETURN(absl::Time time, ParseAsOf(flags->as_of));
       *request.mutable_recorded_at() =
@@ -196,6 +197,7 @@ void AddList(CLI::App* area, Context& context) {
       "  plantrail area list --slipped --json");
   context.Action(command, [&context, flags]() -> absl::Status {
     v1::ListAreasRequest request;
+    request.set_plan_id(context.plan);
     request.set_support_area(flags->support_area);
     for (const std::string& text : flags->phases) {
       PLANTRAIL_ASSIGN_OR_RETURN(v1::Phase phase,
@@ -262,6 +264,7 @@ void AddHistory(CLI::App& app, Context& context) {
   context.Action(command, [&context, flags]() -> absl::Status {
     v1::GetHistoryRequest request;
     request.set_area_id(flags->id);
+    request.set_plan_id(context.plan);
     request.set_oldest_first(flags->oldest_first);
     PLANTRAIL_ASSIGN_OR_RETURN(Client * client, AtHead(context, request));
     PLANTRAIL_ASSIGN_OR_RETURN(v1::GetHistoryResponse all,
@@ -319,6 +322,7 @@ void AddPortfolio(CLI::App& app, Context& context) {
   command->footer("Example:\n  plantrail portfolio");
   context.Action(command, [&context, flags]() -> absl::Status {
     v1::GetPortfolioRequest request;
+    request.set_plan_id(context.plan);
     request.set_support_area(flags->support_area);
     request.set_stale_days(flags->stale_days);
     request.set_due_within_days(flags->due_within);
@@ -345,12 +349,23 @@ void AddPortfolio(CLI::App& app, Context& context) {
   });
 }
 
+// An area as the answer about an area of `asked_plan` names it: by id in
+// that plan, by resource name in another.
+std::string AreaLabel(absl::string_view asked_plan, absl::string_view plan_id,
+                      absl::string_view area_id) {
+  if (plan_id.empty() || asked_plan.empty() || plan_id == asked_plan) {
+    return std::string(area_id);
+  }
+  return absl::StrCat("plans/", plan_id, "/areas/", area_id);
+}
+
 void PrintLinks(
-    std::ostream& out, absl::string_view heading,
+    std::ostream& out, absl::string_view heading, absl::string_view asked_plan,
     const google::protobuf::RepeatedPtrField<v1::DependencyLink>& links) {
   out << heading << ":" << (links.empty() ? " none" : "") << "\n";
   for (const v1::DependencyLink& link : links) {
-    out << std::string(2 * link.depth(), ' ') << link.area_id() << " -> "
+    out << std::string(2 * link.depth(), ' ')
+        << AreaLabel(asked_plan, link.plan_id(), link.area_id()) << " -> "
         << DependencyText(link.dependency()) << "\n";
   }
 }
@@ -380,6 +395,7 @@ void AddDeps(CLI::App& app, Context& context) {
   context.Action(command, [&context, flags]() -> absl::Status {
     v1::GetDependenciesRequest request;
     request.set_area_id(flags->id);
+    request.set_plan_id(context.plan);
     request.set_if_end(flags->if_end);
     PLANTRAIL_ASSIGN_OR_RETURN(Client * client, AtHead(context, request));
     v1::GetDependenciesResponse response;
@@ -392,9 +408,11 @@ void AddDeps(CLI::App& app, Context& context) {
       return absl::OkStatus();
     }
     std::ostream& out = context.out();
-    if (!flags->downstream) PrintLinks(out, "upstream", response.upstream());
+    if (!flags->downstream) {
+      PrintLinks(out, "upstream", context.plan, response.upstream());
+    }
     if (!flags->upstream) {
-      PrintLinks(out, "downstream", response.downstream());
+      PrintLinks(out, "downstream", context.plan, response.downstream());
     }
     for (const v1::DependencyCycle& cycle : response.cycles()) {
       out << "cycle: " << absl::StrJoin(cycle.area_ids(), " -> ") << "\n";
@@ -404,10 +422,11 @@ void AddDeps(CLI::App& app, Context& context) {
           << " would delay:" << (response.delayed().empty() ? " nothing" : "")
           << "\n";
       for (const v1::DelayedArea& delayed : response.delayed()) {
-        out << "  " << delayed.area_id() << " (planned start "
-            << DateText(delayed.planned_start()) << ", overrun "
-            << delayed.days_overrun() << " days, depth " << delayed.depth()
-            << ")\n";
+        out << "  "
+            << AreaLabel(context.plan, delayed.plan_id(), delayed.area_id())
+            << " (planned start " << DateText(delayed.planned_start())
+            << ", overrun " << delayed.days_overrun() << " days, depth "
+            << delayed.depth() << ")\n";
       }
     }
     if (response.truncated()) {
@@ -432,6 +451,7 @@ void AddListDecisions(CLI::App* decision, Context& context) {
   context.Action(command, [&context, flags]() -> absl::Status {
     v1::ListDecisionsRequest request;
     request.set_area_id(flags->area);
+    request.set_plan_id(context.plan);
     request.set_body(flags->body);
     request.set_decided_from(flags->from);
     request.set_decided_to(flags->to);

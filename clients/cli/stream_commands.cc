@@ -70,6 +70,8 @@ void AddWatch(CLI::App& app, Context& context) {
     for (const std::string& s : flags->support_areas) {
       request.mutable_filter()->add_support_areas(s);
     }
+    if (!context.plan.empty())
+      request.mutable_filter()->add_plans(context.plan);
     // Before the channel exists, so its threads inherit the signal mask.
     std::shared_ptr<grpc::ClientContext> call;
     std::atomic<bool> interrupted = false;

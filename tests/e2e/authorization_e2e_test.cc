@@ -535,6 +535,34 @@ TEST_F(AuthorizationE2eTest, AReaderLimitedToAPlanSeesOnlyIt) {
                 .error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
 
+  // Below the plans, the log too: plan B's streams are not read, and
+  // ReadAll leaves every event but plan A's out.
+  auto store = v1::EventStore::NewStub(plain_);
+  v1::ReadStreamRequest read_stream;
+  read_stream.set_stream_id("area-plan-b:1");
+  v1::ReadStreamResponse stream_page;
+  auto read_context = [&token] {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->AddMetadata("authorization", "Bearer " + token);
+    return context;
+  };
+  const grpc::Status stream_status =
+      store->ReadStream(read_context().get(), read_stream, &stream_page);
+  EXPECT_EQ(stream_status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(stream_status.error_message(), HasSubstr("[rule: plan-scope]"));
+  read_stream.set_stream_id("area-plan-a:1");
+  EXPECT_TRUE(
+      store->ReadStream(read_context().get(), read_stream, &stream_page).ok());
+  v1::ReadAllRequest read_all;
+  read_all.set_limit(1000);
+  v1::ReadAllResponse all;
+  ASSERT_TRUE(store->ReadAll(read_context().get(), read_all, &all).ok());
+  std::set<std::string> streams;
+  for (const v1::RecordedEvent& event : all.events()) {
+    streams.insert(event.stream_id());
+  }
+  EXPECT_EQ(streams, (std::set<std::string>{"plan-plan-a", "area-plan-a:1"}));
+
   // Plan limits are for planners and readers only.
   v1::CreateTokenRequest subscriber;
   subscriber.set_principal("feed");

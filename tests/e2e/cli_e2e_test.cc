@@ -1729,6 +1729,108 @@ TEST_F(CliImportTest, PiteaCsvKeepsTheReportsBusinessDates) {
               SizeIs(1));
 }
 
+// Plans through the CLI, on a server of their own: the two examples as two
+// plans, the same file in a third, and what a command without --plan does.
+class CliPlansTest : public CliImportTest {};
+
+TEST_F(CliPlansTest, TheExamplesAreTwoPlansOnOneServer) {
+  const CliResult kth =
+      Run({"import", Example("kth-action-plan.json"), "--plan", "kth-vs-2023"});
+  ASSERT_EQ(kth.exit_code, 0) << kth;
+  EXPECT_THAT(kth.out, HasSubstr("plan kth-vs-2023 registered\n"));
+  const CliResult pitea = Run({"import", Example("pitea-school-leadership.csv"),
+                               "--plan", "pitea-skolledning-2017"});
+  ASSERT_EQ(pitea.exit_code, 0) << pitea;
+  EXPECT_THAT(pitea.out, HasSubstr(": 19 rows, 19 accepted, 0 refused; "));
+
+  json plans = RunJson({"plan", "list"})["plans"];
+  ASSERT_THAT(plans, SizeIs(2));
+  EXPECT_EQ(plans[0]["plan_id"], "kth-vs-2023");
+  EXPECT_EQ(plans[0]["title"],
+            "Handlingsplan för utveckling av verksamhetsstödet vid KTH");
+  EXPECT_EQ(plans[0]["organisation"], "KTH");
+  EXPECT_EQ(plans[0]["reference"], "V-2022-0218");
+  EXPECT_EQ(plans[0]["decided_on"]["text"], "2023-04-05");
+  EXPECT_EQ(plans[1]["plan_id"], "pitea-skolledning-2017");
+  EXPECT_EQ(plans[1]["decided_by"], "Barn- och utbildningsnämnden");
+  EXPECT_THAT(RunOk({"plan", "list"}), HasSubstr("kth-vs-2023"));
+
+  EXPECT_EQ(RunJson({"portfolio", "--plan", "kth-vs-2023"})["overall"]["areas"],
+            72);
+  EXPECT_EQ(RunJson({"portfolio", "--plan",
+                     "pitea-skolledning-2017"})["overall"]["areas"],
+            9);
+  EXPECT_EQ(RunJson({"portfolio"})["overall"]["areas"], 81);
+  EXPECT_THAT(RunOk({"plan", "show", "pitea-skolledning-2017"}),
+              HasSubstr("9 (9 open"));
+
+  // Without --plan, an area command must say which plan.
+  const CliResult which = Run({"area", "show", "3"});
+  EXPECT_EQ(which.exit_code, 2) << which;
+  EXPECT_THAT(which.err, AllOf(HasSubstr("kth-vs-2023"),
+                               HasSubstr("pitea-skolledning-2017"),
+                               HasSubstr("[rule: plan-required]")));
+  EXPECT_EQ(ShowJson("3", {"--plan", "pitea-skolledning-2017"})["plan_id"],
+            "pitea-skolledning-2017");
+  const CliResult env = Run({"--json", "area", "show", "3"},
+                            {.env = {"PLANTRAIL_PLAN=pitea-skolledning-2017"}});
+  EXPECT_EQ(env.exit_code, 0) << env;
+
+  // Again into its plan: nothing new. The same file into a third plan:
+  // the same area ids, kept apart.
+  const CliResult again =
+      Run({"import", Example("kth-action-plan.json"), "--plan", "kth-vs-2023"});
+  ASSERT_EQ(again.exit_code, 0) << again;
+  EXPECT_THAT(again.out, HasSubstr(" 0 commands applied, "));
+  const CliResult copy =
+      Run({"import", Example("kth-action-plan.json"), "--plan", "kth-copy"});
+  ASSERT_EQ(copy.exit_code, 0) << copy;
+  EXPECT_EQ(RunJson({"area", "list", "--plan", "kth-copy"})["total"], 72);
+  RunOk({"reschedule", "3.1.3", "--plan", "kth-copy", "--end", "VT30",
+         "--reason", "Only the copy moves"});
+  EXPECT_EQ(ShowJson("3.1.3", {"--plan", "kth-copy"})["planned_end"]["text"],
+            "VT30");
+  EXPECT_NE(ShowJson("3.1.3", {"--plan", "kth-vs-2023"})["planned_end"]["text"],
+            "VT30");
+  EXPECT_THAT(RunOk({"history", "3.1.3", "--plan", "kth-copy"}),
+              HasSubstr("Only the copy moves"));
+  EXPECT_THAT(RunOk({"history", "3.1.3", "--plan", "kth-vs-2023"}),
+              Not(HasSubstr("Only the copy moves")));
+
+  // A dependency across plans, seen from the other side.
+  RunOk({"depend", "2", "--plan", "pitea-skolledning-2017", "--on",
+         "plans/kth-vs-2023/areas/3.1.1", "--note", "Shared system"});
+  EXPECT_THAT(
+      RunOk({"deps", "3.1.1", "--plan", "kth-vs-2023", "--downstream"}),
+      HasSubstr("plans/pitea-skolledning-2017/areas/2 -> "
+                "plans/kth-vs-2023/areas/3.1.1 - Shared system\n"));
+
+  // One page per plan and an index linking them.
+  const std::string dir = TempPath("plans-report");
+  const CliResult index = Run({"report", "--index", dir});
+  ASSERT_EQ(index.exit_code, 0) << index;
+  std::ifstream in(dir + "/index.html");
+  const std::string html((std::istreambuf_iterator<char>(in)),
+                         std::istreambuf_iterator<char>());
+  EXPECT_THAT(html, AllOf(HasSubstr("href=\"kth-vs-2023.html\""),
+                          HasSubstr("href=\"pitea-skolledning-2017.html\""),
+                          HasSubstr("href=\"kth-copy.html\"")));
+  EXPECT_TRUE(std::ifstream(dir + "/pitea-skolledning-2017.html").good());
+  const CliResult one =
+      Run({"--json", "report", "--html", TempPath("pitea.html"), "--plan",
+           "pitea-skolledning-2017"});
+  ASSERT_EQ(one.exit_code, 0) << one;
+  EXPECT_THAT(one.out, HasSubstr("\"areas\":9"));
+
+  // The plan's own commands.
+  EXPECT_EQ(
+      Run({"plan", "close", "kth-copy", "--reason", "Only a copy"}).exit_code,
+      1);
+  RunOk(
+      {"plan", "revise", "kth-copy", "--title", "A copy", "--reason", "Named"});
+  EXPECT_THAT(RunOk({"plan", "show", "kth-copy"}), HasSubstr("A copy"));
+}
+
 TEST_F(CliImportTest, BadCsvRowsAreListedAndOnlyGoodRowsApplied) {
   const std::string sa = "SA bad csv";
   const std::string file = WriteFile(

@@ -308,6 +308,8 @@ struct RunOptions {
   Stdin stdin_mode = Stdin::kDevNull;
   // PLANTRAIL_TOKEN; unset: the suite server's admin token; empty: none.
   std::optional<std::string> token;
+  // More of the environment, NAME=VALUE.
+  std::vector<std::string> env;
 };
 
 class CliTest : public ::testing::Test {
@@ -344,6 +346,7 @@ class CliTest : public ::testing::Test {
     const std::string token =
         options.token.value_or(suite_->server.AdminToken());
     if (!token.empty()) env.push_back(absl::StrCat("PLANTRAIL_TOKEN=", token));
+    env.insert(env.end(), options.env.begin(), options.env.end());
     return env;
   }
 
