@@ -2,7 +2,10 @@
 //
 // These are plain value types: copyable, movable, no invariants of their own
 // beyond what the comments say. The store checks requests against the limits
-// in limits.h before anything is written.
+// in limits.h before anything is written. This header includes only the
+// standard library and Abseil: audit/ and the CLI (through record_format.h)
+// use it without the store's RocksDB or metrics (the store's counters are in
+// event_store_stats.h; tests/layers checks this).
 #ifndef PLANTRAIL_EVENTSTORE_EVENT_H_
 #define PLANTRAIL_EVENTSTORE_EVENT_H_
 
@@ -14,8 +17,6 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "eventstore/rocksdb_stats.h"
-#include "metrics/histogram.h"
 
 namespace plantrail::eventstore {
 
@@ -195,34 +196,6 @@ struct VerifyReport {
   Hash head_hash{};
   uint64_t first_broken_position = 0;
   std::string problem;
-};
-
-// Counters since the store was opened.
-struct Stats {
-  uint64_t head_position = 0;
-  uint64_t appends = 0;
-  uint64_t events_appended = 0;
-  uint64_t replayed_appends = 0;
-  uint64_t rejected_appends = 0;
-  // Each commit group is one RocksDB WriteBatch; a synced one has one fsync.
-  uint64_t commit_groups = 0;
-  uint64_t synced_commits = 0;
-  // WAL syncs RocksDB itself counted (its WAL_FILE_SYNCED ticker): the
-  // evidence that synced commits reached the disk.
-  uint64_t wal_syncs = 0;
-  // Reads: ReadStream and ReadAll calls that succeeded, and the events
-  // they returned.
-  uint64_t stream_reads = 0;
-  uint64_t log_reads = 0;
-  uint64_t events_read = 0;
-  // Seconds from an append being queued for the writer (after validation)
-  // to its callback (queueing, the commit and its fsync), per append; seconds
-  // per commit group's write (with its fsync); events per committed group.
-  metrics::Histogram::Snapshot append_seconds;
-  metrics::Histogram::Snapshot commit_seconds;
-  metrics::Histogram::Snapshot group_events;
-  // The database underneath: size, memory, compaction, errors.
-  RocksDbStats storage;
 };
 
 }  // namespace plantrail::eventstore

@@ -34,6 +34,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "eventstore/event.h"
+#include "eventstore/event_store_stats.h"
 #include "eventstore/limits.h"
 
 namespace plantrail::eventstore {

@@ -2,7 +2,9 @@
 // a time axis, each with its baseline bar and its current bar, slips marked,
 // health as colour, today as a line, decisions as markers, and the history
 // of an area shown on click. No external assets: styles, script and data are
-// inline, so the file can be mailed, archived or opened offline.
+// inline, so the file can be mailed, archived or opened offline. The styles
+// and script are kept in clients/cli/assets/ and compiled in
+// (timeline_assets.h).
 //
 // Pure: renders what it is given, no I/O. Thread-safe (no shared state).
 #ifndef PLANTRAIL_CLIENTS_CLI_TIMELINE_HTML_H_

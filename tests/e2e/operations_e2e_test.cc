@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
+#include "tests/e2e/metrics_scrape.h"
 #include "tests/e2e/server_test.h"
 
 namespace plantrail::testing {
@@ -27,50 +29,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 using ::testing::Not;
-
-// A scrape: series (name with its labels, as written) -> value.
-using Scrape = std::map<std::string, double>;
-
-std::string FetchMetrics(int port) {
-  httplib::Client client("127.0.0.1", port);
-  client.set_read_timeout(30, 0);
-  const httplib::Result result = client.Get("/metrics");
-  EXPECT_TRUE(result) << "no answer from the metrics endpoint";
-  if (!result) return "";
-  EXPECT_EQ(result->status, 200);
-  EXPECT_THAT(result->get_header_value("Content-Type"),
-              HasSubstr("text/plain; version=0.0.4"));
-  return result->body;
-}
-
-Scrape Parse(const std::string& text) {
-  Scrape scrape;
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    if (line.empty() || line[0] == '#') continue;
-    const size_t space = line.rfind(' ');
-    double value = 0;
-    EXPECT_TRUE(absl::SimpleAtod(line.substr(space + 1), &value)) << line;
-    scrape[std::string(line.substr(0, space))] = value;
-  }
-  return scrape;
-}
-
-double Value(const Scrape& scrape, const std::string& series) {
-  auto it = scrape.find(series);
-  EXPECT_NE(it, scrape.end()) << "no series " << series;
-  return it == scrape.end() ? 0 : it->second;
-}
-
-// The gRPC families' labels for one method.
-std::string Rpc(const std::string& family, const std::string& service,
-                const std::string& method, const std::string& code = "",
-                const std::string& type = "unary") {
-  std::string labels =
-      absl::StrCat("grpc_type=\"", type, "\",grpc_service=\"plantrail.v1.",
-                   service, "\",grpc_method=\"", method, "\"");
-  if (!code.empty()) absl::StrAppend(&labels, ",grpc_code=\"", code, "\"");
-  return absl::StrCat(family, "{", labels, "}");
-}
 
 std::unique_ptr<grpc::ClientContext> CallContext() {
   auto context = std::make_unique<grpc::ClientContext>();
@@ -111,6 +69,10 @@ TEST_F(MetricsTest, CountersMoveAsTheLoadSays) {
 
   // A subscriber that follows the log from here on.
   grpc::ClientContext subscribe_context;
+  // Bounds the reads below: a subscription that stops sending fails the
+  // test rather than hold it.
+  subscribe_context.set_deadline(std::chrono::system_clock::now() +
+                                 std::chrono::minutes(2));
   v1::SubscribeRequest subscribe;
   subscribe.set_after_position(head_before);
   auto subscription = store_->Subscribe(&subscribe_context, subscribe);
@@ -184,7 +146,10 @@ TEST_F(MetricsTest, CountersMoveAsTheLoadSays) {
       received = event.position();
     }
   }
-  // The projections catch up (polled; the assertions are on the scrape).
+  // The projections catch up (polled, within 30 s; the assertions are on
+  // the scrape).
+  const auto catch_up_by =
+      std::chrono::steady_clock::now() + std::chrono::seconds(30);
   for (bool caught_up = false; !caught_up;) {
     v1::ListProjectionsResponse projections;
     ASSERT_TRUE(
@@ -194,6 +159,9 @@ TEST_F(MetricsTest, CountersMoveAsTheLoadSays) {
       caught_up = caught_up && projection.checkpoint() >= head;
     }
     if (!caught_up) {
+      ASSERT_LT(std::chrono::steady_clock::now(), catch_up_by)
+          << "the projections did not reach " << head
+          << " in 30 s: " << projections.ShortDebugString();
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   }
@@ -261,14 +229,14 @@ TEST_F(MetricsTest, CountersMoveAsTheLoadSays) {
   subscription->Finish();
 
   // The stream counts as one Subscribe call, ended by the client. Its
-  // reactor reports it once gRPC is done with it (polled).
+  // reactor reports it once gRPC is done with it (polled, within 30 s).
   const std::string cancelled = Rpc("grpc_server_handled_total", "EventStore",
                                     "Subscribe", "Canceled", "server_stream");
-  Scrape ended;
-  do {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    ended = Parse(FetchMetrics(server_.metrics_port()));
-  } while (ended.count(cancelled) == 0);
+  const std::optional<Scrape> scraped =
+      ScrapeUntil(server_.metrics_port(), cancelled,
+                  [&](const Scrape& s) { return s.contains(cancelled); });
+  ASSERT_TRUE(scraped.has_value());
+  const Scrape& ended = *scraped;
   EXPECT_EQ(ended.at(cancelled), 1);
   EXPECT_EQ(Value(ended, Rpc("grpc_server_started_total", "EventStore",
                              "Subscribe", "", "server_stream")),

@@ -32,6 +32,7 @@
 #include "plantrail/v1/plan_commands.grpc.pb.h"
 #include "plantrail/v1/plan_queries.grpc.pb.h"
 #include "tests/e2e/grpc_reply.h"
+#include "tests/e2e/metrics_scrape.h"
 #include "tests/e2e/server_test.h"
 
 namespace plantrail {
@@ -202,10 +203,38 @@ v1::CorrectEntryRequest Correct(const std::string& area_id, uint64_t position,
 
 class PlanQueriesE2eTest : public plantrail::testing::ServerTest {
  protected:
+  // The metrics endpoint: tests see there when the server holds a query.
+  std::vector<std::string> ServerArgs() const override {
+    return {"--metrics-listen", "127.0.0.1:0"};
+  }
+
   void SetUp() override {
     ServerTest::SetUp();
     if (HasFatalFailure()) return;
     queries_ = v1::PlanQueries::NewStub(channel_);
+  }
+
+  // How many GetArea calls the server has begun, by its metrics: a query a
+  // test sent is held by the server once the count passes what it was.
+  double GetAreaCallsBegun() {
+    const plantrail::testing::Scrape scrape = plantrail::testing::Parse(
+        plantrail::testing::FetchMetrics(server_.metrics_port()));
+    const std::string started = plantrail::testing::Rpc(
+        "grpc_server_started_total", "PlanQueries", "GetArea");
+    return scrape.contains(started) ? scrape.at(started) : 0;
+  }
+
+  // Scrapes until the server has begun more than `before` GetArea calls;
+  // false (and a test failure) if it has not within 30 s.
+  bool AwaitGetAreaCallsBegunBeyond(double before) {
+    const std::string started = plantrail::testing::Rpc(
+        "grpc_server_started_total", "PlanQueries", "GetArea");
+    return plantrail::testing::ScrapeUntil(
+               server_.metrics_port(), "the waiting GetArea call begun",
+               [&](const plantrail::testing::Scrape& scrape) {
+                 return scrape.contains(started) && scrape.at(started) > before;
+               })
+        .has_value();
   }
 
   // RestartServer() closes the channel first; so must the query stub.
@@ -1291,19 +1320,27 @@ TEST_F(PlanQueriesE2eTest, MinPositionWaitsWithinTheCallsDeadline) {
   ASSERT_THAT(reply, Succeeded());
   EXPECT_GE(reply.response.position(), head);
 
-  // Reached while waiting: a query for the next position is answered once
-  // the command that writes it is in, with what it wrote.
+  // Reached while waiting: a query for the next position, once the server
+  // holds it (its metrics count the call begun, and it is not answered), is
+  // answered when the command that writes the position is in, with what the
+  // command wrote.
+  ASSERT_NE(server_.metrics_port(), 0);
+  const double begun = GetAreaCallsBegun();
   Reply<v1::GetAreaResponse> waited;
+  std::atomic<bool> answered{false};
   std::thread reader([&] {
     v1::GetAreaRequest next;
     next.set_area_id("3.4.2");
     next.set_min_position(head + 1);
     waited = GetArea(next);
+    answered = true;
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const bool held = AwaitGetAreaCallsBegunBeyond(begun);
+  EXPECT_FALSE(answered) << "answered before its position was written";
   const v1::CommandResult reported =
       Do(Report("3.4.2", v1::PHASE_IN_PROGRESS, v1::HEALTH_AT_RISK, "Sent"));
   reader.join();
+  ASSERT_TRUE(held);
   EXPECT_EQ(reported.position(), head + 1);
   ASSERT_THAT(waited, Succeeded());
   EXPECT_GE(waited.response.position(), head + 1);
@@ -1480,9 +1517,12 @@ TEST_F(DenseDependencyGraphE2eTest, ConcurrentQueriesAnswerAndServerStaysUp) {
 
 TEST_F(PlanQueriesE2eTest, ShutdownReleasesQueriesWaitingForAPosition) {
   Do(Register("3.4.2", "Budgetuppföljning", "3.4", "VT24"));
+  ASSERT_NE(server_.metrics_port(), 0);
+  const double begun = GetAreaCallsBegun();
   // A query waiting for a position that never comes, with a long deadline.
   v1::GetAreaResponse response;
   grpc::Status waited;
+  std::chrono::steady_clock::time_point released;
   std::thread waiter([&] {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() +
@@ -1491,24 +1531,23 @@ TEST_F(PlanQueriesE2eTest, ShutdownReleasesQueriesWaitingForAPosition) {
     request.set_area_id("3.4.2");
     request.set_min_position(last_position_ + 1000);
     waited = queries_->GetArea(&context, request, &response);
+    released = std::chrono::steady_clock::now();
   });
-  // The waiter is in once the server reports the call (no fixed sleep: poll
-  // the projection status until the request has had time to arrive).
-  for (int i = 0; i < 20; ++i) {
-    v1::ListProjectionsResponse status;
-    ASSERT_TRUE(admin_
-                    ->ListProjections(Context().get(),
-                                      v1::ListProjectionsRequest(), &status)
-                    .ok());
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  // The server holds the query once its metrics count the call begun.
+  const bool held = AwaitGetAreaCallsBegunBeyond(begun);
+  const auto stopping = std::chrono::steady_clock::now();
   const int exit_status = server_.Stop(SIGTERM);
   waiter.join();
+  ASSERT_TRUE(held);
   ASSERT_TRUE(WIFEXITED(exit_status)) << exit_status;
   EXPECT_EQ(WEXITSTATUS(exit_status), 0);
-  // Released by the shutdown, not by its own 25 s deadline.
+  // Released by the shutdown, which stops the projections first: their
+  // answer, at once. Not the 10 s grace for calls in flight running out, nor
+  // the call's own 25 s deadline.
   EXPECT_EQ(waited.error_code(), grpc::StatusCode::UNAVAILABLE)
       << waited.error_message();
+  EXPECT_THAT(waited.error_message(), HasSubstr("projection"));
+  EXPECT_LT(released - stopping, std::chrono::seconds(5));
 }
 
 TEST_F(PlanQueriesE2eTest, ListProjectionsShowsBothCaughtUp) {
