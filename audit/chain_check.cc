@@ -38,13 +38,38 @@ absl::Status ChainCheck::Add(const eventstore::RecordedEvent& event,
     return absl::DataLossError(absl::StrCat(
         "position ", event.position, ": the payload does not match its hash"));
   }
-  const eventstore::Hash hash = rf::ChainHash(
-      hash_, rf::Sha256(rf::EncodeHeader(event)), event.payload_hash);
+  // A header whose metadata a redaction cleared chains by the hash of the
+  // header as appended, which the event states.
+  const eventstore::Hash hash =
+      rf::ChainHash(hash_, rf::HeaderHash(event), event.payload_hash);
   if (hash != event.hash) {
     return absl::DataLossError(absl::StrCat(
         "position ", event.position,
         ": the chain hash does not follow from the previous hash, the "
         "header and the payload hash"));
+  }
+  if (auto bound = event.metadata.find(rf::kRedactedHeaderKey);
+      bound != event.metadata.end()) {
+    absl::StatusOr<rf::RedactedHeader> header =
+        rf::DecodeRedactedHeader(bound->second);
+    if (!header.ok()) {
+      return absl::DataLossError(absl::StrCat("position ", event.position, ": ",
+                                              header.status().message()));
+    }
+    if (auto unbound = unbound_.find(header->position);
+        unbound != unbound_.end()) {
+      if (unbound->second != header->hash) {
+        return absl::DataLossError(absl::StrCat(
+            "position ", header->position,
+            ": the redacted header is not the one its redaction recorded "
+            "(position ",
+            event.position, ")"));
+      }
+      unbound_.erase(unbound);
+    }
+  }
+  if (event.header_hash) {
+    unbound_[event.position] = rf::Sha256(rf::EncodeHeader(event));
   }
   position_ = event.position;
   hash_ = hash;
@@ -111,6 +136,12 @@ absl::StatusOr<eventstore::RecordedEvent> FromProto(
       HashField(event.payload_hash(), event.position(), "payload_hash");
   if (!payload_hash.ok()) return payload_hash.status();
   out.payload_hash = *payload_hash;
+  if (!event.header_hash().empty()) {
+    absl::StatusOr<eventstore::Hash> header_hash =
+        HashField(event.header_hash(), event.position(), "header_hash");
+    if (!header_hash.ok()) return header_hash.status();
+    out.header_hash = *header_hash;
+  }
   return out;
 }
 

@@ -110,6 +110,10 @@ struct RecordedEvent {
   // The payload was redacted: `payload` is a tombstone (see
   // EventStore::Redact).
   bool redacted = false;
+  // Set when a redaction cleared metadata values of the header: SHA-256 of
+  // the header as it was appended, which the chain takes in place of
+  // SHA-256 of the header as it is now (record_format.h). Unset otherwise.
+  std::optional<Hash> header_hash;
 };
 
 // One payload a redaction replaces: its hash stays the original's, so the
@@ -133,6 +137,15 @@ struct RedactRequest {
   // What its payload becomes (see PayloadRewrite).
   std::string tombstone;
   std::optional<std::string> replaces;
+  // Its metadata keys whose values go: each value becomes
+  // record_format::kRedactedValue, the key stays. Every key must be in the
+  // event's metadata. The record keeps the hash of the header as appended
+  // (RecordedEvent::header_hash), so the chain still verifies, and the
+  // first event of `record` gets the metadata
+  // record_format::kRedactedHeaderKey, binding the header as the redaction
+  // leaves it into the chain. A header is redacted once: clearing more of
+  // an already redacted header is refused.
+  std::vector<std::string> cleared_metadata;
   // Other events whose payloads are narrowed in the same commit: later
   // events that repeat text of the redacted payload (a revision's "before").
   std::vector<PayloadRewrite> also;

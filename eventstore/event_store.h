@@ -12,9 +12,12 @@
 //  - Appends are idempotent by event id, durably, across restarts.
 //  - Nothing is updated or deleted, with one exception that the chain
 //    survives: Redact replaces a payload by a tombstone, keeping its hash,
-//    in the same commit as an event that records the redaction.
+//    and may clear metadata values, keeping the header's hash, in the same
+//    commit as an event that records the redaction.
 //  - Every event is hash-chained: hash(n) = SHA-256(hash(n-1) ||
-//    SHA-256(header(n)) || SHA-256(payload(n))), hash(0) = 32 zero bytes.
+//    SHA-256(header(n)) || SHA-256(payload(n))), hash(0) = 32 zero bytes;
+//    the header and payload hashes are those of the event as appended
+//    (record_format.h).
 //
 // Thread safety: every method may be called from any thread concurrently.
 // Appends are checked, ordered and committed by one writer thread in groups
@@ -97,11 +100,13 @@ class EventStore {
 
   // Appends `request.record` and, in the same commit, replaces the payload
   // of the event at `request.position` with the tombstone, and those of
-  // `request.also` (see RedactRequest). Checked like an append, plus:
+  // `request.also` (see RedactRequest), and clears the metadata values
+  // each names in `cleared_metadata`. Checked like an append, plus:
   // kNotFound when a position is not committed, kFailedPrecondition when
   // one is already redacted (and `replaces` is unset), kAborted when one
-  // no longer holds what `replaces` says. An idempotent retry of the record
-  // redacts nothing again.
+  // no longer holds what `replaces` says, kInvalidArgument for a
+  // `cleared_metadata` key the event does not have. An idempotent retry of
+  // the record redacts nothing again.
   //
   // Idempotency and redaction: a retry of an append whose events were
   // redacted since fails with kFailedPrecondition whatever payload it
@@ -157,7 +162,9 @@ class EventStore {
                                                  absl::string_view owner) = 0;
 
   // Walks the whole chain on a snapshot and names the first broken position
-  // (with an anchor: also where the log stopped extending it).
+  // (with an anchor: also where the log stopped extending it). A redacted
+  // header must match the binding its redaction's record carries
+  // (record_format.h); a mismatch names the redacted position.
   virtual absl::StatusOr<VerifyReport> Verify(
       const VerifyOptions& options) const = 0;
   absl::StatusOr<VerifyReport> Verify() const { return Verify({}); }

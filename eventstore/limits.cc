@@ -7,6 +7,7 @@
 #include "common/quote.h"
 #include "common/status_macros.h"
 #include "eventstore/event.h"
+#include "eventstore/record_format.h"
 #include "eventstore/uuid.h"
 
 namespace plantrail::eventstore {
@@ -85,6 +86,11 @@ absl::StatusOr<size_t> ValidateMetadata(absl::string_view field,
       if (!IsAlnum(c) && c != '.' && c != '_' && c != '-') {
         return Invalid(key_field, "key must match [A-Za-z0-9._-]+");
       }
+    }
+    if (key == record_format::kRedactedHeaderKey) {
+      return Invalid(key_field,
+                     "key is the log's own (a redaction's record of the "
+                     "header it redacts)");
     }
     if (value.size() > limits.max_metadata_value_bytes) {
       return Invalid(key_field,

@@ -24,7 +24,7 @@ struct Limits {
   size_t max_content_type_length = 128;
   size_t max_payload_bytes = 1 << 20;
   size_t max_metadata_entries = 64;
-  // metadata keys: [A-Za-z0-9._-]+
+  // metadata keys: [A-Za-z0-9._-]+, not record_format::kRedactedHeaderKey
   size_t max_metadata_key_length = 64;
   size_t max_metadata_value_bytes = 1024;
   size_t max_metadata_bytes = 16 << 10;

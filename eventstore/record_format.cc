@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/status_macros.h"
@@ -95,12 +96,21 @@ absl::StatusOr<RecordView> ViewRecord(absl::string_view in) {
   }
   RecordView parts;
   parts.flags = static_cast<uint8_t>(in[1]);
-  if ((parts.flags & ~kFlagRedacted) != 0) return Corrupt("unknown flags");
+  if ((parts.flags & ~(kFlagRedacted | kFlagHeaderRedacted)) != 0) {
+    return Corrupt("unknown flags");
+  }
   in.remove_prefix(2);
   uint32_t header_size, payload_size;
   if (!ConsumeU32(in, header_size) ||
-      !ConsumeBytes(in, header_size, parts.header) ||
-      !ConsumeHash(in, parts.payload_hash) || !ConsumeHash(in, parts.hash) ||
+      !ConsumeBytes(in, header_size, parts.header)) {
+    return Corrupt("record is truncated");
+  }
+  if ((parts.flags & kFlagHeaderRedacted) != 0) {
+    Hash header_hash;
+    if (!ConsumeHash(in, header_hash)) return Corrupt("record is truncated");
+    parts.header_hash = header_hash;
+  }
+  if (!ConsumeHash(in, parts.payload_hash) || !ConsumeHash(in, parts.hash) ||
       !ConsumeU32(in, payload_size) ||
       !ConsumeBytes(in, payload_size, parts.payload)) {
     return Corrupt("record is truncated");
@@ -222,10 +232,14 @@ std::string EncodeHeader(const RecordedEvent& event) {
 std::string EncodeRecord(const RecordedEvent& event) {
   const std::string header = EncodeHeader(event);
   std::string out;
-  out.reserve(2 + 4 + header.size() + 64 + 4 + event.payload.size());
+  out.reserve(2 + 4 + header.size() + 96 + 4 + event.payload.size());
   out += static_cast<char>(kRecordFormat);
-  out += static_cast<char>(event.redacted ? kFlagRedacted : 0);
+  out += static_cast<char>((event.redacted ? kFlagRedacted : 0) |
+                           (event.header_hash ? kFlagHeaderRedacted : 0));
   AppendString(out, header);
+  if (event.header_hash) {
+    out.append(reinterpret_cast<const char*>(event.header_hash->data()), 32);
+  }
   out.append(reinterpret_cast<const char*>(event.payload_hash.data()), 32);
   out.append(reinterpret_cast<const char*>(event.hash.data()), 32);
   AppendString(out, event.payload);
@@ -246,6 +260,7 @@ absl::StatusOr<RecordedEvent> DecodeRecord(absl::string_view bytes) {
   event.payload_hash = parts.payload_hash;
   event.hash = parts.hash;
   event.redacted = (parts.flags & kFlagRedacted) != 0;
+  event.header_hash = parts.header_hash;
   return event;
 }
 
@@ -270,6 +285,36 @@ Hash ChainHash(const Hash& previous, const Hash& header_hash,
   Hash out;
   SHA256(input, sizeof(input), out.data());
   return out;
+}
+
+Hash HeaderHash(const RecordedEvent& event) {
+  return event.header_hash ? *event.header_hash : Sha256(EncodeHeader(event));
+}
+
+Hash HeaderHash(const RecordView& record) {
+  return record.header_hash ? *record.header_hash : Sha256(record.header);
+}
+
+std::string EncodeRedactedHeader(const RedactedHeader& redacted) {
+  return absl::StrCat(redacted.position, ":", HexOf(redacted.hash));
+}
+
+absl::StatusOr<RedactedHeader> DecodeRedactedHeader(absl::string_view value) {
+  RedactedHeader redacted;
+  const size_t colon = value.find(':');
+  const absl::string_view hex =
+      colon == absl::string_view::npos ? "" : value.substr(colon + 1);
+  const bool is_hex =
+      hex.size() == 2 * redacted.hash.size() &&
+      hex.find_first_not_of("0123456789abcdef") == absl::string_view::npos;
+  if (is_hex && absl::SimpleAtoi(value.substr(0, colon), &redacted.position)) {
+    const std::string bytes = absl::HexStringToBytes(hex);
+    std::memcpy(redacted.hash.data(), bytes.data(), redacted.hash.size());
+    // One spelling only (no sign, leading zeros or upper-case digits).
+    if (EncodeRedactedHeader(redacted) == value) return redacted;
+  }
+  return Corrupt(absl::StrCat("a ", kRedactedHeaderKey,
+                              " value is not <position>:<64 hex digits>"));
 }
 
 }  // namespace plantrail::eventstore::record_format

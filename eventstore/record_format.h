@@ -24,27 +24,51 @@
 //
 // A record in `events`:
 //   record       := format:u8 flags:u8 header_len:u32 header
+//                   [header_hash:32]            (only with flags bit 1)
 //                   payload_hash:32 hash:32 payload_len:u32 payload
 //   header       := position:u64 stream_version:u64 recorded_at_us:i64
 //                   event_id:16 str(stream_id) str(type) str(content_type)
 //                   metadata_count:u32 (str(key) str(value))*
 //   str          := len:u32 byte*
 //   format       := 1
-//   flags        := bit 0 set: payload redacted (reserved for lawful
+//   flags        := bit 0 (0x01) set: payload redacted (reserved for lawful
 //                   disposal; the payload is a tombstone, payload_hash is
-//                   the original's). Other bits must be 0.
+//                   the original's).
+//                   bit 1 (0x02) set: header redacted. A redaction cleared
+//                   metadata values: each such value is now kRedactedValue,
+//                   every key stays, and header_hash is SHA-256 of the
+//                   header as appended. Nothing else of the header changes
+//                   (position, version, time, id, stream, type, content
+//                   type are structure, not personal data).
+//                   Other bits must be 0.
 // Metadata entries are sorted by key and distinct, so one event has exactly
-// one header encoding.
+// one header encoding. The layout only grew with bit 1: a record without
+// it has exactly the bytes it had before, and decodes as before.
 //
 // The chain:
-//   hash(n) = SHA-256(hash(n-1) || SHA-256(header(n)) || payload_hash(n))
+//   hash(n) = SHA-256(hash(n-1) || header_hash(n) || payload_hash(n))
+//   header_hash(n) = the stored header_hash when bit 1 is set,
+//                    else SHA-256(header(n))
 //   payload_hash(n) = SHA-256(payload(n));  hash(0) = 32 zero bytes.
 // Hashing the header and the payload apart lets a payload be redacted later
-// while the chain still verifies. The flags byte is outside the chain.
+// while the chain still verifies; keeping the header's original hash does
+// the same for its metadata. The flags byte is outside the chain. Which
+// metadata a redaction clears is the caller's rule (services/redaction.h);
+// the store only ever replaces values by kRedactedValue.
+//
+// The stored header_hash alone would leave what remains of a redacted
+// header (its actor, type, time, ...) outside the chain. So the redaction
+// binds it: the first event of the redaction's own record, appended in the
+// same commit and chained like any, carries the metadata
+//   kRedactedHeaderKey = decimal(position) ":" hex(SHA-256(header as left))
+// and Verify requires exactly one such entry, later in the log, for every
+// record with bit 1, matching its stored header. No append may set that key
+// itself. A header is redacted once.
 #ifndef PLANTRAIL_EVENTSTORE_RECORD_FORMAT_H_
 #define PLANTRAIL_EVENTSTORE_RECORD_FORMAT_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -56,6 +80,14 @@ namespace plantrail::eventstore::record_format {
 inline constexpr uint8_t kRecordFormat = 1;
 inline constexpr uint32_t kStoreFormat = 1;
 inline constexpr uint8_t kFlagRedacted = 0x01;
+inline constexpr uint8_t kFlagHeaderRedacted = 0x02;
+// What a cleared metadata value becomes: a fixed text (not empty, so a
+// reader tells a cleared value from one that was empty; fixed, so nothing
+// of the old value's length is left).
+inline constexpr char kRedactedValue[] = "[redacted]";
+// The metadata key by which a redaction's record binds the header it left
+// (see above); only the store sets it.
+inline constexpr char kRedactedHeaderKey[] = "redacted_header";
 
 inline constexpr char kEventsFamily[] = "events";
 inline constexpr char kStreamsFamily[] = "streams";
@@ -103,7 +135,8 @@ std::string EncodeHeader(const RecordedEvent& event);
 absl::StatusOr<RecordedEvent> DecodeHeader(absl::string_view header);
 
 // The full record. `event.hash` and `event.payload_hash` must be set;
-// `event.redacted` sets the redacted flag.
+// `event.redacted` sets the redacted flag, `event.header_hash` the header
+// redacted flag (and is stored).
 std::string EncodeRecord(const RecordedEvent& event);
 
 // Decodes a record, checking its structure (not its hashes). Never reads
@@ -115,6 +148,8 @@ absl::StatusOr<RecordedEvent> DecodeRecord(absl::string_view bytes);
 struct RecordView {
   uint8_t flags = 0;
   absl::string_view header;
+  // Only when the header was redacted (kFlagHeaderRedacted).
+  std::optional<Hash> header_hash;
   Hash payload_hash{};
   Hash hash{};
   absl::string_view payload;
@@ -127,6 +162,20 @@ std::string HexOf(const Hash& hash);
 // SHA-256(previous || header_hash || payload_hash).
 Hash ChainHash(const Hash& previous, const Hash& header_hash,
                const Hash& payload_hash);
+// The header hash the chain takes for an event or a record: the stored one
+// when its header was redacted, else SHA-256 of its header bytes.
+Hash HeaderHash(const RecordedEvent& event);
+Hash HeaderHash(const RecordView& record);
+
+// A kRedactedHeaderKey value: the position of a redacted header and the
+// SHA-256 of that header as the redaction left it.
+struct RedactedHeader {
+  uint64_t position = 0;
+  Hash hash{};
+};
+std::string EncodeRedactedHeader(const RedactedHeader& redacted);
+// kDataLoss unless `value` is exactly what EncodeRedactedHeader writes.
+absl::StatusOr<RedactedHeader> DecodeRedactedHeader(absl::string_view value);
 
 }  // namespace plantrail::eventstore::record_format
 

@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/quote.h"
 #include "common/status_macros.h"
 #include "eventstore/disk_full.h"
 #include "eventstore/info_log.h"
@@ -49,6 +50,33 @@ std::string ShortHex(const Hash& hash) { return rf::HexOf(hash).substr(0, 16); }
 
 rocksdb::Slice AsSlice(const Uuid& id) {
   return rocksdb::Slice(reinterpret_cast<const char*>(id.data()), id.size());
+}
+
+// Clears the values of `keys` in `event`, the header as stored; whether any
+// changed. The first time, the record keeps the hash of the header as
+// appended. A header is redacted once: one already redacted may not lose
+// more (the binding its first redaction recorded would no longer hold).
+absl::StatusOr<bool> ClearMetadata(const std::vector<std::string>& keys,
+                                   uint64_t position, RecordedEvent& event) {
+  bool changes = false;
+  for (const std::string& key : keys) {
+    auto it = event.metadata.find(key);
+    if (it == event.metadata.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cleared_metadata: position ", position,
+                       " has no metadata key ", QuoteForMessage(key)));
+    }
+    changes = changes || it->second != rf::kRedactedValue;
+  }
+  if (!changes) return false;
+  if (event.header_hash) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cleared_metadata: position ", position,
+        " already had its header redacted; a header is redacted once"));
+  }
+  event.header_hash = rf::HeaderHash(event);
+  for (const std::string& key : keys) event.metadata[key] = rf::kRedactedValue;
+  return true;
 }
 
 }  // namespace
@@ -270,7 +298,7 @@ absl::Status RocksDbEventStore::Recover() {
 
 void RocksDbEventStore::AppendAsync(AppendRequest request,
                                     AppendCallback done) {
-  Enqueue(std::move(request), {}, std::move(done));
+  Enqueue(std::move(request), {}, {}, std::move(done));
 }
 
 void RocksDbEventStore::RedactAsync(RedactRequest request,
@@ -294,11 +322,15 @@ void RocksDbEventStore::RedactAsync(RedactRequest request,
       return;
     }
   }
-  Enqueue(std::move(request.record), std::move(rewrites), std::move(done));
+  // The record has events (ValidateAppend), so the first can bind the
+  // header the redaction leaves.
+  Enqueue(std::move(request.record), std::move(rewrites),
+          std::move(request.cleared_metadata), std::move(done));
 }
 
 void RocksDbEventStore::Enqueue(AppendRequest request,
                                 std::vector<PayloadRewrite> rewrites,
+                                std::vector<std::string> cleared_metadata,
                                 AppendCallback done) {
   if (absl::Status invalid = ValidateAppend(request, options_.limits);
       !invalid.ok()) {
@@ -326,6 +358,7 @@ void RocksDbEventStore::Enqueue(AppendRequest request,
     pending.bytes += rewrite.tombstone.size();
   }
   pending.rewrites = std::move(rewrites);
+  pending.cleared_metadata = std::move(cleared_metadata);
   pending.enqueued = std::chrono::steady_clock::now();
   {
     MutexLock lock(&mu_);
@@ -537,7 +570,7 @@ absl::StatusOr<AppendResult> RocksDbEventStore::Stage(
   }
   // A redaction is checked before anything of its record is staged, so a
   // refused one stages nothing.
-  std::vector<RecordedEvent> redacted;
+  Rewritten redacted;
   if (!pending.rewrites.empty()) {
     PLANTRAIL_ASSIGN_OR_RETURN(redacted, PrepareRedaction(pending, group));
   }
@@ -556,6 +589,9 @@ absl::StatusOr<AppendResult> RocksDbEventStore::Stage(
     event.type = proposed.type;
     event.content_type = proposed.content_type;
     event.metadata = proposed.metadata;
+    if (i == 0 && redacted.redacted_header) {
+      event.metadata[rf::kRedactedHeaderKey] = *redacted.redacted_header;
+    }
     event.recorded_at = recorded_at;
     event.position = group.next_position++;
     event.stream_version = ++head.version;
@@ -587,7 +623,7 @@ absl::StatusOr<AppendResult> RocksDbEventStore::Stage(
   }
   batch.Put(stream_heads_, request.stream_id, rf::EncodeStreamHead(head));
   group.stream_heads[request.stream_id] = head;
-  for (const RecordedEvent& event : redacted) {
+  for (const RecordedEvent& event : redacted.events) {
     batch.Put(events_, rf::PositionKey(event.position),
               rf::EncodeRecord(event));
     group.redacted.insert(event.position);
@@ -599,9 +635,11 @@ absl::StatusOr<AppendResult> RocksDbEventStore::Stage(
   return result;
 }
 
-absl::StatusOr<std::vector<RecordedEvent>> RocksDbEventStore::PrepareRedaction(
-    const PendingAppend& pending, const GroupState& group) const {
-  std::vector<RecordedEvent> events;
+absl::StatusOr<RocksDbEventStore::Rewritten>
+RocksDbEventStore::PrepareRedaction(const PendingAppend& pending,
+                                    const GroupState& group) const {
+  Rewritten rewritten;
+  std::vector<RecordedEvent>& events = rewritten.events;
   absl::flat_hash_set<uint64_t> seen;
   for (size_t i = 0; i < pending.rewrites.size(); ++i) {
     const PayloadRewrite& rewrite = pending.rewrites[i];
@@ -637,11 +675,21 @@ absl::StatusOr<std::vector<RecordedEvent>> RocksDbEventStore::PrepareRedaction(
                        " changed since the redaction was prepared; read it "
                        "again"));
     }
+    if (i == 0) {
+      PLANTRAIL_ASSIGN_OR_RETURN(
+          const bool cleared,
+          ClearMetadata(pending.cleared_metadata, position, event));
+      if (cleared) {
+        rewritten.redacted_header = rf::EncodeRedactedHeader(
+            {.position = position,
+             .hash = rf::Sha256(rf::EncodeHeader(event))});
+      }
+    }
     event.payload = rewrite.tombstone;
     event.redacted = true;
     events.push_back(std::move(event));
   }
-  return events;
+  return rewritten;
 }
 
 absl::StatusOr<AppendResult> RocksDbEventStore::Replay(
@@ -985,10 +1033,14 @@ absl::StatusOr<VerifyReport> RocksDbEventStore::Verify(
   auto broken = [&report](uint64_t position, std::string problem) {
     report.ok = false;
     report.first_broken_position = position;
+    report.events_checked = position - 1;
     report.problem = std::move(problem);
     return report;
   };
   absl::flat_hash_map<std::string, uint64_t> stream_versions;
+  // Redacted headers (their positions and the SHA-256 of what is stored)
+  // whose redaction's record has not come yet (record_format.h).
+  std::map<uint64_t, Hash> unbound_headers;
   Hash previous{};
   uint64_t expected = 1;
   std::unique_ptr<rocksdb::Iterator> it(
@@ -1018,11 +1070,36 @@ absl::StatusOr<VerifyReport> RocksDbEventStore::Verify(
       return broken(expected, "the payload does not match its hash");
     }
     const Hash hash =
-        rf::ChainHash(previous, rf::Sha256(view->header), view->payload_hash);
+        rf::ChainHash(previous, rf::HeaderHash(*view), view->payload_hash);
     if (hash != view->hash) {
       return broken(expected,
                     "the chain hash does not match the header, payload hash "
                     "and previous hash");
+    }
+    if (view->header_hash) unbound_headers[expected] = rf::Sha256(view->header);
+    if (auto bound = event->metadata.find(rf::kRedactedHeaderKey);
+        bound != event->metadata.end()) {
+      absl::StatusOr<rf::RedactedHeader> header =
+          rf::DecodeRedactedHeader(bound->second);
+      if (!header.ok()) {
+        return broken(expected, std::string(header.status().message()));
+      }
+      auto unbound = unbound_headers.find(header->position);
+      if (unbound == unbound_headers.end()) {
+        return broken(
+            expected,
+            absl::StrCat("it records the redacted header of position ",
+                         header->position,
+                         ", which is not a redacted header awaiting "
+                         "its redaction's record"));
+      }
+      if (unbound->second != header->hash) {
+        return broken(header->position,
+                      absl::StrCat("the redacted header is not the one its "
+                                   "redaction recorded (position ",
+                                   expected, ")"));
+      }
+      unbound_headers.erase(unbound);
     }
     uint64_t& version = stream_versions[event->stream_id];
     if (event->stream_version != version + 1) {
@@ -1055,6 +1132,13 @@ absl::StatusOr<VerifyReport> RocksDbEventStore::Verify(
     report.events_checked = expected;
   }
   PLANTRAIL_RETURN_IF_ERROR(FromRocks(it->status(), "cannot walk the log"));
+  if (!unbound_headers.empty()) {
+    // A redaction commits its record with the header it redacts, so a
+    // complete log holds the record.
+    return broken(unbound_headers.begin()->first,
+                  "the header is marked redacted but no redaction's record "
+                  "binds it");
+  }
   report.head_position = expected - 1;
   report.head_hash = previous;
   if (options.anchor.has_value() &&

@@ -88,8 +88,9 @@ class RocksDbEventStore final : public EventStore {
     size_t bytes = 0;
     AppendCallback done;
     // For a redaction: the payloads it replaces (the redacted event's
-    // first).
+    // first), and the redacted event's metadata keys it clears.
     std::vector<PayloadRewrite> rewrites;
+    std::vector<std::string> cleared_metadata;
     std::chrono::steady_clock::time_point enqueued;
   };
   // What the writer knows of an event id: on disk or staged in this group.
@@ -115,11 +116,18 @@ class RocksDbEventStore final : public EventStore {
                     std::shared_ptr<NoSpaceListener> no_space);
   absl::Status Recover();
   void Enqueue(AppendRequest request, std::vector<PayloadRewrite> rewrites,
-               AppendCallback done);
+               std::vector<std::string> cleared_metadata, AppendCallback done);
+  // What a redaction rewrites: the redacted records, and when it cleared
+  // metadata values, the record_format::kRedactedHeaderKey value for its
+  // record's first event.
+  struct Rewritten {
+    std::vector<RecordedEvent> events;
+    std::optional<std::string> redacted_header;
+  };
   // The redacted records of a redaction, checked against what is committed
   // and staged; nothing is written.
-  absl::StatusOr<std::vector<RecordedEvent>> PrepareRedaction(
-      const PendingAppend& pending, const GroupState& group) const;
+  absl::StatusOr<Rewritten> PrepareRedaction(const PendingAppend& pending,
+                                             const GroupState& group) const;
   void WriterLoop();
   // After a write failed for lack of space: tries (at most every
   // kResumeInterval) to bring RocksDB back to writing; clears write_error_

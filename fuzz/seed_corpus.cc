@@ -358,6 +358,24 @@ void WriteStored(Writer& out) {
       redacted.redacted = true;
       out.Write(kTarget, "record_redacted",
                 kRecord + rf::EncodeRecord(redacted));
+      // Header redacted too: a metadata value cleared, the header's hash
+      // as appended kept after it (flags bit 1).
+      eventstore::RecordedEvent header_redacted = redacted;
+      header_redacted.header_hash = rf::Sha256(rf::EncodeHeader(event));
+      header_redacted.metadata["command_fingerprint"] = rf::kRedactedValue;
+      out.Write(kTarget, "record_header_redacted",
+                kRecord + rf::EncodeRecord(header_redacted));
+      // The redaction's record, which binds the header it left.
+      const eventstore::RecordedEvent binding = Record(
+          99, 1, "plantrail-redactions", "PayloadRedacted", "", "",
+          {{"actor", "admin"},
+           {rf::kRedactedHeaderKey,
+            rf::EncodeRedactedHeader(
+                {.position = position,
+                 .hash = rf::Sha256(rf::EncodeHeader(header_redacted))})}},
+          event.hash);
+      out.Write(kTarget, "record_redaction_binding",
+                kRecord + rf::EncodeRecord(binding));
       out.Write(kTarget, "header_ScheduleRevised",
                 kHeader + rf::EncodeHeader(event));
       out.Write(kTarget, "small_stream_head",

@@ -9,7 +9,11 @@
 //     exactly the same bytes (the format has one encoding per event: the
 //     chain hashes these bytes, so a second reading would break it);
 //   - a record that decodes also views, its header decodes alone to the
-//     same fields;
+//     same fields; its flags say whether it is redacted and whether it
+//     holds a header hash (bit 1, header redacted), which is the one the
+//     chain takes; a redaction's binding of a header (metadata
+//     record_format::kRedactedHeaderKey) decodes and encodes back the same
+//     or is kDataLoss;
 //   - a plan payload of a known type decodes or is kDataLoss; what decodes
 //     has that type, encodes deterministically and decodes again to the same
 //     event; evolve folds it; its tombstone decodes too and folds to the same
@@ -204,11 +208,35 @@ void FuzzRecord(absl::string_view bytes) {
                            header->position == event->position &&
                            header->stream_version == event->stream_version,
                        Escaped(bytes));
-  PLANTRAIL_FUZZ_CHECK(event->payload == view->payload &&
-                           event->payload_hash == view->payload_hash &&
-                           event->hash == view->hash &&
-                           event->redacted == ((view->flags & 1) != 0),
+  PLANTRAIL_FUZZ_CHECK(
+      event->payload == view->payload &&
+          event->payload_hash == view->payload_hash &&
+          event->hash == view->hash &&
+          event->redacted == ((view->flags & rf::kFlagRedacted) != 0) &&
+          event->header_hash == view->header_hash &&
+          event->header_hash.has_value() ==
+              ((view->flags & rf::kFlagHeaderRedacted) != 0),
+      Escaped(bytes));
+  // The chain takes the stored header hash of a redacted header, else the
+  // header's own.
+  PLANTRAIL_FUZZ_CHECK(rf::HeaderHash(*event) == rf::HeaderHash(*view) &&
+                           rf::HeaderHash(*view) ==
+                               (view->header_hash ? *view->header_hash
+                                                  : rf::Sha256(view->header)),
                        Escaped(bytes));
+  // A redaction's binding of the header it redacted decodes to what
+  // encodes back the same, or is damage.
+  if (auto bound = event->metadata.find(rf::kRedactedHeaderKey);
+      bound != event->metadata.end()) {
+    const absl::StatusOr<rf::RedactedHeader> header =
+        rf::DecodeRedactedHeader(bound->second);
+    if (header.ok()) {
+      CheckSameBytes("a redacted header binding", bound->second,
+                     rf::EncodeRedactedHeader(*header));
+    } else {
+      CheckCorrupt(header.status(), bound->second);
+    }
+  }
   FoldRecorded(*event);
 }
 

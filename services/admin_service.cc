@@ -190,7 +190,7 @@ grpc::ServerUnaryReactor* AdminService::RedactEvent(
   if (!redaction.ok()) return FinishUnary(context, redaction.status());
   const uint64_t target = redaction->position;
   const std::string stream =
-      redaction->record.events.front().metadata["redacts_stream"];
+      redaction->record.events.front().metadata[kRedactsStreamKey];
   absl::StatusOr<eventstore::AppendResult> result =
       store_->Redact(*std::move(redaction));
   if (!result.ok()) return FinishUnary(context, result.status());

@@ -97,6 +97,9 @@ void ToProto(eventstore::RecordedEvent event, v1::RecordedEvent& out) {
   out.set_hash(event.hash.data(), event.hash.size());
   out.set_payload_hash(event.payload_hash.data(), event.payload_hash.size());
   out.set_redacted(event.redacted);
+  if (event.header_hash) {
+    out.set_header_hash(event.header_hash->data(), event.header_hash->size());
+  }
 }
 
 void ToProto(eventstore::StreamPage page, v1::ReadStreamResponse& response) {

@@ -7,6 +7,7 @@
 #include "domain/redaction.h"
 #include "domain/rules.h"
 #include "domain/streams.h"
+#include "eventstore/record_format.h"
 #include "services/event_codec.h"
 #include "services/plan_command_handler.h"
 #include "services/token_registry.h"
@@ -28,13 +29,41 @@ eventstore::ProposedEvent RedactionRecord(
   recorded.set_reason(std::string(reason));
   recorded.set_repeated_text_of(repeated_text_of);
   eventstore::ProposedEvent event = SystemEvent(recorded, caller.name);
-  event.metadata["redacts_position"] = absl::StrCat(target.position);
-  event.metadata["redacts_stream"] = target.stream_id;
-  event.metadata["redacts_event_id"] = target.event_id;
+  event.metadata[kRedactsPositionKey] = absl::StrCat(target.position);
+  event.metadata[kRedactsStreamKey] = target.stream_id;
+  event.metadata[kRedactsEventIdKey] = target.event_id;
   return event;
 }
 
 }  // namespace
+
+bool KeepsMetadataValue(absl::string_view stream_id, absl::string_view key,
+                        absl::string_view value) {
+  if (key == kActorKey || key == kCommandIdKey || key == kCorrelationIdKey ||
+      key == kCausationIdKey) {
+    return true;
+  }
+  if (key == kCommandFingerprintKey) {
+    return absl::StartsWith(value, kKeyedFingerprintPrefix);
+  }
+  if (key == kRedactsPositionKey || key == kRedactsStreamKey ||
+      key == kRedactsEventIdKey) {
+    return stream_id == kRedactionStream;
+  }
+  return false;
+}
+
+std::vector<std::string> MetadataToClear(
+    const eventstore::RecordedEvent& event) {
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : event.metadata) {
+    if (value != eventstore::record_format::kRedactedValue &&
+        !KeepsMetadataValue(event.stream_id, key, value)) {
+      keys.push_back(key);
+    }
+  }
+  return keys;
+}
 
 absl::StatusOr<eventstore::RedactRequest> PrepareRedaction(
     const eventstore::EventStore& store, const Principal& caller,
@@ -65,7 +94,8 @@ absl::StatusOr<eventstore::RedactRequest> PrepareRedaction(
       absl::StartsWith(target.stream_id, domain::kDecisionStreamPrefix) ||
       absl::StartsWith(target.stream_id, domain::kPlanStreamPrefix);
 
-  eventstore::RedactRequest redaction{.position = target.position};
+  eventstore::RedactRequest redaction{
+      .position = target.position, .cleared_metadata = MetadataToClear(target)};
   std::vector<std::string> texts;
   if (plan_stream) {
     PLANTRAIL_ASSIGN_OR_RETURN(

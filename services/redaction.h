@@ -4,7 +4,11 @@
 #ifndef PLANTRAIL_SERVICES_REDACTION_H_
 #define PLANTRAIL_SERVICES_REDACTION_H_
 
+#include <string>
+#include <vector>
+
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "domain/redaction.h"
 #include "eventstore/event_store.h"
 #include "plantrail/v1/admin.pb.h"
@@ -14,10 +18,39 @@ namespace plantrail::services {
 
 using domain::kRedactionStream;
 
+// Metadata of a PayloadRedacted event naming the event it redacts.
+inline constexpr char kRedactsPositionKey[] = "redacts_position";
+inline constexpr char kRedactsStreamKey[] = "redacts_stream";
+inline constexpr char kRedactsEventIdKey[] = "redacts_event_id";
+
+// Whether a redaction keeps this metadata value of an event of `stream_id`.
+// An allow-list of what is structure, not personal data; every other value
+// is cleared (a key the server does not know is a client's free text):
+//   - `actor`: the principal who wrote the event, stamped by the server
+//     (never taken from a request). The who of the audit trail stays, like
+//     the redaction's own actor.
+//   - `command_id`, `correlation_id`, `causation_id`: the ids a client
+//     chose for idempotency and tracing; an import resumes by command id.
+//   - `command_fingerprint` only when keyed (`hmac1:`). An unkeyed one
+//     (a plain SHA-256 of the command, from before fingerprints were keyed)
+//     lets anyone test a guess of the command's redacted text.
+//   - `redacts_position`, `redacts_stream`, `redacts_event_id` only on the
+//     redactions' own stream (which is never redacted today): elsewhere
+//     they are text a client chose.
+bool KeepsMetadataValue(absl::string_view stream_id, absl::string_view key,
+                        absl::string_view value);
+
+// The metadata keys of `event` whose values a redaction clears (to
+// eventstore::record_format::kRedactedValue), in key order: those
+// KeepsMetadataValue does not keep and not already cleared.
+std::vector<std::string> MetadataToClear(
+    const eventstore::RecordedEvent& event);
+
 // The redaction `request` asks of `store` on behalf of `caller`: the
 // tombstone (a plan event without its free text; any other payload
-// emptied) and the PayloadRedacted record, whose metadata names the
-// redacted event (redacts_position, redacts_stream, redacts_event_id).
+// emptied), the event's metadata values to clear (MetadataToClear) and the
+// PayloadRedacted record, whose metadata names the redacted event
+// (redacts_position, redacts_stream, redacts_event_id).
 // Later events of a plan stream that repeat any of the event's free texts
 // (a revision's "before") lose those texts in the same commit, each with a
 // PayloadRedacted of its own (repeated_text_of set) in the record.

@@ -140,6 +140,14 @@ absl::StatusOr<DigestFinding> CheckDigestHere(
                              digest.position(),
                              ": events it covered are gone"));
   }
+  // A redaction's record comes in the same commit as the header it
+  // redacts: the log, read to its head, holds it.
+  if (!chain.unbound_headers().empty()) {
+    return fail(absl::StrCat("position ",
+                             chain.unbound_headers().begin()->first,
+                             ": the header is marked redacted but no "
+                             "redaction's record binds it"));
+  }
   return finding;
 }
 
@@ -497,6 +505,9 @@ void AddVerifyExport(CLI::App& app, Context& context) {
           {"key_pinned", verdict->key_pinned},
           {"signed_at", signed_at},
           {"reaches_head", verdict->reaches_head}};
+      if (!verdict->unbound_headers.empty()) {
+        json["unbound_headers"] = verdict->unbound_headers;
+      }
       context.out() << json.dump() << "\n";
       return absl::OkStatus();
     }
@@ -521,6 +532,12 @@ void AddVerifyExport(CLI::App& app, Context& context) {
                     << " at " << facts.recorded_at << " (#" << facts.position
                     << ")" << (facts.reason.empty() ? "" : ", reason: ")
                     << facts.reason << "\n";
+    }
+    for (uint64_t position : verdict->unbound_headers) {
+      context.out() << "#" << position
+                    << " has its metadata redacted by a redaction after the "
+                       "export's end: what is left of its header is not "
+                       "checked\n";
     }
     return absl::OkStatus();
   });

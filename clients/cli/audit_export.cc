@@ -1,6 +1,7 @@
 #include "clients/cli/audit_export.h"
 
 #include <algorithm>
+#include <iterator>
 #include <set>
 #include <utility>
 #include <vector>
@@ -24,10 +25,13 @@ using Json = nlohmann::json;
 using OrderedJson = nlohmann::ordered_json;
 
 constexpr const char* kCsvColumns[] = {
-    "record",    "position",      "stream_id",    "version",  "type",
-    "event_id",  "recorded_at",   "actor",        "metadata", "content_type",
-    "payload",   "payload_bytes", "payload_hash", "hash",     "redacted",
-    "redaction", "header",        "details"};
+    "record",    "position",      "stream_id",    "version",    "type",
+    "event_id",  "recorded_at",   "actor",        "metadata",   "content_type",
+    "payload",   "payload_bytes", "payload_hash", "hash",       "redacted",
+    "redaction", "header",        "details",      "header_hash"};
+// Exports written before headers could be redacted have every column but
+// the last.
+constexpr size_t kCsvColumnsBeforeHeaderHash = std::size(kCsvColumns) - 1;
 
 std::string TimeText(absl::Time time) {
   return absl::FormatTime(absl::RFC3339_full, time, absl::UTCTimeZone());
@@ -51,6 +55,10 @@ OrderedJson EventRecord(const v1::RecordedEvent& event,
   OrderedJson record = {{"record", "event"}};
   const OrderedJson fields = EventJson(event);
   for (const auto& [key, value] : fields.items()) record[key] = value;
+  // Only for an event whose metadata a redaction cleared.
+  if (!event.header_hash().empty()) {
+    record["header_hash"] = Hex(event.header_hash());
+  }
   record["redacted"] = event.redacted();
   if (event.redacted()) record["redaction"] = redaction;
   record["payload_bytes"] = absl::Base64Escape(event.payload());
@@ -58,11 +66,16 @@ OrderedJson EventRecord(const v1::RecordedEvent& event,
 }
 
 OrderedJson LinkRecord(const v1::RecordedEvent& event) {
-  return {{"record", "link"},
-          {"position", event.position()},
-          {"header", absl::Base64Escape(audit::HeaderBytes(event))},
-          {"payload_hash", Hex(event.payload_hash())},
-          {"hash", Hex(event.hash())}};
+  OrderedJson record = {
+      {"record", "link"},
+      {"position", event.position()},
+      {"header", absl::Base64Escape(audit::HeaderBytes(event))},
+      {"payload_hash", Hex(event.payload_hash())},
+      {"hash", Hex(event.hash())}};
+  if (!event.header_hash().empty()) {
+    record["header_hash"] = Hex(event.header_hash());
+  }
+  return record;
 }
 
 // --- Reading an export back ---------------------------------------------
@@ -133,11 +146,15 @@ absl::StatusOr<Json> RowRecord(const std::vector<std::string>& header,
   if (kind == "link") {
     absl::StatusOr<Json> position = number(cells["position"], "position");
     if (!position.ok()) return position.status();
-    return Json{{"record", kind},
-                {"position", *position},
-                {"header", cells["header"]},
-                {"payload_hash", cells["payload_hash"]},
-                {"hash", cells["hash"]}};
+    Json record = {{"record", kind},
+                   {"position", *position},
+                   {"header", cells["header"]},
+                   {"payload_hash", cells["payload_hash"]},
+                   {"hash", cells["hash"]}};
+    if (!cells["header_hash"].empty()) {
+      record["header_hash"] = cells["header_hash"];
+    }
+    return record;
   }
   if (kind != "event") {
     return Malformed(row.line,
@@ -159,6 +176,9 @@ absl::StatusOr<Json> RowRecord(const std::vector<std::string>& header,
         "payload_bytes", "payload_hash", "hash"}) {
     record[column] = cells[column];
   }
+  if (!cells["header_hash"].empty()) {
+    record["header_hash"] = cells["header_hash"];
+  }
   if (cells["redacted"] != "true" && cells["redacted"] != "false") {
     return Malformed(row.line, "redacted: must be true or false");
   }
@@ -176,8 +196,12 @@ absl::StatusOr<std::vector<Record>> ReadCsvRecords(absl::string_view text) {
   if (!rows.ok()) return rows.status();
   if (rows->empty()) return Malformed(1, "no header row");
   const std::vector<std::string>& header = rows->front().cells;
-  if (header != std::vector<std::string>(std::begin(kCsvColumns),
-                                         std::end(kCsvColumns))) {
+  const std::vector<std::string> columns(std::begin(kCsvColumns),
+                                         std::end(kCsvColumns));
+  if (header != columns &&
+      header !=
+          std::vector<std::string>(
+              columns.begin(), columns.begin() + kCsvColumnsBeforeHeaderHash)) {
     return Malformed(1, absl::StrCat("the header is not the export's: ",
                                      absl::StrJoin(kCsvColumns, ",")));
   }
@@ -271,6 +295,12 @@ absl::StatusOr<v1::RecordedEvent> EventFromRecord(const Record& record) {
   if (!hash.ok()) return hash.status();
   event.set_payload_hash(*payload_hash);
   event.set_hash(*hash);
+  if (json.contains("header_hash")) {
+    absl::StatusOr<std::string> header_hash =
+        HexField(json, "header_hash", 32, line);
+    if (!header_hash.ok()) return header_hash.status();
+    event.set_header_hash(*header_hash);
+  }
   if (!json.contains("redacted") || !json["redacted"].is_boolean()) {
     return Malformed(line, "redacted: missing (true or false)");
   }
@@ -329,6 +359,12 @@ absl::StatusOr<v1::RecordedEvent> EventFromLink(const Record& record) {
   }
   event->set_payload_hash(*payload_hash);
   event->set_hash(*hash);
+  if (json.contains("header_hash")) {
+    absl::StatusOr<std::string> header_hash =
+        HexField(json, "header_hash", 32, line);
+    if (!header_hash.ok()) return header_hash.status();
+    event->set_header_hash(*header_hash);
+  }
   // A link has no payload: only its hash goes into the chain.
   event->set_redacted(true);
   return event;
@@ -613,6 +649,17 @@ absl::StatusOr<ExportVerdict> VerifyExport(
   verdict.last_position = chain.position();
   verdict.digest = *digest;
   verdict.reaches_head = chain.position() == digest->log_head();
+  // A redacted header is bound by its redaction's record, committed with
+  // it: only an export that ends before the log's head may lack it.
+  for (const auto& [position, hash] : chain.unbound_headers()) {
+    if (verdict.reaches_head) {
+      return absl::DataLossError(
+          absl::StrCat("position ", position,
+                       ": the header is marked redacted but no redaction's "
+                       "record in the export binds it"));
+    }
+    verdict.unbound_headers.push_back(position);
+  }
 
   // The scope's edges: nothing in scope before the first position or after
   // the last.

@@ -12,6 +12,11 @@
 //            after the export's last position
 //   link    {"record":"link","position":N,"header":base64,
 //            "payload_hash":hex,"hash":hex}                        the rest
+// An event or link whose metadata a redaction cleared also carries
+// "header_hash":hex (v1::RecordedEvent.header_hash), which the chain takes
+// in place of SHA-256 of its header; others never do, so an export without
+// such events is what it was before header redaction existed. CSV has a
+// column for it, the last; a file without that column still verifies.
 //   digest  {"record":"digest", the fields of a digest file}       last
 // Every position from P to the digest's position is there once, in order,
 // so the chain can be recomputed from previous_hash to the signed head hash:
@@ -30,6 +35,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -121,6 +127,10 @@ struct ExportVerdict {
   bool reaches_head = false;
   // The redacted events in full, by position, with their redaction.
   std::map<uint64_t, RedactionFacts> redactions;
+  // Events whose metadata was redacted by a redaction after the export's
+  // last position, so the file does not hold the record that binds what is
+  // left of their headers (possible only when it does not reach the head).
+  std::vector<uint64_t> unbound_headers;
 };
 
 // The facts of a PayloadRedacted event (admin.proto) as the log holds it:

@@ -6,6 +6,8 @@
 #include <sstream>
 #include <vector>
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -22,6 +24,11 @@ namespace {
 
 namespace rf = eventstore::record_format;
 using ::testing::HasSubstr;
+using ::testing::Not;
+
+std::string HexOf(const std::string& bytes) {
+  return absl::BytesToHexString(bytes);
+}
 
 constexpr absl::Time kStart = absl::FromUnixSeconds(1'760'000'000);
 
@@ -105,6 +112,30 @@ class AuditExportTest : public ::testing::Test {
 
   absl::StatusOr<ExportVerdict> Verify(const std::string& text) {
     return VerifyExport(text, key_->public_key());
+  }
+
+  // Event 3 had a note in its metadata, which its redaction (event 9)
+  // cleared: its header keeps the hash it was appended with, event 9 binds
+  // what is left of it, and the chain is as the log computes it.
+  void RedactTheHeaderOf3() {
+    auto bytes = [](const eventstore::Hash& hash) {
+      return std::string(hash.begin(), hash.end());
+    };
+    v1::RecordedEvent& redacted = events_[2];
+    (*redacted.mutable_metadata())["note"] = "Anna Svensson's sick leave";
+    redacted.set_header_hash(bytes(rf::Sha256(audit::HeaderBytes(redacted))));
+    (*redacted.mutable_metadata())["note"] = rf::kRedactedValue;
+    (*events_[8].mutable_metadata())[rf::kRedactedHeaderKey] =
+        rf::EncodeRedactedHeader(
+            {.position = 3, .hash = rf::Sha256(audit::HeaderBytes(redacted))});
+    eventstore::Hash previous{};
+    for (v1::RecordedEvent& event : events_) {
+      auto stored = audit::FromProto(event);
+      ASSERT_TRUE(stored.ok()) << stored.status();
+      previous = rf::ChainHash(previous, rf::HeaderHash(*stored),
+                               stored->payload_hash);
+      event.set_hash(bytes(previous));
+    }
   }
 
   plantrail::testing::TempDir dir_;
@@ -300,6 +331,86 @@ TEST_F(AuditExportTest, ARedactedEventNeedsItsRedactionInTheExport) {
   EXPECT_THAT(verdict.status().message(),
               HasSubstr("position 3 is marked redacted but the export holds "
                         "no redaction event for it"));
+}
+
+TEST_F(AuditExportTest, AnExportAfterAHeaderRedactionVerifies) {
+  RedactTheHeaderOf3();
+  for (ExportFormat format : {ExportFormat::kJsonLines, ExportFormat::kCsv}) {
+    // In full (the whole log, area-a) and as a link (area-b).
+    for (const std::string stream : {"", "area-a", "area-b"}) {
+      SCOPED_TRACE(absl::StrCat(stream, format == ExportFormat::kCsv));
+      const std::string text = Export({.stream = stream}, 1, 10, format);
+      EXPECT_THAT(text, Not(HasSubstr("sick leave")));
+      EXPECT_THAT(text, HasSubstr(HexOf(events_[2].header_hash())));
+      auto verdict = Verify(text);
+      ASSERT_TRUE(verdict.ok()) << verdict.status();
+      EXPECT_TRUE(verdict->unbound_headers.empty());
+    }
+  }
+}
+
+TEST_F(AuditExportTest, WhatIsLeftOfARedactedHeaderIsCheckedToo) {
+  RedactTheHeaderOf3();
+  auto replace = [](std::string& line, const std::string& from,
+                    const std::string& to) {
+    const size_t at = line.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    line.replace(at, from.size(), to);
+  };
+  const std::string header_hash = HexOf(events_[2].header_hash());
+  const std::vector<
+      std::pair<std::string, std::function<void(std::vector<std::string>&)>>>
+      changes = {
+          {"position 3: the redacted header is not the one its redaction "
+           "recorded (position 9)",
+           [&](auto& l) {
+             replace(l[3], "\"actor\":\"anna\"", "\"actor\":\"eve\"");
+             replace(l[3], "\"actor\":\"anna\"", "\"actor\":\"eve\"");
+           }},
+          {"position 3: the chain hash does not follow",
+           [&](auto& l) {
+             replace(l[3], header_hash, std::string(header_hash.size(), '0'));
+           }},
+          {"position 3: the chain hash does not follow",
+           [&](auto& l) {
+             replace(l[3],
+                     absl::StrCat(",\"header_hash\":\"", header_hash, "\""),
+                     "");
+           }},
+          {"header_hash: must be 64 lower-case hex digits",
+           [&](auto& l) { replace(l[3], header_hash, "abc"); }},
+      };
+  const std::vector<std::string> lines = Lines(Export({}));
+  for (const auto& [problem, edit] : changes) {
+    SCOPED_TRACE(problem);
+    std::vector<std::string> edited = lines;
+    edit(edited);
+    auto verdict = Verify(Join(edited));
+    EXPECT_FALSE(verdict.ok());
+    EXPECT_THAT(verdict.status().message(), HasSubstr(problem));
+  }
+  // An export that ends before the redaction's record cannot check what is
+  // left of the header, and says so.
+  auto before = Verify(Export({}, 1, 8));
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_THAT(before->unbound_headers, ::testing::ElementsAre(3u));
+}
+
+TEST_F(AuditExportTest, ACsvExportFromBeforeHeaderHashesStillVerifies) {
+  // Written before the header_hash column existed: one column fewer.
+  std::vector<std::string> lines = Lines(Export({}, 1, 10, ExportFormat::kCsv));
+  ASSERT_TRUE(absl::EndsWith(lines[0], ",header_hash"));
+  lines[0].resize(lines[0].size() - std::string(",header_hash").size());
+  for (size_t i = 1; i < lines.size(); ++i) {
+    ASSERT_TRUE(absl::EndsWith(lines[i], ",")) << lines[i];
+    lines[i].pop_back();
+  }
+  auto verdict = Verify(Join(lines));
+  ASSERT_TRUE(verdict.ok()) << verdict.status();
+  EXPECT_EQ(verdict->events, 10u);
+  lines[0] += ",extra";
+  EXPECT_EQ(Verify(Join(lines)).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -717,7 +717,7 @@ TEST_F(CliTest, ExportWritesEveryEventWithItsHashAndASignedDigest) {
   EXPECT_EQ(rows[0],
             "record,position,stream_id,version,type,event_id,recorded_at,"
             "actor,metadata,content_type,payload,payload_bytes,payload_hash,"
-            "hash,redacted,redaction,header,details");
+            "hash,redacted,redaction,header,details,header_hash");
   EXPECT_THAT(rows[2], StartsWith("event,1,"));
   EXPECT_THAT(rows.back(), StartsWith("digest,"));
   const json verdict = RunJson({"verify-export", file});

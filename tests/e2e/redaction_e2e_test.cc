@@ -1,12 +1,14 @@
 // A redaction end to end: after it, the redacted text is in no answer of
 // any route (the log read three ways, the history, the area now and as of
-// before, a retry of its command) and in no byte of the server's data
-// directory (the log's and the projections' WAL and table files) or of a
-// backup taken after it. The chain still verifies.
+// before, a retry of its command, an audit export) and in no byte of the
+// server's data directory (the log's and the projections' WAL and table
+// files) or of a backup taken after it, whether it was in the payload or in
+// the metadata. The chain, and an export taken after it, still verify.
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -15,11 +17,13 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "plantrail/v1/admin.grpc.pb.h"
 #include "plantrail/v1/event_store.grpc.pb.h"
 #include "plantrail/v1/plan_commands.grpc.pb.h"
 #include "plantrail/v1/plan_queries.grpc.pb.h"
+#include "tests/e2e/cli_harness.h"
 #include "tests/e2e/server_test.h"
 #include "tests/files_holding.h"
 
@@ -66,6 +70,28 @@ class RedactionE2eTest : public testing::ServerTest {
     request.set_directory(directory);
     v1::BackupResponse response;
     return admin_->Backup(Context().get(), request, &response);
+  }
+
+  // Runs `plantrail args...` against the test's server as its admin.
+  cli_testing::CliResult Cli(std::vector<std::string> args) {
+    cli_testing::CliResult result;
+    result.args = args;
+    args.insert(args.begin(), cli_testing::kCli);
+    std::filesystem::create_directories(dir_ / "home");
+    cli_testing::Child child;
+    if (!child.Start(std::move(args),
+                     {"PATH=/usr/bin:/bin", "HOME=" + (dir_ / "home"),
+                      "XDG_DATA_HOME=" + (dir_ / "home/share"),
+                      "PLANTRAIL_SERVER=" + server_.address(),
+                      "PLANTRAIL_TOKEN=" + server_.AdminToken()},
+                     cli_testing::Stdin::kDevNull)) {
+      ADD_FAILURE() << "cannot spawn " << cli_testing::kCli;
+      return result;
+    }
+    result.exit_code = child.Wait(absl::Now() + absl::Seconds(60));
+    result.out = child.out();
+    result.err = child.err();
+    return result;
   }
 
   std::unique_ptr<v1::PlanQueries::Stub> queries_;
@@ -195,6 +221,127 @@ TEST_F(RedactionE2eTest, TheTextLeavesEveryRouteAndEveryFile) {
   v1::VerifyResponse verified;
   ASSERT_TRUE(admin_->Verify(Context().get(), {}, &verified).ok());
   EXPECT_TRUE(verified.ok()) << verified.ShortDebugString();
+}
+
+TEST_F(RedactionE2eTest, MetadataTextLeavesEveryRouteTheExportAndEveryFile) {
+  // A custom stream's event whose metadata holds the text (the payload does
+  // not), appended through EventStore.Append.
+  v1::AppendRequest append;
+  append.set_stream_id("hr-notes");
+  v1::ProposedEvent* note = append.add_events();
+  note->set_type("Note");
+  note->set_payload("call back about the leave");
+  (*note->mutable_metadata())["note"] =
+      absl::StrCat("Anna Svensson (", kMarker, ") is on sick leave");
+  (*note->mutable_metadata())["correlation_id"] = "case-2026-7";
+  v1::AppendResponse appended;
+  ASSERT_TRUE(store_->Append(Context().get(), append, &appended).ok());
+  const v1::RecordedEvent before = ReadStream("hr-notes").at(0);
+  ASSERT_TRUE(HoldsMarker(before));
+  // Flushed into table files too, not only the WAL.
+  ASSERT_TRUE(Backup(dir_ / "before").ok());
+  const std::string data = dir_ / "data";
+  ASSERT_THAT(FilesWithMarker(data + "/eventstore"), Not(IsEmpty()));
+
+  v1::RedactEventRequest redact;
+  redact.set_position(appended.first_position());
+  redact.set_reason("GDPR art. 17, case 2026/7");
+  redact.set_command_id("redact-note");
+  v1::RedactEventResponse redacted;
+  grpc::Status status = admin_->RedactEvent(Context().get(), redact, &redacted);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
+  // The values go, the keys and the structure stay, and the header's hash
+  // as appended comes along for the chain.
+  const v1::RecordedEvent after = ReadStream("hr-notes").at(0);
+  EXPECT_EQ(after.metadata().at("note"), "[redacted]");
+  EXPECT_EQ(after.metadata().at("correlation_id"), "case-2026-7");
+  EXPECT_EQ(after.metadata().at("actor"), "admin");
+  EXPECT_EQ(after.position(), before.position());
+  EXPECT_EQ(after.stream_version(), before.stream_version());
+  EXPECT_EQ(after.type(), before.type());
+  EXPECT_EQ(after.event_id(), before.event_id());
+  EXPECT_EQ(after.hash(), before.hash());
+  EXPECT_TRUE(after.redacted());
+  EXPECT_EQ(after.header_hash().size(), 32u);
+  EXPECT_TRUE(before.header_hash().empty());
+
+  // Not in the log read whole, by stream or followed.
+  const std::vector<v1::RecordedEvent> log = ReadAll();
+  for (const v1::RecordedEvent& event : log) {
+    EXPECT_FALSE(HoldsMarker(event)) << event.ShortDebugString();
+  }
+  {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(30));
+    v1::SubscribeRequest request;
+    request.set_after_position(base_);
+    auto reader = store_->Subscribe(&context, request);
+    v1::SubscribeResponse message;
+    size_t received = 0;
+    while (reader->Read(&message)) {
+      EXPECT_FALSE(HoldsMarker(message));
+      for (const v1::RecordedEvent& event : message.events().events()) {
+        if (event.position() == before.position()) {
+          EXPECT_EQ(event.header_hash(), after.header_hash());
+        }
+      }
+      received += message.events().events_size();
+      if (message.has_caught_up()) break;
+    }
+    context.TryCancel();
+    reader->Finish().IgnoreError();
+    EXPECT_EQ(received, log.size());
+  }
+  // Not in any file of the server, nor in a backup taken now.
+  EXPECT_THAT(FilesWithMarker(data), IsEmpty());
+  ASSERT_TRUE(Backup(dir_ / "after").ok());
+  EXPECT_THAT(FilesWithMarker(dir_ / "after"), IsEmpty());
+
+  // An export taken now holds the event (and its redaction) without the
+  // text, and verifies offline, in both formats.
+  for (const std::string format : {"jsonl", "csv"}) {
+    SCOPED_TRACE(format);
+    const std::string file = dir_ / ("export." + format);
+    const cli_testing::CliResult exported =
+        Cli({"export", "--all", "--format", format, "-o", file});
+    ASSERT_EQ(exported.exit_code, 0) << exported;
+    std::stringstream text;
+    text << std::ifstream(file).rdbuf();
+    EXPECT_THAT(text.str(), Not(HasSubstr(kMarker)));
+    EXPECT_THAT(text.str(), HasSubstr("[redacted]"));
+    const cli_testing::CliResult checked =
+        Cli({"verify-export", file, "--public-key", data + "/signing.pub"});
+    EXPECT_EQ(checked.exit_code, 0) << checked;
+    EXPECT_THAT(checked.out, HasSubstr("export ok"));
+    EXPECT_THAT(checked.out,
+                HasSubstr(absl::StrCat("#", before.position(), " redacted")));
+  }
+  // The client recomputes the chain too, and checks what is left of the
+  // redacted header against its redaction's record.
+  const cli_testing::CliResult digest = Cli({"digest"});
+  ASSERT_EQ(digest.exit_code, 0) << digest;
+  std::ofstream(dir_ / "digest.json") << digest.out;
+  const cli_testing::CliResult verified =
+      Cli({"verify", "--digest", dir_ / "digest.json", "--public-key",
+           data + "/signing.pub"});
+  EXPECT_EQ(verified.exit_code, 0) << verified;
+
+  // A retry of the redaction answers as it did and changes nothing.
+  const uint64_t head = HeadPosition();
+  v1::RedactEventResponse again;
+  status = admin_->RedactEvent(Context().get(), redact, &again);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(again.position(), redacted.position());
+  EXPECT_EQ(HeadPosition(), head);
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(
+      ReadStream("hr-notes").at(0), after));
+
+  // The chain verifies on the server.
+  v1::VerifyResponse verify;
+  ASSERT_TRUE(admin_->Verify(Context().get(), {}, &verify).ok());
+  EXPECT_TRUE(verify.ok()) << verify.ShortDebugString();
 }
 
 }  // namespace

@@ -85,8 +85,8 @@ inline void RewriteAndRechain(
       event->payload_hash = rf::Sha256(event->payload);
     }
     if (at >= position) {
-      event->hash = rf::ChainHash(
-          previous, rf::Sha256(rf::EncodeHeader(*event)), event->payload_hash);
+      event->hash =
+          rf::ChainHash(previous, rf::HeaderHash(*event), event->payload_hash);
       db.Put(rf::kEventsFamily, rf::PositionKey(at), rf::EncodeRecord(*event));
     }
     previous = event->hash;

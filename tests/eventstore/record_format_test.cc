@@ -79,24 +79,167 @@ TEST(RecordFormatTest, TheHeaderLayoutIsPinned) {
   EXPECT_EQ(ChainHash(Hash{}, header_hash, payload_hash), Sha256(input));
 }
 
+// The pinned header of TheHeaderLayoutIsPinned, as an event.
+RecordedEvent PinnedEvent() {
+  RecordedEvent event;
+  event.event_id = "00000000-0000-4000-8000-000000000001";
+  event.stream_id = "s";
+  event.type = "T";
+  event.content_type = "c";
+  event.metadata = {{"k", "v"}};
+  event.recorded_at = absl::FromUnixMicros(2);
+  event.position = 1;
+  event.stream_version = 1;
+  event.payload = "p";
+  event.payload_hash = Sha256(event.payload);
+  event.hash =
+      ChainHash(Hash{}, Sha256(EncodeHeader(event)), event.payload_hash);
+  return event;
+}
+
+std::string Bytes(const Hash& hash) {
+  return std::string(reinterpret_cast<const char*>(hash.data()), hash.size());
+}
+
+// The header of PinnedEvent with its metadata value, as
+// TheHeaderLayoutIsPinned spells it.
+std::string PinnedHeader(absl::string_view value) {
+  return std::string(
+             "\0\0\0\0\0\0\0\1"                      // position
+             "\0\0\0\0\0\0\0\1"                      // stream version
+             "\0\0\0\0\0\0\0\2"                      // recorded at
+             "\0\0\0\0\0\0\x40\0\x80\0\0\0\0\0\0\1"  // event id
+             "\0\0\0\1s"                             // stream id
+             "\0\0\0\1T"                             // type
+             "\0\0\0\1c"                             // content type
+             "\0\0\0\1"                              // metadata count
+             "\0\0\0\1k",                            // key
+             8 + 8 + 8 + 16 + 5 + 5 + 5 + 4 + 5) +
+         std::string(3, '\0') + static_cast<char>(value.size()) +
+         std::string(value);
+}
+
+TEST(RecordFormatTest, TheRecordLayoutIsPinned) {
+  // A record as every version wrote it before headers could be redacted
+  // (flags 0, then 0x01 once its payload is redacted): still these bytes,
+  // still decoded to the same event, still chained by SHA-256 of its header.
+  RecordedEvent event = PinnedEvent();
+  const std::string header = PinnedHeader("v");
+  ASSERT_EQ(header.size(), 69u);
+  const std::string expected = std::string("\x01\x00\0\0\0\x45", 6) + header +
+                               Bytes(event.payload_hash) + Bytes(event.hash) +
+                               std::string("\0\0\0\1p", 5);
+  EXPECT_EQ(EncodeRecord(event), expected);
+  auto decoded = DecodeRecord(expected);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->metadata, event.metadata);
+  EXPECT_FALSE(decoded->redacted);
+  EXPECT_FALSE(decoded->header_hash.has_value());
+  EXPECT_EQ(HeaderHash(*decoded), Sha256(header));
+  auto view = ViewRecord(expected);
+  ASSERT_TRUE(view.ok());
+  EXPECT_EQ(HeaderHash(*view), Sha256(header));
+
+  std::string redacted = expected;
+  redacted[1] = 0x01;
+  decoded = DecodeRecord(redacted);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_TRUE(decoded->redacted);
+  EXPECT_FALSE(decoded->header_hash.has_value());
+  EXPECT_EQ(EncodeRecord(*decoded), redacted);
+}
+
+TEST(RecordFormatTest, AHeaderRedactedRecordIsPinned) {
+  // Flags bit 1: the header as a redaction left it (the value "v" is now
+  // "[redacted]"), then the SHA-256 of the header as appended, which the
+  // chain takes instead, then the rest as before.
+  const RecordedEvent appended = PinnedEvent();
+  RecordedEvent event = appended;
+  event.metadata["k"] = kRedactedValue;
+  event.header_hash = Sha256(PinnedHeader("v"));
+  event.payload = "";
+  event.redacted = true;
+  const std::string header = PinnedHeader("[redacted]");
+  ASSERT_EQ(header.size(), 78u);
+  const std::string expected =
+      std::string("\x01\x03\0\0\0\x4e", 6) + header +
+      Bytes(*event.header_hash) + Bytes(appended.payload_hash) +
+      Bytes(appended.hash) + std::string("\0\0\0\0", 4);
+  EXPECT_EQ(EncodeHeader(event), header);
+  EXPECT_EQ(EncodeRecord(event), expected);
+  auto decoded = DecodeRecord(expected);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->metadata.at("k"), "[redacted]");
+  EXPECT_EQ(decoded->header_hash, Sha256(PinnedHeader("v")));
+  EXPECT_TRUE(decoded->redacted);
+  EXPECT_EQ(decoded->hash, appended.hash);
+  // The chain, by hand: the kept header hash, not the header's own.
+  EXPECT_EQ(ChainHash(Hash{}, HeaderHash(*decoded), decoded->payload_hash),
+            appended.hash);
+  auto view = ViewRecord(expected);
+  ASSERT_TRUE(view.ok());
+  EXPECT_EQ(view->header, header);
+  EXPECT_EQ(view->header_hash, Sha256(PinnedHeader("v")));
+  EXPECT_EQ(HeaderHash(*view), Sha256(PinnedHeader("v")));
+  // Bit 1 without bit 0 reads too (the flags are independent).
+  std::string header_only = expected;
+  header_only[1] = 0x02;
+  decoded = DecodeRecord(header_only);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_FALSE(decoded->redacted);
+  EXPECT_EQ(EncodeRecord(*decoded), header_only);
+}
+
+TEST(RecordFormatTest, ARedactedHeaderBindingHasOneSpelling) {
+  const RedactedHeader binding{.position = 42, .hash = Sha256("x")};
+  const std::string text = EncodeRedactedHeader(binding);
+  EXPECT_EQ(text, "42:" + HexOf(Sha256("x")));
+  auto decoded = DecodeRedactedHeader(text);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->position, 42u);
+  EXPECT_EQ(decoded->hash, Sha256("x"));
+  const std::string hex = HexOf(Sha256("x"));
+  std::string upper = hex;
+  for (char& c : upper) c = static_cast<char>(std::toupper(c));
+  for (const std::string& bad :
+       {std::string(""), std::string("42"), "42" + hex, "042:" + hex,
+        "+42:" + hex, "-1:" + hex, "42:" + upper, "42:" + hex.substr(1),
+        "42:" + hex + "0", "x:" + hex, ":" + hex}) {
+    SCOPED_TRACE(bad);
+    EXPECT_EQ(DecodeRedactedHeader(bad).status().code(),
+              absl::StatusCode::kDataLoss);
+  }
+}
+
 TEST(RecordFormatTest, KnownSha256) {
   const Hash hash = Sha256("abc");
   EXPECT_EQ(hash[0], 0xba);
   EXPECT_EQ(hash[31], 0xad);
 }
 
-TEST(RecordFormatTest, EveryTruncationIsRejectedWithoutCrashing) {
-  const std::string record = EncodeRecord(SampleEvent());
-  for (size_t size = 0; size < record.size(); ++size) {
-    auto decoded = DecodeRecord(absl::string_view(record.data(), size));
-    EXPECT_EQ(decoded.status().code(), absl::StatusCode::kDataLoss) << size;
-  }
-  auto longer = DecodeRecord(record + "x");
-  EXPECT_EQ(longer.status().code(), absl::StatusCode::kDataLoss);
+// SampleEvent after a redaction that cleared its "reason".
+RecordedEvent HeaderRedactedSample() {
+  RecordedEvent event = SampleEvent();
+  event.header_hash = Sha256(EncodeHeader(event));
+  event.metadata["reason"] = kRedactedValue;
+  event.payload = "{}";
+  event.redacted = true;
+  return event;
 }
 
-TEST(RecordFormatTest, RandomCorruptionNeverReadsOutOfBounds) {
-  const std::string record = EncodeRecord(SampleEvent());
+TEST(RecordFormatTest, EveryTruncationIsRejectedWithoutCrashing) {
+  for (const std::string& record :
+       {EncodeRecord(SampleEvent()), EncodeRecord(HeaderRedactedSample())}) {
+    for (size_t size = 0; size < record.size(); ++size) {
+      auto decoded = DecodeRecord(absl::string_view(record.data(), size));
+      EXPECT_EQ(decoded.status().code(), absl::StatusCode::kDataLoss) << size;
+    }
+    auto longer = DecodeRecord(record + "x");
+    EXPECT_EQ(longer.status().code(), absl::StatusCode::kDataLoss);
+  }
+}
+
+void RandomlyCorrupt(const std::string& record) {
   std::mt19937 random(7);
   for (int i = 0; i < 5000; ++i) {
     std::string mutated = record;
@@ -112,10 +255,24 @@ TEST(RecordFormatTest, RandomCorruptionNeverReadsOutOfBounds) {
   }
 }
 
+TEST(RecordFormatTest, RandomCorruptionNeverReadsOutOfBounds) {
+  for (const std::string& record :
+       {EncodeRecord(SampleEvent()), EncodeRecord(HeaderRedactedSample())}) {
+    RandomlyCorrupt(record);
+  }
+}
+
 TEST(RecordFormatTest, UnknownFormatsAndFlagsAreRejected) {
   std::string record = EncodeRecord(SampleEvent());
   record[0] = 2;
   EXPECT_EQ(DecodeRecord(record).status().code(), absl::StatusCode::kDataLoss);
+  for (const char flags : {'\x04', '\x05', '\x07', '\x80'}) {
+    record = EncodeRecord(SampleEvent());
+    record[1] = flags;
+    EXPECT_EQ(DecodeRecord(record).status().code(), absl::StatusCode::kDataLoss)
+        << static_cast<int>(flags);
+  }
+  // Bit 1 on a record without a header hash: 32 bytes short.
   record = EncodeRecord(SampleEvent());
   record[1] = 0x02;
   EXPECT_EQ(DecodeRecord(record).status().code(), absl::StatusCode::kDataLoss);

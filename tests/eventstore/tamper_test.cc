@@ -224,6 +224,107 @@ TEST(TamperTest, AnUntouchedLogExtendsItsSavedDigest) {
   EXPECT_EQ(report.head_position, 10u);
 }
 
+// Ten events with a note in their metadata; event 7's note redacted (its
+// record, binding the header it left, is position 11). Then `edit` behind
+// the store's back, and Verify's verdict.
+VerifyReport VerifyARedactedHeader(const std::function<void(RawDb&)>& edit) {
+  plantrail::testing::TempDir dir;
+  {
+    auto store = OpenStore(dir.path(), Durability::kNoSync);
+    for (int i = 1; i <= 10; ++i) {
+      ProposedEvent event = Event("Note", absl::StrCat("note ", i));
+      event.metadata = {{"actor", "anna"},
+                        {"note", absl::StrCat("Anna's sick leave ", i)}};
+      EXPECT_TRUE(
+          store->Append(Request("hr-notes", ExpectedVersion::Any(), {event}))
+              .ok());
+    }
+    EXPECT_TRUE(store
+                    ->Redact(RedactRequest{
+                        .position = 7,
+                        .tombstone = "",
+                        .cleared_metadata = {"note"},
+                        .record = Request("plantrail-redactions",
+                                          ExpectedVersion::Any(),
+                                          {Event("PayloadRedacted", "why")})})
+                    .ok());
+    auto clean = store->Verify();
+    EXPECT_TRUE(clean.ok() && clean->ok) << clean->problem;
+  }
+  {
+    RawDb raw(dir.path());
+    edit(raw);
+  }
+  auto store = RocksDbEventStore::Open(Options{.path = dir.path()});
+  EXPECT_TRUE(store.ok()) << store.status();
+  auto report = (*store)->Verify();
+  EXPECT_TRUE(report.ok()) << report.status();
+  return *report;
+}
+
+TEST(TamperTest, ARedactedHeaderIsBoundByItsKeptHashAndItsRedaction) {
+  const std::vector<Tampering> tamperings = {
+      {"what is left of the redacted header changed",
+       [](RawDb& db) {
+         Rewrite(db, 7, [](RecordedEvent& e) { e.metadata["actor"] = "eve"; });
+       },
+       7, "the redacted header is not the one its redaction recorded"},
+      {"the redacted value put back",
+       [](RawDb& db) {
+         Rewrite(db, 7, [](RecordedEvent& e) {
+           e.metadata["note"] = "Anna's sick leave 7";
+         });
+       },
+       7, "the redacted header is not the one its redaction recorded"},
+      {"a redacted header's type changed",
+       [](RawDb& db) {
+         Rewrite(db, 7, [](RecordedEvent& e) { e.type = "Forged"; });
+       },
+       7, "the redacted header is not the one its redaction recorded"},
+      {"the kept header hash changed",
+       [](RawDb& db) {
+         Rewrite(db, 7, [](RecordedEvent& e) { e.header_hash->at(5) ^= 1; });
+       },
+       7, "chain hash does not match"},
+      {"the kept header hash dropped (flag bit 1 cleared)",
+       [](RawDb& db) {
+         Rewrite(db, 7, [](RecordedEvent& e) { e.header_hash.reset(); });
+       },
+       7, "chain hash does not match"},
+      {"another header redacted without a redaction",
+       [](RawDb& db) {
+         Rewrite(db, 4, [](RecordedEvent& e) {
+           e.header_hash = rf::Sha256(rf::EncodeHeader(e));
+           e.metadata["actor"] = "eve";
+         });
+       },
+       4, "no redaction's record binds it"},
+      {"the redaction's binding rewritten to fit",
+       [](RawDb& db) {
+         Rewrite(db, 7, [](RecordedEvent& e) { e.metadata["actor"] = "eve"; });
+         auto redacted = rf::DecodeRecord(RecordAt(db, 7));
+         ASSERT_TRUE(redacted.ok());
+         Rewrite(db, 11, [&](RecordedEvent& e) {
+           e.metadata[rf::kRedactedHeaderKey] = rf::EncodeRedactedHeader(
+               {.position = 7,
+                .hash = rf::Sha256(rf::EncodeHeader(*redacted))});
+         });
+       },
+       11, "chain hash does not match"},
+  };
+  for (const Tampering& tampering : tamperings) {
+    SCOPED_TRACE(tampering.name);
+    const VerifyReport report = VerifyARedactedHeader(tampering.edit);
+    EXPECT_FALSE(report.ok);
+    EXPECT_EQ(report.first_broken_position, tampering.first_broken);
+    EXPECT_THAT(report.problem, HasSubstr(tampering.problem));
+    EXPECT_EQ(report.events_checked, tampering.first_broken - 1);
+  }
+  const VerifyReport untouched = VerifyARedactedHeader([](RawDb&) {});
+  EXPECT_TRUE(untouched.ok) << untouched.problem;
+  EXPECT_EQ(untouched.head_position, 11u);
+}
+
 TEST(TamperTest, HashAtReadsTheStoredHashAndStopsAtTheHead) {
   plantrail::testing::TempDir dir;
   auto store = OpenStore(dir.path(), Durability::kNoSync);
