@@ -508,6 +508,21 @@ void PlanCommandHandler::Attempt(std::shared_ptr<Execution> execution) {
       });
 }
 
+absl::StatusOr<ResolvedPlan> PlanCommandHandler::ResolvePlanFor(
+    const Principal& principal, const std::string& plan_id,
+    absl::string_view what) const {
+  // A plan outside the caller's is refused before anything about it (even
+  // whether it exists) is looked up; the plan an empty id stands for, once
+  // it is known.
+  if (!plan_id.empty()) {
+    PLANTRAIL_RETURN_IF_ERROR(PlanInScope(principal, plan_id));
+  }
+  PLANTRAIL_ASSIGN_OR_RETURN(ResolvedPlan plan,
+                             ResolvePlan(*store_, plan_id, "plan_id", what));
+  PLANTRAIL_RETURN_IF_ERROR(PlanInScope(principal, plan.plan_id));
+  return plan;
+}
+
 template <typename Request>
 void PlanCommandHandler::HandleArea(const Principal& principal,
                                     const Request& command, Gather gather,
@@ -517,24 +532,9 @@ void PlanCommandHandler::HandleArea(const Principal& principal,
     std::move(done)(valid);
     return;
   }
-  // A plan outside the caller's is refused before anything about it (even
-  // whether it exists) is looked up.
-  if (!command.plan_id().empty()) {
-    if (absl::Status in_scope = PlanInScope(principal, command.plan_id());
-        !in_scope.ok()) {
-      std::move(done)(in_scope);
-      return;
-    }
-  }
-  absl::StatusOr<ResolvedPlan> plan =
-      ResolvePlan(*store_, command.plan_id(), "plan_id",
-                  absl::StrCat("a change of area \"", command.area_id(), "\""));
-  if (plan.ok()) {
-    if (absl::Status in_scope = PlanInScope(principal, plan->plan_id);
-        !in_scope.ok()) {
-      plan = in_scope;
-    }
-  }
+  absl::StatusOr<ResolvedPlan> plan = ResolvePlanFor(
+      principal, command.plan_id(),
+      absl::StrCat("a change of area \"", command.area_id(), "\""));
   if (!plan.ok()) {
     std::move(done)(plan.status());
     return;
@@ -710,17 +710,7 @@ void PlanCommandHandler::Handle(const Principal& principal,
     return;
   }
   absl::StatusOr<ResolvedPlan> plan =
-      command.plan_id().empty() ||
-              PlanInScope(principal, command.plan_id()).ok()
-          ? ResolvePlan(*store_, command.plan_id(), "plan_id", "a new decision")
-          : absl::StatusOr<ResolvedPlan>(
-                PlanInScope(principal, command.plan_id()));
-  if (plan.ok()) {
-    if (absl::Status in_scope = PlanInScope(principal, plan->plan_id);
-        !in_scope.ok()) {
-      plan = in_scope;
-    }
-  }
+      ResolvePlanFor(principal, command.plan_id(), "a new decision");
   if (!plan.ok()) {
     std::move(done)(plan.status());
     return;

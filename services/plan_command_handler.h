@@ -150,6 +150,11 @@ class PlanCommandHandler {
 
  private:
   struct Execution;
+  // The plan of an area or decision command, open and in the caller's
+  // plans (`what` names the change, for the refusal of a closed plan).
+  absl::StatusOr<ResolvedPlan> ResolvePlanFor(const Principal& principal,
+                                              const std::string& plan_id,
+                                              absl::string_view what) const;
   template <typename Request>
   void HandleArea(const Principal& principal, const Request& command,
                   Gather gather, Done done);

@@ -106,11 +106,16 @@ absl::StatusOr<eventstore::RedactRequest> PrepareRedaction(
   }
   // An event whose text a redaction of an earlier one took in part (see
   // below) may still be redacted itself, from what it holds now.
+  // So may an event redacted before redactions cleared metadata: what is
+  // left to take then is its metadata, and its payload stays the tombstone
+  // it is.
   if (target.redacted) {
-    if (!plan_stream || redaction.tombstone == target.payload) {
+    const bool more_text = plan_stream && redaction.tombstone != target.payload;
+    if (!more_text && redaction.cleared_metadata.empty()) {
       return absl::FailedPreconditionError(absl::StrCat(
           "position: ", request.position(), " is already redacted"));
     }
+    if (!more_text) redaction.tombstone = target.payload;
     redaction.replaces = target.payload;
   }
   // Later events of the stream that repeat its text (a revision carries the

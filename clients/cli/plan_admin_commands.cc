@@ -138,6 +138,9 @@ void AddClose(CLI::App* plan, Context& context) {
   command->add_option("ID", flags->id, "Plan id")->required();
   command->add_option("--reason", flags->reason, "Why")->required();
   flags->options.AddTo(command);
+  command->footer(
+      "Example:\n  plantrail plan close pitea-skolledning-2017 --reason "
+      "\"The period ended; the board approved the final report\"");
   context.Action(command, [&context, flags]() -> absl::Status {
     v1::ClosePlanRequest request;
     flags->options.FillIn(*request.mutable_options());
@@ -158,6 +161,9 @@ void AddReopen(CLI::App* plan, Context& context) {
   command->add_option("ID", flags->id, "Plan id")->required();
   command->add_option("--reason", flags->reason, "Why")->required();
   flags->options.AddTo(command);
+  command->footer(
+      "Example:\n  plantrail plan reopen pitea-skolledning-2017 --reason "
+      "\"Extended by one year\"");
   context.Action(command, [&context, flags]() -> absl::Status {
     v1::ReopenPlanRequest request;
     flags->options.FillIn(*request.mutable_options());
@@ -175,6 +181,7 @@ void AddList(CLI::App* plan, Context& context) {
   auto flags = std::make_shared<Flags>();
   CLI::App* command = plan->add_subcommand("list", "List the plans");
   command->add_flag("--open", flags->open_only, "Only open plans");
+  command->footer("Example:\n  plantrail plan list --open");
   context.Action(command, [&context, flags]() -> absl::Status {
     PLANTRAIL_ASSIGN_OR_RETURN(Client * client, context.client());
     PLANTRAIL_ASSIGN_OR_RETURN(uint64_t head, client->HeadPosition());
@@ -215,6 +222,7 @@ void AddShow(CLI::App* plan, Context& context) {
   CLI::App* command =
       plan->add_subcommand("show", "A plan and its portfolio at a glance");
   command->add_option("ID", flags->id, "Plan id (default: --plan)");
+  command->footer("Example:\n  plantrail plan show kth-vs-2023");
   context.Action(command, [&context, flags]() -> absl::Status {
     const std::string id = flags->id.empty() ? context.plan : flags->id;
     if (id.empty()) return UsageError("plan show: give the plan's id");

@@ -93,29 +93,6 @@ absl::StatusOr<std::vector<v1::PlanState>> AllPlans(Client& client,
   return plans;
 }
 
-std::string Escape(absl::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 // --index DIR: every plan's page, and index.html linking them.
 absl::Status RunIndex(Context& context, Client& client, uint64_t head,
                       const Flags& flags) {
@@ -137,10 +114,10 @@ absl::Status RunIndex(Context& context, Client& client, uint64_t head,
                       flags.support_area,
                       (std::filesystem::path(flags.index) / page).string()));
     absl::StrAppend(
-        &rows, "<tr><td><a href=\"", Escape(page), "\">", Escape(plan.title()),
-        "</a></td><td>", Escape(plan.plan_id()), "</td><td>",
-        Escape(plan.organisation()), "</td><td>", Escape(plan.reference()),
-        "</td><td>", written.areas, "</td><td>",
+        &rows, "<tr><td><a href=\"", EscapeHtml(page), "\">",
+        EscapeHtml(plan.title()), "</a></td><td>", EscapeHtml(plan.plan_id()),
+        "</td><td>", EscapeHtml(plan.organisation()), "</td><td>",
+        EscapeHtml(plan.reference()), "</td><td>", written.areas, "</td><td>",
         plan.closed() ? "closed" : "open", "</td></tr>\n");
     pages.push_back({{"plan_id", plan.plan_id()},
                      {"file", page},

@@ -1122,6 +1122,8 @@ std::string PageHtml(const TimelineInput& input,
 
 }  // namespace
 
+std::string EscapeHtml(absl::string_view text) { return Html(text); }
+
 std::string RenderTimelineHtml(const TimelineInput& input) {
   return PageHtml(input, GroupAreas(input));
 }

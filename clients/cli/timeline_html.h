@@ -42,6 +42,9 @@ struct TimelineInput {
 // The whole page, UTF-8.
 std::string RenderTimelineHtml(const TimelineInput& input);
 
+// `text` safe in HTML text and attribute values (& < > " ').
+std::string EscapeHtml(absl::string_view text);
+
 }  // namespace plantrail::cli
 
 #endif  // PLANTRAIL_CLIENTS_CLI_TIMELINE_HTML_H_

@@ -84,7 +84,7 @@ TEST(PlanCsvTest, EveryBadRowIsNamedByItsLineAndTheRule) {
   // The quoted line break in line 6 moves the next row to line 8.
   EXPECT_EQ(plan->problems[3].where, "line 8 (late)");
   EXPECT_THAT(plan->problems[4].message,
-              HasSubstr("\"thing\" is not one of area, report, decision"));
+              HasSubstr("\"thing\" is not one of plan, area, report, decision"));
 }
 
 TEST(PlanCsvTest, FileErrorsAreWholeFileErrors) {

@@ -24,7 +24,7 @@ using ::plantrail::domain::testing::Pb;
 TEST(EventCodecTest, EveryEventTypeRoundTrips) {
   const google::protobuf::OneofDescriptor* oneof =
       v1::PlanEvent::descriptor()->FindOneofByName("event");
-  ASSERT_EQ(oneof->field_count(), 11);
+  ASSERT_EQ(oneof->field_count(), 15);
   for (int i = 0; i < oneof->field_count(); ++i) {
     const google::protobuf::FieldDescriptor* field = oneof->field(i);
     v1::PlanEvent event;

@@ -146,6 +146,27 @@ class AuthorizationE2eTest : public ServerTest {
                     "", &response);
   }
 
+  // Plans "plan-a" and "plan-b", each with area "1", as the admin
+  // registers them; the last command's result.
+  v1::CommandResult RegisterPlansAAndB() {
+    v1::CommandResult result;
+    for (const char* plan : {"plan-a", "plan-b"}) {
+      v1::RegisterPlanRequest register_plan;
+      register_plan.set_plan_id(plan);
+      register_plan.mutable_fields()->set_title(plan);
+      EXPECT_TRUE(
+          commands_->RegisterPlan(Context().get(), register_plan, &result)
+              .ok());
+      v1::RegisterAreaRequest area;
+      area.set_plan_id(plan);
+      area.set_area_id("1");
+      area.set_title("One");
+      area.set_support_area("3.1");
+      EXPECT_TRUE(commands_->RegisterArea(Context().get(), area, &result).ok());
+    }
+    return result;
+  }
+
   // Area 3.1.1 of support area 3.1, as the admin registers it (the tests of
   // a planner limited to 3.4 need one outside the scope).
   static v1::RegisterAreaRequest AreaOutsideAnnasScope() {
@@ -348,20 +369,7 @@ TEST_F(AuthorizationE2eTest, APlannerLimitedToASupportAreaStaysInIt) {
 TEST_F(AuthorizationE2eTest,
        APlannerLimitedToAPlanCannotWriteToAnotherByAnyRoute) {
   // The admin registers plans A and B, area 1 in each, and a decision in B.
-  v1::CommandResult result;
-  for (const char* plan : {"plan-a", "plan-b"}) {
-    v1::RegisterPlanRequest register_plan;
-    register_plan.set_plan_id(plan);
-    register_plan.mutable_fields()->set_title(plan);
-    ASSERT_TRUE(
-        commands_->RegisterPlan(Context().get(), register_plan, &result).ok());
-    v1::RegisterAreaRequest area;
-    area.set_plan_id(plan);
-    area.set_area_id("1");
-    area.set_title("One");
-    area.set_support_area("3.1");
-    ASSERT_TRUE(commands_->RegisterArea(Context().get(), area, &result).ok());
-  }
+  v1::CommandResult result = RegisterPlansAAndB();
   v1::ReportStatusRequest admins_report;
   admins_report.mutable_options()->set_command_id("admins-report-in-b");
   admins_report.set_plan_id("plan-b");
@@ -474,20 +482,7 @@ TEST_F(AuthorizationE2eTest,
 }
 
 TEST_F(AuthorizationE2eTest, AReaderLimitedToAPlanSeesOnlyIt) {
-  v1::CommandResult result;
-  for (const char* plan : {"plan-a", "plan-b"}) {
-    v1::RegisterPlanRequest register_plan;
-    register_plan.set_plan_id(plan);
-    register_plan.mutable_fields()->set_title(plan);
-    ASSERT_TRUE(
-        commands_->RegisterPlan(Context().get(), register_plan, &result).ok());
-    v1::RegisterAreaRequest area;
-    area.set_plan_id(plan);
-    area.set_area_id("1");
-    area.set_title("One");
-    area.set_support_area("3.1");
-    ASSERT_TRUE(commands_->RegisterArea(Context().get(), area, &result).ok());
-  }
+  v1::CommandResult result = RegisterPlansAAndB();
   const std::string token = Grant("nils", "reader", {}, {"plan-a"});
   auto as_nils = [&token, position = result.position()](auto& request) {
     request.set_min_position(position);
@@ -540,6 +535,7 @@ TEST_F(AuthorizationE2eTest, AReaderLimitedToAPlanSeesOnlyIt) {
   auto store = v1::EventStore::NewStub(plain_);
   v1::ReadStreamRequest read_stream;
   read_stream.set_stream_id("area-plan-b:1");
+  read_stream.set_direction(v1::READ_DIRECTION_FORWARD);
   v1::ReadStreamResponse stream_page;
   auto read_context = [&token] {
     auto context = std::make_unique<grpc::ClientContext>();

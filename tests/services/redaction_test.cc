@@ -186,5 +186,47 @@ TEST_F(RedactionMetadataTest, ACustomEventKeepsItsIdsAndLosesItsText) {
   ExpectTheChainVerifies();
 }
 
+TEST_F(RedactionMetadataTest,
+       AnEventRedactedBeforeMetadataWasClearedLosesItNow) {
+  const uint64_t position = Append(
+      "hr-notes", {.type = "Note",
+                   .payload = "call Anna",
+                   .metadata = {{"actor", "admin"},
+                                {"note", "Anna Svensson's sick leave"}}});
+  // As a redaction of a version before metadata was cleared left it: the
+  // payload a tombstone, the metadata as appended.
+  v1::RedactEventRequest first;
+  first.set_position(position);
+  first.set_reason("GDPR art. 17, case 2025/3");
+  auto old_redaction =
+      PrepareRedaction(*store_, Principal{.name = "admin"}, first);
+  ASSERT_TRUE(old_redaction.ok()) << old_redaction.status();
+  old_redaction->cleared_metadata.clear();
+  auto committed = store_->Redact(*std::move(old_redaction));
+  ASSERT_TRUE(committed.ok()) << committed.status();
+  const eventstore::RecordedEvent before = [&] {
+    auto page = store_->ReadAll({.from_position = position, .limit = 1});
+    return page->events[0];
+  }();
+  ASSERT_TRUE(before.redacted);
+  ASSERT_EQ(before.metadata.at("note"), "Anna Svensson's sick leave");
+
+  const eventstore::RecordedEvent after = Redact(position);
+  EXPECT_EQ(after.metadata.at("note"), "[redacted]");
+  EXPECT_EQ(after.metadata.at("actor"), "admin");
+  EXPECT_EQ(after.payload, before.payload);
+  EXPECT_EQ(after.hash, before.hash);
+  ExpectTheChainVerifies();
+
+  // Nothing is left to take: a further redaction is refused.
+  v1::RedactEventRequest again;
+  again.set_position(position);
+  again.set_reason("once more");
+  EXPECT_EQ(PrepareRedaction(*store_, Principal{.name = "admin"}, again)
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
 }  // namespace
 }  // namespace plantrail::services
