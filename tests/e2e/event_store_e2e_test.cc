@@ -235,7 +235,8 @@ TEST_F(EventStoreE2eTest, PlanStreamsAreWrittenOnlyByTheCommandService) {
   // Nobody slips an unchecked event into an area's or a decision's history
   // through the low-level log.
   for (const char* stream :
-       {"area-3.4.2", "decision-V-2022-0218", "plantrail-security"}) {
+       {"area-3.4.2", "decision-V-2022-0218", "plantrail-security",
+        "plan-kth-vs-2023", "area-kth-vs-2023:3.4.2"}) {
     v1::AppendResponse appended;
     grpc::Status status = Append(AppendOf(stream, {"forged"}), &appended);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED)

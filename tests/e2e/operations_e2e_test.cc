@@ -229,12 +229,16 @@ TEST_F(MetricsTest, CountersMoveAsTheLoadSays) {
   subscription->Finish();
 
   // The stream counts as one Subscribe call, ended by the client. Its
-  // reactor reports it once gRPC is done with it (polled, within 30 s).
+  // reactor reports it once gRPC is done with it, and the hub lets go of
+  // the subscription on its own thread: either may come first (polled,
+  // within 30 s, for both).
   const std::string cancelled = Rpc("grpc_server_handled_total", "EventStore",
                                     "Subscribe", "Canceled", "server_stream");
-  const std::optional<Scrape> scraped =
-      ScrapeUntil(server_.metrics_port(), cancelled,
-                  [&](const Scrape& s) { return s.contains(cancelled); });
+  const std::optional<Scrape> scraped = ScrapeUntil(
+      server_.metrics_port(), cancelled, [&](const Scrape& s) {
+        return s.contains(cancelled) &&
+               Value(s, "plantrail_subscriptions_open") == 0;
+      });
   ASSERT_TRUE(scraped.has_value());
   const Scrape& ended = *scraped;
   EXPECT_EQ(ended.at(cancelled), 1);

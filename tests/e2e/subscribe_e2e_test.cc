@@ -447,6 +447,58 @@ TEST_F(SubscribeE2eTest, FiltersBySupportAreaAsOfEachEvent) {
   }
 }
 
+TEST_F(SubscribeE2eTest, FiltersByPlanTheUnplannedAreasCountingAsTheirHolders) {
+  using Stub = v1::PlanCommands::Stub;
+  auto command = [&](auto call, const auto& request) {
+    v1::CommandResult result;
+    grpc::Status status =
+        (commands_.get()->*call)(Context().get(), request, &result);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return result.position();
+  };
+  auto area = [](const std::string& plan, const std::string& id) {
+    v1::RegisterAreaRequest request;
+    request.set_plan_id(plan);
+    request.set_area_id(id);
+    request.set_title(id);
+    request.set_support_area("3.1");
+    return request;
+  };
+  auto plan = [](const std::string& id, bool adopt) {
+    v1::RegisterPlanRequest request;
+    request.set_plan_id(id);
+    request.mutable_fields()->set_title(id);
+    request.set_adopt_unplanned(adopt);
+    return request;
+  };
+  // An area from before plans, then the plan that adopts it, and another.
+  std::vector<uint64_t> expected;
+  expected.push_back(command(&Stub::RegisterArea, area("", "old.1")));
+  expected.push_back(command(&Stub::RegisterPlan, plan("kth", true)));
+  command(&Stub::RegisterPlan, plan("pitea", false));
+  expected.push_back(command(&Stub::RegisterArea, area("kth", "1")));
+  command(&Stub::RegisterArea, area("pitea", "1"));
+  AppendEvents("ledger", 1);  // not a plan's: never matches
+
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(30));
+  v1::SubscribeRequest request;
+  request.set_after_position(base_);
+  request.mutable_filter()->add_plans("kth");
+  auto reader = store_->Subscribe(&context, request);
+  std::vector<uint64_t> received;
+  v1::SubscribeResponse message;
+  while (reader->Read(&message) && !message.has_caught_up()) {
+    for (const auto& event : message.events().events()) {
+      received.push_back(event.position());
+    }
+  }
+  context.TryCancel();
+  reader->Finish().IgnoreError();
+  EXPECT_EQ(received, expected);
+}
+
 TEST_F(SubscribeE2eTest, BadRequestsAreRefused) {
   grpc::ClientContext context;
   v1::SubscribeRequest request;
