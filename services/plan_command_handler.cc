@@ -760,18 +760,8 @@ void PlanCommandHandler::Handle(const Principal& principal,
                       const EventStore& store,
                       domain::Facts& facts) -> absl::Status {
     if (!adopt) return absl::OkStatus();
-    PLANTRAIL_ASSIGN_OR_RETURN(
-        std::vector<std::string> streams,
-        store.ListStreams(domain::kPlanStreamPrefix, kMaxPlans));
-    for (absl::string_view stream : streams) {
-      absl::ConsumePrefix(&stream, domain::kPlanStreamPrefix);
-      PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanState plan,
-                                 projections::FoldPlan(store, stream));
-      if (plan.holds_unplanned()) {
-        facts.unplanned_holder = plan.plan_id();
-        break;
-      }
-    }
+    PLANTRAIL_ASSIGN_OR_RETURN(facts.unplanned_holder,
+                               HolderOfUnplanned(store));
     return absl::OkStatus();
   };
   HandlePlan(principal, command, std::move(holder), std::move(done));

@@ -17,6 +17,7 @@
 #include "projections/plan_stream.h"
 #include "services/event_codec.h"
 #include "services/grpc_status.h"
+#include "services/plan_command_handler.h"
 #include "services/token_registry.h"
 
 namespace plantrail::services {
@@ -452,7 +453,7 @@ class SubscriptionHub::Subscription final
       // An unplanned name: the plan that holds those, found once and then
       // followed through the events scanned.
       if (!holder_) {
-        PLANTRAIL_ASSIGN_OR_RETURN(holder_, HolderOfUnplanned());
+        PLANTRAIL_ASSIGN_OR_RETURN(holder_, HolderOfUnplanned(*hub_->log_));
       }
       plan_id = *holder_;
     }
@@ -466,19 +467,6 @@ class SubscriptionHub::Subscription final
     }
     return !plan_id.empty() && std::binary_search(filter_.plans.begin(),
                                                   filter_.plans.end(), plan_id);
-  }
-
-  absl::StatusOr<std::string> HolderOfUnplanned() const {
-    PLANTRAIL_ASSIGN_OR_RETURN(
-        std::vector<std::string> streams,
-        hub_->log_->ListStreams(domain::kPlanStreamPrefix, 100000));
-    for (absl::string_view stream : streams) {
-      absl::ConsumePrefix(&stream, domain::kPlanStreamPrefix);
-      PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanState plan,
-                                 projections::FoldPlan(*hub_->log_, stream));
-      if (plan.holds_unplanned()) return plan.plan_id();
-    }
-    return std::string();
   }
 
   // Appends the next matching events (up to the batch) and advances next_

@@ -83,8 +83,9 @@ TEST(PlanCsvTest, EveryBadRowIsNamedByItsLineAndTheRule) {
   EXPECT_THAT(plan->problems[2].message, HasSubstr("id: required"));
   // The quoted line break in line 6 moves the next row to line 8.
   EXPECT_EQ(plan->problems[3].where, "line 8 (late)");
-  EXPECT_THAT(plan->problems[4].message,
-              HasSubstr("\"thing\" is not one of plan, area, report, decision"));
+  EXPECT_THAT(
+      plan->problems[4].message,
+      HasSubstr("\"thing\" is not one of plan, area, report, decision"));
 }
 
 TEST(PlanCsvTest, FileErrorsAreWholeFileErrors) {

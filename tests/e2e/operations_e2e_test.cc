@@ -234,8 +234,8 @@ TEST_F(MetricsTest, CountersMoveAsTheLoadSays) {
   // within 30 s, for both).
   const std::string cancelled = Rpc("grpc_server_handled_total", "EventStore",
                                     "Subscribe", "Canceled", "server_stream");
-  const std::optional<Scrape> scraped = ScrapeUntil(
-      server_.metrics_port(), cancelled, [&](const Scrape& s) {
+  const std::optional<Scrape> scraped =
+      ScrapeUntil(server_.metrics_port(), cancelled, [&](const Scrape& s) {
         return s.contains(cancelled) &&
                Value(s, "plantrail_subscriptions_open") == 0;
       });
