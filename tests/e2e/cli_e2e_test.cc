@@ -1828,6 +1828,22 @@ TEST_F(CliPlansTest, TheExamplesAreTwoPlansOnOneServer) {
   RunOk(
       {"plan", "revise", "kth-copy", "--title", "A copy", "--reason", "Named"});
   EXPECT_THAT(RunOk({"plan", "show", "kth-copy"}), HasSubstr("A copy"));
+
+  // watch --plan: that plan's events only. Three plans were registered,
+  // kth-copy last: once its registration is out, the others (in order,
+  // before it) would have been too.
+  Watch watch({"watch", "--from", "0", "--plan", "kth-copy", "--type",
+               "PlanRegistered", "--json"},
+              Environment({}));
+  ASSERT_TRUE(watch.ReadUntil([](const std::vector<std::string>& lines) {
+    return absl::c_any_of(lines, [](const std::string& line) {
+      return absl::StrContains(line, "\"stream_id\":\"plan-kth-copy\"");
+    });
+  })) << watch.err();
+  EXPECT_EQ(watch.Interrupt(), 0) << watch.err();
+  std::vector<json> registered = ParseLines(watch.CompleteLines());
+  ASSERT_THAT(registered, SizeIs(1));
+  EXPECT_EQ(registered[0]["stream_id"], "plan-kth-copy");
 }
 
 TEST_F(CliImportTest, BadCsvRowsAreListedAndOnlyGoodRowsApplied) {
