@@ -163,22 +163,14 @@ TEST_F(RedactionE2eTest, TheTextLeavesEveryRouteAndEveryFile) {
                                      "revision that repeated its text";
   }
   {
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() +
-                         std::chrono::seconds(30));
     v1::SubscribeRequest request;
     request.set_after_position(base_);
-    auto reader = store_->Subscribe(&context, request);
-    v1::SubscribeResponse message;
-    size_t received = 0;
-    while (reader->Read(&message)) {
+    const std::vector<v1::SubscribeResponse> messages =
+        SubscribeUntilCaughtUp(request);
+    for (const v1::SubscribeResponse& message : messages) {
       EXPECT_FALSE(HoldsMarker(message));
-      received += message.events().events_size();
-      if (message.has_caught_up()) break;
     }
-    context.TryCancel();
-    reader->Finish().IgnoreError();
-    EXPECT_EQ(received, log.size());
+    EXPECT_EQ(PositionsIn(messages).size(), log.size());
   }
   // The history, the area now and as it was before the revision.
   v1::GetHistoryRequest history_request;
@@ -272,27 +264,19 @@ TEST_F(RedactionE2eTest, MetadataTextLeavesEveryRouteTheExportAndEveryFile) {
     EXPECT_FALSE(HoldsMarker(event)) << event.ShortDebugString();
   }
   {
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() +
-                         std::chrono::seconds(30));
     v1::SubscribeRequest request;
     request.set_after_position(base_);
-    auto reader = store_->Subscribe(&context, request);
-    v1::SubscribeResponse message;
-    size_t received = 0;
-    while (reader->Read(&message)) {
+    const std::vector<v1::SubscribeResponse> messages =
+        SubscribeUntilCaughtUp(request);
+    for (const v1::SubscribeResponse& message : messages) {
       EXPECT_FALSE(HoldsMarker(message));
       for (const v1::RecordedEvent& event : message.events().events()) {
         if (event.position() == before.position()) {
           EXPECT_EQ(event.header_hash(), after.header_hash());
         }
       }
-      received += message.events().events_size();
-      if (message.has_caught_up()) break;
     }
-    context.TryCancel();
-    reader->Finish().IgnoreError();
-    EXPECT_EQ(received, log.size());
+    EXPECT_EQ(PositionsIn(messages).size(), log.size());
   }
   // Not in any file of the server, nor in a backup taken now.
   EXPECT_THAT(FilesWithMarker(data), IsEmpty());

@@ -121,6 +121,37 @@ class ServerTest : public ::testing::Test {
     return context;
   }
 
+  // Every message a Subscribe with `request` sends up to and including its
+  // first CaughtUp (within 30 s); then the subscription is cancelled.
+  std::vector<v1::SubscribeResponse> SubscribeUntilCaughtUp(
+      const v1::SubscribeRequest& request) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(30));
+    auto reader = store_->Subscribe(&context, request);
+    std::vector<v1::SubscribeResponse> messages;
+    v1::SubscribeResponse message;
+    while (reader->Read(&message)) {
+      messages.push_back(message);
+      if (message.has_caught_up()) break;
+    }
+    context.TryCancel();
+    reader->Finish().IgnoreError();
+    return messages;
+  }
+
+  // The positions of the events in `messages`, in order.
+  static std::vector<uint64_t> PositionsIn(
+      const std::vector<v1::SubscribeResponse>& messages) {
+    std::vector<uint64_t> positions;
+    for (const v1::SubscribeResponse& message : messages) {
+      for (const v1::RecordedEvent& event : message.events().events()) {
+        positions.push_back(event.position());
+      }
+    }
+    return positions;
+  }
+
   // Every event of `stream_id`, read forwards page by page.
   std::vector<v1::RecordedEvent> ReadStream(const std::string& stream_id) {
     std::vector<v1::RecordedEvent> events;

@@ -423,22 +423,11 @@ TEST_F(SubscribeE2eTest, FiltersBySupportAreaAsOfEachEvent) {
 
   for (uint64_t after : {uint64_t{0}, uint64_t{4}}) {
     SCOPED_TRACE(absl::StrCat("after position ", after));
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() +
-                         std::chrono::seconds(30));
     v1::SubscribeRequest request;
     request.set_after_position(after);
     request.mutable_filter()->add_support_areas("HR");
-    auto reader = store_->Subscribe(&context, request);
-    std::vector<uint64_t> received;
-    v1::SubscribeResponse message;
-    while (reader->Read(&message) && !message.has_caught_up()) {
-      for (const auto& event : message.events().events()) {
-        received.push_back(event.position());
-      }
-    }
-    context.TryCancel();
-    reader->Finish().IgnoreError();
+    const std::vector<uint64_t> received =
+        PositionsIn(SubscribeUntilCaughtUp(request));
     std::vector<uint64_t> want;
     for (uint64_t p : expected) {
       if (p > after) want.push_back(p);
@@ -480,23 +469,10 @@ TEST_F(SubscribeE2eTest, FiltersByPlanTheUnplannedAreasCountingAsTheirHolders) {
   command(&Stub::RegisterArea, area("pitea", "1"));
   AppendEvents("ledger", 1);  // not a plan's: never matches
 
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::seconds(30));
   v1::SubscribeRequest request;
   request.set_after_position(base_);
   request.mutable_filter()->add_plans("kth");
-  auto reader = store_->Subscribe(&context, request);
-  std::vector<uint64_t> received;
-  v1::SubscribeResponse message;
-  while (reader->Read(&message) && !message.has_caught_up()) {
-    for (const auto& event : message.events().events()) {
-      received.push_back(event.position());
-    }
-  }
-  context.TryCancel();
-  reader->Finish().IgnoreError();
-  EXPECT_EQ(received, expected);
+  EXPECT_EQ(PositionsIn(SubscribeUntilCaughtUp(request)), expected);
 }
 
 TEST_F(SubscribeE2eTest, BadRequestsAreRefused) {
