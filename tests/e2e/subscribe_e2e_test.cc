@@ -2,7 +2,9 @@
 // and no duplicate across catch-up and live, filters with checkpoints,
 // cancellation frees the subscription, shutdown ends it.
 #include <atomic>
+#include <chrono>
 #include <fstream>
+#include <future>
 #include <iterator>
 #include <memory>
 #include <string>
@@ -86,23 +88,33 @@ TEST_F(SubscribeE2eTest, WritersFirstThenSubscribeFromStartGetsExactlyAll) {
 }
 
 TEST_F(SubscribeE2eTest, ASlowConsumerBlocksNobodyAndCatchesUpFromDisk) {
+  // The slow consumer is held after its first message (not slowed by a sleep,
+  // which a sanitizer build's slower writer could outpace): the writer and a
+  // fast consumer must both finish while it reads nothing, and it must then
+  // get every event, in order, from where it stopped.
   constexpr int kEvents = 600;
+  std::promise<void> release_slow;
+  std::shared_future<void> slow_released = release_slow.get_future().share();
   auto follow = [&](bool slow, std::atomic<size_t>* received) {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() +
-                         std::chrono::seconds(60));
+                         std::chrono::seconds(120));
     v1::SubscribeRequest request;
     request.set_after_position(base_);  // what the test writes
     request.set_max_batch(slow ? 1 : 100);
     auto reader = store_->Subscribe(&context, request);
     v1::SubscribeResponse message;
     uint64_t expected = base_ + 1;
+    bool held = false;
     while (*received < static_cast<size_t>(kEvents) && reader->Read(&message)) {
       for (const auto& event : message.events().events()) {
         EXPECT_EQ(event.position(), expected++);
         ++*received;
       }
-      if (slow) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      if (slow && !held && *received > 0) {
+        slow_released.wait();
+        held = true;
+      }
     }
     context.TryCancel();
     reader->Finish().IgnoreError();
@@ -110,15 +122,21 @@ TEST_F(SubscribeE2eTest, ASlowConsumerBlocksNobodyAndCatchesUpFromDisk) {
   std::atomic<size_t> slow_received{0}, fast_received{0};
   std::thread slow([&] { follow(true, &slow_received); });
   std::thread fast([&] { follow(false, &fast_received); });
-  AppendEvents("s", kEvents);  // all writes complete while the slow one lags
-  const size_t slow_when_written = slow_received;
-  fast.join();
-  const size_t slow_when_fast_done = slow_received;
+  // If the server made the writer or the fast consumer wait for the held
+  // one, they would never finish: a bounded wait turns that into a failure.
+  auto writer_and_fast = std::async(std::launch::async, [&] {
+    AppendEvents("s", kEvents);
+    fast.join();
+  });
+  const bool finished = writer_and_fast.wait_for(std::chrono::seconds(60)) ==
+                        std::future_status::ready;
+  const size_t slow_while_held = slow_received;
+  release_slow.set_value();
+  writer_and_fast.wait();
   slow.join();
-  EXPECT_LT(slow_when_written, static_cast<size_t>(kEvents))
-      << "the writer waited for the slow consumer";
-  EXPECT_LT(slow_when_fast_done, static_cast<size_t>(kEvents))
-      << "the fast consumer waited for the slow one";
+  EXPECT_TRUE(finished)
+      << "the writer or the fast consumer waited for the slow consumer";
+  EXPECT_LE(slow_while_held, 1u) << "the slow consumer was not held";
   EXPECT_EQ(fast_received, static_cast<size_t>(kEvents));
   EXPECT_EQ(slow_received, static_cast<size_t>(kEvents))
       << "the slow consumer was dropped";
