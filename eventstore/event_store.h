@@ -4,7 +4,8 @@
 // Guarantees (docs/architecture.md, "The log", names the test of each):
 //  - Every event has a global position 1, 2, 3, ... with no gaps and no
 //    reordering, and a version 1, 2, 3, ... within its stream.
-//  - An append to one stream is atomic: all of its events or none.
+//  - An append to one stream is atomic: all of its events or none; so is
+//    an AppendTogether to several streams.
 //  - An append is acknowledged only once durable (WAL fsync'd), unless the
 //    store was opened with Durability::kNoSync.
 //  - An expected-version mismatch writes nothing and fails with kAborted; the
@@ -70,6 +71,8 @@ class EventStore {
  public:
   using AppendCallback =
       absl::AnyInvocable<void(absl::StatusOr<AppendResult>) &&>;
+  using AppendTogetherCallback =
+      absl::AnyInvocable<void(absl::StatusOr<std::vector<AppendResult>>) &&>;
 
   // Opens (or creates) the store at options.path. Fails if another process
   // holds it open, or if its last record does not decode (kDataLoss).
@@ -97,6 +100,30 @@ class EventStore {
 
   // Blocking form of AppendAsync.
   absl::StatusOr<AppendResult> Append(AppendRequest request);
+
+  // Appends to several streams in one commit: every request's events, at
+  // consecutive positions in the order given, or nothing at all. Each
+  // request is checked as AppendAsync checks it (limits, expected version,
+  // event ids), and the first that fails fails the whole, its error naming
+  // it as `requests[i]`. For a command whose events belong to several
+  // streams (closing a plan with its last open areas).
+  //
+  // A request without events is a condition only: its expected version must
+  // hold (kAborted otherwise, as for an append), and nothing is written to
+  // its stream; its result has the stream's version and no positions. So a
+  // command can write one stream on the condition that another has not
+  // moved (an area registered only while its plan is still open).
+  //
+  // Idempotency: when every request with events is a retry of the same
+  // earlier AppendTogether, the results are the earlier ones, each with
+  // replayed set, and nothing is written; a retry of some requests only
+  // fails with kAlreadyExists. kInvalidArgument also when `requests` is
+  // empty, has no events at all, or names one stream twice. Results are in
+  // request order.
+  virtual void AppendTogetherAsync(std::vector<AppendRequest> requests,
+                                   AppendTogetherCallback done) = 0;
+  absl::StatusOr<std::vector<AppendResult>> AppendTogether(
+      std::vector<AppendRequest> requests);
 
   // Appends `request.record` and, in the same commit, replaces the payload
   // of the event at `request.position` with the tombstone, and those of

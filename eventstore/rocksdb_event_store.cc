@@ -46,6 +46,18 @@ absl::string_view View(const rocksdb::Slice& slice) {
   return absl::string_view(slice.data(), slice.size());
 }
 
+// `status` of the i-th request of an AppendTogether: the message names the
+// request, the payloads (CurrentVersionOf's) stay.
+absl::Status InRequest(size_t i, const absl::Status& status) {
+  absl::Status named(status.code(),
+                     absl::StrCat("requests[", i, "].", status.message()));
+  status.ForEachPayload(
+      [&named](absl::string_view url, const absl::Cord& payload) {
+        named.SetPayload(url, payload);
+      });
+  return named;
+}
+
 std::string ShortHex(const Hash& hash) { return rf::HexOf(hash).substr(0, 16); }
 
 rocksdb::Slice AsSlice(const Uuid& id) {
@@ -145,6 +157,19 @@ absl::StatusOr<AppendResult> EventStore::Redact(RedactRequest request) {
     result = std::move(r);
     done.Notify();
   });
+  done.WaitForNotification();
+  return result;
+}
+
+absl::StatusOr<std::vector<AppendResult>> EventStore::AppendTogether(
+    std::vector<AppendRequest> requests) {
+  Notification done;
+  absl::StatusOr<std::vector<AppendResult>> result;
+  AppendTogetherAsync(std::move(requests),
+                      [&](absl::StatusOr<std::vector<AppendResult>> r) {
+                        result = std::move(r);
+                        done.Notify();
+                      });
   done.WaitForNotification();
   return result;
 }
@@ -328,16 +353,9 @@ void RocksDbEventStore::RedactAsync(RedactRequest request,
           std::move(request.cleared_metadata), std::move(done));
 }
 
-void RocksDbEventStore::Enqueue(AppendRequest request,
-                                std::vector<PayloadRewrite> rewrites,
-                                std::vector<std::string> cleared_metadata,
-                                AppendCallback done) {
-  if (absl::Status invalid = ValidateAppend(request, options_.limits);
-      !invalid.ok()) {
-    rejected_appends_.fetch_add(1, std::memory_order_relaxed);
-    std::move(done)(std::move(invalid));
-    return;
-  }
+absl::StatusOr<RocksDbEventStore::PendingAppend> RocksDbEventStore::Prepare(
+    AppendRequest request) const {
+  PLANTRAIL_RETURN_IF_ERROR(ValidateAppend(request, options_.limits));
   PendingAppend pending;
   pending.ids.reserve(request.events.size());
   pending.client_ids.reserve(request.events.size());
@@ -353,13 +371,11 @@ void RocksDbEventStore::Enqueue(AppendRequest request,
     pending.bytes += event.payload.size() + 256;
   }
   pending.request = std::move(request);
-  pending.done = std::move(done);
-  for (const PayloadRewrite& rewrite : rewrites) {
-    pending.bytes += rewrite.tombstone.size();
-  }
-  pending.rewrites = std::move(rewrites);
-  pending.cleared_metadata = std::move(cleared_metadata);
   pending.enqueued = std::chrono::steady_clock::now();
+  return pending;
+}
+
+void RocksDbEventStore::Push(PendingAppend pending) {
   {
     MutexLock lock(&mu_);
     if (!stopping_) {
@@ -367,7 +383,90 @@ void RocksDbEventStore::Enqueue(AppendRequest request,
       return;
     }
   }
-  std::move(pending.done)(absl::UnavailableError("the event store is closing"));
+  absl::Status closing = absl::UnavailableError("the event store is closing");
+  if (pending.done_together) {
+    std::move(pending.done_together)(std::move(closing));
+  } else {
+    std::move(pending.done)(std::move(closing));
+  }
+}
+
+void RocksDbEventStore::Enqueue(AppendRequest request,
+                                std::vector<PayloadRewrite> rewrites,
+                                std::vector<std::string> cleared_metadata,
+                                AppendCallback done) {
+  absl::StatusOr<PendingAppend> pending = Prepare(std::move(request));
+  if (!pending.ok()) {
+    rejected_appends_.fetch_add(1, std::memory_order_relaxed);
+    std::move(done)(pending.status());
+    return;
+  }
+  pending->done = std::move(done);
+  for (const PayloadRewrite& rewrite : rewrites) {
+    pending->bytes += rewrite.tombstone.size();
+  }
+  pending->rewrites = std::move(rewrites);
+  pending->cleared_metadata = std::move(cleared_metadata);
+  Push(*std::move(pending));
+}
+
+void RocksDbEventStore::AppendTogetherAsync(std::vector<AppendRequest> requests,
+                                            AppendTogetherCallback done) {
+  auto refuse = [&](absl::Status status) {
+    rejected_appends_.fetch_add(1, std::memory_order_relaxed);
+    std::move(done)(std::move(status));
+  };
+  if (requests.empty()) {
+    refuse(absl::InvalidArgumentError("requests: at least one is required"));
+    return;
+  }
+  absl::flat_hash_set<std::string> streams;
+  std::vector<PendingAppend> parts;
+  parts.reserve(requests.size());
+  bool any_events = false;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    if (!streams.insert(requests[i].stream_id).second) {
+      refuse(absl::InvalidArgumentError(absl::StrCat(
+          "requests[", i, "].stream_id: \"", requests[i].stream_id,
+          "\" is named by an earlier request; one request per stream")));
+      return;
+    }
+    if (requests[i].events.empty()) {
+      // A condition: ValidateAppend would refuse it for having no events,
+      // so its stream id is checked here.
+      if (absl::Status valid =
+              ValidateStreamId(absl::StrCat("requests[", i, "].stream_id"),
+                               requests[i].stream_id, options_.limits);
+          !valid.ok()) {
+        refuse(std::move(valid));
+        return;
+      }
+      PendingAppend condition;
+      condition.request = std::move(requests[i]);
+      parts.push_back(std::move(condition));
+      continue;
+    }
+    any_events = true;
+    absl::StatusOr<PendingAppend> part = Prepare(std::move(requests[i]));
+    if (!part.ok()) {
+      refuse(InRequest(i, part.status()));
+      return;
+    }
+    parts.push_back(*std::move(part));
+  }
+  if (!any_events) {
+    refuse(absl::InvalidArgumentError(
+        "requests: at least one must have events; the others may be "
+        "conditions"));
+    return;
+  }
+  PendingAppend first = std::move(parts.front());
+  for (size_t i = 1; i < parts.size(); ++i) {
+    first.bytes += parts[i].bytes;
+    first.together.push_back(std::move(parts[i]));
+  }
+  first.done_together = std::move(done);
+  Push(std::move(first));
 }
 
 void RocksDbEventStore::WriterLoop() {
@@ -433,7 +532,11 @@ void RocksDbEventStore::CommitGroup(std::vector<PendingAppend>& group) {
     rejected_appends_.fetch_add(group.size(), std::memory_order_relaxed);
     for (PendingAppend& pending : group) {
       append_seconds_.Observe(SecondsSince(pending.enqueued));
-      std::move(pending.done)(refused);
+      if (pending.done_together) {
+        std::move(pending.done_together)(refused);
+      } else {
+        std::move(pending.done)(refused);
+      }
     }
     return;
   }
@@ -444,8 +547,23 @@ void RocksDbEventStore::CommitGroup(std::vector<PendingAppend>& group) {
                last_recorded_at_);
   GroupState state{.next_position = next_position_, .last_hash = last_hash_};
   rocksdb::WriteBatch batch;
-  for (const PendingAppend& pending : group) {
-    results.push_back(Stage(pending, recorded_at, batch, state));
+  // The results of AppendTogether requests, by their index in `group`;
+  // results[i] then only says whether it failed.
+  absl::flat_hash_map<size_t, std::vector<AppendResult>> together;
+  for (size_t i = 0; i < group.size(); ++i) {
+    const PendingAppend& pending = group[i];
+    if (!pending.done_together) {
+      results.push_back(Stage(pending, recorded_at, batch, state));
+      continue;
+    }
+    absl::StatusOr<std::vector<AppendResult>> staged =
+        StageTogether(pending, recorded_at, batch, state);
+    if (staged.ok()) {
+      results.push_back(staged->front());
+      together[i] = *std::move(staged);
+    } else {
+      results.push_back(staged.status());
+    }
   }
   if (state.written_appends > 0) {
     rocksdb::WriteOptions write_options;
@@ -518,8 +636,73 @@ void RocksDbEventStore::CommitGroup(std::vector<PendingAppend>& group) {
       rejected_appends_.fetch_add(1, std::memory_order_relaxed);
     }
     append_seconds_.Observe(SecondsSince(group[i].enqueued));
-    std::move(group[i].done)(std::move(results[i]));
+    if (group[i].done_together) {
+      if (results[i].ok()) {
+        std::move(group[i].done_together)(std::move(together[i]));
+      } else {
+        std::move(group[i].done_together)(results[i].status());
+      }
+    } else {
+      std::move(group[i].done)(std::move(results[i]));
+    }
   }
+}
+
+absl::StatusOr<AppendResult> RocksDbEventStore::CheckCondition(
+    const AppendRequest& condition, const GroupState& group) const {
+  PLANTRAIL_ASSIGN_OR_RETURN(rf::StreamHead head,
+                             LookUpStreamHead(condition.stream_id, &group));
+  if (!condition.expected_version.Admits(head.version)) {
+    return VersionConflict(condition.stream_id, condition.expected_version,
+                           head.version);
+  }
+  return AppendResult{.first_version = head.version,
+                      .last_version = head.version};
+}
+
+absl::StatusOr<std::vector<AppendResult>> RocksDbEventStore::StageTogether(
+    const PendingAppend& pending, absl::Time recorded_at,
+    rocksdb::WriteBatch& batch, GroupState& group) {
+  batch.SetSavePoint();
+  GroupState before = group;
+  std::vector<AppendResult> results;
+  results.reserve(1 + pending.together.size());
+  absl::Status failed;
+  // Whether the requests with events were replays, once one is staged.
+  std::optional<bool> first_with_events;
+  for (size_t i = 0; i <= pending.together.size(); ++i) {
+    const PendingAppend& part = i == 0 ? pending : pending.together[i - 1];
+    absl::StatusOr<AppendResult> staged =
+        part.request.events.empty() ? CheckCondition(part.request, group)
+                                    : Stage(part, recorded_at, batch, group);
+    if (!staged.ok()) {
+      failed = InRequest(i, staged.status());
+      break;
+    }
+    if (!part.request.events.empty()) {
+      if (first_with_events && staged->replayed != *first_with_events) {
+        failed = absl::AlreadyExistsError(absl::StrCat(
+            "requests[", i, "]: ",
+            staged->replayed ? "was already appended" : "was not appended",
+            " but an earlier request ", *first_with_events ? "was" : "was not",
+            "; a retry must repeat its original AppendTogether exactly"));
+        break;
+      }
+      first_with_events = staged->replayed;
+    }
+    results.push_back(*std::move(staged));
+  }
+  if (!failed.ok()) {
+    // Whatever the parts before the failing one staged goes again.
+    rocksdb::Status rolled_back = batch.RollbackToSavePoint();
+    group = std::move(before);
+    if (!rolled_back.ok()) {
+      return FromRocks(rolled_back, "cannot roll back a failed AppendTogether");
+    }
+    return failed;
+  }
+  batch.PopSavePoint().PermitUncheckedError();
+  return results;
 }
 
 absl::StatusOr<AppendResult> RocksDbEventStore::Stage(

@@ -43,6 +43,8 @@ class RocksDbEventStore final : public EventStore {
   ~RocksDbEventStore() override;
 
   void AppendAsync(AppendRequest request, AppendCallback done) override;
+  void AppendTogetherAsync(std::vector<AppendRequest> requests,
+                           AppendTogetherCallback done) override;
   void RedactAsync(RedactRequest request, AppendCallback done) override;
   absl::StatusOr<StreamPage> ReadStream(
       const ReadStreamRequest& request) const override;
@@ -92,6 +94,11 @@ class RocksDbEventStore final : public EventStore {
     std::vector<PayloadRewrite> rewrites;
     std::vector<std::string> cleared_metadata;
     std::chrono::steady_clock::time_point enqueued;
+    // For an AppendTogether: the appends after this one, committed with it
+    // or not at all, and the callback that gets every result (`done` is
+    // then empty).
+    std::vector<PendingAppend> together;
+    AppendTogetherCallback done_together;
   };
   // What the writer knows of an event id: on disk or staged in this group.
   struct KnownEvent {
@@ -117,6 +124,10 @@ class RocksDbEventStore final : public EventStore {
   absl::Status Recover();
   void Enqueue(AppendRequest request, std::vector<PayloadRewrite> rewrites,
                std::vector<std::string> cleared_metadata, AppendCallback done);
+  // Checks `request` (ValidateAppend) and gives its events their ids.
+  absl::StatusOr<PendingAppend> Prepare(AppendRequest request) const;
+  // Queues `pending`, or fails it when the store is closing.
+  void Push(PendingAppend pending);
   // What a redaction rewrites: the redacted records, and when it cleared
   // metadata values, the record_format::kRedactedHeaderKey value for its
   // record's first event.
@@ -138,6 +149,15 @@ class RocksDbEventStore final : public EventStore {
                                      absl::Time recorded_at,
                                      rocksdb::WriteBatch& batch,
                                      GroupState& group);
+  // An AppendTogether's request without events: checks its expected
+  // version against what is committed and staged.
+  absl::StatusOr<AppendResult> CheckCondition(const AppendRequest& condition,
+                                              const GroupState& group) const;
+  // Stages an AppendTogether: all of its appends, or (batch and group as
+  // they were) none.
+  absl::StatusOr<std::vector<AppendResult>> StageTogether(
+      const PendingAppend& pending, absl::Time recorded_at,
+      rocksdb::WriteBatch& batch, GroupState& group);
   absl::StatusOr<AppendResult> Replay(const PendingAppend& pending,
                                       const std::vector<KnownEvent>& known);
   absl::StatusOr<std::optional<StoredEvent>> ReadStoredEvent(

@@ -272,6 +272,164 @@ TEST_F(EventStoreTest, PartialOrInconsistentReuseOfIdsFailsClearly) {
   EXPECT_EQ(store_->HeadPosition(), 2u) << "a refused append wrote something";
 }
 
+TEST_F(EventStoreTest, AppendTogetherCommitsEveryStreamOrNone) {
+  ASSERT_TRUE(
+      store_
+          ->Append(Request("b", ExpectedVersion::NoStream(), {Event("B", "")}))
+          .ok());
+  // The second request's expected version fails: the first stages nothing.
+  absl::StatusOr<std::vector<AppendResult>> refused = store_->AppendTogether(
+      {Request("a", ExpectedVersion::NoStream(), {Event("A", "1")}),
+       Request("b", ExpectedVersion::NoStream(), {Event("B", "2")})});
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kAborted);
+  EXPECT_THAT(refused.status().message(), HasSubstr("requests[1]."));
+  EXPECT_EQ(store_->HeadPosition(), 1u) << "half of a refused append landed";
+  EXPECT_EQ(*store_->StreamVersion("a"), 0u);
+
+  // A limit or syntax rule: refused before anything is queued.
+  absl::StatusOr<std::vector<AppendResult>> invalid = store_->AppendTogether(
+      {Request("a", ExpectedVersion::Any(), {Event("A", "1")}),
+       Request("c", ExpectedVersion::Any(), {Event("not a type", "2")})});
+  EXPECT_EQ(invalid.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(invalid.status().message(), HasSubstr("requests[1].events[0]"));
+  absl::StatusOr<std::vector<AppendResult>> twice = store_->AppendTogether(
+      {Request("a", ExpectedVersion::Any(), {Event("A", "1")}),
+       Request("a", ExpectedVersion::Any(), {Event("A", "2")})});
+  EXPECT_EQ(twice.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(twice.status().message(), HasSubstr("requests[1].stream_id"));
+  EXPECT_EQ(store_->AppendTogether({}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->HeadPosition(), 1u);
+
+  // Accepted: consecutive positions in request order, one version per
+  // stream.
+  absl::StatusOr<std::vector<AppendResult>> both = store_->AppendTogether(
+      {Request("a", ExpectedVersion::NoStream(),
+               {Event("A", "1", kId1), Event("A", "2", kId2)}),
+       Request("b", ExpectedVersion::Exact(1), {Event("B", "3", kId3)})});
+  ASSERT_TRUE(both.ok()) << both.status();
+  ASSERT_EQ(both->size(), 2u);
+  EXPECT_EQ((*both)[0].first_position, 2u);
+  EXPECT_EQ((*both)[0].last_position, 3u);
+  EXPECT_EQ((*both)[0].last_version, 2u);
+  EXPECT_EQ((*both)[1].first_position, 4u);
+  EXPECT_EQ((*both)[1].first_version, 2u);
+  EXPECT_FALSE((*both)[0].replayed);
+  std::vector<RecordedEvent> all = ReadEverything(*store_);
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_EQ(all[1].stream_id, "a");
+  EXPECT_EQ(all[3].stream_id, "b");
+  EXPECT_TRUE(store_->Verify().ok());
+
+  // A retry of the whole, also after a restart, is the first result.
+  Reopen();
+  absl::StatusOr<std::vector<AppendResult>> retry = store_->AppendTogether(
+      {Request("a", ExpectedVersion::NoStream(),
+               {Event("A", "1", kId1), Event("A", "2", kId2)}),
+       Request("b", ExpectedVersion::Exact(1), {Event("B", "3", kId3)})});
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_TRUE((*retry)[0].replayed);
+  EXPECT_TRUE((*retry)[1].replayed);
+  EXPECT_EQ((*retry)[1].first_position, 4u);
+  // A retry of one part with a new part: neither is written.
+  absl::StatusOr<std::vector<AppendResult>> mixed = store_->AppendTogether(
+      {Request("c", ExpectedVersion::NoStream(), {Event("C", "new")}),
+       Request("b", ExpectedVersion::Exact(1), {Event("B", "3", kId3)})});
+  EXPECT_EQ(mixed.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(store_->HeadPosition(), 4u);
+  EXPECT_EQ(*store_->StreamVersion("c"), 0u);
+}
+
+TEST_F(EventStoreTest, AnAppendTogetherMayHoldConditionsOnOtherStreams) {
+  const std::vector<ProposedEvent> no_events;
+  ASSERT_TRUE(store_
+                  ->Append(Request("plan", ExpectedVersion::NoStream(),
+                                   {Event("Registered", "")}))
+                  .ok());
+  absl::StatusOr<std::vector<AppendResult>> held = store_->AppendTogether(
+      {Request("area-1", ExpectedVersion::NoStream(), {Event("A", "")}),
+       Request("plan", ExpectedVersion::Exact(1), no_events)});
+  ASSERT_TRUE(held.ok()) << held.status();
+  EXPECT_EQ((*held)[0].first_position, 2u);
+  EXPECT_EQ((*held)[1].last_version, 1u);
+  EXPECT_EQ((*held)[1].first_position, 0u) << "a condition writes nothing";
+  EXPECT_EQ(*store_->StreamVersion("plan"), 1u);
+  EXPECT_EQ(store_->HeadPosition(), 2u);
+
+  // Once the condition's stream has moved, the append is refused whole.
+  ASSERT_TRUE(store_
+                  ->Append(Request("plan", ExpectedVersion::Exact(1),
+                                   {Event("Closed", "")}))
+                  .ok());
+  absl::StatusOr<std::vector<AppendResult>> stale = store_->AppendTogether(
+      {Request("area-2", ExpectedVersion::NoStream(), {Event("A", "")}),
+       Request("plan", ExpectedVersion::Exact(1), no_events)});
+  EXPECT_EQ(stale.status().code(), absl::StatusCode::kAborted);
+  EXPECT_THAT(stale.status().message(), HasSubstr("requests[1]."));
+  EXPECT_EQ(CurrentVersionOf(stale.status()), 2u);
+  EXPECT_EQ(store_->HeadPosition(), 3u);
+  EXPECT_EQ(*store_->StreamVersion("area-2"), 0u);
+
+  // Conditions alone append nothing, and are refused as such.
+  EXPECT_EQ(store_
+                ->AppendTogether(
+                    {Request("plan", ExpectedVersion::Exact(2), no_events)})
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      store_
+          ->AppendTogether(
+              {Request("area-3", ExpectedVersion::Any(), {Event("A", "")}),
+               Request("bad stream", ExpectedVersion::Any(), no_events)})
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(EventStoreTest, ARefusedAppendTogetherLeavesItsCommitGroupWhole) {
+  // Appends before and after a refused AppendTogether in one commit group
+  // keep consecutive positions: the refused one's staging is undone.
+  store_->PauseWriterForTesting();
+  Mutex mu;
+  std::vector<absl::StatusOr<AppendResult>> singles;
+  absl::Status together_status;
+  int done = 0;
+  auto single = [&](absl::StatusOr<AppendResult> result) {
+    MutexLock lock(&mu);
+    singles.push_back(std::move(result));
+    ++done;
+  };
+  store_->AppendAsync(
+      Request("x", ExpectedVersion::NoStream(), {Event("X", "1")}), single);
+  store_->AppendTogetherAsync(
+      {Request("y", ExpectedVersion::NoStream(), {Event("Y", "2")}),
+       Request("x", ExpectedVersion::NoStream(), {Event("X", "3")})},
+      [&](absl::StatusOr<std::vector<AppendResult>> result) {
+        MutexLock lock(&mu);
+        together_status = result.status();
+        ++done;
+      });
+  store_->AppendAsync(
+      Request("z", ExpectedVersion::NoStream(), {Event("Z", "4")}), single);
+  store_->ResumeWriterForTesting();
+  {
+    MutexLock lock(&mu);
+    mu.Await([&] { return done == 3; });
+  }
+  EXPECT_EQ(together_status.code(), absl::StatusCode::kAborted)
+      << "x was written earlier in the same group";
+  ASSERT_EQ(singles.size(), 2u);
+  ASSERT_TRUE(singles[0].ok() && singles[1].ok());
+  EXPECT_EQ(singles[0]->first_position, 1u);
+  EXPECT_EQ(singles[1]->first_position, 2u);
+  EXPECT_EQ(*store_->StreamVersion("y"), 0u);
+  std::vector<RecordedEvent> all = ReadEverything(*store_);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[1].stream_id, "z");
+  EXPECT_TRUE(store_->Verify().ok());
+}
+
 TEST_F(EventStoreTest, ReadsStreamsForwardsAndBackwardsInPages) {
   for (int i = 1; i <= 5; ++i) {
     ASSERT_TRUE(store_
