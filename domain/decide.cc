@@ -735,6 +735,11 @@ absl::StatusOr<std::string> DecisionIdOf(
   return id;
 }
 
+std::string OtherPlanAreaKey(absl::string_view plan_id,
+                             absl::string_view area_id) {
+  return absl::StrCat(plan_id, "/", area_id);
+}
+
 absl::StatusOr<v1::PlanEvent> Decide(const v1::DecisionState& decision,
                                      const v1::RecordDecisionRequest& command,
                                      const Facts& facts) {
@@ -758,15 +763,18 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::DecisionState& decision,
     return Invalid("decided-on-required",
                    "decided_on: a decision needs the date it was taken");
   }
-  if (command.area_ids().empty()) {
+  if (command.area_ids().empty() && command.other_plan_areas().empty()) {
     return Invalid("decision-names-areas",
-                   "area_ids: a decision names at least one area it concerns");
+                   "area_ids: a decision names at least one area it concerns "
+                   "(here or in other_plan_areas)");
   }
-  if (static_cast<size_t>(command.area_ids_size()) >
+  if (static_cast<size_t>(command.area_ids_size() +
+                          command.other_plan_areas_size()) >
       TextLimits::kDecisionAreas) {
     return Invalid(
-        "length", absl::StrCat("area_ids: at most ", TextLimits::kDecisionAreas,
-                               " areas per decision"));
+        "length",
+        absl::StrCat("area_ids: at most ", TextLimits::kDecisionAreas,
+                     " areas per decision, other_plan_areas included"));
   }
   absl::flat_hash_set<absl::string_view> seen;
   for (int i = 0; i < command.area_ids_size(); ++i) {
@@ -783,6 +791,34 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::DecisionState& decision,
           absl::StrCat(field, ": area \"", area_id, "\" is not registered"));
     }
   }
+  absl::flat_hash_set<std::string> seen_other;
+  for (int i = 0; i < command.other_plan_areas_size(); ++i) {
+    const v1::AreaRef& area = command.other_plan_areas(i);
+    const std::string field = absl::StrCat("other_plan_areas[", i, "]");
+    PLANTRAIL_RETURN_IF_ERROR(
+        CheckPlanId(absl::StrCat(field, ".plan_id"), area.plan_id()));
+    PLANTRAIL_RETURN_IF_ERROR(
+        CheckId(absl::StrCat(field, ".area_id"), area.area_id()));
+    if (area.plan_id() == command.plan_id()) {
+      return Invalid("other-plan-areas-are-other-plans",
+                     absl::StrCat(field, ".plan_id: \"", area.plan_id(),
+                                  "\" is the decision's own plan; name its "
+                                  "areas in area_ids"));
+    }
+    const std::string key = OtherPlanAreaKey(area.plan_id(), area.area_id());
+    if (!seen_other.insert(key).second) {
+      return Invalid(
+          "distinct",
+          absl::StrCat(field, ": area \"", area.area_id(), "\" of plan \"",
+                       area.plan_id(), "\" is named twice"));
+    }
+    if (!facts.existing_other_plan_areas.contains(key)) {
+      return Refuse(Code::kNotFound, "decision-on-known-areas",
+                    absl::StrCat(field, ": area \"", area.area_id(),
+                                 "\" is not registered in plan \"",
+                                 area.plan_id(), "\""));
+    }
+  }
   v1::PlanEvent event;
   v1::DecisionRecorded& recorded = *event.mutable_decision_recorded();
   recorded.set_decision_id(decision_id);
@@ -791,6 +827,7 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::DecisionState& decision,
   *recorded.mutable_decided_on() = ToProto(*decided_on);
   recorded.set_title(command.title());
   *recorded.mutable_area_ids() = command.area_ids();
+  *recorded.mutable_other_plan_areas() = command.other_plan_areas();
   recorded.set_outcome(command.outcome());
   recorded.set_plan_id(command.plan_id());
   return event;
@@ -1025,23 +1062,48 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::PlanState& plan,
   }
   PLANTRAIL_RETURN_IF_ERROR(
       CheckReason("reason", command.reason(), "closing a plan"));
-  if (!facts.open_areas.empty()) {
+  // Each area closed with the plan must be one of its open areas, once.
+  absl::flat_hash_set<std::string> open(facts.open_areas.begin(),
+                                        facts.open_areas.end());
+  absl::flat_hash_set<std::string> closing;
+  for (int i = 0; i < command.close_areas_size(); ++i) {
+    const std::string& area_id = command.close_areas(i).area_id();
+    const std::string field = absl::StrCat("close_areas[", i, "].area_id");
+    PLANTRAIL_RETURN_IF_ERROR(CheckId(field, area_id));
+    if (!closing.insert(area_id).second) {
+      return Invalid(
+          "close-area-once",
+          absl::StrCat(field, ": area \"", area_id, "\" is named twice"));
+    }
+    if (!open.contains(area_id)) {
+      return Refuse(Code::kFailedPrecondition, "close-plan-closes-open-areas",
+                    absl::StrCat(field, ": \"", area_id,
+                                 "\" is not an open area of plan \"",
+                                 command.plan_id(), "\""));
+    }
+  }
+  std::vector<std::string> left_open;
+  for (const std::string& area_id : facts.open_areas) {
+    if (!closing.contains(area_id)) left_open.push_back(area_id);
+  }
+  if (!left_open.empty()) {
     constexpr size_t kNamed = 50;
     std::vector<std::string> named;
-    for (const std::string& area_id : facts.open_areas) {
+    for (const std::string& area_id : left_open) {
       if (named.size() == kNamed) break;
       named.push_back(absl::StrCat("\"", area_id, "\""));
     }
     std::string more;
-    if (facts.open_areas.size() > kNamed) {
-      more = absl::StrCat(" and ", facts.open_areas.size() - kNamed, " more");
+    if (left_open.size() > kNamed) {
+      more = absl::StrCat(" and ", left_open.size() - kNamed, " more");
     }
     return Refuse(Code::kFailedPrecondition, "close-plan-with-areas-closed",
                   absl::StrCat("plan_id: plan \"", command.plan_id(), "\" has ",
-                               facts.open_areas.size(), " open area",
-                               facts.open_areas.size() == 1 ? "" : "s", ": ",
+                               left_open.size(), " open area",
+                               left_open.size() == 1 ? "" : "s", ": ",
                                absl::StrJoin(named, ", "), more,
-                               "; close each with an outcome first"));
+                               "; close each with an outcome first, or name "
+                               "it in close_areas with its outcome"));
   }
   v1::PlanEvent event;
   event.mutable_plan_closed()->set_reason(command.reason());

@@ -48,9 +48,16 @@ struct Facts {
   std::optional<EventRef> event_at_position;
   // RegisterPlan: the plan that holds the unplanned areas, if one does.
   std::string unplanned_holder;
+  // RecordDecision: of the areas of other plans it names, those that exist
+  // (OtherPlanAreaKey).
+  absl::flat_hash_set<std::string> existing_other_plan_areas;
   // ClosePlan: the ids of the plan's open areas.
   std::vector<std::string> open_areas;
 };
+
+// The key of an area of another plan in Facts::existing_other_plan_areas.
+std::string OtherPlanAreaKey(absl::string_view plan_id,
+                             absl::string_view area_id);
 
 // Checks what every command may carry (command id, correlation ids).
 absl::Status CheckOptions(const v1::CommandOptions& options);

@@ -204,6 +204,7 @@ void EvolveDecision(v1::DecisionState& state, const v1::PlanEvent& event,
     *state.mutable_decided_on() = e.decided_on();
     state.set_title(e.title());
     *state.mutable_area_ids() = e.area_ids();
+    *state.mutable_other_plan_areas() = e.other_plan_areas();
     state.set_outcome(e.outcome());
     SetTime(*state.mutable_recorded_at(), context.recorded_at);
     state.set_recorded_by(context.actor);

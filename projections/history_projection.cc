@@ -269,6 +269,11 @@ std::vector<v1::FieldChange> ChangedFields(const v1::AreaState& before,
 
 namespace {
 
+// The plan that holds the areas recorded without a plan (whose streams'
+// names carry no plan), once one does: a decision naming that plan's areas
+// finds them under their unplanned names.
+constexpr char kUnplannedHolderKey[] = "u/holder";
+
 // Which areas' histories hold a decision's entry: "p/<position>" -> the
 // area ids, one per line. (An area event's entry is in its own area's
 // history, which the redaction's stream names.)
@@ -385,7 +390,22 @@ absl::Status HistoryProjection::Apply(const eventstore::RecordedEvent& event,
       areas.push_back(domain::QualifiedId(stream_plan, area_id));
       state.Put(HistoryKey(areas.back(), event.position), bytes);
     }
+    // And the areas of other plans it names, under their plans' names.
+    const auto& others = record->event.decision_recorded().other_plan_areas();
+    if (!others.empty()) {
+      PLANTRAIL_ASSIGN_OR_RETURN(std::optional<std::string> holder,
+                                 state.Get(kUnplannedHolderKey));
+      for (const v1::AreaRef& other : others) {
+        areas.push_back(domain::QualifiedId(
+            holder == other.plan_id() ? "" : other.plan_id(), other.area_id()));
+        state.Put(HistoryKey(areas.back(), event.position), bytes);
+      }
+    }
     state.Put(DecisionAreasKey(event.position), absl::StrJoin(areas, "\n"));
+  } else if (absl::StartsWith(event.stream_id, domain::kPlanStreamPrefix) &&
+             record->event.has_plan_registered() &&
+             record->event.plan_registered().holds_unplanned()) {
+    state.Put(kUnplannedHolderKey, record->event.plan_registered().plan_id());
   }
   return absl::OkStatus();
 }

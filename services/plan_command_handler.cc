@@ -40,9 +40,21 @@ constexpr size_t kMaxAreasPerPlan = 1000000;
 struct Decided {
   uint64_t version = 0;
   v1::PlanEvent event;
+  // Events of other streams, appended with `event` or not at all.
+  struct Other {
+    std::string stream_id;
+    uint64_t version = 0;
+    v1::PlanEvent event;
+    // No event: the append only holds while the stream is at `version`.
+    bool condition = false;
+  };
+  std::vector<Other> also;
 };
 using DecideFn =
     std::function<absl::StatusOr<Decided>(const EventStore&, absl::Time)>;
+// Adds to a plan command's decision the events it writes to other streams.
+using AlsoFn = std::function<absl::Status(
+    const EventStore&, const v1::PlanState&, const domain::Facts&, Decided&)>;
 
 absl::StatusOr<bool> StreamExists(const EventStore& store,
                                   const std::string& stream_id) {
@@ -105,11 +117,11 @@ absl::Status InScope(const Principal& principal, absl::string_view area_id,
 
 // PERMISSION_DENIED unless a principal limited to plans may work in
 // `plan_id` (empty: the areas without a plan, outside every limit).
-absl::Status PlanInScope(const Principal& principal,
-                         const std::string& plan_id) {
+absl::Status PlanInScope(const Principal& principal, const std::string& plan_id,
+                         absl::string_view field = "plan_id") {
   if (principal.SeesPlan(plan_id)) return absl::OkStatus();
   return absl::PermissionDeniedError(absl::StrCat(
-      "plan_id: ",
+      field, ": ",
       plan_id.empty() ? std::string("areas without a plan are")
                       : absl::StrCat("plan \"", plan_id, "\" is"),
       " outside ", principal.name, "'s plans (",
@@ -141,31 +153,52 @@ DecideFn DecideArea(const Request& command, std::string stream_plan,
                     PlanCommandHandler::Gather gather,
                     const Principal& principal,
                     projections::AreaStateCache* areas) {
-  return
-      [command, stream_plan = std::move(stream_plan),
-       gather = std::move(gather), principal, areas](
-          const EventStore& store, absl::Time now) -> absl::StatusOr<Decided> {
-        PLANTRAIL_ASSIGN_OR_RETURN(
-            v1::AreaState state,
-            areas->Fold(store,
-                        domain::QualifiedId(stream_plan, command.area_id())));
-        domain::Facts facts{.now = now, .stream_plan = stream_plan};
-        if (gather) PLANTRAIL_RETURN_IF_ERROR(gather(store, facts));
-        PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanEvent event,
-                                   domain::Decide(state, command, facts));
-        if (!principal.support_areas.empty()) {
-          // Both the area as it is and as the command leaves it: a planner can
-          // neither change nor move out (or in) an area outside their scope.
-          v1::AreaState after = state;
-          domain::EvolveArea(after, event, {.version = state.version() + 1});
-          for (const v1::AreaState* area : {&state, &after}) {
-            if (area->version() == 0) continue;  // not registered before
-            PLANTRAIL_RETURN_IF_ERROR(
-                InScope(principal, area->area_id(), area->support_area()));
-          }
-        }
-        return Decided{.version = state.version(), .event = std::move(event)};
-      };
+  return [command, stream_plan = std::move(stream_plan),
+          gather = std::move(gather), principal,
+          areas](const EventStore& store,
+                 absl::Time now) -> absl::StatusOr<Decided> {
+    PLANTRAIL_ASSIGN_OR_RETURN(
+        v1::AreaState state,
+        areas->Fold(store,
+                    domain::QualifiedId(stream_plan, command.area_id())));
+    domain::Facts facts{.now = now, .stream_plan = stream_plan};
+    if (gather) PLANTRAIL_RETURN_IF_ERROR(gather(store, facts));
+    PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanEvent event,
+                               domain::Decide(state, command, facts));
+    if (!principal.support_areas.empty()) {
+      // Both the area as it is and as the command leaves it: a planner can
+      // neither change nor move out (or in) an area outside their scope.
+      v1::AreaState after = state;
+      domain::EvolveArea(after, event, {.version = state.version() + 1});
+      for (const v1::AreaState* area : {&state, &after}) {
+        if (area->version() == 0) continue;  // not registered before
+        PLANTRAIL_RETURN_IF_ERROR(
+            InScope(principal, area->area_id(), area->support_area()));
+      }
+    }
+    Decided decided{.version = state.version(), .event = std::move(event)};
+    // An area that opens (registered or reopened) does so only while its
+    // plan is open. Such commands queue with their plan's ClosePlan (see
+    // HandleArea), so one decides after the other has committed; the
+    // append also holds only while the plan's stream has not moved, so
+    // that the log itself never takes an area opening in a closed plan.
+    constexpr bool kOpensArea =
+        std::is_same_v<Request, v1::RegisterAreaRequest> ||
+        std::is_same_v<Request, v1::ReopenAreaRequest>;
+    if (kOpensArea && !command.plan_id().empty()) {
+      PLANTRAIL_ASSIGN_OR_RETURN(
+          v1::PlanState plan, projections::FoldPlan(store, command.plan_id()));
+      PLANTRAIL_RETURN_IF_ERROR(domain::RequirePlanOpen(
+          plan, command.plan_id(),
+          absl::StrCat("a change of area \"", command.area_id(), "\"")));
+      decided.also.push_back(Decided::Other{
+          .stream_id = domain::PlanStream(command.plan_id()),
+          .version = plan.version(),
+          .condition = true,
+      });
+    }
+    return decided;
+  };
 }
 
 // Adds `area_id` to the facts when it names an existing area of the plan
@@ -205,6 +238,18 @@ absl::Status ReplayInScope(const EventStore& store, const Principal& principal,
         projections::FoldDecision(
             store, domain::QualifiedId(name.stream_plan, name.id)));
     area_ids.assign(decision.area_ids().begin(), decision.area_ids().end());
+    for (const v1::AreaRef& named : decision.other_plan_areas()) {
+      PLANTRAIL_RETURN_IF_ERROR(PlanInScope(principal, named.plan_id()));
+      PLANTRAIL_ASSIGN_OR_RETURN(ResolvedPlan other,
+                                 ResolvePlan(store, named.plan_id(), "", ""));
+      PLANTRAIL_ASSIGN_OR_RETURN(
+          v1::AreaState area,
+          areas->Fold(store,
+                      domain::QualifiedId(other.stream_plan, named.area_id())));
+      if (area.version() == 0) continue;
+      PLANTRAIL_RETURN_IF_ERROR(
+          InScope(principal, named.area_id(), area.support_area()));
+    }
   }
   for (const std::string& area_id : area_ids) {
     PLANTRAIL_ASSIGN_OR_RETURN(
@@ -291,8 +336,9 @@ struct PlanCommandHandler::Execution {
   Principal principal;
   v1::CommandOptions options;
   std::string stream_id;
-  // Commands with one key run one at a time: the stream's id, or one key
-  // for every plan command (adopting the unplanned areas is once).
+  // Commands with one key run one at a time: the stream's id; one key for
+  // the plan commands that change a plan's fields; the plan's stream id for
+  // its ClosePlan, ReopenPlan and the commands that open its areas.
   std::string queue_key;
   std::string fingerprint;
   // The unkeyed fingerprint, for events from before keyed ones.
@@ -453,58 +499,133 @@ void PlanCommandHandler::Attempt(std::shared_ptr<Execution> execution) {
                decided->version));
     return;
   }
-  domain::EncodedEvent encoded = domain::EncodeEvent(decided->event);
-  eventstore::ProposedEvent event{
-      .type = encoded.type,
-      .payload = std::move(encoded.payload),
-      .content_type = std::move(encoded.content_type),
-      .metadata = {{kActorKey, execution->principal.name},
-                   {kCommandFingerprintKey, execution->fingerprint}},
+  // Every event carries who and which command; `part` tells a command's
+  // events apart (empty for its own stream's).
+  auto propose = [&](const v1::PlanEvent& decided_event,
+                     absl::string_view part) {
+    domain::EncodedEvent encoded = domain::EncodeEvent(decided_event);
+    eventstore::ProposedEvent event{
+        .type = encoded.type,
+        .payload = std::move(encoded.payload),
+        .content_type = std::move(encoded.content_type),
+        .metadata = {{kActorKey, execution->principal.name},
+                     {kCommandFingerprintKey, execution->fingerprint}},
+    };
+    if (!options.command_id().empty()) {
+      event.event_id = EventIdFor(
+          part.empty() ? options.command_id()
+                       : absl::StrCat(options.command_id(), "#", part));
+      event.metadata[kCommandIdKey] = options.command_id();
+    }
+    if (!options.correlation_id().empty()) {
+      event.metadata[kCorrelationIdKey] = options.correlation_id();
+    }
+    if (!options.causation_id().empty()) {
+      event.metadata[kCausationIdKey] = options.causation_id();
+    }
+    return event;
   };
-  if (!options.command_id().empty()) {
-    event.event_id = EventIdFor(options.command_id());
-    event.metadata[kCommandIdKey] = options.command_id();
-  }
-  if (!options.correlation_id().empty()) {
-    event.metadata[kCorrelationIdKey] = options.correlation_id();
-  }
-  if (!options.causation_id().empty()) {
-    event.metadata[kCausationIdKey] = options.causation_id();
-  }
-  eventstore::AppendRequest append{
-      .stream_id = execution->stream_id,
-      .expected_version =
-          decided->version == 0
-              ? eventstore::ExpectedVersion::NoStream()
-              : eventstore::ExpectedVersion::Exact(decided->version),
+  auto append_to = [](std::string stream_id, uint64_t version,
+                      eventstore::ProposedEvent event) {
+    eventstore::AppendRequest append{
+        .stream_id = std::move(stream_id),
+        .expected_version = version == 0
+                                ? eventstore::ExpectedVersion::NoStream()
+                                : eventstore::ExpectedVersion::Exact(version),
+    };
+    append.events.push_back(std::move(event));
+    return append;
   };
-  append.events.push_back(std::move(event));
-  store_->AppendAsync(
-      std::move(append),
-      [this, execution, type = encoded.type](
-          absl::StatusOr<eventstore::AppendResult> appended) mutable {
-        if (appended.ok()) {
-          v1::CommandResult result;
-          result.set_stream_id(execution->stream_id);
-          result.set_version(appended->last_version);
-          result.set_position(appended->last_position);
-          result.set_event_id(appended->event_ids.front());
-          result.set_event_type(type);
-          result.set_replayed(appended->replayed);
-          Finish(std::move(execution), std::move(result));
+  auto result_of = [](const std::string& stream_id,
+                      const eventstore::AppendResult& appended,
+                      const std::string& type) {
+    v1::CommandResult result;
+    result.set_stream_id(stream_id);
+    result.set_version(appended.last_version);
+    result.set_position(appended.last_position);
+    result.set_event_id(appended.event_ids.front());
+    result.set_event_type(type);
+    result.set_replayed(appended.replayed);
+    return result;
+  };
+  // Another writer got to a stream between our read and our append: decide
+  // again on the new state, unless the caller pinned a version.
+  auto retry_after = [this](std::shared_ptr<Execution>& execution,
+                            const absl::Status& status) {
+    if (absl::IsAborted(status) && !execution->options.has_expected_version() &&
+        --execution->attempts_left > 0) {
+      pool_.Schedule([this, execution = std::move(execution)]() mutable {
+        Attempt(std::move(execution));
+      });
+      return true;
+    }
+    return false;
+  };
+
+  eventstore::ProposedEvent event = propose(decided->event, "");
+  std::string type = event.type;
+  eventstore::AppendRequest append =
+      append_to(execution->stream_id, decided->version, std::move(event));
+  if (decided->also.empty()) {
+    store_->AppendAsync(
+        std::move(append),
+        [this, execution, type = std::move(type), result_of, retry_after](
+            absl::StatusOr<eventstore::AppendResult> appended) mutable {
+          if (appended.ok()) {
+            v1::CommandResult result =
+                result_of(execution->stream_id, *appended, type);
+            Finish(std::move(execution), std::move(result));
+          } else if (!retry_after(execution, appended.status())) {
+            Finish(std::move(execution), appended.status());
+          }
+        });
+    return;
+  }
+  std::vector<eventstore::AppendRequest> appends;
+  std::vector<std::pair<std::string, std::string>> streams_and_types;
+  appends.push_back(std::move(append));
+  streams_and_types.emplace_back(execution->stream_id, std::move(type));
+  for (Decided::Other& other : decided->also) {
+    if (other.condition) {
+      appends.push_back(eventstore::AppendRequest{
+          .stream_id = std::move(other.stream_id),
+          .expected_version =
+              eventstore::ExpectedVersion::Exact(other.version)});
+      continue;
+    }
+    eventstore::ProposedEvent other_event =
+        propose(other.event, other.stream_id);
+    streams_and_types.emplace_back(other.stream_id, other_event.type);
+    appends.push_back(append_to(std::move(other.stream_id), other.version,
+                                std::move(other_event)));
+  }
+  store_->AppendTogetherAsync(
+      std::move(appends),
+      [this, execution, streams_and_types = std::move(streams_and_types),
+       result_of,
+       retry_after](absl::StatusOr<std::vector<eventstore::AppendResult>>
+                        appended) mutable {
+        if (!appended.ok()) {
+          if (!retry_after(execution, appended.status())) {
+            Finish(std::move(execution), appended.status());
+          }
           return;
         }
-        // Another writer got to the stream between our read and our append:
-        // decide again on the new state, unless the caller pinned a version.
-        if (absl::IsAborted(appended.status()) &&
-            !execution->options.has_expected_version() &&
-            --execution->attempts_left > 0) {
-          pool_.Schedule([this, execution = std::move(execution)]() mutable {
-            Attempt(std::move(execution));
-          });
-          return;
+        // Conditions wrote nothing and have no result of their own; the
+        // appends with events are in streams_and_types' order.
+        std::vector<const eventstore::AppendResult*> written;
+        for (const eventstore::AppendResult& one : *appended) {
+          if (!one.event_ids.empty()) written.push_back(&one);
         }
-        Finish(std::move(execution), appended.status());
+        v1::CommandResult result =
+            result_of(streams_and_types[0].first, *written[0],
+                      streams_and_types[0].second);
+        for (size_t i = 1; i < written.size(); ++i) {
+          *result.add_also_written() =
+              result_of(streams_and_types[i].first, *written[i],
+                        streams_and_types[i].second);
+        }
+        Finish(std::move(execution), std::move(result));
       });
 }
 
@@ -548,6 +669,15 @@ void PlanCommandHandler::HandleArea(const Principal& principal,
   execution->stream_id =
       domain::AreaStream(plan->stream_plan, command.area_id());
   execution->queue_key = execution->stream_id;
+  if constexpr (std::is_same_v<Request, v1::RegisterAreaRequest> ||
+                std::is_same_v<Request, v1::ReopenAreaRequest>) {
+    // One at a time with the plan's ClosePlan and ReopenPlan: a plan never
+    // closes while an area of it opens (their own stream's commands still
+    // exclude each other by its expected version).
+    if (!plan->plan_id.empty()) {
+      execution->queue_key = domain::PlanStream(plan->plan_id);
+    }
+  }
   Fingerprints fingerprints = Fingerprint(command, fingerprint_key_);
   execution->fingerprint = std::move(fingerprints.keyed);
   execution->plain_fingerprint = std::move(fingerprints.plain);
@@ -557,10 +687,11 @@ void PlanCommandHandler::HandleArea(const Principal& principal,
   Submit(std::move(execution));
 }
 
-template <typename Request>
+template <typename Request, typename Also>
 void PlanCommandHandler::HandlePlan(const Principal& principal,
                                     const Request& command, Gather gather,
-                                    Done done) {
+                                    Done done, Also also_given) {
+  AlsoFn also = std::move(also_given);
   if (absl::Status valid = domain::CheckPlanId("plan_id", command.plan_id());
       !valid.ok()) {
     std::move(done)(valid);
@@ -577,20 +708,29 @@ void PlanCommandHandler::HandlePlan(const Principal& principal,
   execution->principal = principal;
   execution->options = command.options();
   execution->stream_id = domain::PlanStream(command.plan_id());
-  execution->queue_key = domain::kPlanStreamPrefix;
+  // Plan commands run one at a time (adopting the unplanned areas is once);
+  // closing and reopening a plan run with the commands that open its areas
+  // instead (HandleArea), and retry like any command when they meet a
+  // RevisePlan on the plan's stream.
+  execution->queue_key = std::is_same_v<Request, v1::ClosePlanRequest> ||
+                                 std::is_same_v<Request, v1::ReopenPlanRequest>
+                             ? execution->stream_id
+                             : std::string(domain::kPlanStreamPrefix);
   Fingerprints fingerprints = Fingerprint(command, fingerprint_key_);
   execution->fingerprint = std::move(fingerprints.keyed);
   execution->plain_fingerprint = std::move(fingerprints.plain);
-  execution->decide = [command, gather = std::move(gather)](
-                          const EventStore& store,
-                          absl::Time now) -> absl::StatusOr<Decided> {
+  execution->decide =
+      [command, gather = std::move(gather), also = std::move(also)](
+          const EventStore& store, absl::Time now) -> absl::StatusOr<Decided> {
     PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanState state,
                                projections::FoldPlan(store, command.plan_id()));
     domain::Facts facts{.now = now};
     if (gather) PLANTRAIL_RETURN_IF_ERROR(gather(store, facts));
     PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanEvent event,
                                domain::Decide(state, command, facts));
-    return Decided{.version = state.version(), .event = std::move(event)};
+    Decided decided{.version = state.version(), .event = std::move(event)};
+    if (also) PLANTRAIL_RETURN_IF_ERROR(also(store, state, facts, decided));
+    return decided;
   };
   execution->done = std::move(done);
   Submit(std::move(execution));
@@ -745,6 +885,39 @@ void PlanCommandHandler::Handle(const Principal& principal,
             InScope(principal, area_id, area.support_area()));
       }
     }
+    // Areas of other plans: the caller's scopes hold there too, since the
+    // decision shows in those areas' histories. A closed plan's areas may
+    // still be ruled on.
+    for (int i = 0; i < command.other_plan_areas_size(); ++i) {
+      const v1::AreaRef& named = command.other_plan_areas(i);
+      if (!domain::CheckPlanId("plan_id", named.plan_id()).ok() ||
+          !domain::CheckId("area_id", named.area_id()).ok() ||
+          named.plan_id() == command.plan_id()) {
+        continue;  // domain::Decide says what is wrong
+      }
+      const std::string field =
+          absl::StrCat("other_plan_areas[", i, "].plan_id");
+      PLANTRAIL_RETURN_IF_ERROR(PlanInScope(principal, named.plan_id(), field));
+      absl::StatusOr<ResolvedPlan> other =
+          ResolvePlan(store, named.plan_id(), field, "");
+      if (absl::IsNotFound(other.status())) continue;
+      PLANTRAIL_RETURN_IF_ERROR(other.status());
+      const std::string qualified =
+          domain::QualifiedId(other->stream_plan, named.area_id());
+      PLANTRAIL_ASSIGN_OR_RETURN(
+          bool exists,
+          StreamExists(
+              store, domain::AreaStream(other->stream_plan, named.area_id())));
+      if (!exists) continue;
+      facts.existing_other_plan_areas.insert(
+          domain::OtherPlanAreaKey(named.plan_id(), named.area_id()));
+      if (!principal.support_areas.empty()) {
+        PLANTRAIL_ASSIGN_OR_RETURN(v1::AreaState area,
+                                   areas->Fold(store, qualified));
+        PLANTRAIL_RETURN_IF_ERROR(
+            InScope(principal, named.area_id(), area.support_area()));
+      }
+    }
     PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanEvent event,
                                domain::Decide(state, command, facts));
     return Decided{.version = state.version(), .event = std::move(event)};
@@ -798,7 +971,43 @@ void PlanCommandHandler::Handle(const Principal& principal,
     }
     return absl::OkStatus();
   };
-  HandlePlan(principal, command, std::move(open_areas), std::move(done));
+  // The areas named in close_areas are closed by CloseArea's rules, with
+  // the plan's reason, in the plan's commit (domain::Decide has checked that
+  // they are the plan's open areas).
+  AlsoFn close_areas = [this, command](const EventStore& store,
+                                       const v1::PlanState& plan,
+                                       const domain::Facts& facts,
+                                       Decided& decided) -> absl::Status {
+    const std::string stream_plan =
+        plan.holds_unplanned() ? "" : plan.plan_id();
+    for (int i = 0; i < command.close_areas_size(); ++i) {
+      const v1::AreaClosure& closure = command.close_areas(i);
+      PLANTRAIL_ASSIGN_OR_RETURN(
+          v1::AreaState area,
+          areas_.Fold(store,
+                      domain::QualifiedId(stream_plan, closure.area_id())));
+      v1::CloseAreaRequest close;
+      close.set_area_id(closure.area_id());
+      close.set_outcome(closure.outcome());
+      close.set_outcome_text(closure.outcome_text());
+      close.set_reason(command.reason());
+      close.set_plan_id(plan.plan_id());
+      absl::StatusOr<v1::PlanEvent> closed = domain::Decide(area, close, facts);
+      if (!closed.ok()) {
+        return absl::Status(
+            closed.status().code(),
+            absl::StrCat("close_areas[", i, "].", closed.status().message()));
+      }
+      decided.also.push_back(Decided::Other{
+          .stream_id = domain::AreaStream(stream_plan, closure.area_id()),
+          .version = area.version(),
+          .event = *std::move(closed),
+      });
+    }
+    return absl::OkStatus();
+  };
+  HandlePlan(principal, command, std::move(open_areas), std::move(done),
+             std::move(close_areas));
 }
 
 void PlanCommandHandler::Handle(const Principal& principal,

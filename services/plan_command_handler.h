@@ -6,7 +6,12 @@
 // streams (EventStore.Append refuses them), and it queues the commands of a
 // stream and starts the next when the previous one's append has completed,
 // so a command always decides on the state it appends to. Commands on
-// different streams run concurrently and commit in shared groups.
+// different streams run concurrently and commit in shared groups. A plan's
+// ClosePlan and ReopenPlan queue with the commands that open its areas
+// (RegisterArea, ReopenArea), so that no area opens in a plan as it closes;
+// those appends also hold only while the plan's stream stays where they
+// read it (EventStore::AppendTogether with a condition). ClosePlan's
+// close_areas are written in its own commit.
 //
 // Optimistic concurrency: with options.expected_version set, a mismatch
 // fails with kAborted carrying the current version. Without it, a lost race
@@ -29,6 +34,7 @@
 #ifndef PLANTRAIL_SERVICES_PLAN_COMMAND_HANDLER_H_
 #define PLANTRAIL_SERVICES_PLAN_COMMAND_HANDLER_H_
 
+#include <cstddef>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -158,9 +164,11 @@ class PlanCommandHandler {
   template <typename Request>
   void HandleArea(const Principal& principal, const Request& command,
                   Gather gather, Done done);
-  template <typename Request>
+  // `also` (may be empty) adds the events of other streams the command
+  // writes in the same commit (ClosePlan's close_areas).
+  template <typename Request, typename Also = std::nullptr_t>
   void HandlePlan(const Principal& principal, const Request& command,
-                  Gather gather, Done done);
+                  Gather gather, Done done, Also also = nullptr);
   // Queues `execution` behind the commands of its stream.
   void Submit(std::shared_ptr<Execution> execution);
   // Runs the command at the head of its stream's queue.

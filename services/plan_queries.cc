@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/algorithm/container.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -639,15 +640,24 @@ absl::StatusOr<v1::ListDecisionsResponse> PlanQueries::ListDecisions(
   const std::string body = domain::FoldCase(request.body());
   auto keep = [&](const v1::DecisionState& decision) {
     if (!plans.Sees(decision.plan_id())) return false;
-    if (!request.plan_id().empty() && decision.plan_id() != request.plan_id()) {
-      return false;
+    const bool of_plan =
+        request.plan_id().empty() || decision.plan_id() == request.plan_id();
+    if (request.area_id().empty()) {
+      if (!of_plan) return false;
+    } else {
+      // The decisions that concern the area: its plan's naming it, and other
+      // plans' naming it as an area of that plan.
+      const bool own = of_plan && absl::c_linear_search(decision.area_ids(),
+                                                        request.area_id());
+      const bool other = absl::c_any_of(
+          decision.other_plan_areas(), [&](const v1::AreaRef& named) {
+            return named.area_id() == request.area_id() &&
+                   (request.plan_id().empty() ||
+                    named.plan_id() == request.plan_id());
+          });
+      if (!own && !other) return false;
     }
     if (!body.empty() && domain::FoldCase(decision.body()) != body) {
-      return false;
-    }
-    if (!request.area_id().empty() &&
-        std::find(decision.area_ids().begin(), decision.area_ids().end(),
-                  request.area_id()) == decision.area_ids().end()) {
       return false;
     }
     const auto first = FirstDay(decision.decided_on());

@@ -397,7 +397,8 @@ class SubscriptionHub::Subscription final
           SupportAreaOf(std::string(stream), event, &record->event));
       return wanted_one(support_area);
     }
-    // A decision's areas are of its own plan.
+    // A decision's areas are of its own plan, and of the other plans it
+    // names.
     const std::string stream_plan =
         domain::ParseStreamName(event.stream_id).stream_plan;
     for (const std::string& area_id :
@@ -406,6 +407,19 @@ class SubscriptionHub::Subscription final
           std::string support_area,
           SupportAreaOf(domain::QualifiedId(stream_plan, area_id), event,
                         nullptr));
+      if (wanted_one(support_area)) return true;
+    }
+    for (const v1::AreaRef& other :
+         record->event.decision_recorded().other_plan_areas()) {
+      if (!holder_) {
+        PLANTRAIL_ASSIGN_OR_RETURN(holder_, HolderOfUnplanned(*hub_->log_));
+      }
+      PLANTRAIL_ASSIGN_OR_RETURN(
+          std::string support_area,
+          SupportAreaOf(domain::QualifiedId(
+                            *holder_ == other.plan_id() ? "" : other.plan_id(),
+                            other.area_id()),
+                        event, nullptr));
       if (wanted_one(support_area)) return true;
     }
     return false;

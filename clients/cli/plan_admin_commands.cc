@@ -3,8 +3,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
 #include "clients/cli/commands_util.h"
 #include "clients/cli/context.h"
 #include "clients/cli/format.h"
@@ -131,23 +134,61 @@ void AddClose(CLI::App* plan, Context& context) {
   struct Flags {
     CommandFlags options;
     std::string id, reason;
+    std::vector<std::string> close_areas;
   };
   auto flags = std::make_shared<Flags>();
   CLI::App* command = plan->add_subcommand(
-      "close", "Close a plan (refused while it has open areas)");
+      "close",
+      "Close a plan: refused while it has open areas, unless --close-area "
+      "closes each of them in the same commit");
   command->add_option("ID", flags->id, "Plan id")->required();
-  command->add_option("--reason", flags->reason, "Why")->required();
+  command
+      ->add_option("--reason", flags->reason,
+                   "Why (also the reason of each area it closes)")
+      ->required();
+  command->add_option(
+      "--close-area", flags->close_areas,
+      "AREA=OUTCOME[:TEXT]: close this open area with the plan; OUTCOME is "
+      "completed or cancelled (repeat for each area)");
   flags->options.AddTo(command);
   command->footer(
-      "Example:\n  plantrail plan close pitea-skolledning-2017 --reason "
-      "\"The period ended; the board approved the final report\"");
+      "Examples:\n  plantrail plan close pitea-skolledning-2017 --reason "
+      "\"The period ended; the board approved the final report\"\n"
+      "  plantrail plan close kth-vs-2023 --reason \"Replaced by the 2026 "
+      "plan\" \\\n    --close-area 3.1=completed --close-area "
+      "\"3.2=cancelled:Moved to the 2026 plan\"");
   context.Action(command, [&context, flags]() -> absl::Status {
     v1::ClosePlanRequest request;
     flags->options.FillIn(*request.mutable_options());
     request.set_plan_id(flags->id);
     request.set_reason(flags->reason);
-    return SendCommand(context, &Commands::ClosePlan, request,
-                       absl::StrCat("closed plan ", flags->id));
+    std::vector<std::string> closed;
+    for (const std::string& given : flags->close_areas) {
+      const size_t equals = given.find('=');
+      if (equals == std::string::npos || equals == 0) {
+        return UsageError(absl::StrCat(
+            "--close-area \"", given,
+            "\": expected AREA=OUTCOME[:TEXT], e.g. 3.1=completed"));
+      }
+      v1::AreaClosure& closure = *request.add_close_areas();
+      closure.set_area_id(given.substr(0, equals));
+      absl::string_view rest = absl::string_view(given).substr(equals + 1);
+      const size_t colon = rest.find(':');
+      PLANTRAIL_ASSIGN_OR_RETURN(
+          v1::Outcome outcome,
+          Usage(ParseOutcome(rest.substr(0, colon), "--close-area")));
+      closure.set_outcome(outcome);
+      if (colon != absl::string_view::npos) {
+        closure.set_outcome_text(std::string(rest.substr(colon + 1)));
+      }
+      closed.push_back(closure.area_id());
+    }
+    return SendCommand(
+        context, &Commands::ClosePlan, request,
+        closed.empty()
+            ? absl::StrCat("closed plan ", flags->id)
+            : absl::StrCat("closed plan ", flags->id, " and its areas ",
+                           absl::StrJoin(closed, ", ")));
   });
 }
 

@@ -21,7 +21,7 @@ using Stub = v1::PlanCommands::Stub;
 // An area named as "3.1.1" (the command's own plan) or by its resource
 // name, "plans/kth-ls-2023/areas/2" (any plan): its plan (empty for the
 // own plan) and id.
-std::pair<std::string, std::string> AreaRef(absl::string_view text) {
+std::pair<std::string, std::string> SplitAreaName(absl::string_view text) {
   absl::string_view rest = text;
   if (absl::ConsumePrefix(&rest, "plans/")) {
     const size_t areas = rest.find("/areas/");
@@ -296,7 +296,7 @@ void AddDepend(CLI::App& app, Context& context) {
     request.set_area_id(flags->id);
     request.set_plan_id(context.plan);
     if (!flags->on.empty()) {
-      auto [plan, area] = AreaRef(flags->on);
+      auto [plan, area] = SplitAreaName(flags->on);
       request.set_on_area_id(area);
       request.set_on_plan_id(plan);
     }
@@ -343,7 +343,7 @@ void AddUndepend(CLI::App& app, Context& context) {
     if (absl::ConsumePrefix(&target, "external:")) {
       request.set_external(std::string(absl::StripAsciiWhitespace(target)));
     } else {
-      auto [plan, area] = AreaRef(flags->dependency);
+      auto [plan, area] = SplitAreaName(flags->dependency);
       request.set_on_area_id(area);
       request.set_on_plan_id(plan);
     }
@@ -479,7 +479,8 @@ void AddRecordDecision(CLI::App* decision, Context& context) {
   command->add_option("--title", flags->title, "What was decided")->required();
   command
       ->add_option("--areas", flags->areas,
-                   "The areas it concerns, comma-separated")
+                   "The areas it concerns, comma-separated; an area of "
+                   "another plan as plans/PLAN/areas/ID")
       ->required();
   command->add_option("--outcome", flags->outcome, "The outcome, in words");
   flags->options.AddTo(command);
@@ -496,8 +497,15 @@ void AddRecordDecision(CLI::App* decision, Context& context) {
     request.set_body(flags->body);
     request.set_decided_on(flags->date);
     request.set_title(flags->title);
-    for (std::string& area : SplitList(flags->areas, ',')) {
-      request.add_area_ids(std::move(area));
+    for (const std::string& named : SplitList(flags->areas, ',')) {
+      auto [plan, area] = SplitAreaName(named);
+      if (plan.empty() || plan == context.plan) {
+        request.add_area_ids(std::move(area));
+      } else {
+        v1::AreaRef& other = *request.add_other_plan_areas();
+        other.set_plan_id(std::move(plan));
+        other.set_area_id(std::move(area));
+      }
     }
     request.set_outcome(flags->outcome);
     return SendCommand(context, &Stub::RecordDecision, request,

@@ -464,9 +464,15 @@ void AddListDecisions(CLI::App* decision, Context& context) {
     }
     Table table({"ID", "REFERENCE", "BODY", "DATE", "TITLE", "AREAS"}, 40);
     for (const v1::DecisionState& decision : all.decisions()) {
+      std::vector<std::string> areas(decision.area_ids().begin(),
+                                     decision.area_ids().end());
+      for (const v1::AreaRef& other : decision.other_plan_areas()) {
+        areas.push_back(absl::StrCat("plans/", other.plan_id(), "/areas/",
+                                     other.area_id()));
+      }
       table.AddRow({decision.decision_id(), decision.reference(),
                     decision.body(), DateText(decision.decided_on()),
-                    decision.title(), absl::StrJoin(decision.area_ids(), ",")});
+                    decision.title(), absl::StrJoin(areas, ",")});
     }
     table.Print(context.out());
     return absl::OkStatus();

@@ -533,6 +533,11 @@ Json DecisionJson(const v1::DecisionState& decision) {
   for (const std::string& id : decision.area_ids()) {
     out["area_ids"].push_back(id);
   }
+  out["other_plan_areas"] = Json::array();
+  for (const v1::AreaRef& other : decision.other_plan_areas()) {
+    out["other_plan_areas"].push_back(
+        Json{{"plan_id", other.plan_id()}, {"area_id", other.area_id()}});
+  }
   out["recorded_at"] = TimeOrEmpty(decision.recorded_at());
   out["recorded_by"] = decision.recorded_by();
   return out;
@@ -1015,6 +1020,11 @@ std::string DecisionsHtml(const TimelineInput& input) {
               [](const std::string& a, const std::string& b) {
                 return NaturalLess(a, b);
               });
+    // Areas of other plans by their names, after the plan's own.
+    for (const v1::AreaRef& other : d->other_plan_areas()) {
+      ids.push_back(
+          absl::StrCat("plans/", other.plan_id(), "/areas/", other.area_id()));
+    }
     absl::StrAppend(
         &rows, "<tr><td class=\"nowrap\">", Html(d->decided_on().text()),
         "</td><td class=\"nowrap\">",

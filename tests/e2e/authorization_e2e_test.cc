@@ -451,6 +451,14 @@ TEST_F(AuthorizationE2eTest,
   decision.set_title("t");
   decision.add_area_ids("1");
   refused(stub->RecordDecision(as_bertil().get(), decision, &result));
+  // A decision of plan A that names plan B's area would enter B's history.
+  v1::RecordDecisionRequest naming_b = decision;
+  naming_b.set_plan_id("plan-a");
+  naming_b.set_decision_id("naming-b");
+  v1::AreaRef* area_in_b = naming_b.add_other_plan_areas();
+  area_in_b->set_plan_id("plan-b");
+  area_in_b->set_area_id("1");
+  refused(stub->RecordDecision(as_bertil().get(), naming_b, &result));
   // The plans themselves: no new one, and not plan B.
   v1::RegisterPlanRequest new_plan;
   new_plan.set_plan_id("plan-c");
@@ -471,7 +479,7 @@ TEST_F(AuthorizationE2eTest,
   refused(stub->ReopenPlan(as_bertil().get(), reopen_plan, &result));
   // A replay of plan B's command (its command id) tells nothing either.
   refused(stub->ReportStatus(as_bertil().get(), admins_report, &result));
-  EXPECT_EQ(routes, 16);
+  EXPECT_EQ(routes, 17);
   EXPECT_EQ(HeadPosition(), head_before) << "nothing was written";
 
   // In plan A, the same planner works.

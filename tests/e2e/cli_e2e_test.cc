@@ -1828,6 +1828,22 @@ TEST_F(CliPlansTest, TheExamplesAreTwoPlansOnOneServer) {
   RunOk(
       {"plan", "revise", "kth-copy", "--title", "A copy", "--reason", "Named"});
   EXPECT_THAT(RunOk({"plan", "show", "kth-copy"}), HasSubstr("A copy"));
+  // Closing a plan with its open areas in one commit.
+  RunOk({"plan", "register", "tiny", "--title", "Tiny"});
+  for (const char* area : {"1", "2"}) {
+    RunOk({"--plan", "tiny", "area", "register", area, "--title", "T",
+           "--support-area", "S"});
+  }
+  const CliResult bad_closure = Run({"plan", "close", "tiny", "--reason", "R",
+                                     "--close-area", "1:completed"});
+  EXPECT_EQ(bad_closure.exit_code, 2) << bad_closure;
+  EXPECT_THAT(bad_closure.err, HasSubstr("AREA=OUTCOME"));
+  EXPECT_THAT(
+      RunOk({"plan", "close", "tiny", "--reason", "Done", "--close-area",
+             "1=completed", "--close-area", "2=cancelled:Not needed"}),
+      HasSubstr("closed plan tiny and its areas 1, 2"));
+  EXPECT_THAT(RunOk({"--plan", "tiny", "area", "show", "2"}),
+              HasSubstr("Not needed"));
 
   // watch --plan: that plan's events only. Three plans were registered,
   // kth-copy last: once its registration is out, the others (in order,

@@ -303,6 +303,154 @@ TEST_F(PlansE2eTest, ClosingAPlanWithOpenAreasIsRefusedAndNamesThem) {
   EXPECT_THAT(RegisterArea("pitea-2017", "A3", "Ny"), Succeeded());
 }
 
+TEST_F(PlansE2eTest, ClosingAPlanClosesTheAreasItNamesInTheSameCommit) {
+  RegisterPlan("kth-vs-2023", "Verksamhetsstöd");
+  for (const char* area : {"3.1", "3.2", "3.3"}) {
+    ASSERT_THAT(RegisterArea("kth-vs-2023", area, "Område"), Succeeded());
+  }
+  auto close_area = At<v1::CloseAreaRequest>("kth-vs-2023", "3.3");
+  close_area.set_outcome(v1::OUTCOME_COMPLETED);
+  close_area.set_reason("Klart");
+  Do(close_area);
+
+  v1::ClosePlanRequest close;
+  close.set_plan_id("kth-vs-2023");
+  close.set_reason("Ersatt av 2026 års plan");
+  close.mutable_options()->set_command_id("close-kth-vs-2023");
+  auto closure = [&](const std::string& area_id, v1::Outcome outcome) {
+    v1::AreaClosure* added = close.add_close_areas();
+    added->set_area_id(area_id);
+    added->set_outcome(outcome);
+    added->set_outcome_text("Flyttat till 2026 års plan");
+  };
+  const uint64_t head = Head();
+  // One open area left out: refused, naming it, nothing written.
+  closure("3.1", v1::OUTCOME_COMPLETED);
+  EXPECT_THAT(Send(close), Refused(grpc::StatusCode::FAILED_PRECONDITION,
+                                   {"1 open area", "\"3.2\"", "close_areas",
+                                    "[rule: close-plan-with-areas-closed]"}));
+  // An area that is closed already, or not the plan's, or named twice.
+  v1::ClosePlanRequest wrong = close;
+  wrong.add_close_areas()->set_area_id("3.3");
+  EXPECT_THAT(Send(wrong),
+              Refused(grpc::StatusCode::FAILED_PRECONDITION,
+                      {"close_areas[1].area_id", "not an open area",
+                       "[rule: close-plan-closes-open-areas]"}));
+  wrong = close;
+  wrong.add_close_areas()->set_area_id("3.1");
+  EXPECT_THAT(Send(wrong), Refused(grpc::StatusCode::INVALID_ARGUMENT,
+                                   {"close_areas[1].area_id", "twice"}));
+  // The last area's outcome breaks CloseArea's rule: the plan and the
+  // first area stay open too.
+  closure("3.2", v1::OUTCOME_UNSPECIFIED);
+  EXPECT_THAT(Send(close),
+              Refused(grpc::StatusCode::INVALID_ARGUMENT,
+                      {"close_areas[1].outcome", "[rule: outcome-required]"}));
+  EXPECT_EQ(Head(), head) << "a refused close writes nothing";
+
+  close.mutable_close_areas(1)->set_outcome(v1::OUTCOME_CANCELLED);
+  const v1::CommandResult closed = Do(close);
+  EXPECT_EQ(closed.stream_id(), "plan-kth-vs-2023");
+  EXPECT_EQ(closed.event_type(), "PlanClosed");
+  ASSERT_EQ(closed.also_written_size(), 2);
+  EXPECT_EQ(closed.also_written(0).stream_id(), "area-kth-vs-2023:3.1");
+  EXPECT_EQ(closed.also_written(0).event_type(), "AreaClosed");
+  EXPECT_EQ(closed.also_written(1).stream_id(), "area-kth-vs-2023:3.2");
+  // One commit: the three events sit at consecutive positions.
+  EXPECT_EQ(closed.also_written(0).position(), closed.position() + 1);
+  EXPECT_EQ(closed.also_written(1).position(), closed.position() + 2);
+  last_position_ = closed.also_written(1).position();
+  EXPECT_EQ(Head(), head + 3);
+
+  Reply<v1::GetAreaResponse> first = GetArea("kth-vs-2023", "3.1");
+  ASSERT_TRUE(first.status.ok()) << first.status.error_message();
+  EXPECT_TRUE(first.response.area().closed());
+  EXPECT_EQ(first.response.area().outcome(), v1::OUTCOME_COMPLETED);
+  EXPECT_EQ(first.response.area().outcome_text(), "Flyttat till 2026 års plan");
+  Reply<v1::GetAreaResponse> second = GetArea("kth-vs-2023", "3.2");
+  ASSERT_TRUE(second.status.ok());
+  EXPECT_EQ(second.response.area().outcome(), v1::OUTCOME_CANCELLED);
+  EXPECT_THAT(HistoryTypes("kth-vs-2023", "3.2"),
+              ElementsAre("AreaRegistered", "AreaClosed"));
+
+  // A retry with the same command id writes nothing again.
+  const v1::CommandResult retry = Do(close);
+  EXPECT_TRUE(retry.replayed());
+  EXPECT_EQ(retry.position(), closed.position());
+  EXPECT_EQ(Head(), head + 3);
+}
+
+TEST_F(PlansE2eTest, ADecisionMayNameAreasOfOtherPlans) {
+  RegisterPlan("kth-vs-2023", "Verksamhetsstöd");
+  RegisterPlan("kth-ls-2023", "Ledningsstöd");
+  ASSERT_THAT(RegisterArea("kth-vs-2023", "1", "Ett"), Succeeded());
+  ASSERT_THAT(RegisterArea("kth-ls-2023", "1", "Ett, ledningsstöd"),
+              Succeeded());
+  v1::RecordDecisionRequest decision;
+  decision.set_plan_id("kth-vs-2023");
+  decision.set_decision_id("ledningsradet-2024-03");
+  decision.set_reference("V-2024-0101");
+  decision.set_body("Ledningsrådet");
+  decision.set_decided_on("2024-03-12");
+  decision.set_title("Samordna område 1 i båda planerna");
+  decision.add_area_ids("1");
+  auto name_other = [](v1::RecordDecisionRequest& request,
+                       const std::string& plan_id, const std::string& area_id) {
+    v1::AreaRef* other = request.add_other_plan_areas();
+    other->set_plan_id(plan_id);
+    other->set_area_id(area_id);
+  };
+
+  const uint64_t head = Head();
+  v1::RecordDecisionRequest wrong = decision;
+  name_other(wrong, "kth-vs-2023", "1");
+  EXPECT_THAT(Send(wrong),
+              Refused(grpc::StatusCode::INVALID_ARGUMENT,
+                      {"other_plan_areas[0].plan_id",
+                       "[rule: other-plan-areas-are-other-plans]"}));
+  wrong = decision;
+  name_other(wrong, "kth-ls-2023", "9");
+  EXPECT_THAT(Send(wrong), Refused(grpc::StatusCode::NOT_FOUND,
+                                   {"other_plan_areas[0]", "\"9\"",
+                                    "[rule: decision-on-known-areas]"}));
+  wrong = decision;
+  name_other(wrong, "no-such-plan", "1");
+  EXPECT_THAT(Send(wrong),
+              Refused(grpc::StatusCode::NOT_FOUND, {"other_plan_areas[0]"}));
+  wrong = decision;
+  name_other(wrong, "kth-ls-2023", "1");
+  name_other(wrong, "kth-ls-2023", "1");
+  EXPECT_THAT(Send(wrong), Refused(grpc::StatusCode::INVALID_ARGUMENT,
+                                   {"other_plan_areas[1]", "twice"}));
+  EXPECT_EQ(Head(), head) << "a refused decision writes nothing";
+
+  name_other(decision, "kth-ls-2023", "1");
+  EXPECT_EQ(Do(decision).stream_id(),
+            "decision-kth-vs-2023:ledningsradet-2024-03");
+  // It shows in the history of the areas of both plans.
+  EXPECT_THAT(HistoryTypes("kth-vs-2023", "1"),
+              ElementsAre("AreaRegistered", "DecisionRecorded"));
+  EXPECT_THAT(HistoryTypes("kth-ls-2023", "1"),
+              ElementsAre("AreaRegistered", "DecisionRecorded"));
+  // It belongs to its own plan, and concerns the other plan's area.
+  v1::ListDecisionsRequest list;
+  list.set_min_position(last_position_);
+  list.set_plan_id("kth-ls-2023");
+  v1::ListDecisionsResponse decisions;
+  ASSERT_TRUE(queries_->ListDecisions(Context().get(), list, &decisions).ok());
+  EXPECT_EQ(decisions.decisions_size(), 0);
+  list.set_area_id("1");
+  ASSERT_TRUE(queries_->ListDecisions(Context().get(), list, &decisions).ok());
+  ASSERT_EQ(decisions.decisions_size(), 1);
+  EXPECT_EQ(decisions.decisions(0).plan_id(), "kth-vs-2023");
+  ASSERT_EQ(decisions.decisions(0).other_plan_areas_size(), 1);
+  EXPECT_EQ(decisions.decisions(0).other_plan_areas(0).plan_id(),
+            "kth-ls-2023");
+  list.set_plan_id("kth-vs-2023");
+  ASSERT_TRUE(queries_->ListDecisions(Context().get(), list, &decisions).ok());
+  EXPECT_EQ(decisions.decisions_size(), 1);
+}
+
 TEST_F(PlansE2eTest, RegisterAndRevisePlanCheckTheirFields) {
   v1::RegisterPlanRequest request;
   request.set_plan_id("kth-vs-2023");

@@ -9,6 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/sync.h"
 #include "domain/event_codec.h"
+#include "eventstore/rocksdb_event_store.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/temp_dir.h"
 
@@ -18,9 +20,10 @@ namespace {
 class PlanCommandHandlerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto store = eventstore::EventStore::Open(
+    auto store = eventstore::RocksDbEventStore::Open(
         {.path = dir_.path(), .durability = eventstore::Durability::kNoSync});
     ASSERT_TRUE(store.ok()) << store.status();
+    rocksdb_ = store->get();
     store_ = *std::move(store);
     handler_ = std::make_unique<PlanCommandHandler>(store_.get());
   }
@@ -59,7 +62,52 @@ class PlanCommandHandlerTest : public ::testing::Test {
     return request;
   }
 
+  // Starts `command`; its outcome arrives in `*result`, then `*done`.
+  template <typename Request>
+  void Start(const Request& command, absl::StatusOr<v1::CommandResult>* result,
+             Notification* done) {
+    handler_->Handle(principal_, command,
+                     [result, done](absl::StatusOr<v1::CommandResult> outcome) {
+                       *result = std::move(outcome);
+                       done->Notify();
+                     });
+  }
+
+  // Waits (a bounded while) until `count` appends wait in the paused store.
+  void AwaitQueuedAppends(size_t count) {
+    const absl::Time give_up = absl::Now() + absl::Seconds(1);
+    while (rocksdb_->QueuedAppendsForTesting() < count &&
+           absl::Now() < give_up) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+  }
+
+  // Plan "kth-vs-2023" with area "1", closed: a plan that may close.
+  void RegisterClosablePlan() {
+    v1::RegisterPlanRequest plan;
+    plan.set_plan_id("kth-vs-2023");
+    plan.mutable_fields()->set_title("Verksamhetsstöd");
+    ASSERT_TRUE(Run(plan).ok());
+    v1::RegisterAreaRequest area = Register("1");
+    area.set_plan_id("kth-vs-2023");
+    ASSERT_TRUE(Run(area).ok());
+    v1::CloseAreaRequest close;
+    close.set_plan_id("kth-vs-2023");
+    close.set_area_id("1");
+    close.set_outcome(v1::OUTCOME_COMPLETED);
+    close.set_reason("Done");
+    ASSERT_TRUE(Run(close).ok());
+  }
+
+  static v1::ClosePlanRequest ClosePlan() {
+    v1::ClosePlanRequest close;
+    close.set_plan_id("kth-vs-2023");
+    close.set_reason("Period over");
+    return close;
+  }
+
   plantrail::testing::TempDir dir_;
+  eventstore::RocksDbEventStore* rocksdb_ = nullptr;
   std::unique_ptr<eventstore::EventStore> store_;
   std::unique_ptr<PlanCommandHandler> handler_;
   const Principal principal_{.name = "planner-anna"};
@@ -120,6 +168,62 @@ TEST_F(PlanCommandHandlerTest, ConcurrentRetriesOfOneCommandWriteOnce) {
   }
   EXPECT_EQ(written, 1);
   EXPECT_EQ(store_->HeadPosition(), 1u);
+}
+
+}  // namespace
+}  // namespace plantrail::services
+
+namespace plantrail::services {
+namespace {
+
+// An area that opens while its plan closes: whichever commits first, the
+// other decides on it, so a closed plan never holds an open area. The store
+// is paused so that the first command's append waits uncommitted while the
+// second is submitted.
+TEST_F(PlanCommandHandlerTest, AnAreaOpeningFirstKeepsItsPlanFromClosing) {
+  RegisterClosablePlan();
+  rocksdb_->PauseWriterForTesting();
+  absl::StatusOr<v1::CommandResult> opened, closed;
+  Notification opened_done, closed_done;
+  v1::RegisterAreaRequest area = Register("2");
+  area.set_plan_id("kth-vs-2023");
+  Start(area, &opened, &opened_done);
+  AwaitQueuedAppends(1);
+  Start(ClosePlan(), &closed, &closed_done);
+  // Were ClosePlan to decide now (on a log without area 2), its append
+  // would join the queue.
+  AwaitQueuedAppends(2);
+  rocksdb_->ResumeWriterForTesting();
+  opened_done.WaitForNotification();
+  closed_done.WaitForNotification();
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ(closed.status().code(), absl::StatusCode::kFailedPrecondition)
+      << closed.status();
+  EXPECT_THAT(std::string(closed.status().message()),
+              ::testing::HasSubstr("\"2\""));
+  EXPECT_EQ(*store_->StreamVersion("plan-kth-vs-2023"), 1u);
+}
+
+TEST_F(PlanCommandHandlerTest, APlanClosingFirstKeepsAnAreaFromOpening) {
+  RegisterClosablePlan();
+  rocksdb_->PauseWriterForTesting();
+  absl::StatusOr<v1::CommandResult> opened, closed;
+  Notification opened_done, closed_done;
+  Start(ClosePlan(), &closed, &closed_done);
+  AwaitQueuedAppends(1);
+  v1::RegisterAreaRequest area = Register("2");
+  area.set_plan_id("kth-vs-2023");
+  Start(area, &opened, &opened_done);
+  AwaitQueuedAppends(2);
+  rocksdb_->ResumeWriterForTesting();
+  opened_done.WaitForNotification();
+  closed_done.WaitForNotification();
+  ASSERT_TRUE(closed.ok()) << closed.status();
+  EXPECT_EQ(opened.status().code(), absl::StatusCode::kFailedPrecondition)
+      << opened.status();
+  EXPECT_THAT(std::string(opened.status().message()),
+              ::testing::HasSubstr("[rule: closed-plan-is-settled]"));
+  EXPECT_EQ(*store_->StreamVersion("area-kth-vs-2023:2"), 0u);
 }
 
 }  // namespace
