@@ -492,11 +492,12 @@ void PlanCommandHandler::Attempt(std::shared_ptr<Execution> execution) {
   const v1::CommandOptions& options = execution->options;
   if (options.has_expected_version() &&
       options.expected_version() != decided->version) {
-    Finish(std::move(execution),
-           eventstore::VersionConflict(
-               execution->stream_id,
-               eventstore::ExpectedVersion::Exact(options.expected_version()),
-               decided->version));
+    // Made before the call: its arguments may be evaluated in any order.
+    absl::Status conflict = eventstore::VersionConflict(
+        execution->stream_id,
+        eventstore::ExpectedVersion::Exact(options.expected_version()),
+        decided->version);
+    Finish(std::move(execution), std::move(conflict));
     return;
   }
   // Every event carries who and which command; `part` tells a command's
