@@ -2,10 +2,11 @@
 
 #include <algorithm>
 
-#include "absl/container/flat_hash_set.h"
 #include "domain/event_codec.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
+#include "plantrail/v1/field_options.pb.h"
+#include "plantrail/v1/plan.pb.h"
 
 namespace plantrail::domain {
 namespace {
@@ -13,17 +14,8 @@ namespace {
 using ::google::protobuf::FieldDescriptor;
 using ::google::protobuf::Message;
 
-// The free-text fields of the plan's messages. Titles, ids, references and
-// units are structure, not free text.
-const absl::flat_hash_set<absl::string_view>& FreeTextFields() {
-  static const auto* fields = new absl::flat_hash_set<absl::string_view>{
-      "rationale", "desired_effect", "narrative",    "reason",    "note",
-      "body",      "outcome",        "outcome_text", "correction"};
-  return *fields;
-}
-
-// Calls `visit` with the message and field of every singular free-text
-// field set in `message`, at any depth.
+// Calls `visit` with the message, field and index (-1: singular) of every
+// free-text value set in `message`, at any depth.
 template <typename Visit>
 void ForEachFreeText(Message& message, const Visit& visit) {
   const google::protobuf::Reflection* reflection = message.GetReflection();
@@ -39,23 +31,51 @@ void ForEachFreeText(Message& message, const Visit& visit) {
       } else {
         ForEachFreeText(*reflection->MutableMessage(&message, field), visit);
       }
-    } else if (field->cpp_type() == FieldDescriptor::CPPTYPE_STRING &&
-               !field->is_repeated() && IsFreeTextField(field->name())) {
-      visit(message, *field);
+    } else if (IsFreeText(*field)) {
+      if (field->is_repeated()) {
+        for (int i = 0; i < reflection->FieldSize(message, field); ++i) {
+          visit(message, *field, i);
+        }
+      } else {
+        visit(message, *field, -1);
+      }
     }
   }
 }
 
+std::string GetText(const Message& message, const FieldDescriptor& field,
+                    int index) {
+  const google::protobuf::Reflection* reflection = message.GetReflection();
+  return index < 0 ? reflection->GetString(message, &field)
+                   : reflection->GetRepeatedString(message, &field, index);
+}
+
+void SetText(Message& message, const FieldDescriptor& field, int index,
+             std::string text) {
+  const google::protobuf::Reflection* reflection = message.GetReflection();
+  if (index < 0) {
+    reflection->SetString(&message, &field, std::move(text));
+  } else {
+    reflection->SetRepeatedString(&message, &field, index, std::move(text));
+  }
+}
+
 void ClearFreeText(Message& message) {
-  ForEachFreeText(message, [](Message& m, const FieldDescriptor& field) {
-    m.GetReflection()->SetString(&m, &field, "");
-  });
+  ForEachFreeText(message, [](Message& m, const FieldDescriptor& field,
+                              int index) { SetText(m, field, index, ""); });
 }
 
 }  // namespace
 
-bool IsFreeTextField(absl::string_view name) {
-  return FreeTextFields().contains(name);
+bool IsFreeText(const FieldDescriptor& field) {
+  return field.cpp_type() == FieldDescriptor::CPPTYPE_STRING &&
+         field.options().GetExtension(v1::text_class) == v1::TEXT_FREE;
+}
+
+bool IsFreeTextAreaField(absl::string_view name) {
+  const FieldDescriptor* field =
+      v1::AreaState::descriptor()->FindFieldByName(std::string(name));
+  return field != nullptr && IsFreeText(*field);
 }
 
 v1::PlanEvent WithoutFreeText(const v1::PlanEvent& event) {
@@ -67,23 +87,24 @@ v1::PlanEvent WithoutFreeText(const v1::PlanEvent& event) {
 std::vector<std::string> FreeTexts(const v1::PlanEvent& event) {
   v1::PlanEvent copy = event;
   std::vector<std::string> texts;
-  ForEachFreeText(copy, [&](Message& m, const FieldDescriptor& field) {
-    std::string text = m.GetReflection()->GetString(m, &field);
-    if (!text.empty()) texts.push_back(std::move(text));
-  });
+  ForEachFreeText(copy,
+                  [&](Message& m, const FieldDescriptor& field, int index) {
+                    std::string text = GetText(m, field, index);
+                    if (!text.empty()) texts.push_back(std::move(text));
+                  });
   return texts;
 }
 
 v1::PlanEvent WithoutTexts(const v1::PlanEvent& event,
                            const std::vector<std::string>& texts) {
   v1::PlanEvent narrowed = event;
-  ForEachFreeText(narrowed, [&](Message& m, const FieldDescriptor& field) {
-    const google::protobuf::Reflection* reflection = m.GetReflection();
-    if (std::find(texts.begin(), texts.end(),
-                  reflection->GetString(m, &field)) != texts.end()) {
-      reflection->SetString(&m, &field, "");
-    }
-  });
+  ForEachFreeText(
+      narrowed, [&](Message& m, const FieldDescriptor& field, int index) {
+        if (std::find(texts.begin(), texts.end(), GetText(m, field, index)) !=
+            texts.end()) {
+          SetText(m, field, index, "");
+        }
+      });
   return narrowed;
 }
 

@@ -1,9 +1,12 @@
 // What a redaction leaves of a plan event. Personal data in a plan lives in
-// its free text (rationales, narratives, reasons, notes, decision bodies);
-// its structure (ids, titles, dates, phases, health, units, dependencies)
-// is the organisation's record and keeps the plan foldable. So the
-// tombstone of a plan event is the same event with every free text
-// emptied: evolve still folds it to the same dates and phases.
+// its free text (rationales, narratives, reasons, notes, outcomes); its
+// structure (ids, titles, dates, phases, health, units, dependencies, the
+// deciding body) is the organisation's record and keeps the plan foldable.
+// Which string field is which is marked in the contract itself, with the
+// field option `(plantrail.v1.text_class)` (field_options.proto), not guessed
+// from names. So the tombstone of a plan event is the same event with
+// every free text emptied: evolve still folds it to the same dates and
+// phases.
 #ifndef PLANTRAIL_DOMAIN_REDACTION_H_
 #define PLANTRAIL_DOMAIN_REDACTION_H_
 
@@ -12,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "google/protobuf/descriptor.h"
 #include "plantrail/v1/plan_events.pb.h"
 
 namespace plantrail::domain {
@@ -20,13 +24,17 @@ namespace plantrail::domain {
 // which the history folds into the entries they redact.
 inline constexpr char kRedactionStream[] = "plantrail-redactions";
 
-// Whether a string field of this name is free text (rationale, narrative,
-// reason, note, ...), which a redaction empties.
-bool IsFreeTextField(absl::string_view name);
+// Whether `field` is a string field marked TEXT_FREE, which a redaction
+// empties (every element, when repeated).
+bool IsFreeText(const google::protobuf::FieldDescriptor& field);
+
+// Whether the AreaState field named `name` is free text: the fields an
+// area's history shows the before and after of.
+bool IsFreeTextAreaField(absl::string_view name);
 
 // `event` with every free-text field, at any depth, set to "" (a proto3
 // optional one stays present, so "changed to nothing" is not read as "not
-// changed").
+// changed"; a repeated one keeps its length, each element "").
 v1::PlanEvent WithoutFreeText(const v1::PlanEvent& event);
 
 // The non-empty free texts of `event`, at any depth.

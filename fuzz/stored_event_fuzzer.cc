@@ -69,15 +69,14 @@ void CheckSameBytes(absl::string_view what, absl::string_view decoded,
                                     " encodes back as ", Escaped(encoded)));
 }
 
-// Free text (domain::IsFreeTextField) is what a redaction empties; the rest
+// Free text (domain::IsFreeText) is what a redaction empties; the rest
 // of a folded state must not change.
 class IgnoreFreeText : public MessageDifferencer::IgnoreCriteria {
  public:
   bool IsIgnored(
       const Message&, const Message&, const FieldDescriptor* field,
       const std::vector<MessageDifferencer::SpecificField>&) override {
-    return field->cpp_type() == FieldDescriptor::CPPTYPE_STRING &&
-           !field->is_repeated() && domain::IsFreeTextField(field->name());
+    return domain::IsFreeText(*field);
   }
 };
 

@@ -291,11 +291,7 @@ void RedactEntry(v1::HistoryEntry& entry) {
   entry.clear_reason();
   auto* changes = entry.mutable_changes();
   for (int i = changes->size() - 1; i >= 0; --i) {
-    const FieldDescriptor* field =
-        v1::AreaState::descriptor()->FindFieldByName(changes->Get(i).field());
-    if (field != nullptr &&
-        field->cpp_type() == FieldDescriptor::CPPTYPE_STRING &&
-        domain::IsFreeTextField(field->name())) {
+    if (domain::IsFreeTextAreaField(changes->Get(i).field())) {
       changes->DeleteSubrange(i, 1);
     }
   }
