@@ -1,15 +1,25 @@
 #include "services/admin_service.h"
 
+#include <map>
+#include <optional>
+#include <string>
+
 #include "absl/strings/str_cat.h"
 #include "audit/digest.h"
 #include "common/status_macros.h"
 #include "services/backup.h"
 #include "services/grpc_status.h"
+#include "services/page_token.h"
 #include "services/plan_command_handler.h"
 #include "services/redaction.h"
 
 namespace plantrail::services {
 namespace {
+
+// Admin listings are short (tokens, projections); a page as in the plan
+// queries.
+constexpr uint32_t kDefaultPageSize = 100;
+constexpr uint32_t kMaxPageSize = 1000;
 
 // A broken chain, a log that no longer extends the digest, or a projection
 // folded from another log are findings in the response, not RPC errors.
@@ -264,7 +274,23 @@ grpc::ServerUnaryReactor* AdminService::ListProjections(
       !caller.ok()) {
     return FinishUnary(context, caller.status());
   }
+  absl::StatusOr<std::optional<PageCursor>> cursor =
+      DecodePageToken("projections", *request, request->page_token());
+  if (!cursor.ok()) return FinishUnary(context, cursor.status());
+  std::map<std::string, const projections::ProjectionRunner*> by_name;
   for (const projections::ProjectionRunner* runner : projections_) {
+    by_name.emplace(runner->name(), runner);
+  }
+  const uint32_t page_size =
+      PageSizeOf(request->page_size(), kDefaultPageSize, kMaxPageSize);
+  for (const auto& [name, runner] : by_name) {
+    if (*cursor && name <= (*cursor)->after) continue;
+    if (static_cast<uint32_t>(response->projections_size()) == page_size) {
+      response->set_next_page_token(
+          EncodePageToken("projections", *request,
+                          {.after = response->projections().rbegin()->name()}));
+      break;
+    }
     StatusInto(runner->Status(), *response->add_projections());
   }
   return FinishUnary(context, absl::OkStatus());
@@ -316,7 +342,21 @@ grpc::ServerUnaryReactor* AdminService::ListTokens(
   absl::StatusOr<Principal> caller =
       authorizer_->Authorize(*context, MethodName<v1::Admin>("ListTokens"));
   if (!caller.ok()) return FinishUnary(context, caller.status());
+  absl::StatusOr<std::optional<PageCursor>> cursor =
+      DecodePageToken("tokens", *request, request->page_token());
+  if (!cursor.ok()) return FinishUnary(context, cursor.status());
+  const uint32_t page_size =
+      PageSizeOf(request->page_size(), kDefaultPageSize, kMaxPageSize);
+  // A token id never changes: going on after the last one given lists each
+  // token that existed at the first page exactly once.
   for (v1::TokenInfo& info : tokens_->List()) {
+    if (*cursor && info.token_id() <= (*cursor)->after) continue;
+    if (static_cast<uint32_t>(response->tokens_size()) == page_size) {
+      response->set_next_page_token(
+          EncodePageToken("tokens", *request,
+                          {.after = response->tokens().rbegin()->token_id()}));
+      break;
+    }
     *response->add_tokens() = std::move(info);
   }
   return FinishUnary(context, absl::OkStatus());

@@ -29,6 +29,7 @@
 #include "projections/area_state_projection.h"
 #include "projections/history_projection.h"
 #include "projections/plan_stream.h"
+#include "services/page_token.h"
 
 namespace plantrail::services {
 namespace {
@@ -40,9 +41,12 @@ constexpr uint32_t kDefaultPageSize = 100;
 constexpr uint32_t kMaxPageSize = 1000;
 // Page tokens: web-safe base64 of a kind tag and a number, so that a token
 // of one listing is refused by another.
-constexpr char kAreasToken[] = "a1:";
-constexpr char kDecisionsToken[] = "d1:";
-constexpr char kPlansToken[] = "p1:";
+constexpr char kAreasListing[] = "areas";
+// Paging folds the areas changed since a listing's first page back to it;
+// beyond this many, the listing starts again.
+constexpr size_t kMaxAreasFoldedBack = 10000;
+constexpr char kDecisionsListing[] = "decisions";
+constexpr char kPlansListing[] = "plans";
 // GetDependencies: nodes and edges one query may look at in all (a plan of
 // ten thousand areas with ten dependencies each takes about a fifth of it),
 // and entries per list of its answer, so that its size stays far below a
@@ -51,37 +55,8 @@ constexpr uint64_t kDependencyWorkSteps = 2'000'000;
 constexpr int kMaxDependencyLinks = 5'000;
 constexpr int kMaxDependencyCycles = 100;
 
-absl::Status BadToken() {
-  return absl::InvalidArgumentError(
-      "page_token: not a token this server issued for this listing; start "
-      "again without one");
-}
-
-std::string MakeToken(absl::string_view kind, uint64_t number) {
-  return absl::WebSafeBase64Escape(absl::StrCat(kind, number));
-}
-
-absl::StatusOr<uint64_t> ReadToken(absl::string_view kind,
-                                   absl::string_view token) {
-  if (token.empty()) return 0;
-  std::string raw;
-  uint64_t number;
-  if (!absl::WebSafeBase64Unescape(token, &raw)) return BadToken();
-  absl::string_view rest = raw;
-  if (!absl::ConsumePrefix(&rest, kind) || !absl::SimpleAtoi(rest, &number)) {
-    return BadToken();
-  }
-  return number;
-}
-
-absl::StatusOr<uint32_t> PageSize(uint32_t requested) {
-  if (requested == 0) return kDefaultPageSize;
-  if (requested > kMaxPageSize) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("page_size: must be at most ", kMaxPageSize, " (got ",
-                     requested, "); 0 means ", kDefaultPageSize));
-  }
-  return requested;
+uint32_t PageSize(uint32_t requested) {
+  return PageSizeOf(requested, kDefaultPageSize, kMaxPageSize);
 }
 
 std::optional<absl::CivilDay> LastDay(const v1::PlanDate& date) {
@@ -147,18 +122,6 @@ absl::Time LastActivity(const v1::AreaState& area) {
   return TimeOf(area.has_latest_report_recorded_at()
                     ? area.latest_report_recorded_at()
                     : area.registered_at());
-}
-
-// Moves the page of `items` that starts at `offset` into `page` and returns
-// the token of the next page (empty after the last).
-template <typename Message, typename Field>
-std::string Paginate(std::vector<Message>& items, uint64_t offset,
-                     uint32_t page_size, absl::string_view tag, Field* page) {
-  for (uint64_t i = offset; i < items.size() && i < offset + page_size; ++i) {
-    *page->Add() = std::move(items[i]);
-  }
-  return offset + page_size < items.size() ? MakeToken(tag, offset + page_size)
-                                           : std::string();
 }
 
 template <typename Message>
@@ -337,6 +300,38 @@ absl::Status CheckPlanFilter(const PlanIndex& plans,
   return absl::OkStatus();
 }
 
+// The areas of `all` changed since `snapshot`, in their order, as they
+// were there (version 0: registered since).
+absl::StatusOr<std::vector<v1::AreaState>> AreasAt(
+    const eventstore::EventStore& log, const PlanIndex& plans,
+    const std::vector<v1::AreaState>& all, uint64_t snapshot) {
+  std::vector<v1::AreaState> folded;
+  for (const v1::AreaState& area : all) {
+    if (area.position() <= snapshot) continue;
+    if (folded.size() == kMaxAreasFoldedBack) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "page_token: more than ", kMaxAreasFoldedBack,
+          " areas changed since the listing's first page (position ", snapshot,
+          "); start again without a token"));
+    }
+    const std::string& plan_id = plans.EffectivePlan(area.plan_id());
+    const auto plan = plans.plans.find(plan_id);
+    const bool unplanned_names =
+        plan_id.empty() ||
+        (plan != plans.plans.end() && plan->second.holds_unplanned());
+    PLANTRAIL_ASSIGN_OR_RETURN(
+        v1::AreaState then,
+        projections::FoldArea(
+            log,
+            domain::QualifiedId(unplanned_names ? "" : plan_id, area.area_id()),
+            [snapshot](const projections::PlanEventRecord& record) {
+              return record.context.position <= snapshot;
+            }));
+    folded.push_back(std::move(then));
+  }
+  return folded;
+}
+
 }  // namespace
 
 PlanQueries::PlanQueries(const eventstore::EventStore* log,
@@ -451,9 +446,10 @@ PlanQueries::AllAreas(const projections::StateReader& reader) const {
 absl::StatusOr<v1::ListAreasResponse> PlanQueries::ListAreas(
     const v1::ListAreasRequest& request,
     const std::vector<std::string>& visible) const {
-  PLANTRAIL_ASSIGN_OR_RETURN(uint32_t page_size, PageSize(request.page_size()));
-  PLANTRAIL_ASSIGN_OR_RETURN(uint64_t offset,
-                             ReadToken(kAreasToken, request.page_token()));
+  const uint32_t page_size = PageSize(request.page_size());
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      std::optional<PageCursor> cursor,
+      DecodePageToken(kAreasListing, request, request.page_token()));
   for (int phase : request.phases()) {
     if (!v1::Phase_IsValid(phase) || phase == v1::PHASE_UNSPECIFIED) {
       return absl::InvalidArgumentError(
@@ -474,8 +470,18 @@ absl::StatusOr<v1::ListAreasResponse> PlanQueries::ListAreas(
   PLANTRAIL_RETURN_IF_ERROR(CheckPlanFilter(plans, request.plan_id()));
   PLANTRAIL_ASSIGN_OR_RETURN(
       std::shared_ptr<const std::vector<v1::AreaState>> all, AllAreas(*reader));
+  // The areas as they were at the first page: every page of a listing
+  // filters and sorts the same view, whatever was written in between.
+  const uint64_t snapshot = cursor ? cursor->snapshot : reader->checkpoint();
+  PLANTRAIL_ASSIGN_OR_RETURN(std::vector<v1::AreaState> folded_back,
+                             AreasAt(*log_, plans, *all, snapshot));
 
-  const absl::Time now = now_();
+  // Filters relative to now keep the first page's clock (and only they
+  // put it in the token, so that equal listings get equal tokens).
+  const bool relative_to_now = request.overdue() || request.stale_days() > 0;
+  const absl::Time now = cursor && relative_to_now
+                             ? absl::FromUnixMicros(cursor->now_micros)
+                             : now_();
   const absl::CivilDay today = DayOf(now);
   const std::string title_text = domain::FoldCase(request.title_contains());
   auto keep = [&](const v1::AreaState& area) {
@@ -512,10 +518,18 @@ absl::StatusOr<v1::ListAreasResponse> PlanQueries::ListAreas(
     }
     return true;
   };
-  // Pointers into the shared parse: only the page is copied.
+  // Pointers into the shared parse (or the few areas folded back): only
+  // the page is copied.
   std::vector<const v1::AreaState*> areas;
+  size_t next_folded = 0;
   for (const v1::AreaState& area : *all) {
-    if (keep(area)) areas.push_back(&area);
+    const v1::AreaState* then = &area;
+    if (area.position() > snapshot) {
+      // Changed since the first page: as it was then, if it existed.
+      then = &folded_back[next_folded++];
+      if (then->version() == 0) continue;
+    }
+    if (keep(*then)) areas.push_back(then);
   }
   switch (request.sort()) {
     case v1::AREA_SORT_PLANNED_END: {
@@ -558,13 +572,18 @@ absl::StatusOr<v1::ListAreasResponse> PlanQueries::ListAreas(
   v1::ListAreasResponse response;
   response.set_total(static_cast<uint32_t>(areas.size()));
   response.set_position(reader->checkpoint());
+  const uint64_t offset = cursor ? cursor->offset : 0;
   for (uint64_t i = offset; i < areas.size() && i < offset + page_size; ++i) {
     v1::AreaState& area = *response.add_areas();
     area = *areas[i];
     Present(plans, area);
   }
   if (offset + page_size < areas.size()) {
-    response.set_next_page_token(MakeToken(kAreasToken, offset + page_size));
+    response.set_next_page_token(EncodePageToken(
+        kAreasListing, request,
+        {.snapshot = snapshot,
+         .now_micros = relative_to_now ? absl::ToUnixMicros(now) : 0,
+         .offset = offset + page_size}));
   }
   return response;
 }
@@ -573,16 +592,20 @@ absl::StatusOr<v1::GetHistoryResponse> PlanQueries::GetHistory(
     const v1::GetHistoryRequest& request,
     const std::vector<std::string>& visible) const {
   PLANTRAIL_RETURN_IF_ERROR(domain::CheckId("area_id", request.area_id()));
-  PLANTRAIL_ASSIGN_OR_RETURN(uint32_t page_size, PageSize(request.page_size()));
+  const uint32_t page_size = PageSize(request.page_size());
   PLANTRAIL_ASSIGN_OR_RETURN(PlanIndex plans,
                              LoadPlans(*areas_->Live(), visible));
   PLANTRAIL_ASSIGN_OR_RETURN(
       AreaAddress address, Locate(plans, request.plan_id(), request.area_id()));
   const std::string& key = address.qualified_id;
-  // A history token names its area, so that it continues only that history.
-  const std::string history_token = absl::StrCat("h1:", key, "@");
-  PLANTRAIL_ASSIGN_OR_RETURN(uint64_t from,
-                             ReadToken(history_token, request.page_token()));
+  // A history token names its area, so that it continues only that history
+  // (the area and the order are its filters), and goes on from the
+  // position of the next entry: a history only grows at its end.
+  const std::string listing = absl::StrCat("history:", key);
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      std::optional<PageCursor> cursor,
+      DecodePageToken(listing, request, request.page_token()));
+  const uint64_t from = cursor ? cursor->offset : 0;
   std::shared_ptr<const projections::StateReader> reader = history_->Live();
   const std::string prefix = projections::HistoryPrefix(key);
   const std::string start =
@@ -611,7 +634,8 @@ absl::StatusOr<v1::GetHistoryResponse> PlanQueries::GetHistory(
     if (!next.ParseFromString(entries[page_size].second)) {
       return absl::DataLossError("a stored history entry does not parse");
     }
-    response.set_next_page_token(MakeToken(history_token, next.position()));
+    response.set_next_page_token(
+        EncodePageToken(listing, request, {.offset = next.position()}));
   }
   return response;
 }
@@ -619,9 +643,10 @@ absl::StatusOr<v1::GetHistoryResponse> PlanQueries::GetHistory(
 absl::StatusOr<v1::ListDecisionsResponse> PlanQueries::ListDecisions(
     const v1::ListDecisionsRequest& request,
     const std::vector<std::string>& visible) const {
-  PLANTRAIL_ASSIGN_OR_RETURN(uint32_t page_size, PageSize(request.page_size()));
-  PLANTRAIL_ASSIGN_OR_RETURN(uint64_t offset,
-                             ReadToken(kDecisionsToken, request.page_token()));
+  const uint32_t page_size = PageSize(request.page_size());
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      std::optional<PageCursor> cursor,
+      DecodePageToken(kDecisionsListing, request, request.page_token()));
   PLANTRAIL_ASSIGN_OR_RETURN(
       std::optional<PlanDate> from,
       ParseFilterDate("decided_from", request.decided_from()));
@@ -638,7 +663,11 @@ absl::StatusOr<v1::ListDecisionsResponse> PlanQueries::ListDecisions(
     decision.set_plan_id(plans.EffectivePlan(decision.plan_id()));
   }
   const std::string body = domain::FoldCase(request.body());
+  // The decisions recorded by the first page (a decision never changes but
+  // by redaction, which leaves it where it is).
+  const uint64_t snapshot = cursor ? cursor->snapshot : reader->checkpoint();
   auto keep = [&](const v1::DecisionState& decision) {
+    if (decision.position() > snapshot) return false;
     if (!plans.Sees(decision.plan_id())) return false;
     const bool of_plan =
         request.plan_id().empty() || decision.plan_id() == request.plan_id();
@@ -679,9 +708,16 @@ absl::StatusOr<v1::ListDecisionsResponse> PlanQueries::ListDecisions(
                    });
   v1::ListDecisionsResponse response;
   response.set_position(reader->checkpoint());
-  response.set_next_page_token(Paginate(decisions, offset, page_size,
-                                        kDecisionsToken,
-                                        response.mutable_decisions()));
+  const uint64_t offset = cursor ? cursor->offset : 0;
+  for (uint64_t i = offset; i < decisions.size() && i < offset + page_size;
+       ++i) {
+    *response.add_decisions() = std::move(decisions[i]);
+  }
+  if (offset + page_size < decisions.size()) {
+    response.set_next_page_token(
+        EncodePageToken(kDecisionsListing, request,
+                        {.snapshot = snapshot, .offset = offset + page_size}));
+  }
   return response;
 }
 
@@ -726,21 +762,27 @@ absl::StatusOr<v1::GetPortfolioResponse> PlanQueries::GetPortfolio(
 absl::StatusOr<v1::ListPlansResponse> PlanQueries::ListPlans(
     const v1::ListPlansRequest& request,
     const std::vector<std::string>& visible) const {
-  PLANTRAIL_ASSIGN_OR_RETURN(uint32_t page_size, PageSize(request.page_size()));
-  PLANTRAIL_ASSIGN_OR_RETURN(uint64_t offset,
-                             ReadToken(kPlansToken, request.page_token()));
+  const uint32_t page_size = PageSize(request.page_size());
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      std::optional<PageCursor> cursor,
+      DecodePageToken(kPlansListing, request, request.page_token()));
   std::shared_ptr<const projections::StateReader> reader = areas_->Live();
   PLANTRAIL_ASSIGN_OR_RETURN(PlanIndex index, LoadPlans(*reader, visible));
-  std::vector<v1::PlanState> plans;
-  for (auto& [id, plan] : index.plans) {
-    if (!index.Sees(id)) continue;
-    if (request.open_only() && plan.closed()) continue;
-    plans.push_back(std::move(plan));
-  }
+  // In plan id order, after the last id given: a plan id never changes.
   v1::ListPlansResponse response;
   response.set_position(reader->checkpoint());
-  response.set_next_page_token(Paginate(plans, offset, page_size, kPlansToken,
-                                        response.mutable_plans()));
+  for (auto& [id, plan] : index.plans) {
+    if (cursor && id <= cursor->after) continue;
+    if (!index.Sees(id)) continue;
+    if (request.open_only() && plan.closed()) continue;
+    if (static_cast<uint32_t>(response.plans_size()) == page_size) {
+      response.set_next_page_token(
+          EncodePageToken(kPlansListing, request,
+                          {.after = response.plans().rbegin()->plan_id()}));
+      break;
+    }
+    *response.add_plans() = std::move(plan);
+  }
   return response;
 }
 

@@ -24,10 +24,18 @@ void AddProjections(CLI::App* admin, Context& context) {
   command->footer("Example:\n  plantrail admin projections");
   context.Action(command, [&context]() -> absl::Status {
     PLANTRAIL_ASSIGN_OR_RETURN(Client * client, context.client());
+    // Every page, as one answer.
     v1::ListProjectionsResponse response;
-    PLANTRAIL_RETURN_IF_ERROR(
-        client->Call(&Stub::ListProjections, client->admin(),
-                     v1::ListProjectionsRequest(), response));
+    v1::ListProjectionsRequest request;
+    do {
+      v1::ListProjectionsResponse page;
+      PLANTRAIL_RETURN_IF_ERROR(
+          client->Call(&Stub::ListProjections, client->admin(), request, page));
+      for (v1::ProjectionStatus& one : *page.mutable_projections()) {
+        *response.add_projections() = std::move(one);
+      }
+      request.set_page_token(page.next_page_token());
+    } while (!request.page_token().empty());
     if (context.json) {
       context.PrintJson(response);
       return absl::OkStatus();
@@ -186,9 +194,18 @@ void AddTokenList(CLI::App* token, Context& context) {
   command->footer("Example:\n  plantrail admin token list");
   context.Action(command, [&context]() -> absl::Status {
     PLANTRAIL_ASSIGN_OR_RETURN(Client * client, context.client());
+    // Every page, as one answer.
     v1::ListTokensResponse response;
-    PLANTRAIL_RETURN_IF_ERROR(client->Call(&Stub::ListTokens, client->admin(),
-                                           v1::ListTokensRequest(), response));
+    v1::ListTokensRequest request;
+    do {
+      v1::ListTokensResponse page;
+      PLANTRAIL_RETURN_IF_ERROR(
+          client->Call(&Stub::ListTokens, client->admin(), request, page));
+      for (v1::TokenInfo& one : *page.mutable_tokens()) {
+        *response.add_tokens() = std::move(one);
+      }
+      request.set_page_token(page.next_page_token());
+    } while (!request.page_token().empty());
     if (context.json) {
       context.PrintJson(response);
       return absl::OkStatus();

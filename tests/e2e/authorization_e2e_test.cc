@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -785,6 +786,54 @@ TEST_F(AuthorizationE2eTest, GrantsAreEventsAndSurviveARestart) {
   for (const v1::RecordedEvent& event : ReadAll()) {
     EXPECT_THAT(event.payload(), Not(HasSubstr(auditor)));
   }
+}
+
+TEST_F(AuthorizationE2eTest, TokensAndProjectionsPageByTheirNames) {
+  for (const char* who : {"ulla", "vera", "wilma", "ylva"})
+    Grant(who, "reader");
+  // Five tokens (the admin's and four), two a page; a token granted between
+  // pages does not make any token come twice or not at all.
+  v1::ListTokensRequest request;
+  request.set_page_size(2);
+  std::vector<std::string> ids;
+  std::set<std::string> principals;
+  for (int page = 0; page < 10; ++page) {
+    v1::ListTokensResponse listed;
+    ASSERT_TRUE(admin_->ListTokens(Context().get(), request, &listed).ok());
+    EXPECT_LE(listed.tokens_size(), 2);
+    for (const v1::TokenInfo& info : listed.tokens()) {
+      ids.push_back(info.token_id());
+      principals.insert(info.principal());
+    }
+    if (page == 0) Grant("zara", "reader");
+    if (listed.next_page_token().empty()) break;
+    request.set_page_token(listed.next_page_token());
+  }
+  EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), ids.size());
+  for (const char* who : {"admin", "ulla", "vera", "wilma", "ylva"}) {
+    EXPECT_TRUE(principals.contains(who)) << who;
+  }
+  // A token of another listing is refused.
+  v1::ListProjectionsRequest projections;
+  projections.set_page_size(1);
+  v1::ListProjectionsResponse first;
+  ASSERT_TRUE(
+      admin_->ListProjections(Context().get(), projections, &first).ok());
+  ASSERT_EQ(first.projections_size(), 1);
+  ASSERT_FALSE(first.next_page_token().empty());
+  request.set_page_token(first.next_page_token());
+  v1::ListTokensResponse refused;
+  const grpc::Status status =
+      admin_->ListTokens(Context().get(), request, &refused);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("page_token"));
+  projections.set_page_token(first.next_page_token());
+  v1::ListProjectionsResponse second;
+  ASSERT_TRUE(
+      admin_->ListProjections(Context().get(), projections, &second).ok());
+  ASSERT_EQ(second.projections_size(), 1);
+  EXPECT_LT(first.projections(0).name(), second.projections(0).name());
 }
 
 mode_t ModeOf(const std::string& path) {
