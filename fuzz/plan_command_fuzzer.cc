@@ -1,8 +1,9 @@
 // Hostile PlanCommands requests: raw bytes parsed into each request message
-// (plan_command_input.h frames a sequence of them) and taken the way the
-// command handler takes them (services/plan_command_handler.cc): the area id
-// or the decision id first, the command options, then domain::Decide on the
-// state of the command's stream, and an accepted event folded in (evolve) so
+// of domain/plan_commands.h (plan_command_input.h frames a sequence of them)
+// and taken the way the command handler takes them
+// (services/plan_command_handler.cc): the area, decision or plan id first,
+// the command options, then domain::Decide on the state of the command's
+// stream, and an accepted event folded in (evolve) so
 // that the next command decides on it. Each command is decided on the state
 // of its own stream (empty, or what the sequence and the seeded plan left)
 // and also on a registered area, open and closed, with the same id.
@@ -177,6 +178,10 @@ class Streams {
     auto it = decisions_.find(decision_id);
     return it == decisions_.end() ? v1::DecisionState() : it->second;
   }
+  v1::PlanState Plan(const std::string& plan_id) const {
+    auto it = plans_.find(plan_id);
+    return it == plans_.end() ? v1::PlanState() : it->second;
+  }
 
   // Every area and decision that exists, and the event at `position`.
   domain::Facts FactsFor(uint64_t position) const {
@@ -202,6 +207,11 @@ class Streams {
     domain::EvolveDecision(state, event, Next(state.version()));
     Log(domain::DecisionStream(decision_id), event);
   }
+  void ApplyPlan(const std::string& plan_id, const v1::PlanEvent& event) {
+    v1::PlanState& state = plans_[plan_id];
+    domain::EvolvePlan(state, event, Next(state.version()));
+    Log(domain::PlanStream(plan_id), event);
+  }
 
  private:
   domain::EventContext Next(uint64_t version) const {
@@ -221,6 +231,7 @@ class Streams {
 
   std::map<std::string, v1::AreaState> areas_;
   std::map<std::string, v1::DecisionState> decisions_;
+  std::map<std::string, v1::PlanState> plans_;
   std::vector<domain::EventRef> log_;
 };
 
@@ -308,6 +319,35 @@ bool HandleDecision(const v1::RecordDecisionRequest& command,
   return true;
 }
 
+// A command on a plan's own stream, as HandlePlan takes it.
+template <typename Request>
+bool HandlePlan(const Request& command, Streams& streams) {
+  if (absl::Status id = domain::CheckPlanId("plan_id", command.plan_id());
+      !id.ok()) {
+    Trace(command, id);
+    CheckRefusal(id, command);
+    return false;
+  }
+  if (absl::Status options = domain::CheckOptions(command.options());
+      !options.ok()) {
+    Trace(command, options);
+    CheckRefusal(options, command);
+    return false;
+  }
+  const v1::PlanState state = streams.Plan(command.plan_id());
+  const absl::StatusOr<v1::PlanEvent> event =
+      domain::Decide(state, command, streams.FactsFor(0));
+  Trace(command, event.status());
+  if (!event.ok()) {
+    CheckRefusal(event.status(), command);
+    return false;
+  }
+  CheckEvent(*event, domain::PlanStream(command.plan_id()), state.version(),
+             command.options(), command);
+  streams.ApplyPlan(command.plan_id(), *event);
+  return true;
+}
+
 template <typename Request>
 bool Handle(absl::string_view bytes, Streams& streams,
             const std::vector<v1::AreaState>& registered) {
@@ -319,6 +359,12 @@ bool Handle(absl::string_view bytes, Streams& streams,
   }
   if constexpr (std::is_same_v<Request, v1::RecordDecisionRequest>) {
     return HandleDecision(command, streams);
+  } else if constexpr (requires(const v1::PlanState& plan,
+                                const Request& request,
+                                const domain::Facts& facts) {
+                         domain::Decide(plan, request, facts);
+                       }) {
+    return HandlePlan(command, streams);
   } else {
     return HandleArea(command, streams, registered);
   }
@@ -326,36 +372,10 @@ bool Handle(absl::string_view bytes, Streams& streams,
 
 bool Handle(const FramedCommand& framed, Streams& streams,
             const std::vector<v1::AreaState>& registered) {
-  switch (framed.kind) {
-    case CommandKind::kRegisterArea:
-      return Handle<v1::RegisterAreaRequest>(framed.bytes, streams, registered);
-    case CommandKind::kReviseDetails:
-      return Handle<v1::ReviseDetailsRequest>(framed.bytes, streams,
-                                              registered);
-    case CommandKind::kReportStatus:
-      return Handle<v1::ReportStatusRequest>(framed.bytes, streams, registered);
-    case CommandKind::kReviseSchedule:
-      return Handle<v1::ReviseScheduleRequest>(framed.bytes, streams,
-                                               registered);
-    case CommandKind::kAddDependency:
-      return Handle<v1::AddDependencyRequest>(framed.bytes, streams,
-                                              registered);
-    case CommandKind::kRemoveDependency:
-      return Handle<v1::RemoveDependencyRequest>(framed.bytes, streams,
-                                                 registered);
-    case CommandKind::kChangeUnits:
-      return Handle<v1::ChangeUnitsRequest>(framed.bytes, streams, registered);
-    case CommandKind::kRecordDecision:
-      return Handle<v1::RecordDecisionRequest>(framed.bytes, streams,
-                                               registered);
-    case CommandKind::kCloseArea:
-      return Handle<v1::CloseAreaRequest>(framed.bytes, streams, registered);
-    case CommandKind::kReopenArea:
-      return Handle<v1::ReopenAreaRequest>(framed.bytes, streams, registered);
-    case CommandKind::kCorrectEntry:
-      return Handle<v1::CorrectEntryRequest>(framed.bytes, streams, registered);
-  }
-  return false;
+  return domain::VisitPlanCommand<bool>(framed.kind, [&](auto type) {
+    using Request = typename decltype(type)::type;
+    return Handle<Request>(framed.bytes, streams, registered);
+  });
 }
 
 // The plan every input starts from: areas 3.1.2 and 3.1.3 registered, 3.1.3

@@ -4,10 +4,10 @@
 //   input   := command*
 //   command := kind:u8 length:u16 (big-endian) bytes
 //
-// kind modulo kCommandKinds picks the request message (the rpcs of
-// proto/plantrail/v1/plan_commands.proto, in order); the bytes are that
-// message's binary encoding. A last command shorter than its length takes
-// what is left. seed_corpus.cc writes seeds in this form.
+// kind modulo kCommandKinds picks the request message (the commands of
+// domain/plan_commands.h, which are the rpcs of plan_commands.proto in
+// order); the bytes are that message's binary encoding. A last command shorter
+// than its length takes what is left. seed_corpus.cc writes seeds in this form.
 #ifndef PLANTRAIL_FUZZ_PLAN_COMMAND_INPUT_H_
 #define PLANTRAIL_FUZZ_PLAN_COMMAND_INPUT_H_
 
@@ -17,27 +17,16 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
-#include "google/protobuf/message.h"
+#include "domain/plan_commands.h"
 
 namespace plantrail::fuzz {
 
-enum class CommandKind : uint8_t {
-  kRegisterArea,
-  kReviseDetails,
-  kReportStatus,
-  kReviseSchedule,
-  kAddDependency,
-  kRemoveDependency,
-  kChangeUnits,
-  kRecordDecision,
-  kCloseArea,
-  kReopenArea,
-  kCorrectEntry,
-};
-inline constexpr int kCommandKinds = 11;
+inline constexpr int kCommandKinds =
+    static_cast<int>(domain::kPlanCommandCount);
 
 struct FramedCommand {
-  CommandKind kind;
+  // An index into domain::PlanCommandTypes.
+  size_t kind;
   absl::string_view bytes;
 };
 
@@ -47,8 +36,7 @@ inline std::vector<FramedCommand> SplitCommands(absl::string_view input,
                                                 size_t max) {
   std::vector<FramedCommand> commands;
   while (input.size() >= 3 && commands.size() < max) {
-    const auto kind = static_cast<CommandKind>(static_cast<uint8_t>(input[0]) %
-                                               kCommandKinds);
+    const size_t kind = static_cast<uint8_t>(input[0]) % kCommandKinds;
     const size_t length =
         static_cast<uint8_t>(input[1]) << 8 | static_cast<uint8_t>(input[2]);
     input.remove_prefix(3);
@@ -59,11 +47,11 @@ inline std::vector<FramedCommand> SplitCommands(absl::string_view input,
   return commands;
 }
 
-inline std::string FrameCommand(CommandKind kind,
-                                const google::protobuf::Message& command) {
+template <typename Request>
+std::string FrameCommand(const Request& command) {
   const std::string bytes = command.SerializeAsString();
   std::string out;
-  out += static_cast<char>(kind);
+  out += static_cast<char>(domain::PlanCommandIndex<Request>());
   out += static_cast<char>(bytes.size() >> 8 & 0xff);
   out += static_cast<char>(bytes.size() & 0xff);
   return out + bytes;

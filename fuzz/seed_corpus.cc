@@ -187,65 +187,77 @@ v1::CorrectEntryRequest Correct(const std::string& id, uint64_t position) {
 void WriteCommands(Writer& out) {
   const std::string kTarget = "plan_command";
   // One command each, on the seeded plan of plan_command_fuzzer.cc.
-  out.Write(kTarget, "register_area",
-            FrameCommand(CommandKind::kRegisterArea, Register("3.2.1")));
-  out.Write(kTarget, "revise_details",
-            FrameCommand(CommandKind::kReviseDetails, ReviseDetails("3.1.3")));
-  out.Write(kTarget, "report_status",
-            FrameCommand(CommandKind::kReportStatus, Report("3.1.3")));
-  out.Write(kTarget, "revise_schedule",
-            FrameCommand(CommandKind::kReviseSchedule, Reschedule("3.1.3")));
+  out.Write(kTarget, "register_area", FrameCommand(Register("3.2.1")));
+  out.Write(kTarget, "revise_details", FrameCommand(ReviseDetails("3.1.3")));
+  out.Write(kTarget, "report_status", FrameCommand(Report("3.1.3")));
+  out.Write(kTarget, "revise_schedule", FrameCommand(Reschedule("3.1.3")));
   out.Write(kTarget, "add_dependency_area",
-            FrameCommand(CommandKind::kAddDependency,
-                         DependOnArea("3.1.3", "3.1.4")));
-  out.Write(
-      kTarget, "add_dependency_external",
-      FrameCommand(CommandKind::kAddDependency, DependOnExternal("3.1.3")));
+            FrameCommand(DependOnArea("3.1.3", "3.1.4")));
+  out.Write(kTarget, "add_dependency_external",
+            FrameCommand(DependOnExternal("3.1.3")));
   v1::RemoveDependencyRequest ladok;
   ladok.set_area_id("3.1.3");
   ladok.set_external("Ladok");
   ladok.set_reason("Integration done");
-  out.Write(kTarget, "remove_dependency",
-            FrameCommand(CommandKind::kRemoveDependency, ladok));
-  out.Write(kTarget, "change_units",
-            FrameCommand(CommandKind::kChangeUnits, ChangeUnits("3.1.3")));
-  out.Write(
-      kTarget, "record_decision",
-      FrameCommand(CommandKind::kRecordDecision, Decision({"3.1.2", "3.1.3"})));
-  out.Write(kTarget, "close_area",
-            FrameCommand(CommandKind::kCloseArea, Close("3.1.3")));
-  out.Write(kTarget, "reopen_area",
-            FrameCommand(CommandKind::kReopenArea, Reopen("3.1.4")));
-  out.Write(kTarget, "correct_entry",
-            FrameCommand(CommandKind::kCorrectEntry, Correct("3.1.3", 6)));
+  out.Write(kTarget, "remove_dependency", FrameCommand(ladok));
+  out.Write(kTarget, "change_units", FrameCommand(ChangeUnits("3.1.3")));
+  out.Write(kTarget, "record_decision",
+            FrameCommand(Decision({"3.1.2", "3.1.3"})));
+  out.Write(kTarget, "close_area", FrameCommand(Close("3.1.3")));
+  out.Write(kTarget, "reopen_area", FrameCommand(Reopen("3.1.4")));
+  out.Write(kTarget, "correct_entry", FrameCommand(Correct("3.1.3", 6)));
 
   // A new area's life, command after command.
   const std::string id = "3.2.1";
   std::string life;
-  life += FrameCommand(CommandKind::kRegisterArea, Register(id));
-  life += FrameCommand(CommandKind::kReportStatus, Report(id));
-  life += FrameCommand(CommandKind::kReviseSchedule, Reschedule(id));
-  life += FrameCommand(CommandKind::kAddDependency, DependOnArea(id, "3.1.3"));
-  life += FrameCommand(CommandKind::kAddDependency, DependOnExternal(id));
-  life += FrameCommand(CommandKind::kRemoveDependency, Undepend(id));
-  life += FrameCommand(CommandKind::kChangeUnits, ChangeUnits(id));
-  life += FrameCommand(CommandKind::kReviseDetails, ReviseDetails(id));
-  life += FrameCommand(CommandKind::kRecordDecision, Decision({id, "3.1.3"}));
-  life += FrameCommand(CommandKind::kCloseArea, Close(id));
-  life += FrameCommand(CommandKind::kReopenArea, Reopen(id));
-  life += FrameCommand(CommandKind::kCorrectEntry, Correct(id, 12));
+  life += FrameCommand(Register(id));
+  life += FrameCommand(Report(id));
+  life += FrameCommand(Reschedule(id));
+  life += FrameCommand(DependOnArea(id, "3.1.3"));
+  life += FrameCommand(DependOnExternal(id));
+  life += FrameCommand(Undepend(id));
+  life += FrameCommand(ChangeUnits(id));
+  life += FrameCommand(ReviseDetails(id));
+  life += FrameCommand(Decision({id, "3.1.3"}));
+  life += FrameCommand(Close(id));
+  life += FrameCommand(Reopen(id));
+  life += FrameCommand(Correct(id, 12));
   out.Write(kTarget, "sequence_area_life", life);
+
+  // A plan's life: registered, revised, closed, reopened.
+  v1::RegisterPlanRequest plan;
+  plan.set_plan_id("kth-vs-2023");
+  plan.mutable_fields()->set_title("Handlingsplan för verksamhetsstöd");
+  plan.mutable_fields()->set_organisation("KTH");
+  plan.mutable_fields()->set_reference("V-2022-0218");
+  plan.mutable_fields()->set_decided_on("2023-04-05");
+  plan.mutable_fields()->set_period("2023-2025");
+  v1::RevisePlanRequest revise_plan;
+  revise_plan.set_plan_id("kth-vs-2023");
+  revise_plan.mutable_fields()->set_period("2023-2026");
+  revise_plan.set_reason("Förlängd ett år");
+  v1::ClosePlanRequest close_plan;
+  close_plan.set_plan_id("kth-vs-2023");
+  close_plan.set_reason("Planperioden är slut");
+  v1::ReopenPlanRequest reopen_plan;
+  reopen_plan.set_plan_id("kth-vs-2023");
+  reopen_plan.set_reason("Uppföljningen fortsätter");
+  out.Write(kTarget, "register_plan", FrameCommand(plan));
+  out.Write(kTarget, "sequence_plan_life",
+            FrameCommand(plan) + FrameCommand(revise_plan) +
+                FrameCommand(close_plan) + FrameCommand(reopen_plan) +
+                FrameCommand(close_plan));
 
   // Refusals: a second registration, a report on a closed area, a schedule
   // that ends before it starts.
   std::string refused;
-  refused += FrameCommand(CommandKind::kRegisterArea, Register("3.1.3"));
-  refused += FrameCommand(CommandKind::kReportStatus, Report("3.1.4"));
+  refused += FrameCommand(Register("3.1.3"));
+  refused += FrameCommand(Report("3.1.4"));
   v1::ReviseScheduleRequest backwards = Reschedule("3.1.3");
   backwards.set_planned_period("");
   backwards.set_planned_start("2026");
   backwards.set_planned_end("Q4 2022");
-  refused += FrameCommand(CommandKind::kReviseSchedule, backwards);
+  refused += FrameCommand(backwards);
   out.Write(kTarget, "sequence_refusals", refused);
 }
 

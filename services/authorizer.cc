@@ -13,6 +13,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "domain/plan_commands.h"
+#include "plantrail/v1/plan_commands.grpc.pb.h"
 #include "services/transport_security.h"
 
 namespace plantrail::services {
@@ -36,52 +38,46 @@ const Roles kAuditors = {v1::ROLE_ADMIN, v1::ROLE_AUDITOR};
 // Who may call what: one row per RPC. A method missing here is refused to
 // everyone (a test checks that every method of every service is here).
 const std::map<std::string, const Roles*, std::less<>>& Table() {
-  static const auto* table =
-      new std::map<std::string, const Roles*, std::less<>>{
-          // The log. Reading it is open to every role (it holds what the
-          // queries answer from); writing below the plan model is an admin's.
-          {"/plantrail.v1.EventStore/Append", &kAdmin},
-          {"/plantrail.v1.EventStore/ReadStream", &kEveryone},
-          {"/plantrail.v1.EventStore/ReadAll", &kEveryone},
-          {"/plantrail.v1.EventStore/Subscribe", &kFollowers},
-          {"/plantrail.v1.EventStore/Ack", &kAckers},
-          // Changing the plan.
-          {"/plantrail.v1.PlanCommands/RegisterArea", &kPlanners},
-          {"/plantrail.v1.PlanCommands/ReviseDetails", &kPlanners},
-          {"/plantrail.v1.PlanCommands/ReportStatus", &kPlanners},
-          {"/plantrail.v1.PlanCommands/ReviseSchedule", &kPlanners},
-          {"/plantrail.v1.PlanCommands/AddDependency", &kPlanners},
-          {"/plantrail.v1.PlanCommands/RemoveDependency", &kPlanners},
-          {"/plantrail.v1.PlanCommands/ChangeUnits", &kPlanners},
-          {"/plantrail.v1.PlanCommands/RecordDecision", &kPlanners},
-          {"/plantrail.v1.PlanCommands/CloseArea", &kPlanners},
-          {"/plantrail.v1.PlanCommands/ReopenArea", &kPlanners},
-          {"/plantrail.v1.PlanCommands/CorrectEntry", &kPlanners},
-          {"/plantrail.v1.PlanCommands/RegisterPlan", &kPlanners},
-          {"/plantrail.v1.PlanCommands/RevisePlan", &kPlanners},
-          {"/plantrail.v1.PlanCommands/ClosePlan", &kPlanners},
-          {"/plantrail.v1.PlanCommands/ReopenPlan", &kPlanners},
-          // Reading the plan.
-          {"/plantrail.v1.PlanQueries/ListPlans", &kReaders},
-          {"/plantrail.v1.PlanQueries/GetPlan", &kReaders},
-          {"/plantrail.v1.PlanQueries/GetArea", &kReaders},
-          {"/plantrail.v1.PlanQueries/ListAreas", &kReaders},
-          {"/plantrail.v1.PlanQueries/GetHistory", &kReaders},
-          {"/plantrail.v1.PlanQueries/ListDecisions", &kReaders},
-          {"/plantrail.v1.PlanQueries/GetPortfolio", &kReaders},
-          {"/plantrail.v1.PlanQueries/GetDependencies", &kReaders},
-          // Operating the server.
-          {"/plantrail.v1.Admin/Verify", &kAuditors},
-          {"/plantrail.v1.Admin/GetStats", &kAuditors},
-          {"/plantrail.v1.Admin/GetDigest", &kAuditors},
-          {"/plantrail.v1.Admin/Backup", &kAdmin},
-          {"/plantrail.v1.Admin/RedactEvent", &kAdmin},
-          {"/plantrail.v1.Admin/ListProjections", &kAuditors},
-          {"/plantrail.v1.Admin/RebuildProjection", &kAdmin},
-          {"/plantrail.v1.Admin/CreateToken", &kAdmin},
-          {"/plantrail.v1.Admin/ListTokens", &kAuditors},
-          {"/plantrail.v1.Admin/RevokeToken", &kAdmin},
-      };
+  static const auto* table = [] {
+    auto* rows = new std::map<std::string, const Roles*, std::less<>>{
+        // The log. Reading it is open to every role (it holds what the
+        // queries answer from); writing below the plan model is an admin's.
+        {"/plantrail.v1.EventStore/Append", &kAdmin},
+        {"/plantrail.v1.EventStore/ReadStream", &kEveryone},
+        {"/plantrail.v1.EventStore/ReadAll", &kEveryone},
+        {"/plantrail.v1.EventStore/Subscribe", &kFollowers},
+        {"/plantrail.v1.EventStore/Ack", &kAckers},
+        // Reading the plan.
+        {"/plantrail.v1.PlanQueries/ListPlans", &kReaders},
+        {"/plantrail.v1.PlanQueries/GetPlan", &kReaders},
+        {"/plantrail.v1.PlanQueries/GetArea", &kReaders},
+        {"/plantrail.v1.PlanQueries/ListAreas", &kReaders},
+        {"/plantrail.v1.PlanQueries/GetHistory", &kReaders},
+        {"/plantrail.v1.PlanQueries/ListDecisions", &kReaders},
+        {"/plantrail.v1.PlanQueries/GetPortfolio", &kReaders},
+        {"/plantrail.v1.PlanQueries/GetDependencies", &kReaders},
+        // Operating the server.
+        {"/plantrail.v1.Admin/Verify", &kAuditors},
+        {"/plantrail.v1.Admin/GetStats", &kAuditors},
+        {"/plantrail.v1.Admin/GetDigest", &kAuditors},
+        {"/plantrail.v1.Admin/Backup", &kAdmin},
+        {"/plantrail.v1.Admin/RedactEvent", &kAdmin},
+        {"/plantrail.v1.Admin/ListProjections", &kAuditors},
+        {"/plantrail.v1.Admin/RebuildProjection", &kAdmin},
+        {"/plantrail.v1.Admin/CreateToken", &kAdmin},
+        {"/plantrail.v1.Admin/ListTokens", &kAuditors},
+        {"/plantrail.v1.Admin/RevokeToken", &kAdmin},
+    };
+    // Changing the plan: every command (domain/plan_commands.h) is a
+    // planner's; which plans and areas is the handler's to check.
+    domain::ForEachPlanCommand([rows](auto type, size_t) {
+      using Request = typename decltype(type)::type;
+      rows->emplace(
+          MethodName<v1::PlanCommands>(domain::PlanCommandName<Request>()),
+          &kPlanners);
+    });
+    return rows;
+  }();
   return *table;
 }
 

@@ -2,15 +2,39 @@
 
 #include <utility>
 
+#include "domain/plan_commands.h"
+#include "grpcpp/impl/codegen/server_callback_handlers.h"
 #include "services/grpc_status.h"
 
 namespace plantrail::services {
 
+PlanCommandService::PlanCommandService(PlanCommandHandler* handler,
+                                       const Authorizer* authorizer)
+    : handler_(handler), authorizer_(authorizer) {
+  // The generated base registers each rpc at its index in the service (the
+  // order of plan_commands.proto); each becomes a callback method here, as
+  // the generated CallbackService would make it.
+  domain::ForEachPlanCommand([this](auto type, size_t) {
+    using Request = typename decltype(type)::type;
+    const google::protobuf::MethodDescriptor* method =
+        domain::PlanCommandsService().FindMethodByName(
+            domain::PlanCommandName<Request>());
+    MarkMethodCallback(
+        method->index(),
+        new grpc::internal::CallbackUnaryHandler<Request, v1::CommandResult>(
+            [this](grpc::CallbackServerContext* context, const Request* request,
+                   v1::CommandResult* result) {
+              return Run(context, *request, result);
+            }));
+  });
+}
+
 template <typename Request>
 grpc::ServerUnaryReactor* PlanCommandService::Run(
-    absl::string_view method, grpc::CallbackServerContext* context,
-    const Request& request, v1::CommandResult* result) {
-  std::string full_method = MethodName<v1::PlanCommands>(method);
+    grpc::CallbackServerContext* context, const Request& request,
+    v1::CommandResult* result) {
+  std::string full_method =
+      MethodName<v1::PlanCommands>(domain::PlanCommandName<Request>());
   absl::StatusOr<Principal> principal =
       authorizer_->Authorize(*context, full_method);
   if (!principal.ok()) return FinishUnary(context, principal.status());
@@ -30,96 +54,6 @@ grpc::ServerUnaryReactor* PlanCommandService::Run(
                      reactor->Finish(ToGrpcStatus(outcome.status(), context));
                    });
   return reactor;
-}
-
-grpc::ServerUnaryReactor* PlanCommandService::RegisterArea(
-    grpc::CallbackServerContext* context,
-    const v1::RegisterAreaRequest* request, v1::CommandResult* result) {
-  return Run("RegisterArea", context, *request, result);
-}
-
-grpc::ServerUnaryReactor* PlanCommandService::ReviseDetails(
-    grpc::CallbackServerContext* context,
-    const v1::ReviseDetailsRequest* request, v1::CommandResult* result) {
-  return Run("ReviseDetails", context, *request, result);
-}
-
-grpc::ServerUnaryReactor* PlanCommandService::ReportStatus(
-    grpc::CallbackServerContext* context,
-    const v1::ReportStatusRequest* request, v1::CommandResult* result) {
-  return Run("ReportStatus", context, *request, result);
-}
-
-grpc::ServerUnaryReactor* PlanCommandService::ReviseSchedule(
-    grpc::CallbackServerContext* context,
-    const v1::ReviseScheduleRequest* request, v1::CommandResult* result) {
-  return Run("ReviseSchedule", context, *request, result);
-}
-
-grpc::ServerUnaryReactor* PlanCommandService::AddDependency(
-    grpc::CallbackServerContext* context,
-    const v1::AddDependencyRequest* request, v1::CommandResult* result) {
-  return Run("AddDependency", context, *request, result);
-}
-
-grpc::ServerUnaryReactor* PlanCommandService::RemoveDependency(
-    grpc::CallbackServerContext* context,
-    const v1::RemoveDependencyRequest* request, v1::CommandResult* result) {
-  return Run("RemoveDependency", context, *request, result);
-}
-
-grpc::ServerUnaryReactor* PlanCommandService::ChangeUnits(
-    grpc::CallbackServerContext* context, const v1::ChangeUnitsRequest* request,
-    v1::CommandResult* result) {
-  return Run("ChangeUnits", context, *request, result);
-}
-
-grpc::ServerUnaryReactor* PlanCommandService::RecordDecision(
-    grpc::CallbackServerContext* context,
-    const v1::RecordDecisionRequest* request, v1::CommandResult* result) {
-  return Run("RecordDecision", context, *request, result);
-}
-
-grpc::ServerUnaryReactor* PlanCommandService::CloseArea(
-    grpc::CallbackServerContext* context, const v1::CloseAreaRequest* request,
-    v1::CommandResult* result) {
-  return Run("CloseArea", context, *request, result);
-}
-
-grpc::ServerUnaryReactor* PlanCommandService::ReopenArea(
-    grpc::CallbackServerContext* context, const v1::ReopenAreaRequest* request,
-    v1::CommandResult* result) {
-  return Run("ReopenArea", context, *request, result);
-}
-
-grpc::ServerUnaryReactor* PlanCommandService::CorrectEntry(
-    grpc::CallbackServerContext* context,
-    const v1::CorrectEntryRequest* request, v1::CommandResult* result) {
-  return Run("CorrectEntry", context, *request, result);
-}
-
-grpc::ServerUnaryReactor* PlanCommandService::RegisterPlan(
-    grpc::CallbackServerContext* context,
-    const v1::RegisterPlanRequest* request, v1::CommandResult* result) {
-  return Run("RegisterPlan", context, *request, result);
-}
-
-grpc::ServerUnaryReactor* PlanCommandService::RevisePlan(
-    grpc::CallbackServerContext* context, const v1::RevisePlanRequest* request,
-    v1::CommandResult* result) {
-  return Run("RevisePlan", context, *request, result);
-}
-
-grpc::ServerUnaryReactor* PlanCommandService::ClosePlan(
-    grpc::CallbackServerContext* context, const v1::ClosePlanRequest* request,
-    v1::CommandResult* result) {
-  return Run("ClosePlan", context, *request, result);
-}
-
-grpc::ServerUnaryReactor* PlanCommandService::ReopenPlan(
-    grpc::CallbackServerContext* context, const v1::ReopenPlanRequest* request,
-    v1::CommandResult* result) {
-  return Run("ReopenPlan", context, *request, result);
 }
 
 }  // namespace plantrail::services
