@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "domain/evolve.h"
+#include "domain/metadata_keys.h"
 #include "eventstore/event_store.h"
 #include "plantrail/v1/plan.pb.h"
 #include "plantrail/v1/plan_events.pb.h"
@@ -17,7 +18,7 @@
 namespace plantrail::projections {
 
 // Event metadata key holding the actor (stamped by the command service).
-inline constexpr char kActorKey[] = "actor";
+using domain::kActorKey;
 
 struct PlanEventRecord {
   v1::PlanEvent event;

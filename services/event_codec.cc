@@ -1,3 +1,4 @@
+#include "domain/metadata_keys.h"
 #include "services/event_codec.h"
 
 #include <utility>
@@ -125,7 +126,7 @@ eventstore::ProposedEvent SystemEvent(const google::protobuf::Message& event,
   proposed.content_type = absl::StrCat("application/x-protobuf; messageType=",
                                        event.GetDescriptor()->full_name());
   event.SerializeToString(&proposed.payload);
-  proposed.metadata["actor"] = std::string(actor);
+  proposed.metadata[domain::kActorKey] = std::string(actor);
   return proposed;
 }
 

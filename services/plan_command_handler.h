@@ -48,6 +48,7 @@
 #include "common/sync.h"
 #include "common/thread_pool.h"
 #include "domain/decide.h"
+#include "domain/metadata_keys.h"
 #include "domain/streams.h"
 #include "eventstore/event_store.h"
 #include "plantrail/v1/plan_commands.pb.h"
@@ -58,13 +59,13 @@
 namespace plantrail::services {
 
 // Event metadata keys the command service stamps.
-using projections::kActorKey;
-inline constexpr char kCommandIdKey[] = "command_id";
-inline constexpr char kCommandFingerprintKey[] = "command_fingerprint";
+using domain::kActorKey;
+using domain::kCausationIdKey;
+using domain::kCommandFingerprintKey;
+using domain::kCommandIdKey;
+using domain::kCorrelationIdKey;
 // Starts a fingerprint keyed with the server's key (see the constructor).
 inline constexpr char kKeyedFingerprintPrefix[] = "hmac1:";
-inline constexpr char kCorrelationIdKey[] = "correlation_id";
-inline constexpr char kCausationIdKey[] = "causation_id";
 
 // The key of the command fingerprints, derived from the server's signing
 // key (an Ed25519 signature is deterministic): secret like it, the same

@@ -1,3 +1,4 @@
+#include "domain/metadata_keys.h"
 #include "services/redaction.h"
 
 #include "absl/strings/match.h"
@@ -161,7 +162,7 @@ absl::StatusOr<eventstore::RedactRequest> PrepareRedaction(
   if (!request.command_id().empty()) {
     eventstore::ProposedEvent& first = redaction.record.events.front();
     first.event_id = PlanCommandHandler::EventIdFor(request.command_id());
-    first.metadata["command_id"] = request.command_id();
+    first.metadata[domain::kCommandIdKey] = request.command_id();
   }
   for (const eventstore::RecordedEvent& event : repeated) {
     redaction.record.events.push_back(RedactionRecord(

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "domain/metadata_keys.h"
 #include "domain/redaction.h"
 #include "eventstore/event_store.h"
 #include "plantrail/v1/admin.pb.h"
@@ -19,9 +20,9 @@ namespace plantrail::services {
 using domain::kRedactionStream;
 
 // Metadata of a PayloadRedacted event naming the event it redacts.
-inline constexpr char kRedactsPositionKey[] = "redacts_position";
-inline constexpr char kRedactsStreamKey[] = "redacts_stream";
-inline constexpr char kRedactsEventIdKey[] = "redacts_event_id";
+using domain::kRedactsEventIdKey;
+using domain::kRedactsPositionKey;
+using domain::kRedactsStreamKey;
 
 // Whether a redaction keeps this metadata value of an event of `stream_id`.
 // An allow-list of what is structure, not personal data; every other value

@@ -1,3 +1,4 @@
+#include "domain/metadata_keys.h"
 #include "services/token_registry.h"
 
 #include <openssl/rand.h>
@@ -100,7 +101,7 @@ absl::StatusOr<std::unique_ptr<TokenRegistry>> TokenRegistry::Open(
     if (absl::IsNotFound(page.status())) break;  // no token granted yet
     if (!page.ok()) return page.status();
     for (const eventstore::RecordedEvent& event : page->events) {
-      auto actor = event.metadata.find("actor");
+      auto actor = event.metadata.find(domain::kActorKey);
       registry->Apply(event.type, event.payload,
                       actor == event.metadata.end() ? "" : actor->second,
                       event.recorded_at);
@@ -312,7 +313,7 @@ void TokenRegistry::Create(const Principal& by,
         const absl::Time now = absl::Now();
         {
           MutexLock lock(&mu_);
-          Apply(event.type, event.payload, event.metadata["actor"], now);
+          Apply(event.type, event.payload, event.metadata[domain::kActorKey], now);
         }
         *response.mutable_info()->mutable_created_at() = ToTimestamp(now);
         std::move(done)(std::move(response));
@@ -372,7 +373,7 @@ void TokenRegistry::Revoke(const Principal& by,
         RevokedListener listener;
         {
           MutexLock lock(&mu_);
-          Apply(event.type, event.payload, event.metadata["actor"],
+          Apply(event.type, event.payload, event.metadata[domain::kActorKey],
                 absl::Now());
           *response.mutable_info() = tokens_.at(id);
           listener = revoked_listener_;

@@ -15,6 +15,7 @@
 #include "audit/digest.h"
 #include "clients/cli/commands_util.h"
 #include "clients/cli/csv.h"
+#include "domain/metadata_keys.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace plantrail::cli {
@@ -379,7 +380,7 @@ std::optional<RedactionFacts> RedactionFactsOf(const v1::RecordedEvent& event) {
   }
   RedactionFacts facts;
   facts.position = event.position();
-  auto actor = event.metadata().find("actor");
+  auto actor = event.metadata().find(domain::kActorKey);
   if (actor != event.metadata().end()) facts.actor = actor->second;
   facts.recorded_at = TimeUtil::ToString(event.recorded_at());
   v1::PayloadRedacted payload;

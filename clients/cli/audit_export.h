@@ -39,6 +39,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "domain/metadata_keys.h"
 #include "nlohmann/json.hpp"
 #include "plantrail/v1/admin.pb.h"
 #include "plantrail/v1/event_store.pb.h"
@@ -48,8 +49,8 @@ namespace plantrail::cli {
 inline constexpr char kExportFormat[] = "plantrail-export-v1";
 // Metadata of a redaction event naming the stream of the event it redacts,
 // so that an export of that stream includes the redaction.
-inline constexpr char kRedactsStreamKey[] = "redacts_stream";
-inline constexpr char kRedactsPositionKey[] = "redacts_position";
+using domain::kRedactsPositionKey;
+using domain::kRedactsStreamKey;
 
 // Which events an export holds in full.
 struct ExportScope {

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/status_macros.h"
+#include "domain/metadata_keys.h"
 #include "domain/streams.h"
 #include "domain/text.h"
 #include "google/protobuf/descriptor.h"
@@ -146,7 +147,7 @@ std::function<void()> interrupt_handler;  // guarded by interrupt_mutex
 nlohmann::ordered_json EventJson(const v1::RecordedEvent& event) {
   nlohmann::ordered_json metadata = nlohmann::ordered_json::object();
   for (const auto& [key, value] : event.metadata()) metadata[key] = value;
-  auto actor = event.metadata().find("actor");
+  auto actor = event.metadata().find(domain::kActorKey);
   return {
       {"position", event.position()},
       {"stream_id", event.stream_id()},

@@ -13,6 +13,7 @@
 #include "common/status_macros.h"
 #include "domain/event_codec.h"
 #include "domain/evolve.h"
+#include "domain/metadata_keys.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace plantrail::cli {
@@ -26,7 +27,7 @@ class GrpcPlanView : public PlanView {
 
   absl::StatusOr<StreamSnapshot> Stream(const std::string& stream_id) override {
     StreamSnapshot snapshot;
-    const bool decision = absl::StartsWith(stream_id, "decision-");
+    const bool decision = absl::StartsWith(stream_id, domain::kDecisionStreamPrefix);
     v1::ReadStreamRequest request;
     request.set_stream_id(stream_id);
     request.set_direction(v1::READ_DIRECTION_FORWARD);
@@ -38,14 +39,14 @@ class GrpcPlanView : public PlanView {
       if (absl::IsNotFound(status)) return snapshot;
       PLANTRAIL_RETURN_IF_ERROR(status);
       for (const v1::RecordedEvent& recorded : page.events()) {
-        auto command_id = recorded.metadata().find("command_id");
+        auto command_id = recorded.metadata().find(domain::kCommandIdKey);
         if (command_id != recorded.metadata().end()) {
           snapshot.command_ids.insert(command_id->second);
         }
         PLANTRAIL_ASSIGN_OR_RETURN(
             v1::PlanEvent event,
             domain::DecodeEvent(recorded.type(), recorded.payload()));
-        auto actor = recorded.metadata().find("actor");
+        auto actor = recorded.metadata().find(domain::kActorKey);
         const domain::EventContext context{
             .position = recorded.position(),
             .version = recorded.stream_version(),

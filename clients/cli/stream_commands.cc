@@ -11,12 +11,13 @@
 #include "clients/cli/context.h"
 #include "clients/cli/format.h"
 #include "common/status_macros.h"
+#include "domain/metadata_keys.h"
 
 namespace plantrail::cli {
 namespace {
 
 void PrintEventLine(const v1::RecordedEvent& event, std::ostream& out) {
-  auto actor = event.metadata().find("actor");
+  auto actor = event.metadata().find(domain::kActorKey);
   out << "#" << event.position() << "  " << TimeText(event.recorded_at())
       << "  " << event.stream_id() << " v" << event.stream_version() << "  "
       << EventTypeWords(event.type());
