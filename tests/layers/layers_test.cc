@@ -48,6 +48,16 @@ std::vector<std::string> Plus(std::vector<std::string> a,
 constexpr char kEventstoreValueHeaders[] =
     R"(^eventstore/(event|record_format|uuid|limits)\.h$)";
 
+// The services' logic (library plantrail_service_logic) and the gRPC edge
+// on it (plantrail_services).
+constexpr char kServiceLogic[] =
+    R"(^services/(backup|event_codec|page_token|plan_command_handler|)"
+    R"(plan_queries|principal|private_file|redaction|token_registry)\.(h|cc)$)";
+constexpr char kServicesEdge[] =
+    R"(^services/(admin_service|authorizer|decode_errors|event_store_service|)"
+    R"(grpc_status|plan_command_service|plan_query_service|rpc_observer|)"
+    R"(server|subscriptions|transport_security)\.h$)";
+
 constexpr char kBottomLayer[] =
     "common/, metrics/ and logging/ are the bottom layer: nothing of ours "
     "but common/ (and metrics_http its metrics)";
@@ -126,6 +136,12 @@ const std::vector<SourceRule>& SourceRules() {
           .forbidden_code = {},
       },
       {
+          .rule = "the services' logic knows nothing of gRPC",
+          .applies_to = kServiceLogic,
+          .forbidden_includes = Plus({kServicesEdge}, kGrpc),
+          .forbidden_code = {R"(\bgrpc::)"},
+      },
+      {
           .rule = "the CLI has no server code: no services, projections, "
                   "RocksDB or event store beyond its value headers",
           .applies_to = "^clients/",
@@ -184,12 +200,19 @@ const std::vector<LinkRule>& LinkRules() {
           .forbidden = {R"(^plantrail_(?!(common|warnings|metrics)$))"},
       },
       {
+          .rule = "the services' logic knows nothing of gRPC",
+          .applies_to = "^services:plantrail_service_logic$",
+          .forbidden = Plus(
+              {R"(^plantrail_(services|daemon_config|metrics_http)$)"},
+              kGrpcLibraries),
+      },
+      {
           .rule = "the CLI has no server code: no services, projections, "
                   "RocksDB or event store beyond its value headers",
           .applies_to = "^clients/",
           .forbidden =
               {R"(^RocksDB::)",
-               R"(^plantrail_(eventstore|projections|services|daemon_config|logging|metrics_http)$)"},
+               R"(^plantrail_(eventstore|projections|services|service_logic|daemon_config|logging|metrics_http)$)"},
       },
   };
   return *rules;
