@@ -163,77 +163,10 @@ grpc::ServerUnaryReactor* AdminService::RedactEvent(
   absl::StatusOr<Principal> caller =
       authorizer_->Authorize(*context, MethodName<v1::Admin>("RedactEvent"));
   if (!caller.ok()) return FinishUnary(context, caller.status());
-  // A retry of a redaction that was made answers as it did, once the old
-  // copies are erased: the first attempt may have stopped short of that.
-  if (!request->command_id().empty()) {
-    absl::StatusOr<std::optional<eventstore::RecordedEvent>> earlier =
-        store_->ReadEvent(
-            PlanCommandHandler::EventIdFor(request->command_id()));
-    if (!earlier.ok()) return FinishUnary(context, earlier.status());
-    if (earlier->has_value()) {
-      v1::PayloadRedacted recorded;
-      if ((*earlier)->type != v1::PayloadRedacted::descriptor()->name() ||
-          !recorded.ParseFromString((*earlier)->payload)) {
-        return FinishUnary(context,
-                           absl::AlreadyExistsError(absl::StrCat(
-                               "command_id: \"", request->command_id(),
-                               "\" was used by another command (position ",
-                               (*earlier)->position, ")")));
-      }
-      if (recorded.position() != request->position()) {
-        return FinishUnary(
-            context, absl::AlreadyExistsError(absl::StrCat(
-                         "command_id: \"", request->command_id(),
-                         "\" redacted position ", recorded.position(), ", not ",
-                         request->position())));
-      }
-      response->set_position((*earlier)->position);
-      response->set_event_id((*earlier)->event_id);
-      response->set_redacted_position(recorded.position());
-      return FinishUnary(
-          context, EraseOldCopies(recorded.position(), (*earlier)->position - 1,
-                                  (*earlier)->position));
-    }
-  }
-  absl::StatusOr<eventstore::RedactRequest> redaction =
-      PrepareRedaction(*store_, *caller, *request);
-  if (!redaction.ok()) return FinishUnary(context, redaction.status());
-  const uint64_t target = redaction->position;
-  const std::string stream =
-      redaction->record.events.front().metadata[kRedactsStreamKey];
-  absl::StatusOr<eventstore::AppendResult> result =
-      store_->Redact(*std::move(redaction));
-  if (!result.ok()) return FinishUnary(context, result.status());
-  if (after_redaction_) after_redaction_(stream);
-  response->set_position(result->first_position);
-  response->set_event_id(result->event_ids.front());
-  response->set_redacted_position(target);
-  // Every event the redaction changed lies between its target and its
-  // own record.
-  return FinishUnary(context, EraseOldCopies(target, result->first_position - 1,
-                                             result->first_position));
-}
-
-absl::Status AdminService::EraseOldCopies(uint64_t first, uint64_t last,
-                                          uint64_t record) {
-  const absl::Time deadline = absl::Now() + kEraseTimeout;
-  // The projections folded the payloads before they were redacted: they
-  // are folded again from the redacted log.
-  for (projections::ProjectionRunner* runner : projections_) {
-    runner->RebuildAgain();
-  }
-  absl::Status erased = store_->EraseOverwritten(first, last);
-  for (projections::ProjectionRunner* runner : projections_) {
-    if (!erased.ok()) break;
-    erased = runner->AwaitRebuildAndErase(deadline);
-  }
-  if (erased.ok()) return erased;
-  return absl::Status(
-      erased.code(),
-      absl::StrCat(
-          "the redaction is made (its record is position ", record,
-          ") but its old copies are not all erased yet: ", erased.message(),
-          "; a retry with the same command_id finishes it"));
+  absl::StatusOr<v1::RedactEventResponse> redacted =
+      redactor_.Redact(*caller, *request);
+  if (redacted.ok()) *response = *std::move(redacted);
+  return FinishUnary(context, redacted.status());
 }
 
 // A backup flushes and copies the log and then verifies the copy, which

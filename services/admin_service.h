@@ -16,6 +16,7 @@
 #include "plantrail/v1/admin.grpc.pb.h"
 #include "projections/runner.h"
 #include "services/authorizer.h"
+#include "services/redaction.h"
 #include "services/subscriptions.h"
 #include "services/token_registry.h"
 
@@ -39,7 +40,7 @@ class AdminService final : public v1::Admin::CallbackService {
         authorizer_(authorizer),
         signing_key_(signing_key),
         data_dir_(std::move(data_dir)),
-        after_redaction_(std::move(after_redaction)) {}
+        redactor_(store, projections_, std::move(after_redaction)) {}
 
   grpc::ServerUnaryReactor* Verify(grpc::CallbackServerContext* context,
                                    const v1::VerifyRequest* request,
@@ -84,18 +85,10 @@ class AdminService final : public v1::Admin::CallbackService {
   const SubscriptionHub* const subscriptions_;
   TokenRegistry* const tokens_;
   const Authorizer* const authorizer_;
-  // Redaction: rebuilds the projections and erases every old copy of
-  // positions `first` to `last` (the store's old versions and WAL, the
-  // projections' dropped copies) before the call answers. `record` is the
-  // redaction's own position, for the message.
-  absl::Status EraseOldCopies(uint64_t first, uint64_t last, uint64_t record);
-  // How long a redaction waits for the projections' rebuild.
-  static constexpr absl::Duration kEraseTimeout = absl::Minutes(10);
-
   const audit::SigningKey* const signing_key_;
   const std::string data_dir_;
-  // Told the stream of every redacted event (caches drop what they folded).
-  const std::function<void(const std::string& stream_id)> after_redaction_;
+  // RedactEvent's logic (services/redaction.h); after projections_.
+  const Redactor redactor_;
 };
 
 }  // namespace plantrail::services

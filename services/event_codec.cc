@@ -1,4 +1,3 @@
-#include "domain/metadata_keys.h"
 #include "services/event_codec.h"
 
 #include <utility>
@@ -6,6 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "domain/metadata_keys.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace plantrail::services {

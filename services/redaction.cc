@@ -1,10 +1,14 @@
-#include "domain/metadata_keys.h"
 #include "services/redaction.h"
+
+#include <optional>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/status_macros.h"
 #include "domain/event_codec.h"
+#include "domain/metadata_keys.h"
 #include "domain/redaction.h"
 #include "domain/rules.h"
 #include "domain/streams.h"
@@ -172,6 +176,87 @@ absl::StatusOr<eventstore::RedactRequest> PrepareRedaction(
         target.position, caller));
   }
   return redaction;
+}
+
+Redactor::Redactor(
+    eventstore::EventStore* store,
+    std::vector<projections::ProjectionRunner*> projections,
+    std::function<void(const std::string& stream_id)> after_redaction,
+    absl::Duration erase_timeout)
+    : store_(store),
+      projections_(std::move(projections)),
+      after_redaction_(std::move(after_redaction)),
+      erase_timeout_(erase_timeout) {}
+
+absl::StatusOr<v1::RedactEventResponse> Redactor::Redact(
+    const Principal& caller, const v1::RedactEventRequest& request) const {
+  v1::RedactEventResponse response;
+  // A retry of a redaction that was made answers as it did, once the old
+  // copies are erased: the first attempt may have stopped short of that.
+  if (!request.command_id().empty()) {
+    PLANTRAIL_ASSIGN_OR_RETURN(std::optional<eventstore::RecordedEvent> earlier,
+                               store_->ReadEvent(PlanCommandHandler::EventIdFor(
+                                   request.command_id())));
+    if (earlier.has_value()) {
+      v1::PayloadRedacted recorded;
+      if (earlier->type != v1::PayloadRedacted::descriptor()->name() ||
+          !recorded.ParseFromString(earlier->payload)) {
+        return absl::AlreadyExistsError(
+            absl::StrCat("command_id: \"", request.command_id(),
+                         "\" was used by another command (position ",
+                         earlier->position, ")"));
+      }
+      if (recorded.position() != request.position()) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "command_id: \"", request.command_id(), "\" redacted position ",
+            recorded.position(), ", not ", request.position()));
+      }
+      response.set_position(earlier->position);
+      response.set_event_id(earlier->event_id);
+      response.set_redacted_position(recorded.position());
+      PLANTRAIL_RETURN_IF_ERROR(EraseOldCopies(
+          recorded.position(), earlier->position - 1, earlier->position));
+      return response;
+    }
+  }
+  PLANTRAIL_ASSIGN_OR_RETURN(eventstore::RedactRequest redaction,
+                             PrepareRedaction(*store_, caller, request));
+  const uint64_t target = redaction.position;
+  const std::string stream =
+      redaction.record.events.front().metadata[kRedactsStreamKey];
+  PLANTRAIL_ASSIGN_OR_RETURN(eventstore::AppendResult result,
+                             store_->Redact(std::move(redaction)));
+  if (after_redaction_) after_redaction_(stream);
+  response.set_position(result.first_position);
+  response.set_event_id(result.event_ids.front());
+  response.set_redacted_position(target);
+  // Every event the redaction changed lies between its target and its
+  // own record.
+  PLANTRAIL_RETURN_IF_ERROR(
+      EraseOldCopies(target, result.first_position - 1, result.first_position));
+  return response;
+}
+
+absl::Status Redactor::EraseOldCopies(uint64_t first, uint64_t last,
+                                      uint64_t record) const {
+  const absl::Time deadline = absl::Now() + erase_timeout_;
+  // The projections folded the payloads before they were redacted: they
+  // are folded again from the redacted log.
+  for (projections::ProjectionRunner* runner : projections_) {
+    runner->RebuildAgain();
+  }
+  absl::Status erased = store_->EraseOverwritten(first, last);
+  for (projections::ProjectionRunner* runner : projections_) {
+    if (!erased.ok()) break;
+    erased = runner->AwaitRebuildAndErase(deadline);
+  }
+  if (erased.ok()) return erased;
+  return absl::Status(
+      erased.code(),
+      absl::StrCat(
+          "the redaction is made (its record is position ", record,
+          ") but its old copies are not all erased yet: ", erased.message(),
+          "; a retry with the same command_id finishes it"));
 }
 
 }  // namespace plantrail::services

@@ -4,15 +4,19 @@
 #ifndef PLANTRAIL_SERVICES_REDACTION_H_
 #define PLANTRAIL_SERVICES_REDACTION_H_
 
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "domain/metadata_keys.h"
 #include "domain/redaction.h"
 #include "eventstore/event_store.h"
 #include "plantrail/v1/admin.pb.h"
+#include "projections/runner.h"
 #include "services/principal.h"
 
 namespace plantrail::services {
@@ -63,6 +67,41 @@ std::vector<std::string> MetadataToClear(
 absl::StatusOr<eventstore::RedactRequest> PrepareRedaction(
     const eventstore::EventStore& store, const Principal& caller,
     const v1::RedactEventRequest& request);
+
+// What Admin.RedactEvent does, without gRPC: the redaction of `request` on
+// behalf of `caller`, idempotent by `command_id` (a retry answers as the
+// first did, and finishes what it may have left), then the old copies of
+// the redacted payloads erased: the projections are folded again from the
+// redacted log and the store's overwritten versions dropped, within
+// `erase_timeout`.
+//
+// Thread safety: Redact may run on several threads at once (the store
+// orders the commits). The store and the runners must outlive it.
+class Redactor {
+ public:
+  // `projections` are folded again after a redaction; `after_redaction`
+  // (may be empty) is told the redacted event's stream once the redaction
+  // is committed (the command handler forgets what it remembers of it).
+  Redactor(eventstore::EventStore* store,
+           std::vector<projections::ProjectionRunner*> projections,
+           std::function<void(const std::string& stream_id)> after_redaction,
+           absl::Duration erase_timeout = absl::Minutes(10));
+
+  // Errors as PrepareRedaction's, and kAlreadyExists for a command id used
+  // by another command; when the old copies are not all erased in time, the
+  // error says that the redaction itself is made.
+  absl::StatusOr<v1::RedactEventResponse> Redact(
+      const Principal& caller, const v1::RedactEventRequest& request) const;
+
+ private:
+  absl::Status EraseOldCopies(uint64_t first, uint64_t last,
+                              uint64_t record) const;
+
+  eventstore::EventStore* const store_;
+  const std::vector<projections::ProjectionRunner*> projections_;
+  const std::function<void(const std::string& stream_id)> after_redaction_;
+  const absl::Duration erase_timeout_;
+};
 
 }  // namespace plantrail::services
 

@@ -1,4 +1,3 @@
-#include "domain/metadata_keys.h"
 #include "services/token_registry.h"
 
 #include <openssl/rand.h>
@@ -12,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "domain/metadata_keys.h"
 #include "domain/rules.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/event_codec.h"
@@ -313,7 +313,8 @@ void TokenRegistry::Create(const Principal& by,
         const absl::Time now = absl::Now();
         {
           MutexLock lock(&mu_);
-          Apply(event.type, event.payload, event.metadata[domain::kActorKey], now);
+          Apply(event.type, event.payload, event.metadata[domain::kActorKey],
+                now);
         }
         *response.mutable_info()->mutable_created_at() = ToTimestamp(now);
         std::move(done)(std::move(response));

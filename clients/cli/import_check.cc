@@ -77,7 +77,8 @@ class Pass {
         },
         command);
     if (!event.ok()) return event.status();
-    const bool decision = absl::StartsWith(stream, domain::kDecisionStreamPrefix);
+    const bool decision =
+        absl::StartsWith(stream, domain::kDecisionStreamPrefix);
     const uint64_t version =
         (decision ? snapshot.decision.version() : snapshot.area.version()) + 1;
     const domain::EventContext context{.position = 0,

@@ -27,7 +27,8 @@ class GrpcPlanView : public PlanView {
 
   absl::StatusOr<StreamSnapshot> Stream(const std::string& stream_id) override {
     StreamSnapshot snapshot;
-    const bool decision = absl::StartsWith(stream_id, domain::kDecisionStreamPrefix);
+    const bool decision =
+        absl::StartsWith(stream_id, domain::kDecisionStreamPrefix);
     v1::ReadStreamRequest request;
     request.set_stream_id(stream_id);
     request.set_direction(v1::READ_DIRECTION_FORWARD);

@@ -202,9 +202,9 @@ const std::vector<LinkRule>& LinkRules() {
       {
           .rule = "the services' logic knows nothing of gRPC",
           .applies_to = "^services:plantrail_service_logic$",
-          .forbidden = Plus(
-              {R"(^plantrail_(services|daemon_config|metrics_http)$)"},
-              kGrpcLibraries),
+          .forbidden =
+              Plus({R"(^plantrail_(services|daemon_config|metrics_http)$)"},
+                   kGrpcLibraries),
       },
       {
           .rule = "the CLI has no server code: no services, projections, "
