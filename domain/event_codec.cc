@@ -70,4 +70,11 @@ absl::StatusOr<v1::PlanEvent> DecodeEvent(absl::string_view type,
   return event;
 }
 
+absl::StatusOr<v1::PlanEvent> DecodeForFold(absl::string_view type,
+                                            absl::string_view payload) {
+  absl::StatusOr<v1::PlanEvent> event = DecodeEvent(type, payload);
+  if (absl::IsInvalidArgument(event.status())) return v1::PlanEvent();
+  return event;
+}
+
 }  // namespace plantrail::domain

@@ -39,9 +39,7 @@ absl::StatusOr<std::optional<PlanEventRecord>> DecodePlanEvent(
     return std::nullopt;
   }
   absl::StatusOr<v1::PlanEvent> event =
-      domain::DecodeEvent(recorded.type, recorded.payload);
-  // A type a newer server wrote still counts as a version.
-  if (absl::IsInvalidArgument(event.status())) event = v1::PlanEvent();
+      domain::DecodeForFold(recorded.type, recorded.payload);
   PLANTRAIL_RETURN_IF_ERROR(event.status());
   const auto actor = recorded.metadata.find(kActorKey);
   return PlanEventRecord{

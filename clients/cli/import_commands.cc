@@ -44,9 +44,11 @@ class GrpcPlanView : public PlanView {
         if (command_id != recorded.metadata().end()) {
           snapshot.command_ids.insert(command_id->second);
         }
+        // As the server folds it: a type this CLI does not know (a newer
+        // server's) still counts as a version.
         PLANTRAIL_ASSIGN_OR_RETURN(
             v1::PlanEvent event,
-            domain::DecodeEvent(recorded.type(), recorded.payload()));
+            domain::DecodeForFold(recorded.type(), recorded.payload()));
         auto actor = recorded.metadata().find(domain::kActorKey);
         const domain::EventContext context{
             .position = recorded.position(),

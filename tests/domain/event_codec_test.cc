@@ -49,6 +49,28 @@ TEST(EventCodecTest, RefusesUnknownTypesAndBadBytes) {
             absl::StatusCode::kDataLoss);
 }
 
+TEST(EventCodecTest, AFoldReadsATypeItDoesNotKnowAsAnEmptyEvent) {
+  // What a newer server wrote: the server's projections and the CLI's
+  // import both fold it as a version and nothing else.
+  absl::StatusOr<v1::PlanEvent> newer =
+      DecodeForFold("FollowUpOpened", "\x0a\x03abc");
+  ASSERT_TRUE(newer.ok()) << newer.status();
+  EXPECT_EQ(newer->event_case(), v1::PlanEvent::EVENT_NOT_SET);
+  v1::AreaState area;
+  area.set_area_id("3.1");
+  area.set_title("Kept");
+  EvolveArea(area, *newer, {.version = 2});
+  EXPECT_EQ(area.version(), 2u);
+  EXPECT_EQ(area.title(), "Kept");
+  // A known type that does not parse is lost data, not a newer type.
+  EXPECT_EQ(DecodeForFold("StatusReported", "\xff\xff\xff").status().code(),
+            absl::StatusCode::kDataLoss);
+  v1::PlanEvent reported;
+  reported.mutable_status_reported()->mutable_report()->set_narrative("ok");
+  const EncodedEvent encoded = EncodeEvent(reported);
+  EXPECT_TRUE(DecodeForFold(encoded.type, encoded.payload).ok());
+}
+
 TEST(EventCodecTest, EncodingIsDeterministic) {
   const auto event = Pb<v1::PlanEvent>(R"pb(
     units_changed {
