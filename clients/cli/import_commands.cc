@@ -14,6 +14,7 @@
 #include "domain/event_codec.h"
 #include "domain/evolve.h"
 #include "domain/metadata_keys.h"
+#include "domain/streams.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace plantrail::cli {

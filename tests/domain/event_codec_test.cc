@@ -52,8 +52,9 @@ TEST(EventCodecTest, RefusesUnknownTypesAndBadBytes) {
 TEST(EventCodecTest, AFoldReadsATypeItDoesNotKnowAsAnEmptyEvent) {
   // What a newer server wrote: the server's projections and the CLI's
   // import both fold it as a version and nothing else.
-  absl::StatusOr<v1::PlanEvent> newer =
-      DecodeForFold("FollowUpOpened", "\x0a\x03abc");
+  absl::StatusOr<v1::PlanEvent> newer = DecodeForFold("FollowUpOpened",
+                                                      "\x0a\x03"
+                                                      "abc");
   ASSERT_TRUE(newer.ok()) << newer.status();
   EXPECT_EQ(newer->event_case(), v1::PlanEvent::EVENT_NOT_SET);
   v1::AreaState area;
