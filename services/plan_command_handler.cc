@@ -577,7 +577,8 @@ void PlanCommandHandler::Attempt(std::shared_ptr<Execution> execution) {
                 result_of(execution->stream_id, *appended, type);
             Finish(std::move(execution), std::move(result));
           } else if (!retry_after(execution, appended.status())) {
-            Finish(std::move(execution), appended.status());
+            // Moved: see AppendTogether's callback below.
+            Finish(std::move(execution), std::move(appended).status());
           }
         });
     return;
@@ -608,7 +609,9 @@ void PlanCommandHandler::Attempt(std::shared_ptr<Execution> execution) {
                         appended) mutable {
         if (!appended.ok()) {
           if (!retry_after(execution, appended.status())) {
-            Finish(std::move(execution), appended.status());
+            // Moved, not copied: a status shared across threads is
+            // refcounted inside Abseil, which TSan cannot see.
+            Finish(std::move(execution), std::move(appended).status());
           }
           return;
         }
