@@ -443,6 +443,8 @@ void RocksDbEventStore::AppendTogetherAsync(std::vector<AppendRequest> requests,
       }
       PendingAppend condition;
       condition.request = std::move(requests[i]);
+      // The whole is timed from here when a condition comes first.
+      condition.enqueued = std::chrono::steady_clock::now();
       parts.push_back(std::move(condition));
       continue;
     }

@@ -16,11 +16,6 @@
 namespace plantrail::services {
 namespace {
 
-// Admin listings are short (tokens, projections); a page as in the plan
-// queries.
-constexpr uint32_t kDefaultPageSize = 100;
-constexpr uint32_t kMaxPageSize = 1000;
-
 // A broken chain, a log that no longer extends the digest, or a projection
 // folded from another log are findings in the response, not RPC errors.
 absl::Status VerifyInto(
@@ -214,8 +209,7 @@ grpc::ServerUnaryReactor* AdminService::ListProjections(
   for (const projections::ProjectionRunner* runner : projections_) {
     by_name.emplace(runner->name(), runner);
   }
-  const uint32_t page_size =
-      PageSizeOf(request->page_size(), kDefaultPageSize, kMaxPageSize);
+  const uint32_t page_size = PageSizeOf(request->page_size());
   for (const auto& [name, runner] : by_name) {
     if (*cursor && name <= (*cursor)->after) continue;
     if (static_cast<uint32_t>(response->projections_size()) == page_size) {
@@ -278,8 +272,7 @@ grpc::ServerUnaryReactor* AdminService::ListTokens(
   absl::StatusOr<std::optional<PageCursor>> cursor =
       DecodePageToken("tokens", *request, request->page_token());
   if (!cursor.ok()) return FinishUnary(context, cursor.status());
-  const uint32_t page_size =
-      PageSizeOf(request->page_size(), kDefaultPageSize, kMaxPageSize);
+  const uint32_t page_size = PageSizeOf(request->page_size());
   // A token id never changes: going on after the last one given lists each
   // token that existed at the first page exactly once.
   for (v1::TokenInfo& info : tokens_->List()) {

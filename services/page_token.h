@@ -43,10 +43,15 @@ absl::StatusOr<std::optional<PageCursor>> DecodePageToken(
     absl::string_view listing, const google::protobuf::Message& filters,
     absl::string_view token);
 
+// Every listing's page: 100 unless asked, at most 1,000.
+inline constexpr uint32_t kDefaultPageSize = 100;
+inline constexpr uint32_t kMaxPageSize = 1000;
+
 // The page size to use: `default_size` for 0, at most `max_size` (a
 // larger request gets the largest page, not an error).
-uint32_t PageSizeOf(uint32_t requested, uint32_t default_size,
-                    uint32_t max_size);
+uint32_t PageSizeOf(uint32_t requested,
+                    uint32_t default_size = kDefaultPageSize,
+                    uint32_t max_size = kMaxPageSize);
 
 }  // namespace plantrail::services
 

@@ -37,10 +37,8 @@ namespace {
 using domain::PlanDate;
 using google::protobuf::util::TimeUtil;
 
-constexpr uint32_t kDefaultPageSize = 100;
-constexpr uint32_t kMaxPageSize = 1000;
-// Page tokens: web-safe base64 of a kind tag and a number, so that a token
-// of one listing is refused by another.
+// The listings' names in their page tokens (services/page_token.h), so that
+// a token of one listing is refused by another.
 constexpr char kAreasListing[] = "areas";
 // Paging folds the areas changed since a listing's first page back to it;
 // beyond this many, the listing starts again.
@@ -54,10 +52,6 @@ constexpr char kPlansListing[] = "plans";
 constexpr uint64_t kDependencyWorkSteps = 2'000'000;
 constexpr int kMaxDependencyLinks = 5'000;
 constexpr int kMaxDependencyCycles = 100;
-
-uint32_t PageSize(uint32_t requested) {
-  return PageSizeOf(requested, kDefaultPageSize, kMaxPageSize);
-}
 
 std::optional<absl::CivilDay> LastDay(const v1::PlanDate& date) {
   absl::StatusOr<PlanDate> parsed = domain::FromProto(date);
@@ -446,7 +440,7 @@ PlanQueries::AllAreas(const projections::StateReader& reader) const {
 absl::StatusOr<v1::ListAreasResponse> PlanQueries::ListAreas(
     const v1::ListAreasRequest& request,
     const std::vector<std::string>& visible) const {
-  const uint32_t page_size = PageSize(request.page_size());
+  const uint32_t page_size = PageSizeOf(request.page_size());
   PLANTRAIL_ASSIGN_OR_RETURN(
       std::optional<PageCursor> cursor,
       DecodePageToken(kAreasListing, request, request.page_token()));
@@ -592,7 +586,7 @@ absl::StatusOr<v1::GetHistoryResponse> PlanQueries::GetHistory(
     const v1::GetHistoryRequest& request,
     const std::vector<std::string>& visible) const {
   PLANTRAIL_RETURN_IF_ERROR(domain::CheckId("area_id", request.area_id()));
-  const uint32_t page_size = PageSize(request.page_size());
+  const uint32_t page_size = PageSizeOf(request.page_size());
   PLANTRAIL_ASSIGN_OR_RETURN(PlanIndex plans,
                              LoadPlans(*areas_->Live(), visible));
   PLANTRAIL_ASSIGN_OR_RETURN(
@@ -643,7 +637,7 @@ absl::StatusOr<v1::GetHistoryResponse> PlanQueries::GetHistory(
 absl::StatusOr<v1::ListDecisionsResponse> PlanQueries::ListDecisions(
     const v1::ListDecisionsRequest& request,
     const std::vector<std::string>& visible) const {
-  const uint32_t page_size = PageSize(request.page_size());
+  const uint32_t page_size = PageSizeOf(request.page_size());
   PLANTRAIL_ASSIGN_OR_RETURN(
       std::optional<PageCursor> cursor,
       DecodePageToken(kDecisionsListing, request, request.page_token()));
@@ -762,7 +756,7 @@ absl::StatusOr<v1::GetPortfolioResponse> PlanQueries::GetPortfolio(
 absl::StatusOr<v1::ListPlansResponse> PlanQueries::ListPlans(
     const v1::ListPlansRequest& request,
     const std::vector<std::string>& visible) const {
-  const uint32_t page_size = PageSize(request.page_size());
+  const uint32_t page_size = PageSizeOf(request.page_size());
   PLANTRAIL_ASSIGN_OR_RETURN(
       std::optional<PageCursor> cursor,
       DecodePageToken(kPlansListing, request, request.page_token()));
