@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/quote.h"
+#include "common/status_handoff.h"
 #include "common/status_macros.h"
 #include "eventstore/disk_full.h"
 #include "eventstore/info_log.h"
@@ -534,10 +535,11 @@ void RocksDbEventStore::CommitGroup(std::vector<PendingAppend>& group) {
     rejected_appends_.fetch_add(group.size(), std::memory_order_relaxed);
     for (PendingAppend& pending : group) {
       append_seconds_.Observe(SecondsSince(pending.enqueued));
+      // One status of its own for each: they part on their callers' threads.
       if (pending.done_together) {
-        std::move(pending.done_together)(refused);
+        std::move(pending.done_together)(Unshared(refused));
       } else {
-        std::move(pending.done)(refused);
+        std::move(pending.done)(Unshared(refused));
       }
     }
     return;
@@ -642,13 +644,14 @@ void RocksDbEventStore::CommitGroup(std::vector<PendingAppend>& group) {
       if (results[i].ok()) {
         std::move(group[i].done_together)(std::move(together[i]));
       } else {
-        // Moved, not copied: a status shared across threads is refcounted
-        // inside Abseil, which TSan cannot see (Debian's is not built for
-        // it).
-        std::move(group[i].done_together)(std::move(results[i]).status());
+        // Each caller gets a status of its own (common/status_handoff.h):
+        // one failure may be copied into every result of the group.
+        std::move(group[i].done_together)(Unshared(results[i].status()));
       }
-    } else {
+    } else if (results[i].ok()) {
       std::move(group[i].done)(std::move(results[i]));
+    } else {
+      std::move(group[i].done)(Unshared(results[i].status()));
     }
   }
 }

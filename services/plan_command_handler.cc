@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "common/status_handoff.h"
 #include "common/status_macros.h"
 #include "domain/decide.h"
 #include "domain/event_codec.h"
@@ -416,7 +417,9 @@ void PlanCommandHandler::Finish(std::shared_ptr<Execution> execution,
         [this, next = std::move(next)]() mutable { Run(std::move(next)); });
   }
   // Last: once the caller hears back it may destroy the handler, so nothing
-  // may touch `this` after this call.
+  // may touch `this` after this call. The caller's thread gets a status of
+  // its own: copies of this one may still die on ours.
+  if (!outcome.ok()) outcome = Unshared(outcome.status());
   std::move(execution->done)(std::move(outcome));
 }
 
@@ -577,7 +580,6 @@ void PlanCommandHandler::Attempt(std::shared_ptr<Execution> execution) {
                 result_of(execution->stream_id, *appended, type);
             Finish(std::move(execution), std::move(result));
           } else if (!retry_after(execution, appended.status())) {
-            // Moved: see AppendTogether's callback below.
             Finish(std::move(execution), std::move(appended).status());
           }
         });
@@ -609,8 +611,6 @@ void PlanCommandHandler::Attempt(std::shared_ptr<Execution> execution) {
                         appended) mutable {
         if (!appended.ok()) {
           if (!retry_after(execution, appended.status())) {
-            // Moved, not copied: a status shared across threads is
-            // refcounted inside Abseil, which TSan cannot see.
             Finish(std::move(execution), std::move(appended).status());
           }
           return;

@@ -307,7 +307,7 @@ void TokenRegistry::Create(const Principal& by,
        done = std::move(done)](
           absl::StatusOr<eventstore::AppendResult> result) mutable {
         if (!result.ok()) {
-          std::move(done)(result.status());
+          std::move(done)(std::move(result).status());
           return;
         }
         const absl::Time now = absl::Now();
@@ -367,7 +367,7 @@ void TokenRegistry::Revoke(const Principal& by,
        done = std::move(done)](
           absl::StatusOr<eventstore::AppendResult> result) mutable {
         if (!result.ok()) {
-          std::move(done)(result.status());
+          std::move(done)(std::move(result).status());
           return;
         }
         v1::RevokeTokenResponse response;
