@@ -14,6 +14,7 @@
 #include "domain/evolve.h"
 #include "domain/plan_date.h"
 #include "domain/plan_date_proto.h"
+#include "domain/plan_words.h"
 #include "domain/rules.h"
 #include "domain/streams.h"
 
@@ -24,25 +25,6 @@ using Code = absl::StatusCode;
 
 absl::Status Invalid(absl::string_view rule, absl::string_view what) {
   return Refuse(Code::kInvalidArgument, rule, what);
-}
-
-const char* PhaseName(v1::Phase phase) {
-  switch (phase) {
-    case v1::PHASE_PROPOSED:
-      return "proposed";
-    case v1::PHASE_PLANNED:
-      return "planned";
-    case v1::PHASE_IN_PROGRESS:
-      return "in progress";
-    case v1::PHASE_PAUSED:
-      return "paused";
-    case v1::PHASE_COMPLETED:
-      return "completed";
-    case v1::PHASE_CANCELLED:
-      return "cancelled";
-    default:
-      return "unspecified";
-  }
 }
 
 // A date text of a command: empty means "not given".
@@ -144,7 +126,7 @@ absl::Status RequireOpen(const v1::AreaState& area, absl::string_view what) {
   if (area.closed()) {
     return Refuse(Code::kFailedPrecondition, "closed-area-is-settled",
                   absl::StrCat("area \"", area.area_id(), "\" is closed (",
-                               PhaseName(area.phase()), "): ", what,
+                               Words(area.phase()), "): ", what,
                                " needs it reopened first"));
   }
   return absl::OkStatus();
@@ -303,7 +285,7 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
     return Invalid("registered-phase",
                    absl::StrCat("phase: an area is registered as proposed, "
                                 "planned or in progress, not ",
-                                PhaseName(phase)));
+                                Words(phase)));
   }
 
   v1::PlanEvent event;
@@ -376,7 +358,7 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
     case v1::PHASE_COMPLETED:
     case v1::PHASE_CANCELLED:
       return Invalid("close-to-finish",
-                     absl::StrCat("phase: ", PhaseName(command.phase()),
+                     absl::StrCat("phase: ", Words(command.phase()),
                                   " is reached by closing the area "
                                   "(CloseArea), not by a status report"));
     default:
@@ -621,7 +603,7 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
     return Refuse(
         Code::kFailedPrecondition, "close-once",
         absl::StrCat("area \"", command.area_id(), "\" is already closed (",
-                     PhaseName(area.phase()), ")"));
+                     Words(area.phase()), ")"));
   }
   if (command.outcome() != v1::OUTCOME_COMPLETED &&
       command.outcome() != v1::OUTCOME_CANCELLED) {
@@ -648,7 +630,7 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
   if (!area.closed()) {
     return Refuse(Code::kFailedPrecondition, "reopen-closed-only",
                   absl::StrCat("area \"", command.area_id(), "\" is open (",
-                               PhaseName(area.phase()),
+                               Words(area.phase()),
                                "); only a closed area can be reopened"));
   }
   PLANTRAIL_RETURN_IF_ERROR(

@@ -1,6 +1,7 @@
 #include "domain/text.h"
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_split.h"
 
 namespace plantrail::domain {
 
@@ -52,6 +53,15 @@ size_t Utf8Prefix(absl::string_view text) {
     i += more + 1;
   }
   return i;
+}
+
+std::vector<std::string> SplitList(absl::string_view text, char separator) {
+  std::vector<std::string> items;
+  for (absl::string_view item : absl::StrSplit(text, separator)) {
+    item = absl::StripAsciiWhitespace(item);
+    if (!item.empty()) items.emplace_back(item);
+  }
+  return items;
 }
 
 }  // namespace plantrail::domain

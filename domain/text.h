@@ -3,6 +3,7 @@
 #define PLANTRAIL_DOMAIN_TEXT_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 
@@ -18,6 +19,10 @@ std::string FoldCase(absl::string_view text);
 // what protobuf demands of every proto3 string it parses, and nlohmann-json
 // of every string it writes. `text` is UTF-8 when it is text.size().
 size_t Utf8Prefix(absl::string_view text);
+
+// A list as people write it in one field: "GVS, ITA ,,EKO" split at ','
+// is {"GVS", "ITA", "EKO"}; items are trimmed and empty ones dropped.
+std::vector<std::string> SplitList(absl::string_view text, char separator);
 
 }  // namespace plantrail::domain
 

@@ -1,6 +1,6 @@
 // What every imported plan must satisfy, whichever file it came from
 // (plan_import_csv_fuzzer.cc, plan_import_json_fuzzer.cc). From
-// clients/cli/plan_import.h, import_check.h and docs/import-format.md:
+// import/plan_file.h, import_check.h and docs/import-format.md:
 //   - every row says where it is and has commands; every problem says where
 //     and what;
 //   - every command carries the id ImportCommandId gives it, passes the
@@ -26,28 +26,29 @@
 #include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
-#include "clients/cli/import_check.h"
-#include "clients/cli/plan_import.h"
 #include "domain/decide.h"
 #include "domain/evolve.h"
 #include "fuzz/fuzz_check.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "import/import_check.h"
+#include "import/plan_file.h"
 
 namespace plantrail::fuzz {
 
 // The server's streams, in memory: what CheckImport reads, and what the
 // commands of an import do to them when the server applies them one by one.
-class MemoryPlanView : public cli::PlanView {
+class MemoryPlanView : public plan_import::PlanView {
  public:
-  absl::StatusOr<cli::StreamSnapshot> Stream(
+  absl::StatusOr<plan_import::StreamSnapshot> Stream(
       const std::string& stream_id) override {
     auto it = streams_.find(stream_id);
-    return it == streams_.end() ? cli::StreamSnapshot() : it->second;
+    return it == streams_.end() ? plan_import::StreamSnapshot() : it->second;
   }
 
   // Decides `command` on its stream as the server does and folds the event
   // in; the refusal otherwise.
-  absl::Status Apply(const cli::ImportCommand& command, absl::Time now) {
+  absl::Status Apply(const plan_import::ImportCommand& command,
+                     absl::Time now) {
     domain::Facts facts{.now = now};
     for (const auto& [id, snapshot] : streams_) {
       absl::string_view name = id;
@@ -59,8 +60,8 @@ class MemoryPlanView : public cli::PlanView {
         facts.existing_decisions.insert(std::string(name));
       }
     }
-    const std::string stream = cli::StreamOf(command);
-    cli::StreamSnapshot& snapshot = streams_[stream];
+    const std::string stream = plan_import::StreamOf(command);
+    plan_import::StreamSnapshot& snapshot = streams_[stream];
     return std::visit(
         [&](const auto& request) -> absl::Status {
           if (absl::Status valid = domain::CheckOptions(request.options());
@@ -90,20 +91,21 @@ class MemoryPlanView : public cli::PlanView {
   }
 
  private:
-  std::map<std::string, cli::StreamSnapshot> streams_;
+  std::map<std::string, plan_import::StreamSnapshot> streams_;
 };
 
-inline std::string Where(const cli::ImportRow& row) {
+inline std::string Where(const plan_import::ImportRow& row) {
   return absl::StrCat("row ", Escaped(row.where));
 }
 
 template <typename Request>
-void CheckCommand(const Request& request, const cli::ImportRow& row) {
+void CheckCommand(const Request& request, const plan_import::ImportRow& row) {
   const auto where = [&] {
     return absl::StrCat(Where(row), ": ", request.ShortDebugString());
   };
   PLANTRAIL_FUZZ_CHECK(
-      request.options().command_id() == cli::ImportCommandId(request), where());
+      request.options().command_id() == plan_import::ImportCommandId(request),
+      where());
   const absl::Status options = domain::CheckOptions(request.options());
   PLANTRAIL_FUZZ_CHECK(options.ok(),
                        absl::StrCat(where(), ": ", Describe(options)));
@@ -118,16 +120,16 @@ void CheckCommand(const Request& request, const cli::ImportRow& row) {
       where());
 }
 
-inline void CheckImportedPlan(const cli::ImportedPlan& plan) {
-  for (const cli::ImportRow& row : plan.rows) {
+inline void CheckImportedPlan(const plan_import::ImportedPlan& plan) {
+  for (const plan_import::ImportRow& row : plan.rows) {
     PLANTRAIL_FUZZ_CHECK(!row.where.empty() && !row.commands.empty(),
                          Where(row));
-    for (const cli::ImportCommand& command : row.commands) {
+    for (const plan_import::ImportCommand& command : row.commands) {
       std::visit([&](const auto& request) { CheckCommand(request, row); },
                  command);
     }
   }
-  for (const cli::ImportProblem& problem : plan.problems) {
+  for (const plan_import::ImportProblem& problem : plan.problems) {
     PLANTRAIL_FUZZ_CHECK(
         !problem.where.empty() && !problem.message.empty(),
         absl::StrCat(Escaped(problem.where), ": ", Escaped(problem.message)));
@@ -136,8 +138,8 @@ inline void CheckImportedPlan(const cli::ImportedPlan& plan) {
   const absl::Time now =
       absl::FromCivil(absl::CivilDay(2024, 1, 15), absl::UTCTimeZone());
   MemoryPlanView empty;
-  const absl::StatusOr<cli::ImportVerdict> verdict =
-      cli::CheckImport(plan, empty, now);
+  const absl::StatusOr<plan_import::ImportVerdict> verdict =
+      plan_import::CheckImport(plan, empty, now);
   PLANTRAIL_FUZZ_CHECK(verdict.ok(), Describe(verdict.status()));
   PLANTRAIL_FUZZ_CHECK(verdict->refusals.size() == plan.rows.size() &&
                            verdict->already_done.size() == plan.rows.size() &&
@@ -152,7 +154,7 @@ inline void CheckImportedPlan(const cli::ImportedPlan& plan) {
                                     to_send, " in the rows that pass"));
 
   MemoryPlanView server;
-  for (const auto& [r, c] : cli::SendOrder(plan)) {
+  for (const auto& [r, c] : plan_import::SendOrder(plan)) {
     if (!verdict->refusals[r].empty()) continue;
     const absl::Status applied = server.Apply(plan.rows[r].commands[c], now);
     PLANTRAIL_FUZZ_CHECK(
@@ -161,8 +163,8 @@ inline void CheckImportedPlan(const cli::ImportedPlan& plan) {
                      " is refused: ", Describe(applied)));
   }
 
-  const absl::StatusOr<cli::ImportVerdict> again =
-      cli::CheckImport(plan, server, now);
+  const absl::StatusOr<plan_import::ImportVerdict> again =
+      plan_import::CheckImport(plan, server, now);
   PLANTRAIL_FUZZ_CHECK(again.ok(), Describe(again.status()));
   for (size_t r = 0; r < plan.rows.size(); ++r) {
     if (!verdict->refusals[r].empty()) continue;

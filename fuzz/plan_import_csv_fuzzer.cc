@@ -4,7 +4,7 @@
 //   - every line after the header becomes one row or one problem (a CSV row
 //     is applied or refused as a whole, docs/import-format.md);
 //   - what ReadCsv reads, written back with CsvCell, reads as the same cells
-//     (export writes what import reads, clients/cli/csv.h).
+//     (export writes what import reads, import/csv.h).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -14,10 +14,10 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "clients/cli/csv.h"
-#include "clients/cli/plan_import.h"
 #include "fuzz/fuzz_check.h"
 #include "fuzz/import_checks.h"
+#include "import/csv.h"
+#include "import/plan_file.h"
 
 namespace plantrail::fuzz {
 namespace {
@@ -25,26 +25,26 @@ namespace {
 // `records` as a CSV file. A BOM first, so that a first cell that begins
 // with one keeps it (ReadCsv drops one BOM); a record of one empty cell is
 // `""`, as RFC 4180 writers put it, since an empty line is no record.
-std::string WriteCsv(const std::vector<cli::CsvRecord>& records) {
+std::string WriteCsv(const std::vector<plan_import::CsvRecord>& records) {
   std::string out = "\xEF\xBB\xBF";
-  for (const cli::CsvRecord& record : records) {
+  for (const plan_import::CsvRecord& record : records) {
     if (record.cells.size() == 1 && record.cells[0].empty()) {
       out += "\"\"\n";
       continue;
     }
     for (size_t i = 0; i < record.cells.size(); ++i) {
       if (i > 0) out += ',';
-      out += cli::CsvCell(record.cells[i]);
+      out += plan_import::CsvCell(record.cells[i]);
     }
     out += '\n';
   }
   return out;
 }
 
-void CheckCsvRoundTrip(const std::vector<cli::CsvRecord>& records) {
+void CheckCsvRoundTrip(const std::vector<plan_import::CsvRecord>& records) {
   const std::string written = WriteCsv(records);
-  const absl::StatusOr<std::vector<cli::CsvRecord>> again =
-      cli::ReadCsv(written);
+  const absl::StatusOr<std::vector<plan_import::CsvRecord>> again =
+      plan_import::ReadCsv(written);
   PLANTRAIL_FUZZ_CHECK(again.ok(), absl::StrCat(Escaped(written), ": ",
                                                 Describe(again.status())));
   PLANTRAIL_FUZZ_CHECK(again->size() == records.size(),
@@ -58,9 +58,10 @@ void CheckCsvRoundTrip(const std::vector<cli::CsvRecord>& records) {
 }
 
 void FuzzCsv(absl::string_view text) {
-  const absl::StatusOr<std::vector<cli::CsvRecord>> records =
-      cli::ReadCsv(text);
-  const absl::StatusOr<cli::ImportedPlan> plan = cli::ParsePlanCsv(text);
+  const absl::StatusOr<std::vector<plan_import::CsvRecord>> records =
+      plan_import::ReadCsv(text);
+  const absl::StatusOr<plan_import::ImportedPlan> plan =
+      plan_import::ParsePlanCsv(text);
   if (!records.ok()) {
     PLANTRAIL_FUZZ_CHECK(absl::IsInvalidArgument(records.status()),
                          Describe(records.status()));

@@ -12,9 +12,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "clients/cli/plan_import.h"
 #include "fuzz/fuzz_check.h"
 #include "fuzz/import_checks.h"
+#include "import/plan_file.h"
 #include "nlohmann/json.hpp"
 
 namespace plantrail::fuzz {
@@ -29,7 +29,8 @@ size_t ListSize(const json& document, const char* key) {
 }
 
 void FuzzJson(absl::string_view text) {
-  const absl::StatusOr<cli::ImportedPlan> plan = cli::ParsePlanJson(text);
+  const absl::StatusOr<plan_import::ImportedPlan> plan =
+      plan_import::ParsePlanJson(text);
   if (!plan.ok()) {
     PLANTRAIL_FUZZ_CHECK(absl::IsInvalidArgument(plan.status()),
                          Describe(plan.status()));

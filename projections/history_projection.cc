@@ -14,6 +14,7 @@
 #include "domain/event_codec.h"
 #include "domain/plan_date.h"
 #include "domain/plan_date_proto.h"
+#include "domain/plan_words.h"
 #include "domain/redaction.h"
 #include "domain/streams.h"
 #include "eventstore/record_format.h"
@@ -54,10 +55,7 @@ constexpr const char* kTrackedFields[] = {
 // "PHASE_IN_PROGRESS" -> "in progress"; the unset value -> "".
 std::string EnumText(const google::protobuf::EnumValueDescriptor& value) {
   if (value.number() == 0) return "";
-  std::string prefix = absl::AsciiStrToUpper(value.type()->name()) + "_";
-  absl::string_view name = value.name();
-  absl::ConsumePrefix(&name, prefix);
-  return absl::StrReplaceAll(absl::AsciiStrToLower(name), {{"_", " "}});
+  return domain::EnumWords(*value.type(), value.number());
 }
 
 std::string RenderMessage(const Message& message) {

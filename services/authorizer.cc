@@ -14,6 +14,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "domain/plan_commands.h"
+#include "domain/plan_words.h"
 #include "plantrail/v1/plan_commands.grpc.pb.h"
 #include "services/transport_security.h"
 
@@ -81,13 +82,9 @@ const std::map<std::string, const Roles*, std::less<>>& Table() {
   return *table;
 }
 
-std::string RoleWords(v1::Role role) {
-  return absl::AsciiStrToLower(absl::StripPrefix(v1::Role_Name(role), "ROLE_"));
-}
-
 std::string RolesWords(const std::vector<v1::Role>& roles) {
   std::vector<std::string> words;
-  for (v1::Role role : roles) words.push_back(RoleWords(role));
+  for (v1::Role role : roles) words.push_back(domain::Words(role));
   return words.empty() ? "no role" : absl::StrJoin(words, ", ");
 }
 

@@ -12,6 +12,7 @@
 #include "clients/cli/context.h"
 #include "clients/cli/format.h"
 #include "common/status_macros.h"
+#include "domain/plan_words.h"
 
 namespace plantrail::cli {
 namespace {
@@ -103,7 +104,7 @@ void AddStats(CLI::App* admin, Context& context) {
     const auto* descriptor = response.GetDescriptor();
     const auto* reflection = response.GetReflection();
     for (int i = 0; i < descriptor->field_count(); ++i) {
-      table.AddRow({FieldWords(descriptor->field(i)->name()),
+      table.AddRow({domain::FieldWords(descriptor->field(i)->name()),
                     absl::StrCat(reflection->GetUInt64(response,
                                                        descriptor->field(i)))});
     }
@@ -115,7 +116,7 @@ void AddStats(CLI::App* admin, Context& context) {
 std::string Roles(const v1::TokenInfo& info) {
   std::vector<std::string> roles;
   for (int role : info.roles()) {
-    roles.push_back(RoleWords(static_cast<v1::Role>(role)));
+    roles.push_back(domain::Words(static_cast<v1::Role>(role)));
   }
   return absl::StrJoin(roles, ",");
 }
@@ -160,8 +161,8 @@ void AddTokenCreate(CLI::App* token, Context& context) {
     v1::CreateTokenRequest request;
     request.set_principal(flags->principal);
     for (const std::string& text : flags->roles) {
-      PLANTRAIL_ASSIGN_OR_RETURN(v1::Role role,
-                                 Usage(ParseRole(text, "--role")));
+      PLANTRAIL_ASSIGN_OR_RETURN(
+          v1::Role role, Usage(domain::ParseWords<v1::Role>(text, "--role")));
       request.add_roles(role);
     }
     for (const std::string& area : flags->support_areas) {

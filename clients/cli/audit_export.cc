@@ -14,14 +14,17 @@
 #include "audit/chain_check.h"
 #include "audit/digest.h"
 #include "clients/cli/commands_util.h"
-#include "clients/cli/csv.h"
 #include "domain/metadata_keys.h"
 #include "google/protobuf/util/time_util.h"
+#include "import/csv.h"
 
 namespace plantrail::cli {
 namespace {
 
 using ::google::protobuf::util::TimeUtil;
+using plan_import::CsvCell;
+using plan_import::CsvRecord;
+using plan_import::ReadCsv;
 using Json = nlohmann::json;
 using OrderedJson = nlohmann::ordered_json;
 

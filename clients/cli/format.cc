@@ -12,61 +12,11 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
-#include "google/protobuf/descriptor.h"
+#include "domain/plan_words.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace plantrail::cli {
 namespace {
-
-using google::protobuf::EnumDescriptor;
-
-// "in-progress", "IN_PROGRESS", " In  progress" -> "in progress".
-std::string Normalise(absl::string_view text) {
-  std::string words = absl::AsciiStrToLower(absl::StripAsciiWhitespace(text));
-  std::replace(words.begin(), words.end(), '-', ' ');
-  std::replace(words.begin(), words.end(), '_', ' ');
-  return absl::StrJoin(absl::StrSplit(words, ' ', absl::SkipEmpty()), " ");
-}
-
-// The value's name without the enum's prefix, in words: PHASE_IN_PROGRESS
-// -> "in progress", DEPENDENCY_KIND_REQUIRES -> "requires".
-std::string ValueWords(const EnumDescriptor& descriptor, int number) {
-  const auto* value = descriptor.FindValueByNumber(number);
-  if (value == nullptr) return absl::StrCat(number);
-  std::string prefix;  // "DependencyKind" -> "DEPENDENCY_KIND_"
-  for (char c : descriptor.name()) {
-    if (absl::ascii_isupper(c) && !prefix.empty()) prefix += '_';
-    prefix += absl::ascii_toupper(c);
-  }
-  prefix += '_';
-  absl::string_view name = value->name();
-  absl::ConsumePrefix(&name, prefix);
-  return Normalise(name);
-}
-
-template <typename Enum>
-absl::StatusOr<Enum> ParseEnum(const EnumDescriptor& descriptor,
-                               absl::string_view text, absl::string_view field,
-                               std::vector<int> allowed = {}) {
-  const std::string wanted = Normalise(text);
-  std::vector<std::string> accepted;
-  for (int i = 0; i < descriptor.value_count(); ++i) {
-    const int number = descriptor.value(i)->number();
-    if (number == 0) continue;
-    if (!allowed.empty() &&
-        std::find(allowed.begin(), allowed.end(), number) == allowed.end()) {
-      continue;
-    }
-    const std::string words = ValueWords(descriptor, number);
-    if (wanted == words || wanted == Normalise(descriptor.value(i)->name())) {
-      return static_cast<Enum>(number);
-    }
-    accepted.push_back(absl::StrCat("\"", words, "\""));
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat(field, ": \"", text, "\" is not one of ",
-                   absl::StrJoin(accepted, ", "), " [rule: known-value]"));
-}
 
 // Display width of UTF-8 text: one column per code point (the plans' text
 // is Latin; no wide characters).
@@ -122,59 +72,6 @@ std::string OneLine(absl::string_view text) {
   return line;
 }
 
-std::string PhaseWords(v1::Phase phase) {
-  return ValueWords(*v1::Phase_descriptor(), phase);
-}
-std::string HealthWords(v1::Health health) {
-  return ValueWords(*v1::Health_descriptor(), health);
-}
-std::string KindWords(v1::DependencyKind kind) {
-  return ValueWords(*v1::DependencyKind_descriptor(), kind);
-}
-
-absl::StatusOr<v1::Phase> ParsePhase(absl::string_view text,
-                                     absl::string_view field) {
-  return ParseEnum<v1::Phase>(*v1::Phase_descriptor(), text, field);
-}
-absl::StatusOr<v1::Health> ParseHealth(absl::string_view text,
-                                       absl::string_view field) {
-  return ParseEnum<v1::Health>(*v1::Health_descriptor(), text, field);
-}
-absl::StatusOr<v1::Outcome> ParseOutcome(absl::string_view text,
-                                         absl::string_view field) {
-  return ParseEnum<v1::Outcome>(*v1::Outcome_descriptor(), text, field);
-}
-absl::StatusOr<v1::DependencyKind> ParseKind(absl::string_view text,
-                                             absl::string_view field) {
-  return ParseEnum<v1::DependencyKind>(*v1::DependencyKind_descriptor(), text,
-                                       field);
-}
-
-absl::StatusOr<v1::Role> ParseRole(absl::string_view text,
-                                   absl::string_view field) {
-  return ParseEnum<v1::Role>(*v1::Role_descriptor(), text, field);
-}
-std::string RoleWords(v1::Role role) {
-  return ValueWords(*v1::Role_descriptor(), role);
-}
-
-std::string EventTypeWords(absl::string_view type) {
-  std::string words;
-  for (char c : type) {
-    if (absl::ascii_isupper(c)) {
-      if (!words.empty()) words += ' ';
-      words += absl::ascii_tolower(c);
-    } else {
-      words += c;
-    }
-  }
-  return words;
-}
-
-std::string FieldWords(absl::string_view field) {
-  return absl::StrReplaceAll(field, {{"_", " "}});
-}
-
 std::string DateText(const v1::PlanDate& date) {
   if (date.precision() == v1::PLAN_DATE_PRECISION_UNSPECIFIED) return "";
   return date.text();
@@ -208,20 +105,12 @@ std::string DependencyText(const v1::Dependency& dependency) {
   return text;
 }
 
-std::vector<std::string> SplitList(absl::string_view text, char separator) {
-  std::vector<std::string> items;
-  for (absl::string_view item : absl::StrSplit(text, separator)) {
-    item = absl::StripAsciiWhitespace(item);
-    if (!item.empty()) items.emplace_back(item);
-  }
-  return items;
-}
-
 void PrintHistoryEntry(const v1::HistoryEntry& entry, std::ostream& out) {
   const std::string business = DateText(entry.business_date());
   const std::string recorded = DayText(entry.recorded_at());
   out << (business.empty() ? recorded : business) << "  #" << entry.position()
-      << "  " << EventTypeWords(entry.event_type()) << ", by " << entry.actor();
+      << "  " << domain::EventTypeWords(entry.event_type()) << ", by "
+      << entry.actor();
   if (!business.empty() &&
       entry.business_date().precision() == v1::PLAN_DATE_PRECISION_DAY &&
       business != recorded) {
@@ -229,7 +118,7 @@ void PrintHistoryEntry(const v1::HistoryEntry& entry, std::ostream& out) {
   }
   out << "\n";
   for (const v1::FieldChange& change : entry.changes()) {
-    out << "    " << FieldWords(change.field()) << ": "
+    out << "    " << domain::FieldWords(change.field()) << ": "
         << (change.before().empty() ? "(none)" : change.before()) << " -> "
         << (change.after().empty() ? "(none)" : change.after()) << "\n";
   }

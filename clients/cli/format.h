@@ -1,8 +1,6 @@
-// How the CLI writes and reads the plan's words for people: phases and
-// healths as "in progress" / "at risk", event types as "schedule revised",
-// dates as the plan wrote them, aligned tables. Parsing is lenient about
-// case and separators ("IN_PROGRESS", "in-progress" and "In progress" are
-// one phase) and names the field and the accepted values when it refuses.
+// How the CLI writes the plan for people: dates as the plan wrote them,
+// times, dependencies, history entries, aligned tables. The words for
+// phases, healths and event types are the domain's (domain/plan_words.h).
 //
 // Pure functions; thread-safe.
 #ifndef PLANTRAIL_CLIENTS_CLI_FORMAT_H_
@@ -21,27 +19,6 @@
 
 namespace plantrail::cli {
 
-std::string PhaseWords(v1::Phase phase);
-std::string HealthWords(v1::Health health);
-std::string KindWords(v1::DependencyKind kind);
-
-// Each refuses with INVALID_ARGUMENT naming `field` and the accepted values.
-absl::StatusOr<v1::Phase> ParsePhase(absl::string_view text,
-                                     absl::string_view field);
-absl::StatusOr<v1::Health> ParseHealth(absl::string_view text,
-                                       absl::string_view field);
-absl::StatusOr<v1::Outcome> ParseOutcome(absl::string_view text,
-                                         absl::string_view field);
-absl::StatusOr<v1::DependencyKind> ParseKind(absl::string_view text,
-                                             absl::string_view field);
-absl::StatusOr<v1::Role> ParseRole(absl::string_view text,
-                                   absl::string_view field);
-std::string RoleWords(v1::Role role);
-
-// "ScheduleRevised" -> "schedule revised"; "planned_end" -> "planned end".
-std::string EventTypeWords(absl::string_view type);
-std::string FieldWords(absl::string_view field);
-
 // As the plan wrote it ("HT 23"); empty when unset.
 std::string DateText(const v1::PlanDate& date);
 // "2024-01-10 09:12 UTC".
@@ -51,9 +28,6 @@ std::string DayText(const google::protobuf::Timestamp& time);
 
 // A dependency as one short phrase: "3.1.2 (requires)", "external: Ladok".
 std::string DependencyText(const v1::Dependency& dependency);
-
-// Splits "a, b,c" into {"a", "b", "c"}; empty items are dropped.
-std::vector<std::string> SplitList(absl::string_view text, char separator);
 
 // A history entry as people read it: a heading line (business date,
 // position, what happened, who) and one indented line per change, reason,

@@ -1,5 +1,5 @@
 // `import FILE [--dry-run]`: a whole plan with its history, checked before
-// anything is sent (import_check.h), applied row by row, idempotent.
+// anything is sent (import/import_check.h), applied row by row, idempotent.
 #include <memory>
 #include <string>
 #include <vector>
@@ -8,17 +8,29 @@
 #include "absl/strings/str_cat.h"
 #include "clients/cli/commands_util.h"
 #include "clients/cli/context.h"
-#include "clients/cli/import_check.h"
-#include "clients/cli/plan_import.h"
 #include "common/status_macros.h"
 #include "domain/event_codec.h"
 #include "domain/evolve.h"
 #include "domain/metadata_keys.h"
 #include "domain/streams.h"
 #include "google/protobuf/util/time_util.h"
+#include "import/import_check.h"
+#include "import/plan_file.h"
 
 namespace plantrail::cli {
 namespace {
+
+using plan_import::CheckImport;
+using plan_import::ImportCommand;
+using plan_import::ImportCommandId;
+using plan_import::ImportedPlan;
+using plan_import::ImportProblem;
+using plan_import::ImportRow;
+using plan_import::ImportVerdict;
+using plan_import::PlanView;
+using plan_import::ReadPlanFile;
+using plan_import::SendOrder;
+using plan_import::StreamSnapshot;
 
 // The server's streams, read through EventStore.ReadStream and folded with
 // the plan model's own evolve.

@@ -12,6 +12,7 @@
 #include "clients/cli/context.h"
 #include "clients/cli/format.h"
 #include "common/status_macros.h"
+#include "domain/plan_words.h"
 
 namespace plantrail::cli {
 namespace {
@@ -174,9 +175,9 @@ void AddClose(CLI::App* plan, Context& context) {
       closure.set_area_id(given.substr(0, equals));
       absl::string_view rest = absl::string_view(given).substr(equals + 1);
       const size_t colon = rest.find(':');
-      PLANTRAIL_ASSIGN_OR_RETURN(
-          v1::Outcome outcome,
-          Usage(ParseOutcome(rest.substr(0, colon), "--close-area")));
+      PLANTRAIL_ASSIGN_OR_RETURN(v1::Outcome outcome,
+                                 Usage(domain::ParseWords<v1::Outcome>(
+                                     rest.substr(0, colon), "--close-area")));
       closure.set_outcome(outcome);
       if (colon != absl::string_view::npos) {
         closure.set_outcome_text(std::string(rest.substr(colon + 1)));

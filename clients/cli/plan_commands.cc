@@ -12,6 +12,8 @@
 #include "clients/cli/context.h"
 #include "clients/cli/format.h"
 #include "common/status_macros.h"
+#include "domain/plan_words.h"
+#include "domain/text.h"
 
 namespace plantrail::cli {
 namespace {
@@ -78,17 +80,18 @@ void AddRegister(CLI::App* area, Context& context) {
     request.set_planned_start(flags->start);
     request.set_planned_end(flags->end);
     request.set_planned_period(flags->period);
-    for (std::string& unit : SplitList(flags->units, ',')) {
+    for (std::string& unit : domain::SplitList(flags->units, ',')) {
       request.add_participating_units(std::move(unit));
     }
-    for (std::string& unit : SplitList(flags->responsible, ',')) {
+    for (std::string& unit : domain::SplitList(flags->responsible, ',')) {
       request.add_responsible_units(std::move(unit));
     }
     request.set_rationale(flags->rationale);
     request.set_desired_effect(flags->effect);
     if (!flags->phase.empty()) {
-      PLANTRAIL_ASSIGN_OR_RETURN(v1::Phase phase,
-                                 Usage(ParsePhase(flags->phase, "--phase")));
+      PLANTRAIL_ASSIGN_OR_RETURN(
+          v1::Phase phase,
+          Usage(domain::ParseWords<v1::Phase>(flags->phase, "--phase")));
       request.set_phase(phase);
     }
     return SendCommand(context, &Stub::RegisterArea, request,
@@ -162,13 +165,13 @@ void AddUnits(CLI::App* area, Context& context) {
     request.set_reason(flags->reason);
     if (flags->participating) {
       request.mutable_participating_units();
-      for (std::string& unit : SplitList(*flags->participating, ',')) {
+      for (std::string& unit : domain::SplitList(*flags->participating, ',')) {
         request.mutable_participating_units()->add_units(std::move(unit));
       }
     }
     if (flags->responsible) {
       request.mutable_responsible_units();
-      for (std::string& unit : SplitList(*flags->responsible, ',')) {
+      for (std::string& unit : domain::SplitList(*flags->responsible, ',')) {
         request.mutable_responsible_units()->add_units(std::move(unit));
       }
     }
@@ -210,10 +213,12 @@ void AddStatus(CLI::App& app, Context& context) {
     flags->options.FillIn(*request.mutable_options());
     request.set_area_id(flags->id);
     request.set_plan_id(context.plan);
-    PLANTRAIL_ASSIGN_OR_RETURN(v1::Phase phase,
-                               Usage(ParsePhase(flags->phase, "--phase")));
-    PLANTRAIL_ASSIGN_OR_RETURN(v1::Health health,
-                               Usage(ParseHealth(flags->health, "--health")));
+    PLANTRAIL_ASSIGN_OR_RETURN(
+        v1::Phase phase,
+        Usage(domain::ParseWords<v1::Phase>(flags->phase, "--phase")));
+    PLANTRAIL_ASSIGN_OR_RETURN(
+        v1::Health health,
+        Usage(domain::ParseWords<v1::Health>(flags->health, "--health")));
     request.set_phase(phase);
     request.set_health(health);
     request.set_narrative(flags->note);
@@ -302,8 +307,9 @@ void AddDepend(CLI::App& app, Context& context) {
     }
     if (!flags->external.empty()) request.set_external(flags->external);
     if (!flags->kind.empty()) {
-      PLANTRAIL_ASSIGN_OR_RETURN(v1::DependencyKind kind,
-                                 Usage(ParseKind(flags->kind, "--kind")));
+      PLANTRAIL_ASSIGN_OR_RETURN(
+          v1::DependencyKind kind,
+          Usage(domain::ParseWords<v1::DependencyKind>(flags->kind, "--kind")));
       request.set_kind(kind);
     }
     request.set_note(flags->note);
@@ -379,7 +385,8 @@ void AddClose(CLI::App& app, Context& context) {
     request.set_area_id(flags->id);
     request.set_plan_id(context.plan);
     PLANTRAIL_ASSIGN_OR_RETURN(
-        v1::Outcome outcome, Usage(ParseOutcome(flags->outcome, "--outcome")));
+        v1::Outcome outcome,
+        Usage(domain::ParseWords<v1::Outcome>(flags->outcome, "--outcome")));
     request.set_outcome(outcome);
     request.set_outcome_text(flags->text);
     request.set_reason(flags->reason);
@@ -410,8 +417,9 @@ void AddReopen(CLI::App& app, Context& context) {
     request.set_plan_id(context.plan);
     request.set_reason(flags->reason);
     if (!flags->phase.empty()) {
-      PLANTRAIL_ASSIGN_OR_RETURN(v1::Phase phase,
-                                 Usage(ParsePhase(flags->phase, "--phase")));
+      PLANTRAIL_ASSIGN_OR_RETURN(
+          v1::Phase phase,
+          Usage(domain::ParseWords<v1::Phase>(flags->phase, "--phase")));
       request.set_phase(phase);
     }
     return SendCommand(context, &Stub::ReopenArea, request,
@@ -497,7 +505,7 @@ void AddRecordDecision(CLI::App* decision, Context& context) {
     request.set_body(flags->body);
     request.set_decided_on(flags->date);
     request.set_title(flags->title);
-    for (const std::string& named : SplitList(flags->areas, ',')) {
+    for (const std::string& named : domain::SplitList(flags->areas, ',')) {
       auto [plan, area] = SplitAreaName(named);
       if (plan.empty() || plan == context.plan) {
         request.add_area_ids(std::move(area));

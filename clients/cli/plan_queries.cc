@@ -16,6 +16,7 @@
 #include "clients/cli/context.h"
 #include "clients/cli/format.h"
 #include "common/status_macros.h"
+#include "domain/plan_words.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace plantrail::cli {
@@ -57,8 +58,8 @@ void PrintArea(const v1::AreaState& area, std::ostream& out) {
   out << area.area_id() << "  " << area.title() << "\n";
   PrintField(out, "support area", area.support_area());
   PrintField(out, "group", area.group());
-  PrintField(out, "phase", PhaseWords(area.phase()));
-  PrintField(out, "health", HealthWords(area.health()));
+  PrintField(out, "phase", domain::Words(area.phase()));
+  PrintField(out, "health", domain::Words(area.health()));
   PrintField(out, "planned", Period(area.planned_start(), area.planned_end()));
   const std::string baseline =
       Period(area.baseline_start(), area.baseline_end());
@@ -200,13 +201,15 @@ void AddList(CLI::App* area, Context& context) {
     request.set_plan_id(context.plan);
     request.set_support_area(flags->support_area);
     for (const std::string& text : flags->phases) {
-      PLANTRAIL_ASSIGN_OR_RETURN(v1::Phase phase,
-                                 Usage(ParsePhase(text, "--phase")));
+      PLANTRAIL_ASSIGN_OR_RETURN(
+          v1::Phase phase,
+          Usage(domain::ParseWords<v1::Phase>(text, "--phase")));
       request.add_phases(phase);
     }
     for (const std::string& text : flags->healths) {
-      PLANTRAIL_ASSIGN_OR_RETURN(v1::Health health,
-                                 Usage(ParseHealth(text, "--health")));
+      PLANTRAIL_ASSIGN_OR_RETURN(
+          v1::Health health,
+          Usage(domain::ParseWords<v1::Health>(text, "--health")));
       request.add_healths(health);
     }
     request.set_overdue(flags->overdue);
@@ -236,7 +239,7 @@ void AddList(CLI::App* area, Context& context) {
       const std::string end = DateText(area.planned_end());
       const std::string baseline = DateText(area.baseline_end());
       table.AddRow({area.area_id(), area.support_area(), area.title(),
-                    PhaseWords(area.phase()), HealthWords(area.health()),
+                    domain::Words(area.phase()), domain::Words(area.health()),
                     DateText(area.planned_start()), end,
                     baseline == end ? "" : baseline});
     }

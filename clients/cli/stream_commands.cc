@@ -12,6 +12,7 @@
 #include "clients/cli/format.h"
 #include "common/status_macros.h"
 #include "domain/metadata_keys.h"
+#include "domain/plan_words.h"
 
 namespace plantrail::cli {
 namespace {
@@ -20,7 +21,7 @@ void PrintEventLine(const v1::RecordedEvent& event, std::ostream& out) {
   auto actor = event.metadata().find(domain::kActorKey);
   out << "#" << event.position() << "  " << TimeText(event.recorded_at())
       << "  " << event.stream_id() << " v" << event.stream_version() << "  "
-      << EventTypeWords(event.type());
+      << domain::EventTypeWords(event.type());
   if (actor != event.metadata().end()) out << ", by " << actor->second;
   out << "\n";
 }

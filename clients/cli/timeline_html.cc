@@ -23,6 +23,7 @@
 #include "clients/cli/timeline_assets.h"
 #include "domain/plan_date.h"
 #include "domain/plan_date_proto.h"
+#include "domain/plan_words.h"
 #include "domain/text.h"
 #include "nlohmann/json.hpp"
 
@@ -127,18 +128,18 @@ bool NaturalLess(absl::string_view a, absl::string_view b) {
 
 // "ScheduleRevised" -> "Schedule revised".
 std::string Humanize(absl::string_view type) {
-  std::string words = EventTypeWords(type);
+  std::string words = domain::EventTypeWords(type);
   if (!words.empty()) words[0] = absl::ascii_toupper(words[0]);
   return words;
 }
 
 std::string PhaseText(v1::Phase phase) {
-  return phase == v1::PHASE_UNSPECIFIED ? "" : PhaseWords(phase);
+  return phase == v1::PHASE_UNSPECIFIED ? "" : domain::Words(phase);
 }
 
 std::string HealthText(v1::Health health) {
   return health == v1::HEALTH_UNSPECIFIED ? "not reported"
-                                          : HealthWords(health);
+                                          : domain::Words(health);
 }
 
 // The CSS class that colours a bar.
@@ -164,18 +165,6 @@ std::string OutcomeText(const v1::AreaState& area) {
     default:
       return "closed";
   }
-}
-
-std::string DependencyText(const v1::Dependency& dependency) {
-  std::string out = dependency.has_area_id()
-                        ? absl::StrCat("area ", dependency.area_id())
-                        : dependency.external();
-  absl::StrAppend(&out, dependency.kind() == v1::DEPENDENCY_KIND_RELATES
-                            ? " (relates)"
-                            : " (requires)");
-  if (!dependency.note().empty())
-    absl::StrAppend(&out, ": ", dependency.note());
-  return out;
 }
 
 // 12.3456 -> "12.346%", independent of the C locale.
@@ -566,7 +555,7 @@ Json HistoryJson(const v1::HistoryEntry& entry, const References& references) {
   out["changes"] = Json::array();
   for (const v1::FieldChange& change : entry.changes()) {
     out["changes"].push_back(absl::StrCat(
-        FieldWords(change.field()), ": ",
+        domain::FieldWords(change.field()), ": ",
         change.before().empty() ? "(none)" : change.before(), " -> ",
         change.after().empty() ? "(none)" : change.after()));
   }

@@ -1,5 +1,6 @@
 // The plan's words as the CLI reads and writes them.
 #include "clients/cli/format.h"
+#include "domain/text.h"
 
 #include <sstream>
 
@@ -11,32 +12,6 @@ namespace plantrail::cli {
 namespace {
 
 using ::testing::HasSubstr;
-
-TEST(FormatTest, EnumsReadLeniently) {
-  for (const char* text : {"in progress", "IN_PROGRESS", "In-Progress",
-                           " in  progress ", "PHASE_IN_PROGRESS"}) {
-    const absl::StatusOr<v1::Phase> phase = ParsePhase(text, "--phase");
-    ASSERT_TRUE(phase.ok()) << text;
-    EXPECT_EQ(*phase, v1::PHASE_IN_PROGRESS);
-  }
-  EXPECT_EQ(*ParseHealth("at risk", "h"), v1::HEALTH_AT_RISK);
-  EXPECT_EQ(*ParseKind("relates", "k"), v1::DEPENDENCY_KIND_RELATES);
-  EXPECT_EQ(*ParseOutcome("cancelled", "o"), v1::OUTCOME_CANCELLED);
-  const absl::StatusOr<v1::Health> bad = ParseHealth("sunny", "--health");
-  ASSERT_FALSE(bad.ok());
-  EXPECT_THAT(bad.status().message(),
-              HasSubstr("--health: \"sunny\" is not one of \"on track\", "
-                        "\"at risk\", \"off track\", \"unknown\""));
-  EXPECT_FALSE(ParsePhase("unspecified", "p").ok());
-}
-
-TEST(FormatTest, EnumsAndTypesWriteAsWords) {
-  EXPECT_EQ(PhaseWords(v1::PHASE_IN_PROGRESS), "in progress");
-  EXPECT_EQ(HealthWords(v1::HEALTH_OFF_TRACK), "off track");
-  EXPECT_EQ(KindWords(v1::DEPENDENCY_KIND_REQUIRES), "requires");
-  EXPECT_EQ(EventTypeWords("ScheduleRevised"), "schedule revised");
-  EXPECT_EQ(FieldWords("planned_end"), "planned end");
-}
 
 TEST(FormatTest, HistoryEntriesReadAsSentences) {
   v1::HistoryEntry entry;
@@ -89,7 +64,7 @@ TEST(FormatTest, ControlCharactersAreEscapedAndRowsStayOneLine) {
 }
 
 TEST(FormatTest, ListsSplitAndTrim) {
-  EXPECT_THAT(SplitList(" GVS, ITA ,,EKO", ','),
+  EXPECT_THAT(domain::SplitList(" GVS, ITA ,,EKO", ','),
               ::testing::ElementsAre("GVS", "ITA", "EKO"));
 }
 

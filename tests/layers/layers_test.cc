@@ -89,7 +89,7 @@ const std::vector<SourceRule>& SourceRules() {
           .applies_to = "^domain/",
           .forbidden_includes = Plus(
               {R"(^rocksdb/)",
-               R"(^(eventstore|projections|services|clients|audit|logging|metrics)/)"},
+               R"(^(eventstore|projections|services|clients|import|audit|logging|metrics)/)"},
               kGrpc),
           .forbidden_code = {},
       },
@@ -124,7 +124,7 @@ const std::vector<SourceRule>& SourceRules() {
           .rule = kBottomLayer,
           .applies_to = "^(common|metrics|logging)/",
           .forbidden_includes = Plus(
-              {R"(^(eventstore|audit|domain|projections|services|clients)/)",
+              {R"(^(eventstore|audit|domain|import|projections|services|clients)/)",
                R"(^plantrail/v1/)"},
               kGrpc),
           .forbidden_code = {},
@@ -139,6 +139,16 @@ const std::vector<SourceRule>& SourceRules() {
           .rule = "the services' logic knows nothing of gRPC",
           .applies_to = kServiceLogic,
           .forbidden_includes = Plus({kServicesEdge}, kGrpc),
+          .forbidden_code = {R"(\bgrpc::)"},
+      },
+      {
+          .rule = "import/ reads plan files with the plan's rules only: no "
+                  "gRPC, server, store or CLI",
+          .applies_to = "^import/",
+          .forbidden_includes = Plus(
+              {R"(^(eventstore|projections|services|clients|audit|logging|metrics)/)",
+               R"(^rocksdb/)"},
+              kGrpc),
           .forbidden_code = {R"(\bgrpc::)"},
       },
       {
@@ -207,6 +217,15 @@ const std::vector<LinkRule>& LinkRules() {
                    kGrpcLibraries),
       },
       {
+          .rule = "import/ reads plan files with the plan's rules only: no "
+                  "gRPC, server, store or CLI",
+          .applies_to = "^import:",
+          .forbidden = Plus(
+              {R"(^RocksDB::)", R"(httplib)",
+               R"(^plantrail_(eventstore|record_format|projections|services|service_logic|daemon_config|audit|logging|metrics|metrics_http|cli|cli_format|timeline)$)"},
+              kGrpcLibraries),
+      },
+      {
           .rule = "the CLI has no server code: no services, projections, "
                   "RocksDB or event store beyond its value headers",
           .applies_to = "^clients/",
@@ -221,8 +240,8 @@ const std::vector<LinkRule>& LinkRules() {
 // The folders of the layers the rules speak of, and of every header they
 // may reach.
 const std::vector<std::string> kFolders = {
-    "audit",   "clients", "common",      "domain",  "eventstore",
-    "logging", "metrics", "projections", "services"};
+    "audit",  "clients", "common",  "domain",      "eventstore",
+    "import", "logging", "metrics", "projections", "services"};
 
 TEST(LayersTest, EverySourceKeepsToItsLayer) {
   const SourceTree tree = ReadSourceTree(PLANTRAIL_SOURCE_DIR, kFolders);
@@ -249,9 +268,9 @@ TEST(LayersTest, EveryLibraryLinksOnlyWhatItsLayerMay) {
   ASSERT_TRUE(graph.ok()) << graph.status();
   // Not vacuous: the libraries the rules are about are there, with the
   // links we know of.
-  for (const char* name :
-       {"plantrail_domain", "plantrail_eventstore", "plantrail_record_format",
-        "plantrail_projections", "plantrail_cli", "plantrail"}) {
+  for (const char* name : {"plantrail_domain", "plantrail_eventstore",
+                           "plantrail_record_format", "plantrail_projections",
+                           "plantrail_import", "plantrail_cli", "plantrail"}) {
     EXPECT_TRUE(graph->contains(name)) << name;
   }
   for (const LinkRule& rule : LinkRules()) {

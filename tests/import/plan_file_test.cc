@@ -1,6 +1,6 @@
 // The import file formats (docs/import-format.md): what each row becomes,
 // where each problem is reported, and ids that stay the same between runs.
-#include "clients/cli/plan_import.h"
+#include "import/plan_file.h"
 
 #include <string>
 #include <variant>
@@ -10,7 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace plantrail::cli {
+namespace plantrail::plan_import {
 namespace {
 
 using ::testing::ElementsAre;
@@ -274,4 +274,4 @@ TEST(ReadPlannedDateTest, ProseAroundADate) {
 }
 
 }  // namespace
-}  // namespace plantrail::cli
+}  // namespace plantrail::plan_import

@@ -1,7 +1,7 @@
 // The import's check: the server's rules, decided on the server's state in
 // the order the import sends, with refusals that cascade to the rows that
 // need a refused row, and nothing counted twice on a second run.
-#include "clients/cli/import_check.h"
+#include "import/import_check.h"
 
 #include <map>
 #include <string>
@@ -10,7 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace plantrail::cli {
+namespace plantrail::plan_import {
 namespace {
 
 using ::testing::HasSubstr;
@@ -140,4 +140,4 @@ TEST(ImportCheckTest, WhatTheServerAlreadyHasIsNotSentAgain) {
 }
 
 }  // namespace
-}  // namespace plantrail::cli
+}  // namespace plantrail::plan_import

@@ -1,11 +1,11 @@
-#include "clients/cli/csv.h"
+#include "import/csv.h"
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 
-namespace plantrail::cli {
+namespace plantrail::plan_import {
 
 absl::StatusOr<std::vector<CsvRecord>> ReadCsv(absl::string_view text) {
   absl::ConsumePrefix(&text, "\xEF\xBB\xBF");  // a spreadsheet's BOM
@@ -68,4 +68,4 @@ std::string CsvCell(absl::string_view text) {
   return absl::StrCat("\"", absl::StrReplaceAll(text, {{"\"", "\"\""}}), "\"");
 }
 
-}  // namespace plantrail::cli
+}  // namespace plantrail::plan_import

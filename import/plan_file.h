@@ -1,6 +1,6 @@
 // Reading a plan file (docs/import-format.md) into the commands that import
 // it. Parsing only: nothing here talks to a server, and the plan's rules are
-// checked later (import_check.h) on the server's state.
+// checked later (import/import_check.h) on the server's state.
 //
 // A file is a list of rows. A row is what is applied or refused as a whole:
 // in JSON, an area with its dependencies and reports, or a decision; in CSV,
@@ -11,8 +11,8 @@
 // file twice writes nothing the second time (the server answers replays).
 //
 // Pure functions; thread-safe.
-#ifndef PLANTRAIL_CLIENTS_CLI_PLAN_IMPORT_H_
-#define PLANTRAIL_CLIENTS_CLI_PLAN_IMPORT_H_
+#ifndef PLANTRAIL_IMPORT_PLAN_FILE_H_
+#define PLANTRAIL_IMPORT_PLAN_FILE_H_
 
 #include <optional>
 #include <string>
@@ -23,7 +23,7 @@
 #include "absl/strings/string_view.h"
 #include "plantrail/v1/plan_commands.pb.h"
 
-namespace plantrail::cli {
+namespace plantrail::plan_import {
 
 using ImportCommand =
     std::variant<v1::RegisterAreaRequest, v1::AddDependencyRequest,
@@ -87,6 +87,6 @@ absl::StatusOr<std::string> ReadPlannedDate(absl::string_view text, bool is_end,
 std::string StreamOf(const ImportCommand& command,
                      absl::string_view stream_plan = "");
 
-}  // namespace plantrail::cli
+}  // namespace plantrail::plan_import
 
-#endif  // PLANTRAIL_CLIENTS_CLI_PLAN_IMPORT_H_
+#endif  // PLANTRAIL_IMPORT_PLAN_FILE_H_

@@ -1,4 +1,4 @@
-#include "clients/cli/plan_import.h"
+#include "import/plan_file.h"
 
 #include <algorithm>
 #include <fstream>
@@ -15,17 +15,17 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "clients/cli/csv.h"
-#include "clients/cli/format.h"
 #include "common/status_macros.h"
 #include "domain/decide.h"
 #include "domain/plan_date.h"
+#include "domain/plan_words.h"
 #include "domain/streams.h"
 #include "domain/text.h"
+#include "import/csv.h"
 #include "nlohmann/json.hpp"
 #include "openssl/sha.h"
 
-namespace plantrail::cli {
+namespace plantrail::plan_import {
 namespace {
 
 using nlohmann::json;
@@ -112,8 +112,8 @@ absl::Status AddArea(const AreaRecord& record, ImportRow& row) {
            : registration.set_planned_start(date);
   }
   if (!record.phase.empty()) {
-    PLANTRAIL_ASSIGN_OR_RETURN(v1::Phase phase,
-                               ParsePhase(record.phase, "phase"));
+    PLANTRAIL_ASSIGN_OR_RETURN(
+        v1::Phase phase, domain::ParseWords<v1::Phase>(record.phase, "phase"));
     registration.set_phase(phase);
   }
   row.commands.push_back(WithImportId(registration));
@@ -129,9 +129,9 @@ absl::Status AddArea(const AreaRecord& record, ImportRow& row) {
     spec.area.empty() ? dependency.set_external(spec.external)
                       : dependency.set_on_area_id(spec.area);
     if (!spec.kind.empty()) {
-      PLANTRAIL_ASSIGN_OR_RETURN(
-          v1::DependencyKind kind,
-          ParseKind(spec.kind, absl::StrCat(field, ".kind")));
+      PLANTRAIL_ASSIGN_OR_RETURN(v1::DependencyKind kind,
+                                 domain::ParseWords<v1::DependencyKind>(
+                                     spec.kind, absl::StrCat(field, ".kind")));
       dependency.set_kind(kind);
     }
     dependency.set_note(spec.note);
@@ -150,11 +150,12 @@ absl::Status AddReport(const ReportRecord& record, absl::string_view prefix,
       Required(absl::StrCat(prefix, "note"), record.note));
   v1::ReportStatusRequest report;
   report.set_area_id(record.area_id);
+  PLANTRAIL_ASSIGN_OR_RETURN(v1::Phase phase,
+                             domain::ParseWords<v1::Phase>(
+                                 record.phase, absl::StrCat(prefix, "phase")));
   PLANTRAIL_ASSIGN_OR_RETURN(
-      v1::Phase phase, ParsePhase(record.phase, absl::StrCat(prefix, "phase")));
-  PLANTRAIL_ASSIGN_OR_RETURN(
-      v1::Health health,
-      ParseHealth(record.health, absl::StrCat(prefix, "health")));
+      v1::Health health, domain::ParseWords<v1::Health>(
+                             record.health, absl::StrCat(prefix, "health")));
   report.set_phase(phase);
   report.set_health(health);
   report.set_narrative(record.note);
@@ -232,7 +233,7 @@ class JsonFields {
     std::vector<std::string> values;
     auto it = object_.find(key);
     if (!status_.ok() || it == object_.end() || it->is_null()) return values;
-    if (it->is_string()) return SplitList(it->get<std::string>(), ';');
+    if (it->is_string()) return domain::SplitList(it->get<std::string>(), ';');
     if (!it->is_array()) {
       Fail(key, "must be a list of strings");
       return values;
@@ -623,24 +624,25 @@ absl::StatusOr<ImportedPlan> ParsePlanCsv(absl::string_view text) {
           records[0].cells.size(), " (a comma in an unquoted field?)"));
     } else if (kind.empty() || kind == "area") {
       std::vector<DependencySpec> dependencies;
-      for (const std::string& text : SplitList(cell("dependencies"), ';')) {
+      for (const std::string& text :
+           domain::SplitList(cell("dependencies"), ';')) {
         dependencies.push_back(ParseDependencyText(text));
       }
-      status = AddArea(
-          {.id = cell("id"),
-           .title = cell("title"),
-           .support_area = cell("support_area"),
-           .group = cell("group"),
-           .rationale = cell("rationale"),
-           .desired_effect = cell("desired_effect"),
-           .units = SplitList(cell("units"), ';'),
-           .responsible_units = SplitList(cell("responsible_units"), ';'),
-           .dependencies = std::move(dependencies),
-           .planned_start = cell("planned_start"),
-           .planned_end = cell("planned_end"),
-           .planned = cell("planned"),
-           .phase = cell("phase")},
-          row);
+      status = AddArea({.id = cell("id"),
+                        .title = cell("title"),
+                        .support_area = cell("support_area"),
+                        .group = cell("group"),
+                        .rationale = cell("rationale"),
+                        .desired_effect = cell("desired_effect"),
+                        .units = domain::SplitList(cell("units"), ';'),
+                        .responsible_units =
+                            domain::SplitList(cell("responsible_units"), ';'),
+                        .dependencies = std::move(dependencies),
+                        .planned_start = cell("planned_start"),
+                        .planned_end = cell("planned_end"),
+                        .planned = cell("planned"),
+                        .phase = cell("phase")},
+                       row);
     } else if (kind == "report") {
       status = Required("id", cell("id"));
       if (status.ok()) {
@@ -659,7 +661,7 @@ absl::StatusOr<ImportedPlan> ParsePlanCsv(absl::string_view text) {
                             .date = cell("date"),
                             .title = cell("title"),
                             .outcome = cell("outcome"),
-                            .areas = SplitList(cell("areas"), ';')},
+                            .areas = domain::SplitList(cell("areas"), ';')},
                            row);
     } else if (kind == "plan") {
       // The plan itself: its id (optional: else --plan), title, reference,
@@ -711,4 +713,4 @@ absl::StatusOr<ImportedPlan> ReadPlanFile(const std::string& path) {
                    "docs/import-format.md)"));
 }
 
-}  // namespace plantrail::cli
+}  // namespace plantrail::plan_import

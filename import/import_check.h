@@ -9,8 +9,8 @@
 // A command whose id the stream already holds was imported before: it is
 // counted as done and not decided again, which makes re-running an import a
 // no-op.
-#ifndef PLANTRAIL_CLIENTS_CLI_IMPORT_CHECK_H_
-#define PLANTRAIL_CLIENTS_CLI_IMPORT_CHECK_H_
+#ifndef PLANTRAIL_IMPORT_IMPORT_CHECK_H_
+#define PLANTRAIL_IMPORT_IMPORT_CHECK_H_
 
 #include <map>
 #include <optional>
@@ -20,10 +20,10 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "clients/cli/plan_import.h"
+#include "import/plan_file.h"
 #include "plantrail/v1/plan.pb.h"
 
-namespace plantrail::cli {
+namespace plantrail::plan_import {
 
 // A plan stream as the server has it now.
 struct StreamSnapshot {
@@ -60,6 +60,6 @@ struct ImportVerdict {
 absl::StatusOr<ImportVerdict> CheckImport(const ImportedPlan& plan,
                                           PlanView& view, absl::Time now);
 
-}  // namespace plantrail::cli
+}  // namespace plantrail::plan_import
 
-#endif  // PLANTRAIL_CLIENTS_CLI_IMPORT_CHECK_H_
+#endif  // PLANTRAIL_IMPORT_IMPORT_CHECK_H_

@@ -1,4 +1,4 @@
-#include "clients/cli/import_check.h"
+#include "import/import_check.h"
 
 #include <utility>
 #include <variant>
@@ -11,7 +11,7 @@
 #include "domain/evolve.h"
 #include "domain/streams.h"
 
-namespace plantrail::cli {
+namespace plantrail::plan_import {
 namespace {
 
 bool IsRegistration(const ImportCommand& command) {
@@ -177,4 +177,4 @@ absl::StatusOr<ImportVerdict> CheckImport(const ImportedPlan& plan,
   return verdict;
 }
 
-}  // namespace plantrail::cli
+}  // namespace plantrail::plan_import

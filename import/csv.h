@@ -1,7 +1,7 @@
 // CSV as spreadsheets write it (RFC 4180), both ways: what import reads
 // and export writes.
-#ifndef PLANTRAIL_CLIENTS_CLI_CSV_H_
-#define PLANTRAIL_CLIENTS_CLI_CSV_H_
+#ifndef PLANTRAIL_IMPORT_CSV_H_
+#define PLANTRAIL_IMPORT_CSV_H_
 
 #include <string>
 #include <vector>
@@ -9,7 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace plantrail::cli {
+namespace plantrail::plan_import {
 
 struct CsvRecord {
   int line = 0;  // where the record starts, 1-based
@@ -24,6 +24,6 @@ absl::StatusOr<std::vector<CsvRecord>> ReadCsv(absl::string_view text);
 // `text` as one CSV cell: quoted when it holds a comma, quote or line end.
 std::string CsvCell(absl::string_view text);
 
-}  // namespace plantrail::cli
+}  // namespace plantrail::plan_import
 
-#endif  // PLANTRAIL_CLIENTS_CLI_CSV_H_
+#endif  // PLANTRAIL_IMPORT_CSV_H_
