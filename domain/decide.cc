@@ -17,6 +17,7 @@
 #include "domain/plan_words.h"
 #include "domain/rules.h"
 #include "domain/streams.h"
+#include "domain/timestamps.h"
 
 namespace plantrail::domain {
 namespace {
@@ -172,7 +173,7 @@ std::string Describe(const v1::Dependency& dependency) {
 }
 
 absl::StatusOr<PlanDate> Today(const Facts& facts) {
-  const absl::CivilDay today = absl::ToCivilDay(facts.now, absl::UTCTimeZone());
+  const absl::CivilDay today = UtcDay(facts.now);
   return PlanDate::Day(static_cast<int>(today.year()), today.month(),
                        today.day());
 }

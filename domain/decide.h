@@ -109,6 +109,20 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::PlanState& plan,
                                      const v1::ReopenPlanRequest& command,
                                      const Facts& facts);
 
+// A command as everyone who must agree with the server runs it (the
+// server's command handler, the import check, the fuzzers): the options
+// every command may carry (CheckOptions), then the command decided on its
+// stream's state. Fold the event with Evolve (evolve.h) to go on.
+template <typename State, typename Command>
+absl::StatusOr<v1::PlanEvent> Execute(const State& state,
+                                      const Command& command,
+                                      const Facts& facts) {
+  if (absl::Status options = CheckOptions(command.options()); !options.ok()) {
+    return options;
+  }
+  return Decide(state, command, facts);
+}
+
 // OK when `plan` (the state of plan `plan_id`) exists and is open, so that
 // `what` (an area or decision command) may change it: NOT_FOUND for an
 // unknown plan, FAILED_PRECONDITION for a closed one.

@@ -2,27 +2,11 @@
 
 #include <algorithm>
 
+#include "domain/timestamps.h"
 #include "google/protobuf/timestamp.pb.h"
-#include "google/protobuf/util/time_util.h"
 
 namespace plantrail::domain {
 namespace {
-
-using google::protobuf::util::TimeUtil;
-
-// A Timestamp holds the years 1 to 9999, and TimeUtil aborts the process on
-// any other time. Only a damaged log records one (the store stamps events
-// with its clock), and evolve never fails, so such a time is clamped into
-// the range (found by fuzz/stored_event_fuzzer.cc).
-void SetTime(google::protobuf::Timestamp& out, absl::Time time) {
-  static const absl::Time kFirst =
-      absl::FromUnixSeconds(TimeUtil::kTimestampMinSeconds);
-  static const absl::Time kLast =
-      absl::FromUnixSeconds(TimeUtil::kTimestampMaxSeconds) + absl::Seconds(1) -
-      absl::Microseconds(1);
-  out = TimeUtil::MicrosecondsToTimestamp(
-      absl::ToUnixMicros(std::clamp(time, kFirst, kLast)));
-}
 
 void ApplyDetails(v1::AreaState& state, const v1::AreaDetails& details) {
   if (details.has_title()) state.set_title(details.title());
@@ -92,7 +76,7 @@ void EvolveArea(v1::AreaState& state, const v1::PlanEvent& event,
       state.set_phase(e.phase() == v1::PHASE_UNSPECIFIED ? v1::PHASE_PLANNED
                                                          : e.phase());
       state.set_health(v1::HEALTH_UNKNOWN);
-      SetTime(*state.mutable_registered_at(), context.recorded_at);
+      SetTimestamp(*state.mutable_registered_at(), context.recorded_at);
       state.set_registered_by(context.actor);
       break;
     }
@@ -105,7 +89,8 @@ void EvolveArea(v1::AreaState& state, const v1::PlanEvent& event,
       state.set_health(report.health());
       *state.mutable_latest_report() = report;
       state.set_latest_report_position(context.position);
-      SetTime(*state.mutable_latest_report_recorded_at(), context.recorded_at);
+      SetTimestamp(*state.mutable_latest_report_recorded_at(),
+                   context.recorded_at);
       state.set_status_reports(state.status_reports() + 1);
       break;
     }
@@ -189,7 +174,7 @@ void EvolveArea(v1::AreaState& state, const v1::PlanEvent& event,
   }
   state.set_version(context.version);
   state.set_position(context.position);
-  SetTime(*state.mutable_updated_at(), context.recorded_at);
+  SetTimestamp(*state.mutable_updated_at(), context.recorded_at);
   state.set_updated_by(context.actor);
 }
 
@@ -206,7 +191,7 @@ void EvolveDecision(v1::DecisionState& state, const v1::PlanEvent& event,
     *state.mutable_area_ids() = e.area_ids();
     *state.mutable_other_plan_areas() = e.other_plan_areas();
     state.set_outcome(e.outcome());
-    SetTime(*state.mutable_recorded_at(), context.recorded_at);
+    SetTimestamp(*state.mutable_recorded_at(), context.recorded_at);
     state.set_recorded_by(context.actor);
   }
   state.set_version(context.version);
@@ -221,7 +206,7 @@ void EvolvePlan(v1::PlanState& state, const v1::PlanEvent& event,
       state.set_plan_id(e.plan_id());
       ApplyPlanDetails(state, e.details());
       state.set_holds_unplanned(e.holds_unplanned());
-      SetTime(*state.mutable_registered_at(), context.recorded_at);
+      SetTimestamp(*state.mutable_registered_at(), context.recorded_at);
       state.set_registered_by(context.actor);
       break;
     }
@@ -242,7 +227,7 @@ void EvolvePlan(v1::PlanState& state, const v1::PlanEvent& event,
   }
   state.set_version(context.version);
   state.set_position(context.position);
-  SetTime(*state.mutable_updated_at(), context.recorded_at);
+  SetTimestamp(*state.mutable_updated_at(), context.recorded_at);
   state.set_updated_by(context.actor);
 }
 

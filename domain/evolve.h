@@ -37,6 +37,20 @@ void EvolveDecision(v1::DecisionState& state, const v1::PlanEvent& event,
 void EvolvePlan(v1::PlanState& state, const v1::PlanEvent& event,
                 const EventContext& context);
 
+// The one of the three the state's type calls for.
+inline void Evolve(v1::AreaState& state, const v1::PlanEvent& event,
+                   const EventContext& context) {
+  EvolveArea(state, event, context);
+}
+inline void Evolve(v1::DecisionState& state, const v1::PlanEvent& event,
+                   const EventContext& context) {
+  EvolveDecision(state, event, context);
+}
+inline void Evolve(v1::PlanState& state, const v1::PlanEvent& event,
+                   const EventContext& context) {
+  EvolvePlan(state, event, context);
+}
+
 }  // namespace plantrail::domain
 
 #endif  // PLANTRAIL_DOMAIN_EVOLVE_H_

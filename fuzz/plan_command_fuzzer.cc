@@ -2,8 +2,8 @@
 // of domain/plan_commands.h (plan_command_input.h frames a sequence of them)
 // and taken the way the command handler takes them
 // (services/plan_command_handler.cc): the area, decision or plan id first,
-// the command options, then domain::Decide on the state of the command's
-// stream, and an accepted event folded in (evolve) so
+// then domain::Execute (the command options, then Decide) on the state of
+// the command's stream, and an accepted event folded in (evolve) so
 // that the next command decides on it. Each command is decided on the state
 // of its own stream (empty, or what the sequence and the seeded plan left)
 // and also on a registered area, open and closed, with the same id.
@@ -254,19 +254,13 @@ bool HandleArea(const Request& command, Streams& streams,
     CheckRefusal(id, command);
     return false;
   }
-  if (absl::Status options = domain::CheckOptions(command.options());
-      !options.ok()) {
-    Trace(command, options);
-    CheckRefusal(options, command);
-    return false;
-  }
   const domain::Facts facts = streams.FactsFor(PositionNamed(command));
   const std::string stream_id = domain::AreaStream(command.area_id());
   for (const v1::AreaState& other : registered) {
     v1::AreaState state = other;
     state.set_area_id(command.area_id());
     const absl::StatusOr<v1::PlanEvent> event =
-        domain::Decide(state, command, facts);
+        domain::Execute(state, command, facts);
     if (!event.ok()) {
       CheckRefusal(event.status(), command);
     } else {
@@ -276,7 +270,7 @@ bool HandleArea(const Request& command, Streams& streams,
   }
   const v1::AreaState state = streams.Area(command.area_id());
   const absl::StatusOr<v1::PlanEvent> event =
-      domain::Decide(state, command, facts);
+      domain::Execute(state, command, facts);
   Trace(command, event.status());
   if (!event.ok()) {
     CheckRefusal(event.status(), command);
@@ -296,15 +290,9 @@ bool HandleDecision(const v1::RecordDecisionRequest& command,
     CheckRefusal(decision_id.status(), command);
     return false;
   }
-  if (absl::Status options = domain::CheckOptions(command.options());
-      !options.ok()) {
-    Trace(command, options);
-    CheckRefusal(options, command);
-    return false;
-  }
   const v1::DecisionState state = streams.Decision(*decision_id);
   const absl::StatusOr<v1::PlanEvent> event =
-      domain::Decide(state, command, streams.FactsFor(0));
+      domain::Execute(state, command, streams.FactsFor(0));
   Trace(command, event.status());
   if (!event.ok()) {
     CheckRefusal(event.status(), command);
@@ -328,15 +316,9 @@ bool HandlePlan(const Request& command, Streams& streams) {
     CheckRefusal(id, command);
     return false;
   }
-  if (absl::Status options = domain::CheckOptions(command.options());
-      !options.ok()) {
-    Trace(command, options);
-    CheckRefusal(options, command);
-    return false;
-  }
   const v1::PlanState state = streams.Plan(command.plan_id());
   const absl::StatusOr<v1::PlanEvent> event =
-      domain::Decide(state, command, streams.FactsFor(0));
+      domain::Execute(state, command, streams.FactsFor(0));
   Trace(command, event.status());
   if (!event.ok()) {
     CheckRefusal(event.status(), command);

@@ -1,11 +1,9 @@
 #include "import/import_check.h"
 
+#include <type_traits>
 #include <utility>
 #include <variant>
 
-#include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "common/status_macros.h"
 #include "domain/decide.h"
 #include "domain/evolve.h"
@@ -65,28 +63,29 @@ class Pass {
   absl::Status Apply(const ImportCommand& command) {
     const std::string stream = StreamOf(command, stream_plan_);
     StreamSnapshot& snapshot = streams_[stream];
-    absl::StatusOr<v1::PlanEvent> event = std::visit(
-        [&](const auto& request) -> absl::StatusOr<v1::PlanEvent> {
-          PLANTRAIL_RETURN_IF_ERROR(domain::CheckOptions(request.options()));
-          using T = std::decay_t<decltype(request)>;
-          if constexpr (std::is_same_v<T, v1::RecordDecisionRequest>) {
-            return domain::Decide(snapshot.decision, request, facts_);
-          } else {
-            return domain::Decide(snapshot.area, request, facts_);
+    // A decision has a stream of its own; every other command an area's.
+    absl::Status applied = std::visit(
+        [&](const auto& request) -> absl::Status {
+          auto& state = [&]() -> auto& {
+            if constexpr (std::is_same_v<std::decay_t<decltype(request)>,
+                                         v1::RecordDecisionRequest>) {
+              return snapshot.decision;
+            } else {
+              return snapshot.area;
+            }
           }
+          ();
+          PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanEvent event,
+                                     domain::Execute(state, request, facts_));
+          domain::Evolve(state, event,
+                         {.position = 0,
+                          .version = state.version() + 1,
+                          .recorded_at = facts_.now,
+                          .actor = ""});
+          return absl::OkStatus();
         },
         command);
-    if (!event.ok()) return event.status();
-    const bool decision =
-        absl::StartsWith(stream, domain::kDecisionStreamPrefix);
-    const uint64_t version =
-        (decision ? snapshot.decision.version() : snapshot.area.version()) + 1;
-    const domain::EventContext context{.position = 0,
-                                       .version = version,
-                                       .recorded_at = facts_.now,
-                                       .actor = ""};
-    decision ? domain::EvolveDecision(snapshot.decision, *event, context)
-             : domain::EvolveArea(snapshot.area, *event, context);
+    PLANTRAIL_RETURN_IF_ERROR(applied);
     snapshot.command_ids.insert(OptionsOf(command).command_id());
     Exists(stream, snapshot);
     return absl::OkStatus();

@@ -17,8 +17,8 @@
 #include "domain/plan_words.h"
 #include "domain/redaction.h"
 #include "domain/streams.h"
+#include "domain/timestamps.h"
 #include "eventstore/record_format.h"
-#include "google/protobuf/util/time_util.h"
 #include "plantrail/v1/admin.pb.h"
 #include "projections/plan_stream.h"
 
@@ -118,7 +118,7 @@ std::string Render(const Message& message, const FieldDescriptor& field) {
 }
 
 v1::PlanDate RecordedDay(absl::Time recorded_at) {
-  const absl::CivilDay day = absl::ToCivilDay(recorded_at, absl::UTCTimeZone());
+  const absl::CivilDay day = domain::UtcDay(recorded_at);
   absl::StatusOr<domain::PlanDate> date = domain::PlanDate::Day(
       static_cast<int>(day.year()), day.month(), day.day());
   return date.ok() ? domain::ToProto(*date) : v1::PlanDate();
@@ -180,9 +180,7 @@ v1::HistoryEntry Entry(const eventstore::RecordedEvent& recorded,
                        const PlanEventRecord& record) {
   v1::HistoryEntry entry;
   entry.set_position(recorded.position);
-  *entry.mutable_recorded_at() =
-      google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
-          absl::ToUnixMicros(recorded.recorded_at));
+  domain::SetTimestamp(*entry.mutable_recorded_at(), recorded.recorded_at);
   *entry.mutable_business_date() = RecordedDay(recorded.recorded_at);
   entry.set_actor(record.context.actor);
   entry.set_event_type(recorded.type);
@@ -320,9 +318,7 @@ absl::Status ApplyRedaction(const eventstore::RecordedEvent& event,
     v1::Redaction& redaction = *entry.mutable_redaction();
     auto actor = event.metadata.find(kActorKey);
     redaction.set_actor(actor == event.metadata.end() ? "" : actor->second);
-    *redaction.mutable_recorded_at() =
-        google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
-            absl::ToUnixMicros(event.recorded_at));
+    domain::SetTimestamp(*redaction.mutable_recorded_at(), event.recorded_at);
     redaction.set_reason(redacted.reason());
     redaction.set_position(event.position);
     state.Put(key, entry.SerializeAsString());

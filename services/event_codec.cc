@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "domain/metadata_keys.h"
-#include "google/protobuf/util/time_util.h"
+#include "domain/timestamps.h"
 
 namespace plantrail::services {
 
@@ -90,9 +90,7 @@ void ToProto(eventstore::RecordedEvent event, v1::RecordedEvent& out) {
   for (auto& [key, value] : event.metadata) {
     (*out.mutable_metadata())[key] = std::move(value);
   }
-  *out.mutable_recorded_at() =
-      google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
-          absl::ToUnixMicros(event.recorded_at));
+  domain::SetTimestamp(*out.mutable_recorded_at(), event.recorded_at);
   out.set_position(event.position);
   out.set_stream_version(event.stream_version);
   out.set_hash(event.hash.data(), event.hash.size());

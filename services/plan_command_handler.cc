@@ -165,7 +165,7 @@ DecideFn DecideArea(const Request& command, std::string stream_plan,
     domain::Facts facts{.now = now, .stream_plan = stream_plan};
     if (gather) PLANTRAIL_RETURN_IF_ERROR(gather(store, facts));
     PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanEvent event,
-                               domain::Decide(state, command, facts));
+                               domain::Execute(state, command, facts));
     if (!principal.support_areas.empty()) {
       // Both the area as it is and as the command leaves it: a planner can
       // neither change nor move out (or in) an area outside their scope.
@@ -731,7 +731,7 @@ void PlanCommandHandler::HandlePlan(const Principal& principal,
     domain::Facts facts{.now = now};
     if (gather) PLANTRAIL_RETURN_IF_ERROR(gather(store, facts));
     PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanEvent event,
-                               domain::Decide(state, command, facts));
+                               domain::Execute(state, command, facts));
     Decided decided{.version = state.version(), .event = std::move(event)};
     if (also) PLANTRAIL_RETURN_IF_ERROR(also(store, state, facts, decided));
     return decided;
@@ -923,7 +923,7 @@ void PlanCommandHandler::Handle(const Principal& principal,
       }
     }
     PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanEvent event,
-                               domain::Decide(state, command, facts));
+                               domain::Execute(state, command, facts));
     return Decided{.version = state.version(), .event = std::move(event)};
   };
   execution->done = std::move(done);

@@ -18,14 +18,15 @@
 #include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
 #include "common/status_macros.h"
+#include "domain/area_schedule.h"
 #include "domain/dependency_graph.h"
 #include "domain/plan_date.h"
 #include "domain/plan_date_proto.h"
 #include "domain/rules.h"
 #include "domain/streams.h"
 #include "domain/text.h"
+#include "domain/timestamps.h"
 #include "eventstore/record_format.h"
-#include "google/protobuf/util/time_util.h"
 #include "projections/area_state_projection.h"
 #include "projections/history_projection.h"
 #include "projections/plan_stream.h"
@@ -35,7 +36,6 @@ namespace plantrail::services {
 namespace {
 
 using domain::PlanDate;
-using google::protobuf::util::TimeUtil;
 
 // The listings' names in their page tokens (services/page_token.h), so that
 // a token of one listing is refused by another.
@@ -52,26 +52,6 @@ constexpr char kPlansListing[] = "plans";
 constexpr uint64_t kDependencyWorkSteps = 2'000'000;
 constexpr int kMaxDependencyLinks = 5'000;
 constexpr int kMaxDependencyCycles = 100;
-
-std::optional<absl::CivilDay> LastDay(const v1::PlanDate& date) {
-  absl::StatusOr<PlanDate> parsed = domain::FromProto(date);
-  if (!parsed.ok()) return std::nullopt;
-  return parsed->last_day();
-}
-
-std::optional<absl::CivilDay> FirstDay(const v1::PlanDate& date) {
-  absl::StatusOr<PlanDate> parsed = domain::FromProto(date);
-  if (!parsed.ok()) return std::nullopt;
-  return parsed->first_day();
-}
-
-absl::CivilDay DayOf(absl::Time time) {
-  return absl::ToCivilDay(time, absl::UTCTimeZone());
-}
-
-absl::Time TimeOf(const google::protobuf::Timestamp& timestamp) {
-  return absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(timestamp));
-}
 
 absl::StatusOr<std::optional<PlanDate>> ParseFilterDate(
     absl::string_view field, absl::string_view text) {
@@ -91,31 +71,18 @@ absl::CivilDay BusinessDay(const projections::PlanEventRecord& record) {
   if (record.event.has_area_registered()) return absl::CivilDay::min();
   if (record.event.has_status_reported() &&
       record.event.status_reported().report().has_reported_on()) {
-    if (auto day =
-            FirstDay(record.event.status_reported().report().reported_on())) {
+    if (auto day = domain::FirstDayOf(
+            record.event.status_reported().report().reported_on())) {
       return *day;
     }
   }
-  return DayOf(record.context.recorded_at);
-}
-
-bool Overdue(const v1::AreaState& area, absl::CivilDay today) {
-  if (area.closed() || !area.has_planned_end()) return false;
-  const auto end = LastDay(area.planned_end());
-  return end && *end < today;
-}
-
-bool Slipped(const v1::AreaState& area) {
-  if (!area.has_planned_end() || !area.has_baseline_end()) return false;
-  const auto planned = LastDay(area.planned_end());
-  const auto baseline = LastDay(area.baseline_end());
-  return planned && baseline && *planned > *baseline;
+  return domain::UtcDay(record.context.recorded_at);
 }
 
 absl::Time LastActivity(const v1::AreaState& area) {
-  return TimeOf(area.has_latest_report_recorded_at()
-                    ? area.latest_report_recorded_at()
-                    : area.registered_at());
+  return domain::FromTimestamp(area.has_latest_report_recorded_at()
+                                   ? area.latest_report_recorded_at()
+                                   : area.registered_at());
 }
 
 template <typename Message>
@@ -132,11 +99,6 @@ absl::StatusOr<std::vector<Message>> ScanAll(
   return messages;
 }
 
-// Days from `from` to `to` (negative when `to` is earlier).
-int64_t DaysBetween(absl::CivilDay from, absl::CivilDay to) {
-  return to - from;
-}
-
 void Count(const v1::AreaState& area, absl::Time now, absl::CivilDay today,
            uint32_t stale_days, uint32_t due_within_days,
            v1::PortfolioSlice& slice) {
@@ -144,28 +106,26 @@ void Count(const v1::AreaState& area, absl::Time now, absl::CivilDay today,
   if (!area.closed()) slice.set_open(slice.open() + 1);
   ++(*slice.mutable_by_phase())[v1::Phase_Name(area.phase())];
   ++(*slice.mutable_by_health())[v1::Health_Name(area.health())];
-  if (Overdue(area, today)) slice.set_overdue(slice.overdue() + 1);
-  const auto planned = LastDay(area.planned_end());
-  if (Slipped(area)) {
+  if (domain::IsOverdue(area, today)) slice.set_overdue(slice.overdue() + 1);
+  if (const auto days = domain::SlipDaysAgainstBaseline(area);
+      days && *days > 0) {
     slice.set_slipped_against_baseline(slice.slipped_against_baseline() + 1);
-    slice.set_slip_days_against_baseline(
-        slice.slip_days_against_baseline() +
-        DaysBetween(*LastDay(area.baseline_end()), *planned));
+    slice.set_slip_days_against_baseline(slice.slip_days_against_baseline() +
+                                         *days);
   }
-  if (area.has_previous_end() && planned) {
-    if (const auto previous = LastDay(area.previous_end());
-        previous && *planned > *previous) {
-      slice.set_slipped_against_previous(slice.slipped_against_previous() + 1);
-      slice.set_slip_days_against_previous(slice.slip_days_against_previous() +
-                                           DaysBetween(*previous, *planned));
-    }
+  if (const auto days = domain::SlipDaysAgainstPrevious(area);
+      days && *days > 0) {
+    slice.set_slipped_against_previous(slice.slipped_against_previous() + 1);
+    slice.set_slip_days_against_previous(slice.slip_days_against_previous() +
+                                         *days);
   }
   if (area.closed()) return;
   if (LastActivity(area) <= now - absl::Hours(24) * stale_days) {
     slice.set_stale(slice.stale() + 1);
   }
   if (area.latest_report().has_next_report_due()) {
-    if (const auto due = FirstDay(area.latest_report().next_report_due())) {
+    if (const auto due =
+            domain::FirstDayOf(area.latest_report().next_report_due())) {
       if (*due < today) {
         slice.set_reports_late(slice.reports_late() + 1);
       } else if (*due <= today + due_within_days) {
@@ -372,7 +332,7 @@ absl::StatusOr<v1::GetAreaResponse> PlanQueries::GetArea(
       point = absl::StrCat("position ", request.at_position());
       break;
     case v1::GetAreaRequest::kRecordedAt: {
-      const absl::Time t = TimeOf(request.recorded_at());
+      const absl::Time t = domain::FromTimestamp(request.recorded_at());
       include = [t](const auto& record) {
         return record.context.recorded_at <= t;
       };
@@ -476,7 +436,7 @@ absl::StatusOr<v1::ListAreasResponse> PlanQueries::ListAreas(
   const absl::Time now = cursor && relative_to_now
                              ? absl::FromUnixMicros(cursor->now_micros)
                              : now_();
-  const absl::CivilDay today = DayOf(now);
+  const absl::CivilDay today = domain::UtcDay(now);
   const std::string title_text = domain::FoldCase(request.title_contains());
   auto keep = [&](const v1::AreaState& area) {
     const std::string& plan_id = plans.EffectivePlan(area.plan_id());
@@ -499,8 +459,8 @@ absl::StatusOr<v1::ListAreasResponse> PlanQueries::ListAreas(
       return false;
     }
     if (request.open_only() && area.closed()) return false;
-    if (request.overdue() && !Overdue(area, today)) return false;
-    if (request.slipped() && !Slipped(area)) return false;
+    if (request.overdue() && !domain::IsOverdue(area, today)) return false;
+    if (request.slipped() && !domain::HasSlipped(area)) return false;
     if (request.stale_days() > 0 &&
         (area.closed() ||
          LastActivity(area) > now - absl::Hours(24) * request.stale_days())) {
@@ -683,8 +643,8 @@ absl::StatusOr<v1::ListDecisionsResponse> PlanQueries::ListDecisions(
     if (!body.empty() && domain::FoldCase(decision.body()) != body) {
       return false;
     }
-    const auto first = FirstDay(decision.decided_on());
-    const auto last = LastDay(decision.decided_on());
+    const auto first = domain::FirstDayOf(decision.decided_on());
+    const auto last = domain::LastDayOf(decision.decided_on());
     if (from && from->first_day() && (!last || *last < *from->first_day())) {
       return false;
     }
@@ -698,7 +658,8 @@ absl::StatusOr<v1::ListDecisionsResponse> PlanQueries::ListDecisions(
                   decisions.end());
   std::stable_sort(decisions.begin(), decisions.end(),
                    [](const v1::DecisionState& a, const v1::DecisionState& b) {
-                     return FirstDay(a.decided_on()) < FirstDay(b.decided_on());
+                     return domain::FirstDayOf(a.decided_on()) <
+                            domain::FirstDayOf(b.decided_on());
                    });
   v1::ListDecisionsResponse response;
   response.set_position(reader->checkpoint());
@@ -729,7 +690,7 @@ absl::StatusOr<v1::GetPortfolioResponse> PlanQueries::GetPortfolio(
       std::shared_ptr<const std::vector<v1::AreaState>> all, AllAreas(*reader));
   const std::vector<v1::AreaState>& areas = *all;
   const absl::Time now = now_();
-  const absl::CivilDay today = DayOf(now);
+  const absl::CivilDay today = domain::UtcDay(now);
   v1::GetPortfolioResponse response;
   std::map<std::string, v1::PortfolioSlice> slices;
   for (const v1::AreaState& area : areas) {
@@ -797,7 +758,7 @@ absl::StatusOr<v1::GetPlanResponse> PlanQueries::GetPlan(
   PLANTRAIL_ASSIGN_OR_RETURN(
       std::shared_ptr<const std::vector<v1::AreaState>> all, AllAreas(*reader));
   const absl::Time now = now_();
-  const absl::CivilDay today = DayOf(now);
+  const absl::CivilDay today = domain::UtcDay(now);
   const uint32_t stale_days =
       request.stale_days() == 0 ? 30 : request.stale_days();
   const uint32_t due_within =
@@ -937,13 +898,13 @@ absl::StatusOr<v1::GetDependenciesResponse> PlanQueries::GetDependencies(
       if (reached.depth == 0) continue;
       const v1::AreaState& area = areas[reached.node];
       if (!area.has_planned_start()) continue;
-      const auto start_day = FirstDay(area.planned_start());
+      const auto start_day = domain::FirstDayOf(area.planned_start());
       if (!start_day || *start_day > proposed_end) continue;
       v1::DelayedArea& delayed = *response.add_delayed();
       delayed.set_area_id(area.area_id());
       delayed.set_plan_id(plan_of[reached.node]);
       *delayed.mutable_planned_start() = area.planned_start();
-      delayed.set_days_overrun(DaysBetween(*start_day, proposed_end) + 1);
+      delayed.set_days_overrun(proposed_end - *start_day + 1);
       delayed.set_depth(reached.depth);
     }
   }

@@ -13,12 +13,15 @@
 #include "common/status_macros.h"
 #include "domain/metadata_keys.h"
 #include "domain/rules.h"
+#include "domain/timestamps.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/event_codec.h"
 
 namespace plantrail::services {
 namespace {
 
+using domain::FromTimestamp;
+using domain::ToTimestamp;
 using google::protobuf::util::TimeUtil;
 
 constexpr char kTokenPrefix[] = "pt_";
@@ -38,14 +41,6 @@ absl::StatusOr<std::string> RandomHex(size_t bytes) {
     return absl::InternalError("no randomness for a token (OpenSSL RAND)");
   }
   return absl::BytesToHexString(raw);
-}
-
-google::protobuf::Timestamp ToTimestamp(absl::Time time) {
-  return TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(time));
-}
-
-absl::Time FromTimestamp(const google::protobuf::Timestamp& timestamp) {
-  return absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(timestamp));
 }
 
 absl::Status CheckPrincipalName(absl::string_view name) {

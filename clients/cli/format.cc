@@ -13,7 +13,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "domain/plan_words.h"
-#include "google/protobuf/util/time_util.h"
+#include "domain/timestamps.h"
 
 namespace plantrail::cli {
 namespace {
@@ -78,11 +78,8 @@ std::string DateText(const v1::PlanDate& date) {
 }
 
 std::string TimeText(const google::protobuf::Timestamp& time) {
-  return absl::FormatTime(
-      "%Y-%m-%d %H:%M UTC",
-      absl::FromUnixMicros(
-          google::protobuf::util::TimeUtil::TimestampToMicroseconds(time)),
-      absl::UTCTimeZone());
+  return absl::FormatTime("%Y-%m-%d %H:%M UTC", domain::FromTimestamp(time),
+                          absl::UTCTimeZone());
 }
 
 std::string DayText(const google::protobuf::Timestamp& time) {

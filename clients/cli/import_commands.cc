@@ -13,7 +13,7 @@
 #include "domain/evolve.h"
 #include "domain/metadata_keys.h"
 #include "domain/streams.h"
-#include "google/protobuf/util/time_util.h"
+#include "domain/timestamps.h"
 #include "import/import_check.h"
 #include "import/plan_file.h"
 
@@ -66,9 +66,7 @@ class GrpcPlanView : public PlanView {
         const domain::EventContext context{
             .position = recorded.position(),
             .version = recorded.stream_version(),
-            .recorded_at = absl::FromUnixMicros(
-                google::protobuf::util::TimeUtil::TimestampToMicroseconds(
-                    recorded.recorded_at())),
+            .recorded_at = domain::FromTimestamp(recorded.recorded_at()),
             .actor = actor == recorded.metadata().end() ? "" : actor->second};
         decision ? domain::EvolveDecision(snapshot.decision, event, context)
                  : domain::EvolveArea(snapshot.area, event, context);

@@ -17,7 +17,7 @@
 #include "clients/cli/format.h"
 #include "common/status_macros.h"
 #include "domain/plan_words.h"
-#include "google/protobuf/util/time_util.h"
+#include "domain/timestamps.h"
 
 namespace plantrail::cli {
 namespace {
@@ -144,9 +144,7 @@ void AddShow(CLI::App* area, Context& context) {
     request.set_plan_id(context.plan);
     if (!flags->as_of.empty()) {
       PLANTRAIL_ASSIGN_OR_RETURN(absl::Time time, ParseAsOf(flags->as_of));
-      *request.mutable_recorded_at() =
-          google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
-              absl::ToUnixMicros(time));
+      domain::SetTimestamp(*request.mutable_recorded_at(), time);
     } else if (flags->at_position > 0) {
       request.set_at_position(flags->at_position);
     } else if (!flags->business_date.empty()) {

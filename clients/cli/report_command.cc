@@ -13,6 +13,7 @@
 #include "clients/cli/context.h"
 #include "clients/cli/timeline_html.h"
 #include "common/status_macros.h"
+#include "domain/timestamps.h"
 
 namespace plantrail::cli {
 namespace {
@@ -34,10 +35,9 @@ absl::StatusOr<Written> WritePlanPage(Client& client, uint64_t head,
                                       const std::string& title,
                                       const std::string& support_area,
                                       const std::string& path) {
-  TimelineInput input{
-      .title = title,
-      .today = absl::ToCivilDay(absl::Now(), absl::UTCTimeZone()),
-      .generated_at = absl::Now()};
+  TimelineInput input{.title = title,
+                      .today = domain::UtcDay(absl::Now()),
+                      .generated_at = absl::Now()};
   v1::ListAreasRequest areas;
   areas.set_plan_id(plan_id);
   areas.set_support_area(support_area);

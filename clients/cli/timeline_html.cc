@@ -21,10 +21,12 @@
 #include "absl/time/time.h"
 #include "clients/cli/format.h"
 #include "clients/cli/timeline_assets.h"
+#include "domain/area_schedule.h"
 #include "domain/plan_date.h"
 #include "domain/plan_date_proto.h"
 #include "domain/plan_words.h"
 #include "domain/text.h"
+#include "domain/timestamps.h"
 #include "nlohmann/json.hpp"
 
 namespace plantrail::cli {
@@ -185,10 +187,6 @@ bool HasTime(const google::protobuf::Timestamp& t) {
   return t.seconds() != 0 || t.nanos() != 0;
 }
 
-absl::Time ToTime(const google::protobuf::Timestamp& t) {
-  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
-}
-
 // Empty for an unset time.
 std::string TimeOrEmpty(const google::protobuf::Timestamp& t) {
   return HasTime(t) ? TimeText(t) : "";
@@ -196,7 +194,7 @@ std::string TimeOrEmpty(const google::protobuf::Timestamp& t) {
 
 std::optional<Day> DayOf(const google::protobuf::Timestamp& t) {
   if (!HasTime(t)) return std::nullopt;
-  return Sane(ToDay(absl::ToCivilDay(ToTime(t), absl::UTCTimeZone())));
+  return Sane(ToDay(domain::UtcDay(domain::FromTimestamp(t))));
 }
 
 // A plan date as the page draws it.
@@ -420,11 +418,8 @@ AreaView MakeView(const v1::AreaState& area, absl::CivilDay today) {
   context.today = Sane(ToDay(today));
   view.current = MakeBar(view.planned_start, view.planned_end, context);
   view.baseline = MakeBar(view.baseline_start, view.baseline_end, context);
-  if (view.planned_end.dated() && view.baseline_end.dated()) {
-    view.slip_days = view.planned_end.last - view.baseline_end.last;
-  }
-  view.overdue = !area.closed() && view.planned_end.dated() &&
-                 view.planned_end.last < context.today;
+  view.slip_days = domain::SlipDaysAgainstBaseline(area);
+  view.overdue = domain::IsOverdue(area, today);
   return view;
 }
 
