@@ -53,7 +53,7 @@
 // Hashing the header and the payload apart lets a payload be redacted later
 // while the chain still verifies; keeping the header's original hash does
 // the same for its metadata. The flags byte is outside the chain. Which
-// metadata a redaction clears is the caller's rule (services/redaction.h);
+// metadata a redaction clears is the caller's rule (services/redactor.h);
 // the store only ever replaces values by kRedactedValue.
 //
 // The stored header_hash alone would leave what remains of a redacted

@@ -19,7 +19,7 @@
 //     event; evolve folds it; its tombstone decodes too and folds to the same
 //     state but for free text;
 //   - a record of a plan stream goes the way the projections take it
-//     (projections/plan_stream.cc): decoded, then folded with the record's
+//     (projections/stream_fold.cc): decoded, then folded with the record's
 //     position, version, time and actor.
 //
 // Input: mode:u8 rest. mode % 4 is

@@ -2,7 +2,7 @@
 
 #include "common/status_macros.h"
 #include "domain/streams.h"
-#include "projections/plan_stream.h"
+#include "projections/stream_fold.h"
 
 namespace plantrail::projections {
 

@@ -5,7 +5,7 @@
 // Only areas are cached, and only their latest state; time travel folds
 // from the start. A redaction changes stored payloads under a cached state:
 // Forget() drops the area so it is folded from the start again. Areas are
-// named by their qualified id (see plan_stream.h).
+// named by their qualified id (see stream_fold.h).
 //
 // Thread safety: all methods may be called concurrently. Folding happens
 // outside the lock; of two folds of one area the newer state is kept.

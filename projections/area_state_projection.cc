@@ -5,7 +5,7 @@
 #include "absl/strings/strip.h"
 #include "common/status_macros.h"
 #include "domain/streams.h"
-#include "projections/plan_stream.h"
+#include "projections/stream_fold.h"
 
 namespace plantrail::projections {
 std::string AreaKey(absl::string_view area_id) {

@@ -20,7 +20,7 @@
 #include "domain/timestamps.h"
 #include "eventstore/record_format.h"
 #include "plantrail/v1/admin.pb.h"
-#include "projections/plan_stream.h"
+#include "projections/stream_fold.h"
 
 namespace plantrail::projections {
 namespace {

@@ -11,7 +11,7 @@
 #include "services/grpc_status.h"
 #include "services/page_token.h"
 #include "services/plan_command_handler.h"
-#include "services/redaction.h"
+#include "services/redactor.h"
 
 namespace plantrail::services {
 namespace {

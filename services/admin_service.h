@@ -16,7 +16,7 @@
 #include "plantrail/v1/admin.grpc.pb.h"
 #include "projections/runner.h"
 #include "services/authorizer.h"
-#include "services/redaction.h"
+#include "services/redactor.h"
 #include "services/subscriptions.h"
 #include "services/token_registry.h"
 
@@ -87,7 +87,7 @@ class AdminService final : public v1::Admin::CallbackService {
   const Authorizer* const authorizer_;
   const audit::SigningKey* const signing_key_;
   const std::string data_dir_;
-  // RedactEvent's logic (services/redaction.h); after projections_.
+  // RedactEvent's logic (services/redactor.h); after projections_.
   const Redactor redactor_;
 };
 

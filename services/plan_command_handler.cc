@@ -24,7 +24,7 @@
 #include "eventstore/uuid.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
-#include "projections/plan_stream.h"
+#include "projections/stream_fold.h"
 
 namespace plantrail::services {
 namespace {

@@ -53,7 +53,7 @@
 #include "eventstore/event_store.h"
 #include "plantrail/v1/plan_commands.pb.h"
 #include "projections/area_state_cache.h"
-#include "projections/plan_stream.h"
+#include "projections/stream_fold.h"
 #include "services/principal.h"
 
 namespace plantrail::services {

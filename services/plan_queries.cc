@@ -29,7 +29,7 @@
 #include "eventstore/record_format.h"
 #include "projections/area_state_projection.h"
 #include "projections/history_projection.h"
-#include "projections/plan_stream.h"
+#include "projections/stream_fold.h"
 #include "services/page_token.h"
 
 namespace plantrail::services {

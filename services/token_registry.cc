@@ -15,7 +15,7 @@
 #include "domain/rules.h"
 #include "domain/timestamps.h"
 #include "google/protobuf/util/time_util.h"
-#include "services/event_codec.h"
+#include "services/event_store_proto.h"
 
 namespace plantrail::services {
 namespace {

@@ -9,7 +9,7 @@
 #include "domain/streams.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "projections/plan_stream.h"
+#include "projections/stream_fold.h"
 #include "tests/temp_dir.h"
 
 namespace plantrail::projections {

@@ -14,7 +14,7 @@
 #include "gtest/gtest.h"
 #include "projections/area_state_projection.h"
 #include "projections/history_projection.h"
-#include "projections/plan_stream.h"
+#include "projections/stream_fold.h"
 #include "projections/runner.h"
 #include "services/plan_command_handler.h"
 #include "services/plan_queries.h"

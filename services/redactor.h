@@ -1,8 +1,8 @@
 // Redactions of stored events (lawful disposal, personal data): which events
 // may be redacted, what replaces their payload, and the event that records
 // each redaction.
-#ifndef PLANTRAIL_SERVICES_REDACTION_H_
-#define PLANTRAIL_SERVICES_REDACTION_H_
+#ifndef PLANTRAIL_SERVICES_REDACTOR_H_
+#define PLANTRAIL_SERVICES_REDACTOR_H_
 
 #include <cstdint>
 #include <functional>
@@ -105,4 +105,4 @@ class Redactor {
 
 }  // namespace plantrail::services
 
-#endif  // PLANTRAIL_SERVICES_REDACTION_H_
+#endif  // PLANTRAIL_SERVICES_REDACTOR_H_

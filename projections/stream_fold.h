@@ -1,8 +1,8 @@
 // Plan events read back from the log: decoded, with the context evolve needs,
 // and folded per stream. Shared by the command service (decide on current
 // state), the projections and time travel.
-#ifndef PLANTRAIL_PROJECTIONS_PLAN_STREAM_H_
-#define PLANTRAIL_PROJECTIONS_PLAN_STREAM_H_
+#ifndef PLANTRAIL_PROJECTIONS_STREAM_FOLD_H_
+#define PLANTRAIL_PROJECTIONS_STREAM_FOLD_H_
 
 #include <functional>
 #include <optional>
@@ -54,4 +54,4 @@ absl::StatusOr<v1::PlanState> FoldPlan(const eventstore::EventStore& log,
 
 }  // namespace plantrail::projections
 
-#endif  // PLANTRAIL_PROJECTIONS_PLAN_STREAM_H_
+#endif  // PLANTRAIL_PROJECTIONS_STREAM_FOLD_H_

@@ -1,8 +1,8 @@
 // Conversions between the contract's messages (plantrail.v1) and the event
 // store's values. Decoding checks what only the contract can get wrong
 // (unset enums); the store checks everything else.
-#ifndef PLANTRAIL_SERVICES_EVENT_CODEC_H_
-#define PLANTRAIL_SERVICES_EVENT_CODEC_H_
+#ifndef PLANTRAIL_SERVICES_EVENT_STORE_PROTO_H_
+#define PLANTRAIL_SERVICES_EVENT_STORE_PROTO_H_
 
 #include "absl/status/statusor.h"
 #include "eventstore/event.h"
@@ -31,4 +31,4 @@ eventstore::ProposedEvent SystemEvent(const google::protobuf::Message& event,
 
 }  // namespace plantrail::services
 
-#endif  // PLANTRAIL_SERVICES_EVENT_CODEC_H_
+#endif  // PLANTRAIL_SERVICES_EVENT_STORE_PROTO_H_

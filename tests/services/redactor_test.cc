@@ -1,7 +1,7 @@
-// What a redaction does to an event's metadata (services/redaction.h): the
+// What a redaction does to an event's metadata (services/redactor.h): the
 // rule that keeps structure and clears free text, and PrepareRedaction
 // against a real log, committed and read back.
-#include "services/redaction.h"
+#include "services/redactor.h"
 
 #include <memory>
 #include <string>

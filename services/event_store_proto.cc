@@ -1,4 +1,4 @@
-#include "services/event_codec.h"
+#include "services/event_store_proto.h"
 
 #include <utility>
 

@@ -1,4 +1,4 @@
-#include "services/redaction.h"
+#include "services/redactor.h"
 
 #include <optional>
 #include <utility>
@@ -13,7 +13,7 @@
 #include "domain/rules.h"
 #include "domain/streams.h"
 #include "eventstore/record_format.h"
-#include "services/event_codec.h"
+#include "services/event_store_proto.h"
 #include "services/plan_command_handler.h"
 #include "services/token_registry.h"
 

@@ -1,4 +1,4 @@
-#include "projections/plan_stream.h"
+#include "projections/stream_fold.h"
 
 #include "absl/strings/match.h"
 #include "common/status_macros.h"
