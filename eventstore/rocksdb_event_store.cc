@@ -14,6 +14,7 @@
 #include "common/status_macros.h"
 #include "eventstore/disk_full.h"
 #include "eventstore/info_log.h"
+#include "eventstore/rocksdb_internal.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/checkpoint.h"
@@ -21,15 +22,8 @@
 
 namespace plantrail::eventstore {
 namespace rf = record_format;
-namespace {
 
-double SecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-      .count();
-}
-
-constexpr char kDefaultContentType[] = "application/octet-stream";
-constexpr char kCurrentVersionPayload[] = "plantrail.dev/current-version";
+namespace internal {
 
 absl::Status FromRocks(const rocksdb::Status& status, absl::string_view what) {
   if (status.ok()) return absl::OkStatus();
@@ -43,9 +37,20 @@ absl::Status FromRocks(const rocksdb::Status& status, absl::string_view what) {
   return absl::InternalError(message);
 }
 
-absl::string_view View(const rocksdb::Slice& slice) {
-  return absl::string_view(slice.data(), slice.size());
+}  // namespace internal
+
+using internal::FromRocks;
+using internal::View;
+
+namespace {
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+      .count();
 }
+
+constexpr char kDefaultContentType[] = "application/octet-stream";
+constexpr char kCurrentVersionPayload[] = "plantrail.dev/current-version";
 
 // `status` of the i-th request of an AppendTogether: the message names the
 // request, the payloads (CurrentVersionOf's) stay.
@@ -58,8 +63,6 @@ absl::Status InRequest(size_t i, const absl::Status& status) {
       });
   return named;
 }
-
-std::string ShortHex(const Hash& hash) { return rf::HexOf(hash).substr(0, 16); }
 
 rocksdb::Slice AsSlice(const Uuid& id) {
   return rocksdb::Slice(reinterpret_cast<const char*>(id.data()), id.size());
@@ -1145,216 +1148,6 @@ absl::StatusOr<std::optional<RecordedEvent>> RocksDbEventStore::ReadEvent(
                              ReadStoredEvent(*id));
   if (!stored) return std::nullopt;
   return std::move(stored->event);
-}
-
-absl::StatusOr<uint64_t> RocksDbEventStore::LoadCursor(
-    absl::string_view name) const {
-  PLANTRAIL_ASSIGN_OR_RETURN(Cursor cursor, LoadOwnedCursor(name));
-  return cursor.position;
-}
-
-absl::StatusOr<EventStore::Cursor> RocksDbEventStore::LoadOwnedCursor(
-    absl::string_view name) const {
-  PLANTRAIL_RETURN_IF_ERROR(ValidateStreamId("name", name, options_.limits));
-  std::string value;
-  rocksdb::Status status =
-      db_->Get(rocksdb::ReadOptions(), families_[5],
-               absl::StrCat(rf::kCursorKeyPrefix, name), &value);
-  if (status.IsNotFound()) return Cursor{};
-  PLANTRAIL_RETURN_IF_ERROR(FromRocks(status, "cannot read a cursor"));
-  absl::string_view in = value;
-  Cursor cursor;
-  if (!rf::ConsumeU64(in, cursor.position)) {
-    return absl::DataLossError("a cursor is shorter than 8 bytes");
-  }
-  cursor.owner = std::string(in);
-  return cursor;
-}
-
-absl::StatusOr<uint64_t> RocksDbEventStore::SaveCursor(absl::string_view name,
-                                                       uint64_t position) {
-  PLANTRAIL_ASSIGN_OR_RETURN(Cursor cursor,
-                             SaveOwnedCursor(name, position, ""));
-  return cursor.position;
-}
-
-absl::StatusOr<EventStore::Cursor> RocksDbEventStore::SaveOwnedCursor(
-    absl::string_view name, uint64_t position, absl::string_view owner) {
-  PLANTRAIL_RETURN_IF_ERROR(ValidateStreamId("name", name, options_.limits));
-  // A reader may have been given an event of a commit whose head the writer
-  // has not published yet (ReadAll reads on to what RocksDB holds): such a
-  // position is in the log, and acknowledging it is fine.
-  if (position > HeadPosition() && !HashAt(position).ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("position: ", position, " is beyond the log's head (",
-                     HeadPosition(), ")"));
-  }
-  MutexLock lock(&cursor_mu_);
-  PLANTRAIL_ASSIGN_OR_RETURN(const Cursor current, LoadOwnedCursor(name));
-  if (!owner.empty() && !current.owner.empty() && current.owner != owner) {
-    return current;
-  }
-  Cursor next = current;
-  next.position = std::max(current.position, position);
-  if (next.owner.empty()) next.owner = std::string(owner);
-  if (next.position == current.position && next.owner == current.owner) {
-    return current;
-  }
-  rocksdb::WriteOptions sync;
-  sync.sync = true;
-  PLANTRAIL_RETURN_IF_ERROR(FromRocks(
-      db_->Put(sync, families_[5], absl::StrCat(rf::kCursorKeyPrefix, name),
-               absl::StrCat(rf::PositionKey(next.position), next.owner)),
-      "cannot save a cursor"));
-  return next;
-}
-
-absl::StatusOr<VerifyReport> RocksDbEventStore::Verify(
-    const VerifyOptions& options) const {
-  const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
-  rocksdb::ReadOptions read_options;
-  read_options.snapshot = snapshot;
-  struct Release {
-    rocksdb::DB* db;
-    const rocksdb::Snapshot* snapshot;
-    ~Release() { db->ReleaseSnapshot(snapshot); }
-  } release{db_, snapshot};
-
-  VerifyReport report;
-  auto broken = [&report](uint64_t position, std::string problem) {
-    report.ok = false;
-    report.first_broken_position = position;
-    report.events_checked = position - 1;
-    report.problem = std::move(problem);
-    return report;
-  };
-  absl::flat_hash_map<std::string, uint64_t> stream_versions;
-  // Redacted headers (their positions and the SHA-256 of what is stored)
-  // whose redaction's record has not come yet (record_format.h).
-  std::map<uint64_t, Hash> unbound_headers;
-  Hash previous{};
-  uint64_t expected = 1;
-  std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(read_options, events_));
-  for (it->SeekToFirst(); it->Valid(); it->Next(), ++expected) {
-    absl::StatusOr<uint64_t> position = rf::DecodePositionKey(View(it->key()));
-    if (!position.ok()) return broken(expected, "a key is not a position");
-    if (*position != expected) {
-      return broken(expected, absl::StrCat("position ", expected,
-                                           " is missing (the next stored is ",
-                                           *position, ")"));
-    }
-    const absl::string_view bytes = View(it->value());
-    absl::StatusOr<rf::RecordView> view = rf::ViewRecord(bytes);
-    if (!view.ok())
-      return broken(expected, std::string(view.status().message()));
-    absl::StatusOr<RecordedEvent> event = rf::DecodeRecord(bytes);
-    if (!event.ok()) {
-      return broken(expected, std::string(event.status().message()));
-    }
-    if (event->position != expected) {
-      return broken(expected,
-                    absl::StrCat("the record says position ", event->position));
-    }
-    if ((view->flags & rf::kFlagRedacted) == 0 &&
-        rf::Sha256(view->payload) != view->payload_hash) {
-      return broken(expected, "the payload does not match its hash");
-    }
-    const Hash hash =
-        rf::ChainHash(previous, rf::HeaderHash(*view), view->payload_hash);
-    if (hash != view->hash) {
-      return broken(expected,
-                    "the chain hash does not match the header, payload hash "
-                    "and previous hash");
-    }
-    if (view->header_hash) unbound_headers[expected] = rf::Sha256(view->header);
-    if (auto bound = event->metadata.find(rf::kRedactedHeaderKey);
-        bound != event->metadata.end()) {
-      absl::StatusOr<rf::RedactedHeader> header =
-          rf::DecodeRedactedHeader(bound->second);
-      if (!header.ok()) {
-        return broken(expected, std::string(header.status().message()));
-      }
-      auto unbound = unbound_headers.find(header->position);
-      if (unbound == unbound_headers.end()) {
-        return broken(
-            expected,
-            absl::StrCat("it records the redacted header of position ",
-                         header->position,
-                         ", which is not a redacted header awaiting "
-                         "its redaction's record"));
-      }
-      if (unbound->second != header->hash) {
-        return broken(header->position,
-                      absl::StrCat("the redacted header is not the one its "
-                                   "redaction recorded (position ",
-                                   expected, ")"));
-      }
-      unbound_headers.erase(unbound);
-    }
-    uint64_t& version = stream_versions[event->stream_id];
-    if (event->stream_version != version + 1) {
-      return broken(expected, absl::StrCat("stream \"", event->stream_id,
-                                           "\" jumps from version ", version,
-                                           " to ", event->stream_version));
-    }
-    version = event->stream_version;
-    std::string indexed;
-    rocksdb::Status status = db_->Get(
-        read_options, streams_,
-        rf::StreamKey(event->stream_id, event->stream_version), &indexed);
-    if (!status.ok() || indexed != View(it->key())) {
-      return broken(expected, absl::StrCat("the stream index does not point "
-                                           "at this event (",
-                                           event->stream_id, " version ",
-                                           event->stream_version, ")"));
-    }
-    if (options.anchor.has_value() && options.anchor->position == expected &&
-        options.anchor->hash != hash) {
-      return broken(
-          expected,
-          absl::StrCat("the chain hash at position ", expected, " is ",
-                       ShortHex(hash), "..., the digest says ",
-                       ShortHex(options.anchor->hash),
-                       "...: events at or before it were changed and the "
-                       "chain recomputed"));
-    }
-    previous = hash;
-    report.events_checked = expected;
-  }
-  PLANTRAIL_RETURN_IF_ERROR(FromRocks(it->status(), "cannot walk the log"));
-  if (!unbound_headers.empty()) {
-    // A redaction commits its record with the header it redacts, so a
-    // complete log holds the record.
-    return broken(unbound_headers.begin()->first,
-                  "the header is marked redacted but no redaction's record "
-                  "binds it");
-  }
-  report.head_position = expected - 1;
-  report.head_hash = previous;
-  if (options.anchor.has_value() &&
-      options.anchor->position > report.head_position) {
-    return broken(
-        report.head_position + 1,
-        absl::StrCat("the log ends at position ", report.head_position,
-                     ", before the digest's position ",
-                     options.anchor->position, ": events it covered are gone"));
-  }
-  return report;
-}
-
-absl::StatusOr<Hash> RocksDbEventStore::HashAt(uint64_t position) const {
-  std::string record;
-  rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), events_,
-                                    rf::PositionKey(position), &record);
-  if (status.IsNotFound()) {
-    return absl::NotFoundError(absl::StrCat("position: ", position,
-                                            " is beyond the log's head (",
-                                            HeadPosition(), ")"));
-  }
-  PLANTRAIL_RETURN_IF_ERROR(FromRocks(status, "cannot read an event"));
-  PLANTRAIL_ASSIGN_OR_RETURN(rf::RecordView view, rf::ViewRecord(record));
-  return view.hash;
 }
 
 absl::Status RocksDbEventStore::CreateCheckpoint(

@@ -9,6 +9,10 @@
 // LevelDB rule); reopening recovers from the WAL.
 //
 // Readers use RocksDB directly; a commit group becomes visible atomically.
+//
+// The class is defined in three files, one a job: rocksdb_event_store.cc
+// (opening, the writer, reads), rocksdb_verify.cc (Verify, HashAt) and
+// rocksdb_cursors.cc (the consumer cursors).
 #ifndef PLANTRAIL_EVENTSTORE_ROCKSDB_EVENT_STORE_H_
 #define PLANTRAIL_EVENTSTORE_ROCKSDB_EVENT_STORE_H_
 
