@@ -1,5 +1,7 @@
-// Administration: projections and their rebuild, the log's statistics and
-// tokens (verify and backup live with the auditor's commands).
+// Administration: projections and their rebuild, the log's statistics,
+// tokens, redaction and backup (`admin verify` is the auditor's verify, which
+// audit_commands.cc defines).
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -261,6 +263,86 @@ void AddTokenRevoke(CLI::App* token, Context& context) {
   });
 }
 
+void AddRedact(CLI::App* admin, Context& context) {
+  struct Flags {
+    uint64_t position = 0;
+    std::string reason, command_id;
+  };
+  auto flags = std::make_shared<Flags>();
+  CLI::App* command = admin->add_subcommand(
+      "redact",
+      "Redact an event's payload (lawful disposal, personal data); the "
+      "redaction is itself an event");
+  command
+      ->add_option("POSITION", flags->position,
+                   "The event's log position (history shows it as #N)")
+      ->required();
+  command
+      ->add_option("--reason", flags->reason,
+                   "Why: the disposal decision, the data subject's "
+                   "request")
+      ->required();
+  command->add_option("--command-id", flags->command_id,
+                      "Makes a retry idempotent");
+  command->footer(
+      "Example:\n  plantrail admin redact 42 --reason \"GDPR art. 17 request "
+      "2026-11-03, case 2026/118\"");
+  context.Action(command, [&context, flags]() -> absl::Status {
+    PLANTRAIL_ASSIGN_OR_RETURN(Client * client, context.client());
+    v1::RedactEventRequest request;
+    request.set_position(flags->position);
+    request.set_reason(flags->reason);
+    request.set_command_id(flags->command_id);
+    v1::RedactEventResponse response;
+    PLANTRAIL_RETURN_IF_ERROR(client->Call(&v1::Admin::Stub::RedactEvent,
+                                           client->admin(), request, response));
+    if (context.json) {
+      context.PrintJson(response);
+      return absl::OkStatus();
+    }
+    context.out() << "redacted #" << response.redacted_position()
+                  << "; the redaction is #" << response.position()
+                  << " in plantrail-redactions; the projections are rebuilt "
+                     "without the text and the server's files hold no old "
+                     "copy of it\n";
+    return absl::OkStatus();
+  });
+}
+
+void AddBackup(CLI::App* admin, Context& context) {
+  auto directory = std::make_shared<std::string>();
+  CLI::App* command = admin->add_subcommand(
+      "backup",
+      "Copy the log and signing key into a new directory while serving");
+  command
+      ->add_option("DIR", *directory, "A new directory on the server's machine")
+      ->required();
+  command->footer(
+      "Example:\n  plantrail admin backup /var/backups/plantrail/2026-11-24\n"
+      "  plantraild --data-dir /srv/plantrail-new --restore-from "
+      "/var/backups/plantrail/2026-11-24");
+  context.Action(command, [&context, directory]() -> absl::Status {
+    PLANTRAIL_ASSIGN_OR_RETURN(Client * client, context.client());
+    v1::BackupRequest request;
+    // The server resolves nothing against its own working directory, so a
+    // relative path is made absolute here (the usual case: same machine).
+    request.set_directory(std::filesystem::absolute(*directory).string());
+    v1::BackupResponse response;
+    PLANTRAIL_RETURN_IF_ERROR(client->Call(&v1::Admin::Stub::Backup,
+                                           client->admin(), request, response));
+    if (context.json) {
+      context.PrintJson(response);
+      return absl::OkStatus();
+    }
+    context.out() << "backup of positions 1.." << response.head_position()
+                  << " written to " << response.directory()
+                  << " and verified (signed digest in backup.json)\n"
+                  << "restore with: plantraild --data-dir NEW_DIR "
+                     "--restore-from "
+                  << response.directory() << "\n";
+    return absl::OkStatus();
+  });
+}
 }  // namespace
 
 void AddAdminCommands(CLI::App& app, Context& context) {
@@ -276,6 +358,8 @@ void AddAdminCommands(CLI::App& app, Context& context) {
   AddTokenCreate(token, context);
   AddTokenList(token, context);
   AddTokenRevoke(token, context);
+  AddRedact(admin, context);
+  AddBackup(admin, context);
 }
 
 }  // namespace plantrail::cli

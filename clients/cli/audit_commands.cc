@@ -2,8 +2,8 @@
 // keep), `verify` (the chain, every projection's checkpoint, and, given a
 // saved digest, a proof recomputed here that the log still extends it),
 // `export` and `verify-export` (a signed, self-checking export, checked
-// with no server), and `admin backup`.
-#include <filesystem>
+// with no server). What only an admin may do (`admin redact`, `admin
+// backup`) is in admin_commands.cc.
 #include <fstream>
 #include <map>
 #include <memory>
@@ -543,87 +543,6 @@ void AddVerifyExport(CLI::App& app, Context& context) {
   });
 }
 
-void AddRedact(CLI::App* admin, Context& context) {
-  struct Flags {
-    uint64_t position = 0;
-    std::string reason, command_id;
-  };
-  auto flags = std::make_shared<Flags>();
-  CLI::App* command = admin->add_subcommand(
-      "redact",
-      "Redact an event's payload (lawful disposal, personal data); the "
-      "redaction is itself an event");
-  command
-      ->add_option("POSITION", flags->position,
-                   "The event's log position (history shows it as #N)")
-      ->required();
-  command
-      ->add_option("--reason", flags->reason,
-                   "Why: the disposal decision, the data subject's "
-                   "request")
-      ->required();
-  command->add_option("--command-id", flags->command_id,
-                      "Makes a retry idempotent");
-  command->footer(
-      "Example:\n  plantrail admin redact 42 --reason \"GDPR art. 17 request "
-      "2026-11-03, case 2026/118\"");
-  context.Action(command, [&context, flags]() -> absl::Status {
-    PLANTRAIL_ASSIGN_OR_RETURN(Client * client, context.client());
-    v1::RedactEventRequest request;
-    request.set_position(flags->position);
-    request.set_reason(flags->reason);
-    request.set_command_id(flags->command_id);
-    v1::RedactEventResponse response;
-    PLANTRAIL_RETURN_IF_ERROR(client->Call(&v1::Admin::Stub::RedactEvent,
-                                           client->admin(), request, response));
-    if (context.json) {
-      context.PrintJson(response);
-      return absl::OkStatus();
-    }
-    context.out() << "redacted #" << response.redacted_position()
-                  << "; the redaction is #" << response.position()
-                  << " in plantrail-redactions; the projections are rebuilt "
-                     "without the text and the server's files hold no old "
-                     "copy of it\n";
-    return absl::OkStatus();
-  });
-}
-
-void AddBackup(CLI::App* admin, Context& context) {
-  auto directory = std::make_shared<std::string>();
-  CLI::App* command = admin->add_subcommand(
-      "backup",
-      "Copy the log and signing key into a new directory while serving");
-  command
-      ->add_option("DIR", *directory, "A new directory on the server's machine")
-      ->required();
-  command->footer(
-      "Example:\n  plantrail admin backup /var/backups/plantrail/2026-11-24\n"
-      "  plantraild --data-dir /srv/plantrail-new --restore-from "
-      "/var/backups/plantrail/2026-11-24");
-  context.Action(command, [&context, directory]() -> absl::Status {
-    PLANTRAIL_ASSIGN_OR_RETURN(Client * client, context.client());
-    v1::BackupRequest request;
-    // The server resolves nothing against its own working directory, so a
-    // relative path is made absolute here (the usual case: same machine).
-    request.set_directory(std::filesystem::absolute(*directory).string());
-    v1::BackupResponse response;
-    PLANTRAIL_RETURN_IF_ERROR(client->Call(&v1::Admin::Stub::Backup,
-                                           client->admin(), request, response));
-    if (context.json) {
-      context.PrintJson(response);
-      return absl::OkStatus();
-    }
-    context.out() << "backup of positions 1.." << response.head_position()
-                  << " written to " << response.directory()
-                  << " and verified (signed digest in backup.json)\n"
-                  << "restore with: plantraild --data-dir NEW_DIR "
-                     "--restore-from "
-                  << response.directory() << "\n";
-    return absl::OkStatus();
-  });
-}
-
 }  // namespace
 
 void AddVerifyCommand(CLI::App& parent, Context& context) {
@@ -654,9 +573,6 @@ void AddAuditCommands(CLI::App& app, Context& context) {
   AddVerifyCommand(app, context);
   AddExport(app, context);
   AddVerifyExport(app, context);
-  CLI::App* admin = Group(app, "admin", "Operate the server");
-  AddRedact(admin, context);
-  AddBackup(admin, context);
 }
 
 }  // namespace plantrail::cli
