@@ -35,7 +35,7 @@ struct World {
 
 World* world = nullptr;
 
-eventstore::ProposedEvent Encoded(const v1::PlanEvent& event) {
+eventstore::ProposedEvent Encoded(const stored::PlanEvent& event) {
   domain::EncodedEvent encoded = domain::EncodeEvent(event);
   return {.type = encoded.type,
           .payload = encoded.payload,
@@ -54,7 +54,7 @@ void Build(const benchmark::State&) {
   world->log = *eventstore::EventStore::Open(
       {.path = world->dir / "log",
        .durability = eventstore::Durability::kNoSync});
-  v1::PlanEvent registered;
+  stored::PlanEvent registered;
   registered.mutable_area_registered()->set_area_id(kArea);
   registered.mutable_area_registered()->set_title("Financial follow-up");
   registered.mutable_area_registered()->set_support_area("3.4");
@@ -64,10 +64,12 @@ void Build(const benchmark::State&) {
   for (int i = 1; i < kEvents; i += 500) {
     eventstore::AppendRequest batch{.stream_id = absl::StrCat("area-", kArea)};
     for (int j = i; j < std::min(kEvents, i + 500); ++j) {
-      v1::PlanEvent report;
-      v1::StatusReport& r = *report.mutable_status_reported()->mutable_report();
-      r.set_phase(v1::PHASE_IN_PROGRESS);
-      r.set_health(j % 3 == 0 ? v1::HEALTH_AT_RISK : v1::HEALTH_ON_TRACK);
+      stored::PlanEvent report;
+      stored::StatusReport& r =
+          *report.mutable_status_reported()->mutable_report();
+      r.set_phase(stored::PHASE_IN_PROGRESS);
+      r.set_health(j % 3 == 0 ? stored::HEALTH_AT_RISK
+                              : stored::HEALTH_ON_TRACK);
       r.set_narrative(absl::StrCat("Weekly report ", j));
       batch.events.push_back(Encoded(report));
     }

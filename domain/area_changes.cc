@@ -11,7 +11,7 @@ namespace {
 
 // A dependency is the same dependency when it points at the same thing in
 // the same way; its note may be reworded.
-std::string DependencyKey(const v1::Dependency& dependency) {
+std::string DependencyKey(const stored::Dependency& dependency) {
   return dependency.has_external()
              ? absl::StrCat("x\t", dependency.external(), "\t",
                             dependency.kind())
@@ -19,9 +19,10 @@ std::string DependencyKey(const v1::Dependency& dependency) {
                             dependency.area_id(), "\t", dependency.kind());
 }
 
-std::map<std::string, const v1::Dependency*> ByKey(const v1::AreaState& area) {
-  std::map<std::string, const v1::Dependency*> keyed;
-  for (const v1::Dependency& dependency : area.dependencies()) {
+std::map<std::string, const stored::Dependency*> ByKey(
+    const stored::AreaState& area) {
+  std::map<std::string, const stored::Dependency*> keyed;
+  for (const stored::Dependency& dependency : area.dependencies()) {
     keyed.emplace(DependencyKey(dependency), &dependency);
   }
   return keyed;
@@ -35,16 +36,17 @@ bool AreaChanges::empty() const {
          !closed && !reopened && status_reports == 0 && corrected_entries == 0;
 }
 
-AreaChanges CompareAreas(const v1::AreaState& start, const v1::AreaState& end) {
+AreaChanges CompareAreas(const stored::AreaState& start,
+                         const stored::AreaState& end) {
   AreaChanges changes;
   if (end.version() == 0) return changes;  // not there at the end either
   const bool existed = start.version() > 0;
   changes.registered = !existed;
   if (start.phase() != end.phase()) {
-    changes.phase = Move<v1::Phase>{start.phase(), end.phase()};
+    changes.phase = Move<stored::Phase>{start.phase(), end.phase()};
   }
   if (start.health() != end.health()) {
-    changes.health = Move<v1::Health>{start.health(), end.health()};
+    changes.health = Move<stored::Health>{start.health(), end.health()};
   }
   if (existed && start.has_planned_end() && end.has_planned_end()) {
     const std::optional<absl::CivilDay> before = LastDayOf(start.planned_end());
@@ -79,16 +81,17 @@ AreaChanges CompareAreas(const v1::AreaState& start, const v1::AreaState& end) {
   return changes;
 }
 
-void AddToSummary(const v1::AreaState& end, const AreaChanges& changes,
+void AddToSummary(const stored::AreaState& end, const AreaChanges& changes,
                   ChangesSummary& summary) {
   if (end.version() == 0) return;
   if (!changes.empty()) ++summary.areas_changed;
   if (changes.end_moved_days && *changes.end_moved_days > 0) ++summary.slipped;
   if (changes.health) {
-    if (changes.health->to == v1::HEALTH_AT_RISK) ++summary.newly_at_risk;
-    if (changes.health->to == v1::HEALTH_OFF_TRACK) ++summary.newly_off_track;
+    if (changes.health->to == stored::HEALTH_AT_RISK) ++summary.newly_at_risk;
+    if (changes.health->to == stored::HEALTH_OFF_TRACK)
+      ++summary.newly_off_track;
   }
-  if (changes.closed && end.outcome() == v1::OUTCOME_COMPLETED) {
+  if (changes.closed && end.outcome() == stored::OUTCOME_COMPLETED) {
     ++summary.completed;
   }
   if (!end.closed() && changes.status_reports == 0) ++summary.silent;

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "absl/time/civil_time.h"
-#include "plantrail/v1/plan.pb.h"
+#include "plantrail/stored/plan.pb.h"
 
 namespace plantrail::domain {
 
@@ -32,15 +32,15 @@ struct Move {
 struct AreaChanges {
   // Not there at the start (version 0), there at the end.
   bool registered = false;
-  std::optional<Move<v1::Phase>> phase;
-  std::optional<Move<v1::Health>> health;
+  std::optional<Move<stored::Phase>> phase;
+  std::optional<Move<stored::Health>> health;
   // The planned end's last day moved by this many days (later: positive),
   // when both states have a dated planned end and it moved.
   std::optional<int64_t> end_moved_days;
   // At the end of the window, against the baseline (area_schedule.h).
   std::optional<int64_t> slip_days_against_baseline;
-  std::vector<v1::Dependency> dependencies_added;
-  std::vector<v1::Dependency> dependencies_removed;
+  std::vector<stored::Dependency> dependencies_added;
+  std::vector<stored::Dependency> dependencies_removed;
   // Open at the start (or not there), closed at the end; and the reverse.
   bool closed = false;
   bool reopened = false;
@@ -53,7 +53,8 @@ struct AreaChanges {
   bool empty() const;
 };
 
-AreaChanges CompareAreas(const v1::AreaState& start, const v1::AreaState& end);
+AreaChanges CompareAreas(const stored::AreaState& start,
+                         const stored::AreaState& end);
 
 // A council's questions of a set of areas' changes.
 struct ChangesSummary {
@@ -69,7 +70,7 @@ struct ChangesSummary {
   uint32_t silent = 0;
 };
 
-void AddToSummary(const v1::AreaState& end, const AreaChanges& changes,
+void AddToSummary(const stored::AreaState& end, const AreaChanges& changes,
                   ChangesSummary& summary);
 
 }  // namespace plantrail::domain

@@ -7,8 +7,8 @@
 namespace plantrail::domain {
 namespace {
 
-std::optional<int64_t> DaysFromTo(bool has_from, const v1::PlanDate& from,
-                                  bool has_to, const v1::PlanDate& to) {
+std::optional<int64_t> DaysFromTo(bool has_from, const stored::PlanDate& from,
+                                  bool has_to, const stored::PlanDate& to) {
   if (!has_from || !has_to) return std::nullopt;
   const std::optional<absl::CivilDay> first = LastDayOf(from);
   const std::optional<absl::CivilDay> last = LastDayOf(to);
@@ -18,35 +18,35 @@ std::optional<int64_t> DaysFromTo(bool has_from, const v1::PlanDate& from,
 
 }  // namespace
 
-std::optional<absl::CivilDay> FirstDayOf(const v1::PlanDate& date) {
+std::optional<absl::CivilDay> FirstDayOf(const stored::PlanDate& date) {
   absl::StatusOr<PlanDate> parsed = FromProto(date);
   if (!parsed.ok()) return std::nullopt;
   return parsed->first_day();
 }
 
-std::optional<absl::CivilDay> LastDayOf(const v1::PlanDate& date) {
+std::optional<absl::CivilDay> LastDayOf(const stored::PlanDate& date) {
   absl::StatusOr<PlanDate> parsed = FromProto(date);
   if (!parsed.ok()) return std::nullopt;
   return parsed->last_day();
 }
 
-bool IsOverdue(const v1::AreaState& area, absl::CivilDay today) {
+bool IsOverdue(const stored::AreaState& area, absl::CivilDay today) {
   if (area.closed() || !area.has_planned_end()) return false;
   const std::optional<absl::CivilDay> end = LastDayOf(area.planned_end());
   return end && *end < today;
 }
 
-std::optional<int64_t> SlipDaysAgainstBaseline(const v1::AreaState& area) {
+std::optional<int64_t> SlipDaysAgainstBaseline(const stored::AreaState& area) {
   return DaysFromTo(area.has_baseline_end(), area.baseline_end(),
                     area.has_planned_end(), area.planned_end());
 }
 
-std::optional<int64_t> SlipDaysAgainstPrevious(const v1::AreaState& area) {
+std::optional<int64_t> SlipDaysAgainstPrevious(const stored::AreaState& area) {
   return DaysFromTo(area.has_previous_end(), area.previous_end(),
                     area.has_planned_end(), area.planned_end());
 }
 
-bool HasSlipped(const v1::AreaState& area) {
+bool HasSlipped(const stored::AreaState& area) {
   const std::optional<int64_t> days = SlipDaysAgainstBaseline(area);
   return days && *days > 0;
 }

@@ -12,26 +12,26 @@
 #include <optional>
 
 #include "absl/time/civil_time.h"
-#include "plantrail/v1/plan.pb.h"
+#include "plantrail/stored/plan.pb.h"
 
 namespace plantrail::domain {
 
 // The first and the last day of a stored plan date; nullopt for one
 // without days ("as soon as possible", "ongoing") or that does not read.
-std::optional<absl::CivilDay> FirstDayOf(const v1::PlanDate& date);
-std::optional<absl::CivilDay> LastDayOf(const v1::PlanDate& date);
+std::optional<absl::CivilDay> FirstDayOf(const stored::PlanDate& date);
+std::optional<absl::CivilDay> LastDayOf(const stored::PlanDate& date);
 
 // Open, with a dated planned end whose last day is before `today`.
-bool IsOverdue(const v1::AreaState& area, absl::CivilDay today);
+bool IsOverdue(const stored::AreaState& area, absl::CivilDay today);
 
 // Days from the baseline end (or the end before the last revision) to the
 // planned end, both by their last day: positive when the end moved later.
 // nullopt unless both ends are there and dated.
-std::optional<int64_t> SlipDaysAgainstBaseline(const v1::AreaState& area);
-std::optional<int64_t> SlipDaysAgainstPrevious(const v1::AreaState& area);
+std::optional<int64_t> SlipDaysAgainstBaseline(const stored::AreaState& area);
+std::optional<int64_t> SlipDaysAgainstPrevious(const stored::AreaState& area);
 
 // The planned end lies after the baseline end.
-bool HasSlipped(const v1::AreaState& area);
+bool HasSlipped(const stored::AreaState& area);
 
 }  // namespace plantrail::domain
 

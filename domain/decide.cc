@@ -16,6 +16,7 @@
 #include "domain/plan_date_proto.h"
 #include "domain/plan_words.h"
 #include "domain/rules.h"
+#include "domain/stored_twin.h"
 #include "domain/streams.h"
 #include "domain/timestamps.h"
 
@@ -41,9 +42,8 @@ absl::StatusOr<std::optional<PlanDate>> ParseDate(absl::string_view field,
   return *std::move(date);
 }
 
-absl::StatusOr<std::optional<PlanDate>> StoredDate(const v1::AreaState& area,
-                                                   bool present,
-                                                   const v1::PlanDate& date) {
+absl::StatusOr<std::optional<PlanDate>> StoredDate(
+    const stored::AreaState& area, bool present, const stored::PlanDate& date) {
   if (!present) return std::nullopt;
   absl::StatusOr<PlanDate> parsed = FromProto(date);
   if (!parsed.ok()) {
@@ -113,7 +113,8 @@ std::string Quoted(const std::optional<PlanDate>& date) {
   return date ? absl::StrCat("\"", date->text(), "\"") : "none";
 }
 
-absl::Status RequireArea(const v1::AreaState& area, absl::string_view area_id) {
+absl::Status RequireArea(const stored::AreaState& area,
+                         absl::string_view area_id) {
   PLANTRAIL_RETURN_IF_ERROR(CheckId("area_id", area_id));
   if (area.version() == 0) {
     return Refuse(
@@ -123,7 +124,8 @@ absl::Status RequireArea(const v1::AreaState& area, absl::string_view area_id) {
   return absl::OkStatus();
 }
 
-absl::Status RequireOpen(const v1::AreaState& area, absl::string_view what) {
+absl::Status RequireOpen(const stored::AreaState& area,
+                         absl::string_view what) {
   if (area.closed()) {
     return Refuse(Code::kFailedPrecondition, "closed-area-is-settled",
                   absl::StrCat("area \"", area.area_id(), "\" is closed (",
@@ -134,8 +136,8 @@ absl::Status RequireOpen(const v1::AreaState& area, absl::string_view what) {
 }
 
 template <typename Request>
-absl::StatusOr<v1::Dependency> DependencyTarget(const Request& command) {
-  v1::Dependency dependency;
+absl::StatusOr<stored::Dependency> DependencyTarget(const Request& command) {
+  stored::Dependency dependency;
   switch (command.target_case()) {
     case Request::kOnAreaId:
       PLANTRAIL_RETURN_IF_ERROR(CheckId("on_area_id", command.on_area_id()));
@@ -161,8 +163,8 @@ absl::StatusOr<v1::Dependency> DependencyTarget(const Request& command) {
   return dependency;
 }
 
-std::string Describe(const v1::Dependency& dependency) {
-  if (dependency.target_case() != v1::Dependency::kAreaId) {
+std::string Describe(const stored::Dependency& dependency) {
+  if (dependency.target_case() != stored::Dependency::kAreaId) {
     return absl::StrCat("\"", dependency.external(), "\"");
   }
   if (dependency.plan_id().empty()) {
@@ -179,7 +181,7 @@ absl::StatusOr<PlanDate> Today(const Facts& facts) {
 }
 
 // The details a revision sets, checked field by field.
-absl::Status CheckDetails(const v1::AreaDetails& details) {
+absl::Status CheckDetails(const stored::AreaDetails& details) {
   if (details.has_title()) {
     PLANTRAIL_RETURN_IF_ERROR(
         CheckLine("details.title", details.title(), TextLimits::kLine, true));
@@ -207,8 +209,9 @@ absl::Status CheckDetails(const v1::AreaDetails& details) {
 
 // Sets `before`/`after` for one field when the revision changes it.
 void Diff(bool given, const std::string& current, const std::string& wanted,
-          void (v1::AreaDetails::*set)(const std::string&),
-          v1::AreaDetails& before, v1::AreaDetails& after, bool& changed) {
+          void (stored::AreaDetails::*set)(const std::string&),
+          stored::AreaDetails& before, stored::AreaDetails& after,
+          bool& changed) {
   if (!given || current == wanted) return;
   (before.*set)(current);
   (after.*set)(wanted);
@@ -248,9 +251,9 @@ absl::Status CheckOptions(const v1::CommandOptions& options) {
                    TextLimits::kCommandId, false);
 }
 
-absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
-                                     const v1::RegisterAreaRequest& command,
-                                     const Facts& facts) {
+absl::StatusOr<stored::PlanEvent> Decide(const stored::AreaState& area,
+                                         const v1::RegisterAreaRequest& command,
+                                         const Facts& facts) {
   PLANTRAIL_RETURN_IF_ERROR(CheckId("area_id", command.area_id()));
   if (area.version() > 0) {
     return Refuse(Code::kAlreadyExists, "register-once",
@@ -279,18 +282,18 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
       ParseSchedule(command.planned_start(), command.planned_end(),
                     command.planned_period()));
   PLANTRAIL_RETURN_IF_ERROR(CheckOrder(schedule.start, schedule.end));
-  v1::Phase phase = command.phase();
-  if (phase == v1::PHASE_UNSPECIFIED) phase = v1::PHASE_PLANNED;
-  if (phase != v1::PHASE_PROPOSED && phase != v1::PHASE_PLANNED &&
-      phase != v1::PHASE_IN_PROGRESS) {
+  stored::Phase phase = Twin<stored::Phase>(command.phase());
+  if (phase == stored::PHASE_UNSPECIFIED) phase = stored::PHASE_PLANNED;
+  if (phase != stored::PHASE_PROPOSED && phase != stored::PHASE_PLANNED &&
+      phase != stored::PHASE_IN_PROGRESS) {
     return Invalid("registered-phase",
                    absl::StrCat("phase: an area is registered as proposed, "
                                 "planned or in progress, not ",
                                 Words(phase)));
   }
 
-  v1::PlanEvent event;
-  v1::AreaRegistered& registered = *event.mutable_area_registered();
+  stored::PlanEvent event;
+  stored::AreaRegistered& registered = *event.mutable_area_registered();
   registered.set_area_id(command.area_id());
   registered.set_title(command.title());
   registered.set_support_area(command.support_area());
@@ -307,13 +310,14 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
   return event;
 }
 
-absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
-                                     const v1::ReviseDetailsRequest& command,
-                                     const Facts& facts) {
+absl::StatusOr<stored::PlanEvent> Decide(
+    const stored::AreaState& area, const v1::ReviseDetailsRequest& command,
+    const Facts& facts) {
   PLANTRAIL_RETURN_IF_ERROR(RequireArea(area, command.area_id()));
   PLANTRAIL_RETURN_IF_ERROR(
       CheckReason("reason", command.reason(), "a revision of details"));
-  const v1::AreaDetails& wanted = command.details();
+  const stored::AreaDetails wanted =
+      Twin<stored::AreaDetails>(command.details());
   if (!wanted.has_title() && !wanted.has_rationale() &&
       !wanted.has_desired_effect() && !wanted.has_support_area() &&
       !wanted.has_group()) {
@@ -321,22 +325,22 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
                    "details: name at least one field to revise");
   }
   PLANTRAIL_RETURN_IF_ERROR(CheckDetails(wanted));
-  v1::PlanEvent event;
-  v1::AreaDetailsRevised& revised = *event.mutable_area_details_revised();
-  v1::AreaDetails& before = *revised.mutable_before();
-  v1::AreaDetails& after = *revised.mutable_after();
+  stored::PlanEvent event;
+  stored::AreaDetailsRevised& revised = *event.mutable_area_details_revised();
+  stored::AreaDetails& before = *revised.mutable_before();
+  stored::AreaDetails& after = *revised.mutable_after();
   bool changed = false;
   Diff(wanted.has_title(), area.title(), wanted.title(),
-       &v1::AreaDetails::set_title, before, after, changed);
+       &stored::AreaDetails::set_title, before, after, changed);
   Diff(wanted.has_rationale(), area.rationale(), wanted.rationale(),
-       &v1::AreaDetails::set_rationale, before, after, changed);
+       &stored::AreaDetails::set_rationale, before, after, changed);
   Diff(wanted.has_desired_effect(), area.desired_effect(),
-       wanted.desired_effect(), &v1::AreaDetails::set_desired_effect, before,
-       after, changed);
+       wanted.desired_effect(), &stored::AreaDetails::set_desired_effect,
+       before, after, changed);
   Diff(wanted.has_support_area(), area.support_area(), wanted.support_area(),
-       &v1::AreaDetails::set_support_area, before, after, changed);
+       &stored::AreaDetails::set_support_area, before, after, changed);
   Diff(wanted.has_group(), area.group(), wanted.group(),
-       &v1::AreaDetails::set_group, before, after, changed);
+       &stored::AreaDetails::set_group, before, after, changed);
   if (!changed) {
     return Refuse(Code::kFailedPrecondition, "revision-changes-something",
                   "details: every field named already has that value");
@@ -345,9 +349,9 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
   return event;
 }
 
-absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
-                                     const v1::ReportStatusRequest& command,
-                                     const Facts& facts) {
+absl::StatusOr<stored::PlanEvent> Decide(const stored::AreaState& area,
+                                         const v1::ReportStatusRequest& command,
+                                         const Facts& facts) {
   PLANTRAIL_RETURN_IF_ERROR(RequireArea(area, command.area_id()));
   PLANTRAIL_RETURN_IF_ERROR(RequireOpen(area, "a status report"));
   switch (command.phase()) {
@@ -388,19 +392,20 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
                                 "\" is before the report's date \"",
                                 reported_on->text(), "\""));
   }
-  v1::PlanEvent event;
-  v1::StatusReport& report = *event.mutable_status_reported()->mutable_report();
-  report.set_phase(command.phase());
-  report.set_health(command.health());
+  stored::PlanEvent event;
+  stored::StatusReport& report =
+      *event.mutable_status_reported()->mutable_report();
+  report.set_phase(Twin<stored::Phase>(command.phase()));
+  report.set_health(Twin<stored::Health>(command.health()));
   report.set_narrative(command.narrative());
   *report.mutable_reported_on() = ToProto(*reported_on);
   if (next_due) *report.mutable_next_report_due() = ToProto(*next_due);
   return event;
 }
 
-absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
-                                     const v1::ReviseScheduleRequest& command,
-                                     const Facts& facts) {
+absl::StatusOr<stored::PlanEvent> Decide(
+    const stored::AreaState& area, const v1::ReviseScheduleRequest& command,
+    const Facts& facts) {
   PLANTRAIL_RETURN_IF_ERROR(RequireArea(area, command.area_id()));
   PLANTRAIL_RETURN_IF_ERROR(RequireOpen(area, "a schedule revision"));
   PLANTRAIL_RETURN_IF_ERROR(
@@ -438,8 +443,8 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
                                  command.decision_id(), "\" is not recorded"));
     }
   }
-  v1::PlanEvent event;
-  v1::ScheduleRevised& revised = *event.mutable_schedule_revised();
+  stored::PlanEvent event;
+  stored::ScheduleRevised& revised = *event.mutable_schedule_revised();
   // The first dates an area ever has are its baseline, kept for good.
   if (area.has_baseline_start()) {
     *revised.mutable_baseline_start() = area.baseline_start();
@@ -472,12 +477,12 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
   return event;
 }
 
-absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
-                                     const v1::AddDependencyRequest& command,
-                                     const Facts& facts) {
+absl::StatusOr<stored::PlanEvent> Decide(
+    const stored::AreaState& area, const v1::AddDependencyRequest& command,
+    const Facts& facts) {
   PLANTRAIL_RETURN_IF_ERROR(RequireArea(area, command.area_id()));
   PLANTRAIL_RETURN_IF_ERROR(RequireOpen(area, "a new dependency"));
-  PLANTRAIL_ASSIGN_OR_RETURN(v1::Dependency dependency,
+  PLANTRAIL_ASSIGN_OR_RETURN(stored::Dependency dependency,
                              DependencyTarget(command));
   if (dependency.has_area_id()) {
     if (dependency.area_id() == command.area_id() &&
@@ -492,7 +497,7 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
                                  " is not registered"));
     }
   }
-  for (const v1::Dependency& existing : area.dependencies()) {
+  for (const stored::Dependency& existing : area.dependencies()) {
     if (SameTarget(existing, dependency)) {
       return Refuse(
           Code::kAlreadyExists, "dependency-once",
@@ -516,11 +521,11 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
       CheckText("note", command.note(), TextLimits::kReason, false));
   switch (command.kind()) {
     case v1::DEPENDENCY_KIND_UNSPECIFIED:
-      dependency.set_kind(v1::DEPENDENCY_KIND_REQUIRES);
+      dependency.set_kind(stored::DEPENDENCY_KIND_REQUIRES);
       break;
     case v1::DEPENDENCY_KIND_REQUIRES:
     case v1::DEPENDENCY_KIND_RELATES:
-      dependency.set_kind(command.kind());
+      dependency.set_kind(Twin<stored::DependencyKind>(command.kind()));
       break;
     default:
       return Invalid("dependency-kind",
@@ -528,24 +533,25 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
                      "DEPENDENCY_KIND_RELATES");
   }
   dependency.set_note(command.note());
-  v1::PlanEvent event;
+  stored::PlanEvent event;
   *event.mutable_dependency_added()->mutable_dependency() =
       std::move(dependency);
   return event;
 }
 
-absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
-                                     const v1::RemoveDependencyRequest& command,
-                                     const Facts& facts) {
+absl::StatusOr<stored::PlanEvent> Decide(
+    const stored::AreaState& area, const v1::RemoveDependencyRequest& command,
+    const Facts& facts) {
   PLANTRAIL_RETURN_IF_ERROR(RequireArea(area, command.area_id()));
   PLANTRAIL_RETURN_IF_ERROR(RequireOpen(area, "removing a dependency"));
   PLANTRAIL_RETURN_IF_ERROR(
       CheckReason("reason", command.reason(), "removing a dependency"));
-  PLANTRAIL_ASSIGN_OR_RETURN(v1::Dependency target, DependencyTarget(command));
-  for (const v1::Dependency& existing : area.dependencies()) {
+  PLANTRAIL_ASSIGN_OR_RETURN(stored::Dependency target,
+                             DependencyTarget(command));
+  for (const stored::Dependency& existing : area.dependencies()) {
     if (SameTarget(existing, target)) {
-      v1::PlanEvent event;
-      v1::DependencyRemoved& removed = *event.mutable_dependency_removed();
+      stored::PlanEvent event;
+      stored::DependencyRemoved& removed = *event.mutable_dependency_removed();
       *removed.mutable_dependency() = existing;
       removed.set_reason(command.reason());
       return event;
@@ -556,9 +562,9 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
                              "\" does not depend on ", Describe(target)));
 }
 
-absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
-                                     const v1::ChangeUnitsRequest& command,
-                                     const Facts& facts) {
+absl::StatusOr<stored::PlanEvent> Decide(const stored::AreaState& area,
+                                         const v1::ChangeUnitsRequest& command,
+                                         const Facts& facts) {
   PLANTRAIL_RETURN_IF_ERROR(RequireArea(area, command.area_id()));
   PLANTRAIL_RETURN_IF_ERROR(RequireOpen(area, "changing units"));
   if (!command.has_participating_units() && !command.has_responsible_units()) {
@@ -584,8 +590,8 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
     return Refuse(Code::kFailedPrecondition, "revision-changes-something",
                   "participating_units: the area already has these units");
   }
-  v1::PlanEvent event;
-  v1::UnitsChanged& changed = *event.mutable_units_changed();
+  stored::PlanEvent event;
+  stored::UnitsChanged& changed = *event.mutable_units_changed();
   *changed.mutable_participating_before() = area.participating_units();
   *changed.mutable_responsible_before() = area.responsible_units();
   changed.mutable_participating_after()->Assign(participating.begin(),
@@ -596,9 +602,9 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
   return event;
 }
 
-absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
-                                     const v1::CloseAreaRequest& command,
-                                     const Facts& facts) {
+absl::StatusOr<stored::PlanEvent> Decide(const stored::AreaState& area,
+                                         const v1::CloseAreaRequest& command,
+                                         const Facts& facts) {
   PLANTRAIL_RETURN_IF_ERROR(RequireArea(area, command.area_id()));
   if (area.closed()) {
     return Refuse(
@@ -615,18 +621,18 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
       CheckReason("reason", command.reason(), "closing an area"));
   PLANTRAIL_RETURN_IF_ERROR(CheckText("outcome_text", command.outcome_text(),
                                       TextLimits::kText, false));
-  v1::PlanEvent event;
-  v1::AreaClosed& closed = *event.mutable_area_closed();
-  closed.set_outcome(command.outcome());
+  stored::PlanEvent event;
+  stored::AreaClosed& closed = *event.mutable_area_closed();
+  closed.set_outcome(Twin<stored::Outcome>(command.outcome()));
   closed.set_outcome_text(command.outcome_text());
   closed.set_reason(command.reason());
   closed.set_phase_before(area.phase());
   return event;
 }
 
-absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
-                                     const v1::ReopenAreaRequest& command,
-                                     const Facts& facts) {
+absl::StatusOr<stored::PlanEvent> Decide(const stored::AreaState& area,
+                                         const v1::ReopenAreaRequest& command,
+                                         const Facts& facts) {
   PLANTRAIL_RETURN_IF_ERROR(RequireArea(area, command.area_id()));
   if (!area.closed()) {
     return Refuse(Code::kFailedPrecondition, "reopen-closed-only",
@@ -636,23 +642,23 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
   }
   PLANTRAIL_RETURN_IF_ERROR(
       CheckReason("reason", command.reason(), "reopening an area"));
-  v1::Phase phase = command.phase();
-  if (phase == v1::PHASE_UNSPECIFIED) phase = v1::PHASE_IN_PROGRESS;
-  if (phase == v1::PHASE_COMPLETED || phase == v1::PHASE_CANCELLED ||
-      !v1::Phase_IsValid(phase)) {
+  stored::Phase phase = Twin<stored::Phase>(command.phase());
+  if (phase == stored::PHASE_UNSPECIFIED) phase = stored::PHASE_IN_PROGRESS;
+  if (phase == stored::PHASE_COMPLETED || phase == stored::PHASE_CANCELLED ||
+      !stored::Phase_IsValid(phase)) {
     return Invalid("reopened-phase",
                    "phase: an area reopens as proposed, planned, in progress "
                    "or paused");
   }
-  v1::PlanEvent event;
+  stored::PlanEvent event;
   event.mutable_area_reopened()->set_reason(command.reason());
   event.mutable_area_reopened()->set_phase(phase);
   return event;
 }
 
-absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
-                                     const v1::CorrectEntryRequest& command,
-                                     const Facts& facts) {
+absl::StatusOr<stored::PlanEvent> Decide(const stored::AreaState& area,
+                                         const v1::CorrectEntryRequest& command,
+                                         const Facts& facts) {
   PLANTRAIL_RETURN_IF_ERROR(RequireArea(area, command.area_id()));
   PLANTRAIL_RETURN_IF_ERROR(
       CheckReason("reason", command.reason(), "a correction"));
@@ -676,8 +682,8 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
                      " belongs to \"", target.stream_id, "\", not to area \"",
                      command.area_id(), "\""));
   }
-  v1::PlanEvent event;
-  v1::EntryCorrected& corrected = *event.mutable_entry_corrected();
+  stored::PlanEvent event;
+  stored::EntryCorrected& corrected = *event.mutable_entry_corrected();
   corrected.set_position(target.position);
   corrected.set_event_id(target.event_id);
   corrected.set_event_type(target.type);
@@ -723,9 +729,9 @@ std::string OtherPlanAreaKey(absl::string_view plan_id,
   return absl::StrCat(plan_id, "/", area_id);
 }
 
-absl::StatusOr<v1::PlanEvent> Decide(const v1::DecisionState& decision,
-                                     const v1::RecordDecisionRequest& command,
-                                     const Facts& facts) {
+absl::StatusOr<stored::PlanEvent> Decide(
+    const stored::DecisionState& decision,
+    const v1::RecordDecisionRequest& command, const Facts& facts) {
   PLANTRAIL_ASSIGN_OR_RETURN(std::string decision_id, DecisionIdOf(command));
   if (decision.version() > 0) {
     return Refuse(Code::kAlreadyExists, "decision-once",
@@ -802,15 +808,15 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::DecisionState& decision,
                                  area.plan_id(), "\""));
     }
   }
-  v1::PlanEvent event;
-  v1::DecisionRecorded& recorded = *event.mutable_decision_recorded();
+  stored::PlanEvent event;
+  stored::DecisionRecorded& recorded = *event.mutable_decision_recorded();
   recorded.set_decision_id(decision_id);
   recorded.set_reference(command.reference());
   recorded.set_body(command.body());
   *recorded.mutable_decided_on() = ToProto(*decided_on);
   recorded.set_title(command.title());
   *recorded.mutable_area_ids() = command.area_ids();
-  *recorded.mutable_other_plan_areas() = command.other_plan_areas();
+  AppendTwins(command.other_plan_areas(), recorded.mutable_other_plan_areas());
   recorded.set_outcome(command.outcome());
   recorded.set_plan_id(command.plan_id());
   return event;
@@ -821,7 +827,7 @@ namespace {
 // The dates of a plan as a request gives them: the period's ends, or a
 // period in one text.
 absl::Status ParsePlanFields(const v1::PlanFields& fields,
-                             v1::PlanDetails& details) {
+                             stored::PlanDetails& details) {
   const auto line = [](absl::string_view field, bool present,
                        const std::string& text, size_t max, bool required,
                        auto set) -> absl::Status {
@@ -904,7 +910,8 @@ absl::Status ParsePlanFields(const v1::PlanFields& fields,
   return absl::OkStatus();
 }
 
-absl::Status RequirePlan(const v1::PlanState& plan, absl::string_view plan_id) {
+absl::Status RequirePlan(const stored::PlanState& plan,
+                         absl::string_view plan_id) {
   PLANTRAIL_RETURN_IF_ERROR(CheckPlanId("plan_id", plan_id));
   if (plan.version() == 0) {
     return Refuse(
@@ -916,7 +923,7 @@ absl::Status RequirePlan(const v1::PlanState& plan, absl::string_view plan_id) {
 
 }  // namespace
 
-absl::Status RequirePlanOpen(const v1::PlanState& plan,
+absl::Status RequirePlanOpen(const stored::PlanState& plan,
                              absl::string_view plan_id,
                              absl::string_view what) {
   PLANTRAIL_RETURN_IF_ERROR(RequirePlan(plan, plan_id));
@@ -928,9 +935,9 @@ absl::Status RequirePlanOpen(const v1::PlanState& plan,
   return absl::OkStatus();
 }
 
-absl::StatusOr<v1::PlanEvent> Decide(const v1::PlanState& plan,
-                                     const v1::RegisterPlanRequest& command,
-                                     const Facts& facts) {
+absl::StatusOr<stored::PlanEvent> Decide(const stored::PlanState& plan,
+                                         const v1::RegisterPlanRequest& command,
+                                         const Facts& facts) {
   PLANTRAIL_RETURN_IF_ERROR(CheckPlanId("plan_id", command.plan_id()));
   if (plan.version() > 0) {
     return Refuse(Code::kAlreadyExists, "register-once",
@@ -941,8 +948,8 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::PlanState& plan,
   if (!command.fields().has_title()) {
     return Invalid("title-required", "fields.title: a plan needs a title");
   }
-  v1::PlanEvent event;
-  v1::PlanRegistered& registered = *event.mutable_plan_registered();
+  stored::PlanEvent event;
+  stored::PlanRegistered& registered = *event.mutable_plan_registered();
   PLANTRAIL_RETURN_IF_ERROR(
       ParsePlanFields(command.fields(), *registered.mutable_details()));
   if (command.adopt_unplanned() && !facts.unplanned_holder.empty()) {
@@ -957,19 +964,19 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::PlanState& plan,
   return event;
 }
 
-absl::StatusOr<v1::PlanEvent> Decide(const v1::PlanState& plan,
-                                     const v1::RevisePlanRequest& command,
-                                     const Facts&) {
+absl::StatusOr<stored::PlanEvent> Decide(const stored::PlanState& plan,
+                                         const v1::RevisePlanRequest& command,
+                                         const Facts&) {
   PLANTRAIL_RETURN_IF_ERROR(
       RequirePlanOpen(plan, command.plan_id(), "a revision of the plan"));
   PLANTRAIL_RETURN_IF_ERROR(
       CheckReason("reason", command.reason(), "a revision of a plan"));
-  v1::PlanDetails given;
+  stored::PlanDetails given;
   PLANTRAIL_RETURN_IF_ERROR(ParsePlanFields(command.fields(), given));
-  v1::PlanEvent event;
-  v1::PlanRevised& revised = *event.mutable_plan_revised();
-  v1::PlanDetails& before = *revised.mutable_before();
-  v1::PlanDetails& after = *revised.mutable_after();
+  stored::PlanEvent event;
+  stored::PlanRevised& revised = *event.mutable_plan_revised();
+  stored::PlanDetails& before = *revised.mutable_before();
+  stored::PlanDetails& after = *revised.mutable_after();
   const auto text = [&](bool has, const std::string& now,
                         const std::string& next, auto set_before,
                         auto set_after) {
@@ -1005,7 +1012,7 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::PlanState& plan,
       [&](const std::string& v) { after.set_followed_up_by(v); });
   // A date given that differs from the plan's: before (when the plan had
   // one) and after.
-  const auto Same = [](const v1::PlanDate& a, const v1::PlanDate& b) {
+  const auto Same = [](const stored::PlanDate& a, const stored::PlanDate& b) {
     return a.SerializeAsString() == b.SerializeAsString();
   };
   if (given.has_decided_on() &&
@@ -1034,9 +1041,9 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::PlanState& plan,
   return event;
 }
 
-absl::StatusOr<v1::PlanEvent> Decide(const v1::PlanState& plan,
-                                     const v1::ClosePlanRequest& command,
-                                     const Facts& facts) {
+absl::StatusOr<stored::PlanEvent> Decide(const stored::PlanState& plan,
+                                         const v1::ClosePlanRequest& command,
+                                         const Facts& facts) {
   PLANTRAIL_RETURN_IF_ERROR(RequirePlan(plan, command.plan_id()));
   if (plan.closed()) {
     return Refuse(Code::kFailedPrecondition, "close-once",
@@ -1088,14 +1095,14 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::PlanState& plan,
                                "; close each with an outcome first, or name "
                                "it in close_areas with its outcome"));
   }
-  v1::PlanEvent event;
+  stored::PlanEvent event;
   event.mutable_plan_closed()->set_reason(command.reason());
   return event;
 }
 
-absl::StatusOr<v1::PlanEvent> Decide(const v1::PlanState& plan,
-                                     const v1::ReopenPlanRequest& command,
-                                     const Facts&) {
+absl::StatusOr<stored::PlanEvent> Decide(const stored::PlanState& plan,
+                                         const v1::ReopenPlanRequest& command,
+                                         const Facts&) {
   PLANTRAIL_RETURN_IF_ERROR(RequirePlan(plan, command.plan_id()));
   if (!plan.closed()) {
     return Refuse(
@@ -1104,7 +1111,7 @@ absl::StatusOr<v1::PlanEvent> Decide(const v1::PlanState& plan,
   }
   PLANTRAIL_RETURN_IF_ERROR(
       CheckReason("reason", command.reason(), "reopening a plan"));
-  v1::PlanEvent event;
+  stored::PlanEvent event;
   event.mutable_plan_reopened()->set_reason(command.reason());
   return event;
 }

@@ -20,9 +20,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "plantrail/v1/plan.pb.h"
+#include "plantrail/stored/plan.pb.h"
+#include "plantrail/stored/plan_events.pb.h"
 #include "plantrail/v1/plan_commands.pb.h"
-#include "plantrail/v1/plan_events.pb.h"
 
 namespace plantrail::domain {
 
@@ -62,61 +62,61 @@ std::string OtherPlanAreaKey(absl::string_view plan_id,
 // Checks what every command may carry (command id, correlation ids).
 absl::Status CheckOptions(const v1::CommandOptions& options);
 
-absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
-                                     const v1::RegisterAreaRequest& command,
-                                     const Facts& facts);
-absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
-                                     const v1::ReviseDetailsRequest& command,
-                                     const Facts& facts);
-absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
-                                     const v1::ReportStatusRequest& command,
-                                     const Facts& facts);
-absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
-                                     const v1::ReviseScheduleRequest& command,
-                                     const Facts& facts);
-absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
-                                     const v1::AddDependencyRequest& command,
-                                     const Facts& facts);
-absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
-                                     const v1::RemoveDependencyRequest& command,
-                                     const Facts& facts);
-absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
-                                     const v1::ChangeUnitsRequest& command,
-                                     const Facts& facts);
-absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
-                                     const v1::CloseAreaRequest& command,
-                                     const Facts& facts);
-absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
-                                     const v1::ReopenAreaRequest& command,
-                                     const Facts& facts);
-absl::StatusOr<v1::PlanEvent> Decide(const v1::AreaState& area,
-                                     const v1::CorrectEntryRequest& command,
-                                     const Facts& facts);
-absl::StatusOr<v1::PlanEvent> Decide(const v1::DecisionState& decision,
-                                     const v1::RecordDecisionRequest& command,
-                                     const Facts& facts);
+absl::StatusOr<stored::PlanEvent> Decide(const stored::AreaState& area,
+                                         const v1::RegisterAreaRequest& command,
+                                         const Facts& facts);
+absl::StatusOr<stored::PlanEvent> Decide(
+    const stored::AreaState& area, const v1::ReviseDetailsRequest& command,
+    const Facts& facts);
+absl::StatusOr<stored::PlanEvent> Decide(const stored::AreaState& area,
+                                         const v1::ReportStatusRequest& command,
+                                         const Facts& facts);
+absl::StatusOr<stored::PlanEvent> Decide(
+    const stored::AreaState& area, const v1::ReviseScheduleRequest& command,
+    const Facts& facts);
+absl::StatusOr<stored::PlanEvent> Decide(
+    const stored::AreaState& area, const v1::AddDependencyRequest& command,
+    const Facts& facts);
+absl::StatusOr<stored::PlanEvent> Decide(
+    const stored::AreaState& area, const v1::RemoveDependencyRequest& command,
+    const Facts& facts);
+absl::StatusOr<stored::PlanEvent> Decide(const stored::AreaState& area,
+                                         const v1::ChangeUnitsRequest& command,
+                                         const Facts& facts);
+absl::StatusOr<stored::PlanEvent> Decide(const stored::AreaState& area,
+                                         const v1::CloseAreaRequest& command,
+                                         const Facts& facts);
+absl::StatusOr<stored::PlanEvent> Decide(const stored::AreaState& area,
+                                         const v1::ReopenAreaRequest& command,
+                                         const Facts& facts);
+absl::StatusOr<stored::PlanEvent> Decide(const stored::AreaState& area,
+                                         const v1::CorrectEntryRequest& command,
+                                         const Facts& facts);
+absl::StatusOr<stored::PlanEvent> Decide(
+    const stored::DecisionState& decision,
+    const v1::RecordDecisionRequest& command, const Facts& facts);
 
-absl::StatusOr<v1::PlanEvent> Decide(const v1::PlanState& plan,
-                                     const v1::RegisterPlanRequest& command,
-                                     const Facts& facts);
-absl::StatusOr<v1::PlanEvent> Decide(const v1::PlanState& plan,
-                                     const v1::RevisePlanRequest& command,
-                                     const Facts& facts);
-absl::StatusOr<v1::PlanEvent> Decide(const v1::PlanState& plan,
-                                     const v1::ClosePlanRequest& command,
-                                     const Facts& facts);
-absl::StatusOr<v1::PlanEvent> Decide(const v1::PlanState& plan,
-                                     const v1::ReopenPlanRequest& command,
-                                     const Facts& facts);
+absl::StatusOr<stored::PlanEvent> Decide(const stored::PlanState& plan,
+                                         const v1::RegisterPlanRequest& command,
+                                         const Facts& facts);
+absl::StatusOr<stored::PlanEvent> Decide(const stored::PlanState& plan,
+                                         const v1::RevisePlanRequest& command,
+                                         const Facts& facts);
+absl::StatusOr<stored::PlanEvent> Decide(const stored::PlanState& plan,
+                                         const v1::ClosePlanRequest& command,
+                                         const Facts& facts);
+absl::StatusOr<stored::PlanEvent> Decide(const stored::PlanState& plan,
+                                         const v1::ReopenPlanRequest& command,
+                                         const Facts& facts);
 
 // A command as everyone who must agree with the server runs it (the
 // server's command handler, the import check, the fuzzers): the options
 // every command may carry (CheckOptions), then the command decided on its
 // stream's state. Fold the event with Evolve (evolve.h) to go on.
 template <typename State, typename Command>
-absl::StatusOr<v1::PlanEvent> Execute(const State& state,
-                                      const Command& command,
-                                      const Facts& facts) {
+absl::StatusOr<stored::PlanEvent> Execute(const State& state,
+                                          const Command& command,
+                                          const Facts& facts) {
   if (absl::Status options = CheckOptions(command.options()); !options.ok()) {
     return options;
   }
@@ -126,7 +126,7 @@ absl::StatusOr<v1::PlanEvent> Execute(const State& state,
 // OK when `plan` (the state of plan `plan_id`) exists and is open, so that
 // `what` (an area or decision command) may change it: NOT_FOUND for an
 // unknown plan, FAILED_PRECONDITION for a closed one.
-absl::Status RequirePlanOpen(const v1::PlanState& plan,
+absl::Status RequirePlanOpen(const stored::PlanState& plan,
                              absl::string_view plan_id, absl::string_view what);
 
 // The id of the decision a RecordDecisionRequest records: its decision_id,

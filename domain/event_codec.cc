@@ -13,7 +13,7 @@ using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 
 const google::protobuf::OneofDescriptor& EventOneof() {
-  return *v1::PlanEvent::descriptor()->FindOneofByName("event");
+  return *stored::PlanEvent::descriptor()->FindOneofByName("event");
 }
 
 // The oneof field whose message type is named `type`, or null.
@@ -28,21 +28,25 @@ const FieldDescriptor* FieldForType(absl::string_view type) {
 
 }  // namespace
 
-std::string EventType(const v1::PlanEvent& event) {
+std::string EventType(const stored::PlanEvent& event) {
   const FieldDescriptor* field =
       event.GetReflection()->GetOneofFieldDescriptor(event, &EventOneof());
   return field == nullptr ? std::string() : field->message_type()->name();
 }
 
-EncodedEvent EncodeEvent(const v1::PlanEvent& event) {
+std::string PayloadContentType(const google::protobuf::Descriptor& message) {
+  return absl::StrCat("application/x-protobuf; messageType=plantrail.v1.",
+                      message.name());
+}
+
+EncodedEvent EncodeEvent(const stored::PlanEvent& event) {
   const FieldDescriptor* field =
       event.GetReflection()->GetOneofFieldDescriptor(event, &EventOneof());
   EncodedEvent encoded;
   if (field == nullptr) return encoded;
   const Message& message = event.GetReflection()->GetMessage(event, field);
   encoded.type = field->message_type()->name();
-  encoded.content_type = absl::StrCat("application/x-protobuf; messageType=",
-                                      field->message_type()->full_name());
+  encoded.content_type = PayloadContentType(*field->message_type());
   // Deterministic, so that an idempotent retry produces the same bytes.
   {
     google::protobuf::io::StringOutputStream stream(&encoded.payload);
@@ -53,14 +57,14 @@ EncodedEvent EncodeEvent(const v1::PlanEvent& event) {
   return encoded;
 }
 
-absl::StatusOr<v1::PlanEvent> DecodeEvent(absl::string_view type,
-                                          absl::string_view payload) {
+absl::StatusOr<stored::PlanEvent> DecodeEvent(absl::string_view type,
+                                              absl::string_view payload) {
   const FieldDescriptor* field = FieldForType(type);
   if (field == nullptr) {
     return absl::InvalidArgumentError(
         absl::StrCat("\"", type, "\" is not a plan event type"));
   }
-  v1::PlanEvent event;
+  stored::PlanEvent event;
   Message* message = event.GetReflection()->MutableMessage(&event, field);
   if (!message->ParseFromArray(payload.data(),
                                static_cast<int>(payload.size()))) {
@@ -70,10 +74,10 @@ absl::StatusOr<v1::PlanEvent> DecodeEvent(absl::string_view type,
   return event;
 }
 
-absl::StatusOr<v1::PlanEvent> DecodeForFold(absl::string_view type,
-                                            absl::string_view payload) {
-  absl::StatusOr<v1::PlanEvent> event = DecodeEvent(type, payload);
-  if (absl::IsInvalidArgument(event.status())) return v1::PlanEvent();
+absl::StatusOr<stored::PlanEvent> DecodeForFold(absl::string_view type,
+                                                absl::string_view payload) {
+  absl::StatusOr<stored::PlanEvent> event = DecodeEvent(type, payload);
+  if (absl::IsInvalidArgument(event.status())) return stored::PlanEvent();
   return event;
 }
 

@@ -8,7 +8,8 @@
 namespace plantrail::domain {
 namespace {
 
-void ApplyDetails(v1::AreaState& state, const v1::AreaDetails& details) {
+void ApplyDetails(stored::AreaState& state,
+                  const stored::AreaDetails& details) {
   if (details.has_title()) state.set_title(details.title());
   if (details.has_rationale()) state.set_rationale(details.rationale());
   if (details.has_desired_effect()) {
@@ -20,7 +21,8 @@ void ApplyDetails(v1::AreaState& state, const v1::AreaDetails& details) {
   if (details.has_group()) state.set_group(details.group());
 }
 
-void ApplyPlanDetails(v1::PlanState& state, const v1::PlanDetails& details) {
+void ApplyPlanDetails(stored::PlanState& state,
+                      const stored::PlanDetails& details) {
   if (details.has_title()) state.set_title(details.title());
   if (details.has_organisation()) {
     state.set_organisation(details.organisation());
@@ -44,18 +46,18 @@ void ApplyPlanDetails(v1::PlanState& state, const v1::PlanDetails& details) {
 
 }  // namespace
 
-bool SameTarget(const v1::Dependency& a, const v1::Dependency& b) {
+bool SameTarget(const stored::Dependency& a, const stored::Dependency& b) {
   if (a.target_case() != b.target_case()) return false;
-  return a.target_case() == v1::Dependency::kAreaId
+  return a.target_case() == stored::Dependency::kAreaId
              ? a.area_id() == b.area_id() && a.plan_id() == b.plan_id()
              : a.external() == b.external();
 }
 
-void EvolveArea(v1::AreaState& state, const v1::PlanEvent& event,
+void EvolveArea(stored::AreaState& state, const stored::PlanEvent& event,
                 const EventContext& context) {
   switch (event.event_case()) {
-    case v1::PlanEvent::kAreaRegistered: {
-      const v1::AreaRegistered& e = event.area_registered();
+    case stored::PlanEvent::kAreaRegistered: {
+      const stored::AreaRegistered& e = event.area_registered();
       state.set_area_id(e.area_id());
       state.set_plan_id(e.plan_id());
       state.set_title(e.title());
@@ -73,18 +75,19 @@ void EvolveArea(v1::AreaState& state, const v1::PlanEvent& event,
         *state.mutable_planned_end() = e.planned_end();
         *state.mutable_baseline_end() = e.planned_end();
       }
-      state.set_phase(e.phase() == v1::PHASE_UNSPECIFIED ? v1::PHASE_PLANNED
-                                                         : e.phase());
-      state.set_health(v1::HEALTH_UNKNOWN);
+      state.set_phase(e.phase() == stored::PHASE_UNSPECIFIED
+                          ? stored::PHASE_PLANNED
+                          : e.phase());
+      state.set_health(stored::HEALTH_UNKNOWN);
       SetTimestamp(*state.mutable_registered_at(), context.recorded_at);
       state.set_registered_by(context.actor);
       break;
     }
-    case v1::PlanEvent::kAreaDetailsRevised:
+    case stored::PlanEvent::kAreaDetailsRevised:
       ApplyDetails(state, event.area_details_revised().after());
       break;
-    case v1::PlanEvent::kStatusReported: {
-      const v1::StatusReport& report = event.status_reported().report();
+    case stored::PlanEvent::kStatusReported: {
+      const stored::StatusReport& report = event.status_reported().report();
       state.set_phase(report.phase());
       state.set_health(report.health());
       *state.mutable_latest_report() = report;
@@ -94,8 +97,8 @@ void EvolveArea(v1::AreaState& state, const v1::PlanEvent& event,
       state.set_status_reports(state.status_reports() + 1);
       break;
     }
-    case v1::PlanEvent::kScheduleRevised: {
-      const v1::ScheduleRevised& e = event.schedule_revised();
+    case stored::PlanEvent::kScheduleRevised: {
+      const stored::ScheduleRevised& e = event.schedule_revised();
       // An unset date in the event is an unset date in the plan; clear_*
       // (not Clear() on the field) so that the field is absent again.
       if (e.has_new_start()) {
@@ -126,50 +129,52 @@ void EvolveArea(v1::AreaState& state, const v1::PlanEvent& event,
       state.set_schedule_revisions(state.schedule_revisions() + 1);
       break;
     }
-    case v1::PlanEvent::kDependencyAdded:
+    case stored::PlanEvent::kDependencyAdded:
       *state.add_dependencies() = event.dependency_added().dependency();
       break;
-    case v1::PlanEvent::kDependencyRemoved: {
+    case stored::PlanEvent::kDependencyRemoved: {
       auto* dependencies = state.mutable_dependencies();
-      const v1::Dependency& removed = event.dependency_removed().dependency();
+      const stored::Dependency& removed =
+          event.dependency_removed().dependency();
       dependencies->erase(
-          std::remove_if(
-              dependencies->begin(), dependencies->end(),
-              [&](const v1::Dependency& d) { return SameTarget(d, removed); }),
+          std::remove_if(dependencies->begin(), dependencies->end(),
+                         [&](const stored::Dependency& d) {
+                           return SameTarget(d, removed);
+                         }),
           dependencies->end());
       break;
     }
-    case v1::PlanEvent::kUnitsChanged: {
-      const v1::UnitsChanged& e = event.units_changed();
+    case stored::PlanEvent::kUnitsChanged: {
+      const stored::UnitsChanged& e = event.units_changed();
       *state.mutable_participating_units() = e.participating_after();
       *state.mutable_responsible_units() = e.responsible_after();
       break;
     }
-    case v1::PlanEvent::kAreaClosed: {
-      const v1::AreaClosed& e = event.area_closed();
+    case stored::PlanEvent::kAreaClosed: {
+      const stored::AreaClosed& e = event.area_closed();
       state.set_closed(true);
       state.set_outcome(e.outcome());
       state.set_outcome_text(e.outcome_text());
-      state.set_phase(e.outcome() == v1::OUTCOME_CANCELLED
-                          ? v1::PHASE_CANCELLED
-                          : v1::PHASE_COMPLETED);
+      state.set_phase(e.outcome() == stored::OUTCOME_CANCELLED
+                          ? stored::PHASE_CANCELLED
+                          : stored::PHASE_COMPLETED);
       break;
     }
-    case v1::PlanEvent::kAreaReopened:
+    case stored::PlanEvent::kAreaReopened:
       state.set_closed(false);
-      state.set_outcome(v1::OUTCOME_UNSPECIFIED);
+      state.set_outcome(stored::OUTCOME_UNSPECIFIED);
       state.clear_outcome_text();
       state.set_phase(event.area_reopened().phase());
       break;
-    case v1::PlanEvent::kEntryCorrected:
+    case stored::PlanEvent::kEntryCorrected:
       state.add_corrected_positions(event.entry_corrected().position());
       break;
-    case v1::PlanEvent::kDecisionRecorded:
-    case v1::PlanEvent::kPlanRegistered:
-    case v1::PlanEvent::kPlanRevised:
-    case v1::PlanEvent::kPlanClosed:
-    case v1::PlanEvent::kPlanReopened:
-    case v1::PlanEvent::EVENT_NOT_SET:
+    case stored::PlanEvent::kDecisionRecorded:
+    case stored::PlanEvent::kPlanRegistered:
+    case stored::PlanEvent::kPlanRevised:
+    case stored::PlanEvent::kPlanClosed:
+    case stored::PlanEvent::kPlanReopened:
+    case stored::PlanEvent::EVENT_NOT_SET:
       break;
   }
   state.set_version(context.version);
@@ -178,10 +183,11 @@ void EvolveArea(v1::AreaState& state, const v1::PlanEvent& event,
   state.set_updated_by(context.actor);
 }
 
-void EvolveDecision(v1::DecisionState& state, const v1::PlanEvent& event,
+void EvolveDecision(stored::DecisionState& state,
+                    const stored::PlanEvent& event,
                     const EventContext& context) {
   if (event.has_decision_recorded()) {
-    const v1::DecisionRecorded& e = event.decision_recorded();
+    const stored::DecisionRecorded& e = event.decision_recorded();
     state.set_decision_id(e.decision_id());
     state.set_plan_id(e.plan_id());
     state.set_reference(e.reference());
@@ -198,11 +204,11 @@ void EvolveDecision(v1::DecisionState& state, const v1::PlanEvent& event,
   state.set_position(context.position);
 }
 
-void EvolvePlan(v1::PlanState& state, const v1::PlanEvent& event,
+void EvolvePlan(stored::PlanState& state, const stored::PlanEvent& event,
                 const EventContext& context) {
   switch (event.event_case()) {
-    case v1::PlanEvent::kPlanRegistered: {
-      const v1::PlanRegistered& e = event.plan_registered();
+    case stored::PlanEvent::kPlanRegistered: {
+      const stored::PlanRegistered& e = event.plan_registered();
       state.set_plan_id(e.plan_id());
       ApplyPlanDetails(state, e.details());
       state.set_holds_unplanned(e.holds_unplanned());
@@ -210,15 +216,15 @@ void EvolvePlan(v1::PlanState& state, const v1::PlanEvent& event,
       state.set_registered_by(context.actor);
       break;
     }
-    case v1::PlanEvent::kPlanRevised:
+    case stored::PlanEvent::kPlanRevised:
       ApplyPlanDetails(state, event.plan_revised().after());
       state.set_revisions(state.revisions() + 1);
       break;
-    case v1::PlanEvent::kPlanClosed:
+    case stored::PlanEvent::kPlanClosed:
       state.set_closed(true);
       state.set_closing_reason(event.plan_closed().reason());
       break;
-    case v1::PlanEvent::kPlanReopened:
+    case stored::PlanEvent::kPlanReopened:
       state.set_closed(false);
       state.set_closing_reason(event.plan_reopened().reason());
       break;

@@ -12,8 +12,8 @@
 #include <string>
 
 #include "absl/time/time.h"
-#include "plantrail/v1/plan.pb.h"
-#include "plantrail/v1/plan_events.pb.h"
+#include "plantrail/stored/plan.pb.h"
+#include "plantrail/stored/plan_events.pb.h"
 
 namespace plantrail::domain {
 
@@ -28,25 +28,26 @@ struct EventContext {
 
 // Whether two dependencies point at the same area or external name (kind
 // and note aside): an area depends on a target at most once.
-bool SameTarget(const v1::Dependency& a, const v1::Dependency& b);
+bool SameTarget(const stored::Dependency& a, const stored::Dependency& b);
 
-void EvolveArea(v1::AreaState& state, const v1::PlanEvent& event,
+void EvolveArea(stored::AreaState& state, const stored::PlanEvent& event,
                 const EventContext& context);
-void EvolveDecision(v1::DecisionState& state, const v1::PlanEvent& event,
+void EvolveDecision(stored::DecisionState& state,
+                    const stored::PlanEvent& event,
                     const EventContext& context);
-void EvolvePlan(v1::PlanState& state, const v1::PlanEvent& event,
+void EvolvePlan(stored::PlanState& state, const stored::PlanEvent& event,
                 const EventContext& context);
 
 // The one of the three the state's type calls for.
-inline void Evolve(v1::AreaState& state, const v1::PlanEvent& event,
+inline void Evolve(stored::AreaState& state, const stored::PlanEvent& event,
                    const EventContext& context) {
   EvolveArea(state, event, context);
 }
-inline void Evolve(v1::DecisionState& state, const v1::PlanEvent& event,
+inline void Evolve(stored::DecisionState& state, const stored::PlanEvent& event,
                    const EventContext& context) {
   EvolveDecision(state, event, context);
 }
-inline void Evolve(v1::PlanState& state, const v1::PlanEvent& event,
+inline void Evolve(stored::PlanState& state, const stored::PlanEvent& event,
                    const EventContext& context) {
   EvolvePlan(state, event, context);
 }

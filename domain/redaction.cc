@@ -5,8 +5,8 @@
 #include "domain/event_codec.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
-#include "plantrail/v1/field_options.pb.h"
-#include "plantrail/v1/plan.pb.h"
+#include "plantrail/stored/field_options.pb.h"
+#include "plantrail/stored/plan.pb.h"
 
 namespace plantrail::domain {
 namespace {
@@ -69,23 +69,23 @@ void ClearFreeText(Message& message) {
 
 bool IsFreeText(const FieldDescriptor& field) {
   return field.cpp_type() == FieldDescriptor::CPPTYPE_STRING &&
-         field.options().GetExtension(v1::text_class) == v1::TEXT_FREE;
+         field.options().GetExtension(stored::text_class) == stored::TEXT_FREE;
 }
 
 bool IsFreeTextAreaField(absl::string_view name) {
   const FieldDescriptor* field =
-      v1::AreaState::descriptor()->FindFieldByName(std::string(name));
+      stored::AreaState::descriptor()->FindFieldByName(std::string(name));
   return field != nullptr && IsFreeText(*field);
 }
 
-v1::PlanEvent WithoutFreeText(const v1::PlanEvent& event) {
-  v1::PlanEvent redacted = event;
+stored::PlanEvent WithoutFreeText(const stored::PlanEvent& event) {
+  stored::PlanEvent redacted = event;
   ClearFreeText(redacted);
   return redacted;
 }
 
-std::vector<std::string> FreeTexts(const v1::PlanEvent& event) {
-  v1::PlanEvent copy = event;
+std::vector<std::string> FreeTexts(const stored::PlanEvent& event) {
+  stored::PlanEvent copy = event;
   std::vector<std::string> texts;
   ForEachFreeText(copy,
                   [&](Message& m, const FieldDescriptor& field, int index) {
@@ -95,9 +95,9 @@ std::vector<std::string> FreeTexts(const v1::PlanEvent& event) {
   return texts;
 }
 
-v1::PlanEvent WithoutTexts(const v1::PlanEvent& event,
-                           const std::vector<std::string>& texts) {
-  v1::PlanEvent narrowed = event;
+stored::PlanEvent WithoutTexts(const stored::PlanEvent& event,
+                               const std::vector<std::string>& texts) {
+  stored::PlanEvent narrowed = event;
   ForEachFreeText(
       narrowed, [&](Message& m, const FieldDescriptor& field, int index) {
         if (std::find(texts.begin(), texts.end(), GetText(m, field, index)) !=
@@ -110,7 +110,7 @@ v1::PlanEvent WithoutTexts(const v1::PlanEvent& event,
 
 absl::StatusOr<std::string> RedactedPlanPayload(absl::string_view type,
                                                 absl::string_view payload) {
-  absl::StatusOr<v1::PlanEvent> event = DecodeEvent(type, payload);
+  absl::StatusOr<stored::PlanEvent> event = DecodeEvent(type, payload);
   if (!event.ok()) return event.status();
   return EncodeEvent(WithoutFreeText(*event)).payload;
 }

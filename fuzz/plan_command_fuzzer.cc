@@ -46,9 +46,9 @@
 #include "fuzz/plan_command_input.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/util/message_differencer.h"
-#include "plantrail/v1/plan.pb.h"
+#include "plantrail/stored/plan.pb.h"
+#include "plantrail/stored/plan_events.pb.h"
 #include "plantrail/v1/plan_commands.pb.h"
-#include "plantrail/v1/plan_events.pb.h"
 
 namespace plantrail::fuzz {
 namespace {
@@ -83,7 +83,7 @@ void CheckRefusal(const absl::Status& status, const Message& command) {
       absl::StrCat(command.ShortDebugString(), ": ", Describe(status)));
 }
 
-// Every v1::PlanDate in `message`, at any depth, reads back as itself;
+// Every stored::PlanDate in `message`, at any depth, reads back as itself;
 // `event` is what it is part of, for the report.
 void CheckStoredDates(const Message& message, const Message& event) {
   const google::protobuf::Reflection* reflection = message.GetReflection();
@@ -98,11 +98,11 @@ void CheckStoredDates(const Message& message, const Message& event) {
           field->is_repeated()
               ? reflection->GetRepeatedMessage(message, field, i)
               : reflection->GetMessage(message, field);
-      if (field->message_type() != v1::PlanDate::descriptor()) {
+      if (field->message_type() != stored::PlanDate::descriptor()) {
         CheckStoredDates(value, event);
         continue;
       }
-      const auto& stored = static_cast<const v1::PlanDate&>(value);
+      const auto& stored = static_cast<const stored::PlanDate&>(value);
       const absl::StatusOr<domain::PlanDate> date = domain::FromProto(stored);
       PLANTRAIL_FUZZ_CHECK(
           date.ok() && MessageDifferencer::Equals(ToProto(*date), stored),
@@ -114,7 +114,7 @@ void CheckStoredDates(const Message& message, const Message& event) {
 
 // An accepted command's event, checked as the handler would append it to
 // `stream_id` at `version`.
-void CheckEvent(const v1::PlanEvent& event, const std::string& stream_id,
+void CheckEvent(const stored::PlanEvent& event, const std::string& stream_id,
                 uint64_t version, const v1::CommandOptions& options,
                 const Message& command) {
   const auto where = [&] {
@@ -156,7 +156,7 @@ void CheckEvent(const v1::PlanEvent& event, const std::string& stream_id,
       valid.ok(),
       absl::StrCat(where(), ": the log refuses it: ", Describe(valid)));
 
-  const absl::StatusOr<v1::PlanEvent> decoded =
+  const absl::StatusOr<stored::PlanEvent> decoded =
       domain::DecodeEvent(encoded.type, encoded.payload);
   PLANTRAIL_FUZZ_CHECK(decoded.ok(),
                        absl::StrCat(where(), ": ", Describe(decoded.status())));
@@ -170,17 +170,17 @@ void CheckEvent(const v1::PlanEvent& event, const std::string& stream_id,
 // reads before it decides.
 class Streams {
  public:
-  v1::AreaState Area(const std::string& area_id) const {
+  stored::AreaState Area(const std::string& area_id) const {
     auto it = areas_.find(area_id);
-    return it == areas_.end() ? v1::AreaState() : it->second;
+    return it == areas_.end() ? stored::AreaState() : it->second;
   }
-  v1::DecisionState Decision(const std::string& decision_id) const {
+  stored::DecisionState Decision(const std::string& decision_id) const {
     auto it = decisions_.find(decision_id);
-    return it == decisions_.end() ? v1::DecisionState() : it->second;
+    return it == decisions_.end() ? stored::DecisionState() : it->second;
   }
-  v1::PlanState Plan(const std::string& plan_id) const {
+  stored::PlanState Plan(const std::string& plan_id) const {
     auto it = plans_.find(plan_id);
-    return it == plans_.end() ? v1::PlanState() : it->second;
+    return it == plans_.end() ? stored::PlanState() : it->second;
   }
 
   // Every area and decision that exists, and the event at `position`.
@@ -196,19 +196,19 @@ class Streams {
     return facts;
   }
 
-  void ApplyArea(const std::string& area_id, const v1::PlanEvent& event) {
-    v1::AreaState& state = areas_[area_id];
+  void ApplyArea(const std::string& area_id, const stored::PlanEvent& event) {
+    stored::AreaState& state = areas_[area_id];
     domain::EvolveArea(state, event, Next(state.version()));
     Log(domain::AreaStream(area_id), event);
   }
   void ApplyDecision(const std::string& decision_id,
-                     const v1::PlanEvent& event) {
-    v1::DecisionState& state = decisions_[decision_id];
+                     const stored::PlanEvent& event) {
+    stored::DecisionState& state = decisions_[decision_id];
     domain::EvolveDecision(state, event, Next(state.version()));
     Log(domain::DecisionStream(decision_id), event);
   }
-  void ApplyPlan(const std::string& plan_id, const v1::PlanEvent& event) {
-    v1::PlanState& state = plans_[plan_id];
+  void ApplyPlan(const std::string& plan_id, const stored::PlanEvent& event) {
+    stored::PlanState& state = plans_[plan_id];
     domain::EvolvePlan(state, event, Next(state.version()));
     Log(domain::PlanStream(plan_id), event);
   }
@@ -220,7 +220,7 @@ class Streams {
             .recorded_at = Now(),
             .actor = "fuzz"};
   }
-  void Log(std::string stream_id, const v1::PlanEvent& event) {
+  void Log(std::string stream_id, const stored::PlanEvent& event) {
     const uint64_t position = log_.size() + 1;
     log_.push_back(
         {.position = position,
@@ -229,9 +229,9 @@ class Streams {
          .type = domain::EventType(event)});
   }
 
-  std::map<std::string, v1::AreaState> areas_;
-  std::map<std::string, v1::DecisionState> decisions_;
-  std::map<std::string, v1::PlanState> plans_;
+  std::map<std::string, stored::AreaState> areas_;
+  std::map<std::string, stored::DecisionState> decisions_;
+  std::map<std::string, stored::PlanState> plans_;
   std::vector<domain::EventRef> log_;
 };
 
@@ -247,7 +247,7 @@ uint64_t PositionNamed(const Request& command) {
 // it was accepted (and folded into `streams`).
 template <typename Request>
 bool HandleArea(const Request& command, Streams& streams,
-                const std::vector<v1::AreaState>& registered) {
+                const std::vector<stored::AreaState>& registered) {
   if (absl::Status id = domain::CheckId("area_id", command.area_id());
       !id.ok()) {
     Trace(command, id);
@@ -256,10 +256,10 @@ bool HandleArea(const Request& command, Streams& streams,
   }
   const domain::Facts facts = streams.FactsFor(PositionNamed(command));
   const std::string stream_id = domain::AreaStream(command.area_id());
-  for (const v1::AreaState& other : registered) {
-    v1::AreaState state = other;
+  for (const stored::AreaState& other : registered) {
+    stored::AreaState state = other;
     state.set_area_id(command.area_id());
-    const absl::StatusOr<v1::PlanEvent> event =
+    const absl::StatusOr<stored::PlanEvent> event =
         domain::Execute(state, command, facts);
     if (!event.ok()) {
       CheckRefusal(event.status(), command);
@@ -268,8 +268,8 @@ bool HandleArea(const Request& command, Streams& streams,
                  command);
     }
   }
-  const v1::AreaState state = streams.Area(command.area_id());
-  const absl::StatusOr<v1::PlanEvent> event =
+  const stored::AreaState state = streams.Area(command.area_id());
+  const absl::StatusOr<stored::PlanEvent> event =
       domain::Execute(state, command, facts);
   Trace(command, event.status());
   if (!event.ok()) {
@@ -290,8 +290,8 @@ bool HandleDecision(const v1::RecordDecisionRequest& command,
     CheckRefusal(decision_id.status(), command);
     return false;
   }
-  const v1::DecisionState state = streams.Decision(*decision_id);
-  const absl::StatusOr<v1::PlanEvent> event =
+  const stored::DecisionState state = streams.Decision(*decision_id);
+  const absl::StatusOr<stored::PlanEvent> event =
       domain::Execute(state, command, streams.FactsFor(0));
   Trace(command, event.status());
   if (!event.ok()) {
@@ -316,8 +316,8 @@ bool HandlePlan(const Request& command, Streams& streams) {
     CheckRefusal(id, command);
     return false;
   }
-  const v1::PlanState state = streams.Plan(command.plan_id());
-  const absl::StatusOr<v1::PlanEvent> event =
+  const stored::PlanState state = streams.Plan(command.plan_id());
+  const absl::StatusOr<stored::PlanEvent> event =
       domain::Execute(state, command, streams.FactsFor(0));
   Trace(command, event.status());
   if (!event.ok()) {
@@ -332,7 +332,7 @@ bool HandlePlan(const Request& command, Streams& streams) {
 
 template <typename Request>
 bool Handle(absl::string_view bytes, Streams& streams,
-            const std::vector<v1::AreaState>& registered) {
+            const std::vector<stored::AreaState>& registered) {
   Request command;
   // Bytes that are no such message never reach the handler: gRPC refuses
   // them.
@@ -341,7 +341,7 @@ bool Handle(absl::string_view bytes, Streams& streams,
   }
   if constexpr (std::is_same_v<Request, v1::RecordDecisionRequest>) {
     return HandleDecision(command, streams);
-  } else if constexpr (requires(const v1::PlanState& plan,
+  } else if constexpr (requires(const stored::PlanState& plan,
                                 const Request& request,
                                 const domain::Facts& facts) {
                          domain::Decide(plan, request, facts);
@@ -353,7 +353,7 @@ bool Handle(absl::string_view bytes, Streams& streams,
 }
 
 bool Handle(const FramedCommand& framed, Streams& streams,
-            const std::vector<v1::AreaState>& registered) {
+            const std::vector<stored::AreaState>& registered) {
   return domain::VisitPlanCommand<bool>(framed.kind, [&](auto type) {
     using Request = typename decltype(type)::type;
     return Handle<Request>(framed.bytes, streams, registered);
@@ -367,7 +367,7 @@ bool Handle(const FramedCommand& framed, Streams& streams,
 struct Seeded {
   Streams streams;
   // Registered areas, open (3.1.3) and closed (3.1.4).
-  std::vector<v1::AreaState> registered;
+  std::vector<stored::AreaState> registered;
 };
 
 template <typename Request>
@@ -399,12 +399,12 @@ Seeded MakeSeeded() {
   v1::AddDependencyRequest external;
   external.set_area_id("3.1.3");
   external.set_external("Ladok");
-  external.set_kind(v1::DEPENDENCY_KIND_RELATES);
+  external.set_kind(stored::DEPENDENCY_KIND_RELATES);
   Seed(external, streams);
   v1::ReportStatusRequest report;
   report.set_area_id("3.1.3");
-  report.set_phase(v1::PHASE_IN_PROGRESS);
-  report.set_health(v1::HEALTH_AT_RISK);
+  report.set_phase(stored::PHASE_IN_PROGRESS);
+  report.set_health(stored::HEALTH_AT_RISK);
   report.set_narrative("Agreements are being renegotiated.");
   report.set_reported_on("2023-10-02");
   report.set_next_report_due("december 2023");
@@ -425,7 +425,7 @@ Seeded MakeSeeded() {
   Seed(revision, streams);
   v1::CloseAreaRequest close;
   close.set_area_id("3.1.4");
-  close.set_outcome(v1::OUTCOME_COMPLETED);
+  close.set_outcome(stored::OUTCOME_COMPLETED);
   close.set_reason("Done");
   Seed(close, streams);
   seeded.registered = {streams.Area("3.1.3"), streams.Area("3.1.4")};

@@ -1,6 +1,6 @@
 // Plan dates from hostile text: PlanDate::Parse and ParsePlanRange read any
 // bytes (a command's planned_start, an import's cell), FromProto any stored
-// v1::PlanDate. Beyond not crashing, each must keep the promises of
+// stored::PlanDate. Beyond not crashing, each must keep the promises of
 // domain/plan_date.h and plan_date_proto.h:
 //   - a date that reads reads the same again from its text() and from its
 //     Canonical(), whose own Canonical() is itself, and survives
@@ -11,7 +11,7 @@
 //     text, it does not end before it starts, and its text reads as the same
 //     range;
 //   - a refusal is kInvalidArgument.
-// Input: the text, or, after a first byte 0x00, a serialized v1::PlanDate.
+// Input: the text, or, after a first byte 0x00, a serialized stored::PlanDate.
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -25,7 +25,7 @@
 #include "domain/plan_date.h"
 #include "domain/plan_date_proto.h"
 #include "fuzz/fuzz_check.h"
-#include "plantrail/v1/plan.pb.h"
+#include "plantrail/stored/plan.pb.h"
 
 namespace plantrail::fuzz {
 namespace {
@@ -136,7 +136,7 @@ void FuzzText(absl::string_view text) {
 }
 
 void FuzzStored(absl::string_view bytes) {
-  v1::PlanDate stored;
+  stored::PlanDate stored;
   if (!stored.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return;
   }

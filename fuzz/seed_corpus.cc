@@ -29,8 +29,8 @@
 #include "eventstore/event.h"
 #include "eventstore/record_format.h"
 #include "fuzz/plan_command_input.h"
+#include "plantrail/stored/plan_events.pb.h"
 #include "plantrail/v1/plan_commands.pb.h"
-#include "plantrail/v1/plan_events.pb.h"
 
 namespace plantrail::fuzz {
 namespace {
@@ -76,7 +76,7 @@ v1::RegisterAreaRequest Register(const std::string& id) {
   command.add_responsible_units("EDO-IRO");
   command.set_planned_start("HT23");
   command.set_planned_end("2024");
-  command.set_phase(v1::PHASE_PLANNED);
+  command.set_phase(stored::PHASE_PLANNED);
   return command;
 }
 
@@ -92,8 +92,8 @@ v1::ReviseDetailsRequest ReviseDetails(const std::string& id) {
 v1::ReportStatusRequest Report(const std::string& id) {
   v1::ReportStatusRequest command;
   command.set_area_id(id);
-  command.set_phase(v1::PHASE_IN_PROGRESS);
-  command.set_health(v1::HEALTH_ON_TRACK);
+  command.set_phase(stored::PHASE_IN_PROGRESS);
+  command.set_health(stored::HEALTH_ON_TRACK);
   command.set_narrative("On schedule.\nEvaluation in October.");
   command.set_reported_on("2018-01-10");
   command.set_next_report_due("juni 2018");
@@ -115,7 +115,7 @@ v1::AddDependencyRequest DependOnArea(const std::string& id,
   v1::AddDependencyRequest command;
   command.set_area_id(id);
   command.set_on_area_id(on);
-  command.set_kind(v1::DEPENDENCY_KIND_REQUIRES);
+  command.set_kind(stored::DEPENDENCY_KIND_REQUIRES);
   command.set_note("Needs the shared intake first.");
   return command;
 }
@@ -124,7 +124,7 @@ v1::AddDependencyRequest DependOnExternal(const std::string& id) {
   v1::AddDependencyRequest command;
   command.set_area_id(id);
   command.set_external("Mobility Online");
-  command.set_kind(v1::DEPENDENCY_KIND_RELATES);
+  command.set_kind(stored::DEPENDENCY_KIND_RELATES);
   return command;
 }
 
@@ -160,7 +160,7 @@ v1::RecordDecisionRequest Decision(const std::vector<std::string>& areas) {
 v1::CloseAreaRequest Close(const std::string& id) {
   v1::CloseAreaRequest command;
   command.set_area_id(id);
-  command.set_outcome(v1::OUTCOME_CANCELLED);
+  command.set_outcome(stored::OUTCOME_CANCELLED);
   command.set_outcome_text("Merged into 3.1.2");
   command.set_reason("Overlaps");
   command.mutable_options()->set_expected_version(3);
@@ -171,7 +171,7 @@ v1::ReopenAreaRequest Reopen(const std::string& id) {
   v1::ReopenAreaRequest command;
   command.set_area_id(id);
   command.set_reason("Back on the agenda");
-  command.set_phase(v1::PHASE_PAUSED);
+  command.set_phase(stored::PHASE_PAUSED);
   return command;
 }
 
@@ -265,7 +265,7 @@ void WriteCommands(Writer& out) {
 
 struct Stored {
   std::string stream_id;
-  v1::PlanEvent event;
+  stored::PlanEvent event;
 };
 
 // A short plan's events, decided for real.
@@ -273,9 +273,10 @@ std::vector<Stored> PlanEvents() {
   const absl::Time now = absl::FromUnixSeconds(1'700'000'000);
   domain::Facts facts{.now = now};
   std::vector<Stored> events;
-  v1::AreaState area;
+  stored::AreaState area;
   auto decide = [&](const auto& command) {
-    absl::StatusOr<v1::PlanEvent> event = domain::Decide(area, command, facts);
+    absl::StatusOr<stored::PlanEvent> event =
+        domain::Decide(area, command, facts);
     if (!event.ok()) {
       std::fprintf(stderr, "seed command refused: %s\n",
                    event.status().ToString().c_str());
@@ -303,8 +304,8 @@ std::vector<Stored> PlanEvents() {
                        .type = "StatusReported"};
   decide(Correct("3.2.1", 2));
   facts.existing_areas.insert("3.2.1");
-  v1::DecisionState decision;
-  absl::StatusOr<v1::PlanEvent> recorded =
+  stored::DecisionState decision;
+  absl::StatusOr<stored::PlanEvent> recorded =
       domain::Decide(decision, Decision({"3.2.1", "3.1.3"}), facts);
   if (!recorded.ok()) std::exit(1);
   events.push_back({"decision-V-2023-0101-2023-06-30", *recorded});

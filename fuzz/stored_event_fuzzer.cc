@@ -46,8 +46,8 @@
 #include "fuzz/fuzz_check.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/util/message_differencer.h"
-#include "plantrail/v1/plan.pb.h"
-#include "plantrail/v1/plan_events.pb.h"
+#include "plantrail/stored/plan.pb.h"
+#include "plantrail/stored/plan_events.pb.h"
 
 namespace plantrail::fuzz {
 namespace {
@@ -87,21 +87,21 @@ bool EqualButFreeText(const Message& a, const Message& b) {
 }
 
 // A registered area to fold events into, besides an empty state.
-const v1::AreaState& RegisteredArea() {
-  static const v1::AreaState* const area = [] {
-    auto* state = new v1::AreaState;
-    v1::PlanEvent registered;
-    v1::AreaRegistered& e = *registered.mutable_area_registered();
+const stored::AreaState& RegisteredArea() {
+  static const stored::AreaState* const area = [] {
+    auto* state = new stored::AreaState;
+    stored::PlanEvent registered;
+    stored::AreaRegistered& e = *registered.mutable_area_registered();
     e.set_area_id("3.1.3");
     e.set_title("DD- och DM-studenter");
     e.set_support_area("3.1 Utbildningsadministrativt stöd");
     e.set_rationale("Why");
     e.add_participating_units("GVS");
-    e.mutable_planned_start()->set_precision(v1::PLAN_DATE_PRECISION_TERM);
+    e.mutable_planned_start()->set_precision(stored::PLAN_DATE_PRECISION_TERM);
     e.mutable_planned_start()->set_year(2023);
-    e.mutable_planned_start()->set_term(v1::TERM_AUTUMN);
+    e.mutable_planned_start()->set_term(stored::TERM_AUTUMN);
     e.mutable_planned_start()->set_text("HT23");
-    e.set_phase(v1::PHASE_PLANNED);
+    e.set_phase(stored::PHASE_PLANNED);
     domain::EvolveArea(*state, registered, {.position = 1, .version = 1});
     return state;
   }();
@@ -109,7 +109,7 @@ const v1::AreaState& RegisteredArea() {
 }
 
 void FuzzPlanPayload(absl::string_view type, absl::string_view payload) {
-  const absl::StatusOr<v1::PlanEvent> event =
+  const absl::StatusOr<stored::PlanEvent> event =
       domain::DecodeEvent(type, payload);
   const absl::StatusOr<std::string> tombstone =
       domain::RedactedPlanPayload(type, payload);
@@ -123,21 +123,21 @@ void FuzzPlanPayload(absl::string_view type, absl::string_view payload) {
   PLANTRAIL_FUZZ_CHECK(domain::EventType(*event) == type, where());
   const domain::EncodedEvent encoded = domain::EncodeEvent(*event);
   PLANTRAIL_FUZZ_CHECK(encoded.type == type, where());
-  const absl::StatusOr<v1::PlanEvent> again =
+  const absl::StatusOr<stored::PlanEvent> again =
       domain::DecodeEvent(encoded.type, encoded.payload);
   PLANTRAIL_FUZZ_CHECK(again.ok() && MessageDifferencer::Equals(*again, *event),
                        where());
   CheckSameBytes("a re-encoded payload", encoded.payload,
                  domain::EncodeEvent(*again).payload);
 
-  const absl::StatusOr<v1::PlanEvent> redacted =
+  const absl::StatusOr<stored::PlanEvent> redacted =
       domain::DecodeEvent(type, *tombstone);
   PLANTRAIL_FUZZ_CHECK(redacted.ok(), absl::StrCat(where(), ": its tombstone ",
                                                    Escaped(*tombstone)));
-  for (const v1::AreaState* start :
-       {&v1::AreaState::default_instance(), &RegisteredArea()}) {
-    v1::AreaState original = *start;
-    v1::AreaState without = *start;
+  for (const stored::AreaState* start :
+       {&stored::AreaState::default_instance(), &RegisteredArea()}) {
+    stored::AreaState original = *start;
+    stored::AreaState without = *start;
     const domain::EventContext context{.position = 2, .version = 2};
     domain::EvolveArea(original, *event, context);
     domain::EvolveArea(without, *redacted, context);
@@ -146,7 +146,7 @@ void FuzzPlanPayload(absl::string_view type, absl::string_view payload) {
         absl::StrCat(where(), ": folds to ", original.ShortDebugString(),
                      ", its tombstone to ", without.ShortDebugString()));
   }
-  v1::DecisionState decision;
+  stored::DecisionState decision;
   domain::EvolveDecision(decision, *event, {.position = 2, .version = 1});
 }
 
@@ -158,9 +158,9 @@ void FoldRecorded(const eventstore::RecordedEvent& recorded) {
   const bool decision =
       absl::StartsWith(recorded.stream_id, domain::kDecisionStreamPrefix);
   if (!area && !decision) return;
-  absl::StatusOr<v1::PlanEvent> event =
+  absl::StatusOr<stored::PlanEvent> event =
       domain::DecodeEvent(recorded.type, recorded.payload);
-  if (absl::IsInvalidArgument(event.status())) event = v1::PlanEvent();
+  if (absl::IsInvalidArgument(event.status())) event = stored::PlanEvent();
   if (!event.ok()) {
     CheckCorrupt(event.status(), recorded.payload);
     return;
@@ -173,13 +173,13 @@ void FoldRecorded(const eventstore::RecordedEvent& recorded) {
       .actor = actor == recorded.metadata.end() ? "" : actor->second,
   };
   if (area) {
-    v1::AreaState state = RegisteredArea();
+    stored::AreaState state = RegisteredArea();
     domain::EvolveArea(state, *event, context);
   } else {
-    v1::DecisionState state;
+    stored::DecisionState state;
     domain::EvolveDecision(state, *event, context);
   }
-  if (event->event_case() != v1::PlanEvent::EVENT_NOT_SET) {
+  if (event->event_case() != stored::PlanEvent::EVENT_NOT_SET) {
     FuzzPlanPayload(recorded.type, recorded.payload);
   }
 }
@@ -284,7 +284,7 @@ void FuzzStored(absl::string_view input) {
     case 2: {
       if (input.empty()) return;
       const google::protobuf::OneofDescriptor& oneof =
-          *v1::PlanEvent::descriptor()->FindOneofByName("event");
+          *stored::PlanEvent::descriptor()->FindOneofByName("event");
       const FieldDescriptor* field =
           oneof.field(static_cast<uint8_t>(input[0]) % oneof.field_count());
       FuzzPlanPayload(field->message_type()->name(), input.substr(1));

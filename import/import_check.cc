@@ -75,7 +75,7 @@ class Pass {
             }
           }
           ();
-          PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanEvent event,
+          PLANTRAIL_ASSIGN_OR_RETURN(stored::PlanEvent event,
                                      domain::Execute(state, request, facts_));
           domain::Evolve(state, event,
                          {.position = 0,

@@ -21,15 +21,15 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "import/plan_file.h"
-#include "plantrail/v1/plan.pb.h"
+#include "plantrail/stored/plan.pb.h"
 
 namespace plantrail::plan_import {
 
 // A plan stream as the server has it now.
 struct StreamSnapshot {
   // Folded state; version 0 when the stream does not exist.
-  v1::AreaState area;
-  v1::DecisionState decision;
+  stored::AreaState area;
+  stored::DecisionState decision;
   // The command ids of its events.
   std::set<std::string> command_ids;
 };

@@ -6,9 +6,9 @@
 
 namespace plantrail::projections {
 
-absl::StatusOr<v1::AreaState> AreaStateCache::Fold(
+absl::StatusOr<stored::AreaState> AreaStateCache::Fold(
     const eventstore::EventStore& log, absl::string_view area_id) {
-  std::optional<v1::AreaState> cached;
+  std::optional<stored::AreaState> cached;
   uint64_t epoch;
   {
     MutexLock lock(&mu_);
@@ -26,7 +26,7 @@ absl::StatusOr<v1::AreaState> AreaStateCache::Fold(
                                log.StreamVersion(domain::AreaStream(area_id)));
     if (version < cached->version()) cached.reset();
   }
-  v1::AreaState state;
+  stored::AreaState state;
   if (cached.has_value()) {
     PLANTRAIL_ASSIGN_OR_RETURN(state,
                                FoldAreaAfter(log, area_id, *std::move(cached)));

@@ -19,7 +19,7 @@
 #include "absl/status/statusor.h"
 #include "common/sync.h"
 #include "eventstore/event_store.h"
-#include "plantrail/v1/plan.pb.h"
+#include "plantrail/stored/plan.pb.h"
 
 namespace plantrail::projections {
 
@@ -29,13 +29,13 @@ class AreaStateCache {
   explicit AreaStateCache(size_t capacity = 10000) : capacity_(capacity) {}
 
   // The area's state as `log` holds it now (version 0: not registered).
-  absl::StatusOr<v1::AreaState> Fold(const eventstore::EventStore& log,
-                                     absl::string_view qualified_id);
+  absl::StatusOr<stored::AreaState> Fold(const eventstore::EventStore& log,
+                                         absl::string_view qualified_id);
   void Forget(absl::string_view qualified_id);
 
  private:
   struct Entry {
-    v1::AreaState state;
+    stored::AreaState state;
     std::list<std::string>::iterator recency;
   };
 

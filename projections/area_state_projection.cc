@@ -28,18 +28,19 @@ absl::Status AreaStateProjection::Apply(const eventstore::RecordedEvent& event,
   absl::string_view stream = event.stream_id;
   if (absl::ConsumePrefix(&stream, domain::kAreaStreamPrefix)) {
     const std::string key = AreaKey(stream);
-    PLANTRAIL_ASSIGN_OR_RETURN(v1::AreaState * area,
-                               StagedMessage<v1::AreaState>(state, key));
+    PLANTRAIL_ASSIGN_OR_RETURN(stored::AreaState * area,
+                               StagedMessage<stored::AreaState>(state, key));
     domain::EvolveArea(*area, record->event, record->context);
   } else if (absl::ConsumePrefix(&stream, domain::kDecisionStreamPrefix)) {
     const std::string key = DecisionKey(stream);
-    PLANTRAIL_ASSIGN_OR_RETURN(v1::DecisionState * decision,
-                               StagedMessage<v1::DecisionState>(state, key));
+    PLANTRAIL_ASSIGN_OR_RETURN(
+        stored::DecisionState * decision,
+        StagedMessage<stored::DecisionState>(state, key));
     domain::EvolveDecision(*decision, record->event, record->context);
   } else if (absl::ConsumePrefix(&stream, domain::kPlanStreamPrefix)) {
     const std::string key = PlanKey(stream);
-    PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanState * plan,
-                               StagedMessage<v1::PlanState>(state, key));
+    PLANTRAIL_ASSIGN_OR_RETURN(stored::PlanState * plan,
+                               StagedMessage<stored::PlanState>(state, key));
     domain::EvolvePlan(*plan, record->event, record->context);
   }
   return absl::OkStatus();

@@ -19,7 +19,7 @@
 #include "domain/streams.h"
 #include "domain/timestamps.h"
 #include "eventstore/record_format.h"
-#include "plantrail/v1/admin.pb.h"
+#include "plantrail/stored/system_events.pb.h"
 #include "projections/stream_fold.h"
 
 namespace plantrail::projections {
@@ -59,15 +59,16 @@ std::string EnumText(const google::protobuf::EnumValueDescriptor& value) {
 }
 
 std::string RenderMessage(const Message& message) {
-  if (const auto* date = dynamic_cast<const v1::PlanDate*>(&message)) {
+  if (const auto* date = dynamic_cast<const stored::PlanDate*>(&message)) {
     return date->text();
   }
-  if (const auto* dependency = dynamic_cast<const v1::Dependency*>(&message)) {
+  if (const auto* dependency =
+          dynamic_cast<const stored::Dependency*>(&message)) {
     std::string target = dependency->has_area_id()
                              ? absl::StrCat("area ", dependency->area_id())
                              : absl::StrCat("\"", dependency->external(), "\"");
     return absl::StrCat(target, " (",
-                        dependency->kind() == v1::DEPENDENCY_KIND_RELATES
+                        dependency->kind() == stored::DEPENDENCY_KIND_RELATES
                             ? "relates"
                             : "requires",
                         ")");
@@ -117,53 +118,53 @@ std::string Render(const Message& message, const FieldDescriptor& field) {
   return RenderOne(message, field, 0);
 }
 
-v1::PlanDate RecordedDay(absl::Time recorded_at) {
+stored::PlanDate RecordedDay(absl::Time recorded_at) {
   const absl::CivilDay day = domain::UtcDay(recorded_at);
   absl::StatusOr<domain::PlanDate> date = domain::PlanDate::Day(
       static_cast<int>(day.year()), day.month(), day.day());
-  return date.ok() ? domain::ToProto(*date) : v1::PlanDate();
+  return date.ok() ? domain::ToProto(*date) : stored::PlanDate();
 }
 
 // What only the event says: reason, decision, text, business date.
-void Describe(const v1::PlanEvent& event, v1::HistoryEntry& entry) {
+void Describe(const stored::PlanEvent& event, stored::HistoryEntry& entry) {
   switch (event.event_case()) {
-    case v1::PlanEvent::kAreaDetailsRevised:
+    case stored::PlanEvent::kAreaDetailsRevised:
       entry.set_reason(event.area_details_revised().reason());
       break;
-    case v1::PlanEvent::kStatusReported: {
-      const v1::StatusReport& report = event.status_reported().report();
+    case stored::PlanEvent::kStatusReported: {
+      const stored::StatusReport& report = event.status_reported().report();
       entry.set_text(report.narrative());
       if (report.has_reported_on()) {
         *entry.mutable_business_date() = report.reported_on();
       }
       break;
     }
-    case v1::PlanEvent::kScheduleRevised:
+    case stored::PlanEvent::kScheduleRevised:
       entry.set_reason(event.schedule_revised().reason());
       entry.set_decision_id(event.schedule_revised().decision_id());
       break;
-    case v1::PlanEvent::kDependencyAdded:
+    case stored::PlanEvent::kDependencyAdded:
       entry.set_text(event.dependency_added().dependency().note());
       break;
-    case v1::PlanEvent::kDependencyRemoved:
+    case stored::PlanEvent::kDependencyRemoved:
       entry.set_reason(event.dependency_removed().reason());
       break;
-    case v1::PlanEvent::kUnitsChanged:
+    case stored::PlanEvent::kUnitsChanged:
       entry.set_reason(event.units_changed().reason());
       break;
-    case v1::PlanEvent::kAreaClosed:
+    case stored::PlanEvent::kAreaClosed:
       entry.set_reason(event.area_closed().reason());
       entry.set_text(event.area_closed().outcome_text());
       break;
-    case v1::PlanEvent::kAreaReopened:
+    case stored::PlanEvent::kAreaReopened:
       entry.set_reason(event.area_reopened().reason());
       break;
-    case v1::PlanEvent::kEntryCorrected:
+    case stored::PlanEvent::kEntryCorrected:
       entry.set_reason(event.entry_corrected().reason());
       entry.set_text(event.entry_corrected().correction());
       entry.set_corrects_position(event.entry_corrected().position());
       break;
-    case v1::PlanEvent::kDecisionRecorded:
+    case stored::PlanEvent::kDecisionRecorded:
       entry.set_decision_id(event.decision_recorded().decision_id());
       entry.set_text(event.decision_recorded().title());
       entry.set_reason(event.decision_recorded().outcome());
@@ -176,9 +177,9 @@ void Describe(const v1::PlanEvent& event, v1::HistoryEntry& entry) {
   }
 }
 
-v1::HistoryEntry Entry(const eventstore::RecordedEvent& recorded,
-                       const PlanEventRecord& record) {
-  v1::HistoryEntry entry;
+stored::HistoryEntry Entry(const eventstore::RecordedEvent& recorded,
+                           const PlanEventRecord& record) {
+  stored::HistoryEntry entry;
   entry.set_position(recorded.position);
   domain::SetTimestamp(*entry.mutable_recorded_at(), recorded.recorded_at);
   *entry.mutable_business_date() = RecordedDay(recorded.recorded_at);
@@ -235,7 +236,7 @@ const std::vector<const FieldDescriptor*>& TrackedFields() {
     auto* found = new std::vector<const FieldDescriptor*>;
     for (const char* name : kTrackedFields) {
       const FieldDescriptor* field =
-          v1::AreaState::descriptor()->FindFieldByName(name);
+          stored::AreaState::descriptor()->FindFieldByName(name);
       if (field != nullptr) found->push_back(field);
     }
     return found;
@@ -245,16 +246,16 @@ const std::vector<const FieldDescriptor*>& TrackedFields() {
 
 }  // namespace
 
-std::vector<v1::FieldChange> ChangedFields(const v1::AreaState& before,
-                                           const v1::AreaState& after) {
-  std::vector<v1::FieldChange> changes;
+std::vector<stored::FieldChange> ChangedFields(const stored::AreaState& before,
+                                               const stored::AreaState& after) {
+  std::vector<stored::FieldChange> changes;
   for (const FieldDescriptor* field : TrackedFields()) {
     if (SameValue(before, after, *field)) continue;
     const std::string name = field->name();
     std::string old_value = Render(before, *field);
     std::string new_value = Render(after, *field);
     if (old_value == new_value) continue;
-    v1::FieldChange change;
+    stored::FieldChange change;
     change.set_field(name);
     change.set_before(std::move(old_value));
     change.set_after(std::move(new_value));
@@ -281,7 +282,7 @@ std::string DecisionAreasKey(uint64_t position) {
 
 // A redacted entry keeps what happened and drops the free text: its text,
 // reason and the before/after of free-text fields.
-void RedactEntry(v1::HistoryEntry& entry) {
+void RedactEntry(stored::HistoryEntry& entry) {
   entry.mutable_redaction()->set_redacted(true);
   entry.clear_text();
   entry.clear_reason();
@@ -296,7 +297,7 @@ void RedactEntry(v1::HistoryEntry& entry) {
 // A PayloadRedacted event: the redacted entry says who, when and why.
 absl::Status ApplyRedaction(const eventstore::RecordedEvent& event,
                             StateWriter& state) {
-  v1::PayloadRedacted redacted;
+  stored::PayloadRedacted redacted;
   if (!redacted.ParseFromString(event.payload)) {
     return absl::DataLossError("a PayloadRedacted payload does not parse");
   }
@@ -311,11 +312,11 @@ absl::Status ApplyRedaction(const eventstore::RecordedEvent& event,
   if (!areas.has_value()) return absl::OkStatus();
   for (absl::string_view area_id : absl::StrSplit(*areas, '\n')) {
     const std::string key = HistoryKey(area_id, redacted.position());
-    PLANTRAIL_ASSIGN_OR_RETURN(v1::HistoryEntry entry,
-                               LoadMessage<v1::HistoryEntry>(state, key));
+    PLANTRAIL_ASSIGN_OR_RETURN(stored::HistoryEntry entry,
+                               LoadMessage<stored::HistoryEntry>(state, key));
     if (entry.position() == 0) continue;
     RedactEntry(entry);
-    v1::Redaction& redaction = *entry.mutable_redaction();
+    stored::Redaction& redaction = *entry.mutable_redaction();
     auto actor = event.metadata.find(kActorKey);
     redaction.set_actor(actor == event.metadata.end() ? "" : actor->second);
     domain::SetTimestamp(*redaction.mutable_recorded_at(), event.recorded_at);
@@ -331,7 +332,7 @@ absl::Status ApplyRedaction(const eventstore::RecordedEvent& event,
 absl::Status HistoryProjection::Apply(const eventstore::RecordedEvent& event,
                                       StateWriter& state) {
   if (event.stream_id == domain::kRedactionStream &&
-      event.type == v1::PayloadRedacted::descriptor()->name()) {
+      event.type == stored::PayloadRedacted::descriptor()->name()) {
     return ApplyRedaction(event, state);
   }
   PLANTRAIL_ASSIGN_OR_RETURN(std::optional<PlanEventRecord> record,
@@ -341,14 +342,14 @@ absl::Status HistoryProjection::Apply(const eventstore::RecordedEvent& event,
   if (absl::ConsumePrefix(&stream, domain::kAreaStreamPrefix)) {
     const std::string working_key = absl::StrCat(kWorkingStatePrefix, stream);
     PLANTRAIL_ASSIGN_OR_RETURN(
-        v1::AreaState * working,
-        StagedMessage<v1::AreaState>(state, working_key));
-    const v1::AreaState before = *working;
+        stored::AreaState * working,
+        StagedMessage<stored::AreaState>(state, working_key));
+    const stored::AreaState before = *working;
     domain::EvolveArea(*working, record->event, record->context);
-    const v1::AreaState& after = *working;
-    v1::HistoryEntry entry = Entry(event, *record);
+    const stored::AreaState& after = *working;
+    stored::HistoryEntry entry = Entry(event, *record);
     entry.set_version(event.stream_version);
-    for (v1::FieldChange& change : ChangedFields(before, after)) {
+    for (stored::FieldChange& change : ChangedFields(before, after)) {
       *entry.add_changes() = std::move(change);
     }
     if (event.redacted) RedactEntry(entry);
@@ -358,8 +359,8 @@ absl::Status HistoryProjection::Apply(const eventstore::RecordedEvent& event,
       const std::string corrected_key =
           HistoryKey(stream, record->event.entry_corrected().position());
       PLANTRAIL_ASSIGN_OR_RETURN(
-          v1::HistoryEntry corrected,
-          LoadMessage<v1::HistoryEntry>(state, corrected_key));
+          stored::HistoryEntry corrected,
+          LoadMessage<stored::HistoryEntry>(state, corrected_key));
       if (corrected.position() != 0) {
         corrected.add_corrected_by(event.position);
         state.Put(corrected_key, corrected.SerializeAsString());
@@ -368,7 +369,7 @@ absl::Status HistoryProjection::Apply(const eventstore::RecordedEvent& event,
   } else if (absl::ConsumePrefix(&stream, domain::kDecisionStreamPrefix) &&
              record->event.has_decision_recorded()) {
     // A decision appears in the history of every area it concerns.
-    v1::HistoryEntry entry = Entry(event, *record);
+    stored::HistoryEntry entry = Entry(event, *record);
     if (event.redacted) RedactEntry(entry);
     // Its areas are of its own plan: their keys share its stream's plan.
     const std::string stream_plan =
@@ -385,7 +386,7 @@ absl::Status HistoryProjection::Apply(const eventstore::RecordedEvent& event,
     if (!others.empty()) {
       PLANTRAIL_ASSIGN_OR_RETURN(std::optional<std::string> holder,
                                  state.Get(kUnplannedHolderKey));
-      for (const v1::AreaRef& other : others) {
+      for (const stored::AreaRef& other : others) {
         areas.push_back(domain::QualifiedId(
             holder == other.plan_id() ? "" : other.plan_id(), other.area_id()));
         state.Put(HistoryKey(areas.back(), event.position), bytes);

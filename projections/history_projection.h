@@ -11,7 +11,7 @@
 
 #include <string>
 
-#include "plantrail/v1/plan_queries.pb.h"
+#include "plantrail/stored/history.pb.h"
 #include "projections/projection.h"
 
 namespace plantrail::projections {
@@ -22,8 +22,8 @@ std::string HistoryKey(absl::string_view area_id, uint64_t position);
 
 // The fields of AreaState a reader of the history cares about, before and
 // after, as people read them ("HT23", "at risk").
-std::vector<v1::FieldChange> ChangedFields(const v1::AreaState& before,
-                                           const v1::AreaState& after);
+std::vector<stored::FieldChange> ChangedFields(const stored::AreaState& before,
+                                               const stored::AreaState& after);
 
 class HistoryProjection final : public Projection {
  public:

@@ -38,7 +38,7 @@ absl::StatusOr<std::optional<PlanEventRecord>> DecodePlanEvent(
       !absl::StartsWith(recorded.stream_id, domain::kPlanStreamPrefix)) {
     return std::nullopt;
   }
-  absl::StatusOr<v1::PlanEvent> event =
+  absl::StatusOr<stored::PlanEvent> event =
       domain::DecodeForFold(recorded.type, recorded.payload);
   PLANTRAIL_RETURN_IF_ERROR(event.status());
   const auto actor = recorded.metadata.find(kActorKey);
@@ -55,30 +55,30 @@ absl::StatusOr<std::optional<PlanEventRecord>> DecodePlanEvent(
   };
 }
 
-absl::StatusOr<v1::AreaState> FoldArea(const eventstore::EventStore& log,
-                                       absl::string_view qualified_id,
-                                       const EventFilter& include) {
-  return Fold<v1::AreaState>(log, domain::AreaStream(qualified_id),
-                             domain::EvolveArea, include);
+absl::StatusOr<stored::AreaState> FoldArea(const eventstore::EventStore& log,
+                                           absl::string_view qualified_id,
+                                           const EventFilter& include) {
+  return Fold<stored::AreaState>(log, domain::AreaStream(qualified_id),
+                                 domain::EvolveArea, include);
 }
 
-absl::StatusOr<v1::AreaState> FoldAreaAfter(const eventstore::EventStore& log,
-                                            absl::string_view qualified_id,
-                                            v1::AreaState state) {
-  return Fold<v1::AreaState>(log, domain::AreaStream(qualified_id),
-                             domain::EvolveArea, nullptr, std::move(state));
+absl::StatusOr<stored::AreaState> FoldAreaAfter(
+    const eventstore::EventStore& log, absl::string_view qualified_id,
+    stored::AreaState state) {
+  return Fold<stored::AreaState>(log, domain::AreaStream(qualified_id),
+                                 domain::EvolveArea, nullptr, std::move(state));
 }
 
-absl::StatusOr<v1::DecisionState> FoldDecision(
+absl::StatusOr<stored::DecisionState> FoldDecision(
     const eventstore::EventStore& log, absl::string_view qualified_id) {
-  return Fold<v1::DecisionState>(log, domain::DecisionStream(qualified_id),
-                                 domain::EvolveDecision, nullptr);
+  return Fold<stored::DecisionState>(log, domain::DecisionStream(qualified_id),
+                                     domain::EvolveDecision, nullptr);
 }
 
-absl::StatusOr<v1::PlanState> FoldPlan(const eventstore::EventStore& log,
-                                       absl::string_view plan_id) {
-  return Fold<v1::PlanState>(log, domain::PlanStream(plan_id),
-                             domain::EvolvePlan, nullptr);
+absl::StatusOr<stored::PlanState> FoldPlan(const eventstore::EventStore& log,
+                                           absl::string_view plan_id) {
+  return Fold<stored::PlanState>(log, domain::PlanStream(plan_id),
+                                 domain::EvolvePlan, nullptr);
 }
 
 }  // namespace plantrail::projections

@@ -12,8 +12,8 @@
 #include "domain/evolve.h"
 #include "domain/metadata_keys.h"
 #include "eventstore/event_store.h"
-#include "plantrail/v1/plan.pb.h"
-#include "plantrail/v1/plan_events.pb.h"
+#include "plantrail/stored/plan.pb.h"
+#include "plantrail/stored/plan_events.pb.h"
 
 namespace plantrail::projections {
 
@@ -21,7 +21,7 @@ namespace plantrail::projections {
 using domain::kActorKey;
 
 struct PlanEventRecord {
-  v1::PlanEvent event;
+  stored::PlanEvent event;
   domain::EventContext context;
 };
 
@@ -39,18 +39,18 @@ absl::StatusOr<std::optional<PlanEventRecord>> DecodePlanEvent(
 // it counts (time travel). An area with no events folds to an empty state
 // (version 0).
 using EventFilter = std::function<bool(const PlanEventRecord&)>;
-absl::StatusOr<v1::AreaState> FoldArea(const eventstore::EventStore& log,
-                                       absl::string_view qualified_id,
-                                       const EventFilter& include = nullptr);
+absl::StatusOr<stored::AreaState> FoldArea(
+    const eventstore::EventStore& log, absl::string_view qualified_id,
+    const EventFilter& include = nullptr);
 // Brings a folded area up to date: folds only the events after
 // state.version().
-absl::StatusOr<v1::AreaState> FoldAreaAfter(const eventstore::EventStore& log,
-                                            absl::string_view qualified_id,
-                                            v1::AreaState state);
-absl::StatusOr<v1::DecisionState> FoldDecision(
+absl::StatusOr<stored::AreaState> FoldAreaAfter(
+    const eventstore::EventStore& log, absl::string_view qualified_id,
+    stored::AreaState state);
+absl::StatusOr<stored::DecisionState> FoldDecision(
     const eventstore::EventStore& log, absl::string_view qualified_id);
-absl::StatusOr<v1::PlanState> FoldPlan(const eventstore::EventStore& log,
-                                       absl::string_view plan_id);
+absl::StatusOr<stored::PlanState> FoldPlan(const eventstore::EventStore& log,
+                                           absl::string_view plan_id);
 
 }  // namespace plantrail::projections
 

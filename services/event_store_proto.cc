@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "domain/event_codec.h"
 #include "domain/metadata_keys.h"
 #include "domain/timestamps.h"
 
@@ -121,8 +122,7 @@ eventstore::ProposedEvent SystemEvent(const google::protobuf::Message& event,
                                       absl::string_view actor) {
   eventstore::ProposedEvent proposed;
   proposed.type = event.GetDescriptor()->name();
-  proposed.content_type = absl::StrCat("application/x-protobuf; messageType=",
-                                       event.GetDescriptor()->full_name());
+  proposed.content_type = domain::PayloadContentType(*event.GetDescriptor());
   event.SerializeToString(&proposed.payload);
   proposed.metadata[domain::kActorKey] = std::string(actor);
   return proposed;

@@ -40,12 +40,12 @@ constexpr size_t kMaxAreasPerPlan = 1000000;
 
 struct Decided {
   uint64_t version = 0;
-  v1::PlanEvent event;
+  stored::PlanEvent event;
   // Events of other streams, appended with `event` or not at all.
   struct Other {
     std::string stream_id;
     uint64_t version = 0;
-    v1::PlanEvent event;
+    stored::PlanEvent event;
     // No event: the append only holds while the stream is at `version`.
     bool condition = false;
   };
@@ -54,8 +54,9 @@ struct Decided {
 using DecideFn =
     std::function<absl::StatusOr<Decided>(const EventStore&, absl::Time)>;
 // Adds to a plan command's decision the events it writes to other streams.
-using AlsoFn = std::function<absl::Status(
-    const EventStore&, const v1::PlanState&, const domain::Facts&, Decided&)>;
+using AlsoFn =
+    std::function<absl::Status(const EventStore&, const stored::PlanState&,
+                               const domain::Facts&, Decided&)>;
 
 absl::StatusOr<bool> StreamExists(const EventStore& store,
                                   const std::string& stream_id) {
@@ -154,52 +155,53 @@ DecideFn DecideArea(const Request& command, std::string stream_plan,
                     PlanCommandHandler::Gather gather,
                     const Principal& principal,
                     projections::AreaStateCache* areas) {
-  return [command, stream_plan = std::move(stream_plan),
-          gather = std::move(gather), principal,
-          areas](const EventStore& store,
-                 absl::Time now) -> absl::StatusOr<Decided> {
-    PLANTRAIL_ASSIGN_OR_RETURN(
-        v1::AreaState state,
-        areas->Fold(store,
-                    domain::QualifiedId(stream_plan, command.area_id())));
-    domain::Facts facts{.now = now, .stream_plan = stream_plan};
-    if (gather) PLANTRAIL_RETURN_IF_ERROR(gather(store, facts));
-    PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanEvent event,
-                               domain::Execute(state, command, facts));
-    if (!principal.support_areas.empty()) {
-      // Both the area as it is and as the command leaves it: a planner can
-      // neither change nor move out (or in) an area outside their scope.
-      v1::AreaState after = state;
-      domain::EvolveArea(after, event, {.version = state.version() + 1});
-      for (const v1::AreaState* area : {&state, &after}) {
-        if (area->version() == 0) continue;  // not registered before
-        PLANTRAIL_RETURN_IF_ERROR(
-            InScope(principal, area->area_id(), area->support_area()));
-      }
-    }
-    Decided decided{.version = state.version(), .event = std::move(event)};
-    // An area that opens (registered or reopened) does so only while its
-    // plan is open. Such commands queue with their plan's ClosePlan (see
-    // HandleArea), so one decides after the other has committed; the
-    // append also holds only while the plan's stream has not moved, so
-    // that the log itself never takes an area opening in a closed plan.
-    constexpr bool kOpensArea =
-        std::is_same_v<Request, v1::RegisterAreaRequest> ||
-        std::is_same_v<Request, v1::ReopenAreaRequest>;
-    if (kOpensArea && !command.plan_id().empty()) {
-      PLANTRAIL_ASSIGN_OR_RETURN(
-          v1::PlanState plan, projections::FoldPlan(store, command.plan_id()));
-      PLANTRAIL_RETURN_IF_ERROR(domain::RequirePlanOpen(
-          plan, command.plan_id(),
-          absl::StrCat("a change of area \"", command.area_id(), "\"")));
-      decided.also.push_back(Decided::Other{
-          .stream_id = domain::PlanStream(command.plan_id()),
-          .version = plan.version(),
-          .condition = true,
-      });
-    }
-    return decided;
-  };
+  return
+      [command, stream_plan = std::move(stream_plan),
+       gather = std::move(gather), principal, areas](
+          const EventStore& store, absl::Time now) -> absl::StatusOr<Decided> {
+        PLANTRAIL_ASSIGN_OR_RETURN(
+            stored::AreaState state,
+            areas->Fold(store,
+                        domain::QualifiedId(stream_plan, command.area_id())));
+        domain::Facts facts{.now = now, .stream_plan = stream_plan};
+        if (gather) PLANTRAIL_RETURN_IF_ERROR(gather(store, facts));
+        PLANTRAIL_ASSIGN_OR_RETURN(stored::PlanEvent event,
+                                   domain::Execute(state, command, facts));
+        if (!principal.support_areas.empty()) {
+          // Both the area as it is and as the command leaves it: a planner can
+          // neither change nor move out (or in) an area outside their scope.
+          stored::AreaState after = state;
+          domain::EvolveArea(after, event, {.version = state.version() + 1});
+          for (const stored::AreaState* area : {&state, &after}) {
+            if (area->version() == 0) continue;  // not registered before
+            PLANTRAIL_RETURN_IF_ERROR(
+                InScope(principal, area->area_id(), area->support_area()));
+          }
+        }
+        Decided decided{.version = state.version(), .event = std::move(event)};
+        // An area that opens (registered or reopened) does so only while its
+        // plan is open. Such commands queue with their plan's ClosePlan (see
+        // HandleArea), so one decides after the other has committed; the
+        // append also holds only while the plan's stream has not moved, so
+        // that the log itself never takes an area opening in a closed plan.
+        constexpr bool kOpensArea =
+            std::is_same_v<Request, v1::RegisterAreaRequest> ||
+            std::is_same_v<Request, v1::ReopenAreaRequest>;
+        if (kOpensArea && !command.plan_id().empty()) {
+          PLANTRAIL_ASSIGN_OR_RETURN(
+              stored::PlanState plan,
+              projections::FoldPlan(store, command.plan_id()));
+          PLANTRAIL_RETURN_IF_ERROR(domain::RequirePlanOpen(
+              plan, command.plan_id(),
+              absl::StrCat("a change of area \"", command.area_id(), "\"")));
+          decided.also.push_back(Decided::Other{
+              .stream_id = domain::PlanStream(command.plan_id()),
+              .version = plan.version(),
+              .condition = true,
+          });
+        }
+        return decided;
+      };
 }
 
 // Adds `area_id` to the facts when it names an existing area of the plan
@@ -235,16 +237,16 @@ absl::Status ReplayInScope(const EventStore& store, const Principal& principal,
     area_ids.push_back(name.id);
   } else if (name.kind == domain::PlanStreamName::Kind::kDecision) {
     PLANTRAIL_ASSIGN_OR_RETURN(
-        v1::DecisionState decision,
+        stored::DecisionState decision,
         projections::FoldDecision(
             store, domain::QualifiedId(name.stream_plan, name.id)));
     area_ids.assign(decision.area_ids().begin(), decision.area_ids().end());
-    for (const v1::AreaRef& named : decision.other_plan_areas()) {
+    for (const stored::AreaRef& named : decision.other_plan_areas()) {
       PLANTRAIL_RETURN_IF_ERROR(PlanInScope(principal, named.plan_id()));
       PLANTRAIL_ASSIGN_OR_RETURN(ResolvedPlan other,
                                  ResolvePlan(store, named.plan_id(), "", ""));
       PLANTRAIL_ASSIGN_OR_RETURN(
-          v1::AreaState area,
+          stored::AreaState area,
           areas->Fold(store,
                       domain::QualifiedId(other.stream_plan, named.area_id())));
       if (area.version() == 0) continue;
@@ -254,7 +256,7 @@ absl::Status ReplayInScope(const EventStore& store, const Principal& principal,
   }
   for (const std::string& area_id : area_ids) {
     PLANTRAIL_ASSIGN_OR_RETURN(
-        v1::AreaState area,
+        stored::AreaState area,
         areas->Fold(store, domain::QualifiedId(name.stream_plan, area_id)));
     if (area.version() == 0) continue;
     PLANTRAIL_RETURN_IF_ERROR(InScope(principal, area_id, area.support_area()));
@@ -318,7 +320,7 @@ absl::StatusOr<std::string> HolderOfUnplanned(const EventStore& store) {
       store.ListStreams(domain::kPlanStreamPrefix, kMaxPlans));
   for (absl::string_view stream : streams) {
     absl::ConsumePrefix(&stream, domain::kPlanStreamPrefix);
-    PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanState plan,
+    PLANTRAIL_ASSIGN_OR_RETURN(stored::PlanState plan,
                                projections::FoldPlan(store, stream));
     if (plan.holds_unplanned()) return plan.plan_id();
   }
@@ -505,7 +507,7 @@ void PlanCommandHandler::Attempt(std::shared_ptr<Execution> execution) {
   }
   // Every event carries who and which command; `part` tells a command's
   // events apart (empty for its own stream's).
-  auto propose = [&](const v1::PlanEvent& decided_event,
+  auto propose = [&](const stored::PlanEvent& decided_event,
                      absl::string_view part) {
     domain::EncodedEvent encoded = domain::EncodeEvent(decided_event);
     eventstore::ProposedEvent event{
@@ -726,11 +728,11 @@ void PlanCommandHandler::HandlePlan(const Principal& principal,
   execution->decide =
       [command, gather = std::move(gather), also = std::move(also)](
           const EventStore& store, absl::Time now) -> absl::StatusOr<Decided> {
-    PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanState state,
+    PLANTRAIL_ASSIGN_OR_RETURN(stored::PlanState state,
                                projections::FoldPlan(store, command.plan_id()));
     domain::Facts facts{.now = now};
     if (gather) PLANTRAIL_RETURN_IF_ERROR(gather(store, facts));
-    PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanEvent event,
+    PLANTRAIL_ASSIGN_OR_RETURN(stored::PlanEvent event,
                                domain::Execute(state, command, facts));
     Decided decided{.version = state.version(), .event = std::move(event)};
     if (also) PLANTRAIL_RETURN_IF_ERROR(also(store, state, facts, decided));
@@ -875,7 +877,7 @@ void PlanCommandHandler::Handle(const Principal& principal,
        qualified_id = domain::QualifiedId(plan->stream_plan, *decision_id),
        stream_plan = plan->stream_plan, principal, areas = &areas_](
           const EventStore& store, absl::Time now) -> absl::StatusOr<Decided> {
-    PLANTRAIL_ASSIGN_OR_RETURN(v1::DecisionState state,
+    PLANTRAIL_ASSIGN_OR_RETURN(stored::DecisionState state,
                                projections::FoldDecision(store, qualified_id));
     domain::Facts facts{.now = now, .stream_plan = stream_plan};
     for (const std::string& area_id : command.area_ids()) {
@@ -883,7 +885,7 @@ void PlanCommandHandler::Handle(const Principal& principal,
       if (!principal.support_areas.empty() &&
           facts.existing_areas.contains(area_id)) {
         PLANTRAIL_ASSIGN_OR_RETURN(
-            v1::AreaState area,
+            stored::AreaState area,
             areas->Fold(store, domain::QualifiedId(stream_plan, area_id)));
         PLANTRAIL_RETURN_IF_ERROR(
             InScope(principal, area_id, area.support_area()));
@@ -916,13 +918,13 @@ void PlanCommandHandler::Handle(const Principal& principal,
       facts.existing_other_plan_areas.insert(
           domain::OtherPlanAreaKey(named.plan_id(), named.area_id()));
       if (!principal.support_areas.empty()) {
-        PLANTRAIL_ASSIGN_OR_RETURN(v1::AreaState area,
+        PLANTRAIL_ASSIGN_OR_RETURN(stored::AreaState area,
                                    areas->Fold(store, qualified));
         PLANTRAIL_RETURN_IF_ERROR(
             InScope(principal, named.area_id(), area.support_area()));
       }
     }
-    PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanEvent event,
+    PLANTRAIL_ASSIGN_OR_RETURN(stored::PlanEvent event,
                                domain::Execute(state, command, facts));
     return Decided{.version = state.version(), .event = std::move(event)};
   };
@@ -956,7 +958,7 @@ void PlanCommandHandler::Handle(const Principal& principal,
   Gather open_areas = [this, plan_id = command.plan_id()](
                           const EventStore& store,
                           domain::Facts& facts) -> absl::Status {
-    PLANTRAIL_ASSIGN_OR_RETURN(v1::PlanState plan,
+    PLANTRAIL_ASSIGN_OR_RETURN(stored::PlanState plan,
                                projections::FoldPlan(store, plan_id));
     if (plan.version() == 0) return absl::OkStatus();
     const std::string stream_plan = plan.holds_unplanned() ? "" : plan_id;
@@ -967,7 +969,7 @@ void PlanCommandHandler::Handle(const Principal& principal,
       const domain::PlanStreamName name = domain::ParseStreamName(stream);
       if (name.stream_plan != stream_plan) continue;  // another plan's
       PLANTRAIL_ASSIGN_OR_RETURN(
-          v1::AreaState area,
+          stored::AreaState area,
           areas_.Fold(store, domain::QualifiedId(stream_plan, name.id)));
       if (area.version() > 0 && !area.closed()) {
         facts.open_areas.push_back(area.area_id());
@@ -979,7 +981,7 @@ void PlanCommandHandler::Handle(const Principal& principal,
   // the plan's reason, in the plan's commit (domain::Decide has checked that
   // they are the plan's open areas).
   AlsoFn close_areas = [this, command](const EventStore& store,
-                                       const v1::PlanState& plan,
+                                       const stored::PlanState& plan,
                                        const domain::Facts& facts,
                                        Decided& decided) -> absl::Status {
     const std::string stream_plan =
@@ -987,7 +989,7 @@ void PlanCommandHandler::Handle(const Principal& principal,
     for (int i = 0; i < command.close_areas_size(); ++i) {
       const v1::AreaClosure& closure = command.close_areas(i);
       PLANTRAIL_ASSIGN_OR_RETURN(
-          v1::AreaState area,
+          stored::AreaState area,
           areas_.Fold(store,
                       domain::QualifiedId(stream_plan, closure.area_id())));
       v1::CloseAreaRequest close;
@@ -996,7 +998,8 @@ void PlanCommandHandler::Handle(const Principal& principal,
       close.set_outcome_text(closure.outcome_text());
       close.set_reason(command.reason());
       close.set_plan_id(plan.plan_id());
-      absl::StatusOr<v1::PlanEvent> closed = domain::Decide(area, close, facts);
+      absl::StatusOr<stored::PlanEvent> closed =
+          domain::Decide(area, close, facts);
       if (!closed.ok()) {
         return absl::Status(
             closed.status().code(),

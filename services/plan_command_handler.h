@@ -79,7 +79,7 @@ struct ResolvedPlan {
   // The plan part of its streams' ids (domain/streams.h): the plan's id, or
   // empty for the plan that holds the unplanned areas.
   std::string stream_plan;
-  v1::PlanState state;
+  stored::PlanState state;
 };
 
 // Resolves `plan_id` (of the request's `field`): an empty one is the only

@@ -23,6 +23,7 @@
 #include "domain/plan_date.h"
 #include "domain/plan_date_proto.h"
 #include "domain/rules.h"
+#include "domain/stored_twin.h"
 #include "domain/streams.h"
 #include "domain/text.h"
 #include "domain/timestamps.h"
@@ -79,7 +80,7 @@ absl::CivilDay BusinessDay(const projections::PlanEventRecord& record) {
   return domain::UtcDay(record.context.recorded_at);
 }
 
-absl::Time LastActivity(const v1::AreaState& area) {
+absl::Time LastActivity(const stored::AreaState& area) {
   return domain::FromTimestamp(area.has_latest_report_recorded_at()
                                    ? area.latest_report_recorded_at()
                                    : area.registered_at());
@@ -99,13 +100,13 @@ absl::StatusOr<std::vector<Message>> ScanAll(
   return messages;
 }
 
-void Count(const v1::AreaState& area, absl::Time now, absl::CivilDay today,
+void Count(const stored::AreaState& area, absl::Time now, absl::CivilDay today,
            uint32_t stale_days, uint32_t due_within_days,
            v1::PortfolioSlice& slice) {
   slice.set_areas(slice.areas() + 1);
   if (!area.closed()) slice.set_open(slice.open() + 1);
-  ++(*slice.mutable_by_phase())[v1::Phase_Name(area.phase())];
-  ++(*slice.mutable_by_health())[v1::Health_Name(area.health())];
+  ++(*slice.mutable_by_phase())[stored::Phase_Name(area.phase())];
+  ++(*slice.mutable_by_health())[stored::Health_Name(area.health())];
   if (domain::IsOverdue(area, today)) slice.set_overdue(slice.overdue() + 1);
   if (const auto days = domain::SlipDaysAgainstBaseline(area);
       days && *days > 0) {
@@ -138,7 +139,7 @@ void Count(const v1::AreaState& area, absl::Time now, absl::CivilDay today,
 // The plans as the projection holds them, and which holds the unplanned
 // areas; read per query (a server has few plans).
 struct PlanIndex {
-  std::map<std::string, v1::PlanState> plans;
+  std::map<std::string, stored::PlanState> plans;
   std::string holder;
 
   // The plans the caller may see; empty: all, and areas without a plan.
@@ -169,11 +170,11 @@ struct PlanIndex {
 absl::StatusOr<PlanIndex> LoadPlans(const projections::StateReader& reader,
                                     const std::vector<std::string>& visible) {
   PLANTRAIL_ASSIGN_OR_RETURN(
-      std::vector<v1::PlanState> plans,
-      ScanAll<v1::PlanState>(reader, projections::kPlanKeyPrefix));
+      std::vector<stored::PlanState> plans,
+      ScanAll<stored::PlanState>(reader, projections::kPlanKeyPrefix));
   PlanIndex index;
   index.visible = visible;
-  for (v1::PlanState& plan : plans) {
+  for (stored::PlanState& plan : plans) {
     if (plan.plan_id().empty()) continue;  // an unknown event's trace
     plan.set_name(absl::StrCat("plans/", plan.plan_id()));
     if (plan.holds_unplanned()) index.holder = plan.plan_id();
@@ -189,8 +190,10 @@ std::string AreaName(absl::string_view plan_id, absl::string_view area_id) {
 }
 
 // An area as the contract shows it: with its plan (the holder's, for an
-// area recorded without one) and its resource name.
-void Present(const PlanIndex& plans, v1::AreaState& area) {
+// area recorded without one) and its resource name. `Area` is the stored
+// state or its API twin.
+template <typename Area>
+void Present(const PlanIndex& plans, Area& area) {
   area.set_plan_id(plans.EffectivePlan(area.plan_id()));
   area.set_name(AreaName(area.plan_id(), area.area_id()));
 }
@@ -256,11 +259,11 @@ absl::Status CheckPlanFilter(const PlanIndex& plans,
 
 // The areas of `all` changed since `snapshot`, in their order, as they
 // were there (version 0: registered since).
-absl::StatusOr<std::vector<v1::AreaState>> AreasAt(
+absl::StatusOr<std::vector<stored::AreaState>> AreasAt(
     const eventstore::EventStore& log, const PlanIndex& plans,
-    const std::vector<v1::AreaState>& all, uint64_t snapshot) {
-  std::vector<v1::AreaState> folded;
-  for (const v1::AreaState& area : all) {
+    const std::vector<stored::AreaState>& all, uint64_t snapshot) {
+  std::vector<stored::AreaState> folded;
+  for (const stored::AreaState& area : all) {
     if (area.position() <= snapshot) continue;
     if (folded.size() == kMaxAreasFoldedBack) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -274,7 +277,7 @@ absl::StatusOr<std::vector<v1::AreaState>> AreasAt(
         plan_id.empty() ||
         (plan != plans.plans.end() && plan->second.holds_unplanned());
     PLANTRAIL_ASSIGN_OR_RETURN(
-        v1::AreaState then,
+        stored::AreaState then,
         projections::FoldArea(
             log,
             domain::QualifiedId(unplanned_names ? "" : plan_id, area.area_id()),
@@ -358,7 +361,7 @@ absl::StatusOr<v1::GetAreaResponse> PlanQueries::GetArea(
       break;
   }
   PLANTRAIL_ASSIGN_OR_RETURN(
-      v1::AreaState area,
+      stored::AreaState area,
       projections::FoldArea(*log_, address.qualified_id, include));
   if (area.version() == 0 || area.area_id().empty()) {
     return absl::NotFoundError(
@@ -367,11 +370,11 @@ absl::StatusOr<v1::GetAreaResponse> PlanQueries::GetArea(
   }
   Present(plans, area);
   response.set_position(area.position());
-  *response.mutable_area() = std::move(area);
+  *response.mutable_area() = domain::Twin<v1::AreaState>(area);
   return response;
 }
 
-absl::StatusOr<std::shared_ptr<const std::vector<v1::AreaState>>>
+absl::StatusOr<std::shared_ptr<const std::vector<stored::AreaState>>>
 PlanQueries::AllAreas(const projections::StateReader& reader) const {
   {
     MutexLock lock(&mu_);
@@ -381,10 +384,10 @@ PlanQueries::AllAreas(const projections::StateReader& reader) const {
     }
   }
   PLANTRAIL_ASSIGN_OR_RETURN(
-      std::vector<v1::AreaState> areas,
-      ScanAll<v1::AreaState>(reader, projections::kAreaKeyPrefix));
+      std::vector<stored::AreaState> areas,
+      ScanAll<stored::AreaState>(reader, projections::kAreaKeyPrefix));
   auto shared =
-      std::make_shared<const std::vector<v1::AreaState>>(std::move(areas));
+      std::make_shared<const std::vector<stored::AreaState>>(std::move(areas));
   MutexLock lock(&mu_);
   // Keep the newest state seen (readers may come in out of order).
   if (parsed_.areas == nullptr ||
@@ -423,11 +426,12 @@ absl::StatusOr<v1::ListAreasResponse> PlanQueries::ListAreas(
   PLANTRAIL_ASSIGN_OR_RETURN(PlanIndex plans, LoadPlans(*reader, visible));
   PLANTRAIL_RETURN_IF_ERROR(CheckPlanFilter(plans, request.plan_id()));
   PLANTRAIL_ASSIGN_OR_RETURN(
-      std::shared_ptr<const std::vector<v1::AreaState>> all, AllAreas(*reader));
+      std::shared_ptr<const std::vector<stored::AreaState>> all,
+      AllAreas(*reader));
   // The areas as they were at the first page: every page of a listing
   // filters and sorts the same view, whatever was written in between.
   const uint64_t snapshot = cursor ? cursor->snapshot : reader->checkpoint();
-  PLANTRAIL_ASSIGN_OR_RETURN(std::vector<v1::AreaState> folded_back,
+  PLANTRAIL_ASSIGN_OR_RETURN(std::vector<stored::AreaState> folded_back,
                              AreasAt(*log_, plans, *all, snapshot));
 
   // Filters relative to now keep the first page's clock (and only they
@@ -438,7 +442,7 @@ absl::StatusOr<v1::ListAreasResponse> PlanQueries::ListAreas(
                              : now_();
   const absl::CivilDay today = domain::UtcDay(now);
   const std::string title_text = domain::FoldCase(request.title_contains());
-  auto keep = [&](const v1::AreaState& area) {
+  auto keep = [&](const stored::AreaState& area) {
     const std::string& plan_id = plans.EffectivePlan(area.plan_id());
     if (!plans.Sees(plan_id)) return false;
     if (!request.plan_id().empty() && plan_id != request.plan_id()) {
@@ -474,10 +478,10 @@ absl::StatusOr<v1::ListAreasResponse> PlanQueries::ListAreas(
   };
   // Pointers into the shared parse (or the few areas folded back): only
   // the page is copied.
-  std::vector<const v1::AreaState*> areas;
+  std::vector<const stored::AreaState*> areas;
   size_t next_folded = 0;
-  for (const v1::AreaState& area : *all) {
-    const v1::AreaState* then = &area;
+  for (const stored::AreaState& area : *all) {
+    const stored::AreaState* then = &area;
     if (area.position() > snapshot) {
       // Changed since the first page: as it was then, if it existed.
       then = &folded_back[next_folded++];
@@ -490,10 +494,10 @@ absl::StatusOr<v1::ListAreasResponse> PlanQueries::ListAreas(
       // Latest first as domain::CompareByEnd orders ends: "ongoing" (no
       // end) before every dated end, "as soon as possible" after them, and
       // areas without a planned end last. Each end parsed once.
-      std::vector<std::pair<std::optional<PlanDate>, const v1::AreaState*>>
+      std::vector<std::pair<std::optional<PlanDate>, const stored::AreaState*>>
           ends;
       ends.reserve(areas.size());
-      for (const v1::AreaState* area : areas) {
+      for (const stored::AreaState* area : areas) {
         std::optional<PlanDate> end;
         if (area->has_planned_end()) {
           if (absl::StatusOr<PlanDate> date =
@@ -515,10 +519,11 @@ absl::StatusOr<v1::ListAreasResponse> PlanQueries::ListAreas(
       break;
     }
     case v1::AREA_SORT_UPDATED:
-      std::stable_sort(areas.begin(), areas.end(),
-                       [](const v1::AreaState* a, const v1::AreaState* b) {
-                         return a->position() > b->position();
-                       });
+      std::stable_sort(
+          areas.begin(), areas.end(),
+          [](const stored::AreaState* a, const stored::AreaState* b) {
+            return a->position() > b->position();
+          });
       break;
     default:
       break;  // the projection's key order: by area id
@@ -529,7 +534,7 @@ absl::StatusOr<v1::ListAreasResponse> PlanQueries::ListAreas(
   const uint64_t offset = cursor ? cursor->offset : 0;
   for (uint64_t i = offset; i < areas.size() && i < offset + page_size; ++i) {
     v1::AreaState& area = *response.add_areas();
-    area = *areas[i];
+    area = domain::Twin<v1::AreaState>(*areas[i]);
     Present(plans, area);
   }
   if (offset + page_size < areas.size()) {
@@ -584,7 +589,7 @@ absl::StatusOr<v1::GetHistoryResponse> PlanQueries::GetHistory(
     }
   }
   if (entries.size() > page_size) {
-    v1::HistoryEntry next;
+    stored::HistoryEntry next;
     if (!next.ParseFromString(entries[page_size].second)) {
       return absl::DataLossError("a stored history entry does not parse");
     }
@@ -611,16 +616,16 @@ absl::StatusOr<v1::ListDecisionsResponse> PlanQueries::ListDecisions(
   PLANTRAIL_ASSIGN_OR_RETURN(PlanIndex plans, LoadPlans(*reader, visible));
   PLANTRAIL_RETURN_IF_ERROR(CheckPlanFilter(plans, request.plan_id()));
   PLANTRAIL_ASSIGN_OR_RETURN(
-      std::vector<v1::DecisionState> decisions,
-      ScanAll<v1::DecisionState>(*reader, projections::kDecisionKeyPrefix));
-  for (v1::DecisionState& decision : decisions) {
+      std::vector<stored::DecisionState> decisions,
+      ScanAll<stored::DecisionState>(*reader, projections::kDecisionKeyPrefix));
+  for (stored::DecisionState& decision : decisions) {
     decision.set_plan_id(plans.EffectivePlan(decision.plan_id()));
   }
   const std::string body = domain::FoldCase(request.body());
   // The decisions recorded by the first page (a decision never changes but
   // by redaction, which leaves it where it is).
   const uint64_t snapshot = cursor ? cursor->snapshot : reader->checkpoint();
-  auto keep = [&](const v1::DecisionState& decision) {
+  auto keep = [&](const stored::DecisionState& decision) {
     if (decision.position() > snapshot) return false;
     if (!plans.Sees(decision.plan_id())) return false;
     const bool of_plan =
@@ -633,7 +638,7 @@ absl::StatusOr<v1::ListDecisionsResponse> PlanQueries::ListDecisions(
       const bool own = of_plan && absl::c_linear_search(decision.area_ids(),
                                                         request.area_id());
       const bool other = absl::c_any_of(
-          decision.other_plan_areas(), [&](const v1::AreaRef& named) {
+          decision.other_plan_areas(), [&](const stored::AreaRef& named) {
             return named.area_id() == request.area_id() &&
                    (request.plan_id().empty() ||
                     named.plan_id() == request.plan_id());
@@ -656,17 +661,18 @@ absl::StatusOr<v1::ListDecisionsResponse> PlanQueries::ListDecisions(
   decisions.erase(std::remove_if(decisions.begin(), decisions.end(),
                                  [&](const auto& d) { return !keep(d); }),
                   decisions.end());
-  std::stable_sort(decisions.begin(), decisions.end(),
-                   [](const v1::DecisionState& a, const v1::DecisionState& b) {
-                     return domain::FirstDayOf(a.decided_on()) <
-                            domain::FirstDayOf(b.decided_on());
-                   });
+  std::stable_sort(
+      decisions.begin(), decisions.end(),
+      [](const stored::DecisionState& a, const stored::DecisionState& b) {
+        return domain::FirstDayOf(a.decided_on()) <
+               domain::FirstDayOf(b.decided_on());
+      });
   v1::ListDecisionsResponse response;
   response.set_position(reader->checkpoint());
   const uint64_t offset = cursor ? cursor->offset : 0;
   for (uint64_t i = offset; i < decisions.size() && i < offset + page_size;
        ++i) {
-    *response.add_decisions() = std::move(decisions[i]);
+    *response.add_decisions() = domain::Twin<v1::DecisionState>(decisions[i]);
   }
   if (offset + page_size < decisions.size()) {
     response.set_next_page_token(
@@ -687,13 +693,14 @@ absl::StatusOr<v1::GetPortfolioResponse> PlanQueries::GetPortfolio(
   PLANTRAIL_ASSIGN_OR_RETURN(PlanIndex plans, LoadPlans(*reader, visible));
   PLANTRAIL_RETURN_IF_ERROR(CheckPlanFilter(plans, request.plan_id()));
   PLANTRAIL_ASSIGN_OR_RETURN(
-      std::shared_ptr<const std::vector<v1::AreaState>> all, AllAreas(*reader));
-  const std::vector<v1::AreaState>& areas = *all;
+      std::shared_ptr<const std::vector<stored::AreaState>> all,
+      AllAreas(*reader));
+  const std::vector<stored::AreaState>& areas = *all;
   const absl::Time now = now_();
   const absl::CivilDay today = domain::UtcDay(now);
   v1::GetPortfolioResponse response;
   std::map<std::string, v1::PortfolioSlice> slices;
-  for (const v1::AreaState& area : areas) {
+  for (const stored::AreaState& area : areas) {
     const std::string& plan_id = plans.EffectivePlan(area.plan_id());
     if (!plans.Sees(plan_id)) continue;
     if (!request.plan_id().empty() && plan_id != request.plan_id()) continue;
@@ -736,7 +743,7 @@ absl::StatusOr<v1::ListPlansResponse> PlanQueries::ListPlans(
                           {.after = response.plans().rbegin()->plan_id()}));
       break;
     }
-    *response.add_plans() = std::move(plan);
+    *response.add_plans() = domain::Twin<v1::PlanState>(plan);
   }
   return response;
 }
@@ -754,25 +761,26 @@ absl::StatusOr<v1::GetPlanResponse> PlanQueries::GetPlan(
         "plan_id: plan \"", request.plan_id(), "\" is not registered"));
   }
   v1::GetPlanResponse response;
-  *response.mutable_plan() = plan->second;
+  *response.mutable_plan() = domain::Twin<v1::PlanState>(plan->second);
   PLANTRAIL_ASSIGN_OR_RETURN(
-      std::shared_ptr<const std::vector<v1::AreaState>> all, AllAreas(*reader));
+      std::shared_ptr<const std::vector<stored::AreaState>> all,
+      AllAreas(*reader));
   const absl::Time now = now_();
   const absl::CivilDay today = domain::UtcDay(now);
   const uint32_t stale_days =
       request.stale_days() == 0 ? 30 : request.stale_days();
   const uint32_t due_within =
       request.due_within_days() == 0 ? 14 : request.due_within_days();
-  for (const v1::AreaState& area : *all) {
+  for (const stored::AreaState& area : *all) {
     if (plans.EffectivePlan(area.plan_id()) != request.plan_id()) continue;
     Count(area, now, today, stale_days, due_within,
           *response.mutable_portfolio());
   }
   PLANTRAIL_ASSIGN_OR_RETURN(
-      std::vector<v1::DecisionState> decisions,
-      ScanAll<v1::DecisionState>(*reader, projections::kDecisionKeyPrefix));
+      std::vector<stored::DecisionState> decisions,
+      ScanAll<stored::DecisionState>(*reader, projections::kDecisionKeyPrefix));
   uint32_t count = 0;
-  for (const v1::DecisionState& decision : decisions) {
+  for (const stored::DecisionState& decision : decisions) {
     if (plans.EffectivePlan(decision.plan_id()) == request.plan_id()) ++count;
   }
   response.set_decisions(count);
@@ -797,9 +805,9 @@ absl::StatusOr<v1::GetDependenciesResponse> PlanQueries::GetDependencies(
   PLANTRAIL_ASSIGN_OR_RETURN(
       AreaAddress address, Locate(plans, request.plan_id(), request.area_id()));
   PLANTRAIL_ASSIGN_OR_RETURN(
-      std::shared_ptr<const std::vector<v1::AreaState>> parsed,
+      std::shared_ptr<const std::vector<stored::AreaState>> parsed,
       AllAreas(*reader));
-  const std::vector<v1::AreaState>& areas = *parsed;
+  const std::vector<stored::AreaState>& areas = *parsed;
   // Areas are nodes by plan and id: dependencies may cross plans.
   const auto node_key = [](absl::string_view plan_id,
                            absl::string_view area_id) {
@@ -832,7 +840,7 @@ absl::StatusOr<v1::GetDependenciesResponse> PlanQueries::GetDependencies(
   domain::Digraph graph(areas.size());
   for (uint32_t i = 0; i < areas.size(); ++i) {
     for (int d = 0; d < areas[i].dependencies_size(); ++d) {
-      const v1::Dependency& dependency = areas[i].dependencies(d);
+      const stored::Dependency& dependency = areas[i].dependencies(d);
       if (!dependency.has_area_id()) continue;
       const std::string& target_plan =
           dependency.plan_id().empty() ? plan_of[i] : dependency.plan_id();
@@ -853,8 +861,8 @@ absl::StatusOr<v1::GetDependenciesResponse> PlanQueries::GetDependencies(
   // Upstream, breadth first: each area's dependencies, once per area.
   for (const domain::Reached& reached :
        domain::BreadthFirst(graph, start, budget)) {
-    const v1::AreaState& area = areas[reached.node];
-    for (const v1::Dependency& dependency : area.dependencies()) {
+    const stored::AreaState& area = areas[reached.node];
+    for (const stored::Dependency& dependency : area.dependencies()) {
       if (response.upstream_size() >= kMaxDependencyLinks) {
         truncated = true;
         break;
@@ -862,7 +870,7 @@ absl::StatusOr<v1::GetDependenciesResponse> PlanQueries::GetDependencies(
       v1::DependencyLink& link = *response.add_upstream();
       link.set_area_id(area.area_id());
       link.set_plan_id(plan_of[reached.node]);
-      *link.mutable_dependency() = dependency;
+      *link.mutable_dependency() = domain::Twin<v1::Dependency>(dependency);
       link.set_depth(reached.depth + 1);
     }
   }
@@ -875,11 +883,12 @@ absl::StatusOr<v1::GetDependenciesResponse> PlanQueries::GetDependencies(
         truncated = true;
         break;
       }
-      const v1::AreaState& dependent = areas[edge.to];
+      const stored::AreaState& dependent = areas[edge.to];
       v1::DependencyLink& link = *response.add_downstream();
       link.set_area_id(dependent.area_id());
       link.set_plan_id(plan_of[edge.to]);
-      *link.mutable_dependency() = dependent.dependencies(edge.tag);
+      *link.mutable_dependency() =
+          domain::Twin<v1::Dependency>(dependent.dependencies(edge.tag));
       link.set_depth(reached.depth + 1);
     }
   }
@@ -891,19 +900,20 @@ absl::StatusOr<v1::GetDependenciesResponse> PlanQueries::GetDependencies(
     const absl::CivilDay proposed_end = *if_end->last_day();
     auto requires_it = [&](uint32_t, const domain::Digraph::Edge& edge) {
       return areas[edge.to].dependencies(edge.tag).kind() !=
-             v1::DEPENDENCY_KIND_RELATES;
+             stored::DEPENDENCY_KIND_RELATES;
     };
     for (const domain::Reached& reached :
          domain::BreadthFirst(dependents, start, budget, requires_it)) {
       if (reached.depth == 0) continue;
-      const v1::AreaState& area = areas[reached.node];
+      const stored::AreaState& area = areas[reached.node];
       if (!area.has_planned_start()) continue;
       const auto start_day = domain::FirstDayOf(area.planned_start());
       if (!start_day || *start_day > proposed_end) continue;
       v1::DelayedArea& delayed = *response.add_delayed();
       delayed.set_area_id(area.area_id());
       delayed.set_plan_id(plan_of[reached.node]);
-      *delayed.mutable_planned_start() = area.planned_start();
+      *delayed.mutable_planned_start() =
+          domain::Twin<v1::PlanDate>(area.planned_start());
       delayed.set_days_overrun(proposed_end - *start_day + 1);
       delayed.set_depth(reached.depth);
     }

@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "common/sync.h"
 #include "eventstore/event_store.h"
+#include "plantrail/stored/plan.pb.h"
 #include "plantrail/v1/plan_queries.pb.h"
 #include "projections/runner.h"
 
@@ -73,8 +74,8 @@ class PlanQueries {
   // shared by the queries that scan them all (ListAreas, GetPortfolio,
   // GetDependencies): under a read load each call no longer parses ten
   // thousand areas.
-  absl::StatusOr<std::shared_ptr<const std::vector<v1::AreaState>>> AllAreas(
-      const projections::StateReader& reader) const;
+  absl::StatusOr<std::shared_ptr<const std::vector<stored::AreaState>>>
+  AllAreas(const projections::StateReader& reader) const;
 
   const eventstore::EventStore* const log_;
   projections::ProjectionRunner* const areas_;
@@ -84,7 +85,7 @@ class PlanQueries {
   struct ParsedAreas {
     uint64_t generation = 0;
     uint64_t checkpoint = 0;
-    std::shared_ptr<const std::vector<v1::AreaState>> areas;
+    std::shared_ptr<const std::vector<stored::AreaState>> areas;
   };
   mutable Mutex mu_;
   mutable ParsedAreas parsed_ ABSL_GUARDED_BY(mu_);

@@ -13,6 +13,7 @@
 #include "domain/rules.h"
 #include "domain/streams.h"
 #include "eventstore/record_format.h"
+#include "plantrail/stored/system_events.pb.h"
 #include "services/event_store_proto.h"
 #include "services/plan_command_handler.h"
 #include "services/token_registry.h"
@@ -26,7 +27,7 @@ constexpr size_t kMaxEventsInOneRedaction = 1000;
 eventstore::ProposedEvent RedactionRecord(
     const eventstore::RecordedEvent& target, absl::string_view reason,
     uint64_t repeated_text_of, const Principal& caller) {
-  v1::PayloadRedacted recorded;
+  stored::PayloadRedacted recorded;
   recorded.set_position(target.position);
   recorded.set_event_id(target.event_id);
   recorded.set_stream_id(target.stream_id);
@@ -104,7 +105,8 @@ absl::StatusOr<eventstore::RedactRequest> PrepareRedaction(
   std::vector<std::string> texts;
   if (plan_stream) {
     PLANTRAIL_ASSIGN_OR_RETURN(
-        v1::PlanEvent event, domain::DecodeEvent(target.type, target.payload));
+        stored::PlanEvent event,
+        domain::DecodeEvent(target.type, target.payload));
     texts = domain::FreeTexts(event);
     redaction.tombstone =
         domain::EncodeEvent(domain::WithoutFreeText(event)).payload;
@@ -136,7 +138,7 @@ absl::StatusOr<eventstore::RedactRequest> PrepareRedaction(
       PLANTRAIL_RETURN_IF_ERROR(later.status());
       for (const eventstore::RecordedEvent& event : later->events) {
         PLANTRAIL_ASSIGN_OR_RETURN(
-            v1::PlanEvent decoded,
+            stored::PlanEvent decoded,
             domain::DecodeEvent(event.type, event.payload));
         std::string narrowed =
             domain::EncodeEvent(domain::WithoutTexts(decoded, texts)).payload;
@@ -198,8 +200,8 @@ absl::StatusOr<v1::RedactEventResponse> Redactor::Redact(
                                store_->ReadEvent(PlanCommandHandler::EventIdFor(
                                    request.command_id())));
     if (earlier.has_value()) {
-      v1::PayloadRedacted recorded;
-      if (earlier->type != v1::PayloadRedacted::descriptor()->name() ||
+      stored::PayloadRedacted recorded;
+      if (earlier->type != stored::PayloadRedacted::descriptor()->name() ||
           !recorded.ParseFromString(earlier->payload)) {
         return absl::AlreadyExistsError(
             absl::StrCat("command_id: \"", request.command_id(),

@@ -354,7 +354,7 @@ class SubscriptionHub::Subscription final
   // scans, and folded from the area's stream the first time it is met.
   absl::StatusOr<std::string> SupportAreaOf(
       const std::string& area_id, const eventstore::RecordedEvent& event,
-      const v1::PlanEvent* plan_event) {
+      const stored::PlanEvent* plan_event) {
     if (plan_event != nullptr) {
       if (plan_event->has_area_registered()) {
         return support_areas_[area_id] =
@@ -369,7 +369,7 @@ class SubscriptionHub::Subscription final
     if (it != support_areas_.end()) return it->second;
     const uint64_t up_to = event.position;
     PLANTRAIL_ASSIGN_OR_RETURN(
-        v1::AreaState area,
+        stored::AreaState area,
         projections::FoldArea(*hub_->log_, area_id,
                               [up_to](const projections::PlanEventRecord& r) {
                                 return r.context.position <= up_to;
@@ -409,7 +409,7 @@ class SubscriptionHub::Subscription final
                         nullptr));
       if (wanted_one(support_area)) return true;
     }
-    for (const v1::AreaRef& other :
+    for (const stored::AreaRef& other :
          record->event.decision_recorded().other_plan_areas()) {
       if (!holder_) {
         PLANTRAIL_ASSIGN_OR_RETURN(holder_, HolderOfUnplanned(*hub_->log_));
@@ -472,8 +472,8 @@ class SubscriptionHub::Subscription final
       plan_id = *holder_;
     }
     if (name.kind == domain::PlanStreamName::Kind::kPlan &&
-        event.type == v1::PlanRegistered::descriptor()->name()) {
-      v1::PlanRegistered registered;
+        event.type == stored::PlanRegistered::descriptor()->name()) {
+      stored::PlanRegistered registered;
       if (registered.ParseFromString(event.payload) &&
           registered.holds_unplanned()) {
         holder_ = registered.plan_id();

@@ -15,6 +15,7 @@
 #include "domain/rules.h"
 #include "domain/timestamps.h"
 #include "google/protobuf/util/time_util.h"
+#include "plantrail/stored/system_events.pb.h"
 #include "services/event_store_proto.h"
 
 namespace plantrail::services {
@@ -110,7 +111,7 @@ absl::StatusOr<std::unique_ptr<TokenRegistry>> TokenRegistry::Open(
 void TokenRegistry::Apply(absl::string_view type, absl::string_view payload,
                           absl::string_view actor, absl::Time recorded_at) {
   if (type == "TokenCreated") {
-    v1::TokenCreated created;
+    stored::TokenCreated created;
     if (!created.ParseFromString(std::string(payload))) return;
     v1::TokenInfo& info = tokens_[created.token_id()];
     info.set_token_id(created.token_id());
@@ -126,7 +127,7 @@ void TokenRegistry::Apply(absl::string_view type, absl::string_view payload,
     info.set_created_by(std::string(actor));
     by_hash_[created.secret_sha256()] = created.token_id();
   } else if (type == "TokenRevoked") {
-    v1::TokenRevoked revoked;
+    stored::TokenRevoked revoked;
     if (!revoked.ParseFromString(std::string(payload))) return;
     auto it = tokens_.find(revoked.token_id());
     if (it == tokens_.end() || it->second.revoked()) return;
@@ -254,7 +255,7 @@ TokenRegistry::Prepare(const Principal& by,
   PLANTRAIL_ASSIGN_OR_RETURN(std::string secret, RandomHex(32));
   PLANTRAIL_ASSIGN_OR_RETURN(std::string id, RandomHex(6));
   secret = absl::StrCat(kTokenPrefix, secret);
-  v1::TokenCreated created;
+  stored::TokenCreated created;
   created.set_token_id(absl::StrCat("tok-", id));
   created.set_principal(request.principal());
   *created.mutable_roles() = request.roles();
@@ -350,7 +351,7 @@ void TokenRegistry::Revoke(const Principal& by,
         "reason: a revocation needs a reason [rule: reason-required]"));
     return;
   }
-  v1::TokenRevoked revoked;
+  stored::TokenRevoked revoked;
   revoked.set_token_id(request.token_id());
   revoked.set_reason(request.reason());
   eventstore::AppendRequest append{.stream_id = kSecurityStream};

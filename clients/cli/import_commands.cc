@@ -60,7 +60,7 @@ class GrpcPlanView : public PlanView {
         // As the server folds it: a type this CLI does not know (a newer
         // server's) still counts as a version.
         PLANTRAIL_ASSIGN_OR_RETURN(
-            v1::PlanEvent event,
+            stored::PlanEvent event,
             domain::DecodeForFold(recorded.type(), recorded.payload()));
         auto actor = recorded.metadata().find(domain::kActorKey);
         const domain::EventContext context{

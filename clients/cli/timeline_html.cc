@@ -25,6 +25,7 @@
 #include "domain/plan_date.h"
 #include "domain/plan_date_proto.h"
 #include "domain/plan_words.h"
+#include "domain/stored_twin.h"
 #include "domain/text.h"
 #include "domain/timestamps.h"
 #include "nlohmann/json.hpp"
@@ -218,7 +219,8 @@ DateInfo Resolve(bool present, const v1::PlanDate& proto) {
   DateInfo info;
   if (!present) return info;
   info.text = proto.text();
-  absl::StatusOr<domain::PlanDate> date = domain::FromProto(proto);
+  absl::StatusOr<domain::PlanDate> date =
+      domain::FromProto(domain::Twin<stored::PlanDate>(proto));
   if (!date.ok()) return info;
   if (info.text.empty()) info.text = date->text();
   switch (date->precision()) {
@@ -418,8 +420,10 @@ AreaView MakeView(const v1::AreaState& area, absl::CivilDay today) {
   context.today = Sane(ToDay(today));
   view.current = MakeBar(view.planned_start, view.planned_end, context);
   view.baseline = MakeBar(view.baseline_start, view.baseline_end, context);
-  view.slip_days = domain::SlipDaysAgainstBaseline(area);
-  view.overdue = domain::IsOverdue(area, today);
+  // The plan's own predicates, on the state as stored.
+  const stored::AreaState as_stored = domain::Twin<stored::AreaState>(area);
+  view.slip_days = domain::SlipDaysAgainstBaseline(as_stored);
+  view.overdue = domain::IsOverdue(as_stored, today);
   return view;
 }
 

@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "domain/plan_date.h"
 #include "domain/plan_date_proto.h"
+#include "domain/stored_twin.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -29,7 +30,8 @@ const absl::CivilDay kToday(2024, 5, 14);
 v1::PlanDate Date(absl::string_view text) {
   absl::StatusOr<domain::PlanDate> date = domain::PlanDate::Parse(text);
   EXPECT_TRUE(date.ok()) << date.status();
-  return date.ok() ? domain::ToProto(*date) : v1::PlanDate();
+  return date.ok() ? domain::Twin<v1::PlanDate>(domain::ToProto(*date))
+                   : v1::PlanDate();
 }
 
 google::protobuf::Timestamp At(absl::CivilDay day) {
@@ -45,8 +47,12 @@ void SetDates(v1::AreaState& area, absl::string_view planned,
                 v1::PlanDate* end) {
     absl::StatusOr<domain::PlanRange> range = domain::ParsePlanRange(text);
     ASSERT_TRUE(range.ok()) << range.status();
-    if (range->start) *start = domain::ToProto(*range->start);
-    if (range->end) *end = domain::ToProto(*range->end);
+    if (range->start) {
+      *start = domain::Twin<v1::PlanDate>(domain::ToProto(*range->start));
+    }
+    if (range->end) {
+      *end = domain::Twin<v1::PlanDate>(domain::ToProto(*range->end));
+    }
   };
   set(planned, area.mutable_planned_start(), area.mutable_planned_end());
   set(baseline.empty() ? planned : baseline, area.mutable_baseline_start(),

@@ -9,17 +9,17 @@
 namespace plantrail::domain {
 namespace {
 
-v1::PlanDate Date(const std::string& text) {
+stored::PlanDate Date(const std::string& text) {
   return ToProto(*PlanDate::Parse(text));
 }
 
 // An area of Piteå's plan as the fold leaves it after `version` events.
-v1::AreaState Area(uint64_t version) {
-  v1::AreaState area;
+stored::AreaState Area(uint64_t version) {
+  stored::AreaState area;
   area.set_area_id("2.1");
   area.set_version(version);
-  area.set_phase(v1::PHASE_IN_PROGRESS);
-  area.set_health(v1::HEALTH_ON_TRACK);
+  area.set_phase(stored::PHASE_IN_PROGRESS);
+  area.set_health(stored::HEALTH_ON_TRACK);
   *area.mutable_baseline_end() = Date("mars 2018");
   *area.mutable_planned_end() = Date("mars 2018");
   area.set_status_reports(1);
@@ -33,17 +33,17 @@ TEST(AreaChangesTest, AnUntouchedAreaHasNoChanges) {
 }
 
 TEST(AreaChangesTest, MovesOfPhaseHealthAndTheEndAreNamedBothWays) {
-  v1::AreaState end = Area(6);
-  end.set_phase(v1::PHASE_PAUSED);
-  end.set_health(v1::HEALTH_OFF_TRACK);
+  stored::AreaState end = Area(6);
+  end.set_phase(stored::PHASE_PAUSED);
+  end.set_health(stored::HEALTH_OFF_TRACK);
   *end.mutable_planned_end() = Date("juni 2018");
   end.set_status_reports(3);
   const AreaChanges changes = CompareAreas(Area(3), end);
   ASSERT_TRUE(changes.phase.has_value());
-  EXPECT_EQ(*changes.phase,
-            (Move<v1::Phase>{v1::PHASE_IN_PROGRESS, v1::PHASE_PAUSED}));
+  EXPECT_EQ(*changes.phase, (Move<stored::Phase>{stored::PHASE_IN_PROGRESS,
+                                                 stored::PHASE_PAUSED}));
   ASSERT_TRUE(changes.health.has_value());
-  EXPECT_EQ(changes.health->to, v1::HEALTH_OFF_TRACK);
+  EXPECT_EQ(changes.health->to, stored::HEALTH_OFF_TRACK);
   EXPECT_EQ(changes.end_moved_days, 91);  // 2018-03-31 -> 2018-06-30
   EXPECT_EQ(changes.slip_days_against_baseline, 91);
   EXPECT_EQ(changes.status_reports, 2u);
@@ -56,18 +56,18 @@ TEST(AreaChangesTest, MovesOfPhaseHealthAndTheEndAreNamedBothWays) {
 }
 
 TEST(AreaChangesTest, DependenciesAreComparedByWhatTheyPointAt) {
-  v1::AreaState start = Area(2);
-  v1::Dependency kept;
+  stored::AreaState start = Area(2);
+  stored::Dependency kept;
   kept.set_area_id("1.1");
   kept.set_note("as written first");
   *start.add_dependencies() = kept;
-  v1::Dependency dropped;
+  stored::Dependency dropped;
   dropped.set_external("Ladok");
   *start.add_dependencies() = dropped;
-  v1::AreaState end = Area(4);
+  stored::AreaState end = Area(4);
   kept.set_note("reworded");
   *end.add_dependencies() = kept;
-  v1::Dependency added;
+  stored::Dependency added;
   added.set_plan_id("kth-vs-2023");
   added.set_area_id("1.1");  // the same id in another plan is another area
   *end.add_dependencies() = added;
@@ -79,11 +79,11 @@ TEST(AreaChangesTest, DependenciesAreComparedByWhatTheyPointAt) {
 }
 
 TEST(AreaChangesTest, RegisteringClosingAndReopeningAreChanges) {
-  EXPECT_TRUE(CompareAreas(v1::AreaState(), Area(1)).registered);
-  EXPECT_TRUE(CompareAreas(v1::AreaState(), v1::AreaState()).empty());
-  v1::AreaState closed = Area(5);
+  EXPECT_TRUE(CompareAreas(stored::AreaState(), Area(1)).registered);
+  EXPECT_TRUE(CompareAreas(stored::AreaState(), stored::AreaState()).empty());
+  stored::AreaState closed = Area(5);
   closed.set_closed(true);
-  closed.set_outcome(v1::OUTCOME_COMPLETED);
+  closed.set_outcome(stored::OUTCOME_COMPLETED);
   EXPECT_TRUE(CompareAreas(Area(4), closed).closed);
   EXPECT_TRUE(CompareAreas(closed, Area(6)).reopened);
   EXPECT_FALSE(CompareAreas(closed, closed).closed);
@@ -91,14 +91,14 @@ TEST(AreaChangesTest, RegisteringClosingAndReopeningAreChanges) {
 
 TEST(AreaChangesTest, TheSummaryAnswersTheCouncilsQuestions) {
   ChangesSummary summary;
-  v1::AreaState slipped = Area(5);
+  stored::AreaState slipped = Area(5);
   *slipped.mutable_planned_end() = Date("juni 2018");
-  slipped.set_health(v1::HEALTH_AT_RISK);
+  slipped.set_health(stored::HEALTH_AT_RISK);
   slipped.set_status_reports(2);
   AddToSummary(slipped, CompareAreas(Area(3), slipped), summary);
-  v1::AreaState completed = Area(5);
+  stored::AreaState completed = Area(5);
   completed.set_closed(true);
-  completed.set_outcome(v1::OUTCOME_COMPLETED);
+  completed.set_outcome(stored::OUTCOME_COMPLETED);
   AddToSummary(completed, CompareAreas(Area(3), completed), summary);
   AddToSummary(Area(3), CompareAreas(Area(3), Area(3)), summary);  // silent
   EXPECT_EQ(summary.areas_changed, 2u);

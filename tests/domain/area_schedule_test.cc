@@ -12,23 +12,23 @@
 namespace plantrail::domain {
 namespace {
 
-v1::PlanDate Date(const std::string& text) {
+stored::PlanDate Date(const std::string& text) {
   return ToProto(*PlanDate::Parse(text));
 }
 
-v1::AreaState Area(const std::string& planned_end,
-                   const std::string& baseline_end = "") {
-  v1::AreaState area;
+stored::AreaState Area(const std::string& planned_end,
+                       const std::string& baseline_end = "") {
+  stored::AreaState area;
   if (!planned_end.empty()) *area.mutable_planned_end() = Date(planned_end);
   if (!baseline_end.empty()) *area.mutable_baseline_end() = Date(baseline_end);
   return area;
 }
 
 TEST(AreaScheduleTest, AnOpenAreaIsOverdueTheDayAfterTheLastDayOfItsEnd) {
-  const v1::AreaState area = Area("Q4 2023");
+  const stored::AreaState area = Area("Q4 2023");
   EXPECT_FALSE(IsOverdue(area, absl::CivilDay(2023, 12, 31)));
   EXPECT_TRUE(IsOverdue(area, absl::CivilDay(2024, 1, 1)));
-  v1::AreaState closed = area;
+  stored::AreaState closed = area;
   closed.set_closed(true);
   EXPECT_FALSE(IsOverdue(closed, absl::CivilDay(2030, 1, 1)));
   EXPECT_FALSE(IsOverdue(Area(""), absl::CivilDay(2030, 1, 1)));
@@ -42,7 +42,7 @@ TEST(AreaScheduleTest, SlipIsCountedInDaysBetweenLastDays) {
   EXPECT_FALSE(HasSlipped(Area("2023-11", "Q4 2023")));
   EXPECT_FALSE(SlipDaysAgainstBaseline(Area("2024-01")).has_value());
   EXPECT_FALSE(SlipDaysAgainstBaseline(Area("löpande", "Q4 2023")));
-  v1::AreaState revised = Area("2024-03");
+  stored::AreaState revised = Area("2024-03");
   *revised.mutable_previous_end() = Date("2024-02");
   EXPECT_EQ(SlipDaysAgainstPrevious(revised), 31);
 }

@@ -45,18 +45,18 @@ Facts WithAreas(std::vector<std::string> areas) {
 
 TEST(DecideTest, RegisterAreaKeepsEverythingAndSetsTheBaseline) {
   Area area;
-  v1::PlanEvent event = area.Must(Pb<v1::RegisterAreaRequest>(kRegister));
+  stored::PlanEvent event = area.Must(Pb<v1::RegisterAreaRequest>(kRegister));
   ASSERT_TRUE(event.has_area_registered());
-  const v1::AreaRegistered& registered = event.area_registered();
+  const stored::AreaRegistered& registered = event.area_registered();
   EXPECT_EQ(registered.title(), "Common process for financial follow-up");
   EXPECT_EQ(registered.planned_start().precision(),
-            v1::PLAN_DATE_PRECISION_MONTH);
+            stored::PLAN_DATE_PRECISION_MONTH);
   EXPECT_EQ(registered.planned_start().month(), 4);
   EXPECT_EQ(registered.planned_start().year(), 2023);
   EXPECT_EQ(registered.planned_end().month(), 12);
-  EXPECT_EQ(registered.phase(), v1::PHASE_PLANNED);
+  EXPECT_EQ(registered.phase(), stored::PHASE_PLANNED);
 
-  const v1::AreaState& state = area.state();
+  const stored::AreaState& state = area.state();
   EXPECT_EQ(state.version(), 1u);
   EXPECT_EQ(state.area_id(), "3.4.2");
   EXPECT_EQ(state.support_area(), "3.4");
@@ -64,7 +64,7 @@ TEST(DecideTest, RegisterAreaKeepsEverythingAndSetsTheBaseline) {
               ::testing::ElementsAre("Finance office", "School offices"));
   EXPECT_EQ(state.baseline_start().text(), "april 2023");
   EXPECT_EQ(state.baseline_end().text(), "december 2023");
-  EXPECT_EQ(state.health(), v1::HEALTH_UNKNOWN);
+  EXPECT_EQ(state.health(), stored::HEALTH_UNKNOWN);
   EXPECT_EQ(state.registered_by(), "tester");
 }
 
@@ -79,20 +79,20 @@ TEST(DecideTest, RegisterWithSeparateDatesAndOpenForms) {
     phase: PHASE_PROPOSED
   )pb"));
   EXPECT_EQ(area.state().planned_start().precision(),
-            v1::PLAN_DATE_PRECISION_AS_SOON_AS_POSSIBLE);
+            stored::PLAN_DATE_PRECISION_AS_SOON_AS_POSSIBLE);
   EXPECT_EQ(area.state().planned_end().precision(),
-            v1::PLAN_DATE_PRECISION_ONGOING);
-  EXPECT_EQ(area.state().phase(), v1::PHASE_PROPOSED);
+            stored::PLAN_DATE_PRECISION_ONGOING);
+  EXPECT_EQ(area.state().phase(), stored::PHASE_PROPOSED);
 }
 
 TEST(DecideTest, ReviseDetailsRecordsOnlyWhatChanged) {
   Area area = Registered();
-  v1::PlanEvent event = area.Must(Pb<v1::ReviseDetailsRequest>(R"pb(
+  stored::PlanEvent event = area.Must(Pb<v1::ReviseDetailsRequest>(R"pb(
     area_id: "3.4.2"
     details { title: "Common financial follow-up" group: "Finance" }
     reason: "Shorter title agreed in the management council"
   )pb"));
-  const v1::AreaDetailsRevised& revised = event.area_details_revised();
+  const stored::AreaDetailsRevised& revised = event.area_details_revised();
   EXPECT_EQ(revised.before().title(), "Common process for financial follow-up");
   EXPECT_EQ(revised.after().title(), "Common financial follow-up");
   EXPECT_FALSE(revised.after().has_group()) << "unchanged fields stay out";
@@ -101,7 +101,7 @@ TEST(DecideTest, ReviseDetailsRecordsOnlyWhatChanged) {
 
 TEST(DecideTest, ReportStatusKeepsBusinessDateApartFromRecordedTime) {
   Area area = Registered();
-  v1::PlanEvent event = area.Must(Pb<v1::ReportStatusRequest>(R"pb(
+  stored::PlanEvent event = area.Must(Pb<v1::ReportStatusRequest>(R"pb(
     area_id: "3.4.2"
     phase: PHASE_IN_PROGRESS
     health: HEALTH_ON_TRACK
@@ -109,16 +109,16 @@ TEST(DecideTest, ReportStatusKeepsBusinessDateApartFromRecordedTime) {
     reported_on: "2018-01-10"
     next_report_due: "juni 2018"
   )pb"));
-  const v1::StatusReport& report = event.status_reported().report();
+  const stored::StatusReport& report = event.status_reported().report();
   EXPECT_EQ(report.reported_on().text(), "2018-01-10");
   EXPECT_EQ(report.next_report_due().month(), 6);
-  EXPECT_EQ(area.state().phase(), v1::PHASE_IN_PROGRESS);
-  EXPECT_EQ(area.state().health(), v1::HEALTH_ON_TRACK);
+  EXPECT_EQ(area.state().phase(), stored::PHASE_IN_PROGRESS);
+  EXPECT_EQ(area.state().health(), stored::HEALTH_ON_TRACK);
   EXPECT_EQ(area.state().status_reports(), 1u);
   EXPECT_EQ(area.state().latest_report_position(), 2u);
 
   // Without a date, the report speaks for today.
-  v1::PlanEvent today = area.Must(Pb<v1::ReportStatusRequest>(R"pb(
+  stored::PlanEvent today = area.Must(Pb<v1::ReportStatusRequest>(R"pb(
     area_id: "3.4.2"
     phase: PHASE_PAUSED
     health: HEALTH_AT_RISK
@@ -130,12 +130,12 @@ TEST(DecideTest, ReportStatusKeepsBusinessDateApartFromRecordedTime) {
 
 TEST(DecideTest, ScheduleRevisionsKeepBaselinePreviousAndNew) {
   Area area = Registered();
-  v1::PlanEvent first = area.Must(Pb<v1::ReviseScheduleRequest>(R"pb(
+  stored::PlanEvent first = area.Must(Pb<v1::ReviseScheduleRequest>(R"pb(
     area_id: "3.4.2"
     planned_end: "VT24"
     reason: "Supplier late"
   )pb"));
-  const v1::ScheduleRevised& one = first.schedule_revised();
+  const stored::ScheduleRevised& one = first.schedule_revised();
   EXPECT_EQ(one.baseline_end().text(), "december 2023");
   EXPECT_EQ(one.previous_end().text(), "december 2023");
   EXPECT_EQ(one.new_end().text(), "VT24");
@@ -144,14 +144,14 @@ TEST(DecideTest, ScheduleRevisionsKeepBaselinePreviousAndNew) {
 
   Facts facts = Area::DefaultFacts();
   facts.existing_decisions.insert("V-2022-0218-2023-04-05");
-  v1::PlanEvent second = area.Must(Pb<v1::ReviseScheduleRequest>(R"pb(
-                                     area_id: "3.4.2"
-                                     planned_period: "HT23-HT24"
-                                     reason: "Re-planned after the decision"
-                                     decision_id: "V-2022-0218-2023-04-05"
-                                   )pb"),
-                                   facts);
-  const v1::ScheduleRevised& two = second.schedule_revised();
+  stored::PlanEvent second = area.Must(Pb<v1::ReviseScheduleRequest>(R"pb(
+                                         area_id: "3.4.2"
+                                         planned_period: "HT23-HT24"
+                                         reason: "Re-planned after the decision"
+                                         decision_id: "V-2022-0218-2023-04-05"
+                                       )pb"),
+                                       facts);
+  const stored::ScheduleRevised& two = second.schedule_revised();
   EXPECT_EQ(two.baseline_start().text(), "april 2023");
   EXPECT_EQ(two.baseline_end().text(), "december 2023");
   EXPECT_EQ(two.previous_end().text(), "VT24");
@@ -159,7 +159,7 @@ TEST(DecideTest, ScheduleRevisionsKeepBaselinePreviousAndNew) {
   EXPECT_EQ(two.new_end().text(), "HT24");
   EXPECT_EQ(two.decision_id(), "V-2022-0218-2023-04-05");
 
-  const v1::AreaState& state = area.state();
+  const stored::AreaState& state = area.state();
   EXPECT_EQ(state.baseline_end().text(), "december 2023");
   EXPECT_EQ(state.planned_end().text(), "HT24");
   EXPECT_EQ(state.schedule_revisions(), 2u);
@@ -183,21 +183,21 @@ TEST(DecideTest, TheFirstDatesAnAreaGetsAreItsBaseline) {
 
 TEST(DecideTest, DependenciesOnAreasAndOutsideThePlan) {
   Area area = Registered();
-  v1::PlanEvent added = area.Must(Pb<v1::AddDependencyRequest>(R"pb(
-                                    area_id: "3.4.2"
-                                    on_area_id: "3.5.1"
-                                    note: "Needs the new data office"
-                                  )pb"),
-                                  WithAreas({"3.5.1"}));
+  stored::PlanEvent added = area.Must(Pb<v1::AddDependencyRequest>(R"pb(
+                                        area_id: "3.4.2"
+                                        on_area_id: "3.5.1"
+                                        note: "Needs the new data office"
+                                      )pb"),
+                                      WithAreas({"3.5.1"}));
   EXPECT_EQ(added.dependency_added().dependency().kind(),
-            v1::DEPENDENCY_KIND_REQUIRES);
+            stored::DEPENDENCY_KIND_REQUIRES);
   area.Must(Pb<v1::AddDependencyRequest>(R"pb(
     area_id: "3.4.2"
     external: "Planning system project"
     kind: DEPENDENCY_KIND_RELATES
   )pb"));
   ASSERT_EQ(area.state().dependencies_size(), 2);
-  v1::PlanEvent removed = area.Must(Pb<v1::RemoveDependencyRequest>(R"pb(
+  stored::PlanEvent removed = area.Must(Pb<v1::RemoveDependencyRequest>(R"pb(
     area_id: "3.4.2"
     on_area_id: "3.5.1"
     reason: "Data office postponed"
@@ -220,7 +220,7 @@ TEST(DecideTest, TheFiftyFirstDependencyIsRefused) {
   v1::AddDependencyRequest more;
   more.set_area_id("3.4.2");
   more.set_external("One system too many");
-  absl::StatusOr<v1::PlanEvent> refused = area.Run(more);
+  absl::StatusOr<stored::PlanEvent> refused = area.Run(more);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(refused.status().message(),
               HasSubstr("area_id: area \"3.4.2\" already has 50 "
@@ -237,9 +237,9 @@ TEST(DecideTest, TheFiftyFirstDependencyIsRefused) {
 
   // An area an older version stored with more still folds, and takes
   // removals, but no further dependency.
-  v1::AreaState old = area.state();
+  stored::AreaState old = area.state();
   for (int i = 0; i < 10; ++i) {
-    v1::PlanEvent added;
+    stored::PlanEvent added;
     added.mutable_dependency_added()->mutable_dependency()->set_external(
         absl::StrCat("Older ", i));
     EvolveArea(old, added,
@@ -261,11 +261,11 @@ TEST(DecideTest, TheFiftyFirstDependencyIsRefused) {
 
 TEST(DecideTest, ChangeUnitsReplacesTheListsGiven) {
   Area area = Registered();
-  v1::PlanEvent event = area.Must(Pb<v1::ChangeUnitsRequest>(R"pb(
+  stored::PlanEvent event = area.Must(Pb<v1::ChangeUnitsRequest>(R"pb(
     area_id: "3.4.2"
     responsible_units { units: "Finance office" }
   )pb"));
-  const v1::UnitsChanged& changed = event.units_changed();
+  const stored::UnitsChanged& changed = event.units_changed();
   EXPECT_THAT(changed.participating_after(),
               ::testing::ElementsAre("Finance office", "School offices"));
   EXPECT_THAT(changed.responsible_after(),
@@ -285,18 +285,18 @@ TEST(DecideTest, CloseAndReopen) {
     reason: "Delivered"
   )pb"));
   EXPECT_TRUE(area.state().closed());
-  EXPECT_EQ(area.state().phase(), v1::PHASE_COMPLETED);
-  v1::PlanEvent reopened = area.Must(Pb<v1::ReopenAreaRequest>(
+  EXPECT_EQ(area.state().phase(), stored::PHASE_COMPLETED);
+  stored::PlanEvent reopened = area.Must(Pb<v1::ReopenAreaRequest>(
       R"pb(area_id: "3.4.2" reason: "Audit found gaps")pb"));
-  EXPECT_EQ(reopened.area_reopened().phase(), v1::PHASE_IN_PROGRESS);
+  EXPECT_EQ(reopened.area_reopened().phase(), stored::PHASE_IN_PROGRESS);
   EXPECT_FALSE(area.state().closed());
-  EXPECT_EQ(area.state().outcome(), v1::OUTCOME_UNSPECIFIED);
+  EXPECT_EQ(area.state().outcome(), stored::OUTCOME_UNSPECIFIED);
   area.Must(Pb<v1::CloseAreaRequest>(R"pb(
     area_id: "3.4.2"
     outcome: OUTCOME_CANCELLED
     reason: "Replaced"
   )pb"));
-  EXPECT_EQ(area.state().phase(), v1::PHASE_CANCELLED);
+  EXPECT_EQ(area.state().phase(), stored::PHASE_CANCELLED);
 }
 
 TEST(DecideTest, CorrectEntryPointsAtTheAreasOwnEvent) {
@@ -312,13 +312,13 @@ TEST(DecideTest, CorrectEntryPointsAtTheAreasOwnEvent) {
                                      .stream_id = "area-3.4.2",
                                      .event_id = "e-2",
                                      .type = "StatusReported"};
-  v1::PlanEvent event = area.Must(Pb<v1::CorrectEntryRequest>(R"pb(
-                                    area_id: "3.4.2"
-                                    position: 2
-                                    reason: "Reported on the wrong area"
-                                    correction: "Belongs to 3.4.3"
-                                  )pb"),
-                                  facts);
+  stored::PlanEvent event = area.Must(Pb<v1::CorrectEntryRequest>(R"pb(
+                                        area_id: "3.4.2"
+                                        position: 2
+                                        reason: "Reported on the wrong area"
+                                        correction: "Belongs to 3.4.3"
+                                      )pb"),
+                                      facts);
   EXPECT_EQ(event.entry_corrected().event_type(), "StatusReported");
   EXPECT_THAT(area.state().corrected_positions(), ::testing::ElementsAre(2));
   EXPECT_EQ(area.state().latest_report().narrative(), "Wrong area reported")
@@ -326,8 +326,8 @@ TEST(DecideTest, CorrectEntryPointsAtTheAreasOwnEvent) {
 }
 
 TEST(DecideTest, RecordDecisionNamesItsAreas) {
-  v1::DecisionState decision;
-  absl::StatusOr<v1::PlanEvent> event =
+  stored::DecisionState decision;
+  absl::StatusOr<stored::PlanEvent> event =
       Decide(decision, Pb<v1::RecordDecisionRequest>(R"pb(
                reference: "V-2022-0218"
                body: "University director"
@@ -339,7 +339,7 @@ TEST(DecideTest, RecordDecisionNamesItsAreas) {
   ASSERT_TRUE(event.ok()) << event.status();
   EXPECT_EQ(event->decision_recorded().decision_id(), "V-2022-0218-2023-04-05");
   EXPECT_EQ(event->decision_recorded().decided_on().precision(),
-            v1::PLAN_DATE_PRECISION_DAY);
+            stored::PLAN_DATE_PRECISION_DAY);
   EvolveDecision(decision, *event, EventContext{.position = 9, .version = 1});
   EXPECT_EQ(decision.decision_id(), "V-2022-0218-2023-04-05");
   EXPECT_THAT(decision.area_ids(), ::testing::ElementsAre("3.4.2", "3.5.1"));
@@ -782,7 +782,7 @@ TEST(DecideTest, DecisionRulesRefuseWithTheirCode) {
   };
   for (const DecisionRefusal& refusal : refusals) {
     SCOPED_TRACE(refusal.rule);
-    v1::DecisionState state;
+    stored::DecisionState state;
     if (refusal.exists) state.set_version(1);
     absl::Status status =
         Decide(state, Pb<v1::RecordDecisionRequest>(refusal.command),

@@ -28,9 +28,9 @@ class Area {
   // Decides `command` on the current state; on success evolves the state
   // with the event (as if appended at the next position) and returns it.
   template <typename Request>
-  absl::StatusOr<v1::PlanEvent> Run(const Request& command,
-                                    const Facts& facts = DefaultFacts()) {
-    absl::StatusOr<v1::PlanEvent> event = Decide(state_, command, facts);
+  absl::StatusOr<stored::PlanEvent> Run(const Request& command,
+                                        const Facts& facts = DefaultFacts()) {
+    absl::StatusOr<stored::PlanEvent> event = Decide(state_, command, facts);
     if (event.ok()) {
       EvolveArea(state_, *event,
                  EventContext{.position = next_position_++,
@@ -43,14 +43,14 @@ class Area {
 
   // Runs a command that must succeed.
   template <typename Request>
-  v1::PlanEvent Must(const Request& command,
-                     const Facts& facts = DefaultFacts()) {
-    absl::StatusOr<v1::PlanEvent> event = Run(command, facts);
+  stored::PlanEvent Must(const Request& command,
+                         const Facts& facts = DefaultFacts()) {
+    absl::StatusOr<stored::PlanEvent> event = Run(command, facts);
     EXPECT_TRUE(event.ok()) << event.status();
-    return event.ok() ? *event : v1::PlanEvent();
+    return event.ok() ? *event : stored::PlanEvent();
   }
 
-  const v1::AreaState& state() const { return state_; }
+  const stored::AreaState& state() const { return state_; }
 
   static Facts DefaultFacts() {
     Facts facts;
@@ -59,7 +59,7 @@ class Area {
   }
 
  private:
-  v1::AreaState state_;
+  stored::AreaState state_;
   uint64_t next_position_;
 };
 

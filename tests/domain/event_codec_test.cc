@@ -23,11 +23,11 @@ using ::plantrail::domain::testing::Pb;
 
 TEST(EventCodecTest, EveryEventTypeRoundTrips) {
   const google::protobuf::OneofDescriptor* oneof =
-      v1::PlanEvent::descriptor()->FindOneofByName("event");
+      stored::PlanEvent::descriptor()->FindOneofByName("event");
   ASSERT_EQ(oneof->field_count(), 15);
   for (int i = 0; i < oneof->field_count(); ++i) {
     const google::protobuf::FieldDescriptor* field = oneof->field(i);
-    v1::PlanEvent event;
+    stored::PlanEvent event;
     event.GetReflection()->MutableMessage(&event, field);
     const EncodedEvent encoded = EncodeEvent(event);
     EXPECT_EQ(encoded.type, field->message_type()->name());
@@ -35,7 +35,7 @@ TEST(EventCodecTest, EveryEventTypeRoundTrips) {
     EXPECT_EQ(
         encoded.content_type,
         "application/x-protobuf; messageType=plantrail.v1." + encoded.type);
-    absl::StatusOr<v1::PlanEvent> decoded =
+    absl::StatusOr<stored::PlanEvent> decoded =
         DecodeEvent(encoded.type, encoded.payload);
     ASSERT_TRUE(decoded.ok()) << decoded.status();
     EXPECT_EQ(decoded->event_case(), event.event_case());
@@ -52,12 +52,12 @@ TEST(EventCodecTest, RefusesUnknownTypesAndBadBytes) {
 TEST(EventCodecTest, AFoldReadsATypeItDoesNotKnowAsAnEmptyEvent) {
   // What a newer server wrote: the server's projections and the CLI's
   // import both fold it as a version and nothing else.
-  absl::StatusOr<v1::PlanEvent> newer = DecodeForFold("FollowUpOpened",
-                                                      "\x0a\x03"
-                                                      "abc");
+  absl::StatusOr<stored::PlanEvent> newer = DecodeForFold("FollowUpOpened",
+                                                          "\x0a\x03"
+                                                          "abc");
   ASSERT_TRUE(newer.ok()) << newer.status();
-  EXPECT_EQ(newer->event_case(), v1::PlanEvent::EVENT_NOT_SET);
-  v1::AreaState area;
+  EXPECT_EQ(newer->event_case(), stored::PlanEvent::EVENT_NOT_SET);
+  stored::AreaState area;
   area.set_area_id("3.1");
   area.set_title("Kept");
   EvolveArea(area, *newer, {.version = 2});
@@ -66,14 +66,14 @@ TEST(EventCodecTest, AFoldReadsATypeItDoesNotKnowAsAnEmptyEvent) {
   // A known type that does not parse is lost data, not a newer type.
   EXPECT_EQ(DecodeForFold("StatusReported", "\xff\xff\xff").status().code(),
             absl::StatusCode::kDataLoss);
-  v1::PlanEvent reported;
+  stored::PlanEvent reported;
   reported.mutable_status_reported()->mutable_report()->set_narrative("ok");
   const EncodedEvent encoded = EncodeEvent(reported);
   EXPECT_TRUE(DecodeForFold(encoded.type, encoded.payload).ok());
 }
 
 TEST(EventCodecTest, EncodingIsDeterministic) {
-  const auto event = Pb<v1::PlanEvent>(R"pb(
+  const auto event = Pb<stored::PlanEvent>(R"pb(
     units_changed {
       participating_after: [ "A", "B" ]
       reason: "r"
@@ -96,7 +96,7 @@ constexpr char kStoredReport[] =
 
 TEST(EventCodecTest, StoredBytesStillFoldToTheSameState) {
   // Built here only to show what the pinned bytes say.
-  const auto registered = Pb<v1::PlanEvent>(R"pb(
+  const auto registered = Pb<stored::PlanEvent>(R"pb(
     area_registered {
       area_id: "3.4.2"
       title: "Shared financial process"
@@ -120,7 +120,7 @@ TEST(EventCodecTest, StoredBytesStillFoldToTheSameState) {
   )pb");
   EXPECT_EQ(absl::BytesToHexString(EncodeEvent(registered).payload),
             kStoredRegistered);
-  const auto report = Pb<v1::PlanEvent>(R"pb(
+  const auto report = Pb<stored::PlanEvent>(R"pb(
     status_reported {
       report {
         phase: PHASE_IN_PROGRESS
@@ -138,12 +138,12 @@ TEST(EventCodecTest, StoredBytesStillFoldToTheSameState) {
   )pb");
   EXPECT_EQ(absl::BytesToHexString(EncodeEvent(report).payload), kStoredReport);
 
-  v1::AreaState state;
-  absl::StatusOr<v1::PlanEvent> first =
+  stored::AreaState state;
+  absl::StatusOr<stored::PlanEvent> first =
       DecodeEvent("AreaRegistered", absl::HexStringToBytes(kStoredRegistered));
   ASSERT_TRUE(first.ok()) << first.status();
   EvolveArea(state, *first, EventContext{.position = 1, .version = 1});
-  absl::StatusOr<v1::PlanEvent> second =
+  absl::StatusOr<stored::PlanEvent> second =
       DecodeEvent("StatusReported", absl::HexStringToBytes(kStoredReport));
   ASSERT_TRUE(second.ok()) << second.status();
   EvolveArea(state, *second, EventContext{.position = 2, .version = 2});
@@ -152,15 +152,15 @@ TEST(EventCodecTest, StoredBytesStillFoldToTheSameState) {
   EXPECT_EQ(state.title(), "Shared financial process");
   EXPECT_EQ(state.baseline_start().text(), "april 2023");
   EXPECT_EQ(state.planned_end().month(), 12);
-  EXPECT_EQ(state.phase(), v1::PHASE_IN_PROGRESS);
-  EXPECT_EQ(state.health(), v1::HEALTH_AT_RISK);
+  EXPECT_EQ(state.phase(), stored::PHASE_IN_PROGRESS);
+  EXPECT_EQ(state.health(), stored::HEALTH_AT_RISK);
   EXPECT_EQ(state.latest_report().reported_on().text(), "2018-01-10");
   EXPECT_EQ(state.version(), 2u);
 }
 
 TEST(EvolveTest, UnknownEventsStillAdvanceTheVersion) {
-  v1::AreaState state;
-  EvolveArea(state, v1::PlanEvent(),
+  stored::AreaState state;
+  EvolveArea(state, stored::PlanEvent(),
              EventContext{.position = 7, .version = 3, .actor = "a"});
   EXPECT_EQ(state.version(), 3u);
   EXPECT_EQ(state.position(), 7u);
@@ -177,24 +177,24 @@ TEST(EvolveTest, ATimeNoTimestampHoldsIsClamped) {
         absl::InfiniteFuture(),
         absl::FromCivil(absl::CivilSecond(10000, 1, 1, 0, 0, 0),
                         absl::UTCTimeZone())}) {
-    v1::AreaState area;
-    EvolveArea(area, v1::PlanEvent(), {.version = 1, .recorded_at = time});
+    stored::AreaState area;
+    EvolveArea(area, stored::PlanEvent(), {.version = 1, .recorded_at = time});
     EXPECT_EQ(area.updated_at().seconds(), TimeUtil::kTimestampMaxSeconds);
     EXPECT_EQ(area.updated_at().nanos(), 999'999'000);
   }
   for (const absl::Time time :
        {absl::FromUnixMicros(std::numeric_limits<int64_t>::min()),
         absl::InfinitePast()}) {
-    v1::DecisionState decision;
-    v1::PlanEvent recorded;
+    stored::DecisionState decision;
+    stored::PlanEvent recorded;
     recorded.mutable_decision_recorded()->set_decision_id("D-1");
     EvolveDecision(decision, recorded, {.version = 1, .recorded_at = time});
     EXPECT_EQ(decision.recorded_at().seconds(), TimeUtil::kTimestampMinSeconds);
     EXPECT_EQ(decision.recorded_at().nanos(), 0);
   }
   // Times a Timestamp holds are kept to the microsecond.
-  v1::AreaState area;
-  EvolveArea(area, v1::PlanEvent(),
+  stored::AreaState area;
+  EvolveArea(area, stored::PlanEvent(),
              {.version = 1,
               .recorded_at = absl::FromUnixMicros(1'700'000'000'123'456)});
   EXPECT_EQ(area.updated_at().seconds(), 1'700'000'000);
@@ -202,7 +202,7 @@ TEST(EvolveTest, ATimeNoTimestampHoldsIsClamped) {
 }
 
 TEST(RedactionTest, ARevisionLosesTheRedactedTextItRepeatsAndNothingElse) {
-  const auto registered = Pb<v1::PlanEvent>(R"pb(
+  const auto registered = Pb<stored::PlanEvent>(R"pb(
     area_registered {
       area_id: "rd"
       title: "Payroll"
@@ -210,7 +210,7 @@ TEST(RedactionTest, ARevisionLosesTheRedactedTextItRepeatsAndNothingElse) {
       desired_effect: "faster"
     }
   )pb");
-  const auto revised = Pb<v1::PlanEvent>(R"pb(
+  const auto revised = Pb<stored::PlanEvent>(R"pb(
     area_details_revised {
       before { rationale: "Anna asked" title: "Payroll" }
       after { rationale: "Payroll must close faster" title: "Payroll" }
@@ -220,8 +220,8 @@ TEST(RedactionTest, ARevisionLosesTheRedactedTextItRepeatsAndNothingElse) {
   const std::vector<std::string> texts = FreeTexts(registered);
   EXPECT_EQ(texts, (std::vector<std::string>{"Anna asked", "faster"}));
 
-  const v1::PlanEvent narrowed = WithoutTexts(revised, texts);
-  const v1::AreaDetailsRevised& details = narrowed.area_details_revised();
+  const stored::PlanEvent narrowed = WithoutTexts(revised, texts);
+  const stored::AreaDetailsRevised& details = narrowed.area_details_revised();
   EXPECT_TRUE(details.before().has_rationale());
   EXPECT_EQ(details.before().rationale(), "");
   EXPECT_EQ(details.before().title(), "Payroll");

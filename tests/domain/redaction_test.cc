@@ -1,5 +1,5 @@
-// What a redaction clears is marked in the contract: every string field of
-// the plan's messages is classified (field option `(plantrail.v1.text_class)`),
+// What a redaction clears is marked in the stored schema: every string field
+// of the plan's messages is classified (`(plantrail.stored.text_class)`),
 // and each event type is redacted by that classification alone.
 #include "domain/redaction.h"
 
@@ -12,9 +12,9 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "gtest/gtest.h"
-#include "plantrail/v1/field_options.pb.h"
-#include "plantrail/v1/plan.pb.h"
-#include "plantrail/v1/plan_events.pb.h"
+#include "plantrail/stored/field_options.pb.h"
+#include "plantrail/stored/plan.pb.h"
+#include "plantrail/stored/plan_events.pb.h"
 
 namespace plantrail::domain {
 namespace {
@@ -36,12 +36,12 @@ void Unclassified(const Descriptor& type, std::vector<std::string>& seen,
     const FieldDescriptor& field = *type.field(i);
     if (field.cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
       // Timestamps are the library's, without free text.
-      if (field.message_type()->file()->package() == "plantrail.v1") {
+      if (field.message_type()->file()->package() == "plantrail.stored") {
         Unclassified(*field.message_type(), seen, missing);
       }
     } else if (field.cpp_type() == FieldDescriptor::CPPTYPE_STRING &&
-               field.options().GetExtension(v1::text_class) ==
-                   v1::TEXT_CLASS_UNSPECIFIED) {
+               field.options().GetExtension(stored::text_class) ==
+                   stored::TEXT_CLASS_UNSPECIFIED) {
       missing.push_back(field.full_name());
     }
   }
@@ -52,8 +52,8 @@ TEST(TextClassificationTest, EveryStringFieldOfThePlanIsClassified) {
   // and after an area's history shows).
   std::vector<std::string> seen, missing;
   for (const Descriptor* type :
-       {v1::PlanEvent::descriptor(), v1::AreaState::descriptor(),
-        v1::DecisionState::descriptor(), v1::PlanState::descriptor()}) {
+       {stored::PlanEvent::descriptor(), stored::AreaState::descriptor(),
+        stored::DecisionState::descriptor(), stored::PlanState::descriptor()}) {
     Unclassified(*type, seen, missing);
   }
   EXPECT_THAT(missing, ::testing::IsEmpty())
@@ -82,7 +82,7 @@ void FillEveryField(Message& message, int depth = 0) {
       }
     } else if (field.cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE &&
                depth < 4 &&
-               field.message_type()->file()->package() == "plantrail.v1") {
+               field.message_type()->file()->package() == "plantrail.stored") {
       FillEveryField(field.is_repeated()
                          ? *reflection.AddMessage(&message, &field)
                          : *reflection.MutableMessage(&message, &field),
@@ -146,9 +146,9 @@ class RedactionPerEventTypeTest
     : public ::testing::TestWithParam<const FieldDescriptor*> {};
 
 TEST_P(RedactionPerEventTypeTest, EmptiesFreeTextAndKeepsStructure) {
-  v1::PlanEvent event;
+  stored::PlanEvent event;
   FillEveryField(*event.GetReflection()->MutableMessage(&event, GetParam()));
-  const v1::PlanEvent redacted = WithoutFreeText(event);
+  const stored::PlanEvent redacted = WithoutFreeText(event);
   ASSERT_EQ(redacted.event_case(), event.event_case());
   int free = 0;
   ExpectRedacted(event, redacted, "", free);
@@ -159,7 +159,7 @@ TEST_P(RedactionPerEventTypeTest, EmptiesFreeTextAndKeepsStructure) {
 
 std::vector<const FieldDescriptor*> EventTypes() {
   std::vector<const FieldDescriptor*> types;
-  const Descriptor& event = *v1::PlanEvent::descriptor();
+  const Descriptor& event = *stored::PlanEvent::descriptor();
   for (int i = 0; i < event.field_count(); ++i) {
     if (event.field(i)->real_containing_oneof() != nullptr) {
       types.push_back(event.field(i));
@@ -176,15 +176,15 @@ INSTANTIATE_TEST_SUITE_P(EveryEventType, RedactionPerEventTypeTest,
                          });
 
 TEST(RedactionTest, ADecisionKeepsItsBodyAndLosesItsOutcome) {
-  v1::PlanEvent event;
-  v1::DecisionRecorded& decision = *event.mutable_decision_recorded();
+  stored::PlanEvent event;
+  stored::DecisionRecorded& decision = *event.mutable_decision_recorded();
   decision.set_decision_id("V-2022-0218-2023-04-05");
   decision.set_reference("V-2022-0218");
   decision.set_body("Universitetsdirektören");
   decision.set_title("Handlingsplanen fastställs");
   decision.add_area_ids("3.1");
   decision.set_outcome("Anna Andersson får i uppdrag att samordna");
-  const v1::DecisionRecorded redacted =
+  const stored::DecisionRecorded redacted =
       WithoutFreeText(event).decision_recorded();
   // The deciding body is the organisation's record: `decision list --body`
   // still finds a redacted decision.

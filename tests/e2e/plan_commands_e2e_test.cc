@@ -22,10 +22,10 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
+#include "plantrail/stored/plan.pb.h"
+#include "plantrail/stored/plan_events.pb.h"
 #include "plantrail/v1/event_store.grpc.pb.h"
-#include "plantrail/v1/plan.pb.h"
 #include "plantrail/v1/plan_commands.grpc.pb.h"
-#include "plantrail/v1/plan_events.pb.h"
 #include "tests/e2e/grpc_reply.h"
 #include "tests/e2e/server_process.h"
 #include "tests/e2e/server_test.h"
@@ -71,12 +71,12 @@ std::string Meta(const v1::RecordedEvent& event, const std::string& key) {
   return found == event.metadata().end() ? std::string() : found->second;
 }
 
-v1::PlanEvent Decode(const v1::RecordedEvent& recorded) {
-  absl::StatusOr<v1::PlanEvent> event =
+stored::PlanEvent Decode(const v1::RecordedEvent& recorded) {
+  absl::StatusOr<stored::PlanEvent> event =
       domain::DecodeEvent(recorded.type(), recorded.payload());
   EXPECT_TRUE(event.ok()) << recorded.type() << " at position "
                           << recorded.position() << ": " << event.status();
-  return event.ok() ? *std::move(event) : v1::PlanEvent();
+  return event.ok() ? *std::move(event) : stored::PlanEvent();
 }
 
 domain::EventContext ContextOf(const v1::RecordedEvent& recorded) {
@@ -89,10 +89,10 @@ domain::EventContext ContextOf(const v1::RecordedEvent& recorded) {
 }
 
 // The area's state after its events up to `up_to_version`.
-v1::AreaState FoldArea(
+stored::AreaState FoldArea(
     const std::vector<v1::RecordedEvent>& events,
     uint64_t up_to_version = std::numeric_limits<uint64_t>::max()) {
-  v1::AreaState state;
+  stored::AreaState state;
   for (const v1::RecordedEvent& recorded : events) {
     if (recorded.stream_version() > up_to_version) break;
     domain::EvolveArea(state, Decode(recorded), ContextOf(recorded));
@@ -407,48 +407,48 @@ TEST_F(PlanCommandsE2eTest, TheAreaFoldedFromItsStreamTellsItsHistory) {
   }
 
   // The two schedule revisions keep baseline, previous and new dates.
-  const v1::PlanEvent first = Decode(events[3]);
+  const stored::PlanEvent first = Decode(events[3]);
   ASSERT_TRUE(first.has_schedule_revised()) << events[3].type();
-  const v1::ScheduleRevised& r1 = first.schedule_revised();
-  EXPECT_THAT(r1.baseline_start(),
-              PlanDateIs(v1::PLAN_DATE_PRECISION_MONTH, 2023, "april 2023"));
+  const stored::ScheduleRevised& r1 = first.schedule_revised();
+  EXPECT_THAT(r1.baseline_start(), PlanDateIs(stored::PLAN_DATE_PRECISION_MONTH,
+                                              2023, "april 2023"));
   EXPECT_EQ(r1.baseline_start().month(), 4);
-  EXPECT_THAT(r1.baseline_end(),
-              PlanDateIs(v1::PLAN_DATE_PRECISION_MONTH, 2023, "december 2023"));
+  EXPECT_THAT(r1.baseline_end(), PlanDateIs(stored::PLAN_DATE_PRECISION_MONTH,
+                                            2023, "december 2023"));
   EXPECT_EQ(r1.baseline_end().month(), 12);
-  EXPECT_THAT(r1.previous_start(),
-              PlanDateIs(v1::PLAN_DATE_PRECISION_MONTH, 2023, "april 2023"));
-  EXPECT_THAT(r1.previous_end(),
-              PlanDateIs(v1::PLAN_DATE_PRECISION_MONTH, 2023, "december 2023"));
-  EXPECT_THAT(r1.new_start(),
-              PlanDateIs(v1::PLAN_DATE_PRECISION_MONTH, 2023, "april 2023"));
+  EXPECT_THAT(r1.previous_start(), PlanDateIs(stored::PLAN_DATE_PRECISION_MONTH,
+                                              2023, "april 2023"));
+  EXPECT_THAT(r1.previous_end(), PlanDateIs(stored::PLAN_DATE_PRECISION_MONTH,
+                                            2023, "december 2023"));
+  EXPECT_THAT(r1.new_start(), PlanDateIs(stored::PLAN_DATE_PRECISION_MONTH,
+                                         2023, "april 2023"));
   EXPECT_THAT(r1.new_end(),
-              PlanDateIs(v1::PLAN_DATE_PRECISION_TERM, 2024, "VT24"));
-  EXPECT_EQ(r1.new_end().term(), v1::TERM_SPRING);
+              PlanDateIs(stored::PLAN_DATE_PRECISION_TERM, 2024, "VT24"));
+  EXPECT_EQ(r1.new_end().term(), stored::TERM_SPRING);
   EXPECT_EQ(r1.reason(), "Remissvaren från skolorna dröjde");
   EXPECT_EQ(r1.decision_id(), kDecisionId);
 
-  const v1::PlanEvent second = Decode(events[4]);
+  const stored::PlanEvent second = Decode(events[4]);
   ASSERT_TRUE(second.has_schedule_revised()) << events[4].type();
-  const v1::ScheduleRevised& r2 = second.schedule_revised();
-  EXPECT_THAT(r2.baseline_start(),
-              PlanDateIs(v1::PLAN_DATE_PRECISION_MONTH, 2023, "april 2023"));
-  EXPECT_THAT(r2.baseline_end(),
-              PlanDateIs(v1::PLAN_DATE_PRECISION_MONTH, 2023, "december 2023"));
-  EXPECT_THAT(r2.previous_start(),
-              PlanDateIs(v1::PLAN_DATE_PRECISION_MONTH, 2023, "april 2023"));
+  const stored::ScheduleRevised& r2 = second.schedule_revised();
+  EXPECT_THAT(r2.baseline_start(), PlanDateIs(stored::PLAN_DATE_PRECISION_MONTH,
+                                              2023, "april 2023"));
+  EXPECT_THAT(r2.baseline_end(), PlanDateIs(stored::PLAN_DATE_PRECISION_MONTH,
+                                            2023, "december 2023"));
+  EXPECT_THAT(r2.previous_start(), PlanDateIs(stored::PLAN_DATE_PRECISION_MONTH,
+                                              2023, "april 2023"));
   EXPECT_THAT(r2.previous_end(),
-              PlanDateIs(v1::PLAN_DATE_PRECISION_TERM, 2024, "VT24"));
+              PlanDateIs(stored::PLAN_DATE_PRECISION_TERM, 2024, "VT24"));
   EXPECT_THAT(r2.new_start(),
-              PlanDateIs(v1::PLAN_DATE_PRECISION_TERM, 2023, "HT23"));
-  EXPECT_EQ(r2.new_start().term(), v1::TERM_AUTUMN);
+              PlanDateIs(stored::PLAN_DATE_PRECISION_TERM, 2023, "HT23"));
+  EXPECT_EQ(r2.new_start().term(), stored::TERM_AUTUMN);
   EXPECT_THAT(r2.new_end(),
-              PlanDateIs(v1::PLAN_DATE_PRECISION_TERM, 2024, "VT24"));
+              PlanDateIs(stored::PLAN_DATE_PRECISION_TERM, 2024, "VT24"));
   EXPECT_EQ(r2.reason(), "Vakanser sköt uppstarten till hösten");
   EXPECT_EQ(r2.decision_id(), "");
 
   // The revision of details records only what changed.
-  const v1::PlanEvent details = Decode(events[1]);
+  const stored::PlanEvent details = Decode(events[1]);
   ASSERT_TRUE(details.has_area_details_revised());
   EXPECT_EQ(details.area_details_revised().before().title(),
             "Gemensam modell för budgetuppföljning");
@@ -457,7 +457,7 @@ TEST_F(PlanCommandsE2eTest, TheAreaFoldedFromItsStreamTellsItsHistory) {
   EXPECT_FALSE(details.area_details_revised().after().has_support_area());
 
   // The correction points at the first report.
-  const v1::PlanEvent correction = Decode(events[10]);
+  const stored::PlanEvent correction = Decode(events[10]);
   ASSERT_TRUE(correction.has_entry_corrected());
   EXPECT_EQ(correction.entry_corrected().position(),
             scenario.Result("report 1").position());
@@ -466,57 +466,58 @@ TEST_F(PlanCommandsE2eTest, TheAreaFoldedFromItsStreamTellsItsHistory) {
   EXPECT_EQ(correction.entry_corrected().event_type(), "StatusReported");
 
   // Before the first closing: phase and health are the latest report's.
-  const v1::AreaState open = FoldArea(events, 11);
+  const stored::AreaState open = FoldArea(events, 11);
   EXPECT_EQ(open.version(), 11u);
   EXPECT_FALSE(open.closed());
-  EXPECT_EQ(open.phase(), v1::PHASE_PAUSED);
-  EXPECT_EQ(open.health(), v1::HEALTH_AT_RISK);
+  EXPECT_EQ(open.phase(), stored::PHASE_PAUSED);
+  EXPECT_EQ(open.health(), stored::HEALTH_AT_RISK);
   EXPECT_EQ(open.latest_report().narrative(),
             "Pausat i väntan på den nya internprismodellen.");
   EXPECT_THAT(open.latest_report().reported_on(),
-              PlanDateIs(v1::PLAN_DATE_PRECISION_DAY, 2023, "2023-11-20"));
+              PlanDateIs(stored::PLAN_DATE_PRECISION_DAY, 2023, "2023-11-20"));
   EXPECT_EQ(open.latest_report().next_report_due().precision(),
-            v1::PLAN_DATE_PRECISION_AS_SOON_AS_POSSIBLE);
+            stored::PLAN_DATE_PRECISION_AS_SOON_AS_POSSIBLE);
   EXPECT_EQ(open.latest_report_position(),
             scenario.Result("report 2").position());
 
-  const v1::AreaState cancelled = FoldArea(events, 12);
+  const stored::AreaState cancelled = FoldArea(events, 12);
   EXPECT_TRUE(cancelled.closed());
-  EXPECT_EQ(cancelled.outcome(), v1::OUTCOME_CANCELLED);
-  EXPECT_EQ(cancelled.phase(), v1::PHASE_CANCELLED);
-  const v1::AreaState reopened = FoldArea(events, 13);
+  EXPECT_EQ(cancelled.outcome(), stored::OUTCOME_CANCELLED);
+  EXPECT_EQ(cancelled.phase(), stored::PHASE_CANCELLED);
+  const stored::AreaState reopened = FoldArea(events, 13);
   EXPECT_FALSE(reopened.closed());
-  EXPECT_EQ(reopened.outcome(), v1::OUTCOME_UNSPECIFIED);
-  EXPECT_EQ(reopened.phase(), v1::PHASE_IN_PROGRESS);
+  EXPECT_EQ(reopened.outcome(), stored::OUTCOME_UNSPECIFIED);
+  EXPECT_EQ(reopened.phase(), stored::PHASE_IN_PROGRESS);
 
-  const v1::AreaState area = FoldArea(events);
+  const stored::AreaState area = FoldArea(events);
   EXPECT_EQ(area.area_id(), "3.4.2");
   EXPECT_EQ(area.version(), 14u);
   EXPECT_EQ(area.position(), scenario.Result("close (completed)").position());
   EXPECT_EQ(area.title(), "Gemensam modell för budget- och prognosuppföljning");
   EXPECT_EQ(area.support_area(), "3.4");
   EXPECT_EQ(area.group(), "Ekonomi och planering");
-  EXPECT_THAT(area.baseline_start(),
-              PlanDateIs(v1::PLAN_DATE_PRECISION_MONTH, 2023, "april 2023"));
-  EXPECT_THAT(area.baseline_end(),
-              PlanDateIs(v1::PLAN_DATE_PRECISION_MONTH, 2023, "december 2023"));
+  EXPECT_THAT(
+      area.baseline_start(),
+      PlanDateIs(stored::PLAN_DATE_PRECISION_MONTH, 2023, "april 2023"));
+  EXPECT_THAT(area.baseline_end(), PlanDateIs(stored::PLAN_DATE_PRECISION_MONTH,
+                                              2023, "december 2023"));
   EXPECT_THAT(area.planned_start(),
-              PlanDateIs(v1::PLAN_DATE_PRECISION_TERM, 2023, "HT23"));
+              PlanDateIs(stored::PLAN_DATE_PRECISION_TERM, 2023, "HT23"));
   EXPECT_THAT(area.planned_end(),
-              PlanDateIs(v1::PLAN_DATE_PRECISION_TERM, 2024, "VT24"));
+              PlanDateIs(stored::PLAN_DATE_PRECISION_TERM, 2024, "VT24"));
   EXPECT_EQ(area.schedule_revisions(), 2u);
   EXPECT_EQ(area.status_reports(), 2u);
-  EXPECT_EQ(area.health(), v1::HEALTH_AT_RISK);
+  EXPECT_EQ(area.health(), stored::HEALTH_AT_RISK);
   ASSERT_EQ(area.dependencies_size(), 1);
   EXPECT_EQ(area.dependencies(0).area_id(), "3.4.1");
-  EXPECT_EQ(area.dependencies(0).kind(), v1::DEPENDENCY_KIND_REQUIRES);
+  EXPECT_EQ(area.dependencies(0).kind(), stored::DEPENDENCY_KIND_REQUIRES);
   EXPECT_EQ(area.dependencies(0).note(),
             "Internpriserna behöver vara kända först");
   EXPECT_THAT(area.participating_units(), ElementsAre("ABE", "CBH", "ITM"));
   EXPECT_THAT(area.responsible_units(), ElementsAre("GVS Ekonomiavdelningen"));
   EXPECT_TRUE(area.closed());
-  EXPECT_EQ(area.outcome(), v1::OUTCOME_COMPLETED);
-  EXPECT_EQ(area.phase(), v1::PHASE_COMPLETED);
+  EXPECT_EQ(area.outcome(), stored::OUTCOME_COMPLETED);
+  EXPECT_EQ(area.phase(), stored::PHASE_COMPLETED);
   EXPECT_EQ(area.outcome_text(), "Alla skolor följer upp enligt modellen");
   EXPECT_THAT(area.corrected_positions(),
               ElementsAre(scenario.Result("report 1").position()));
@@ -525,39 +526,40 @@ TEST_F(PlanCommandsE2eTest, TheAreaFoldedFromItsStreamTellsItsHistory) {
   EXPECT_LE(ToTime(area.registered_at()), ToTime(area.updated_at()));
 
   // The Piteå-style area: an ongoing plan reported on with a past date.
-  const v1::AreaState permits = FoldArea(ReadStream("area-2.1.3"));
+  const stored::AreaState permits = FoldArea(ReadStream("area-2.1.3"));
   EXPECT_EQ(permits.planned_start().precision(),
-            v1::PLAN_DATE_PRECISION_ONGOING);
-  EXPECT_EQ(permits.planned_end().precision(), v1::PLAN_DATE_PRECISION_ONGOING);
-  EXPECT_EQ(permits.phase(), v1::PHASE_IN_PROGRESS);
-  EXPECT_EQ(permits.health(), v1::HEALTH_ON_TRACK);
+            stored::PLAN_DATE_PRECISION_ONGOING);
+  EXPECT_EQ(permits.planned_end().precision(),
+            stored::PLAN_DATE_PRECISION_ONGOING);
+  EXPECT_EQ(permits.phase(), stored::PHASE_IN_PROGRESS);
+  EXPECT_EQ(permits.health(), stored::HEALTH_ON_TRACK);
   EXPECT_THAT(permits.latest_report().reported_on(),
-              PlanDateIs(v1::PLAN_DATE_PRECISION_DAY, 2018, "2018-01-10"));
+              PlanDateIs(stored::PLAN_DATE_PRECISION_DAY, 2018, "2018-01-10"));
   EXPECT_THAT(permits.latest_report().next_report_due(),
-              PlanDateIs(v1::PLAN_DATE_PRECISION_TERM, 2018, "VT 2018"));
+              PlanDateIs(stored::PLAN_DATE_PRECISION_TERM, 2018, "VT 2018"));
   EXPECT_THAT(permits.latest_report().narrative(),
               HasSubstr("Pågår enligt tidsplan"));
 
   // The 3.4.1 area keeps its quarters.
-  const v1::AreaState pricing = FoldArea(ReadStream("area-3.4.1"));
+  const stored::AreaState pricing = FoldArea(ReadStream("area-3.4.1"));
   EXPECT_THAT(pricing.planned_start(),
-              PlanDateIs(v1::PLAN_DATE_PRECISION_QUARTER, 2022, "Q4 2022"));
+              PlanDateIs(stored::PLAN_DATE_PRECISION_QUARTER, 2022, "Q4 2022"));
   EXPECT_THAT(pricing.planned_end(),
-              PlanDateIs(v1::PLAN_DATE_PRECISION_QUARTER, 2023, "Q4 2023"));
-  EXPECT_EQ(pricing.phase(), v1::PHASE_IN_PROGRESS);
+              PlanDateIs(stored::PLAN_DATE_PRECISION_QUARTER, 2023, "Q4 2023"));
+  EXPECT_EQ(pricing.phase(), stored::PHASE_IN_PROGRESS);
 
   // The decision in its own stream.
   const std::vector<v1::RecordedEvent> decision_events =
       ReadStream(absl::StrCat("decision-", kDecisionId));
   ASSERT_EQ(decision_events.size(), 1u);
-  v1::DecisionState decision;
+  stored::DecisionState decision;
   domain::EvolveDecision(decision, Decode(decision_events[0]),
                          ContextOf(decision_events[0]));
   EXPECT_EQ(decision.decision_id(), kDecisionId);
   EXPECT_EQ(decision.reference(), "V-2022-0218");
   EXPECT_EQ(decision.body(), "Rektor");
   EXPECT_THAT(decision.decided_on(),
-              PlanDateIs(v1::PLAN_DATE_PRECISION_DAY, 2023, "2023-04-05"));
+              PlanDateIs(stored::PLAN_DATE_PRECISION_DAY, 2023, "2023-04-05"));
   EXPECT_THAT(decision.area_ids(), ElementsAre("3.4.2", "3.4.1"));
   EXPECT_EQ(decision.recorded_by(), kPrincipal);
 }
@@ -585,7 +587,7 @@ TEST_F(PlanCommandsE2eTest, TheActorIsTheServersPrincipalNotTheCallersClaim) {
     EXPECT_EQ(Meta(event, "actor"), kPrincipal)
         << event.type() << " at " << event.position();
   }
-  const v1::AreaState area = FoldArea(ReadStream("area-3.4.2"));
+  const stored::AreaState area = FoldArea(ReadStream("area-3.4.2"));
   EXPECT_EQ(area.registered_by(), kPrincipal);
   EXPECT_EQ(area.updated_by(), kPrincipal);
 }
@@ -1055,7 +1057,7 @@ TEST_F(PlanCommandsE2eTest, ConcurrentReportsToOneAreaAllLandWithoutGaps) {
     EXPECT_EQ(events[i].stream_version(), i + 1) << "a gap or a duplicate";
     EXPECT_EQ(events[i].position(), base_ + i + 1);
     if (i == 0) continue;
-    const v1::PlanEvent event = Decode(events[i]);
+    const stored::PlanEvent event = Decode(events[i]);
     EXPECT_TRUE(event.has_status_reported()) << events[i].type();
     EXPECT_TRUE(
         stored.insert(event.status_reported().report().narrative()).second)

@@ -69,7 +69,7 @@ const std::vector<SourceRule>& SourceRules() {
           .applies_to = "^eventstore/",
           .forbidden_includes =
               Plus({R"(^(domain|projections|services|clients|audit)/)",
-                    R"(^plantrail/v1/)"},
+                    R"(^plantrail/(v1|stored)/)"},
                    kGrpc),
           .forbidden_code = {},
       },
@@ -125,7 +125,7 @@ const std::vector<SourceRule>& SourceRules() {
           .applies_to = "^(common|metrics|logging)/",
           .forbidden_includes = Plus(
               {R"(^(eventstore|audit|domain|import|projections|services|clients)/)",
-               R"(^plantrail/v1/)"},
+               R"(^plantrail/(v1|stored)/)"},
               kGrpc),
           .forbidden_code = {},
       },
@@ -173,10 +173,22 @@ const std::vector<LinkRule>& LinkRules() {
       {
           .rule = "eventstore/ knows nothing of plans",
           .applies_to = "^eventstore:",
-          .forbidden =
-              Plus({R"(^plantrail_(proto|domain|projections|services|audit)$)",
-                    R"(^protobuf::)"},
-                   kGrpcLibraries),
+          .forbidden = Plus(
+              {R"(^plantrail_(proto|stored_proto|domain|projections|services|audit)$)",
+               R"(^protobuf::)"},
+              kGrpcLibraries),
+      },
+      {
+          .rule = "the contract and the stored schema are twins: neither "
+                  "builds on the other",
+          .applies_to = "^proto:plantrail_(proto|grpc)$",
+          .forbidden = {R"(^plantrail_stored_proto$)"},
+      },
+      {
+          .rule = "the contract and the stored schema are twins: neither "
+                  "builds on the other",
+          .applies_to = "^proto:plantrail_stored_proto$",
+          .forbidden = {R"(^plantrail_(proto|grpc)$)"},
       },
       {
           .rule = "record_format is the log's bytes without RocksDB or "
@@ -290,6 +302,34 @@ TEST(LayersTest, EveryLibraryLinksOnlyWhatItsLayerMay) {
   EXPECT_THAT(violations, IsEmpty())
       << "Layer violations (docs/architecture.md, section 2):\n"
       << absl::StrJoin(violations, "\n");
+}
+
+// The same twins in the .proto files: the contract imports nothing of the
+// stored schema and the stored schema nothing of the contract, so that
+// either can change (a v2 API; a new stored event) without the other.
+TEST(LayersTest, TheContractAndTheStoredSchemaImportNeitherEachOther) {
+  const std::regex import_line(R"re(^import\s+"([^"]+)")re");
+  int files = 0;
+  for (const auto& [folder, forbidden] :
+       {std::pair<std::string, std::string>{"proto/plantrail/v1",
+                                            "plantrail/stored/"},
+        {"proto/plantrail/stored", "plantrail/v1/"}}) {
+    for (const auto& entry : std::filesystem::directory_iterator(
+             std::filesystem::path(PLANTRAIL_SOURCE_DIR) / folder)) {
+      if (entry.path().extension() != ".proto") continue;
+      ++files;
+      std::ifstream in(entry.path());
+      std::string line;
+      while (std::getline(in, line)) {
+        std::smatch match;
+        if (std::regex_search(line, match, import_line)) {
+          EXPECT_NE(match[1].str().rfind(forbidden, 0), 0u)
+              << entry.path() << " imports " << match[1];
+        }
+      }
+    }
+  }
+  EXPECT_GT(files, 10);
 }
 
 // The checker on files made to break the rules: each break is found, named

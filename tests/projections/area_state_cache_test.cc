@@ -26,7 +26,7 @@ class AreaStateCacheTest : public ::testing::Test {
     log_ = *std::move(log);
   }
 
-  void Append(const std::string& area, const v1::PlanEvent& event) {
+  void Append(const std::string& area, const stored::PlanEvent& event) {
     domain::EncodedEvent encoded = domain::EncodeEvent(event);
     ASSERT_TRUE(
         log_->Append({.stream_id = domain::AreaStream(area),
@@ -36,18 +36,18 @@ class AreaStateCacheTest : public ::testing::Test {
             .ok());
   }
   void Register(const std::string& area) {
-    v1::PlanEvent event;
+    stored::PlanEvent event;
     event.mutable_area_registered()->set_area_id(area);
     event.mutable_area_registered()->set_title("Area " + area);
     event.mutable_area_registered()->set_support_area("3.1");
     Append(area, event);
   }
   void Report(const std::string& area, int n) {
-    v1::PlanEvent event;
-    v1::StatusReport& report =
+    stored::PlanEvent event;
+    stored::StatusReport& report =
         *event.mutable_status_reported()->mutable_report();
-    report.set_phase(v1::PHASE_IN_PROGRESS);
-    report.set_health(n % 2 ? v1::HEALTH_AT_RISK : v1::HEALTH_ON_TRACK);
+    report.set_phase(stored::PHASE_IN_PROGRESS);
+    report.set_health(n % 2 ? stored::HEALTH_AT_RISK : stored::HEALTH_ON_TRACK);
     report.set_narrative(absl::StrCat("report ", n));
     Append(area, event);
   }
@@ -96,9 +96,9 @@ TEST_F(AreaStateCacheTest, ForgetFoldsARedactedAreaFromTheStartAgain) {
   Report("A", 1);
   ASSERT_EQ(cache.Fold(*log_, "A")->latest_report().narrative(), "report 1");
   // Redacted behind the cache: same version, other payload.
-  v1::PlanEvent scrubbed;
+  stored::PlanEvent scrubbed;
   scrubbed.mutable_status_reported()->mutable_report()->set_phase(
-      v1::PHASE_IN_PROGRESS);
+      stored::PHASE_IN_PROGRESS);
   ASSERT_TRUE(
       log_->Redact({.position = 2,
                     .tombstone = domain::EncodeEvent(scrubbed).payload,

@@ -10,12 +10,13 @@
 #include "absl/strings/str_cat.h"
 #include "common/sync.h"
 #include "domain/evolve.h"
+#include "domain/stored_twin.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "projections/area_state_projection.h"
 #include "projections/history_projection.h"
-#include "projections/stream_fold.h"
 #include "projections/runner.h"
+#include "projections/stream_fold.h"
 #include "services/plan_command_handler.h"
 #include "services/plan_queries.h"
 #include "tests/temp_dir.h"
@@ -175,9 +176,9 @@ class Driver {
 
 // Every area's state after the log's first `up_to` events, folded here
 // independently of the projections and of time travel.
-std::map<std::string, v1::AreaState> FoldLog(const eventstore::EventStore& log,
-                                             uint64_t up_to) {
-  std::map<std::string, v1::AreaState> areas;
+std::map<std::string, stored::AreaState> FoldLog(
+    const eventstore::EventStore& log, uint64_t up_to) {
+  std::map<std::string, stored::AreaState> areas;
   for (uint64_t from = 1; from != 0 && from <= up_to;) {
     auto page = log.ReadAll({.from_position = from, .limit = 1000});
     EXPECT_TRUE(page.ok());
@@ -227,18 +228,19 @@ TEST_P(PropertyTest, ProjectionsAndTimeTravelEqualAFreshFoldOfTheLog) {
   services::PlanQueries queries(log->get(), areas->get(), history->get());
 
   // Every projection equals a fresh fold of the whole log.
-  const std::map<std::string, v1::AreaState> folded = FoldLog(**log, head);
+  const std::map<std::string, stored::AreaState> folded = FoldLog(**log, head);
   ASSERT_FALSE(folded.empty());
   for (const auto& [area_id, fold] : folded) {
     // As the queries present it: an area without a plan is named
     // areas/<id>.
-    v1::AreaState expected = fold;
+    stored::AreaState expected = fold;
     expected.set_name(absl::StrCat("areas/", area_id));
     v1::GetAreaRequest request;
     request.set_area_id(area_id);
     auto answer = queries.GetArea(request);
     ASSERT_TRUE(answer.ok()) << answer.status();
-    EXPECT_TRUE(MessageDifferencer::Equals(answer->area(), expected))
+    EXPECT_TRUE(MessageDifferencer::Equals(
+        domain::Twin<stored::AreaState>(answer->area()), expected))
         << area_id << "\nprojection: " << answer->area().ShortDebugString()
         << "\nfold:       " << expected.ShortDebugString();
 
@@ -273,7 +275,7 @@ TEST_P(PropertyTest, ProjectionsAndTimeTravelEqualAFreshFoldOfTheLog) {
   std::mt19937 random(seed);
   for (int i = 0; i < 25; ++i) {
     const uint64_t p = 1 + random() % head;
-    const std::map<std::string, v1::AreaState> at_p = FoldLog(**log, p);
+    const std::map<std::string, stored::AreaState> at_p = FoldLog(**log, p);
     for (const auto& [area_id, ignored] : folded) {
       v1::GetAreaRequest request;
       request.set_area_id(area_id);
@@ -285,9 +287,10 @@ TEST_P(PropertyTest, ProjectionsAndTimeTravelEqualAFreshFoldOfTheLog) {
         continue;
       }
       ASSERT_TRUE(answer.ok()) << answer.status();
-      v1::AreaState expected = it->second;
+      stored::AreaState expected = it->second;
       expected.set_name(absl::StrCat("areas/", area_id));
-      EXPECT_TRUE(MessageDifferencer::Equals(answer->area(), expected))
+      EXPECT_TRUE(MessageDifferencer::Equals(
+          domain::Twin<stored::AreaState>(answer->area()), expected))
           << area_id << " at " << p;
     }
   }

@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "eventstore/record_format.h"
 #include "gtest/gtest.h"
-#include "plantrail/v1/plan.pb.h"
+#include "plantrail/stored/plan.pb.h"
 #include "tests/temp_dir.h"
 
 namespace plantrail::projections {
@@ -389,8 +389,9 @@ class StagingProjection final : public Projection {
   std::string name() const override { return "staging"; }
   absl::Status Apply(const eventstore::RecordedEvent& event,
                      StateWriter& state) override {
-    absl::StatusOr<v1::AreaState*> counter = StagedMessage<v1::AreaState>(
-        state, absl::StrCat("k", event.position % 3));
+    absl::StatusOr<stored::AreaState*> counter =
+        StagedMessage<stored::AreaState>(state,
+                                         absl::StrCat("k", event.position % 3));
     if (!counter.ok()) return counter.status();
     (*counter)->set_version((*counter)->version() + 1);
     return absl::OkStatus();
@@ -399,7 +400,7 @@ class StagingProjection final : public Projection {
 
 uint64_t Counted(const StateReader& reader, int key) {
   auto bytes = reader.Get(absl::StrCat("k", key));
-  v1::AreaState counter;
+  stored::AreaState counter;
   if (bytes.ok() && bytes->has_value()) counter.ParseFromString(**bytes);
   return counter.version();
 }

@@ -87,8 +87,8 @@ class RedactionMetadataTest : public ::testing::Test {
   // `fingerprint`.
   uint64_t Register(const std::string& area_id,
                     const std::string& fingerprint) {
-    v1::PlanEvent event;
-    v1::AreaRegistered& registered = *event.mutable_area_registered();
+    stored::PlanEvent event;
+    stored::AreaRegistered& registered = *event.mutable_area_registered();
     registered.set_area_id(area_id);
     registered.set_title("Lönehantering");
     registered.set_rationale("Ask Anna Svensson, 070-123 45 67");
