@@ -91,7 +91,7 @@ void Build(const benchmark::State&) {
   }
   world->projection_seconds = absl::ToDoubleSeconds(absl::Now() - start);
   world->queries = std::make_unique<services::PlanQueries>(
-      world->log.get(), world->areas.get(), world->history.get());
+      world->log.get(), world->areas.get(), world->history.get(), nullptr);
   // A token halfway through the history.
   v1::GetHistoryRequest request;
   request.set_area_id(kArea);

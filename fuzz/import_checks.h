@@ -70,14 +70,14 @@ class MemoryPlanView : public plan_import::PlanView {
           }
           using T = std::decay_t<decltype(request)>;
           if constexpr (std::is_same_v<T, v1::RecordDecisionRequest>) {
-            absl::StatusOr<v1::PlanEvent> event =
+            absl::StatusOr<stored::PlanEvent> event =
                 domain::Decide(snapshot.decision, request, facts);
             if (!event.ok()) return event.status();
             domain::EvolveDecision(snapshot.decision, *event,
                                    {.version = snapshot.decision.version() + 1,
                                     .recorded_at = now});
           } else {
-            absl::StatusOr<v1::PlanEvent> event =
+            absl::StatusOr<stored::PlanEvent> event =
                 domain::Decide(snapshot.area, request, facts);
             if (!event.ok()) return event.status();
             domain::EvolveArea(

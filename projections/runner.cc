@@ -57,6 +57,18 @@ std::shared_ptr<const StateReader> ProjectionRunner::Live() const {
   return live->Reader();
 }
 
+ProjectionRunner::LiveState ProjectionRunner::LiveWithApplied() const {
+  std::shared_ptr<StateCopy> live;
+  uint64_t applied;
+  {
+    MutexLock lock(&mu_);
+    live = live_;
+    applied = checkpoint_;
+  }
+  // Taken after `applied` was read: it holds at least that much.
+  return LiveState{.reader = live->Reader(), .applied = applied};
+}
+
 void ProjectionRunner::WhenApplied(
     uint64_t position, absl::Time deadline,
     absl::AnyInvocable<void(absl::Status) &&> done) {

@@ -87,6 +87,15 @@ class ProjectionRunner {
 
   // The committed live state, pinned: safe to use across a rebuild.
   std::shared_ptr<const StateReader> Live() const;
+  // The live state with the last position applied to it, which may be
+  // ahead of reader->checkpoint(): events that wrote nothing to this
+  // projection move its checkpoint in memory only. The reader holds every
+  // event up to `applied` (and perhaps a few more).
+  struct LiveState {
+    std::shared_ptr<const StateReader> reader;
+    uint64_t applied = 0;
+  };
+  LiveState LiveWithApplied() const;
 
   // `done` runs once the live copy has applied `position` (OK), or at
   // `deadline` (kDeadlineExceeded), or when the runner stops or fails. It

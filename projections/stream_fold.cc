@@ -2,8 +2,10 @@
 
 #include "absl/strings/match.h"
 #include "common/status_macros.h"
+#include "domain/area_schedule.h"
 #include "domain/event_codec.h"
 #include "domain/streams.h"
+#include "domain/timestamps.h"
 
 namespace plantrail::projections {
 namespace {
@@ -67,6 +69,45 @@ absl::StatusOr<stored::AreaState> FoldAreaAfter(
     stored::AreaState state) {
   return Fold<stored::AreaState>(log, domain::AreaStream(qualified_id),
                                  domain::EvolveArea, nullptr, std::move(state));
+}
+
+absl::StatusOr<AreaWindow> FoldAreaWindow(const eventstore::EventStore& log,
+                                          absl::string_view qualified_id,
+                                          const EventFilter& at_start,
+                                          const EventFilter& at_end) {
+  AreaWindow window;
+  const std::string stream_id = domain::AreaStream(qualified_id);
+  for (uint64_t from = 1; from != 0;) {
+    absl::StatusOr<eventstore::StreamPage> page = log.ReadStream(
+        {.stream_id = stream_id, .from_version = from, .limit = 1000});
+    if (absl::IsNotFound(page.status())) return window;
+    PLANTRAIL_RETURN_IF_ERROR(page.status());
+    for (const eventstore::RecordedEvent& recorded : page->events) {
+      PLANTRAIL_ASSIGN_OR_RETURN(std::optional<PlanEventRecord> record,
+                                 DecodePlanEvent(recorded));
+      if (!record) continue;
+      if (at_start(*record)) {
+        domain::EvolveArea(window.start, record->event, record->context);
+      }
+      if (at_end(*record)) {
+        domain::EvolveArea(window.end, record->event, record->context);
+      }
+    }
+    from = page->next_version;
+  }
+  return window;
+}
+
+absl::CivilDay BusinessDay(const PlanEventRecord& record) {
+  if (record.event.has_area_registered()) return absl::CivilDay::min();
+  if (record.event.has_status_reported() &&
+      record.event.status_reported().report().has_reported_on()) {
+    if (auto day = domain::FirstDayOf(
+            record.event.status_reported().report().reported_on())) {
+      return *day;
+    }
+  }
+  return domain::UtcDay(record.context.recorded_at);
 }
 
 absl::StatusOr<stored::DecisionState> FoldDecision(

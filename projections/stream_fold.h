@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
 #include "domain/evolve.h"
 #include "domain/metadata_keys.h"
 #include "eventstore/event_store.h"
@@ -47,6 +48,24 @@ absl::StatusOr<stored::AreaState> FoldArea(
 absl::StatusOr<stored::AreaState> FoldAreaAfter(
     const eventstore::EventStore& log, absl::string_view qualified_id,
     stored::AreaState state);
+// The area at both ends of a window, from one read of its stream: `start`
+// folds the events `at_start` includes, `end` those `at_end` includes.
+struct AreaWindow {
+  stored::AreaState start;
+  stored::AreaState end;
+};
+absl::StatusOr<AreaWindow> FoldAreaWindow(const eventstore::EventStore& log,
+                                          absl::string_view qualified_id,
+                                          const EventFilter& at_start,
+                                          const EventFilter& at_end);
+
+// The day an event speaks for: a status report's reported_on (its first
+// day), else the day it was recorded (UTC). A registration is of no day
+// (absl::CivilDay::min()): an area exists from its registration whenever
+// that was recorded, so that history imported later can be viewed as of its
+// own dates. GetArea's business_date and GetChanges' business basis.
+absl::CivilDay BusinessDay(const PlanEventRecord& record);
+
 absl::StatusOr<stored::DecisionState> FoldDecision(
     const eventstore::EventStore& log, absl::string_view qualified_id);
 absl::StatusOr<stored::PlanState> FoldPlan(const eventstore::EventStore& log,

@@ -32,6 +32,7 @@
 #include "projections/history_projection.h"
 #include "projections/stream_fold.h"
 #include "services/page_token.h"
+#include "services/plan_index.h"
 
 namespace plantrail::services {
 namespace {
@@ -54,50 +55,10 @@ constexpr uint64_t kDependencyWorkSteps = 2'000'000;
 constexpr int kMaxDependencyLinks = 5'000;
 constexpr int kMaxDependencyCycles = 100;
 
-absl::StatusOr<std::optional<PlanDate>> ParseFilterDate(
-    absl::string_view field, absl::string_view text) {
-  if (text.empty()) return std::nullopt;
-  absl::StatusOr<PlanDate> date = PlanDate::Parse(text);
-  if (!date.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": ", date.status().message()));
-  }
-  return *std::move(date);
-}
-
-// The business day of an event, for time travel by business date. An area
-// exists from its registration whenever that was recorded, so that history
-// imported later can be viewed as of its own dates.
-absl::CivilDay BusinessDay(const projections::PlanEventRecord& record) {
-  if (record.event.has_area_registered()) return absl::CivilDay::min();
-  if (record.event.has_status_reported() &&
-      record.event.status_reported().report().has_reported_on()) {
-    if (auto day = domain::FirstDayOf(
-            record.event.status_reported().report().reported_on())) {
-      return *day;
-    }
-  }
-  return domain::UtcDay(record.context.recorded_at);
-}
-
 absl::Time LastActivity(const stored::AreaState& area) {
   return domain::FromTimestamp(area.has_latest_report_recorded_at()
                                    ? area.latest_report_recorded_at()
                                    : area.registered_at());
-}
-
-template <typename Message>
-absl::StatusOr<std::vector<Message>> ScanAll(
-    const projections::StateReader& reader, absl::string_view prefix) {
-  PLANTRAIL_ASSIGN_OR_RETURN(auto entries, reader.Scan(prefix, "", ~size_t{0}));
-  std::vector<Message> messages(entries.size());
-  for (size_t i = 0; i < entries.size(); ++i) {
-    if (!messages[i].ParseFromString(entries[i].second)) {
-      return absl::DataLossError(
-          absl::StrCat("stored ", entries[i].first, " does not parse"));
-    }
-  }
-  return messages;
 }
 
 void Count(const stored::AreaState& area, absl::Time now, absl::CivilDay today,
@@ -134,68 +95,6 @@ void Count(const stored::AreaState& area, absl::Time now, absl::CivilDay today,
       }
     }
   }
-}
-
-// The plans as the projection holds them, and which holds the unplanned
-// areas; read per query (a server has few plans).
-struct PlanIndex {
-  std::map<std::string, stored::PlanState> plans;
-  std::string holder;
-
-  // The plans the caller may see; empty: all, and areas without a plan.
-  std::vector<std::string> visible;
-
-  // The plan an area (or decision) of `plan_id` (as stored) belongs to.
-  const std::string& EffectivePlan(const std::string& plan_id) const {
-    return plan_id.empty() ? holder : plan_id;
-  }
-  // Whether the caller may see what belongs to `plan_id` (effective).
-  bool Sees(const std::string& plan_id) const {
-    return visible.empty() ||
-           (!plan_id.empty() && std::find(visible.begin(), visible.end(),
-                                          plan_id) != visible.end());
-  }
-  // PERMISSION_DENIED for a plan the caller may not see.
-  absl::Status RequireVisible(const std::string& plan_id) const {
-    if (Sees(plan_id)) return absl::OkStatus();
-    return absl::PermissionDeniedError(absl::StrCat(
-        "plan_id: ",
-        plan_id.empty() ? std::string("areas without a plan are")
-                        : absl::StrCat("plan \"", plan_id, "\" is"),
-        " outside the caller's plans (", absl::StrJoin(visible, ", "),
-        ") [rule: plan-scope]"));
-  }
-};
-
-absl::StatusOr<PlanIndex> LoadPlans(const projections::StateReader& reader,
-                                    const std::vector<std::string>& visible) {
-  PLANTRAIL_ASSIGN_OR_RETURN(
-      std::vector<stored::PlanState> plans,
-      ScanAll<stored::PlanState>(reader, projections::kPlanKeyPrefix));
-  PlanIndex index;
-  index.visible = visible;
-  for (stored::PlanState& plan : plans) {
-    if (plan.plan_id().empty()) continue;  // an unknown event's trace
-    plan.set_name(absl::StrCat("plans/", plan.plan_id()));
-    if (plan.holds_unplanned()) index.holder = plan.plan_id();
-    std::string id = plan.plan_id();
-    index.plans.emplace(std::move(id), std::move(plan));
-  }
-  return index;
-}
-
-std::string AreaName(absl::string_view plan_id, absl::string_view area_id) {
-  return plan_id.empty() ? absl::StrCat("areas/", area_id)
-                         : absl::StrCat("plans/", plan_id, "/areas/", area_id);
-}
-
-// An area as the contract shows it: with its plan (the holder's, for an
-// area recorded without one) and its resource name. `Area` is the stored
-// state or its API twin.
-template <typename Area>
-void Present(const PlanIndex& plans, Area& area) {
-  area.set_plan_id(plans.EffectivePlan(area.plan_id()));
-  area.set_name(AreaName(area.plan_id(), area.area_id()));
 }
 
 // Where one area lives: the plan it was asked in (resolved), and its
@@ -244,19 +143,6 @@ absl::StatusOr<AreaAddress> Locate(const PlanIndex& plans,
   return address;
 }
 
-// A listing's plan filter: empty for every plan, else a known plan.
-absl::Status CheckPlanFilter(const PlanIndex& plans,
-                             absl::string_view plan_id) {
-  if (plan_id.empty()) return absl::OkStatus();
-  PLANTRAIL_RETURN_IF_ERROR(domain::CheckPlanId("plan_id", plan_id));
-  PLANTRAIL_RETURN_IF_ERROR(plans.RequireVisible(std::string(plan_id)));
-  if (!plans.plans.contains(std::string(plan_id))) {
-    return absl::NotFoundError(
-        absl::StrCat("plan_id: plan \"", plan_id, "\" is not registered"));
-  }
-  return absl::OkStatus();
-}
-
 // The areas of `all` changed since `snapshot`, in their order, as they
 // were there (version 0: registered since).
 absl::StatusOr<std::vector<stored::AreaState>> AreasAt(
@@ -271,16 +157,10 @@ absl::StatusOr<std::vector<stored::AreaState>> AreasAt(
           " areas changed since the listing's first page (position ", snapshot,
           "); start again without a token"));
     }
-    const std::string& plan_id = plans.EffectivePlan(area.plan_id());
-    const auto plan = plans.plans.find(plan_id);
-    const bool unplanned_names =
-        plan_id.empty() ||
-        (plan != plans.plans.end() && plan->second.holds_unplanned());
     PLANTRAIL_ASSIGN_OR_RETURN(
         stored::AreaState then,
         projections::FoldArea(
-            log,
-            domain::QualifiedId(unplanned_names ? "" : plan_id, area.area_id()),
+            log, plans.QualifiedIdOf(area.plan_id(), area.area_id()),
             [snapshot](const projections::PlanEventRecord& record) {
               return record.context.position <= snapshot;
             }));
@@ -294,8 +174,13 @@ absl::StatusOr<std::vector<stored::AreaState>> AreasAt(
 PlanQueries::PlanQueries(const eventstore::EventStore* log,
                          projections::ProjectionRunner* areas,
                          projections::ProjectionRunner* history,
+                         projections::ProjectionRunner* changes,
                          std::function<absl::Time()> now)
-    : log_(log), areas_(areas), history_(history), now_(std::move(now)) {}
+    : log_(log),
+      areas_(areas),
+      history_(history),
+      changes_(changes),
+      now_(std::move(now)) {}
 
 absl::StatusOr<v1::GetAreaResponse> PlanQueries::GetArea(
     const v1::GetAreaRequest& request,
@@ -352,7 +237,7 @@ absl::StatusOr<v1::GetAreaResponse> PlanQueries::GetArea(
       }
       const absl::CivilDay cutoff = *date->last_day();
       include = [cutoff](const auto& record) {
-        return BusinessDay(record) <= cutoff;
+        return projections::BusinessDay(record) <= cutoff;
       };
       point = absl::StrCat("business date ", request.business_date());
       break;

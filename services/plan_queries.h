@@ -28,9 +28,12 @@ namespace plantrail::services {
 // of listings across plans.
 class PlanQueries {
  public:
+  // `changes` (the ChangesProjection's runner) may be null: GetChanges is
+  // then FAILED_PRECONDITION.
   PlanQueries(
       const eventstore::EventStore* log, projections::ProjectionRunner* areas,
       projections::ProjectionRunner* history,
+      projections::ProjectionRunner* changes,
       std::function<absl::Time()> now = [] { return absl::Now(); });
 
   absl::StatusOr<v1::ListPlansResponse> ListPlans(
@@ -66,7 +69,15 @@ class PlanQueries {
       std::function<absl::Status()> keep_going = nullptr,
       const std::vector<std::string>& plans = {}) const;
 
+  // The areas a window touched come from the changes projection's index;
+  // only their streams are read, each once. The answer is as of one log
+  // position, the older of the two projections' checkpoints.
+  absl::StatusOr<v1::GetChangesResponse> GetChanges(
+      const v1::GetChangesRequest& request,
+      const std::vector<std::string>& plans = {}) const;
+
   projections::ProjectionRunner* areas() const { return areas_; }
+  projections::ProjectionRunner* changes() const { return changes_; }
   projections::ProjectionRunner* history() const { return history_; }
 
  private:
@@ -80,6 +91,7 @@ class PlanQueries {
   const eventstore::EventStore* const log_;
   projections::ProjectionRunner* const areas_;
   projections::ProjectionRunner* const history_;
+  projections::ProjectionRunner* const changes_;
   const std::function<absl::Time()> now_;
 
   struct ParsedAreas {

@@ -107,6 +107,19 @@ grpc::ServerUnaryReactor* PlanQueryService::GetPortfolio(
                 });
 }
 
+grpc::ServerUnaryReactor* PlanQueryService::GetChanges(
+    grpc::CallbackServerContext* context, const v1::GetChangesRequest* request,
+    v1::GetChangesResponse* response) {
+  // min_position waits for the index; the query answers as of the older of
+  // it and the area states.
+  projections::ProjectionRunner* runner =
+      queries_->changes() != nullptr ? queries_->changes() : queries_->areas();
+  return Answer("GetChanges", context, *request, response, runner,
+                [this](const auto& r, const auto& plans) {
+                  return queries_->GetChanges(r, plans);
+                });
+}
+
 grpc::ServerUnaryReactor* PlanQueryService::GetDependencies(
     grpc::CallbackServerContext* context,
     const v1::GetDependenciesRequest* request,

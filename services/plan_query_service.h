@@ -41,6 +41,10 @@ class PlanQueryService final : public v1::PlanQueries::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::ListDecisionsRequest* request,
       v1::ListDecisionsResponse* response) override;
+  grpc::ServerUnaryReactor* GetChanges(
+      grpc::CallbackServerContext* context,
+      const v1::GetChangesRequest* request,
+      v1::GetChangesResponse* response) override;
   grpc::ServerUnaryReactor* GetPortfolio(
       grpc::CallbackServerContext* context,
       const v1::GetPortfolioRequest* request,

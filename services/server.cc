@@ -14,6 +14,7 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "projections/area_state_projection.h"
+#include "projections/changes_projection.h"
 #include "projections/history_projection.h"
 #include "services/backup.h"
 #include "services/decode_errors.h"
@@ -130,8 +131,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
       projections::ProjectionRunner::Start(
           server->store_.get(), server->projection_store_.get(),
           std::make_unique<projections::HistoryProjection>(), runner_options));
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      server->changes_,
+      projections::ProjectionRunner::Start(
+          server->store_.get(), server->projection_store_.get(),
+          std::make_unique<projections::ChangesProjection>(), runner_options));
   server->queries_ = std::make_unique<PlanQueries>(
-      server->store_.get(), server->area_state_.get(), server->history_.get());
+      server->store_.get(), server->area_state_.get(), server->history_.get(),
+      server->changes_.get());
   PLANTRAIL_ASSIGN_OR_RETURN(server->tokens_,
                              TokenRegistry::Open(server->store_.get()));
   if (server->tokens_->empty()) {
@@ -164,7 +171,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   server->admin_service_ = std::make_unique<AdminService>(
       server->store_.get(),
       std::vector<projections::ProjectionRunner*>{server->area_state_.get(),
-                                                  server->history_.get()},
+                                                  server->history_.get(),
+                                                  server->changes_.get()},
       server->subscriptions_.get(), server->tokens_.get(),
       server->authorizer_.get(), server->signing_key_.get(), options.data_dir,
       [handler = server->command_handler_.get()](const std::string& stream) {
@@ -243,6 +251,7 @@ void Server::Shutdown(absl::Duration grace) {
   // their own deadlines.
   area_state_->Stop();
   history_->Stop();
+  changes_->Stop();
   subscriptions_->EndAll();
   // Waits for in-flight calls; appends among them finish when their commit
   // group does, because the store's writer keeps running until the store is
@@ -262,6 +271,7 @@ void Server::Shutdown(absl::Duration grace) {
   queries_.reset();
   area_state_.reset();
   history_.reset();
+  changes_.reset();
   projection_store_.reset();
   store_.reset();
   rpc_observer_.reset();

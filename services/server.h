@@ -108,6 +108,7 @@ class Server {
   std::unique_ptr<projections::ProjectionStore> projection_store_;
   std::unique_ptr<projections::ProjectionRunner> area_state_;
   std::unique_ptr<projections::ProjectionRunner> history_;
+  std::unique_ptr<projections::ProjectionRunner> changes_;
   std::unique_ptr<PlanQueries> queries_;
   std::unique_ptr<PlanQueryService> query_service_;
   std::unique_ptr<SubscriptionHub> subscriptions_;

@@ -210,7 +210,8 @@ std::string Server::RenderMetrics() const {
          return r.state == RunnerStatus::State::kFailed ? 1.0 : 0.0;
        }},
   };
-  const RunnerStatus runners[] = {area_state_->Status(), history_->Status()};
+  const RunnerStatus runners[] = {area_state_->Status(), history_->Status(),
+                                  changes_->Status()};
   for (const ProjectionFamily& family : kProjectionFamilies) {
     out.Family(family.name, family.type, family.help);
     for (const RunnerStatus& runner : runners) {

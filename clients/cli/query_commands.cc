@@ -1,5 +1,5 @@
 // The commands that read the plan: area show and list, history, portfolio,
-// deps, decision list. Each waits for the log's head as of the call
+// deps, changes, decision list. Each waits for the log's head as of the call
 // (min_position), so what a command just wrote, from any process, is seen.
 #include <memory>
 #include <optional>
@@ -438,6 +438,140 @@ void AddDeps(CLI::App& app, Context& context) {
   });
 }
 
+// One area's changes in a window, in the plan's words, a line each.
+std::vector<std::string> ChangeLines(const v1::AreaChange& change) {
+  std::vector<std::string> lines;
+  // A new area's moves are from nothing: its state says more.
+  if (change.registered()) {
+    lines.push_back(absl::StrCat("registered: ", domain::Words(change.phase()),
+                                 ", ", domain::Words(change.health())));
+  } else if (change.phase_before() != change.phase_after()) {
+    lines.push_back(
+        absl::StrCat("phase: ", domain::Words(change.phase_before()), " -> ",
+                     domain::Words(change.phase_after())));
+  }
+  if (!change.registered() && change.health_before() != change.health_after()) {
+    lines.push_back(
+        absl::StrCat("health: ", domain::Words(change.health_before()), " -> ",
+                     domain::Words(change.health_after())));
+  }
+  if (change.end_moved_days() != 0) {
+    lines.push_back(absl::StrCat("planned end: ", DateText(change.end_before()),
+                                 " -> ", DateText(change.end_after()), " (",
+                                 change.end_moved_days() > 0 ? "+" : "",
+                                 change.end_moved_days(), " days)"));
+  }
+  if (change.has_slip_days_against_baseline() &&
+      change.slip_days_against_baseline() != 0) {
+    lines.push_back(
+        absl::StrCat("against the baseline: ",
+                     change.slip_days_against_baseline() > 0 ? "+" : "",
+                     change.slip_days_against_baseline(), " days"));
+  }
+  for (const v1::Dependency& added : change.dependencies_added()) {
+    lines.push_back(absl::StrCat("dependency added: ", DependencyText(added)));
+  }
+  for (const v1::Dependency& removed : change.dependencies_removed()) {
+    lines.push_back(
+        absl::StrCat("dependency removed: ", DependencyText(removed)));
+  }
+  if (change.closed()) {
+    lines.push_back(absl::StrCat("closed: ", domain::Words(change.outcome())));
+  }
+  if (change.reopened()) lines.push_back("reopened");
+  if (change.status_reports() > 0) {
+    lines.push_back(absl::StrCat(
+        "status reports: ", change.status_reports(),
+        change.has_latest_report() &&
+                !change.latest_report().narrative().empty()
+            ? absl::StrCat(" (latest: \"", change.latest_report().narrative(),
+                           "\")")
+            : ""));
+  }
+  if (change.corrected_entries() > 0) {
+    lines.push_back(
+        absl::StrCat("entries corrected: ", change.corrected_entries()));
+  }
+  for (const v1::DecisionRef& decision : change.decisions()) {
+    lines.push_back(absl::StrCat(
+        "decision ", decision.decision_id(),
+        decision.decided_on().text().empty()
+            ? ""
+            : absl::StrCat(" of ", DateText(decision.decided_on())),
+        decision.body().empty() ? "" : absl::StrCat(" (", decision.body(), ")"),
+        ": ", decision.title()));
+  }
+  return lines;
+}
+
+void AddChanges(CLI::App& app, Context& context) {
+  struct Flags {
+    std::string since, until, basis = "recorded", support_area;
+  };
+  auto flags = std::make_shared<Flags>();
+  CLI::App* command = app.add_subcommand(
+      "changes",
+      "What changed between two dates: per area and in sum (for a council "
+      "meeting)");
+  command
+      ->add_option("--since", flags->since,
+                   "The first day (2024-03-01; 2024-03 or VT24: their "
+                   "first day)")
+      ->required();
+  command->add_option("--until", flags->until,
+                      "The last day, inclusive (default: today, UTC)");
+  command
+      ->add_option("--basis", flags->basis,
+                   "recorded: when the ledger recorded each change "
+                   "(default); business: the date it speaks for")
+      ->check(CLI::IsMember({"recorded", "business"}));
+  command->add_option("--support-area", flags->support_area,
+                      "Only this support area");
+  command->footer(
+      "Examples:\n  plantrail changes --since 2024-03-01\n"
+      "  plantrail changes --since 2018-01-11 --until 2018-06-30 --basis "
+      "business --plan pitea-2017");
+  context.Action(command, [&context, flags]() -> absl::Status {
+    v1::GetChangesRequest request;
+    request.set_plan_id(context.plan);
+    request.set_since(flags->since);
+    request.set_until(flags->until);
+    request.set_support_area(flags->support_area);
+    request.set_basis(flags->basis == "business" ? v1::CHANGE_BASIS_BUSINESS
+                                                 : v1::CHANGE_BASIS_RECORDED);
+    PLANTRAIL_ASSIGN_OR_RETURN(Client * client, AtHead(context, request));
+    v1::GetChangesResponse response;
+    PLANTRAIL_RETURN_IF_ERROR(
+        client->Call(&Stub::GetChanges, client->queries(), request, response));
+    if (context.json) {
+      context.PrintJson(response);
+      return absl::OkStatus();
+    }
+    std::ostream& out = context.out();
+    out << "changes from " << response.since() << " to " << response.until()
+        << " by "
+        << (response.basis() == v1::CHANGE_BASIS_BUSINESS ? "business date"
+                                                          : "recorded time")
+        << " (log position " << response.position() << ")\n";
+    for (const v1::AreaChange& change : response.areas()) {
+      out << "\n"
+          << AreaLabel(context.plan, change.plan_id(), change.area_id()) << "  "
+          << change.title() << "\n";
+      for (const std::string& line : ChangeLines(change)) {
+        out << "  " << line << "\n";
+      }
+    }
+    const v1::ChangesSummary& sum = response.summary();
+    out << "\n"
+        << sum.areas() << " areas: " << sum.areas_changed() << " changed, "
+        << sum.slipped() << " slipped, " << sum.newly_at_risk()
+        << " newly at risk, " << sum.newly_off_track() << " newly off track, "
+        << sum.completed() << " completed, " << sum.silent()
+        << " silent (open, no report); " << sum.decisions() << " decisions\n";
+    return absl::OkStatus();
+  });
+}
+
 void AddListDecisions(CLI::App* decision, Context& context) {
   struct Flags {
     std::string area, body, from, to;
@@ -535,6 +669,7 @@ void AddQueryCommands(CLI::App& app, Context& context) {
   AddHistory(app, context);
   AddPortfolio(app, context);
   AddDeps(app, context);
+  AddChanges(app, context);
   AddListDecisions(Group(app, "decision", ""), context);
 }
 

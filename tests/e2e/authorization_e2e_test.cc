@@ -67,6 +67,7 @@ const std::map<std::string, std::set<std::string>>& Policy() {
       {"PlanQueries/GetHistory", {"admin", "planner", "auditor", "reader"}},
       {"PlanQueries/ListDecisions", {"admin", "planner", "auditor", "reader"}},
       {"PlanQueries/GetPortfolio", {"admin", "planner", "auditor", "reader"}},
+      {"PlanQueries/GetChanges", {"admin", "planner", "auditor", "reader"}},
       {"PlanQueries/GetDependencies",
        {"admin", "planner", "auditor", "reader"}},
       {"Admin/Verify", {"admin", "auditor"}},
@@ -538,6 +539,21 @@ TEST_F(AuthorizationE2eTest, AReaderLimitedToAPlanSeesOnlyIt) {
   EXPECT_EQ(queries->ListAreas(as_nils(list_areas).get(), list_areas, &areas)
                 .error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
+  // What changed: across plans only plan A's area; plan B's refused.
+  v1::GetChangesRequest get_changes;
+  get_changes.set_since("2000-01-01");
+  v1::GetChangesResponse changes;
+  ASSERT_TRUE(
+      queries->GetChanges(as_nils(get_changes).get(), get_changes, &changes)
+          .ok());
+  ASSERT_EQ(changes.areas_size(), 1);
+  EXPECT_EQ(changes.areas(0).name(), "plans/plan-a/areas/1");
+  EXPECT_EQ(changes.summary().areas(), 1u);
+  get_changes.set_plan_id("plan-b");
+  const grpc::Status changes_b =
+      queries->GetChanges(as_nils(get_changes).get(), get_changes, &changes);
+  EXPECT_EQ(changes_b.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(changes_b.error_message(), HasSubstr("[rule: plan-scope]"));
 
   // Below the plans, the log too: plan B's streams are not read, and
   // ReadAll leaves every event but plan A's out.

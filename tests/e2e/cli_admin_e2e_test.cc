@@ -124,10 +124,11 @@ TEST_F(CliTest, AdminProjectionsRebuildVerifyAndStats) {
   const uint64_t head = Head();
 
   const std::vector<std::string> table = Lines(RunOk({"admin", "projections"}));
-  ASSERT_THAT(table, SizeIs(3));
+  ASSERT_THAT(table, SizeIs(4));
   EXPECT_THAT(table[0], MatchesRegex("NAME +STATE +CHECKPOINT +HEAD +LAG +"
                                      "GENERATION +REBUILT TO +ERROR"));
   EXPECT_THAT(table, Contains(MatchesRegex("area_state +running +[0-9]+ .*")));
+  EXPECT_THAT(table, Contains(MatchesRegex("changes +running +[0-9]+ .*")));
   EXPECT_THAT(table, Contains(MatchesRegex("history +running +[0-9]+ .*")));
 
   // Each projection's status, by name.
@@ -185,7 +186,8 @@ TEST_F(CliTest, AdminProjectionsRebuildVerifyAndStats) {
                   "chain: ok, ", head, " events, head ", head,
                   ", head hash [0-9a-f]{64}\n"
                   "projection area_state: ok, checkpoint ",
-                  head, "\nprojection history: ok, checkpoint ", head, "\n")));
+                  head, "\nprojection history: ok, checkpoint ", head,
+                  "\nprojection changes: ok, checkpoint ", head, "\n")));
   json verified = RunJson({"admin", "verify"});
   EXPECT_EQ(verified["ok"], true);
   EXPECT_EQ(U64(verified["server"]["events_checked"]), head);

@@ -601,6 +601,76 @@ TEST_F(CliTest, HistoryLimitAndOrder) {
   EXPECT_LT(all.find("\"Third\""), all.find("\"First\""));
 }
 
+TEST_F(CliTest, ChangesSinceADayPerAreaAndInSum) {
+  const std::string sa = "SA changes";
+  // Yesterday (UTC): every change below is recorded in the window even if
+  // the test runs across midnight.
+  const std::string since = absl::FormatCivilTime(
+      absl::ToCivilDay(absl::Now(), absl::UTCTimeZone()) - 1);
+  Register("ch-1", sa, {"--start", "2024", "--end", "2030"});
+  Register("ch-2", sa, {"--end", "2030"});
+  Register("ch-3", sa, {"--end", "2030"});
+  Status("ch-1", "in progress", "at risk", "Supplier late");
+  RunJson({"reschedule", "ch-1", "--end", "2031", "--reason", "Budget"});
+  RunJson({"depend", "ch-1", "--on", "ch-2"});
+  RunJson({"close", "ch-2", "--outcome", "completed", "--reason", "Done"});
+  RunJson({"decision", "record", "CH-1", "--body", "Council", "--date",
+           "2024-03-01", "--title", "Keep going", "--areas", "ch-3"});
+
+  json changes = RunJson({"changes", "--since", since, "--support-area", sa});
+  EXPECT_EQ(changes["basis"], "CHANGE_BASIS_RECORDED");
+  EXPECT_EQ(changes["since"], since);
+  ASSERT_THAT(changes["areas"], SizeIs(3));
+  json& one = changes["areas"][0];
+  EXPECT_EQ(one["area_id"], "ch-1");
+  EXPECT_EQ(one["registered"], true);
+  EXPECT_EQ(one["phase_after"], "PHASE_IN_PROGRESS");
+  EXPECT_EQ(one["health_after"], "HEALTH_AT_RISK");
+  EXPECT_EQ(one["status_reports"], 1);
+  ASSERT_THAT(one["dependencies_added"], SizeIs(1));
+  EXPECT_EQ(one["dependencies_added"][0]["area_id"], "ch-2");
+  EXPECT_EQ(changes["areas"][1]["closed"], true);
+  EXPECT_EQ(changes["areas"][1]["outcome"], "OUTCOME_COMPLETED");
+  ASSERT_THAT(changes["areas"][2]["decisions"], SizeIs(1));
+  EXPECT_EQ(changes["areas"][2]["decisions"][0]["title"], "Keep going");
+  json& sum = changes["summary"];
+  EXPECT_EQ(sum["areas"], 3);
+  EXPECT_EQ(sum["areas_changed"], 3);
+  EXPECT_EQ(sum["completed"], 1);
+  EXPECT_EQ(sum["newly_at_risk"], 1);
+  // ch-3 is open and did not report.
+  EXPECT_EQ(sum["silent"], 1);
+
+  const std::string text =
+      RunOk({"changes", "--since", since, "--support-area", sa});
+  EXPECT_THAT(text, HasSubstr(absl::StrCat("changes from ", since)));
+  EXPECT_THAT(text, HasSubstr("by recorded time"));
+  EXPECT_THAT(text,
+              HasSubstr("\nch-1  Area ch-1\n  registered: in progress, at "
+                        "risk\n"));
+  EXPECT_THAT(text, HasSubstr("  dependency added: ch-2"));
+  EXPECT_THAT(text, HasSubstr("  closed: completed\n"));
+  EXPECT_THAT(text,
+              HasSubstr("  status reports: 1 (latest: \"Supplier late\")"));
+  EXPECT_THAT(text, HasSubstr("Council): Keep going"));
+  EXPECT_THAT(text, HasSubstr("3 areas: 3 changed, 0 slipped, 1 newly at risk, "
+                              "0 newly off track, 1 completed, 1 silent"));
+
+  // Before all of it: nothing changed then (and "tomorrow" is refused as a
+  // window ending before it starts).
+  json before = RunJson({"changes", "--since", "2020-01-01", "--until",
+                         "2020-12-31", "--support-area", sa});
+  EXPECT_THAT(before["areas"], SizeIs(0));
+  EXPECT_EQ(before["summary"]["areas"], 0);
+  const CliResult backwards =
+      Run({"changes", "--since", "2024-03-01", "--until", "2024-02-01"});
+  EXPECT_EQ(backwards.exit_code, 1) << backwards;
+  EXPECT_THAT(backwards.err, HasSubstr("[rule: window-order]"));
+  const CliResult bad_basis =
+      Run({"changes", "--since", "2024-03-01", "--basis", "sometimes"});
+  EXPECT_EQ(bad_basis.exit_code, 2) << bad_basis;
+}
+
 TEST_F(CliTest, PortfolioCountsPerSupportAreaAndOverall) {
   const std::string sa = "SA portfolio";
   Register("pf-1", sa, {"--end", "2099"});

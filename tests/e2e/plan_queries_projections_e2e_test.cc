@@ -124,14 +124,14 @@ TEST_F(PlanQueriesE2eTest, ShutdownReleasesQueriesWaitingForAPosition) {
 
 // --- Admin: projections ---------------------------------------------------
 
-TEST_F(PlanQueriesE2eTest, ListProjectionsShowsBothCaughtUp) {
+TEST_F(PlanQueriesE2eTest, ListProjectionsShowsEveryOneCaughtUp) {
   SeedPortfolio();
   const uint64_t head = HeadPosition();
   ASSERT_EQ(head, last_position_);
   WaitForProjections(head);
   const std::map<std::string, v1::ProjectionStatus> projections = Projections();
-  ASSERT_EQ(projections.size(), 2u);
-  for (const char* name : {"area_state", "history"}) {
+  ASSERT_EQ(projections.size(), 3u);
+  for (const char* name : {"area_state", "changes", "history"}) {
     SCOPED_TRACE(name);
     ASSERT_TRUE(projections.contains(name));
     const v1::ProjectionStatus& status = projections.at(name);

@@ -52,7 +52,8 @@ constexpr char kEventstoreValueHeaders[] =
 // on it (plantrail_services).
 constexpr char kServiceLogic[] =
     R"(^services/(backup|event_store_proto|page_token|plan_command_handler|)"
-    R"(plan_queries|principal|private_file|redactor|token_registry)\.(h|cc)$)";
+    R"(plan_changes|plan_index|plan_queries|principal|private_file|)"
+    R"(redactor|token_registry)\.(h|cc)$)";
 constexpr char kServicesEdge[] =
     R"(^services/(admin_service|authorizer|decode_errors|event_store_service|)"
     R"(grpc_status|plan_command_service|plan_query_service|rpc_observer|)"

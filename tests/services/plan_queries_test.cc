@@ -45,7 +45,8 @@ class PlanQueriesTest : public ::testing::Test {
     handler_ = std::make_unique<PlanCommandHandler>(log_.get(),
                                                     [this] { return now_; });
     queries_ = std::make_unique<PlanQueries>(
-        log_.get(), areas_.get(), history_.get(), [this] { return now_; });
+        log_.get(), areas_.get(), history_.get(), nullptr,
+        [this] { return now_; });
   }
 
   void TearDown() override {

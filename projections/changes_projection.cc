@@ -1,0 +1,53 @@
+#include "projections/changes_projection.h"
+
+#include <optional>
+
+#include "absl/strings/match.h"
+#include "common/status_macros.h"
+#include "domain/streams.h"
+#include "domain/timestamps.h"
+#include "eventstore/record_format.h"
+#include "projections/stream_fold.h"
+
+namespace plantrail::projections {
+
+std::string ChangeIndexPrefix(ChangeClock clock) {
+  return clock == ChangeClock::kRecorded ? "r" : "b";
+}
+
+std::string ChangeIndexKey(ChangeClock clock, absl::CivilDay day,
+                           uint64_t position) {
+  std::string key = ChangeIndexPrefix(clock);
+  // A registration's business day is CivilDay::min(), whose distance from
+  // 1970 does not fit in 64 bits: it is the first key of all.
+  const uint64_t encoded =
+      day == absl::CivilDay::min()
+          ? 0
+          : static_cast<uint64_t>(day - absl::CivilDay(1970, 1, 1)) ^
+                (uint64_t{1} << 63);
+  eventstore::record_format::AppendU64(key, encoded);
+  eventstore::record_format::AppendU64(key, position);
+  return key;
+}
+
+absl::Status ChangesProjection::Apply(const eventstore::RecordedEvent& event,
+                                      StateWriter& state) {
+  if (!absl::StartsWith(event.stream_id, domain::kAreaStreamPrefix)) {
+    return absl::OkStatus();
+  }
+  PLANTRAIL_ASSIGN_OR_RETURN(std::optional<PlanEventRecord> record,
+                             DecodePlanEvent(event));
+  if (!record) return absl::OkStatus();
+  const absl::string_view area =
+      absl::string_view(event.stream_id)
+          .substr(sizeof(domain::kAreaStreamPrefix) - 1);
+  state.Put(ChangeIndexKey(ChangeClock::kRecorded,
+                           domain::UtcDay(event.recorded_at), event.position),
+            area);
+  state.Put(ChangeIndexKey(ChangeClock::kBusiness, BusinessDay(*record),
+                           event.position),
+            area);
+  return absl::OkStatus();
+}
+
+}  // namespace plantrail::projections

@@ -1,0 +1,405 @@
+// PlanQueries::GetChanges: what changed in a window, per area and in sum.
+//
+// The changes projection's index names the areas with an event in the
+// window (by the basis' clock); only their streams are read, once each,
+// folding the state before the window and at its end. An area without an
+// event in the window did not change in it; its state at the end (for the
+// summary's counts) is its current state, unless it has events after the
+// window or after the answer's position, which are folded away.
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/status_macros.h"
+#include "domain/area_changes.h"
+#include "domain/area_schedule.h"
+#include "domain/rules.h"
+#include "domain/stored_twin.h"
+#include "domain/timestamps.h"
+#include "projections/area_state_projection.h"
+#include "projections/changes_projection.h"
+#include "projections/stream_fold.h"
+#include "services/plan_index.h"
+#include "services/plan_queries.h"
+
+namespace plantrail::services {
+namespace {
+
+using projections::ChangeClock;
+using projections::PlanEventRecord;
+
+// Index entries read per scan call.
+constexpr size_t kIndexPage = 4096;
+
+struct Window {
+  ChangeClock clock;
+  absl::CivilDay since;
+  absl::CivilDay until;
+  // The answer's log position: nothing after it counts.
+  uint64_t position;
+
+  absl::CivilDay DayOf(const PlanEventRecord& record) const {
+    return clock == ChangeClock::kRecorded
+               ? domain::UtcDay(record.context.recorded_at)
+               : projections::BusinessDay(record);
+  }
+  bool BeforeStart(const PlanEventRecord& record) const {
+    return record.context.position <= position && DayOf(record) < since;
+  }
+  bool ByEnd(const PlanEventRecord& record) const {
+    return record.context.position <= position && DayOf(record) <= until;
+  }
+};
+
+// The areas (qualified ids) with an indexed event on a day from `first` on
+// (through `last`, when given) at or before `position`.
+absl::StatusOr<std::set<std::string>> AreasIndexed(
+    const projections::StateReader& index, ChangeClock clock,
+    absl::CivilDay first, std::optional<absl::CivilDay> last,
+    uint64_t position) {
+  const std::string prefix = projections::ChangeIndexPrefix(clock);
+  const std::string end =
+      last ? projections::ChangeIndexKey(clock, *last + 1, 0) : std::string();
+  std::set<std::string> areas;
+  std::string from = projections::ChangeIndexKey(clock, first, 0);
+  for (;;) {
+    PLANTRAIL_ASSIGN_OR_RETURN(auto entries,
+                               index.Scan(prefix, from, kIndexPage));
+    for (const auto& [key, area] : entries) {
+      if (!end.empty() && key >= end) return areas;
+      // The position is the key's last eight bytes.
+      uint64_t at = 0;
+      for (size_t i = key.size() - 8; i < key.size(); ++i) {
+        at = (at << 8) | static_cast<unsigned char>(key[i]);
+      }
+      if (at <= position) areas.insert(area);
+    }
+    if (entries.size() < kIndexPage) return areas;
+    from = entries.back().first + '\0';
+  }
+}
+
+absl::StatusOr<absl::CivilDay> WindowDay(absl::string_view field,
+                                         absl::string_view text, bool first) {
+  PLANTRAIL_ASSIGN_OR_RETURN(std::optional<domain::PlanDate> date,
+                             ParseFilterDate(field, text));
+  const std::optional<absl::CivilDay> day = !date   ? std::nullopt
+                                            : first ? date->first_day()
+                                                    : date->last_day();
+  if (!day) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field,
+        ": give a date such as \"2024-03-01\", \"2024-03\" or \"VT24\""));
+  }
+  return *day;
+}
+
+std::string IsoDay(absl::CivilDay day) { return absl::FormatCivilTime(day); }
+
+// The change record of an area, as the contract shows it.
+v1::AreaChange Describe(const PlanIndex& plans, const stored::AreaState& start,
+                        const stored::AreaState& end,
+                        const domain::AreaChanges& changes) {
+  v1::AreaChange change;
+  change.set_plan_id(plans.EffectivePlan(end.plan_id()));
+  change.set_area_id(end.area_id());
+  change.set_name(AreaName(change.plan_id(), end.area_id()));
+  change.set_title(end.title());
+  change.set_support_area(end.support_area());
+  change.set_registered(changes.registered);
+  if (changes.phase) {
+    change.set_phase_before(domain::Twin<v1::Phase>(changes.phase->from));
+    change.set_phase_after(domain::Twin<v1::Phase>(changes.phase->to));
+  }
+  if (changes.health) {
+    change.set_health_before(domain::Twin<v1::Health>(changes.health->from));
+    change.set_health_after(domain::Twin<v1::Health>(changes.health->to));
+  }
+  if (changes.end_moved_days) {
+    *change.mutable_end_before() =
+        domain::Twin<v1::PlanDate>(start.planned_end());
+    *change.mutable_end_after() = domain::Twin<v1::PlanDate>(end.planned_end());
+    change.set_end_moved_days(*changes.end_moved_days);
+  }
+  if (changes.slip_days_against_baseline) {
+    change.set_slip_days_against_baseline(*changes.slip_days_against_baseline);
+  }
+  for (const stored::Dependency& added : changes.dependencies_added) {
+    *change.add_dependencies_added() = domain::Twin<v1::Dependency>(added);
+  }
+  for (const stored::Dependency& removed : changes.dependencies_removed) {
+    *change.add_dependencies_removed() = domain::Twin<v1::Dependency>(removed);
+  }
+  change.set_closed(changes.closed);
+  if (changes.closed) {
+    change.set_outcome(domain::Twin<v1::Outcome>(end.outcome()));
+  }
+  change.set_reopened(changes.reopened);
+  change.set_status_reports(changes.status_reports);
+  change.set_corrected_entries(changes.corrected_entries);
+  change.set_phase(domain::Twin<v1::Phase>(end.phase()));
+  change.set_health(domain::Twin<v1::Health>(end.health()));
+  if (end.has_planned_end()) {
+    *change.mutable_planned_end() =
+        domain::Twin<v1::PlanDate>(end.planned_end());
+  }
+  if (end.has_latest_report()) {
+    *change.mutable_latest_report() =
+        domain::Twin<v1::StatusReport>(end.latest_report());
+  }
+  return change;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::GetChangesResponse> PlanQueries::GetChanges(
+    const v1::GetChangesRequest& request,
+    const std::vector<std::string>& visible) const {
+  if (request.since().empty()) {
+    return absl::InvalidArgumentError(
+        "since: required: the window's first day, e.g. \"2024-03-01\"");
+  }
+  Window window{};
+  switch (request.basis()) {
+    case v1::CHANGE_BASIS_UNSPECIFIED:
+    case v1::CHANGE_BASIS_RECORDED:
+      window.clock = ChangeClock::kRecorded;
+      break;
+    case v1::CHANGE_BASIS_BUSINESS:
+      window.clock = ChangeClock::kBusiness;
+      break;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("basis: ", request.basis(), " is not a basis"));
+  }
+  PLANTRAIL_ASSIGN_OR_RETURN(window.since,
+                             WindowDay("since", request.since(), true));
+  if (request.until().empty()) {
+    window.until = domain::UtcDay(now_());
+  } else {
+    PLANTRAIL_ASSIGN_OR_RETURN(window.until,
+                               WindowDay("until", request.until(), false));
+  }
+  if (window.until < window.since) {
+    return domain::Refuse(
+        absl::StatusCode::kInvalidArgument, "window-order",
+        absl::StrCat("until: ", IsoDay(window.until), " is before since ",
+                     IsoDay(window.since)));
+  }
+  if (changes_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "GetChanges: the changes projection is not running");
+  }
+  // The caller's min_position holds for both projections (the service
+  // waited for the index; the area states fold the same events and are
+  // rarely behind it).
+  if (request.min_position() > 0) {
+    PLANTRAIL_RETURN_IF_ERROR(areas_->WaitApplied(
+        request.min_position(), absl::Now() + absl::Seconds(30)));
+  }
+  // Both as of one position: nothing after it counts, wherever it shows.
+  projections::ProjectionRunner::LiveState area_state =
+      areas_->LiveWithApplied();
+  projections::ProjectionRunner::LiveState index_state =
+      changes_->LiveWithApplied();
+  const std::shared_ptr<const projections::StateReader>& reader =
+      area_state.reader;
+  const std::shared_ptr<const projections::StateReader>& index =
+      index_state.reader;
+  window.position = std::min(area_state.applied, index_state.applied);
+  PLANTRAIL_ASSIGN_OR_RETURN(PlanIndex plans, LoadPlans(*reader, visible));
+  PLANTRAIL_RETURN_IF_ERROR(CheckPlanFilter(plans, request.plan_id()));
+  auto in_scope = [&](const std::string& stored_plan_id) {
+    const std::string& plan_id = plans.EffectivePlan(stored_plan_id);
+    return plans.Sees(plan_id) &&
+           (request.plan_id().empty() || plan_id == request.plan_id());
+  };
+
+  PLANTRAIL_ASSIGN_OR_RETURN(const std::set<std::string> touched,
+                             AreasIndexed(*index, window.clock, window.since,
+                                          window.until, window.position));
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      const std::set<std::string> later,
+      AreasIndexed(*index, window.clock, window.until + 1, std::nullopt,
+                   window.position));
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      std::shared_ptr<const std::vector<stored::AreaState>> all,
+      AllAreas(*reader));
+
+  // The areas in scope at the end of the window, and the changed ones by
+  // qualified id (decisions add to them below).
+  struct Changed {
+    stored::AreaState start;
+    stored::AreaState end;
+    domain::AreaChanges changes;
+    std::vector<v1::DecisionRef> decisions;
+  };
+  std::map<std::string, Changed> changed;
+  std::map<std::string, const stored::AreaState*> current;
+  domain::ChangesSummary summary;
+  uint32_t areas_in_scope = 0;
+  const auto at_start = [&window](const PlanEventRecord& record) {
+    return window.BeforeStart(record);
+  };
+  const auto by_end = [&window](const PlanEventRecord& record) {
+    return window.ByEnd(record);
+  };
+  for (const stored::AreaState& area : *all) {
+    if (!in_scope(area.plan_id())) continue;
+    const std::string qualified =
+        plans.QualifiedIdOf(area.plan_id(), area.area_id());
+    current.emplace(qualified, &area);
+    domain::AreaChanges changes;
+    stored::AreaState start;
+    stored::AreaState end;
+    if (touched.contains(qualified)) {
+      PLANTRAIL_ASSIGN_OR_RETURN(
+          projections::AreaWindow folded,
+          projections::FoldAreaWindow(*log_, qualified, at_start, by_end));
+      start = std::move(folded.start);
+      end = std::move(folded.end);
+      changes = domain::CompareAreas(start, end);
+    } else if (later.contains(qualified) || area.position() > window.position) {
+      PLANTRAIL_ASSIGN_OR_RETURN(
+          end, projections::FoldArea(*log_, qualified, by_end));
+    } else {
+      end = area;
+    }
+    if (end.version() == 0) continue;  // not registered by the end
+    if (!request.support_area().empty() &&
+        end.support_area() != request.support_area()) {
+      continue;
+    }
+    ++areas_in_scope;
+    domain::AddToSummary(end, changes, summary);
+    if (!changes.empty()) {
+      changed.emplace(qualified, Changed{.start = std::move(start),
+                                         .end = std::move(end),
+                                         .changes = std::move(changes)});
+    }
+  }
+
+  // Decisions recorded in the window, on the areas they name.
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      std::vector<stored::DecisionState> decisions,
+      ScanAll<stored::DecisionState>(*reader, projections::kDecisionKeyPrefix));
+  // In the order they were recorded, which each area's list keeps.
+  std::sort(decisions.begin(), decisions.end(),
+            [](const stored::DecisionState& a, const stored::DecisionState& b) {
+              return a.position() < b.position();
+            });
+  uint32_t decisions_in_window = 0;
+  for (const stored::DecisionState& decision : decisions) {
+    if (decision.version() == 0 || decision.position() > window.position) {
+      continue;
+    }
+    const std::string& plan_id = plans.EffectivePlan(decision.plan_id());
+    if (!plans.Sees(plan_id)) continue;
+    std::optional<absl::CivilDay> day =
+        window.clock == ChangeClock::kBusiness
+            ? domain::FirstDayOf(decision.decided_on())
+            : std::nullopt;
+    if (!day)
+      day = domain::UtcDay(domain::FromTimestamp(decision.recorded_at()));
+    if (*day < window.since || *day > window.until) continue;
+    v1::DecisionRef ref;
+    ref.set_plan_id(plan_id);
+    ref.set_decision_id(decision.decision_id());
+    ref.set_title(decision.title());
+    ref.set_reference(decision.reference());
+    ref.set_body(decision.body());
+    *ref.mutable_decided_on() =
+        domain::Twin<v1::PlanDate>(decision.decided_on());
+    // A decision of the plan asked about counts; one of another plan only
+    // when it names an area listed (and with a support area asked for,
+    // only then).
+    bool counted = request.support_area().empty() &&
+                   (request.plan_id().empty() || plan_id == request.plan_id());
+    std::vector<std::string> named;
+    for (const std::string& area_id : decision.area_ids()) {
+      named.push_back(plans.QualifiedIdOf(decision.plan_id(), area_id));
+    }
+    for (const stored::AreaRef& other : decision.other_plan_areas()) {
+      named.push_back(plans.QualifiedIdOf(other.plan_id(), other.area_id()));
+    }
+    for (const std::string& qualified : named) {
+      auto it = changed.find(qualified);
+      if (it == changed.end()) {
+        // An area the decision is all that changed of: its state at the end
+        // is as for any area without an event in the window.
+        const auto area = current.find(qualified);
+        if (area == current.end()) continue;  // out of scope or not there
+        stored::AreaState end;
+        if (later.contains(qualified) ||
+            area->second->position() > window.position ||
+            touched.contains(qualified)) {
+          PLANTRAIL_ASSIGN_OR_RETURN(
+              end, projections::FoldArea(*log_, qualified, by_end));
+        } else {
+          end = *area->second;
+        }
+        if (end.version() == 0) continue;
+        if (!request.support_area().empty() &&
+            end.support_area() != request.support_area()) {
+          continue;
+        }
+        stored::AreaState start = end;
+        it = changed
+                 .emplace(qualified, Changed{.start = std::move(start),
+                                             .end = std::move(end)})
+                 .first;
+        ++summary.areas_changed;
+      }
+      std::vector<v1::DecisionRef>& refs = it->second.decisions;
+      if (refs.empty() || refs.back().decision_id() != ref.decision_id() ||
+          refs.back().plan_id() != ref.plan_id()) {
+        refs.push_back(ref);
+      }
+      counted = true;
+    }
+    if (counted) ++decisions_in_window;
+  }
+
+  v1::GetChangesResponse response;
+  response.set_basis(window.clock == ChangeClock::kRecorded
+                         ? v1::CHANGE_BASIS_RECORDED
+                         : v1::CHANGE_BASIS_BUSINESS);
+  response.set_since(IsoDay(window.since));
+  response.set_until(IsoDay(window.until));
+  response.set_position(window.position);
+  std::vector<v1::AreaChange> listed;
+  listed.reserve(changed.size());
+  for (auto& [qualified, area] : changed) {
+    v1::AreaChange change = Describe(plans, area.start, area.end, area.changes);
+    for (v1::DecisionRef& ref : area.decisions) {
+      *change.add_decisions() = std::move(ref);
+    }
+    listed.push_back(std::move(change));
+  }
+  std::sort(listed.begin(), listed.end(),
+            [](const v1::AreaChange& a, const v1::AreaChange& b) {
+              return std::tie(a.plan_id(), a.area_id()) <
+                     std::tie(b.plan_id(), b.area_id());
+            });
+  for (v1::AreaChange& change : listed) {
+    *response.add_areas() = std::move(change);
+  }
+  v1::ChangesSummary& sum = *response.mutable_summary();
+  sum.set_areas(areas_in_scope);
+  sum.set_areas_changed(summary.areas_changed);
+  sum.set_slipped(summary.slipped);
+  sum.set_newly_at_risk(summary.newly_at_risk);
+  sum.set_newly_off_track(summary.newly_off_track);
+  sum.set_completed(summary.completed);
+  sum.set_silent(summary.silent);
+  sum.set_decisions(decisions_in_window);
+  return response;
+}
+
+}  // namespace plantrail::services
