@@ -9,7 +9,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "domain/event_codec.h"
+#include "bench/bench_util.h"
 #include "eventstore/event_store.h"
 #include "projections/area_state_projection.h"
 #include "projections/history_projection.h"
@@ -35,22 +35,10 @@ struct World {
 
 World* world = nullptr;
 
-eventstore::ProposedEvent Encoded(const stored::PlanEvent& event) {
-  domain::EncodedEvent encoded = domain::EncodeEvent(event);
-  return {.type = encoded.type,
-          .payload = encoded.payload,
-          .content_type = encoded.content_type,
-          .metadata = {{"actor", "bench"}}};
-}
-
 void Build(const benchmark::State&) {
   if (world != nullptr) return;
   world = new World;
-  const char* tmp = getenv("TMPDIR");
-  std::string pattern = std::string(tmp != nullptr && *tmp ? tmp : "/tmp") +
-                        "/plantrail-history-bench-XXXXXX";
-  if (mkdtemp(pattern.data()) == nullptr) std::abort();
-  world->dir = pattern;
+  world->dir = bench::MakeBenchDir("history-bench");
   world->log = *eventstore::EventStore::Open(
       {.path = world->dir / "log",
        .durability = eventstore::Durability::kNoSync});
@@ -59,7 +47,7 @@ void Build(const benchmark::State&) {
   registered.mutable_area_registered()->set_title("Financial follow-up");
   registered.mutable_area_registered()->set_support_area("3.4");
   eventstore::AppendRequest first{.stream_id = absl::StrCat("area-", kArea)};
-  first.events.push_back(Encoded(registered));
+  first.events.push_back(bench::Encoded(registered));
   if (!world->log->Append(std::move(first)).ok()) std::abort();
   for (int i = 1; i < kEvents; i += 500) {
     eventstore::AppendRequest batch{.stream_id = absl::StrCat("area-", kArea)};
@@ -71,7 +59,7 @@ void Build(const benchmark::State&) {
       r.set_health(j % 3 == 0 ? stored::HEALTH_AT_RISK
                               : stored::HEALTH_ON_TRACK);
       r.set_narrative(absl::StrCat("Weekly report ", j));
-      batch.events.push_back(Encoded(report));
+      batch.events.push_back(bench::Encoded(report));
     }
     if (!world->log->Append(std::move(batch)).ok()) std::abort();
   }

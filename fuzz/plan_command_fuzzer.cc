@@ -399,12 +399,12 @@ Seeded MakeSeeded() {
   v1::AddDependencyRequest external;
   external.set_area_id("3.1.3");
   external.set_external("Ladok");
-  external.set_kind(stored::DEPENDENCY_KIND_RELATES);
+  external.set_kind(v1::DEPENDENCY_KIND_RELATES);
   Seed(external, streams);
   v1::ReportStatusRequest report;
   report.set_area_id("3.1.3");
-  report.set_phase(stored::PHASE_IN_PROGRESS);
-  report.set_health(stored::HEALTH_AT_RISK);
+  report.set_phase(v1::PHASE_IN_PROGRESS);
+  report.set_health(v1::HEALTH_AT_RISK);
   report.set_narrative("Agreements are being renegotiated.");
   report.set_reported_on("2023-10-02");
   report.set_next_report_due("december 2023");
@@ -425,7 +425,7 @@ Seeded MakeSeeded() {
   Seed(revision, streams);
   v1::CloseAreaRequest close;
   close.set_area_id("3.1.4");
-  close.set_outcome(stored::OUTCOME_COMPLETED);
+  close.set_outcome(v1::OUTCOME_COMPLETED);
   close.set_reason("Done");
   Seed(close, streams);
   seeded.registered = {streams.Area("3.1.3"), streams.Area("3.1.4")};

@@ -76,7 +76,7 @@ v1::RegisterAreaRequest Register(const std::string& id) {
   command.add_responsible_units("EDO-IRO");
   command.set_planned_start("HT23");
   command.set_planned_end("2024");
-  command.set_phase(stored::PHASE_PLANNED);
+  command.set_phase(v1::PHASE_PLANNED);
   return command;
 }
 
@@ -92,8 +92,8 @@ v1::ReviseDetailsRequest ReviseDetails(const std::string& id) {
 v1::ReportStatusRequest Report(const std::string& id) {
   v1::ReportStatusRequest command;
   command.set_area_id(id);
-  command.set_phase(stored::PHASE_IN_PROGRESS);
-  command.set_health(stored::HEALTH_ON_TRACK);
+  command.set_phase(v1::PHASE_IN_PROGRESS);
+  command.set_health(v1::HEALTH_ON_TRACK);
   command.set_narrative("On schedule.\nEvaluation in October.");
   command.set_reported_on("2018-01-10");
   command.set_next_report_due("juni 2018");
@@ -115,7 +115,7 @@ v1::AddDependencyRequest DependOnArea(const std::string& id,
   v1::AddDependencyRequest command;
   command.set_area_id(id);
   command.set_on_area_id(on);
-  command.set_kind(stored::DEPENDENCY_KIND_REQUIRES);
+  command.set_kind(v1::DEPENDENCY_KIND_REQUIRES);
   command.set_note("Needs the shared intake first.");
   return command;
 }
@@ -124,7 +124,7 @@ v1::AddDependencyRequest DependOnExternal(const std::string& id) {
   v1::AddDependencyRequest command;
   command.set_area_id(id);
   command.set_external("Mobility Online");
-  command.set_kind(stored::DEPENDENCY_KIND_RELATES);
+  command.set_kind(v1::DEPENDENCY_KIND_RELATES);
   return command;
 }
 
@@ -160,7 +160,7 @@ v1::RecordDecisionRequest Decision(const std::vector<std::string>& areas) {
 v1::CloseAreaRequest Close(const std::string& id) {
   v1::CloseAreaRequest command;
   command.set_area_id(id);
-  command.set_outcome(stored::OUTCOME_CANCELLED);
+  command.set_outcome(v1::OUTCOME_CANCELLED);
   command.set_outcome_text("Merged into 3.1.2");
   command.set_reason("Overlaps");
   command.mutable_options()->set_expected_version(3);
@@ -171,7 +171,7 @@ v1::ReopenAreaRequest Reopen(const std::string& id) {
   v1::ReopenAreaRequest command;
   command.set_area_id(id);
   command.set_reason("Back on the agenda");
-  command.set_phase(stored::PHASE_PAUSED);
+  command.set_phase(v1::PHASE_PAUSED);
   return command;
 }
 

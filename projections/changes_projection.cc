@@ -3,7 +3,9 @@
 #include <optional>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "domain/evolve.h"
 #include "domain/streams.h"
 #include "domain/timestamps.h"
 #include "eventstore/record_format.h"
@@ -30,6 +32,28 @@ std::string ChangeIndexKey(ChangeClock clock, absl::CivilDay day,
   return key;
 }
 
+std::string AreaStepPrefix(absl::string_view qualified_id) {
+  std::string key = absl::StrCat("s", qualified_id);
+  key.push_back('\0');
+  return key;
+}
+
+std::string AreaStepKey(absl::string_view qualified_id, uint64_t position) {
+  std::string key = AreaStepPrefix(qualified_id);
+  eventstore::record_format::AppendU64(key, position);
+  return key;
+}
+
+stored::AreaState AreaStep(const stored::AreaState& state) {
+  stored::AreaState step = state;
+  step.clear_rationale();
+  step.clear_desired_effect();
+  step.clear_participating_units();
+  step.clear_responsible_units();
+  step.clear_outcome_text();
+  return step;
+}
+
 absl::Status ChangesProjection::Apply(const eventstore::RecordedEvent& event,
                                       StateWriter& state) {
   if (!absl::StartsWith(event.stream_id, domain::kAreaStreamPrefix)) {
@@ -47,6 +71,12 @@ absl::Status ChangesProjection::Apply(const eventstore::RecordedEvent& event,
   state.Put(ChangeIndexKey(ChangeClock::kBusiness, BusinessDay(*record),
                            event.position),
             area);
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      stored::AreaState * working,
+      StagedMessage<stored::AreaState>(state, absl::StrCat("w", area)));
+  domain::EvolveArea(*working, record->event, record->context);
+  state.Put(AreaStepKey(area, event.position),
+            AreaStep(*working).SerializeAsString());
   return absl::OkStatus();
 }
 

@@ -9,6 +9,13 @@
 // keys sort by day, before 1970 too), a position a big-endian u64. Only
 // events of area streams are indexed; every one of them is, an unknown type
 // included (it still makes a version).
+//
+// And the area after each of its events, "s" + qualified id + "\0" +
+// position -> AreaStep (an AreaState without its free text and units), from
+// a working state "w" + qualified id -> AreaState. Recorded times never go
+// backwards (the log's invariant), so the events recorded before a day are
+// a prefix of the log: an area's state then is its last step before that
+// prefix ends, one seek, however long its stream.
 #ifndef PLANTRAIL_PROJECTIONS_CHANGES_PROJECTION_H_
 #define PLANTRAIL_PROJECTIONS_CHANGES_PROJECTION_H_
 
@@ -16,6 +23,7 @@
 #include <string>
 
 #include "absl/time/civil_time.h"
+#include "plantrail/stored/plan.pb.h"
 #include "projections/projection.h"
 
 namespace plantrail::projections {
@@ -27,6 +35,15 @@ enum class ChangeClock { kRecorded, kBusiness };
 std::string ChangeIndexPrefix(ChangeClock clock);
 std::string ChangeIndexKey(ChangeClock clock, absl::CivilDay day,
                            uint64_t position);
+
+// The key of an area's step after the event at `position`.
+std::string AreaStepKey(absl::string_view qualified_id, uint64_t position);
+std::string AreaStepPrefix(absl::string_view qualified_id);
+
+// What a step keeps of an area's state: all that a comparison of two
+// states (domain/area_changes.h) and a change's description read; not the
+// rationale, desired effect, units or outcome text.
+stored::AreaState AreaStep(const stored::AreaState& state);
 
 class ChangesProjection final : public Projection {
  public:

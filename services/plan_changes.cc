@@ -1,12 +1,9 @@
 // PlanQueries::GetChanges: what changed in a window, per area and in sum.
-//
-// The changes projection's index names the areas with an event in the
-// window (by the basis' clock); only their streams are read, once each,
-// folding the state before the window and at its end. An area without an
-// event in the window did not change in it; its state at the end (for the
-// summary's counts) is its current state, unless it has events after the
-// window or after the answer's position, which are folded away.
+// Each area's state before the window and at its end, compared by
+// domain::CompareAreas; how the two states are found depends on the clock
+// (see the comment on `ends_of` below).
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -57,6 +54,47 @@ struct Window {
   }
 };
 
+// The position in an index or step key: its last eight bytes.
+uint64_t PositionOf(absl::string_view key) {
+  uint64_t at = 0;
+  for (size_t i = key.size() - 8; i < key.size(); ++i) {
+    at = (at << 8) | static_cast<unsigned char>(key[i]);
+  }
+  return at;
+}
+
+// The first indexed position on `day` or after it, or 0 when there is none;
+// with `reverse`, the last one before `day`, or 0.
+absl::StatusOr<uint64_t> IndexedPosition(const projections::StateReader& index,
+                                         ChangeClock clock, absl::CivilDay day,
+                                         bool reverse) {
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      auto entries,
+      index.Scan(projections::ChangeIndexPrefix(clock),
+                 projections::ChangeIndexKey(clock, day, 0), 1, reverse));
+  return entries.empty() ? 0 : PositionOf(entries.front().first);
+}
+
+// The area `current` (its state now, under `qualified`) as it was after the
+// log's first `cut` positions: itself when nothing of it came later, else
+// its last step up to `cut` (version 0 when it had none yet).
+absl::StatusOr<stored::AreaState> AreaAt(const projections::StateReader& index,
+                                         const std::string& qualified,
+                                         const stored::AreaState& current,
+                                         uint64_t cut) {
+  if (current.position() <= cut) return current;
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      auto entries, index.Scan(projections::AreaStepPrefix(qualified),
+                               projections::AreaStepKey(qualified, cut), 1,
+                               /*reverse=*/true));
+  stored::AreaState step;
+  if (!entries.empty() && !step.ParseFromString(entries.front().second)) {
+    return absl::DataLossError(
+        absl::StrCat("the step of area ", qualified, " does not parse"));
+  }
+  return step;
+}
+
 // The areas (qualified ids) with an indexed event on a day from `first` on
 // (through `last`, when given) at or before `position`.
 absl::StatusOr<std::set<std::string>> AreasIndexed(
@@ -73,12 +111,7 @@ absl::StatusOr<std::set<std::string>> AreasIndexed(
                                index.Scan(prefix, from, kIndexPage));
     for (const auto& [key, area] : entries) {
       if (!end.empty() && key >= end) return areas;
-      // The position is the key's last eight bytes.
-      uint64_t at = 0;
-      for (size_t i = key.size() - 8; i < key.size(); ++i) {
-        at = (at << 8) | static_cast<unsigned char>(key[i]);
-      }
-      if (at <= position) areas.insert(area);
+      if (PositionOf(key) <= position) areas.insert(area);
     }
     if (entries.size() < kIndexPage) return areas;
     from = entries.back().first + '\0';
@@ -221,19 +254,84 @@ absl::StatusOr<v1::GetChangesResponse> PlanQueries::GetChanges(
            (request.plan_id().empty() || plan_id == request.plan_id());
   };
 
-  PLANTRAIL_ASSIGN_OR_RETURN(const std::set<std::string> touched,
-                             AreasIndexed(*index, window.clock, window.since,
-                                          window.until, window.position));
-  PLANTRAIL_ASSIGN_OR_RETURN(
-      const std::set<std::string> later,
-      AreasIndexed(*index, window.clock, window.until + 1, std::nullopt,
-                   window.position));
   PLANTRAIL_ASSIGN_OR_RETURN(
       std::shared_ptr<const std::vector<stored::AreaState>> all,
       AllAreas(*reader));
 
-  // The areas in scope at the end of the window, and the changed ones by
-  // qualified id (decisions add to them below).
+  // Each area's state before the window and at its end.
+  //
+  // Recorded time never goes backwards, so by the recorded clock both are
+  // the area after a prefix of the log: its last step up to the cut, one
+  // seek in the changes projection (none when it has not changed since).
+  //
+  // By business date they are not prefixes (a report may speak for any
+  // day): the index names the areas with an event in the window, whose
+  // streams are folded once each for both states; an area without one did
+  // not change, and its state at the end is its current one unless it has
+  // events after the window (or after the answer's position), which are
+  // folded away.
+  std::function<absl::StatusOr<projections::AreaWindow>(
+      const std::string&, const stored::AreaState&)>
+      ends_of;
+  std::set<std::string> touched, later;
+  if (window.clock == ChangeClock::kRecorded) {
+    PLANTRAIL_ASSIGN_OR_RETURN(
+        const uint64_t first_in,
+        IndexedPosition(*index, window.clock, window.since, false));
+    PLANTRAIL_ASSIGN_OR_RETURN(
+        const uint64_t last_by_end,
+        IndexedPosition(*index, window.clock, window.until + 1, true));
+    const uint64_t start_cut = first_in == 0
+                                   ? window.position
+                                   : std::min(first_in - 1, window.position);
+    const uint64_t end_cut = std::min(last_by_end, window.position);
+    ends_of = [&index, start_cut, end_cut](const std::string& qualified,
+                                           const stored::AreaState& area)
+        -> absl::StatusOr<projections::AreaWindow> {
+      projections::AreaWindow ends;
+      PLANTRAIL_ASSIGN_OR_RETURN(ends.end,
+                                 AreaAt(*index, qualified, area, end_cut));
+      if (ends.end.position() <= start_cut) {
+        ends.start = ends.end;
+      } else {
+        PLANTRAIL_ASSIGN_OR_RETURN(ends.start,
+                                   AreaAt(*index, qualified, area, start_cut));
+      }
+      return ends;
+    };
+  } else {
+    PLANTRAIL_ASSIGN_OR_RETURN(
+        touched, AreasIndexed(*index, window.clock, window.since, window.until,
+                              window.position));
+    PLANTRAIL_ASSIGN_OR_RETURN(
+        later, AreasIndexed(*index, window.clock, window.until + 1,
+                            std::nullopt, window.position));
+    ends_of = [this, &window, &touched, &later](const std::string& qualified,
+                                                const stored::AreaState& area)
+        -> absl::StatusOr<projections::AreaWindow> {
+      const auto at_start = [&window](const PlanEventRecord& record) {
+        return window.BeforeStart(record);
+      };
+      const auto by_end = [&window](const PlanEventRecord& record) {
+        return window.ByEnd(record);
+      };
+      if (touched.contains(qualified)) {
+        return projections::FoldAreaWindow(*log_, qualified, at_start, by_end);
+      }
+      projections::AreaWindow ends;
+      if (later.contains(qualified) || area.position() > window.position) {
+        PLANTRAIL_ASSIGN_OR_RETURN(
+            ends.end, projections::FoldArea(*log_, qualified, by_end));
+      } else {
+        ends.end = area;
+      }
+      ends.start = ends.end;
+      return ends;
+    };
+  }
+
+  // The areas in scope at the end of the window: the changed ones, and the
+  // others' states at the end (which a decision may add to the changed).
   struct Changed {
     stored::AreaState start;
     stored::AreaState end;
@@ -241,46 +339,28 @@ absl::StatusOr<v1::GetChangesResponse> PlanQueries::GetChanges(
     std::vector<v1::DecisionRef> decisions;
   };
   std::map<std::string, Changed> changed;
-  std::map<std::string, const stored::AreaState*> current;
+  std::map<std::string, stored::AreaState> unchanged;
   domain::ChangesSummary summary;
   uint32_t areas_in_scope = 0;
-  const auto at_start = [&window](const PlanEventRecord& record) {
-    return window.BeforeStart(record);
-  };
-  const auto by_end = [&window](const PlanEventRecord& record) {
-    return window.ByEnd(record);
-  };
   for (const stored::AreaState& area : *all) {
     if (!in_scope(area.plan_id())) continue;
     const std::string qualified =
         plans.QualifiedIdOf(area.plan_id(), area.area_id());
-    current.emplace(qualified, &area);
-    domain::AreaChanges changes;
-    stored::AreaState start;
-    stored::AreaState end;
-    if (touched.contains(qualified)) {
-      PLANTRAIL_ASSIGN_OR_RETURN(
-          projections::AreaWindow folded,
-          projections::FoldAreaWindow(*log_, qualified, at_start, by_end));
-      start = std::move(folded.start);
-      end = std::move(folded.end);
-      changes = domain::CompareAreas(start, end);
-    } else if (later.contains(qualified) || area.position() > window.position) {
-      PLANTRAIL_ASSIGN_OR_RETURN(
-          end, projections::FoldArea(*log_, qualified, by_end));
-    } else {
-      end = area;
-    }
-    if (end.version() == 0) continue;  // not registered by the end
+    PLANTRAIL_ASSIGN_OR_RETURN(projections::AreaWindow ends,
+                               ends_of(qualified, area));
+    if (ends.end.version() == 0) continue;  // not registered by the end
     if (!request.support_area().empty() &&
-        end.support_area() != request.support_area()) {
+        ends.end.support_area() != request.support_area()) {
       continue;
     }
     ++areas_in_scope;
-    domain::AddToSummary(end, changes, summary);
-    if (!changes.empty()) {
-      changed.emplace(qualified, Changed{.start = std::move(start),
-                                         .end = std::move(end),
+    domain::AreaChanges changes = domain::CompareAreas(ends.start, ends.end);
+    domain::AddToSummary(ends.end, changes, summary);
+    if (changes.empty()) {
+      unchanged.emplace(qualified, std::move(ends.end));
+    } else {
+      changed.emplace(qualified, Changed{.start = std::move(ends.start),
+                                         .end = std::move(ends.end),
                                          .changes = std::move(changes)});
     }
   }
@@ -331,24 +411,11 @@ absl::StatusOr<v1::GetChangesResponse> PlanQueries::GetChanges(
     for (const std::string& qualified : named) {
       auto it = changed.find(qualified);
       if (it == changed.end()) {
-        // An area the decision is all that changed of: its state at the end
-        // is as for any area without an event in the window.
-        const auto area = current.find(qualified);
-        if (area == current.end()) continue;  // out of scope or not there
-        stored::AreaState end;
-        if (later.contains(qualified) ||
-            area->second->position() > window.position ||
-            touched.contains(qualified)) {
-          PLANTRAIL_ASSIGN_OR_RETURN(
-              end, projections::FoldArea(*log_, qualified, by_end));
-        } else {
-          end = *area->second;
-        }
-        if (end.version() == 0) continue;
-        if (!request.support_area().empty() &&
-            end.support_area() != request.support_area()) {
-          continue;
-        }
+        // An area the decision is all that changed of.
+        auto area = unchanged.find(qualified);
+        if (area == unchanged.end()) continue;  // out of scope or not there
+        stored::AreaState end = std::move(area->second);
+        unchanged.erase(area);
         stored::AreaState start = end;
         it = changed
                  .emplace(qualified, Changed{.start = std::move(start),
