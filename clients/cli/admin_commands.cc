@@ -348,7 +348,7 @@ void AddBackup(CLI::App* admin, Context& context) {
 void AddAdminCommands(CLI::App& app, Context& context) {
   CLI::App* admin = Group(app, "admin",
                           "Administration: projections, rebuild, verify, "
-                          "backup, stats, tokens");
+                          "backup, redact, stats, tokens");
   AddProjections(admin, context);
   AddRebuild(admin, context);
   AddVerifyCommand(*admin, context);

@@ -40,7 +40,7 @@ std::string Hex(absl::string_view bytes) {
   return absl::BytesToHexString(bytes);
 }
 
-// An event line: what `watch --json` prints, plus the bytes it came from.
+// Who redacted an event, when and why, as its event line carries them.
 OrderedJson FactsJson(const RedactionFacts& facts) {
   return {{"position", facts.position},
           {"actor", facts.actor},

@@ -1,10 +1,10 @@
 // The plan's words as the CLI reads and writes them.
 #include "clients/cli/format.h"
-#include "domain/text.h"
 
 #include <sstream>
 
 #include "clients/cli/commands_util.h"
+#include "domain/text.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

@@ -449,6 +449,34 @@ TEST_F(PlansE2eTest, ADecisionMayNameAreasOfOtherPlans) {
   list.set_plan_id("kth-vs-2023");
   ASSERT_TRUE(queries_->ListDecisions(Context().get(), list, &decisions).ok());
   EXPECT_EQ(decisions.decisions_size(), 1);
+
+  // What changed in the other plan since 2000, by business date (the
+  // registrations are there from the start): its area, with the decision
+  // of the first plan that names it, counted in its summary.
+  v1::GetChangesRequest changes_request;
+  changes_request.set_min_position(last_position_);
+  changes_request.set_plan_id("kth-ls-2023");
+  changes_request.set_since("2000-01-01");
+  changes_request.set_basis(v1::CHANGE_BASIS_BUSINESS);
+  v1::GetChangesResponse changes;
+  ASSERT_TRUE(
+      queries_->GetChanges(Context().get(), changes_request, &changes).ok());
+  EXPECT_EQ(changes.basis(), v1::CHANGE_BASIS_BUSINESS);
+  ASSERT_EQ(changes.areas_size(), 1);
+  EXPECT_EQ(changes.areas(0).name(), "plans/kth-ls-2023/areas/1");
+  EXPECT_FALSE(changes.areas(0).registered());
+  ASSERT_EQ(changes.areas(0).decisions_size(), 1);
+  EXPECT_EQ(changes.areas(0).decisions(0).plan_id(), "kth-vs-2023");
+  EXPECT_EQ(changes.areas(0).decisions(0).decision_id(),
+            "ledningsradet-2024-03");
+  EXPECT_EQ(changes.summary().decisions(), 1u);
+  EXPECT_EQ(changes.summary().areas(), 1u);
+  // Before the decision's date, by business date, nothing changed there.
+  changes_request.set_until("2024-03-11");
+  ASSERT_TRUE(
+      queries_->GetChanges(Context().get(), changes_request, &changes).ok());
+  EXPECT_EQ(changes.areas_size(), 0);
+  EXPECT_EQ(changes.summary().decisions(), 0u);
 }
 
 TEST_F(PlansE2eTest, RegisterAndRevisePlanCheckTheirFields) {

@@ -44,9 +44,9 @@ class PlanQueriesTest : public ::testing::Test {
         std::make_unique<projections::HistoryProjection>());
     handler_ = std::make_unique<PlanCommandHandler>(log_.get(),
                                                     [this] { return now_; });
-    queries_ = std::make_unique<PlanQueries>(
-        log_.get(), areas_.get(), history_.get(), nullptr,
-        [this] { return now_; });
+    queries_ =
+        std::make_unique<PlanQueries>(log_.get(), areas_.get(), history_.get(),
+                                      nullptr, [this] { return now_; });
   }
 
   void TearDown() override {
