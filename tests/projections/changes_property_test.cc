@@ -124,38 +124,24 @@ class ChangesPropertyTest : public ::testing::TestWithParam<unsigned> {};
 TEST_P(ChangesPropertyTest, GetChangesEqualsABruteForceFoldOfEveryStream) {
   const unsigned seed = GetParam();
   SCOPED_TRACE(absl::StrCat("seed ", seed));
-  plantrail::testing::TempDir dir;
   // Recorded times from 2023-01-01 on, seven hours apart: the history
   // spreads over about four months.
   absl::Time clock = absl::FromCivil(kFirstDay, absl::UTCTimeZone());
-  auto log = eventstore::EventStore::Open(
-      {.path = dir / "log",
-       .durability = eventstore::Durability::kNoSync,
-       .now = [&clock] { return clock += absl::Hours(7); }});
-  ASSERT_TRUE(log.ok());
-  auto store = projections::ProjectionStore::Open(dir / "projections");
-  ASSERT_TRUE(store.ok());
-  auto areas = projections::ProjectionRunner::Start(
-      log->get(), store->get(),
-      std::make_unique<projections::AreaStateProjection>());
-  auto changes = projections::ProjectionRunner::Start(
-      log->get(), store->get(),
-      std::make_unique<projections::ChangesProjection>());
-  ASSERT_TRUE(areas.ok() && changes.ok());
-  {
-    services::PlanCommandHandler handler(log->get());
-    testing::RandomPlanDriver driver(&handler, seed);
-    for (int i = 0; i < 400; ++i) driver.Step();
-    ASSERT_GT(driver.written(), 100u) << "the sequence wrote too little";
-  }
-  const uint64_t head = (*log)->HeadPosition();
-  const absl::Time deadline = absl::Now() + absl::Seconds(60);
-  ASSERT_TRUE((*areas)->WaitApplied(head, deadline).ok());
-  ASSERT_TRUE((*changes)->WaitApplied(head, deadline).ok());
+  std::vector<std::unique_ptr<projections::Projection>> projections;
+  projections.push_back(std::make_unique<projections::AreaStateProjection>());
+  projections.push_back(std::make_unique<projections::ChangesProjection>());
+  testing::DrivenLog driven;
+  testing::DriveRandomPlan(seed, std::move(projections), driven,
+                           [&clock] { return clock += absl::Hours(7); });
+  if (HasFatalFailure()) return;
+  const uint64_t head = driven.head;
+  auto* log = &driven.log;
+  projections::ProjectionRunner* areas = driven.runners[0].get();
+  projections::ProjectionRunner* changes = driven.runners[1].get();
   const absl::Time today =
       absl::FromCivil(absl::CivilDay(2023, 9, 30), absl::UTCTimeZone());
-  services::PlanQueries queries(log->get(), areas->get(), areas->get(),
-                                changes->get(), [today] { return today; });
+  services::PlanQueries queries(log->get(), areas, areas, changes,
+                                [today] { return today; });
 
   std::mt19937 random(seed);
   int windows_with_changes = 0;

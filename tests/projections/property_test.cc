@@ -55,31 +55,16 @@ class PropertyTest : public ::testing::TestWithParam<unsigned> {};
 TEST_P(PropertyTest, ProjectionsAndTimeTravelEqualAFreshFoldOfTheLog) {
   const unsigned seed = GetParam();
   SCOPED_TRACE(absl::StrCat("seed ", seed));
-  plantrail::testing::TempDir dir;
-  auto log = eventstore::EventStore::Open(
-      {.path = dir / "log", .durability = eventstore::Durability::kNoSync});
-  ASSERT_TRUE(log.ok());
-  auto store = projections::ProjectionStore::Open(dir / "projections");
-  ASSERT_TRUE(store.ok());
-  auto areas = projections::ProjectionRunner::Start(
-      log->get(), store->get(),
-      std::make_unique<projections::AreaStateProjection>());
-  auto history = projections::ProjectionRunner::Start(
-      log->get(), store->get(),
-      std::make_unique<projections::HistoryProjection>());
-  ASSERT_TRUE(areas.ok() && history.ok());
-  {
-    services::PlanCommandHandler handler(log->get());
-    testing::RandomPlanDriver driver(&handler, seed);
-    for (int i = 0; i < 400; ++i) driver.Step();
-    ASSERT_GT(driver.written(), 100u) << "the sequence wrote too little";
-  }
-  const uint64_t head = (*log)->HeadPosition();
-  const absl::Time deadline = absl::Now() + absl::Seconds(60);
-  ASSERT_TRUE((*areas)->WaitApplied(head, deadline).ok());
-  ASSERT_TRUE((*history)->WaitApplied(head, deadline).ok());
-  services::PlanQueries queries(log->get(), areas->get(), history->get(),
-                                nullptr);
+  std::vector<std::unique_ptr<projections::Projection>> projections;
+  projections.push_back(std::make_unique<projections::AreaStateProjection>());
+  projections.push_back(std::make_unique<projections::HistoryProjection>());
+  testing::DrivenLog driven;
+  testing::DriveRandomPlan(seed, std::move(projections), driven);
+  if (HasFatalFailure()) return;
+  const uint64_t head = driven.head;
+  auto* log = &driven.log;
+  services::PlanQueries queries(log->get(), driven.runners[0].get(),
+                                driven.runners[1].get(), nullptr);
 
   // Every projection equals a fresh fold of the whole log.
   const std::map<std::string, stored::AreaState> folded = FoldLog(**log, head);

@@ -3,13 +3,20 @@
 #ifndef PLANTRAIL_TESTS_PROJECTIONS_RANDOM_PLAN_DRIVER_H_
 #define PLANTRAIL_TESTS_PROJECTIONS_RANDOM_PLAN_DRIVER_H_
 
+#include <functional>
+#include <memory>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/sync.h"
+#include "eventstore/event_store.h"
 #include "gtest/gtest.h"
+#include "projections/projection_store.h"
+#include "projections/runner.h"
 #include "services/plan_command_handler.h"
+#include "tests/temp_dir.h"
 
 namespace plantrail::testing {
 
@@ -165,6 +172,55 @@ class RandomPlanDriver {
   int reports_ = 0;
   int decisions_ = 0;
 };
+
+// A log written by a RandomPlanDriver, with a projection store and a
+// runner per projection, every runner caught up with the log's head.
+// Members are destroyed runners first, then the store, the log and the
+// directory.
+struct DrivenLog {
+  TempDir dir;
+  std::unique_ptr<eventstore::EventStore> log;
+  std::unique_ptr<projections::ProjectionStore> store;
+  std::vector<std::unique_ptr<projections::ProjectionRunner>> runners;
+  uint64_t head = 0;
+};
+
+// Fills `driven` with `steps` random commands of `seed`, recorded by `now`
+// (when set), and `projections` caught up. Fails the test (fatally: check
+// HasFatalFailure()) when something does not open or catch up.
+inline void DriveRandomPlan(
+    unsigned seed,
+    std::vector<std::unique_ptr<projections::Projection>> projections,
+    DrivenLog& driven, std::function<absl::Time()> now = nullptr,
+    int steps = 400) {
+  eventstore::Options options{.path = driven.dir / "log",
+                              .durability = eventstore::Durability::kNoSync};
+  if (now) options.now = std::move(now);
+  auto log = eventstore::EventStore::Open(options);
+  ASSERT_TRUE(log.ok()) << log.status();
+  driven.log = *std::move(log);
+  auto store = projections::ProjectionStore::Open(driven.dir / "projections");
+  ASSERT_TRUE(store.ok()) << store.status();
+  driven.store = *std::move(store);
+  for (auto& projection : projections) {
+    auto runner = projections::ProjectionRunner::Start(
+        driven.log.get(), driven.store.get(), std::move(projection));
+    ASSERT_TRUE(runner.ok()) << runner.status();
+    driven.runners.push_back(*std::move(runner));
+  }
+  {
+    services::PlanCommandHandler handler(driven.log.get());
+    RandomPlanDriver driver(&handler, seed);
+    for (int i = 0; i < steps; ++i) driver.Step();
+    ASSERT_GT(driver.written(), 100u) << "the sequence wrote too little";
+  }
+  driven.head = driven.log->HeadPosition();
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  for (const auto& runner : driven.runners) {
+    ASSERT_TRUE(runner->WaitApplied(driven.head, deadline).ok())
+        << runner->name();
+  }
+}
 
 }  // namespace plantrail::testing
 
