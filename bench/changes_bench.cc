@@ -135,6 +135,7 @@ void Changes(benchmark::State& state, int days, bool business) {
   request.set_basis(business ? v1::CHANGE_BASIS_BUSINESS
                              : v1::CHANGE_BASIS_RECORDED);
   int changed = 0;
+  size_t bytes = 0;
   for (auto _ : state) {
     auto answer = world->queries->GetChanges(request);
     if (!answer.ok()) {
@@ -142,11 +143,13 @@ void Changes(benchmark::State& state, int days, bool business) {
       break;
     }
     changed = answer->areas_size();
+    bytes = answer->ByteSizeLong();
     benchmark::DoNotOptimize(answer);
   }
   state.counters["areas"] = kAreas;
   state.counters["events"] = static_cast<double>(kAreas) * kRounds;
   state.counters["areas_changed"] = changed;
+  state.counters["answer_bytes"] = static_cast<double>(bytes);
   state.counters["write_events_per_s"] =
       static_cast<double>(kAreas) * kRounds / world->write_seconds;
   state.counters["projection_events_per_s"] =
