@@ -41,16 +41,14 @@ struct Window {
   // The answer's log position: nothing after it counts.
   uint64_t position;
 
-  absl::CivilDay DayOf(const PlanEventRecord& record) const {
-    return clock == ChangeClock::kRecorded
-               ? domain::UtcDay(record.context.recorded_at)
-               : projections::BusinessDay(record);
-  }
+  // The business-date fold's filters (the recorded clock reads steps).
   bool BeforeStart(const PlanEventRecord& record) const {
-    return record.context.position <= position && DayOf(record) < since;
+    return record.context.position <= position &&
+           projections::BusinessDay(record) < since;
   }
   bool ByEnd(const PlanEventRecord& record) const {
-    return record.context.position <= position && DayOf(record) <= until;
+    return record.context.position <= position &&
+           projections::BusinessDay(record) <= until;
   }
 };
 
