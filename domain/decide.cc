@@ -1,5 +1,6 @@
 #include "domain/decide.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -400,6 +401,34 @@ absl::StatusOr<stored::PlanEvent> Decide(const stored::AreaState& area,
   report.set_narrative(command.narrative());
   *report.mutable_reported_on() = ToProto(*reported_on);
   if (next_due) *report.mutable_next_report_due() = ToProto(*next_due);
+  if (!command.round_id().empty()) {
+    PLANTRAIL_RETURN_IF_ERROR(CheckId("round_id", command.round_id()));
+    const stored::FollowUpRound* round =
+        FindRound(facts.rounds, command.round_id());
+    if (round == nullptr) {
+      return Refuse(Code::kNotFound, "round-exists",
+                    absl::StrCat("round_id: the area's plan has no follow-up "
+                                 "round \"",
+                                 command.round_id(), "\""));
+    }
+    if (round->closed()) {
+      return Refuse(
+          Code::kFailedPrecondition, "closed-round-is-frozen",
+          absl::StrCat("round_id: round \"", command.round_id(),
+                       "\" is closed for its meeting; a report now belongs "
+                       "to the next round: name the open round or none"));
+    }
+    if (std::find(round->expected_area_ids().begin(),
+                  round->expected_area_ids().end(),
+                  area.area_id()) == round->expected_area_ids().end()) {
+      return Refuse(
+          Code::kFailedPrecondition, "round-expects-area",
+          absl::StrCat("round_id: round \"", command.round_id(),
+                       "\" does not expect a report of area \"", area.area_id(),
+                       "\" (its areas were fixed when it opened)"));
+    }
+    report.set_round_id(command.round_id());
+  }
   return event;
 }
 
@@ -1114,6 +1143,159 @@ absl::StatusOr<stored::PlanEvent> Decide(const stored::PlanState& plan,
   stored::PlanEvent event;
   event.mutable_plan_reopened()->set_reason(command.reason());
   return event;
+}
+
+absl::StatusOr<stored::PlanEvent> Decide(const stored::PlanState& plan,
+                                         const v1::OpenFollowUpRequest& command,
+                                         const Facts& facts) {
+  PLANTRAIL_RETURN_IF_ERROR(
+      RequirePlanOpen(plan, command.plan_id(), "a follow-up round"));
+  PLANTRAIL_RETURN_IF_ERROR(CheckId("round_id", command.round_id()));
+  if (FindRound(plan.rounds(), command.round_id()) != nullptr) {
+    return Refuse(
+        Code::kAlreadyExists, "round-once",
+        absl::StrCat("round_id: plan \"", command.plan_id(),
+                     "\" already has a round \"", command.round_id(), "\""));
+  }
+  for (const stored::FollowUpRound& round : plan.rounds()) {
+    if (!round.closed()) {
+      return Refuse(Code::kFailedPrecondition, "one-open-round",
+                    absl::StrCat("round_id: round \"", round.round_id(),
+                                 "\" of plan \"", command.plan_id(),
+                                 "\" is open: close it (CloseFollowUp) "
+                                 "before opening the next"));
+    }
+  }
+  PLANTRAIL_RETURN_IF_ERROR(
+      CheckLine("title", command.title(), TextLimits::kLine, true));
+  PLANTRAIL_RETURN_IF_ERROR(
+      CheckLine("body", command.body(), TextLimits::kName, false));
+  const std::string body = absl::StripAsciiWhitespace(command.body()).empty()
+                               ? plan.followed_up_by()
+                               : command.body();
+  if (body.empty()) {
+    return Invalid(
+        "round-names-body",
+        absl::StrCat("body: name the body that asked for the "
+                     "report-back (plan \"",
+                     command.plan_id(), "\" names none in followed_up_by)"));
+  }
+  PLANTRAIL_ASSIGN_OR_RETURN(std::optional<PlanDate> report_date,
+                             ParseDate("report_date", command.report_date()));
+  if (!report_date) {
+    return Invalid("round-report-date-required",
+                   "report_date: required: the date the reports speak for, "
+                   "e.g. \"2018-01-10\"");
+  }
+  PLANTRAIL_ASSIGN_OR_RETURN(std::optional<PlanDate> meeting_date,
+                             ParseDate("meeting_date", command.meeting_date()));
+  if (meeting_date && meeting_date->last_day() && report_date->first_day() &&
+      *meeting_date->last_day() < *report_date->first_day()) {
+    return Invalid("meeting-after-report-date",
+                   absl::StrCat("meeting_date: \"", meeting_date->text(),
+                                "\" is before the report date \"",
+                                report_date->text(), "\""));
+  }
+  if (plan.rounds_size() > 0) {
+    const stored::FollowUpRound& previous = *plan.rounds().rbegin();
+    absl::StatusOr<PlanDate> before = FromProto(previous.report_date());
+    if (before.ok() && before->first_day() && report_date->last_day() &&
+        *report_date->last_day() < *before->first_day()) {
+      return Invalid("rounds-in-order",
+                     absl::StrCat("report_date: \"", report_date->text(),
+                                  "\" is before the report date \"",
+                                  before->text(), "\" of the previous round \"",
+                                  previous.round_id(), "\""));
+    }
+  }
+  PLANTRAIL_RETURN_IF_ERROR(
+      CheckText("request", command.request(), TextLimits::kText, false));
+  // The expected areas: those listed, each an open area of the plan once;
+  // or every open area.
+  std::vector<std::string> expected;
+  if (command.expected_area_ids().empty()) {
+    expected = facts.open_areas;
+  } else {
+    if (command.expected_area_ids_size() > static_cast<int>(kMaxRoundAreas)) {
+      return Invalid("round-areas-limit",
+                     absl::StrCat("expected_area_ids: at most ", kMaxRoundAreas,
+                                  " areas"));
+    }
+    absl::flat_hash_set<std::string> open(facts.open_areas.begin(),
+                                          facts.open_areas.end());
+    absl::flat_hash_set<std::string> named;
+    for (int i = 0; i < command.expected_area_ids_size(); ++i) {
+      const std::string& area_id = command.expected_area_ids(i);
+      const std::string field = absl::StrCat("expected_area_ids[", i, "]");
+      PLANTRAIL_RETURN_IF_ERROR(CheckId(field, area_id));
+      if (!named.insert(area_id).second) {
+        return Invalid(
+            "round-area-once",
+            absl::StrCat(field, ": area \"", area_id, "\" is named twice"));
+      }
+      if (!open.contains(area_id)) {
+        return Refuse(Code::kFailedPrecondition, "round-expects-open-areas",
+                      absl::StrCat(field, ": \"", area_id,
+                                   "\" is not an open area of plan \"",
+                                   command.plan_id(), "\""));
+      }
+      expected.push_back(area_id);
+    }
+  }
+  if (expected.empty()) {
+    return Refuse(Code::kFailedPrecondition, "round-expects-areas",
+                  absl::StrCat("plan_id: plan \"", command.plan_id(),
+                               "\" has no open area to report"));
+  }
+  std::sort(expected.begin(), expected.end());
+  stored::PlanEvent event;
+  stored::FollowUpRound& round =
+      *event.mutable_follow_up_opened()->mutable_round();
+  round.set_round_id(command.round_id());
+  round.set_title(command.title());
+  round.set_body(body);
+  *round.mutable_report_date() = ToProto(*report_date);
+  if (meeting_date) *round.mutable_meeting_date() = ToProto(*meeting_date);
+  for (std::string& area_id : expected) {
+    round.add_expected_area_ids(std::move(area_id));
+  }
+  round.set_request(command.request());
+  return event;
+}
+
+absl::StatusOr<stored::PlanEvent> Decide(
+    const stored::PlanState& plan, const v1::CloseFollowUpRequest& command,
+    const Facts&) {
+  PLANTRAIL_RETURN_IF_ERROR(RequirePlan(plan, command.plan_id()));
+  PLANTRAIL_RETURN_IF_ERROR(CheckId("round_id", command.round_id()));
+  const stored::FollowUpRound* round =
+      FindRound(plan.rounds(), command.round_id());
+  if (round == nullptr) {
+    return Refuse(
+        Code::kNotFound, "round-exists",
+        absl::StrCat("round_id: plan \"", command.plan_id(),
+                     "\" has no follow-up round \"", command.round_id(), "\""));
+  }
+  if (round->closed()) {
+    return Refuse(Code::kFailedPrecondition, "close-once",
+                  absl::StrCat("round_id: round \"", command.round_id(),
+                               "\" is already closed"));
+  }
+  PLANTRAIL_RETURN_IF_ERROR(
+      CheckText("note", command.note(), TextLimits::kReason, false));
+  stored::PlanEvent event;
+  event.mutable_follow_up_closed()->set_round_id(command.round_id());
+  event.mutable_follow_up_closed()->set_note(command.note());
+  return event;
+}
+
+const stored::FollowUpRound* FindRound(
+    const google::protobuf::RepeatedPtrField<stored::FollowUpRound>& rounds,
+    absl::string_view round_id) {
+  for (const stored::FollowUpRound& round : rounds) {
+    if (round.round_id() == round_id) return &round;
+  }
+  return nullptr;
 }
 
 }  // namespace plantrail::domain

@@ -51,9 +51,19 @@ struct Facts {
   // RecordDecision: of the areas of other plans it names, those that exist
   // (OtherPlanAreaKey).
   absl::flat_hash_set<std::string> existing_other_plan_areas;
-  // ClosePlan: the ids of the plan's open areas.
+  // ClosePlan, OpenFollowUp: the ids of the plan's open areas.
   std::vector<std::string> open_areas;
+  // ReportStatus naming a round: the follow-up rounds of the area's plan.
+  google::protobuf::RepeatedPtrField<stored::FollowUpRound> rounds;
 };
+
+// The most areas a follow-up round may list (OpenFollowUpRequest).
+inline constexpr size_t kMaxRoundAreas = 10000;
+
+// The round of `rounds` with `round_id`, or null.
+const stored::FollowUpRound* FindRound(
+    const google::protobuf::RepeatedPtrField<stored::FollowUpRound>& rounds,
+    absl::string_view round_id);
 
 // The key of an area of another plan in Facts::existing_other_plan_areas.
 std::string OtherPlanAreaKey(absl::string_view plan_id,
@@ -108,6 +118,12 @@ absl::StatusOr<stored::PlanEvent> Decide(const stored::PlanState& plan,
 absl::StatusOr<stored::PlanEvent> Decide(const stored::PlanState& plan,
                                          const v1::ReopenPlanRequest& command,
                                          const Facts& facts);
+absl::StatusOr<stored::PlanEvent> Decide(const stored::PlanState& plan,
+                                         const v1::OpenFollowUpRequest& command,
+                                         const Facts& facts);
+absl::StatusOr<stored::PlanEvent> Decide(
+    const stored::PlanState& plan, const v1::CloseFollowUpRequest& command,
+    const Facts& facts);
 
 // A command as everyone who must agree with the server runs it (the
 // server's command handler, the import check, the fuzzers): the options

@@ -174,6 +174,8 @@ void EvolveArea(stored::AreaState& state, const stored::PlanEvent& event,
     case stored::PlanEvent::kPlanRevised:
     case stored::PlanEvent::kPlanClosed:
     case stored::PlanEvent::kPlanReopened:
+    case stored::PlanEvent::kFollowUpOpened:
+    case stored::PlanEvent::kFollowUpClosed:
     case stored::PlanEvent::EVENT_NOT_SET:
       break;
   }
@@ -227,6 +229,24 @@ void EvolvePlan(stored::PlanState& state, const stored::PlanEvent& event,
     case stored::PlanEvent::kPlanReopened:
       state.set_closed(false);
       state.set_closing_reason(event.plan_reopened().reason());
+      break;
+    case stored::PlanEvent::kFollowUpOpened: {
+      stored::FollowUpRound& round = *state.add_rounds();
+      round = event.follow_up_opened().round();
+      round.set_opened_position(context.position);
+      SetTimestamp(*round.mutable_opened_at(), context.recorded_at);
+      round.set_opened_by(context.actor);
+      break;
+    }
+    case stored::PlanEvent::kFollowUpClosed:
+      for (stored::FollowUpRound& round : *state.mutable_rounds()) {
+        if (round.round_id() != event.follow_up_closed().round_id()) continue;
+        round.set_closed(true);
+        round.set_closed_position(context.position);
+        SetTimestamp(*round.mutable_closed_at(), context.recorded_at);
+        round.set_closed_by(context.actor);
+        round.set_closing_note(event.follow_up_closed().note());
+      }
       break;
     default:
       break;

@@ -29,7 +29,8 @@ using PlanCommandTypes = std::tuple<
     v1::RemoveDependencyRequest, v1::ChangeUnitsRequest,
     v1::RecordDecisionRequest, v1::CloseAreaRequest, v1::ReopenAreaRequest,
     v1::CorrectEntryRequest, v1::RegisterPlanRequest, v1::RevisePlanRequest,
-    v1::ClosePlanRequest, v1::ReopenPlanRequest>;
+    v1::ClosePlanRequest, v1::ReopenPlanRequest, v1::OpenFollowUpRequest,
+    v1::CloseFollowUpRequest>;
 
 inline constexpr size_t kPlanCommandCount = std::tuple_size_v<PlanCommandTypes>;
 

@@ -64,4 +64,41 @@ std::vector<std::string> SplitList(absl::string_view text, char separator) {
   return items;
 }
 
+bool NaturalLess(absl::string_view a, absl::string_view b) {
+  const std::string fa = domain::FoldCase(a);
+  const std::string fb = domain::FoldCase(b);
+  size_t i = 0;
+  size_t j = 0;
+  auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  while (i < fa.size() && j < fb.size()) {
+    if (is_digit(fa[i]) && is_digit(fb[j])) {
+      size_t ei = i;
+      size_t ej = j;
+      while (ei < fa.size() && is_digit(fa[ei])) ++ei;
+      while (ej < fb.size() && is_digit(fb[ej])) ++ej;
+      // Leading zeros do not change a number.
+      size_t si = i;
+      size_t sj = j;
+      while (si + 1 < ei && fa[si] == '0') ++si;
+      while (sj + 1 < ej && fb[sj] == '0') ++sj;
+      const absl::string_view na(fa.data() + si, ei - si);
+      const absl::string_view nb(fb.data() + sj, ej - sj);
+      if (na.size() != nb.size()) return na.size() < nb.size();
+      if (na != nb) return na < nb;
+      i = ei;
+      j = ej;
+      continue;
+    }
+    if (fa[i] != fb[j]) {
+      return static_cast<unsigned char>(fa[i]) <
+             static_cast<unsigned char>(fb[j]);
+    }
+    ++i;
+    ++j;
+  }
+  if (fa.size() - i != fb.size() - j) return fa.size() - i < fb.size() - j;
+  // Equal but for case or leading zeros: still a strict, total order.
+  return a < b;
+}
+
 }  // namespace plantrail::domain

@@ -24,6 +24,10 @@ size_t Utf8Prefix(absl::string_view text);
 // is {"GVS", "ITA", "EKO"}; items are trimmed and empty ones dropped.
 std::vector<std::string> SplitList(absl::string_view text, char separator);
 
+// "3.2" < "3.10" < "3.10a": digit runs compare as numbers, the rest without
+// case (Swedish letters included). How plans number their areas.
+bool NaturalLess(absl::string_view a, absl::string_view b);
+
 }  // namespace plantrail::domain
 
 #endif  // PLANTRAIL_DOMAIN_TEXT_H_

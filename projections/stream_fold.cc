@@ -15,19 +15,14 @@ template <typename State, typename Evolve>
 absl::StatusOr<State> Fold(const eventstore::EventStore& log,
                            const std::string& stream_id, Evolve evolve,
                            const EventFilter& include, State state = State()) {
-  for (uint64_t from = state.version() + 1; from != 0;) {
-    absl::StatusOr<eventstore::StreamPage> page = log.ReadStream(
-        {.stream_id = stream_id, .from_version = from, .limit = 1000});
-    if (absl::IsNotFound(page.status())) return state;
-    PLANTRAIL_RETURN_IF_ERROR(page.status());
-    for (const eventstore::RecordedEvent& recorded : page->events) {
-      PLANTRAIL_ASSIGN_OR_RETURN(std::optional<PlanEventRecord> record,
-                                 DecodePlanEvent(recorded));
-      if (!record || (include && !include(*record))) continue;
-      evolve(state, record->event, record->context);
-    }
-    from = page->next_version;
-  }
+  PLANTRAIL_RETURN_IF_ERROR(ForEachPlanEvent(
+      log, stream_id,
+      [&](const PlanEventRecord& record) {
+        if (!include || include(record)) {
+          evolve(state, record.event, record.context);
+        }
+      },
+      state.version() + 1));
   return state;
 }
 
@@ -71,30 +66,40 @@ absl::StatusOr<stored::AreaState> FoldAreaAfter(
                                  domain::EvolveArea, nullptr, std::move(state));
 }
 
+absl::Status ForEachPlanEvent(
+    const eventstore::EventStore& log, const std::string& stream_id,
+    const std::function<void(const PlanEventRecord&)>& visit,
+    uint64_t from_version) {
+  for (uint64_t from = from_version; from != 0;) {
+    absl::StatusOr<eventstore::StreamPage> page = log.ReadStream(
+        {.stream_id = stream_id, .from_version = from, .limit = 1000});
+    if (absl::IsNotFound(page.status())) return absl::OkStatus();
+    PLANTRAIL_RETURN_IF_ERROR(page.status());
+    for (const eventstore::RecordedEvent& recorded : page->events) {
+      PLANTRAIL_ASSIGN_OR_RETURN(std::optional<PlanEventRecord> record,
+                                 DecodePlanEvent(recorded));
+      if (record) visit(*record);
+    }
+    from = page->next_version;
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<AreaWindow> FoldAreaWindow(const eventstore::EventStore& log,
                                           absl::string_view qualified_id,
                                           const EventFilter& at_start,
                                           const EventFilter& at_end) {
   AreaWindow window;
-  const std::string stream_id = domain::AreaStream(qualified_id);
-  for (uint64_t from = 1; from != 0;) {
-    absl::StatusOr<eventstore::StreamPage> page = log.ReadStream(
-        {.stream_id = stream_id, .from_version = from, .limit = 1000});
-    if (absl::IsNotFound(page.status())) return window;
-    PLANTRAIL_RETURN_IF_ERROR(page.status());
-    for (const eventstore::RecordedEvent& recorded : page->events) {
-      PLANTRAIL_ASSIGN_OR_RETURN(std::optional<PlanEventRecord> record,
-                                 DecodePlanEvent(recorded));
-      if (!record) continue;
-      if (at_start(*record)) {
-        domain::EvolveArea(window.start, record->event, record->context);
-      }
-      if (at_end(*record)) {
-        domain::EvolveArea(window.end, record->event, record->context);
-      }
-    }
-    from = page->next_version;
-  }
+  PLANTRAIL_RETURN_IF_ERROR(ForEachPlanEvent(
+      log, domain::AreaStream(qualified_id),
+      [&](const PlanEventRecord& record) {
+        if (at_start(record)) {
+          domain::EvolveArea(window.start, record.event, record.context);
+        }
+        if (at_end(record)) {
+          domain::EvolveArea(window.end, record.event, record.context);
+        }
+      }));
   return window;
 }
 
@@ -117,9 +122,10 @@ absl::StatusOr<stored::DecisionState> FoldDecision(
 }
 
 absl::StatusOr<stored::PlanState> FoldPlan(const eventstore::EventStore& log,
-                                           absl::string_view plan_id) {
+                                           absl::string_view plan_id,
+                                           const EventFilter& include) {
   return Fold<stored::PlanState>(log, domain::PlanStream(plan_id),
-                                 domain::EvolvePlan, nullptr);
+                                 domain::EvolvePlan, include);
 }
 
 }  // namespace plantrail::projections

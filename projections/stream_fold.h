@@ -32,6 +32,14 @@ struct PlanEventRecord {
 absl::StatusOr<std::optional<PlanEventRecord>> DecodePlanEvent(
     const eventstore::RecordedEvent& recorded);
 
+// Calls `visit` with each plan event of the stream `stream_id` (from its
+// version `from_version` on), in order; an event of a type this version
+// does not know is visited empty (EVENT_NOT_SET).
+absl::Status ForEachPlanEvent(
+    const eventstore::EventStore& log, const std::string& stream_id,
+    const std::function<void(const PlanEventRecord&)>& visit,
+    uint64_t from_version = 1);
+
 // Areas and decisions are named by their qualified id (domain::QualifiedId:
 // "<plan_id>:<area_id>", or the bare id for the unplanned names), which is
 // their stream id without its prefix.
@@ -68,8 +76,9 @@ absl::CivilDay BusinessDay(const PlanEventRecord& record);
 
 absl::StatusOr<stored::DecisionState> FoldDecision(
     const eventstore::EventStore& log, absl::string_view qualified_id);
-absl::StatusOr<stored::PlanState> FoldPlan(const eventstore::EventStore& log,
-                                           absl::string_view plan_id);
+absl::StatusOr<stored::PlanState> FoldPlan(
+    const eventstore::EventStore& log, absl::string_view plan_id,
+    const EventFilter& include = nullptr);
 
 }  // namespace plantrail::projections
 

@@ -57,6 +57,7 @@ const std::map<std::string, const Roles*, std::less<>>& Table() {
         {"/plantrail.v1.PlanQueries/ListDecisions", &kReaders},
         {"/plantrail.v1.PlanQueries/GetPortfolio", &kReaders},
         {"/plantrail.v1.PlanQueries/GetChanges", &kReaders},
+        {"/plantrail.v1.PlanQueries/GetFollowUp", &kReaders},
         {"/plantrail.v1.PlanQueries/GetDependencies", &kReaders},
         // Operating the server.
         {"/plantrail.v1.Admin/Verify", &kAuditors},

@@ -133,60 +133,6 @@ absl::StatusOr<absl::CivilDay> WindowDay(absl::string_view field,
 
 std::string IsoDay(absl::CivilDay day) { return absl::FormatCivilTime(day); }
 
-// The change record of an area, as the contract shows it.
-v1::AreaChange Describe(const PlanIndex& plans, const stored::AreaState& start,
-                        const stored::AreaState& end,
-                        const domain::AreaChanges& changes) {
-  v1::AreaChange change;
-  change.set_plan_id(plans.EffectivePlan(end.plan_id()));
-  change.set_area_id(end.area_id());
-  change.set_name(AreaName(change.plan_id(), end.area_id()));
-  change.set_title(end.title());
-  change.set_support_area(end.support_area());
-  change.set_registered(changes.registered);
-  if (changes.phase) {
-    change.set_phase_before(domain::Twin<v1::Phase>(changes.phase->from));
-    change.set_phase_after(domain::Twin<v1::Phase>(changes.phase->to));
-  }
-  if (changes.health) {
-    change.set_health_before(domain::Twin<v1::Health>(changes.health->from));
-    change.set_health_after(domain::Twin<v1::Health>(changes.health->to));
-  }
-  if (changes.end_moved_days) {
-    *change.mutable_end_before() =
-        domain::Twin<v1::PlanDate>(start.planned_end());
-    *change.mutable_end_after() = domain::Twin<v1::PlanDate>(end.planned_end());
-    change.set_end_moved_days(*changes.end_moved_days);
-  }
-  if (changes.slip_days_against_baseline) {
-    change.set_slip_days_against_baseline(*changes.slip_days_against_baseline);
-  }
-  for (const stored::Dependency& added : changes.dependencies_added) {
-    *change.add_dependencies_added() = domain::Twin<v1::Dependency>(added);
-  }
-  for (const stored::Dependency& removed : changes.dependencies_removed) {
-    *change.add_dependencies_removed() = domain::Twin<v1::Dependency>(removed);
-  }
-  change.set_closed(changes.closed);
-  if (changes.closed) {
-    change.set_outcome(domain::Twin<v1::Outcome>(end.outcome()));
-  }
-  change.set_reopened(changes.reopened);
-  change.set_status_reports(changes.status_reports);
-  change.set_corrected_entries(changes.corrected_entries);
-  change.set_phase(domain::Twin<v1::Phase>(end.phase()));
-  change.set_health(domain::Twin<v1::Health>(end.health()));
-  if (end.has_planned_end()) {
-    *change.mutable_planned_end() =
-        domain::Twin<v1::PlanDate>(end.planned_end());
-  }
-  if (end.has_latest_report()) {
-    *change.mutable_latest_report() =
-        domain::Twin<v1::StatusReport>(end.latest_report());
-  }
-  return change;
-}
-
 }  // namespace
 
 absl::StatusOr<v1::GetChangesResponse> PlanQueries::GetChanges(
@@ -386,14 +332,7 @@ absl::StatusOr<v1::GetChangesResponse> PlanQueries::GetChanges(
     if (!day)
       day = domain::UtcDay(domain::FromTimestamp(decision.recorded_at()));
     if (*day < window.since || *day > window.until) continue;
-    v1::DecisionRef ref;
-    ref.set_plan_id(plan_id);
-    ref.set_decision_id(decision.decision_id());
-    ref.set_title(decision.title());
-    ref.set_reference(decision.reference());
-    ref.set_body(decision.body());
-    *ref.mutable_decided_on() =
-        domain::Twin<v1::PlanDate>(decision.decided_on());
+    v1::DecisionRef ref = DecisionRefOf(plans, decision);
     // A decision of the plan asked about counts; one of another plan only
     // when it names an area listed (and with a support area asked for,
     // only then).
@@ -441,7 +380,8 @@ absl::StatusOr<v1::GetChangesResponse> PlanQueries::GetChanges(
   std::vector<v1::AreaChange> listed;
   listed.reserve(changed.size());
   for (auto& [qualified, area] : changed) {
-    v1::AreaChange change = Describe(plans, area.start, area.end, area.changes);
+    v1::AreaChange change =
+        DescribeAreaChange(plans, area.start, area.end, area.changes);
     for (v1::DecisionRef& ref : area.decisions) {
       *change.add_decisions() = std::move(ref);
     }

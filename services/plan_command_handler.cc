@@ -150,6 +150,16 @@ absl::Status PlanCommandsInScope(const Principal& principal,
   return PlanInScope(principal, plan_id);
 }
 
+// A status report that answers a follow-up round.
+template <typename Request>
+bool NamesRound(const Request& command) {
+  if constexpr (std::is_same_v<Request, v1::ReportStatusRequest>) {
+    return !command.round_id().empty();
+  } else {
+    return false;
+  }
+}
+
 template <typename Request>
 DecideFn DecideArea(const Request& command, std::string stream_plan,
                     PlanCommandHandler::Gather gather,
@@ -165,6 +175,24 @@ DecideFn DecideArea(const Request& command, std::string stream_plan,
                         domain::QualifiedId(stream_plan, command.area_id())));
         domain::Facts facts{.now = now, .stream_plan = stream_plan};
         if (gather) PLANTRAIL_RETURN_IF_ERROR(gather(store, facts));
+        // An area that opens (registered or reopened) does so only while its
+        // plan is open, and a report answers a follow-up round only while
+        // the round is open. Such commands queue with their plan's commands
+        // (see HandleArea), so one decides after the other has committed;
+        // the append also holds only while the plan's stream has not moved,
+        // so that the log itself never takes an area opening in a closed
+        // plan or a report in a closed round.
+        constexpr bool kOpensArea =
+            std::is_same_v<Request, v1::RegisterAreaRequest> ||
+            std::is_same_v<Request, v1::ReopenAreaRequest>;
+        const bool reads_plan =
+            !command.plan_id().empty() && (kOpensArea || NamesRound(command));
+        stored::PlanState plan;
+        if (reads_plan) {
+          PLANTRAIL_ASSIGN_OR_RETURN(
+              plan, projections::FoldPlan(store, command.plan_id()));
+          facts.rounds = plan.rounds();
+        }
         PLANTRAIL_ASSIGN_OR_RETURN(stored::PlanEvent event,
                                    domain::Execute(state, command, facts));
         if (!principal.support_areas.empty()) {
@@ -179,21 +207,12 @@ DecideFn DecideArea(const Request& command, std::string stream_plan,
           }
         }
         Decided decided{.version = state.version(), .event = std::move(event)};
-        // An area that opens (registered or reopened) does so only while its
-        // plan is open. Such commands queue with their plan's ClosePlan (see
-        // HandleArea), so one decides after the other has committed; the
-        // append also holds only while the plan's stream has not moved, so
-        // that the log itself never takes an area opening in a closed plan.
-        constexpr bool kOpensArea =
-            std::is_same_v<Request, v1::RegisterAreaRequest> ||
-            std::is_same_v<Request, v1::ReopenAreaRequest>;
-        if (kOpensArea && !command.plan_id().empty()) {
-          PLANTRAIL_ASSIGN_OR_RETURN(
-              stored::PlanState plan,
-              projections::FoldPlan(store, command.plan_id()));
-          PLANTRAIL_RETURN_IF_ERROR(domain::RequirePlanOpen(
-              plan, command.plan_id(),
-              absl::StrCat("a change of area \"", command.area_id(), "\"")));
+        if (reads_plan) {
+          if (kOpensArea) {
+            PLANTRAIL_RETURN_IF_ERROR(domain::RequirePlanOpen(
+                plan, command.plan_id(),
+                absl::StrCat("a change of area \"", command.area_id(), "\"")));
+          }
           decided.also.push_back(Decided::Other{
               .stream_id = domain::PlanStream(command.plan_id()),
               .version = plan.version(),
@@ -675,11 +694,12 @@ void PlanCommandHandler::HandleArea(const Principal& principal,
   execution->stream_id =
       domain::AreaStream(plan->stream_plan, command.area_id());
   execution->queue_key = execution->stream_id;
-  if constexpr (std::is_same_v<Request, v1::RegisterAreaRequest> ||
-                std::is_same_v<Request, v1::ReopenAreaRequest>) {
-    // One at a time with the plan's ClosePlan and ReopenPlan: a plan never
-    // closes while an area of it opens (their own stream's commands still
-    // exclude each other by its expected version).
+  if (std::is_same_v<Request, v1::RegisterAreaRequest> ||
+      std::is_same_v<Request, v1::ReopenAreaRequest> || NamesRound(command)) {
+    // One at a time with the plan's ClosePlan, ReopenPlan and follow-up
+    // commands: a plan never closes while an area of it opens, nor a round
+    // while a report answers it (their own stream's commands still exclude
+    // each other by its expected version).
     if (!plan->plan_id.empty()) {
       execution->queue_key = domain::PlanStream(plan->plan_id);
     }
@@ -715,13 +735,17 @@ void PlanCommandHandler::HandlePlan(const Principal& principal,
   execution->options = command.options();
   execution->stream_id = domain::PlanStream(command.plan_id());
   // Plan commands run one at a time (adopting the unplanned areas is once);
-  // closing and reopening a plan run with the commands that open its areas
-  // instead (HandleArea), and retry like any command when they meet a
-  // RevisePlan on the plan's stream.
-  execution->queue_key = std::is_same_v<Request, v1::ClosePlanRequest> ||
-                                 std::is_same_v<Request, v1::ReopenPlanRequest>
-                             ? execution->stream_id
-                             : std::string(domain::kPlanStreamPrefix);
+  // closing and reopening a plan and its follow-up commands run with the
+  // commands that open its areas and answer its rounds instead (HandleArea),
+  // and retry like any command when they meet a RevisePlan on the plan's
+  // stream.
+  execution->queue_key =
+      std::is_same_v<Request, v1::ClosePlanRequest> ||
+              std::is_same_v<Request, v1::ReopenPlanRequest> ||
+              std::is_same_v<Request, v1::OpenFollowUpRequest> ||
+              std::is_same_v<Request, v1::CloseFollowUpRequest>
+          ? execution->stream_id
+          : std::string(domain::kPlanStreamPrefix);
   Fingerprints fingerprints = Fingerprint(command, fingerprint_key_);
   execution->fingerprint = std::move(fingerprints.keyed);
   execution->plain_fingerprint = std::move(fingerprints.plain);
@@ -955,28 +979,7 @@ void PlanCommandHandler::Handle(const Principal& principal,
 void PlanCommandHandler::Handle(const Principal& principal,
                                 const v1::ClosePlanRequest& command,
                                 Done done) {
-  Gather open_areas = [this, plan_id = command.plan_id()](
-                          const EventStore& store,
-                          domain::Facts& facts) -> absl::Status {
-    PLANTRAIL_ASSIGN_OR_RETURN(stored::PlanState plan,
-                               projections::FoldPlan(store, plan_id));
-    if (plan.version() == 0) return absl::OkStatus();
-    const std::string stream_plan = plan.holds_unplanned() ? "" : plan_id;
-    const std::string prefix = domain::AreaStream(stream_plan, "");
-    PLANTRAIL_ASSIGN_OR_RETURN(std::vector<std::string> streams,
-                               store.ListStreams(prefix, kMaxAreasPerPlan));
-    for (absl::string_view stream : streams) {
-      const domain::PlanStreamName name = domain::ParseStreamName(stream);
-      if (name.stream_plan != stream_plan) continue;  // another plan's
-      PLANTRAIL_ASSIGN_OR_RETURN(
-          stored::AreaState area,
-          areas_.Fold(store, domain::QualifiedId(stream_plan, name.id)));
-      if (area.version() > 0 && !area.closed()) {
-        facts.open_areas.push_back(area.area_id());
-      }
-    }
-    return absl::OkStatus();
-  };
+  Gather open_areas = OpenAreas(command.plan_id());
   // The areas named in close_areas are closed by CloseArea's rules, with
   // the plan's reason, in the plan's commit (domain::Decide has checked that
   // they are the plan's open areas).
@@ -1019,6 +1022,42 @@ void PlanCommandHandler::Handle(const Principal& principal,
 
 void PlanCommandHandler::Handle(const Principal& principal,
                                 const v1::ReopenPlanRequest& command,
+                                Done done) {
+  HandlePlan(principal, command, nullptr, std::move(done));
+}
+
+PlanCommandHandler::Gather PlanCommandHandler::OpenAreas(std::string plan_id) {
+  return [this, plan_id = std::move(plan_id)](
+             const EventStore& store, domain::Facts& facts) -> absl::Status {
+    PLANTRAIL_ASSIGN_OR_RETURN(stored::PlanState plan,
+                               projections::FoldPlan(store, plan_id));
+    if (plan.version() == 0) return absl::OkStatus();
+    const std::string stream_plan = plan.holds_unplanned() ? "" : plan_id;
+    const std::string prefix = domain::AreaStream(stream_plan, "");
+    PLANTRAIL_ASSIGN_OR_RETURN(std::vector<std::string> streams,
+                               store.ListStreams(prefix, kMaxAreasPerPlan));
+    for (absl::string_view stream : streams) {
+      const domain::PlanStreamName name = domain::ParseStreamName(stream);
+      if (name.stream_plan != stream_plan) continue;  // another plan's
+      PLANTRAIL_ASSIGN_OR_RETURN(
+          stored::AreaState area,
+          areas_.Fold(store, domain::QualifiedId(stream_plan, name.id)));
+      if (area.version() > 0 && !area.closed()) {
+        facts.open_areas.push_back(area.area_id());
+      }
+    }
+    return absl::OkStatus();
+  };
+}
+
+void PlanCommandHandler::Handle(const Principal& principal,
+                                const v1::OpenFollowUpRequest& command,
+                                Done done) {
+  HandlePlan(principal, command, OpenAreas(command.plan_id()), std::move(done));
+}
+
+void PlanCommandHandler::Handle(const Principal& principal,
+                                const v1::CloseFollowUpRequest& command,
                                 Done done) {
   HandlePlan(principal, command, nullptr, std::move(done));
 }

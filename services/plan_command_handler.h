@@ -147,6 +147,10 @@ class PlanCommandHandler {
               Done done);
   void Handle(const Principal& principal, const v1::ReopenPlanRequest& command,
               Done done);
+  void Handle(const Principal& principal,
+              const v1::OpenFollowUpRequest& command, Done done);
+  void Handle(const Principal& principal,
+              const v1::CloseFollowUpRequest& command, Done done);
 
   // The event id a command id stands for (a name-based UUID).
   static std::string EventIdFor(absl::string_view command_id);
@@ -170,6 +174,8 @@ class PlanCommandHandler {
   template <typename Request, typename Also = std::nullptr_t>
   void HandlePlan(const Principal& principal, const Request& command,
                   Gather gather, Done done, Also also = nullptr);
+  // Gathers the ids of the plan's open areas (ClosePlan, OpenFollowUp).
+  Gather OpenAreas(std::string plan_id);
   // Queues `execution` behind the commands of its stream.
   void Submit(std::shared_ptr<Execution> execution);
   // Runs the command at the head of its stream's queue.

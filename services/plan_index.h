@@ -1,6 +1,7 @@
 // What the plan queries share: the plans a query sees (PlanIndex), a
-// listing's plan filter, date filters and the scan of a projection's
-// messages. Plain values and functions; thread-compatible.
+// listing's plan filter, date filters, the scan of a projection's
+// messages and the change records of areas. Plain values and functions;
+// thread-compatible.
 #ifndef PLANTRAIL_SERVICES_PLAN_INDEX_H_
 #define PLANTRAIL_SERVICES_PLAN_INDEX_H_
 
@@ -16,9 +17,11 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "common/status_macros.h"
+#include "domain/area_changes.h"
 #include "domain/plan_date.h"
 #include "domain/streams.h"
 #include "plantrail/stored/plan.pb.h"
+#include "plantrail/v1/plan_queries.pb.h"
 #include "projections/projection.h"
 
 namespace plantrail::services {
@@ -110,6 +113,17 @@ absl::StatusOr<std::vector<Message>> ScanAll(
   }
   return messages;
 }
+
+// The change record of an area between two of its states (GetChanges,
+// GetFollowUp), as the contract shows it.
+v1::AreaChange DescribeAreaChange(const PlanIndex& plans,
+                                  const stored::AreaState& start,
+                                  const stored::AreaState& end,
+                                  const domain::AreaChanges& changes);
+
+// A decision as a change record names it.
+v1::DecisionRef DecisionRefOf(const PlanIndex& plans,
+                              const stored::DecisionState& decision);
 
 }  // namespace plantrail::services
 

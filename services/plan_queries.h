@@ -76,6 +76,12 @@ class PlanQueries {
       const v1::GetChangesRequest& request,
       const std::vector<std::string>& plans = {}) const;
 
+  // Folded from the log up to one position: a closed round's closing (the
+  // same answer whenever asked), else the area-state projection's.
+  absl::StatusOr<v1::GetFollowUpResponse> GetFollowUp(
+      const v1::GetFollowUpRequest& request,
+      const std::vector<std::string>& plans = {}) const;
+
   projections::ProjectionRunner* areas() const { return areas_; }
   projections::ProjectionRunner* changes() const { return changes_; }
   projections::ProjectionRunner* history() const { return history_; }

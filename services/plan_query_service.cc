@@ -120,6 +120,15 @@ grpc::ServerUnaryReactor* PlanQueryService::GetChanges(
                 });
 }
 
+grpc::ServerUnaryReactor* PlanQueryService::GetFollowUp(
+    grpc::CallbackServerContext* context, const v1::GetFollowUpRequest* request,
+    v1::GetFollowUpResponse* response) {
+  return Answer("GetFollowUp", context, *request, response, queries_->areas(),
+                [this](const auto& r, const auto& plans) {
+                  return queries_->GetFollowUp(r, plans);
+                });
+}
+
 grpc::ServerUnaryReactor* PlanQueryService::GetDependencies(
     grpc::CallbackServerContext* context,
     const v1::GetDependenciesRequest* request,

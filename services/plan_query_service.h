@@ -41,6 +41,10 @@ class PlanQueryService final : public v1::PlanQueries::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::ListDecisionsRequest* request,
       v1::ListDecisionsResponse* response) override;
+  grpc::ServerUnaryReactor* GetFollowUp(
+      grpc::CallbackServerContext* context,
+      const v1::GetFollowUpRequest* request,
+      v1::GetFollowUpResponse* response) override;
   grpc::ServerUnaryReactor* GetChanges(
       grpc::CallbackServerContext* context,
       const v1::GetChangesRequest* request,

@@ -4,6 +4,7 @@
 // `export` and `verify-export` (a signed, self-checking export, checked
 // with no server). What only an admin may do (`admin redact`, `admin
 // backup`) is in admin_commands.cc.
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -59,6 +61,9 @@ void AddDigest(CLI::App& app, Context& context) {
 struct VerifyFlags {
   std::string digest_file;
   std::string public_key_file;
+  // --at/--hash: a position and chain hash a document states.
+  uint64_t at = 0;
+  std::string hash;
 };
 
 // What `verify --digest` finds on its own, trusting the server for nothing
@@ -87,6 +92,61 @@ absl::StatusOr<v1::Digest> LoadDigest(const std::string& path) {
   return digest;
 }
 
+// Recomputes the chain here from the events the server sends, from
+// position 1 to the head, and checks that position `position` has the
+// chain hash `hash_claimed` (raw bytes), as `claimant` ("the digest")
+// claims.
+absl::StatusOr<DigestFinding> CheckChainHere(Client& client, uint64_t position,
+                                             absl::string_view hash_claimed,
+                                             absl::string_view claimant,
+                                             DigestFinding finding) {
+  auto fail = [&finding](std::string problem) {
+    finding.ok = false;
+    finding.problem = std::move(problem);
+    return finding;
+  };
+  audit::ChainCheck chain;
+  v1::ReadAllRequest request;
+  request.set_from_position(1);
+  request.set_limit(1000);
+  do {
+    v1::ReadAllResponse page;
+    PLANTRAIL_RETURN_IF_ERROR(client.Call(&v1::EventStore::Stub::ReadAll,
+                                          client.events(), request, page));
+    for (const v1::RecordedEvent& proto : page.events()) {
+      if (absl::Status added = chain.Add(proto); !added.ok()) {
+        return fail(std::string(added.message()));
+      }
+      finding.recomputed = chain.position();
+      const absl::string_view hash(
+          reinterpret_cast<const char*>(chain.hash().data()),
+          chain.hash().size());
+      if (chain.position() == position && hash != hash_claimed) {
+        return fail(absl::StrCat(
+            "position ", position, " now has chain hash ", ShortHex(hash),
+            "..., ", claimant, " says ", ShortHex(hash_claimed),
+            "...: events at or before it were changed (and the chain "
+            "recomputed)"));
+      }
+    }
+    request.set_from_position(page.next_position());
+  } while (request.from_position() != 0);
+  if (chain.position() < position) {
+    return fail(absl::StrCat("the log ends at position ", chain.position(),
+                             ", before ", claimant, "'s position ", position,
+                             ": events it covered are gone"));
+  }
+  // A redaction's record comes in the same commit as the header it
+  // redacts: the log, read to its head, holds it.
+  if (!chain.unbound_headers().empty()) {
+    return fail(absl::StrCat("position ",
+                             chain.unbound_headers().begin()->first,
+                             ": the header is marked redacted but no "
+                             "redaction's record binds it"));
+  }
+  return finding;
+}
+
 absl::StatusOr<DigestFinding> CheckDigestHere(
     Client& client, const v1::Digest& digest,
     const std::optional<std::string>& pinned_key) {
@@ -107,51 +167,53 @@ absl::StatusOr<DigestFinding> CheckDigestHere(
                                audit::KeyIdOf(*pinned_key)));
     }
   }
-  audit::ChainCheck chain;
-  v1::ReadAllRequest request;
-  request.set_from_position(1);
-  request.set_limit(1000);
-  do {
-    v1::ReadAllResponse page;
-    PLANTRAIL_RETURN_IF_ERROR(client.Call(&v1::EventStore::Stub::ReadAll,
-                                          client.events(), request, page));
-    for (const v1::RecordedEvent& proto : page.events()) {
-      if (absl::Status added = chain.Add(proto); !added.ok()) {
-        return fail(std::string(added.message()));
-      }
-      finding.recomputed = chain.position();
-      const absl::string_view hash(
-          reinterpret_cast<const char*>(chain.hash().data()),
-          chain.hash().size());
-      if (chain.position() == digest.position() && hash != digest.head_hash()) {
-        return fail(absl::StrCat(
-            "position ", digest.position(), " now has chain hash ",
-            ShortHex(hash), "..., the digest says ",
-            ShortHex(digest.head_hash()),
-            "...: events at or before it were changed (and the chain "
-            "recomputed)"));
-      }
-    }
-    request.set_from_position(page.next_position());
-  } while (request.from_position() != 0);
-  if (chain.position() < digest.position()) {
-    return fail(absl::StrCat("the log ends at position ", chain.position(),
-                             ", before the digest's position ",
-                             digest.position(),
-                             ": events it covered are gone"));
+  return CheckChainHere(client, digest.position(), digest.head_hash(),
+                        "the digest", std::move(finding));
+}
+
+// `verify --at N --hash H`: the chain recomputed here from the events has
+// H at position N; what a printed report-back states (plantrail followup
+// report). Any role that may read the log can check it.
+absl::Status RunVerifyAt(Context& context, const VerifyFlags& flags) {
+  if (flags.hash.size() != 64 ||
+      !std::all_of(flags.hash.begin(), flags.hash.end(),
+                   [](char c) { return absl::ascii_isxdigit(c); })) {
+    return UsageError(
+        "--hash: the chain hash as 64 hexadecimal digits, as a document "
+        "states it");
   }
-  // A redaction's record comes in the same commit as the header it
-  // redacts: the log, read to its head, holds it.
-  if (!chain.unbound_headers().empty()) {
-    return fail(absl::StrCat("position ",
-                             chain.unbound_headers().begin()->first,
-                             ": the header is marked redacted but no "
-                             "redaction's record binds it"));
+  const std::string claimed = absl::HexStringToBytes(flags.hash);
+  PLANTRAIL_ASSIGN_OR_RETURN(Client * client, context.client());
+  PLANTRAIL_ASSIGN_OR_RETURN(DigestFinding here,
+                             CheckChainHere(*client, flags.at, claimed,
+                                            "the document", DigestFinding{}));
+  if (context.json) {
+    nlohmann::ordered_json json;
+    json["ok"] = here.ok;
+    json["position"] = flags.at;
+    json["events_recomputed"] = here.recomputed;
+    json["problem"] = here.problem;
+    context.out() << json.dump() << "\n";
+  } else if (here.ok) {
+    context.out() << "position " << flags.at << ": chain hash "
+                  << flags.hash.substr(0, 16)
+                  << "... matches, recomputed here from " << here.recomputed
+                  << " events: the document was made from this ledger\n";
   }
-  return finding;
+  if (!here.ok) {
+    return absl::DataLossError(
+        absl::StrCat("verification failed: ", here.problem));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status RunVerify(Context& context, const VerifyFlags& flags) {
+  if (flags.at != 0 || !flags.hash.empty()) {
+    if (flags.at == 0 || flags.hash.empty() || !flags.digest_file.empty()) {
+      return UsageError("--at and --hash go together, without --digest");
+    }
+    return RunVerifyAt(context, flags);
+  }
   std::optional<v1::Digest> digest;
   if (!flags.digest_file.empty()) {
     PLANTRAIL_ASSIGN_OR_RETURN(digest, LoadDigest(flags.digest_file));
@@ -558,12 +620,19 @@ void AddVerifyCommand(CLI::App& parent, Context& context) {
   command->add_option("--public-key", flags->public_key_file,
                       "The server's signing.pub (PEM): the digest must be "
                       "signed by this key");
+  command->add_option("--at", flags->at,
+                      "A log position a document states (followup report): "
+                      "with --hash, check that the chain, recomputed here, "
+                      "has that hash there");
+  command->add_option("--hash", flags->hash,
+                      "The chain hash the document states (hex)");
   const std::string path = parent.get_name() == "plantrail"
                                ? "plantrail verify"
                                : "plantrail " + parent.get_name() + " verify";
   command->footer(absl::StrCat("Examples:\n  ", path, "\n  ", path,
                                " --digest digest.json --public-key "
-                               "signing.pub"));
+                               "signing.pub\n  ",
+                               path, " --at 1234 --hash 9f86d08...b0f00a08"));
   context.Action(command,
                  [&context, flags] { return RunVerify(context, *flags); });
 }

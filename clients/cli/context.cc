@@ -178,6 +178,7 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
   AddAdminCommands(app, context);
   AddEventCommands(app, context);
   AddAuditCommands(app, context);
+  AddFollowUpCommands(app, context);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& parse_error) {

@@ -82,6 +82,7 @@ void AddAdminCommands(CLI::App& app, Context& context);
 void AddEventCommands(CLI::App& app, Context& context);
 void AddPlanAdminCommands(CLI::App& app, Context& context);
 void AddAuditCommands(CLI::App& app, Context& context);
+void AddFollowUpCommands(CLI::App& app, Context& context);
 // `verify` under `parent` (both `plantrail verify` and `admin verify`).
 void AddVerifyCommand(CLI::App& parent, Context& context);
 

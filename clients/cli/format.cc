@@ -172,4 +172,69 @@ void Table::Print(std::ostream& out) const {
   for (const auto& row : rows_) print_row(row);
 }
 
+std::vector<std::string> ChangeLines(const v1::AreaChange& change) {
+  std::vector<std::string> lines;
+  // A new area's moves are from nothing: its state says more.
+  if (change.registered()) {
+    lines.push_back(absl::StrCat("registered: ", domain::Words(change.phase()),
+                                 ", ", domain::Words(change.health())));
+  } else if (change.phase_before() != change.phase_after()) {
+    lines.push_back(
+        absl::StrCat("phase: ", domain::Words(change.phase_before()), " -> ",
+                     domain::Words(change.phase_after())));
+  }
+  if (!change.registered() && change.health_before() != change.health_after()) {
+    lines.push_back(
+        absl::StrCat("health: ", domain::Words(change.health_before()), " -> ",
+                     domain::Words(change.health_after())));
+  }
+  if (change.end_moved_days() != 0) {
+    lines.push_back(absl::StrCat("planned end: ", DateText(change.end_before()),
+                                 " -> ", DateText(change.end_after()), " (",
+                                 change.end_moved_days() > 0 ? "+" : "",
+                                 change.end_moved_days(), " days)"));
+  }
+  if (change.has_slip_days_against_baseline() &&
+      change.slip_days_against_baseline() != 0) {
+    lines.push_back(
+        absl::StrCat("against the baseline: ",
+                     change.slip_days_against_baseline() > 0 ? "+" : "",
+                     change.slip_days_against_baseline(), " days"));
+  }
+  for (const v1::Dependency& added : change.dependencies_added()) {
+    lines.push_back(absl::StrCat("dependency added: ", DependencyText(added)));
+  }
+  for (const v1::Dependency& removed : change.dependencies_removed()) {
+    lines.push_back(
+        absl::StrCat("dependency removed: ", DependencyText(removed)));
+  }
+  if (change.closed()) {
+    lines.push_back(absl::StrCat("closed: ", domain::Words(change.outcome())));
+  }
+  if (change.reopened()) lines.push_back("reopened");
+  if (change.status_reports() > 0) {
+    lines.push_back(absl::StrCat(
+        "status reports: ", change.status_reports(),
+        change.has_latest_report() &&
+                !change.latest_report().narrative().empty()
+            ? absl::StrCat(" (latest: \"", change.latest_report().narrative(),
+                           "\")")
+            : ""));
+  }
+  if (change.corrected_entries() > 0) {
+    lines.push_back(
+        absl::StrCat("entries corrected: ", change.corrected_entries()));
+  }
+  for (const v1::DecisionRef& decision : change.decisions()) {
+    lines.push_back(absl::StrCat(
+        "decision ", decision.decision_id(),
+        decision.decided_on().text().empty()
+            ? ""
+            : absl::StrCat(" of ", DateText(decision.decided_on())),
+        decision.body().empty() ? "" : absl::StrCat(" (", decision.body(), ")"),
+        ": ", decision.title()));
+  }
+  return lines;
+}
+
 }  // namespace plantrail::cli

@@ -56,6 +56,10 @@ class Table {
   size_t max_width_;
 };
 
+// One area's changes in a window (GetChanges, GetFollowUp), in the plan's
+// words, a line each.
+std::vector<std::string> ChangeLines(const v1::AreaChange& change);
+
 }  // namespace plantrail::cli
 
 #endif  // PLANTRAIL_CLIENTS_CLI_FORMAT_H_

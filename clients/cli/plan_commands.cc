@@ -183,7 +183,7 @@ void AddUnits(CLI::App* area, Context& context) {
 void AddStatus(CLI::App& app, Context& context) {
   struct Flags {
     CommandFlags options;
-    std::string id, phase, health, note, reported_on, next_report;
+    std::string id, phase, health, note, reported_on, next_report, round;
   };
   auto flags = std::make_shared<Flags>();
   CLI::App* command =
@@ -203,6 +203,8 @@ void AddStatus(CLI::App& app, Context& context) {
                       "The date the report speaks for (default: today)");
   command->add_option("--next-report", flags->next_report,
                       "When the next report is due (\"juni 2018\")");
+  command->add_option("--round", flags->round,
+                      "The open follow-up round it answers (followup list)");
   flags->options.AddTo(command);
   command->footer(
       "Example:\n  plantrail status 3.1.1 --phase \"in progress\" --health "
@@ -224,6 +226,7 @@ void AddStatus(CLI::App& app, Context& context) {
     request.set_narrative(flags->note);
     request.set_reported_on(flags->reported_on);
     request.set_next_report_due(flags->next_report);
+    request.set_round_id(flags->round);
     return SendCommand(context, &Stub::ReportStatus, request,
                        absl::StrCat("reported the status of area ", flags->id));
   });

@@ -90,45 +90,6 @@ std::string ForScript(absl::string_view json) {
   return absl::StrReplaceAll(json, {{"</", "<\\/"}, {"<!--", "<\\u0021--"}});
 }
 
-// "3.2" < "3.10" < "3.10a": digit runs compare as numbers, the rest without
-// case (Swedish letters included).
-bool NaturalLess(absl::string_view a, absl::string_view b) {
-  const std::string fa = domain::FoldCase(a);
-  const std::string fb = domain::FoldCase(b);
-  size_t i = 0;
-  size_t j = 0;
-  auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
-  while (i < fa.size() && j < fb.size()) {
-    if (is_digit(fa[i]) && is_digit(fb[j])) {
-      size_t ei = i;
-      size_t ej = j;
-      while (ei < fa.size() && is_digit(fa[ei])) ++ei;
-      while (ej < fb.size() && is_digit(fb[ej])) ++ej;
-      // Leading zeros do not change a number.
-      size_t si = i;
-      size_t sj = j;
-      while (si + 1 < ei && fa[si] == '0') ++si;
-      while (sj + 1 < ej && fb[sj] == '0') ++sj;
-      const absl::string_view na(fa.data() + si, ei - si);
-      const absl::string_view nb(fb.data() + sj, ej - sj);
-      if (na.size() != nb.size()) return na.size() < nb.size();
-      if (na != nb) return na < nb;
-      i = ei;
-      j = ej;
-      continue;
-    }
-    if (fa[i] != fb[j]) {
-      return static_cast<unsigned char>(fa[i]) <
-             static_cast<unsigned char>(fb[j]);
-    }
-    ++i;
-    ++j;
-  }
-  if (fa.size() - i != fb.size() - j) return fa.size() - i < fb.size() - j;
-  // Equal but for case or leading zeros: still a strict, total order.
-  return a < b;
-}
-
 // "ScheduleRevised" -> "Schedule revised".
 std::string Humanize(absl::string_view type) {
   std::string words = domain::EventTypeWords(type);
@@ -450,13 +411,14 @@ std::vector<Group> GroupAreas(const TimelineInput& input) {
     if (a.support_area.empty() != b.support_area.empty()) {
       return b.support_area.empty();
     }
-    return NaturalLess(a.support_area, b.support_area);
+    return domain::NaturalLess(a.support_area, b.support_area);
   });
   int index = 0;
   for (Group& group : groups) {
     std::stable_sort(group.areas.begin(), group.areas.end(),
                      [](const AreaView& a, const AreaView& b) {
-                       return NaturalLess(a.area->area_id(), b.area->area_id());
+                       return domain::NaturalLess(a.area->area_id(),
+                                                  b.area->area_id());
                      });
     for (AreaView& view : group.areas) view.index = index++;
   }
@@ -999,14 +961,14 @@ std::string DecisionsHtml(const TimelineInput& input) {
         const Day db =
             DecisionDay(*b).value_or(std::numeric_limits<Day>::max());
         if (da != db) return da < db;
-        return NaturalLess(a->reference(), b->reference());
+        return domain::NaturalLess(a->reference(), b->reference());
       });
   std::string rows;
   for (const v1::DecisionState* d : decisions) {
     std::vector<std::string> ids(d->area_ids().begin(), d->area_ids().end());
     std::sort(ids.begin(), ids.end(),
               [](const std::string& a, const std::string& b) {
-                return NaturalLess(a, b);
+                return domain::NaturalLess(a, b);
               });
     // Areas of other plans by their names, after the plan's own.
     for (const v1::AreaRef& other : d->other_plan_areas()) {

@@ -60,6 +60,8 @@ const std::map<std::string, std::set<std::string>>& Policy() {
       {"PlanCommands/RevisePlan", {"admin", "planner"}},
       {"PlanCommands/ClosePlan", {"admin", "planner"}},
       {"PlanCommands/ReopenPlan", {"admin", "planner"}},
+      {"PlanCommands/OpenFollowUp", {"admin", "planner"}},
+      {"PlanCommands/CloseFollowUp", {"admin", "planner"}},
       {"PlanQueries/ListPlans", {"admin", "planner", "auditor", "reader"}},
       {"PlanQueries/GetPlan", {"admin", "planner", "auditor", "reader"}},
       {"PlanQueries/GetArea", {"admin", "planner", "auditor", "reader"}},
@@ -68,6 +70,7 @@ const std::map<std::string, std::set<std::string>>& Policy() {
       {"PlanQueries/ListDecisions", {"admin", "planner", "auditor", "reader"}},
       {"PlanQueries/GetPortfolio", {"admin", "planner", "auditor", "reader"}},
       {"PlanQueries/GetChanges", {"admin", "planner", "auditor", "reader"}},
+      {"PlanQueries/GetFollowUp", {"admin", "planner", "auditor", "reader"}},
       {"PlanQueries/GetDependencies",
        {"admin", "planner", "auditor", "reader"}},
       {"Admin/Verify", {"admin", "auditor"}},
@@ -554,6 +557,14 @@ TEST_F(AuthorizationE2eTest, AReaderLimitedToAPlanSeesOnlyIt) {
       queries->GetChanges(as_nils(get_changes).get(), get_changes, &changes);
   EXPECT_EQ(changes_b.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_THAT(changes_b.error_message(), HasSubstr("[rule: plan-scope]"));
+  // Nor plan B's follow-up rounds (whether it has any is not told).
+  v1::GetFollowUpRequest get_follow_up;
+  get_follow_up.set_plan_id("plan-b");
+  v1::GetFollowUpResponse follow_up;
+  const grpc::Status follow_up_b = queries->GetFollowUp(
+      as_nils(get_follow_up).get(), get_follow_up, &follow_up);
+  EXPECT_EQ(follow_up_b.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(follow_up_b.error_message(), HasSubstr("[rule: plan-scope]"));
 
   // Below the plans, the log too: plan B's streams are not read, and
   // ReadAll leaves every event but plan A's out.
