@@ -242,7 +242,23 @@ void WriteCommands(Writer& out) {
   v1::ReopenPlanRequest reopen_plan;
   reopen_plan.set_plan_id("kth-vs-2023");
   reopen_plan.set_reason("Uppföljningen fortsätter");
+  v1::OpenFollowUpRequest open_round;
+  open_round.set_plan_id("kth-vs-2023");
+  open_round.set_round_id("2024-03");
+  open_round.set_title("Uppföljning mars 2024");
+  open_round.set_body("Ledningsrådet");
+  open_round.set_report_date("2024-03-01");
+  open_round.set_meeting_date("2024-03-20");
+  open_round.add_expected_area_ids("3.1.3");
+  v1::CloseFollowUpRequest close_round;
+  close_round.set_plan_id("kth-vs-2023");
+  close_round.set_round_id("2024-03");
+  close_round.set_note("Till ledningsrådet");
   out.Write(kTarget, "register_plan", FrameCommand(plan));
+  out.Write(kTarget, "sequence_follow_up",
+            FrameCommand(plan) + FrameCommand(Register("3.1.3")) +
+                FrameCommand(open_round) + FrameCommand(Report("3.1.3")) +
+                FrameCommand(close_round) + FrameCommand(open_round));
   out.Write(kTarget, "sequence_plan_life",
             FrameCommand(plan) + FrameCommand(revise_plan) +
                 FrameCommand(close_plan) + FrameCommand(reopen_plan) +

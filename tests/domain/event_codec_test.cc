@@ -158,6 +158,62 @@ TEST(EventCodecTest, StoredBytesStillFoldToTheSameState) {
   EXPECT_EQ(state.version(), 2u);
 }
 
+// Follow-up rounds as this version stores them (the plan's stream).
+constexpr char kStoredRoundOpened[] =
+    "0a7e0a07323031382d30311219c385746572726170706f7274206a616e75617269"
+    "20323031381a1d4261726e2d206f636820757462696c646e696e67736ec3a46d6e"
+    "64656e2215080110e20f1801200a3a0a323031382d30312d31303201313201323a"
+    "1cc385746572726170706f727420617620c3a57467c3a4726465726e61";
+constexpr char kStoredRoundClosed[] =
+    "0a07323031382d3031120d54696c6c206ec3a46d6e64656e";
+
+TEST(EventCodecTest, StoredRoundBytesStillFoldToTheSameRound) {
+  const auto opened = Pb<stored::PlanEvent>(R"pb(
+    follow_up_opened {
+      round {
+        round_id: "2018-01"
+        title: "Återrapport januari 2018"
+        body: "Barn- och utbildningsnämnden"
+        report_date {
+          precision: PLAN_DATE_PRECISION_DAY
+          year: 2018
+          month: 1
+          day: 10
+          text: "2018-01-10"
+        }
+        expected_area_ids: [ "1", "2" ]
+        request: "Återrapport av åtgärderna"
+      }
+    }
+  )pb");
+  EXPECT_EQ(absl::BytesToHexString(EncodeEvent(opened).payload),
+            kStoredRoundOpened);
+  const auto closed = Pb<stored::PlanEvent>(R"pb(
+    follow_up_closed { round_id: "2018-01" note: "Till nämnden" }
+  )pb");
+  EXPECT_EQ(absl::BytesToHexString(EncodeEvent(closed).payload),
+            kStoredRoundClosed);
+
+  stored::PlanState plan;
+  absl::StatusOr<stored::PlanEvent> first =
+      DecodeEvent("FollowUpOpened", absl::HexStringToBytes(kStoredRoundOpened));
+  ASSERT_TRUE(first.ok()) << first.status();
+  EvolvePlan(plan, *first, EventContext{.position = 5, .version = 2});
+  absl::StatusOr<stored::PlanEvent> second =
+      DecodeEvent("FollowUpClosed", absl::HexStringToBytes(kStoredRoundClosed));
+  ASSERT_TRUE(second.ok()) << second.status();
+  EvolvePlan(plan, *second, EventContext{.position = 9, .version = 3});
+  ASSERT_EQ(plan.rounds_size(), 1);
+  const stored::FollowUpRound& round = plan.rounds(0);
+  EXPECT_EQ(round.round_id(), "2018-01");
+  EXPECT_EQ(round.report_date().day(), 10);
+  EXPECT_EQ(round.expected_area_ids_size(), 2);
+  EXPECT_EQ(round.opened_position(), 5u);
+  EXPECT_TRUE(round.closed());
+  EXPECT_EQ(round.closed_position(), 9u);
+  EXPECT_EQ(round.closing_note(), "Till nämnden");
+}
+
 TEST(EvolveTest, UnknownEventsStillAdvanceTheVersion) {
   stored::AreaState state;
   EvolveArea(state, stored::PlanEvent(),
