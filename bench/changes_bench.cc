@@ -171,6 +171,12 @@ void BM_ChangesLastMonthBusiness(benchmark::State& state) {
 void BM_ChangesLastYearRecorded(benchmark::State& state) {
   Changes(state, 365, false);
 }
+void BM_ChangesLastWeekBusiness(benchmark::State& state) {
+  Changes(state, 7, true);
+}
+void BM_ChangesLastYearBusiness(benchmark::State& state) {
+  Changes(state, 365, true);
+}
 
 void Configure(benchmark::internal::Benchmark* benchmark) {
   benchmark->Setup(Build)->UseRealTime()->Unit(benchmark::kMillisecond);
@@ -181,6 +187,8 @@ BENCHMARK(BM_ChangesLastWeekRecorded)->Apply(Configure);
 BENCHMARK(BM_ChangesLastMonthRecorded)->Apply(Configure);
 BENCHMARK(BM_ChangesLastMonthBusiness)->Apply(Configure);
 BENCHMARK(BM_ChangesLastYearRecorded)->Apply(Configure);
+BENCHMARK(BM_ChangesLastWeekBusiness)->Apply(Configure);
+BENCHMARK(BM_ChangesLastYearBusiness)->Apply(Configure);
 
 }  // namespace
 }  // namespace plantrail

@@ -9,27 +9,50 @@
 #include "domain/streams.h"
 #include "domain/timestamps.h"
 #include "eventstore/record_format.h"
+#include "google/protobuf/wrappers.pb.h"
 #include "projections/stream_fold.h"
 
 namespace plantrail::projections {
 
-std::string ChangeIndexPrefix(ChangeClock clock) {
-  return clock == ChangeClock::kRecorded ? "r" : "b";
+std::string RecordedIndexPrefix() { return "r"; }
+
+namespace {
+
+// A day as a number that sorts as the days do, before 1970 too. A
+// registration's business day is CivilDay::min(), whose distance from 1970
+// does not fit in 64 bits: it is the first of all.
+uint64_t EncodeDay(absl::CivilDay day) {
+  return day == absl::CivilDay::min()
+             ? 0
+             : static_cast<uint64_t>(day - absl::CivilDay(1970, 1, 1)) ^
+                   (uint64_t{1} << 63);
 }
 
-std::string ChangeIndexKey(ChangeClock clock, absl::CivilDay day,
-                           uint64_t position) {
-  std::string key = ChangeIndexPrefix(clock);
-  // A registration's business day is CivilDay::min(), whose distance from
-  // 1970 does not fit in 64 bits: it is the first key of all.
-  const uint64_t encoded =
-      day == absl::CivilDay::min()
-          ? 0
-          : static_cast<uint64_t>(day - absl::CivilDay(1970, 1, 1)) ^
-                (uint64_t{1} << 63);
-  eventstore::record_format::AppendU64(key, encoded);
+}  // namespace
+
+std::string RecordedIndexKey(absl::CivilDay day, uint64_t position) {
+  std::string key = RecordedIndexPrefix();
+  eventstore::record_format::AppendU64(key, EncodeDay(day));
   eventstore::record_format::AppendU64(key, position);
   return key;
+}
+
+std::string AreaDayPrefix(absl::string_view qualified_id) {
+  std::string key = absl::StrCat("d", qualified_id);
+  key.push_back('\0');
+  return key;
+}
+
+std::string AreaDayKey(absl::string_view qualified_id, absl::CivilDay day,
+                       uint64_t position) {
+  std::string key = AreaDayPrefix(qualified_id);
+  eventstore::record_format::AppendU64(key, EncodeDay(day));
+  eventstore::record_format::AppendU64(key, position);
+  return key;
+}
+
+std::string AreaLastDayKey(absl::string_view qualified_id) {
+  return absl::StrCat("x", qualified_id);
 }
 
 std::string AreaStepPrefix(absl::string_view qualified_id) {
@@ -65,12 +88,17 @@ absl::Status ChangesProjection::Apply(const eventstore::RecordedEvent& event,
   const absl::string_view area =
       absl::string_view(event.stream_id)
           .substr(sizeof(domain::kAreaStreamPrefix) - 1);
-  state.Put(ChangeIndexKey(ChangeClock::kRecorded,
-                           domain::UtcDay(event.recorded_at), event.position),
+  state.Put(RecordedIndexKey(domain::UtcDay(event.recorded_at), event.position),
             area);
-  state.Put(ChangeIndexKey(ChangeClock::kBusiness, BusinessDay(*record),
-                           event.position),
-            area);
+  const absl::CivilDay business_day = BusinessDay(*record);
+  state.Put(AreaDayKey(area, business_day, event.position), "");
+  PLANTRAIL_ASSIGN_OR_RETURN(google::protobuf::UInt64Value * last_day,
+                             StagedMessage<google::protobuf::UInt64Value>(
+                                 state, AreaLastDayKey(area)));
+  if (last_day->value() != kOutOfOrder) {
+    const uint64_t day = EncodeDay(business_day);
+    last_day->set_value(day < last_day->value() ? kOutOfOrder : day);
+  }
   PLANTRAIL_ASSIGN_OR_RETURN(
       stored::AreaState * working,
       StagedMessage<stored::AreaState>(state, absl::StrCat("w", area)));

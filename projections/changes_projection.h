@@ -1,14 +1,13 @@
-// When each area's events happened, by both clocks: the index GetChanges
-// reads to find the areas a window touched, so that it folds those streams
-// and no others.
+// When each area's events happened, by both clocks: what GetChanges reads
+// to find each area's state at the two ends of a window without folding
+// its stream.
 //
 // Keys: "r" + day + position -> the area's qualified id, by the day the
-// event was recorded (UTC); "b" + day + position -> the same, by its
-// business day (stream_fold.h's BusinessDay). A day is its number of days
-// since 1970-01-01 as a big-endian u64 with the sign bit flipped (so that
-// keys sort by day, before 1970 too), a position a big-endian u64. Only
-// events of area streams are indexed; every one of them is, an unknown type
-// included (it still makes a version).
+// event was recorded (UTC). A day is its number of days since 1970-01-01 as
+// a big-endian u64 with the sign bit flipped (so that keys sort by day,
+// before 1970 too), a position a big-endian u64. Only events of area streams
+// are indexed; every one of them is, an unknown type included (it still
+// makes a version).
 //
 // And the area after each of its events, "s" + qualified id + "\0" +
 // position -> AreaStep (an AreaState without its free text and units), from
@@ -16,6 +15,21 @@
 // backwards (the log's invariant), so the events recorded before a day are
 // a prefix of the log: an area's state then is its last step before that
 // prefix ends, one seek, however long its stream.
+//
+// The business clock (stream_fold.h's BusinessDay) has no such invariant (a
+// report may speak for any day), but an area's events usually come in the
+// order of their business days, and then the events of a business day or
+// earlier are a prefix of its stream too. So per area: "d" + qualified id +
+// "\0" + business day + position (empty value), and "x" + qualified id ->
+// the business day of its last event (a google.protobuf.UInt64Value;
+// kOutOfOrder once an event spoke for an earlier day than the one before
+// it). For an area in order, its state by a business day is the step at its
+// last "d" entry up to that day; an area out of order is folded from its
+// stream.
+//
+// Layout 2 added "d" and "x" and dropped layout 1's index by business day
+// ("b" + day + position); a copy of layout 1 (whose areas all read as out
+// of order) is folded anew at start.
 #ifndef PLANTRAIL_PROJECTIONS_CHANGES_PROJECTION_H_
 #define PLANTRAIL_PROJECTIONS_CHANGES_PROJECTION_H_
 
@@ -30,11 +44,20 @@ namespace plantrail::projections {
 
 enum class ChangeClock { kRecorded, kBusiness };
 
-// The index of one clock, and the key of one event in it (position 0: the
-// first key of that day).
-std::string ChangeIndexPrefix(ChangeClock clock);
-std::string ChangeIndexKey(ChangeClock clock, absl::CivilDay day,
-                           uint64_t position);
+// The index by recorded day, and the key of one event in it (position 0:
+// the first key of that day).
+std::string RecordedIndexPrefix();
+std::string RecordedIndexKey(absl::CivilDay day, uint64_t position);
+
+// An area's business-day entry (position 0: the first key of that day),
+// and the key of its last business day.
+std::string AreaDayKey(absl::string_view qualified_id, absl::CivilDay day,
+                       uint64_t position);
+std::string AreaDayPrefix(absl::string_view qualified_id);
+std::string AreaLastDayKey(absl::string_view qualified_id);
+// The value under AreaLastDayKey once the area's events left the order of
+// their business days.
+inline constexpr uint64_t kOutOfOrder = ~uint64_t{0};
 
 // The key of an area's step after the event at `position`.
 std::string AreaStepKey(absl::string_view qualified_id, uint64_t position);
@@ -49,6 +72,7 @@ class ChangesProjection final : public Projection {
  public:
   static constexpr char kName[] = "changes";
   std::string name() const override { return kName; }
+  uint32_t layout() const override { return 2; }
   absl::Status Apply(const eventstore::RecordedEvent& event,
                      StateWriter& state) override;
 };

@@ -101,6 +101,12 @@ class Projection {
   // answers from its last committed state) rather than skip an event.
   virtual absl::Status Apply(const eventstore::RecordedEvent& event,
                              StateWriter& state) = 0;
+  // The layout of its state: a projection that changes what it keeps (new
+  // keys, a new meaning) raises it. A copy kept under another layout is
+  // rebuilt from the log when the server starts: a shadow folds it anew
+  // while the old copy keeps answering (so queries must read an older
+  // layout correctly, if slowly), then replaces it.
+  virtual uint32_t layout() const { return 1; }
 };
 
 }  // namespace plantrail::projections

@@ -27,6 +27,12 @@ rocksdb::Slice CheckpointKey() {
   return rocksdb::Slice(kCheckpointKey, kCheckpointKeySize);
 }
 
+// The layout the copy was folded under (StateCopy::ReadLayout).
+constexpr char kLayoutKey[] = "\0layout";
+rocksdb::Slice LayoutKey() {
+  return rocksdb::Slice(kLayoutKey, sizeof(kLayoutKey) - 1);
+}
+
 rocksdb::Slice AsSlice(absl::string_view bytes) {
   return rocksdb::Slice(bytes.data(), bytes.size());
 }
@@ -270,6 +276,27 @@ absl::StatusOr<StateCopy::Checkpoint> StateCopy::ReadCheckpointWithHash()
   if (status.IsNotFound()) return Checkpoint{};
   PLANTRAIL_RETURN_IF_ERROR(FromRocks(status, "cannot read a checkpoint"));
   return DecodeCheckpoint(value);
+}
+
+absl::StatusOr<uint32_t> StateCopy::ReadLayout() const {
+  std::string value;
+  rocksdb::Status status =
+      db_->Get(rocksdb::ReadOptions(), family_.get(), LayoutKey(), &value);
+  if (status.IsNotFound()) return 1;
+  PLANTRAIL_RETURN_IF_ERROR(FromRocks(status, "cannot read a layout"));
+  uint32_t layout = 0;
+  if (!absl::SimpleAtoi(value, &layout)) {
+    return absl::DataLossError(absl::StrCat("a projection's layout \"",
+                                            absl::CEscape(value),
+                                            "\" is not a number"));
+  }
+  return layout;
+}
+
+absl::Status StateCopy::WriteLayout(uint32_t layout) const {
+  return FromRocks(db_->Put(rocksdb::WriteOptions(), family_.get(), LayoutKey(),
+                            absl::StrCat(layout)),
+                   "cannot write a layout");
 }
 
 std::shared_ptr<const StateReader> StateCopy::Reader() const {

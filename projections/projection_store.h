@@ -66,6 +66,11 @@ class StateCopy {
   };
   absl::StatusOr<Checkpoint> ReadCheckpointWithHash() const;
 
+  // The projection layout (Projection::layout) the copy was folded under:
+  // 1 for a copy written before layouts were kept.
+  absl::StatusOr<uint32_t> ReadLayout() const;
+  absl::Status WriteLayout(uint32_t layout) const;
+
   // A reader of the committed state as of now, pinned to a RocksDB
   // snapshot: everything it reads, checkpoint included, is of one moment.
   std::shared_ptr<const StateReader> Reader() const;

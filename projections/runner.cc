@@ -18,10 +18,18 @@ absl::StatusOr<std::unique_ptr<ProjectionRunner>> ProjectionRunner::Start(
                              store->Live(runner->name_));
   PLANTRAIL_ASSIGN_OR_RETURN(uint64_t checkpoint, live->ReadCheckpoint());
   live->NotePersistedCheckpoint(checkpoint);
+  const uint32_t layout = runner->projection_->layout();
+  PLANTRAIL_ASSIGN_OR_RETURN(uint32_t live_layout, live->ReadLayout());
+  // A copy folded under another layout is folded anew beside it.
+  const bool refold = checkpoint > 0 && live_layout != layout;
+  if (checkpoint == 0 && live_layout != layout) {
+    PLANTRAIL_RETURN_IF_ERROR(live->WriteLayout(layout));
+  }
   {
     MutexLock lock(&runner->mu_);
     runner->live_ = std::move(live);
     runner->checkpoint_ = checkpoint;
+    if (refold) PLANTRAIL_RETURN_IF_ERROR(runner->StartShadow());
   }
   runner->thread_ = std::thread([r = runner.get()] { r->Loop(); });
   return runner;
@@ -118,6 +126,7 @@ absl::Status ProjectionRunner::Rebuild() {
 
 absl::Status ProjectionRunner::StartShadow() {
   PLANTRAIL_ASSIGN_OR_RETURN(shadow_, store_->CreateShadow(name_));
+  PLANTRAIL_RETURN_IF_ERROR(shadow_->WriteLayout(projection_->layout()));
   shadow_checkpoint_ = 0;
   // A rebuild is also how a failed projection is retried.
   error_ = absl::OkStatus();

@@ -19,6 +19,7 @@
 #include "domain/rules.h"
 #include "domain/stored_twin.h"
 #include "domain/timestamps.h"
+#include "google/protobuf/wrappers.pb.h"
 #include "projections/area_state_projection.h"
 #include "projections/changes_projection.h"
 #include "projections/stream_fold.h"
@@ -30,9 +31,6 @@ namespace {
 
 using projections::ChangeClock;
 using projections::PlanEventRecord;
-
-// Index entries read per scan call.
-constexpr size_t kIndexPage = 4096;
 
 struct Window {
   ChangeClock clock;
@@ -61,15 +59,14 @@ uint64_t PositionOf(absl::string_view key) {
   return at;
 }
 
-// The first indexed position on `day` or after it, or 0 when there is none;
-// with `reverse`, the last one before `day`, or 0.
-absl::StatusOr<uint64_t> IndexedPosition(const projections::StateReader& index,
-                                         ChangeClock clock, absl::CivilDay day,
-                                         bool reverse) {
+// The first position recorded on `day` or after it, or 0 when there is
+// none; with `reverse`, the last one before `day`, or 0.
+absl::StatusOr<uint64_t> RecordedPosition(const projections::StateReader& index,
+                                          absl::CivilDay day, bool reverse) {
   PLANTRAIL_ASSIGN_OR_RETURN(
       auto entries,
-      index.Scan(projections::ChangeIndexPrefix(clock),
-                 projections::ChangeIndexKey(clock, day, 0), 1, reverse));
+      index.Scan(projections::RecordedIndexPrefix(),
+                 projections::RecordedIndexKey(day, 0), 1, reverse));
   return entries.empty() ? 0 : PositionOf(entries.front().first);
 }
 
@@ -93,27 +90,25 @@ absl::StatusOr<stored::AreaState> AreaAt(const projections::StateReader& index,
   return step;
 }
 
-// The areas (qualified ids) with an indexed event on a day from `first` on
-// (through `last`, when given) at or before `position`.
-absl::StatusOr<std::set<std::string>> AreasIndexed(
-    const projections::StateReader& index, ChangeClock clock,
-    absl::CivilDay first, std::optional<absl::CivilDay> last,
-    uint64_t position) {
-  const std::string prefix = projections::ChangeIndexPrefix(clock);
-  const std::string end =
-      last ? projections::ChangeIndexKey(clock, *last + 1, 0) : std::string();
-  std::set<std::string> areas;
-  std::string from = projections::ChangeIndexKey(clock, first, 0);
-  for (;;) {
-    PLANTRAIL_ASSIGN_OR_RETURN(auto entries,
-                               index.Scan(prefix, from, kIndexPage));
-    for (const auto& [key, area] : entries) {
-      if (!end.empty() && key >= end) return areas;
-      if (PositionOf(key) <= position) areas.insert(area);
-    }
-    if (entries.size() < kIndexPage) return areas;
-    from = entries.back().first + '\0';
+// For an area whose events came in the order of their business days: the
+// position of its last event of a business day before `day` (0 when none);
+// nullopt for an area whose events did not (or a copy of the changes
+// projection that does not know).
+absl::StatusOr<std::optional<uint64_t>> LastInOrder(
+    const projections::StateReader& index, const std::string& qualified,
+    absl::CivilDay day) {
+  PLANTRAIL_ASSIGN_OR_RETURN(std::optional<std::string> last_day,
+                             index.Get(projections::AreaLastDayKey(qualified)));
+  google::protobuf::UInt64Value last;
+  if (!last_day || !last.ParseFromString(*last_day) ||
+      last.value() == projections::kOutOfOrder) {
+    return std::nullopt;
   }
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      auto entries, index.Scan(projections::AreaDayPrefix(qualified),
+                               projections::AreaDayKey(qualified, day, 0), 1,
+                               /*reverse=*/true));
+  return entries.empty() ? 0 : PositionOf(entries.front().first);
 }
 
 absl::StatusOr<absl::CivilDay> WindowDay(absl::string_view field,
@@ -208,23 +203,20 @@ absl::StatusOr<v1::GetChangesResponse> PlanQueries::GetChanges(
   // the area after a prefix of the log: its last step up to the cut, one
   // seek in the changes projection (none when it has not changed since).
   //
-  // By business date they are not prefixes (a report may speak for any
-  // day): the index names the areas with an event in the window, whose
-  // streams are folded once each for both states; an area without one did
-  // not change, and its state at the end is its current one unless it has
-  // events after the window (or after the answer's position), which are
-  // folded away.
+  // By business date the same holds for an area whose events came in the
+  // order of their business days (most do): the events of a day or earlier
+  // are a prefix of its stream, found by one seek in its business-day
+  // entries. An area whose events did not is folded from its stream, once
+  // for both states.
   std::function<absl::StatusOr<projections::AreaWindow>(
       const std::string&, const stored::AreaState&)>
       ends_of;
-  std::set<std::string> touched, later;
   if (window.clock == ChangeClock::kRecorded) {
-    PLANTRAIL_ASSIGN_OR_RETURN(
-        const uint64_t first_in,
-        IndexedPosition(*index, window.clock, window.since, false));
+    PLANTRAIL_ASSIGN_OR_RETURN(const uint64_t first_in,
+                               RecordedPosition(*index, window.since, false));
     PLANTRAIL_ASSIGN_OR_RETURN(
         const uint64_t last_by_end,
-        IndexedPosition(*index, window.clock, window.until + 1, true));
+        RecordedPosition(*index, window.until + 1, true));
     const uint64_t start_cut = first_in == 0
                                    ? window.position
                                    : std::min(first_in - 1, window.position);
@@ -244,33 +236,37 @@ absl::StatusOr<v1::GetChangesResponse> PlanQueries::GetChanges(
       return ends;
     };
   } else {
-    PLANTRAIL_ASSIGN_OR_RETURN(
-        touched, AreasIndexed(*index, window.clock, window.since, window.until,
-                              window.position));
-    PLANTRAIL_ASSIGN_OR_RETURN(
-        later, AreasIndexed(*index, window.clock, window.until + 1,
-                            std::nullopt, window.position));
-    ends_of = [this, &window, &touched, &later](const std::string& qualified,
-                                                const stored::AreaState& area)
+    ends_of = [this, &index, &window](const std::string& qualified,
+                                      const stored::AreaState& area)
         -> absl::StatusOr<projections::AreaWindow> {
-      const auto at_start = [&window](const PlanEventRecord& record) {
-        return window.BeforeStart(record);
-      };
-      const auto by_end = [&window](const PlanEventRecord& record) {
-        return window.ByEnd(record);
-      };
-      if (touched.contains(qualified)) {
-        return projections::FoldAreaWindow(*log_, qualified, at_start, by_end);
-      }
-      projections::AreaWindow ends;
-      if (later.contains(qualified) || area.position() > window.position) {
+      PLANTRAIL_ASSIGN_OR_RETURN(std::optional<uint64_t> start_at,
+                                 LastInOrder(*index, qualified, window.since));
+      if (start_at) {
         PLANTRAIL_ASSIGN_OR_RETURN(
-            ends.end, projections::FoldArea(*log_, qualified, by_end));
-      } else {
-        ends.end = area;
+            std::optional<uint64_t> end_at,
+            LastInOrder(*index, qualified, window.until + 1));
+        projections::AreaWindow ends;
+        PLANTRAIL_ASSIGN_OR_RETURN(ends.end,
+                                   AreaAt(*index, qualified, area,
+                                          std::min(*end_at, window.position)));
+        if (*start_at == *end_at) {
+          ends.start = ends.end;
+        } else {
+          PLANTRAIL_ASSIGN_OR_RETURN(
+              ends.start, AreaAt(*index, qualified, area,
+                                 std::min(*start_at, window.position)));
+        }
+        return ends;
       }
-      ends.start = ends.end;
-      return ends;
+      // Out of order: its stream folded once for both states.
+      return projections::FoldAreaWindow(
+          *log_, qualified,
+          [&window](const PlanEventRecord& record) {
+            return window.BeforeStart(record);
+          },
+          [&window](const PlanEventRecord& record) {
+            return window.ByEnd(record);
+          });
     };
   }
 

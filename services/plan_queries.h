@@ -69,8 +69,9 @@ class PlanQueries {
       std::function<absl::Status()> keep_going = nullptr,
       const std::vector<std::string>& plans = {}) const;
 
-  // The areas a window touched come from the changes projection's index;
-  // only their streams are read, each once. The answer is as of one log
+  // Each area's states at the window's ends come from the changes
+  // projection's steps (an area out of the order of its business days is
+  // folded from its stream, by business date). The answer is as of one log
   // position, the older of the two projections' checkpoints.
   absl::StatusOr<v1::GetChangesResponse> GetChanges(
       const v1::GetChangesRequest& request,

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "eventstore/record_format.h"
 #include "gtest/gtest.h"
 #include "plantrail/stored/plan.pb.h"
@@ -186,6 +187,60 @@ TEST_F(RunnerTest, RebuildsIntoAShadowWhileTheLogGrowsAndReadersRead) {
   runner = StartRunner(nullptr);
   EXPECT_EQ(runner->Status().generation, 2u);
   EXPECT_EQ(runner->Status().checkpoint, head);
+}
+
+// A projection that keeps what CountingProjection keeps, under a new
+// layout, and marks each event it folded.
+class RelaidProjection final : public Projection {
+ public:
+  std::string name() const override { return "counting"; }
+  uint32_t layout() const override { return 2; }
+  absl::Status Apply(const eventstore::RecordedEvent& event,
+                     StateWriter& state) override {
+    PLANTRAIL_RETURN_IF_ERROR(counting_.Apply(event, state));
+    state.Put(absl::StrCat("layout2/", rf::PositionKey(event.position)), "");
+    return absl::OkStatus();
+  }
+
+ private:
+  CountingProjection counting_;
+};
+
+TEST_F(RunnerTest, ACopyOfAnotherLayoutIsFoldedAnewBesideIt) {
+  Append(1000);
+  {
+    auto runner = StartRunner(nullptr);
+    ASSERT_TRUE(
+        runner->WaitApplied(1000, absl::Now() + absl::Seconds(30)).ok());
+    EXPECT_EQ(*store_->Live("counting").value()->ReadLayout(), 1u);
+  }
+  // The projection changed what it keeps: at start, the old copy keeps
+  // answering while a new one folds the log from position 1.
+  auto started = ProjectionRunner::Start(log_.get(), store_.get(),
+                                         std::make_unique<RelaidProjection>(),
+                                         {.page_size = 50});
+  ASSERT_TRUE(started.ok()) << started.status();
+  std::unique_ptr<ProjectionRunner> runner = *std::move(started);
+  EXPECT_EQ(Count(*runner->Live()), 1000u);
+  for (int i = 0; i < 600 && runner->Status().generation == 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(runner->Status().generation, 2u);
+  ASSERT_TRUE(runner->WaitApplied(1000, absl::Now() + absl::Seconds(30)).ok());
+  std::shared_ptr<const StateReader> live = runner->Live();
+  ExpectEverySeenOnce(*live, 1000);
+  auto marked = live->Scan("layout2/", "", ~size_t{0});
+  ASSERT_TRUE(marked.ok());
+  EXPECT_EQ(marked->size(), 1000u) << "every event folded by the new layout";
+  EXPECT_EQ(*store_->Live("counting").value()->ReadLayout(), 2u);
+
+  // Started again under the same layout: nothing is folded anew.
+  runner.reset();
+  started = ProjectionRunner::Start(log_.get(), store_.get(),
+                                    std::make_unique<RelaidProjection>(), {});
+  ASSERT_TRUE(started.ok()) << started.status();
+  EXPECT_EQ((*started)->Status().generation, 2u);
+  EXPECT_EQ((*started)->Status().state, RunnerStatus::State::kRunning);
 }
 
 TEST_F(RunnerTest, ReadersWaitForAPositionOrTheirDeadline) {
