@@ -143,6 +143,14 @@ def main():
             "--note", "Introduction material being rewritten.", "--reported-on", "2018-06-28",
             "--round", "2018-06")
         cli("followup", "close", "2018-06")
+        shown = cli("followup", "show", "2018-06")
+        for needle in ("round 2018-06", "MISSING", "LATE", "in time", "closed",
+                       "9 expected: 6 in time, 1 late, 1 missing, 1 closed"):
+            if needle not in shown:
+                failures.append(f"followup show lacks {needle!r}:\n{shown}")
+        listed = cli("followup", "list")
+        if not re.search(r"2018-01 .*closed", listed) or "2018-06" not in listed:
+            failures.append(f"followup list lacks the rounds:\n{listed}")
         june = report("2018-06", "2018-06")
         june_md = open(june["markdown"], encoding="utf-8").read()
         june_html = open(june["html"], encoding="utf-8").read()
