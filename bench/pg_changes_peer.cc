@@ -28,7 +28,9 @@ namespace {
 
 // changes_bench's history, generated in the database. Position p (from 1)
 // is round (p - 1) / areas of area (p - 1) % areas; recorded at the first
-// day plus 86 s per position. Phase 2 planned, 3 in progress; health 1 on
+// day plus 86 s per position; a report speaks for three days before the
+// time of the position before it (changes_bench dates it from its clock
+// before the append that records it). Phase 2 planned, 3 in progress; health 1 on
 // track, 2 at risk, 4 unknown.
 constexpr char kSchema[] = R"sql(
 DROP TABLE IF EXISTS area_steps;
@@ -51,7 +53,7 @@ INSERT INTO area_steps
 SELECT area, position, recorded_day,
        CASE WHEN round = 0 THEN date '0001-01-01'
             WHEN round % 10 = 0 THEN recorded_day
-            ELSE recorded_day - 3 END,
+            ELSE reported_from - 3 END,
        CASE WHEN round = 0 THEN 2 ELSE 3 END,
        CASE WHEN round = 0 THEN 4
             WHEN (area + round - (CASE WHEN round % 10 = 0 THEN 1 ELSE 0 END)) % 5 = 0
@@ -59,7 +61,9 @@ SELECT area, position, recorded_day,
        2025 + round / 10, 2025, round - round / 10
 FROM (SELECT area, round, round::bigint * $areas + area + 1 AS position,
              (timestamp '$first' + ((round::bigint * $areas + area + 1) * 86)
-                * interval '1 second')::date AS recorded_day
+                * interval '1 second')::date AS recorded_day,
+             (timestamp '$first' + ((round::bigint * $areas + area) * 86)
+                * interval '1 second')::date AS reported_from
       FROM generate_series(0, $areas - 1) AS area,
            generate_series(0, $rounds - 1) AS round) AS history;
 CREATE INDEX area_steps_by_day ON area_steps (recorded_day, position);

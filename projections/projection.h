@@ -10,6 +10,7 @@
 #ifndef PLANTRAIL_PROJECTIONS_PROJECTION_H_
 #define PLANTRAIL_PROJECTIONS_PROJECTION_H_
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -40,6 +41,19 @@ class StateReader {
   virtual absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Scan(
       absl::string_view prefix, absl::string_view from, size_t limit,
       bool reverse = false) const = 0;
+  // Seeks over the same state, many in a row: one iterator for all of them
+  // (a Scan makes one per call, which costs more than the seek). Not
+  // thread-safe; it pins the reader's state while it lives.
+  class Cursor {
+   public:
+    virtual ~Cursor() = default;
+    // The entry with the greatest key <= `key` that starts with `prefix`,
+    // or nullopt.
+    virtual absl::StatusOr<std::optional<std::pair<std::string, std::string>>>
+    LastAtOrBefore(absl::string_view prefix, absl::string_view key) = 0;
+  };
+  virtual std::unique_ptr<Cursor> NewCursor() const = 0;
+
   // The last log position folded into this state.
   virtual uint64_t checkpoint() const = 0;
   // Which copy it reads (a rebuild makes a new one): with checkpoint(), it

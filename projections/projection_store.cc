@@ -82,6 +82,35 @@ absl::StatusOr<StateCopy::Checkpoint> DecodeCheckpoint(
   return checkpoint;
 }
 
+// One iterator on a reader's snapshot; holds the family and the snapshot
+// for as long as it lives.
+class CopyCursor final : public StateReader::Cursor {
+ public:
+  CopyCursor(std::unique_ptr<rocksdb::Iterator> it,
+             std::shared_ptr<rocksdb::ColumnFamilyHandle> family,
+             std::shared_ptr<const rocksdb::Snapshot> snapshot)
+      : family_(std::move(family)),
+        snapshot_(std::move(snapshot)),
+        it_(std::move(it)) {}
+
+  absl::StatusOr<std::optional<std::pair<std::string, std::string>>>
+  LastAtOrBefore(absl::string_view prefix, absl::string_view key) override {
+    it_->SeekForPrev(AsSlice(key));
+    PLANTRAIL_RETURN_IF_ERROR(FromRocks(it_->status(), "cannot seek"));
+    if (!it_->Valid() || !absl::StartsWith(View(it_->key()), prefix)) {
+      return std::nullopt;
+    }
+    return std::pair(std::string(View(it_->key())),
+                     std::string(View(it_->value())));
+  }
+
+ private:
+  // Declared before the iterator: it is destroyed first.
+  const std::shared_ptr<rocksdb::ColumnFamilyHandle> family_;
+  const std::shared_ptr<const rocksdb::Snapshot> snapshot_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
 class CopyReader final : public StateReader {
  public:
   CopyReader(rocksdb::DB* db,
@@ -144,6 +173,13 @@ class CopyReader final : public StateReader {
     }
     PLANTRAIL_RETURN_IF_ERROR(FromRocks(it->status(), "cannot scan"));
     return entries;
+  }
+
+  std::unique_ptr<Cursor> NewCursor() const override {
+    return std::make_unique<CopyCursor>(
+        std::unique_ptr<rocksdb::Iterator>(
+            db_->NewIterator(options_, family_.get())),
+        family_, snapshot_);
   }
 
   uint64_t checkpoint() const override { return checkpoint_; }

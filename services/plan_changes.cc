@@ -73,42 +73,43 @@ absl::StatusOr<uint64_t> RecordedPosition(const projections::StateReader& index,
 // The area `current` (its state now, under `qualified`) as it was after the
 // log's first `cut` positions: itself when nothing of it came later, else
 // its last step up to `cut` (version 0 when it had none yet).
-absl::StatusOr<stored::AreaState> AreaAt(const projections::StateReader& index,
-                                         const std::string& qualified,
-                                         const stored::AreaState& current,
-                                         uint64_t cut) {
+absl::StatusOr<stored::AreaState> AreaAt(
+    projections::StateReader::Cursor& steps, const std::string& qualified,
+    const stored::AreaState& current, uint64_t cut) {
   if (current.position() <= cut) return current;
   PLANTRAIL_ASSIGN_OR_RETURN(
-      auto entries, index.Scan(projections::AreaStepPrefix(qualified),
-                               projections::AreaStepKey(qualified, cut), 1,
-                               /*reverse=*/true));
+      auto entry,
+      steps.LastAtOrBefore(projections::AreaStepPrefix(qualified),
+                           projections::AreaStepKey(qualified, cut)));
   stored::AreaState step;
-  if (!entries.empty() && !step.ParseFromString(entries.front().second)) {
+  if (entry && !step.ParseFromString(entry->second)) {
     return absl::DataLossError(
         absl::StrCat("the step of area ", qualified, " does not parse"));
   }
   return step;
 }
 
-// For an area whose events came in the order of their business days: the
-// position of its last event of a business day before `day` (0 when none);
-// nullopt for an area whose events did not (or a copy of the changes
-// projection that does not know).
-absl::StatusOr<std::optional<uint64_t>> LastInOrder(
-    const projections::StateReader& index, const std::string& qualified,
-    absl::CivilDay day) {
+// Whether the area's events came in the order of their business days (false
+// too for a copy of the changes projection that does not know).
+absl::StatusOr<bool> InBusinessOrder(const projections::StateReader& index,
+                                     const std::string& qualified) {
   PLANTRAIL_ASSIGN_OR_RETURN(std::optional<std::string> last_day,
                              index.Get(projections::AreaLastDayKey(qualified)));
   google::protobuf::UInt64Value last;
-  if (!last_day || !last.ParseFromString(*last_day) ||
-      last.value() == projections::kOutOfOrder) {
-    return std::nullopt;
-  }
+  return last_day && last.ParseFromString(*last_day) &&
+         last.value() != projections::kOutOfOrder;
+}
+
+// For an area in the order of its business days: the position of its last
+// event of a business day before `day` (0 when none).
+absl::StatusOr<uint64_t> LastBefore(projections::StateReader::Cursor& days,
+                                    const std::string& qualified,
+                                    absl::CivilDay day) {
   PLANTRAIL_ASSIGN_OR_RETURN(
-      auto entries, index.Scan(projections::AreaDayPrefix(qualified),
-                               projections::AreaDayKey(qualified, day, 0), 1,
-                               /*reverse=*/true));
-  return entries.empty() ? 0 : PositionOf(entries.front().first);
+      auto entry,
+      days.LastAtOrBefore(projections::AreaDayPrefix(qualified),
+                          projections::AreaDayKey(qualified, day, 0)));
+  return entry ? PositionOf(entry->first) : 0;
 }
 
 absl::StatusOr<absl::CivilDay> WindowDay(absl::string_view field,
@@ -208,6 +209,8 @@ absl::StatusOr<v1::GetChangesResponse> PlanQueries::GetChanges(
   // are a prefix of its stream, found by one seek in its business-day
   // entries. An area whose events did not is folded from its stream, once
   // for both states.
+  const std::unique_ptr<projections::StateReader::Cursor> cursor =
+      index->NewCursor();
   std::function<absl::StatusOr<projections::AreaWindow>(
       const std::string&, const stored::AreaState&)>
       ends_of;
@@ -221,40 +224,43 @@ absl::StatusOr<v1::GetChangesResponse> PlanQueries::GetChanges(
                                    ? window.position
                                    : std::min(first_in - 1, window.position);
     const uint64_t end_cut = std::min(last_by_end, window.position);
-    ends_of = [&index, start_cut, end_cut](const std::string& qualified,
-                                           const stored::AreaState& area)
+    ends_of = [&cursor, start_cut, end_cut](const std::string& qualified,
+                                            const stored::AreaState& area)
         -> absl::StatusOr<projections::AreaWindow> {
       projections::AreaWindow ends;
       PLANTRAIL_ASSIGN_OR_RETURN(ends.end,
-                                 AreaAt(*index, qualified, area, end_cut));
+                                 AreaAt(*cursor, qualified, area, end_cut));
       if (ends.end.position() <= start_cut) {
         ends.start = ends.end;
       } else {
         PLANTRAIL_ASSIGN_OR_RETURN(ends.start,
-                                   AreaAt(*index, qualified, area, start_cut));
+                                   AreaAt(*cursor, qualified, area, start_cut));
       }
       return ends;
     };
   } else {
-    ends_of = [this, &index, &window](const std::string& qualified,
-                                      const stored::AreaState& area)
+    ends_of = [this, &index, &cursor, &window](const std::string& qualified,
+                                               const stored::AreaState& area)
         -> absl::StatusOr<projections::AreaWindow> {
-      PLANTRAIL_ASSIGN_OR_RETURN(std::optional<uint64_t> start_at,
-                                 LastInOrder(*index, qualified, window.since));
-      if (start_at) {
+      PLANTRAIL_ASSIGN_OR_RETURN(const bool in_order,
+                                 InBusinessOrder(*index, qualified));
+      if (in_order) {
         PLANTRAIL_ASSIGN_OR_RETURN(
-            std::optional<uint64_t> end_at,
-            LastInOrder(*index, qualified, window.until + 1));
+            const uint64_t start_at,
+            LastBefore(*cursor, qualified, window.since));
+        PLANTRAIL_ASSIGN_OR_RETURN(
+            const uint64_t end_at,
+            LastBefore(*cursor, qualified, window.until + 1));
         projections::AreaWindow ends;
         PLANTRAIL_ASSIGN_OR_RETURN(ends.end,
-                                   AreaAt(*index, qualified, area,
-                                          std::min(*end_at, window.position)));
-        if (*start_at == *end_at) {
+                                   AreaAt(*cursor, qualified, area,
+                                          std::min(end_at, window.position)));
+        if (start_at == end_at) {
           ends.start = ends.end;
         } else {
           PLANTRAIL_ASSIGN_OR_RETURN(
-              ends.start, AreaAt(*index, qualified, area,
-                                 std::min(*start_at, window.position)));
+              ends.start, AreaAt(*cursor, qualified, area,
+                                 std::min(start_at, window.position)));
         }
         return ends;
       }
