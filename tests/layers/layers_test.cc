@@ -153,6 +153,17 @@ const std::vector<SourceRule>& SourceRules() {
           .forbidden_code = {R"(\bgrpc::)"},
       },
       {
+          .rule = "webhooks/ says what a webhook carries: no gRPC, store, "
+                  "projections, services or CLI",
+          .applies_to = "^webhooks/",
+          .forbidden_includes =
+              Plus({R"(^(projections|services|clients|import|audit|logging)/)",
+                    R"(^rocksdb/)",
+                    R"(^eventstore/(?!(event|record_format|uuid)\.h$))"},
+                   kGrpc),
+          .forbidden_code = {R"(\bgrpc::)"},
+      },
+      {
           .rule = "the CLI has no server code: no services, projections, "
                   "RocksDB or event store beyond its value headers",
           .applies_to = "^clients/",
@@ -239,6 +250,15 @@ const std::vector<LinkRule>& LinkRules() {
               kGrpcLibraries),
       },
       {
+          .rule = "webhooks/ says what a webhook carries: no gRPC, store, "
+                  "projections, services or CLI",
+          .applies_to = "^webhooks:",
+          .forbidden = Plus(
+              {R"(^RocksDB::)",
+               R"(^plantrail_(eventstore|projections|services|service_logic|daemon_config|cli|cli_format|timeline|import|audit|logging)$)"},
+              kGrpcLibraries),
+      },
+      {
           .rule = "the CLI has no server code: no services, projections, "
                   "RocksDB or event store beyond its value headers",
           .applies_to = "^clients/",
@@ -253,8 +273,8 @@ const std::vector<LinkRule>& LinkRules() {
 // The folders of the layers the rules speak of, and of every header they
 // may reach.
 const std::vector<std::string> kFolders = {
-    "audit",  "clients", "common",  "domain",      "eventstore",
-    "import", "logging", "metrics", "projections", "services"};
+    "audit",   "clients", "common",      "domain",   "eventstore", "import",
+    "logging", "metrics", "projections", "services", "webhooks"};
 
 TEST(LayersTest, EverySourceKeepsToItsLayer) {
   const SourceTree tree = ReadSourceTree(PLANTRAIL_SOURCE_DIR, kFolders);
