@@ -303,6 +303,16 @@ void AddShow(CLI::App* plan, Context& context) {
                        slice.slipped_against_baseline(),
                        " slipped against baseline)"));
     Field(out, "decisions", absl::StrCat(response.decisions()));
+    if (plan.rounds_size() > 0) {
+      const v1::FollowUpRound& latest = *plan.rounds().rbegin();
+      Field(out, "follow-up",
+            absl::StrCat(plan.rounds_size(), " round",
+                         plan.rounds_size() == 1 ? "" : "s", "; latest ",
+                         latest.round_id(), " (reports as of ",
+                         DateText(latest.report_date()), ", ",
+                         latest.closed() ? "closed" : "open",
+                         "): plantrail followup show ", latest.round_id()));
+    }
     return absl::OkStatus();
   });
 }

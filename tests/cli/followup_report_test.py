@@ -148,6 +148,9 @@ def main():
                        "9 expected: 6 in time, 1 late, 1 missing, 1 closed"):
             if needle not in shown:
                 failures.append(f"followup show lacks {needle!r}:\n{shown}")
+        plan_shown = cli("plan", "show", PLAN)
+        if "2 rounds; latest 2018-06" not in plan_shown:
+            failures.append(f"plan show does not name the rounds:\n{plan_shown}")
         listed = cli("followup", "list")
         if not re.search(r"2018-01 .*closed", listed) or "2018-06" not in listed:
             failures.append(f"followup list lacks the rounds:\n{listed}")
