@@ -39,21 +39,6 @@ absl::StatusOr<std::string> RoundPlan(Context& context, Client& client) {
                         : "--plan: required: the server holds several plans");
 }
 
-std::string ReportText(v1::RoundReport report) {
-  switch (report) {
-    case v1::ROUND_REPORT_IN_TIME:
-      return "in time";
-    case v1::ROUND_REPORT_LATE:
-      return "LATE";
-    case v1::ROUND_REPORT_MISSING:
-      return "MISSING";
-    case v1::ROUND_REPORT_CLOSED:
-      return "closed";
-    default:
-      return "";
-  }
-}
-
 void AddOpen(CLI::App* followup, Context& context) {
   struct Flags {
     CommandFlags options;
@@ -231,7 +216,7 @@ void AddShow(CLI::App* followup, Context& context) {
                 40);
     for (const v1::FollowUpArea& area : response.areas()) {
       table.AddRow({area.area_id(), area.area().title(),
-                    ReportText(area.report()),
+                    RoundReportWords(area.report()),
                     area.area().closed()
                         ? std::string(domain::Words(area.area().outcome()))
                         : absl::StrCat(domain::Words(area.area().phase()), ", ",

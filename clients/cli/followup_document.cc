@@ -30,22 +30,6 @@ extern char** environ;
 namespace plantrail::cli {
 namespace {
 
-// The words of a report state, as the document flags it.
-std::string ReportWords(v1::RoundReport report) {
-  switch (report) {
-    case v1::ROUND_REPORT_IN_TIME:
-      return "reported in time";
-    case v1::ROUND_REPORT_LATE:
-      return "LATE";
-    case v1::ROUND_REPORT_MISSING:
-      return "MISSING";
-    case v1::ROUND_REPORT_CLOSED:
-      return "closed";
-    default:
-      return "";
-  }
-}
-
 bool Same(const v1::PlanDate& a, const v1::PlanDate& b) {
   return a.SerializeAsString() == b.SerializeAsString();
 }
@@ -97,7 +81,7 @@ Row RowOf(const v1::FollowUpArea& expected) {
                   : absl::StrCat(domain::Words(area.phase()), ", ",
                                  domain::Words(area.health()));
   row.report = expected.report();
-  row.flag = ReportWords(expected.report());
+  row.flag = RoundReportWords(expected.report());
   if (expected.has_latest_report()) {
     const v1::StatusReport& report = expected.latest_report();
     row.narrative = report.narrative();
@@ -167,6 +151,21 @@ std::string Cell(absl::string_view text) {
 }
 
 }  // namespace
+
+std::string RoundReportWords(v1::RoundReport report) {
+  switch (report) {
+    case v1::ROUND_REPORT_IN_TIME:
+      return "reported in time";
+    case v1::ROUND_REPORT_LATE:
+      return "LATE";
+    case v1::ROUND_REPORT_MISSING:
+      return "MISSING";
+    case v1::ROUND_REPORT_CLOSED:
+      return "closed";
+    default:
+      return "";
+  }
+}
 
 std::string RenderFollowUpMarkdown(const v1::GetFollowUpResponse& response,
                                    absl::Time generated_at) {

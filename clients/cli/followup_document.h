@@ -26,6 +26,10 @@
 
 namespace plantrail::cli {
 
+// How an area answered a round, as the document and `followup show` flag
+// it: "reported in time", "LATE", "MISSING", "closed".
+std::string RoundReportWords(v1::RoundReport report);
+
 std::string RenderFollowUpMarkdown(const v1::GetFollowUpResponse& round,
                                    absl::Time generated_at);
 std::string RenderFollowUpHtml(const v1::GetFollowUpResponse& round,
