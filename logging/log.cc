@@ -21,6 +21,13 @@ namespace {
 constexpr absl::string_view kRedacted = "[redacted]";
 constexpr absl::string_view kTokenPrefix = "pt_";
 constexpr size_t kMinTokenHexDigits = 16;
+// A webhook signing secret: "whsec_" and base64.
+constexpr absl::string_view kWebhookSecretPrefix = "whsec_";
+constexpr size_t kMinWebhookSecretChars = 16;
+
+bool IsBase64Char(char c) {
+  return absl::ascii_isalnum(c) || c == '+' || c == '/' || c == '=';
+}
 constexpr absl::string_view kPemBegin = "-----BEGIN ";
 constexpr absl::string_view kPemPrivateKeyEnd = "PRIVATE KEY-----";
 
@@ -167,6 +174,7 @@ absl::string_view LevelName(Level level) {
 
 std::string RedactSecrets(absl::string_view text) {
   if (text.find(kTokenPrefix) == absl::string_view::npos &&
+      text.find(kWebhookSecretPrefix) == absl::string_view::npos &&
       text.find(kPemBegin) == absl::string_view::npos) {
     return std::string(text);
   }
@@ -178,6 +186,15 @@ std::string RedactSecrets(absl::string_view text) {
       size_t end = i + kTokenPrefix.size();
       while (end < text.size() && IsHexDigit(text[end])) ++end;
       if (end - i - kTokenPrefix.size() >= kMinTokenHexDigits) {
+        out.append(kRedacted.data(), kRedacted.size());
+        i = end;
+        continue;
+      }
+    }
+    if (text.substr(i, kWebhookSecretPrefix.size()) == kWebhookSecretPrefix) {
+      size_t end = i + kWebhookSecretPrefix.size();
+      while (end < text.size() && IsBase64Char(text[end])) ++end;
+      if (end - i - kWebhookSecretPrefix.size() >= kMinWebhookSecretChars) {
         out.append(kRedacted.data(), kRedacted.size());
         i = end;
         continue;

@@ -93,7 +93,8 @@ std::string FormatLine(Format format, int64_t unix_micros, Level level,
                        absl::string_view message,
                        std::initializer_list<Field> fields);
 
-// `text` with every plantrail bearer token ("pt_" and 16 or more hex
+// `text` with every webhook signing secret ("whsec_" and 16 or more base64
+// characters), every plantrail bearer token ("pt_" and 16 or more hex
 // digits) and every PEM private key block replaced by "[redacted]".
 std::string RedactSecrets(absl::string_view text);
 

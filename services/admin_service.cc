@@ -304,4 +304,93 @@ grpc::ServerUnaryReactor* AdminService::RevokeToken(
   return reactor;
 }
 
+grpc::ServerUnaryReactor* AdminService::AddWebhook(
+    grpc::CallbackServerContext* context, const v1::AddWebhookRequest* request,
+    v1::AddWebhookResponse* response) {
+  absl::StatusOr<Principal> caller =
+      authorizer_->Authorize(*context, MethodName<v1::Admin>("AddWebhook"));
+  if (!caller.ok()) return FinishUnary(context, caller.status());
+  auto answer = webhooks_->Add(*caller, *request);
+  if (answer.ok()) *response = *std::move(answer);
+  return FinishUnary(context, answer.status());
+}
+
+grpc::ServerUnaryReactor* AdminService::ListWebhooks(
+    grpc::CallbackServerContext* context,
+    const v1::ListWebhooksRequest* request,
+    v1::ListWebhooksResponse* response) {
+  absl::StatusOr<Principal> caller =
+      authorizer_->Authorize(*context, MethodName<v1::Admin>("ListWebhooks"));
+  if (!caller.ok()) return FinishUnary(context, caller.status());
+  *response = webhooks_->List(*request);
+  return FinishUnary(context, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* AdminService::GetWebhook(
+    grpc::CallbackServerContext* context, const v1::GetWebhookRequest* request,
+    v1::WebhookEndpoint* response) {
+  absl::StatusOr<Principal> caller =
+      authorizer_->Authorize(*context, MethodName<v1::Admin>("GetWebhook"));
+  if (!caller.ok()) return FinishUnary(context, caller.status());
+  auto answer = webhooks_->Get(request->endpoint_id());
+  if (answer.ok()) *response = *std::move(answer);
+  return FinishUnary(context, answer.status());
+}
+
+grpc::ServerUnaryReactor* AdminService::PauseWebhook(
+    grpc::CallbackServerContext* context,
+    const v1::PauseWebhookRequest* request, v1::WebhookEndpoint* response) {
+  absl::StatusOr<Principal> caller =
+      authorizer_->Authorize(*context, MethodName<v1::Admin>("PauseWebhook"));
+  if (!caller.ok()) return FinishUnary(context, caller.status());
+  auto answer = webhooks_->Pause(*caller, *request);
+  if (answer.ok()) *response = *std::move(answer);
+  return FinishUnary(context, answer.status());
+}
+
+grpc::ServerUnaryReactor* AdminService::ResumeWebhook(
+    grpc::CallbackServerContext* context,
+    const v1::ResumeWebhookRequest* request, v1::WebhookEndpoint* response) {
+  absl::StatusOr<Principal> caller =
+      authorizer_->Authorize(*context, MethodName<v1::Admin>("ResumeWebhook"));
+  if (!caller.ok()) return FinishUnary(context, caller.status());
+  auto answer = webhooks_->Resume(*caller, *request);
+  if (answer.ok()) *response = *std::move(answer);
+  return FinishUnary(context, answer.status());
+}
+
+grpc::ServerUnaryReactor* AdminService::RotateWebhookSecret(
+    grpc::CallbackServerContext* context,
+    const v1::RotateWebhookSecretRequest* request,
+    v1::RotateWebhookSecretResponse* response) {
+  absl::StatusOr<Principal> caller = authorizer_->Authorize(
+      *context, MethodName<v1::Admin>("RotateWebhookSecret"));
+  if (!caller.ok()) return FinishUnary(context, caller.status());
+  auto answer = webhooks_->RotateSecret(*caller, *request);
+  if (answer.ok()) *response = *std::move(answer);
+  return FinishUnary(context, answer.status());
+}
+
+grpc::ServerUnaryReactor* AdminService::ReplayWebhook(
+    grpc::CallbackServerContext* context,
+    const v1::ReplayWebhookRequest* request, v1::WebhookEndpoint* response) {
+  absl::StatusOr<Principal> caller =
+      authorizer_->Authorize(*context, MethodName<v1::Admin>("ReplayWebhook"));
+  if (!caller.ok()) return FinishUnary(context, caller.status());
+  auto answer = webhooks_->Replay(*caller, *request);
+  if (answer.ok()) *response = *std::move(answer);
+  return FinishUnary(context, answer.status());
+}
+
+grpc::ServerUnaryReactor* AdminService::RemoveWebhook(
+    grpc::CallbackServerContext* context,
+    const v1::RemoveWebhookRequest* request, v1::WebhookEndpoint* response) {
+  absl::StatusOr<Principal> caller =
+      authorizer_->Authorize(*context, MethodName<v1::Admin>("RemoveWebhook"));
+  if (!caller.ok()) return FinishUnary(context, caller.status());
+  auto answer = webhooks_->Remove(*caller, *request);
+  if (answer.ok()) *response = *std::move(answer);
+  return FinishUnary(context, answer.status());
+}
+
 }  // namespace plantrail::services

@@ -19,6 +19,7 @@
 #include "services/redactor.h"
 #include "services/subscriptions.h"
 #include "services/token_registry.h"
+#include "services/webhook_registry.h"
 
 namespace plantrail::services {
 
@@ -29,7 +30,7 @@ class AdminService final : public v1::Admin::CallbackService {
   AdminService(eventstore::EventStore* store,
                std::vector<projections::ProjectionRunner*> projections,
                const SubscriptionHub* subscriptions, TokenRegistry* tokens,
-               const Authorizer* authorizer,
+               WebhookRegistry* webhooks, const Authorizer* authorizer,
                const audit::SigningKey* signing_key, std::string data_dir,
                std::function<void(const std::string& stream_id)>
                    after_redaction = nullptr)
@@ -37,6 +38,7 @@ class AdminService final : public v1::Admin::CallbackService {
         projections_(std::move(projections)),
         subscriptions_(subscriptions),
         tokens_(tokens),
+        webhooks_(webhooks),
         authorizer_(authorizer),
         signing_key_(signing_key),
         data_dir_(std::move(data_dir)),
@@ -79,11 +81,46 @@ class AdminService final : public v1::Admin::CallbackService {
       const v1::RevokeTokenRequest* request,
       v1::RevokeTokenResponse* response) override;
 
+  // Webhook endpoints (services/webhook_registry.h). Changes append and
+  // wait for the fsync on the calling thread: rare, admin-only calls.
+  grpc::ServerUnaryReactor* AddWebhook(
+      grpc::CallbackServerContext* context,
+      const v1::AddWebhookRequest* request,
+      v1::AddWebhookResponse* response) override;
+  grpc::ServerUnaryReactor* ListWebhooks(
+      grpc::CallbackServerContext* context,
+      const v1::ListWebhooksRequest* request,
+      v1::ListWebhooksResponse* response) override;
+  grpc::ServerUnaryReactor* GetWebhook(grpc::CallbackServerContext* context,
+                                       const v1::GetWebhookRequest* request,
+                                       v1::WebhookEndpoint* response) override;
+  grpc::ServerUnaryReactor* PauseWebhook(
+      grpc::CallbackServerContext* context,
+      const v1::PauseWebhookRequest* request,
+      v1::WebhookEndpoint* response) override;
+  grpc::ServerUnaryReactor* ResumeWebhook(
+      grpc::CallbackServerContext* context,
+      const v1::ResumeWebhookRequest* request,
+      v1::WebhookEndpoint* response) override;
+  grpc::ServerUnaryReactor* RotateWebhookSecret(
+      grpc::CallbackServerContext* context,
+      const v1::RotateWebhookSecretRequest* request,
+      v1::RotateWebhookSecretResponse* response) override;
+  grpc::ServerUnaryReactor* ReplayWebhook(
+      grpc::CallbackServerContext* context,
+      const v1::ReplayWebhookRequest* request,
+      v1::WebhookEndpoint* response) override;
+  grpc::ServerUnaryReactor* RemoveWebhook(
+      grpc::CallbackServerContext* context,
+      const v1::RemoveWebhookRequest* request,
+      v1::WebhookEndpoint* response) override;
+
  private:
   eventstore::EventStore* const store_;
   const std::vector<projections::ProjectionRunner*> projections_;
   const SubscriptionHub* const subscriptions_;
   TokenRegistry* const tokens_;
+  WebhookRegistry* const webhooks_;
   const Authorizer* const authorizer_;
   const audit::SigningKey* const signing_key_;
   const std::string data_dir_;

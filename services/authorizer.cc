@@ -70,6 +70,16 @@ const std::map<std::string, const Roles*, std::less<>>& Table() {
         {"/plantrail.v1.Admin/CreateToken", &kAdmin},
         {"/plantrail.v1.Admin/ListTokens", &kAuditors},
         {"/plantrail.v1.Admin/RevokeToken", &kAdmin},
+        // Where plan data leaves the server: an admin's to say; auditors
+        // see where it goes.
+        {"/plantrail.v1.Admin/AddWebhook", &kAdmin},
+        {"/plantrail.v1.Admin/ListWebhooks", &kAuditors},
+        {"/plantrail.v1.Admin/GetWebhook", &kAuditors},
+        {"/plantrail.v1.Admin/PauseWebhook", &kAdmin},
+        {"/plantrail.v1.Admin/ResumeWebhook", &kAdmin},
+        {"/plantrail.v1.Admin/RotateWebhookSecret", &kAdmin},
+        {"/plantrail.v1.Admin/ReplayWebhook", &kAdmin},
+        {"/plantrail.v1.Admin/RemoveWebhook", &kAdmin},
     };
     // Changing the plan: every command (domain/plan_commands.h) is a
     // planner's; which plans and areas is the handler's to check.

@@ -57,10 +57,11 @@ absl::Status FsyncTree(const fs::path& root) {
 
 absl::Status CopyKeyFiles(const fs::path& from, const fs::path& to) {
   std::error_code error;
-  for (const char* name : {kSigningKeyFile, kSigningPublicKeyFile}) {
+  for (const char* name :
+       {kSigningKeyFile, kSigningPublicKeyFile, kWebhookKeyFile}) {
     if (!fs::exists(from / name)) continue;
     fs::copy_file(from / name, to / name, error);
-    if (!error && std::string(name) == kSigningKeyFile) {
+    if (!error && std::string(name) != kSigningPublicKeyFile) {
       fs::permissions(to / name, fs::perms::owner_read | fs::perms::owner_write,
                       error);
     }
@@ -326,7 +327,8 @@ absl::Status RestoreBackup(const std::string& backup_dir,
   PLANTRAIL_ASSIGN_OR_RETURN(v1::Digest digest,
                              ReadManifest(from / kBackupManifestFile));
   // Projections folded from another log would be resumed on this one.
-  for (const char* name : {kLogDirectory, "projections", kSigningKeyFile}) {
+  for (const char* name :
+       {kLogDirectory, "projections", kSigningKeyFile, kWebhookKeyFile}) {
     if (fs::exists(to / name)) {
       return absl::FailedPreconditionError(
           absl::StrCat("data_dir: ", (to / name).string(),
@@ -339,6 +341,7 @@ absl::Status RestoreBackup(const std::string& backup_dir,
     fs::remove_all(to / kLogDirectory, ignored);
     fs::remove(to / kSigningKeyFile, ignored);
     fs::remove(to / kSigningPublicKeyFile, ignored);
+    fs::remove(to / kWebhookKeyFile, ignored);
   };
   std::error_code error;
   fs::create_directories(to, error);

@@ -5,6 +5,8 @@
 //                 on: one moment, complete appends only
 //   signing.key   the server's Ed25519 key (0600), so a restored server
 //   signing.pub   signs with the key auditors already pinned
+//   webhook.key   the key that seals the webhook endpoints' secrets (0600),
+//                 so a restored server goes on signing its deliveries
 //   backup.json   a digest of the copy's last event, signed when the backup
 //                 was verified
 // Projections are not in it: a restored server folds them again from the
@@ -27,6 +29,9 @@ namespace plantrail::services {
 inline constexpr char kSigningKeyFile[] = "signing.key";
 inline constexpr char kSigningPublicKeyFile[] = "signing.pub";
 inline constexpr char kBackupManifestFile[] = "backup.json";
+// The webhook key (services/webhook_registry.h), in the data directory
+// unless the server is told to keep it elsewhere.
+inline constexpr char kWebhookKeyFile[] = "webhook.key";
 
 // Writes a backup of `store` (the log of `data_dir`, signing with `key`)
 // into `directory`, which must be absolute, name its directory plainly (no

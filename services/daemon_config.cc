@@ -116,6 +116,41 @@ void AddDaemonFlags(CLI::App& app, DaemonOptions& options) {
                  "host:port to serve Prometheus metrics on (GET /metrics, "
                  "plain HTTP); empty: no metrics endpoint")
       ->capture_default_str();
+  WebhookOptions& hooks = server.webhooks;
+  app.add_option("--webhook-key-file", hooks.key_file,
+                 "The key that seals webhook signing secrets (64 hex digits, "
+                 "created 0600 when missing); default: <data-dir>/webhook.key");
+  app.add_flag("--webhook-allow-loopback", hooks.allow_loopback,
+               "Allow webhook endpoints on loopback addresses, and plain "
+               "http:// to them (tests, a relay on this machine)");
+  app.add_flag("--webhook-allow-private", hooks.allow_private,
+               "Allow webhook endpoints on private and link-local networks "
+               "(refused by default: no request forgery through a URL)");
+  app.add_option("--webhook-ca-file", hooks.ca_file,
+                 "Certificate authorities (PEM) webhook HTTPS endpoints are "
+                 "checked against; default: the system's");
+  app.add_option("--webhook-timeout", options.webhook_timeout_seconds,
+                 "Seconds a webhook request may take to connect, and each "
+                 "read or write on it")
+      ->check(CLI::Range(0.1, 300.0))
+      ->capture_default_str();
+  app.add_option("--webhook-first-retry", options.webhook_first_retry_seconds,
+                 "Seconds before the first retry of a failed webhook "
+                 "request; each next wait doubles (with jitter)")
+      ->check(CLI::Range(0.01, 3600.0))
+      ->capture_default_str();
+  app.add_option("--webhook-longest-retry",
+                 options.webhook_longest_retry_seconds,
+                 "Longest wait between webhook retries, in seconds (also "
+                 "caps a receiver's Retry-After)")
+      ->check(CLI::Range(0.01, 86400.0))
+      ->capture_default_str();
+  app.add_option("--webhook-failing-after",
+                 options.webhook_failing_after_seconds,
+                 "Seconds an endpoint fails before one added with "
+                 "--pause-when-failing pauses itself")
+      ->check(CLI::Range(1.0, 30.0 * 86400))
+      ->capture_default_str();
   app.add_option("--log-level", options.log_level,
                  "Least severe log lines written: debug, info, warning, error")
       ->capture_default_str();
@@ -137,6 +172,16 @@ absl::Status FinishDaemonOptions(DaemonOptions& options) {
         "min-free-mb: at most 2^44 (16 EiB in all)");
   }
   options.server.min_free_bytes = options.min_free_mb << 20;
+  WebhookOptions& hooks = options.server.webhooks;
+  hooks.connect_timeout = absl::Seconds(options.webhook_timeout_seconds);
+  hooks.io_timeout = hooks.connect_timeout;
+  hooks.first_retry = absl::Seconds(options.webhook_first_retry_seconds);
+  hooks.longest_retry = absl::Seconds(options.webhook_longest_retry_seconds);
+  hooks.failing_after = absl::Seconds(options.webhook_failing_after_seconds);
+  if (hooks.first_retry > hooks.longest_retry) {
+    return absl::InvalidArgumentError(
+        "webhook-first-retry: longer than webhook-longest-retry");
+  }
   return CheckServerOptions(options.server);
 }
 

@@ -30,6 +30,10 @@ struct DaemonOptions {
   std::string durability = "fsync";
   uint64_t min_free_mb = 128;
   double shutdown_grace_seconds = 10;
+  double webhook_timeout_seconds = 10;
+  double webhook_first_retry_seconds = 1;
+  double webhook_longest_retry_seconds = 600;
+  double webhook_failing_after_seconds = 3600;
   std::string log_level = "info";
   std::string log_format = "logfmt";
   // Set by FinishDaemonOptions.

@@ -8,6 +8,7 @@
 #include "common/quote.h"
 #include "common/status_macros.h"
 #include "domain/streams.h"
+#include "projections/follow_filter.h"
 #include "projections/stream_fold.h"
 #include "services/event_store_proto.h"
 #include "services/grpc_status.h"
@@ -124,7 +125,8 @@ grpc::ServerUnaryReactor* EventStoreService::ReadAll(
   if (read.ok() && !caller->plans.empty()) {
     // A token limited to plans sees the events of those plans only, left
     // out as above.
-    absl::StatusOr<std::string> holder = HolderOfUnplanned(*store_);
+    absl::StatusOr<std::string> holder =
+        projections::HolderOfUnplanned(*store_);
     if (!holder.ok()) return FinishUnary(context, holder.status());
     auto* events = response->mutable_events();
     events->erase(

@@ -24,6 +24,7 @@
 #include "eventstore/uuid.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "projections/follow_filter.h"
 #include "projections/stream_fold.h"
 
 namespace plantrail::services {
@@ -35,7 +36,6 @@ using eventstore::RecordedEvent;
 // How often a command is decided again after losing a race for its stream.
 constexpr int kAttempts = 5;
 // Bounds of the listings a plan command reads.
-constexpr size_t kMaxPlans = 100000;
 constexpr size_t kMaxAreasPerPlan = 1000000;
 
 struct Decided {
@@ -333,25 +333,12 @@ absl::StatusOr<ResolvedPlan> ResolvePlan(const EventStore& store,
   return resolved;
 }
 
-absl::StatusOr<std::string> HolderOfUnplanned(const EventStore& store) {
-  PLANTRAIL_ASSIGN_OR_RETURN(
-      std::vector<std::string> streams,
-      store.ListStreams(domain::kPlanStreamPrefix, kMaxPlans));
-  for (absl::string_view stream : streams) {
-    absl::ConsumePrefix(&stream, domain::kPlanStreamPrefix);
-    PLANTRAIL_ASSIGN_OR_RETURN(stored::PlanState plan,
-                               projections::FoldPlan(store, stream));
-    if (plan.holds_unplanned()) return plan.plan_id();
-  }
-  return std::string();
-}
-
 absl::StatusOr<std::string> PlanOfStream(const EventStore& store,
                                          const domain::PlanStreamName& name) {
   if (name.kind == domain::PlanStreamName::Kind::kNone) return std::string();
   if (name.kind == domain::PlanStreamName::Kind::kPlan) return name.id;
   if (!name.stream_plan.empty()) return name.stream_plan;
-  return HolderOfUnplanned(store);
+  return projections::HolderOfUnplanned(store);
 }
 
 struct PlanCommandHandler::Execution {
@@ -964,7 +951,7 @@ void PlanCommandHandler::Handle(const Principal& principal,
                       domain::Facts& facts) -> absl::Status {
     if (!adopt) return absl::OkStatus();
     PLANTRAIL_ASSIGN_OR_RETURN(facts.unplanned_holder,
-                               HolderOfUnplanned(store));
+                               projections::HolderOfUnplanned(store));
     return absl::OkStatus();
   };
   HandlePlan(principal, command, std::move(holder), std::move(done));

@@ -92,10 +92,6 @@ absl::StatusOr<ResolvedPlan> ResolvePlan(const eventstore::EventStore& store,
                                          absl::string_view field,
                                          absl::string_view what);
 
-// The plan that holds the areas recorded without a plan; empty while none
-// does.
-absl::StatusOr<std::string> HolderOfUnplanned(
-    const eventstore::EventStore& store);
 // The plan a stream of the plan model belongs to: its own for a plan stream
 // and plan-named ones, else the holder of the unplanned areas. Empty for
 // other streams, and unplanned names no plan holds.

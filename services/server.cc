@@ -1,6 +1,7 @@
 #include "services/server.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <filesystem>
@@ -22,6 +23,16 @@
 
 namespace plantrail::services {
 namespace {
+
+// The server's name in a webhook event's CloudEvents source: its host
+// name, which receivers of several servers tell them apart by.
+std::string ServerName() {
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') {
+    return "plantrail";
+  }
+  return name;
+}
 
 // The first start of an empty server grants an admin token and leaves it
 // where only the server's user can read it (and the CLI finds it).
@@ -146,6 +157,38 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
         server->created_admin_token_,
         CreateFirstAdminToken(*server->tokens_, data_dir / "admin.token"));
   }
+  {
+    const WebhookOptions& hooks = options.webhooks;
+    const webhooks::AddressPolicy addresses{
+        .allow_loopback = hooks.allow_loopback,
+        .allow_private = hooks.allow_private};
+    PLANTRAIL_ASSIGN_OR_RETURN(
+        webhooks::SecretBox box,
+        OpenWebhookKey(hooks.key_file.empty()
+                           ? (data_dir / kWebhookKeyFile).string()
+                           : hooks.key_file));
+    Server* const raw = server.get();
+    server->webhook_dispatcher_ =
+        std::make_unique<webhook_delivery::Dispatcher>(
+            server->store_.get(),
+            webhook_delivery::DispatcherOptions{
+                .source = ServerName(),
+                .post = {.addresses = addresses,
+                         .connect_timeout = hooks.connect_timeout,
+                         .io_timeout = hooks.io_timeout,
+                         .ca_file = hooks.ca_file},
+                .retry = {.first = hooks.first_retry,
+                          .longest = hooks.longest_retry},
+                .failing_after = hooks.failing_after,
+                .on_give_up = [raw](const std::string& id,
+                                    const std::string& reason) {
+                  raw->webhooks_->PauseFailing(id, reason);
+                }});
+    PLANTRAIL_ASSIGN_OR_RETURN(
+        server->webhooks_,
+        WebhookRegistry::Open(server->store_.get(), std::move(box), addresses,
+                              server->webhook_dispatcher_.get()));
+  }
   PLANTRAIL_ASSIGN_OR_RETURN(
       const int security_log,
       OpenPrivateFileForAppend((data_dir / "security.log").string()));
@@ -174,7 +217,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
                                                   server->history_.get(),
                                                   server->changes_.get()},
       server->subscriptions_.get(), server->tokens_.get(),
-      server->authorizer_.get(), server->signing_key_.get(), options.data_dir,
+      server->webhooks_.get(), server->authorizer_.get(),
+      server->signing_key_.get(), options.data_dir,
       [handler = server->command_handler_.get()](const std::string& stream) {
         handler->StreamRedacted(stream);
       });
@@ -253,6 +297,8 @@ void Server::Shutdown(absl::Duration grace) {
   history_->Stop();
   changes_->Stop();
   subscriptions_->EndAll();
+  // A request under way finishes (bounded by the webhook timeouts).
+  webhook_dispatcher_->Stop();
   // Waits for in-flight calls; appends among them finish when their commit
   // group does, because the store's writer keeps running until the store is
   // closed below.
@@ -267,6 +313,8 @@ void Server::Shutdown(absl::Duration grace) {
   command_handler_.reset();
   authorizer_.reset();
   tokens_.reset();
+  webhooks_.reset();
+  webhook_dispatcher_.reset();
   query_service_.reset();
   queries_.reset();
   area_state_.reset();

@@ -28,8 +28,32 @@
 #include "services/subscriptions.h"
 #include "services/token_registry.h"
 #include "services/transport_security.h"
+#include "services/webhook_registry.h"
+#include "webhook_delivery/dispatcher.h"
 
 namespace plantrail::services {
+
+// Outbound webhooks (docs/webhooks.md).
+struct WebhookOptions {
+  // The key that seals the endpoints' signing secrets (64 hex digits,
+  // created 0600 when missing); empty: <data_dir>/webhook.key.
+  std::string key_file;
+  // Endpoints on loopback addresses (and plain http:// to them): for tests
+  // and a relay on the same machine.
+  bool allow_loopback = false;
+  // Endpoints on private and link-local networks (an intranet receiver).
+  bool allow_private = false;
+  // Certificate authorities (PEM) HTTPS endpoints are checked against;
+  // empty: the system's.
+  std::string ca_file;
+  absl::Duration connect_timeout = absl::Seconds(5);
+  absl::Duration io_timeout = absl::Seconds(10);
+  absl::Duration first_retry = absl::Seconds(1);
+  absl::Duration longest_retry = absl::Minutes(10);
+  // How long an endpoint fails before one added with pause_when_failing
+  // pauses itself.
+  absl::Duration failing_after = absl::Hours(1);
+};
 
 struct ServerOptions {
   // Where the server keeps its state: the log in <data_dir>/eventstore, the
@@ -58,6 +82,7 @@ struct ServerOptions {
   uint64_t min_free_bytes = uint64_t{128} << 20;
   // host:port of the Prometheus endpoint (GET /metrics); empty: none.
   std::string metrics_listen;
+  WebhookOptions webhooks;
 };
 
 // Checks what Start() would refuse without touching anything: the data
@@ -116,6 +141,9 @@ class Server {
   std::unique_ptr<AdminService> admin_service_;
   std::unique_ptr<audit::SigningKey> signing_key_;
   std::unique_ptr<TokenRegistry> tokens_;
+  // Stopped before the registry and the store go.
+  std::unique_ptr<webhook_delivery::Dispatcher> webhook_dispatcher_;
+  std::unique_ptr<WebhookRegistry> webhooks_;
   std::unique_ptr<Authorizer> authorizer_;
   std::string created_admin_token_;
   std::unique_ptr<PlanCommandHandler> command_handler_;

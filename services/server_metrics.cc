@@ -147,6 +147,61 @@ void WriteRocksDbMetrics(
   }
 }
 
+// One sample per live endpoint, labelled with its id (at most
+// kMaxWebhooks: a bounded label set).
+void WriteWebhookMetrics(Exposition& out,
+                         const std::vector<v1::WebhookEndpoint>& endpoints) {
+  struct Family {
+    const char* name;
+    Type type;
+    const char* help;
+    double (*value)(const v1::WebhookEndpoint& endpoint);
+  };
+  static const Family kFamilies[] = {
+      {"plantrail_webhook_delivered_total", Type::kCounter,
+       "Webhook requests acknowledged with a 2xx since the server started.",
+       [](const v1::WebhookEndpoint& e) {
+         return static_cast<double>(e.delivered());
+       }},
+      {"plantrail_webhook_failed_total", Type::kCounter,
+       "Webhook requests that failed (no answer, or not a 2xx).",
+       [](const v1::WebhookEndpoint& e) {
+         return static_cast<double>(e.failed());
+       }},
+      {"plantrail_webhook_retries_total", Type::kCounter,
+       "Webhook requests that were retries of a failed one.",
+       [](const v1::WebhookEndpoint& e) {
+         return static_cast<double>(e.retries());
+       }},
+      {"plantrail_webhook_lag_events", Type::kGauge,
+       "Positions between the head and what the endpoint has been "
+       "delivered.",
+       [](const v1::WebhookEndpoint& e) {
+         return static_cast<double>(e.lag_events());
+       }},
+      {"plantrail_webhook_lag_seconds", Type::kGauge,
+       "Age of the oldest event the endpoint has not been delivered yet.",
+       [](const v1::WebhookEndpoint& e) { return e.lag_seconds(); }},
+      {"plantrail_webhook_failing", Type::kGauge,
+       "1 while the endpoint's last request failed.",
+       [](const v1::WebhookEndpoint& e) {
+         return e.state() == v1::WEBHOOK_FAILING ? 1.0 : 0.0;
+       }},
+      {"plantrail_webhook_paused", Type::kGauge,
+       "1 while the endpoint is paused.",
+       [](const v1::WebhookEndpoint& e) {
+         return e.state() == v1::WEBHOOK_PAUSED ? 1.0 : 0.0;
+       }},
+  };
+  for (const Family& family : kFamilies) {
+    out.Family(family.name, family.type, family.help);
+    for (const v1::WebhookEndpoint& endpoint : endpoints) {
+      out.Sample(family.value(endpoint),
+                 {{"endpoint", endpoint.endpoint_id()}});
+    }
+  }
+}
+
 }  // namespace
 
 std::string Server::RenderMetrics() const {
@@ -174,6 +229,8 @@ std::string Server::RenderMetrics() const {
   Counter(out, "plantrail_subscription_events_sent_total",
           "Events delivered to subscribers.",
           static_cast<double>(subscriptions.events_sent));
+
+  WriteWebhookMetrics(out, webhooks_->Live());
 
   using projections::RunnerStatus;
   struct ProjectionFamily {

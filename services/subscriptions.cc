@@ -14,7 +14,7 @@
 #include "common/status_macros.h"
 #include "domain/streams.h"
 #include "plantrail/v1/event_store.grpc.pb.h"
-#include "projections/stream_fold.h"
+#include "projections/follow_filter.h"
 #include "services/event_store_proto.h"
 #include "services/grpc_status.h"
 #include "services/plan_command_handler.h"
@@ -82,35 +82,17 @@ absl::Status CheckFilterEntries(
   return absl::OkStatus();
 }
 
-// A subscription's filter: the entries of each kind and nothing else of the
-// request, types and support areas sorted for lookup.
-struct Filter {
-  std::vector<std::string> stream_prefixes;
-  std::vector<std::string> event_types;
-  std::vector<std::string> support_areas;
-  std::vector<std::string> plans;
-
-  explicit Filter(const v1::SubscriptionFilter& filter)
-      : stream_prefixes(filter.stream_prefixes().begin(),
-                        filter.stream_prefixes().end()),
-        event_types(filter.event_types().begin(), filter.event_types().end()),
-        support_areas(filter.support_areas().begin(),
-                      filter.support_areas().end()),
-        plans(filter.plans().begin(), filter.plans().end()) {
-    std::sort(event_types.begin(), event_types.end());
-    std::sort(support_areas.begin(), support_areas.end());
-    std::sort(plans.begin(), plans.end());
-  }
-
-  // Set for a caller who may not read the security stream (who holds which
-  // token): its events are passed over like those of any other filter.
-  bool without_security_stream = false;
-
-  bool empty() const {
-    return stream_prefixes.empty() && event_types.empty() &&
-           support_areas.empty() && plans.empty() && !without_security_stream;
-  }
-};
+// A subscription's filter as the matcher takes it.
+projections::FollowFilter FilterOf(const v1::SubscriptionFilter& filter) {
+  return {
+      .stream_prefixes = {filter.stream_prefixes().begin(),
+                          filter.stream_prefixes().end()},
+      .event_types = {filter.event_types().begin(), filter.event_types().end()},
+      .support_areas = {filter.support_areas().begin(),
+                        filter.support_areas().end()},
+      .plans = {filter.plans().begin(), filter.plans().end()},
+  };
+}
 
 }  // namespace
 
@@ -136,14 +118,14 @@ class SubscriptionHub::Subscription final
  public:
   // `principal` and `filter` are empty for a subscription refused before it
   // began.
-  Subscription(SubscriptionHub* hub, Filter filter, uint32_t batch,
-               Principal principal, std::string peer)
+  Subscription(SubscriptionHub* hub, projections::FollowFilter filter,
+               uint32_t batch, Principal principal, std::string peer)
       : hub_(hub),
-        filter_(std::move(filter)),
         principal_(std::move(principal)),
         peer_(std::move(peer)),
         batch_(batch),
-        filtered_(!filter_.empty()),
+        filtered_(!filter.empty()),
+        matcher_(hub->log_, std::move(filter)),
         expires_at_(principal_.expires_at) {}
 
   // Starts pumping from position `next`, unless `admitted` refuses it; the
@@ -349,140 +331,6 @@ class SubscriptionHub::Subscription final
   }
 
  private:
-  // The support area of `area_id` as of `event` (an event of that area, or
-  // a decision naming it): followed through the events this subscription
-  // scans, and folded from the area's stream the first time it is met.
-  absl::StatusOr<std::string> SupportAreaOf(
-      const std::string& area_id, const eventstore::RecordedEvent& event,
-      const stored::PlanEvent* plan_event) {
-    if (plan_event != nullptr) {
-      if (plan_event->has_area_registered()) {
-        return support_areas_[area_id] =
-                   plan_event->area_registered().support_area();
-      }
-      if (plan_event->area_details_revised().after().has_support_area()) {
-        return support_areas_[area_id] =
-                   plan_event->area_details_revised().after().support_area();
-      }
-    }
-    auto it = support_areas_.find(area_id);
-    if (it != support_areas_.end()) return it->second;
-    const uint64_t up_to = event.position;
-    PLANTRAIL_ASSIGN_OR_RETURN(
-        stored::AreaState area,
-        projections::FoldArea(*hub_->log_, area_id,
-                              [up_to](const projections::PlanEventRecord& r) {
-                                return r.context.position <= up_to;
-                              }));
-    return support_areas_[area_id] = area.support_area();
-  }
-
-  absl::StatusOr<bool> InSupportAreas(const eventstore::RecordedEvent& event) {
-    auto wanted_one = [&](const std::string& support_area) {
-      return std::binary_search(filter_.support_areas.begin(),
-                                filter_.support_areas.end(), support_area);
-    };
-    absl::string_view stream = event.stream_id;
-    const bool area = absl::ConsumePrefix(&stream, domain::kAreaStreamPrefix);
-    if (!area && !absl::StartsWith(stream, domain::kDecisionStreamPrefix)) {
-      return false;
-    }
-    PLANTRAIL_ASSIGN_OR_RETURN(
-        std::optional<projections::PlanEventRecord> record,
-        projections::DecodePlanEvent(event));
-    if (!record) return false;
-    if (area) {
-      PLANTRAIL_ASSIGN_OR_RETURN(
-          std::string support_area,
-          SupportAreaOf(std::string(stream), event, &record->event));
-      return wanted_one(support_area);
-    }
-    // A decision's areas are of its own plan, and of the other plans it
-    // names.
-    const std::string stream_plan =
-        domain::ParseStreamName(event.stream_id).stream_plan;
-    for (const std::string& area_id :
-         record->event.decision_recorded().area_ids()) {
-      PLANTRAIL_ASSIGN_OR_RETURN(
-          std::string support_area,
-          SupportAreaOf(domain::QualifiedId(stream_plan, area_id), event,
-                        nullptr));
-      if (wanted_one(support_area)) return true;
-    }
-    for (const stored::AreaRef& other :
-         record->event.decision_recorded().other_plan_areas()) {
-      if (!holder_) {
-        PLANTRAIL_ASSIGN_OR_RETURN(holder_, HolderOfUnplanned(*hub_->log_));
-      }
-      PLANTRAIL_ASSIGN_OR_RETURN(
-          std::string support_area,
-          SupportAreaOf(domain::QualifiedId(
-                            *holder_ == other.plan_id() ? "" : other.plan_id(),
-                            other.area_id()),
-                        event, nullptr));
-      if (wanted_one(support_area)) return true;
-    }
-    return false;
-  }
-
-  absl::StatusOr<bool> Matches(const eventstore::RecordedEvent& event) {
-    const bool stream =
-        filter_.stream_prefixes.empty() ||
-        std::any_of(filter_.stream_prefixes.begin(),
-                    filter_.stream_prefixes.end(),
-                    [&](const std::string& prefix) {
-                      return absl::StartsWith(event.stream_id, prefix);
-                    });
-    const bool type = filter_.event_types.empty() ||
-                      std::binary_search(filter_.event_types.begin(),
-                                         filter_.event_types.end(), event.type);
-    if (!stream || !type) return false;
-    if (filter_.without_security_stream && event.stream_id == kSecurityStream) {
-      return false;
-    }
-    if (!filter_.plans.empty()) {
-      PLANTRAIL_ASSIGN_OR_RETURN(bool in_plans, InPlans(event));
-      if (!in_plans) return false;
-    }
-    if (filter_.support_areas.empty()) return true;
-    return InSupportAreas(event);
-  }
-
-  // Whether `event` belongs to one of the filter's plans.
-  absl::StatusOr<bool> InPlans(const eventstore::RecordedEvent& event) {
-    const domain::PlanStreamName name =
-        domain::ParseStreamName(event.stream_id);
-    std::string plan_id;
-    switch (name.kind) {
-      case domain::PlanStreamName::Kind::kNone:
-        return false;
-      case domain::PlanStreamName::Kind::kPlan:
-        plan_id = name.id;
-        break;
-      default:
-        plan_id = name.stream_plan;
-        break;
-    }
-    if (plan_id.empty()) {
-      // An unplanned name: the plan that holds those, found once and then
-      // followed through the events scanned.
-      if (!holder_) {
-        PLANTRAIL_ASSIGN_OR_RETURN(holder_, HolderOfUnplanned(*hub_->log_));
-      }
-      plan_id = *holder_;
-    }
-    if (name.kind == domain::PlanStreamName::Kind::kPlan &&
-        event.type == stored::PlanRegistered::descriptor()->name()) {
-      stored::PlanRegistered registered;
-      if (registered.ParseFromString(event.payload) &&
-          registered.holds_unplanned()) {
-        holder_ = registered.plan_id();
-      }
-    }
-    return !plan_id.empty() && std::binary_search(filter_.plans.begin(),
-                                                  filter_.plans.end(), plan_id);
-  }
-
   // Appends the next matching events (up to the batch) and advances next_
   // past everything scanned (at most kScanPage events).
   absl::Status Collect(v1::SubscribeResponse::Events& out) {
@@ -497,7 +345,7 @@ class SubscriptionHub::Subscription final
       for (eventstore::RecordedEvent& event : page->events) {
         ++scanned;
         next_ = event.position + 1;
-        absl::StatusOr<bool> matches = Matches(event);
+        absl::StatusOr<bool> matches = matcher_.Matches(event);
         if (!matches.ok()) return matches.status();
         if (*matches) ToProto(std::move(event), *out.add_events());
         if (out.events_size() >= static_cast<int>(batch_)) break;
@@ -526,7 +374,6 @@ class SubscriptionHub::Subscription final
   }
 
   SubscriptionHub* const hub_;
-  const Filter filter_;
   // Whom it counts against, and the credentials it lives by.
   const Principal principal_;
   const std::string peer_;
@@ -537,10 +384,8 @@ class SubscriptionHub::Subscription final
   bool caught_up_ = false;
   bool behind_ = false;
   std::atomic<uint64_t> scanned_{0};
-  // Area id -> its support area as of the last event scanned.
-  std::map<std::string, std::string> support_areas_;
-  // The plan that holds the unplanned areas, once looked up (empty: none).
-  std::optional<std::string> holder_;
+  // Follows the plan's structure through the events scanned.
+  projections::FollowMatcher matcher_;
 
   mutable Mutex mu_;
   absl::Time expires_at_ ABSL_GUARDED_BY(mu_);
@@ -625,9 +470,11 @@ grpc::ServerWriteReactor<v1::SubscribeResponse>* SubscriptionHub::Subscribe(
     }
   }
   const bool ok = admitted.ok();
-  Filter filter(ok ? request.filter() : v1::SubscriptionFilter());
-  filter.without_security_stream =
-      ok && !Authorizer::MayReadSecurityStream(*principal);
+  projections::FollowFilter filter =
+      FilterOf(ok ? request.filter() : v1::SubscriptionFilter());
+  if (ok && !Authorizer::MayReadSecurityStream(*principal)) {
+    filter.excluded_streams.push_back(kSecurityStream);
+  }
   auto subscription = std::make_shared<Subscription>(
       this, std::move(filter), batch, ok ? *std::move(principal) : Principal(),
       std::move(peer));

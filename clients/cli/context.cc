@@ -179,6 +179,7 @@ int RunCli(int argc, const char* const* argv, std::ostream& out,
   AddEventCommands(app, context);
   AddAuditCommands(app, context);
   AddFollowUpCommands(app, context);
+  AddWebhookCommands(app, context);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& parse_error) {

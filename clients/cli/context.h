@@ -83,6 +83,7 @@ void AddEventCommands(CLI::App& app, Context& context);
 void AddPlanAdminCommands(CLI::App& app, Context& context);
 void AddAuditCommands(CLI::App& app, Context& context);
 void AddFollowUpCommands(CLI::App& app, Context& context);
+void AddWebhookCommands(CLI::App& app, Context& context);
 // `verify` under `parent` (both `plantrail verify` and `admin verify`).
 void AddVerifyCommand(CLI::App& parent, Context& context);
 

@@ -83,6 +83,14 @@ const std::map<std::string, std::set<std::string>>& Policy() {
       {"Admin/CreateToken", {"admin"}},
       {"Admin/ListTokens", {"admin", "auditor"}},
       {"Admin/RevokeToken", {"admin"}},
+      {"Admin/AddWebhook", {"admin"}},
+      {"Admin/ListWebhooks", {"admin", "auditor"}},
+      {"Admin/GetWebhook", {"admin", "auditor"}},
+      {"Admin/PauseWebhook", {"admin"}},
+      {"Admin/ResumeWebhook", {"admin"}},
+      {"Admin/RotateWebhookSecret", {"admin"}},
+      {"Admin/ReplayWebhook", {"admin"}},
+      {"Admin/RemoveWebhook", {"admin"}},
   };
   return *policy;
 }

@@ -164,6 +164,14 @@ const std::vector<SourceRule>& SourceRules() {
           .forbidden_code = {R"(\bgrpc::)"},
       },
       {
+          .rule = "webhook_delivery/ delivers the log over HTTP: no gRPC, "
+                  "services or CLI (services/ tells it what to deliver)",
+          .applies_to = "^webhook_delivery/",
+          .forbidden_includes =
+              Plus({R"(^(services|clients|import|audit)/)"}, kGrpc),
+          .forbidden_code = {R"(\bgrpc::)"},
+      },
+      {
           .rule = "the CLI has no server code: no services, projections, "
                   "RocksDB or event store beyond its value headers",
           .applies_to = "^clients/",
@@ -259,6 +267,14 @@ const std::vector<LinkRule>& LinkRules() {
               kGrpcLibraries),
       },
       {
+          .rule = "webhook_delivery/ delivers the log over HTTP: no gRPC, "
+                  "services or CLI (services/ tells it what to deliver)",
+          .applies_to = "^webhook_delivery:",
+          .forbidden = Plus(
+              {R"(^plantrail_(services|service_logic|daemon_config|cli|cli_format|timeline|import|audit)$)"},
+              kGrpcLibraries),
+      },
+      {
           .rule = "the CLI has no server code: no services, projections, "
                   "RocksDB or event store beyond its value headers",
           .applies_to = "^clients/",
@@ -273,8 +289,9 @@ const std::vector<LinkRule>& LinkRules() {
 // The folders of the layers the rules speak of, and of every header they
 // may reach.
 const std::vector<std::string> kFolders = {
-    "audit",   "clients", "common",      "domain",   "eventstore", "import",
-    "logging", "metrics", "projections", "services", "webhooks"};
+    "audit",       "clients",  "common",           "domain",
+    "eventstore",  "import",   "logging",          "metrics",
+    "projections", "services", "webhook_delivery", "webhooks"};
 
 TEST(LayersTest, EverySourceKeepsToItsLayer) {
   const SourceTree tree = ReadSourceTree(PLANTRAIL_SOURCE_DIR, kFolders);

@@ -113,6 +113,13 @@ TEST(LogTest, RedactionLeavesOrdinaryTextAlone) {
   EXPECT_EQ(RedactSecrets(absl::StrCat("a ", kToken, " z")), "a [redacted] z");
 }
 
+TEST(LogTest, WebhookSecretsAreRedacted) {
+  EXPECT_EQ(RedactSecrets("secret=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw; ok"),
+            "secret=[redacted]; ok");
+  EXPECT_EQ(RedactSecrets("the prefix whsec_ alone"),
+            "the prefix whsec_ alone");
+}
+
 TEST(LogTest, ParsesLevelsAndFormatsAndNamesTheFlag) {
   EXPECT_EQ(*ParseLevel("debug"), Level::kDebug);
   EXPECT_EQ(*ParseLevel("INFO"), Level::kInfo);
