@@ -147,8 +147,8 @@ void AddDaemonFlags(CLI::App& app, DaemonOptions& options) {
       ->capture_default_str();
   app.add_option("--webhook-failing-after",
                  options.webhook_failing_after_seconds,
-                 "Seconds an endpoint fails before one added with "
-                 "--pause-when-failing pauses itself")
+                 "Seconds a webhook endpoint retries before it is failing "
+                 "(and one added with --pause-when-failing pauses itself)")
       ->check(CLI::Range(1.0, 30.0 * 86400))
       ->capture_default_str();
   app.add_option("--log-level", options.log_level,

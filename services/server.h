@@ -50,8 +50,8 @@ struct WebhookOptions {
   absl::Duration io_timeout = absl::Seconds(10);
   absl::Duration first_retry = absl::Seconds(1);
   absl::Duration longest_retry = absl::Minutes(10);
-  // How long an endpoint fails before one added with pause_when_failing
-  // pauses itself.
+  // How long an endpoint retries before it is failing (and one added with
+  // pause_when_failing pauses itself).
   absl::Duration failing_after = absl::Hours(1);
 };
 

@@ -183,7 +183,7 @@ void WriteWebhookMetrics(Exposition& out,
        "Age of the oldest event the endpoint has not been delivered yet.",
        [](const v1::WebhookEndpoint& e) { return e.lag_seconds(); }},
       {"plantrail_webhook_failing", Type::kGauge,
-       "1 while the endpoint's last request failed.",
+       "1 while the endpoint has been retrying for the failing time.",
        [](const v1::WebhookEndpoint& e) {
          return e.state() == v1::WEBHOOK_FAILING ? 1.0 : 0.0;
        }},

@@ -304,11 +304,11 @@ v1::WebhookEndpoint WebhookRegistry::InfoOf(const Endpoint& endpoint) const {
   if (status->last_error_at != absl::InfinitePast()) {
     *info.mutable_last_error_at() = ToTimestamp(status->last_error_at);
   }
-  if (status->failing()) {
+  if (status->retrying()) {
     *info.mutable_failing_since() = ToTimestamp(status->failing_since);
-    if (info.state() == v1::WEBHOOK_ACTIVE) {
-      info.set_state(v1::WEBHOOK_FAILING);
-    }
+  }
+  if (status->failing && info.state() == v1::WEBHOOK_ACTIVE) {
+    info.set_state(v1::WEBHOOK_FAILING);
   }
   if (status->next_attempt_at != absl::InfinitePast()) {
     *info.mutable_next_attempt_at() = ToTimestamp(status->next_attempt_at);

@@ -46,8 +46,13 @@ class Dispatcher::Worker {
     head_ = std::max(head_, head);
   }
   EndpointStatus Status() const {
+    const absl::Time now = Now();
     MutexLock lock(&mu_);
-    return status_;
+    EndpointStatus status = status_;
+    status.failing =
+        status.retrying() &&
+        now - status.failing_since >= dispatcher_->options_.failing_after;
+    return status;
   }
 
  private:
@@ -88,7 +93,7 @@ class Dispatcher::Worker {
     const bool restart = !matcher_ || config.cursor != config_now_.cursor;
     if (config_now_.paused && !config.paused) {
       // Resumed: a new failing spell, and a new chance to pause itself.
-      gave_up_ = false;
+      failing_logged_ = false;
       MutexLock lock(&mu_);
       status_.failing_since = absl::InfinitePast();
     }
@@ -196,27 +201,29 @@ class Dispatcher::Worker {
 
   void Fail(const std::string& error, std::optional<absl::Duration> wait) {
     const absl::Time now = Now();
-    bool give_up = false;
     bool first = false;
+    bool now_failing = false;
     absl::Time failing_since;
     {
       MutexLock lock(&mu_);
       ++status_.failed;
       status_.last_error = error;
       status_.last_error_at = now;
-      if (!status_.failing()) {
+      if (!status_.retrying()) {
         status_.failing_since = now;
         first = true;
       }
       failing_since = status_.failing_since;
       status_.next_attempt_at = wait ? now + *wait : absl::InfinitePast();
-      if (config_now_.pause_when_failing && !gave_up_ &&
-          now - failing_since >= dispatcher_->options_.failing_after) {
-        gave_up_ = give_up = true;
-      }
     }
-    if (first) Log("webhook endpoint failing", error);
-    if (give_up && dispatcher_->options_.on_give_up) {
+    if (first) Log("webhook endpoint retrying", error);
+    if (!failing_logged_ &&
+        now - failing_since >= dispatcher_->options_.failing_after) {
+      failing_logged_ = now_failing = true;
+      Log("webhook endpoint failing", error);
+    }
+    if (now_failing && config_now_.pause_when_failing &&
+        dispatcher_->options_.on_give_up) {
       Log("webhook endpoint pauses itself", error);
       dispatcher_->options_.on_give_up(
           config_id_,
@@ -268,7 +275,7 @@ class Dispatcher::Worker {
       }
       const bool was_failing = failures_ > 0;
       failures_ = 0;
-      gave_up_ = false;
+      failing_logged_ = false;
       {
         MutexLock lock(&mu_);
         ++status_.delivered;
@@ -309,7 +316,8 @@ class Dispatcher::Worker {
   uint64_t position_ = 0;
   uint64_t saved_ = 0;
   int failures_ = 0;
-  bool gave_up_ = false;
+  // Whether this failing spell was logged (and the pause asked for).
+  bool failing_logged_ = false;
   absl::BitGen bits_;
 
   mutable Mutex mu_;

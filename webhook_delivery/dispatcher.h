@@ -5,10 +5,10 @@
 //
 // A failed request is retried with exponential backoff and jitter (or after
 // the receiver's Retry-After, capped at the longest backoff), never
-// skipped: the endpoint is failing until one succeeds. An endpoint added
-// with pause_when_failing asks, once it has failed for `failing_after`, to
-// be paused (`on_give_up`: the registry records the pause, which comes back
-// as a configuration).
+// skipped: the endpoint is retrying until one succeeds, and failing once it
+// has been retrying for `failing_after`. An endpoint added with
+// pause_when_failing then asks to be paused (`on_give_up`: the registry
+// records the pause, which comes back as a configuration).
 //
 // Bounded memory: a worker holds one page of the log (at most kPageEvents
 // events) and one request at a time. A slow or dead endpoint holds only its
@@ -70,8 +70,10 @@ struct EndpointStatus {
   uint64_t retries = 0;
   std::string last_error;
   absl::Time last_error_at = absl::InfinitePast();
-  // InfinitePast when not failing.
+  // Since the first failure in a row; InfinitePast after a success.
   absl::Time failing_since = absl::InfinitePast();
+  // Retrying for failing_after or longer.
+  bool failing = false;
   // InfinitePast when not waiting to retry.
   absl::Time next_attempt_at = absl::InfinitePast();
   absl::Time last_delivered_at = absl::InfinitePast();
@@ -80,7 +82,7 @@ struct EndpointStatus {
   absl::Time oldest_undelivered_at = absl::InfinitePast();
   bool paused = false;
 
-  bool failing() const { return failing_since != absl::InfinitePast(); }
+  bool retrying() const { return failing_since != absl::InfinitePast(); }
 };
 
 struct DispatcherOptions {
@@ -88,7 +90,8 @@ struct DispatcherOptions {
   std::string source = "plantrail";
   PostOptions post;
   webhooks::RetryPolicy retry;
-  // How long an endpoint fails before one with pause_when_failing pauses.
+  // How long an endpoint retries before it is failing (and one with
+  // pause_when_failing pauses).
   absl::Duration failing_after = absl::Hours(1);
   // Called once per failing spell of an endpoint with pause_when_failing.
   std::function<void(const std::string& endpoint_id, const std::string& reason)>

@@ -75,7 +75,7 @@ void PrintEndpoint(Context& context, const v1::WebhookEndpoint& endpoint) {
         << TimeText(endpoint.last_error_at()) << ")\n";
   }
   if (endpoint.has_failing_since()) {
-    out << "failing:    since " << TimeText(endpoint.failing_since()) << "\n";
+    out << "retrying:   since " << TimeText(endpoint.failing_since()) << "\n";
   }
   if (endpoint.has_next_attempt_at()) {
     out << "next try:   " << TimeText(endpoint.next_attempt_at()) << "\n";

@@ -149,7 +149,8 @@ def main():
         server = subprocess.Popen(
             [args.plantraild, "--data-dir", data, "--listen", "127.0.0.1:0",
              "--webhook-allow-loopback", "--webhook-first-retry", "0.05",
-             "--webhook-longest-retry", "0.5", "--webhook-timeout", "1", *extra],
+             "--webhook-longest-retry", "0.5", "--webhook-timeout", "1",
+             "--webhook-failing-after", "1", *extra],
             stdout=subprocess.PIPE, stderr=log, text=True)
         match = re.search(r"listening on (127\.0\.0\.1:\d+)", server.stdout.readline())
         if not match:

@@ -201,7 +201,7 @@ TEST_F(DispatcherTest, DeliversItsPlansEventsInOrderAndResumesAfterItsCursor) {
         dispatcher,
         [&](const EndpointStatus& s) { return s.delivered == want.size(); });
     EXPECT_EQ(status.delivered, want.size());
-    EXPECT_FALSE(status.failing());
+    EXPECT_FALSE(status.retrying());
   }
   // A new dispatcher (a restart) goes on after the cursor: nothing again.
   std::vector<uint64_t> more = Append("p1", 7);
@@ -226,7 +226,7 @@ TEST_F(DispatcherTest, RetriesAFailureUntilA2xxAndNeverSkipsIt) {
   EXPECT_EQ(status.failed, 6u);
   EXPECT_EQ(status.retries, 6u);
   EXPECT_EQ(status.delivered, 5u);
-  EXPECT_FALSE(status.failing());
+  EXPECT_FALSE(status.retrying());
   EXPECT_EQ(status.last_error, "");
 }
 
