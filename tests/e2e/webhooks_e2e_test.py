@@ -401,6 +401,50 @@ def main():
     check(len(receiver.bad) > mark_bad, "a request after the overlap verified with the old secret")
     receiver.secrets["/c"] = [new]
 
+    # --- The CLI does what the API does: pause, resume, replay, remove.
+    a_id = a.endpoint_id
+    out = cli("webhook", "pause", a_id, "--reason", "receiver moves").stdout
+    check("paused" in out, f"webhook pause: {out!r}")
+    mark = len(receiver.got["/a"])
+    counter = iter(range(10))
+    write(10)
+    time.sleep(1)
+    check(len(receiver.got["/a"]) == mark, "a paused endpoint got events")
+    shown = json.loads(cli("webhook", "show", a_id, "--json").stdout)
+    check(shown["state"] == "WEBHOOK_PAUSED" and shown["paused_by"] == "admin"
+          and shown["lag_events"] != "0", f"webhook show --json: {shown}")
+    cli("webhook", "resume", a_id)
+
+    def caught_up(endpoint_id):
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            shown = state["admin"].GetWebhook(wh.GetWebhookRequest(endpoint_id=endpoint_id),
+                                              metadata=auth)
+            if shown.lag_events == 0:
+                return True
+            time.sleep(0.05)
+        return False
+
+    check(caught_up(a_id), "a resumed endpoint did not catch up")
+    resumed = [p for p, _, _ in receiver.got["/a"][mark:]]
+    check(resumed and resumed == sorted(resumed), f"after resume: {resumed}")
+    mark = len(receiver.got["/a"])
+    cli("webhook", "replay", a_id, "--from", str(resumed[0] if resumed else 1))
+    wait_for(receiver, "/a", mark + len(resumed))
+    check(caught_up(a_id), "a replayed endpoint did not catch up")
+    again = [p for p, _, _ in receiver.got["/a"][mark:]]
+    check(again == resumed, f"replayed {again}, expected {resumed}")
+    cli("webhook", "remove", a_id, "--reason", "done")
+    listed = json.loads(cli("webhook", "list", "--json").stdout)
+    check(a_id not in [e["endpoint_id"] for e in listed.get("endpoints", [])],
+          "a removed endpoint is listed")
+    listed = json.loads(cli("webhook", "list", "--all", "--json").stdout)
+    check([e["state"] for e in listed["endpoints"] if e["endpoint_id"] == a_id]
+          == ["WEBHOOK_REMOVED"], "webhook list --all does not show the removed one")
+    done = cli("webhook", "pause", a_id, "--reason", "again", ok=False)
+    check(done.returncode != 0 and "webhook-removed-is-final" in done.stderr,
+          f"pausing a removed endpoint: {done.stderr!r}")
+
     # --- 4 again: loopback refused on a server that does not allow it.
     state["server"].send_signal(signal.SIGTERM)
     state["server"].wait()
