@@ -161,11 +161,8 @@ class Dispatcher::Worker {
         }
         page_ = std::move(page->events);
         next_ = 0;
+        NextInLine();
         if (page_.empty()) {
-          {
-            MutexLock lock(&mu_);
-            status_.oldest_undelivered_at = absl::InfinitePast();
-          }
           SavePassedOver();
           Wait(Now() + kIdleWait, position_);
           continue;
@@ -195,8 +192,21 @@ class Dispatcher::Worker {
   void Passed(uint64_t position) {
     position_ = position;
     ++next_;
+    {
+      MutexLock lock(&mu_);
+      status_.delivered_position = position;
+    }
+    NextInLine();
+  }
+
+  // The lag in time: how long the first position not yet delivered (or
+  // passed over) has been in the log; none when the page read holds no
+  // more (the next read says again).
+  void NextInLine() {
+    const absl::Time waiting =
+        next_ < page_.size() ? page_[next_].recorded_at : absl::InfinitePast();
     MutexLock lock(&mu_);
-    status_.delivered_position = position;
+    status_.oldest_undelivered_at = waiting;
   }
 
   void Fail(const std::string& error, std::optional<absl::Duration> wait) {
@@ -238,12 +248,6 @@ class Dispatcher::Worker {
     absl::StatusOr<std::string> plan = matcher_->PlanOf(event);
     const std::string body = webhooks::CloudEventJson(
         event, dispatcher_->options_.source, plan.ok() ? *plan : "");
-    {
-      MutexLock lock(&mu_);
-      if (status_.oldest_undelivered_at == absl::InfinitePast()) {
-        status_.oldest_undelivered_at = event.recorded_at;
-      }
-    }
     const absl::Time now = Now();
     const int64_t timestamp = absl::ToUnixSeconds(now);
     std::vector<std::string> keys;
@@ -283,7 +287,6 @@ class Dispatcher::Worker {
         status_.last_error.clear();
         status_.failing_since = absl::InfinitePast();
         status_.next_attempt_at = absl::InfinitePast();
-        status_.oldest_undelivered_at = absl::InfinitePast();
       }
       if (was_failing) Log("webhook endpoint delivering again");
       return true;

@@ -77,8 +77,9 @@ struct EndpointStatus {
   // InfinitePast when not waiting to retry.
   absl::Time next_attempt_at = absl::InfinitePast();
   absl::Time last_delivered_at = absl::InfinitePast();
-  // The recorded time of the oldest event it holds undelivered;
-  // InfinitePast when it holds none.
+  // The recorded time of the first position after delivered_position, as
+  // far as the worker has read the log; InfinitePast when it has read none
+  // (caught up, or between pages).
   absl::Time oldest_undelivered_at = absl::InfinitePast();
   bool paused = false;
 

@@ -245,6 +245,9 @@ TEST_F(DispatcherTest, RetryAfterIsWaitedForUpToTheLongestWait) {
   } while (status.next_attempt_at == absl::InfinitePast() &&
            absl::Now() < deadline);
   EXPECT_EQ(status.last_error, "HTTP 503");
+  // The event waiting counts towards the lag in time.
+  EXPECT_NE(status.oldest_undelivered_at, absl::InfinitePast());
+  EXPECT_LE(status.oldest_undelivered_at, absl::Now());
   // Asked for an hour, capped at the longest wait.
   EXPECT_EQ(status.next_attempt_at - status.last_error_at, absl::Seconds(30));
 }
