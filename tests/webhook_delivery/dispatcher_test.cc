@@ -7,6 +7,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <string>
@@ -31,10 +32,15 @@ using ::testing::HasSubstr;
 // Records what it is sent; answers as told.
 class Receiver {
  public:
-  Receiver() {
-    server_.new_task_queue = [] { return new httplib::ThreadPool(4); };
-    server_.Post(".*", [this](const httplib::Request& request,
-                              httplib::Response& response) {
+  // Plain HTTP, or HTTPS with this certificate and key (PEM files).
+  explicit Receiver(std::string cert = "", std::string key = "")
+      : server_(cert.empty() ? std::make_unique<httplib::Server>()
+                             : std::make_unique<httplib::SSLServer>(
+                                   cert.c_str(), key.c_str())),
+        scheme_(cert.empty() ? "http" : "https") {
+    server_->new_task_queue = [] { return new httplib::ThreadPool(4); };
+    server_->Post(".*", [this](const httplib::Request& request,
+                               httplib::Response& response) {
       MutexLock lock(&mu_);
       const nlohmann::json event = nlohmann::json::parse(request.body);
       const uint64_t position =
@@ -67,17 +73,17 @@ class Receiver {
       else
         response.status = 204;
     });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) absl::SleepFor(absl::Milliseconds(1));
+    port_ = server_->bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_->listen_after_bind(); });
+    while (!server_->is_running()) absl::SleepFor(absl::Milliseconds(1));
   }
   ~Receiver() {
-    server_.stop();
+    server_->stop();
     thread_.join();
   }
 
   std::string Url(absl::string_view path) const {
-    return absl::StrCat("http://127.0.0.1:", port_, path);
+    return absl::StrCat(scheme_, "://127.0.0.1:", port_, path);
   }
   void SetKey(std::string key) {
     MutexLock lock(&mu_);
@@ -112,7 +118,8 @@ class Receiver {
   }
 
  private:
-  httplib::Server server_;
+  std::unique_ptr<httplib::Server> server_;
+  const std::string scheme_;
   int port_ = 0;
   std::thread thread_;
   mutable Mutex mu_;
@@ -327,6 +334,51 @@ TEST_F(DispatcherTest, PausingResumingAndReplayingWhileItDeliversKeepsOrder) {
   EXPECT_EQ(again, replayed);
   dispatcher.Remove("wh-test");
   EXPECT_FALSE(dispatcher.Status("wh-test").has_value());
+}
+
+// HTTPS as endpoints are meant to be: the certificate checked against the
+// CAs given (a receiver whose certificate another CA signed gets nothing).
+TEST_F(DispatcherTest, HttpsEndpointsAreDeliveredOnlyWithAVerifiedCertificate) {
+  const std::string pki = dir_ / "pki";
+  const std::string script = absl::StrCat(
+      "set -e; mkdir -p '", pki, "'; cd '", pki, "'\n",
+      "key() { openssl genpkey -algorithm EC -pkeyopt "
+      "ec_paramgen_curve:prime256v1 -out $1.key 2>/dev/null; }\n",
+      "ca() { key $1; openssl req -x509 -new -key $1.key -out $1.pem "
+      "-days 2 -subj \"/CN=$1\"; }\n",
+      "ca ca; ca other-ca; key server\n",
+      "openssl req -new -key server.key -subj /CN=localhost -out server.csr\n",
+      "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > server.ext\n",
+      "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key "
+      "-CAcreateserial -days 2 -extfile server.ext -out server.pem "
+      "2>/dev/null\n");
+  ASSERT_EQ(
+      std::system(
+          absl::StrCat("sh -c \"$(cat <<'EOF'\n", script, "EOF\n)\"").c_str()),
+      0);
+  Receiver tls(pki + "/server.pem", pki + "/server.key");
+  tls.SetKey(key_);
+  const std::vector<uint64_t> want = Append("p1", 3);
+  EndpointConfig config = Config("/hook");
+  config.url = tls.Url("/hook");
+  {
+    DispatcherOptions options = Options();
+    options.post.ca_file = pki + "/other-ca.pem";
+    Dispatcher dispatcher(log_.get(), options);
+    dispatcher.Configure(config);
+    const EndpointStatus status = AwaitStatus(
+        dispatcher, [](const EndpointStatus& s) { return s.failed >= 2; });
+    EXPECT_THAT(status.last_error,
+                HasSubstr("the endpoint's certificate does not verify"));
+    EXPECT_TRUE(tls.got().empty());
+  }
+  DispatcherOptions options = Options();
+  options.post.ca_file = pki + "/ca.pem";
+  Dispatcher dispatcher(log_.get(), options);
+  dispatcher.Configure(config);
+  ASSERT_TRUE(tls.AwaitGot(want.size()));
+  EXPECT_EQ(tls.got(), want);
+  EXPECT_THAT(tls.bad_signatures(), ::testing::IsEmpty());
 }
 
 }  // namespace
