@@ -51,8 +51,8 @@ class Receiver {
         response.set_header("Location", "/elsewhere");
         return;
       }
-      if (fail_next_ > 0) {
-        --fail_next_;
+      if (fail_next_ > 0 || got_.size() >= accept_at_most_) {
+        if (fail_next_ > 0) --fail_next_;
         response.status = fail_status_;
         if (!retry_after_.empty()) {
           response.set_header("Retry-After", retry_after_);
@@ -95,6 +95,11 @@ class Receiver {
     fail_status_ = status;
     retry_after_ = std::move(retry_after);
   }
+  // Answers 500 once it has taken `n` events.
+  void AcceptAtMost(size_t n) {
+    MutexLock lock(&mu_);
+    accept_at_most_ = n;
+  }
   std::vector<uint64_t> got() const {
     MutexLock lock(&mu_);
     return got_;
@@ -125,6 +130,7 @@ class Receiver {
   mutable Mutex mu_;
   std::string key_ ABSL_GUARDED_BY(mu_);
   int fail_next_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t accept_at_most_ ABSL_GUARDED_BY(mu_) = ~size_t{0};
   int fail_status_ ABSL_GUARDED_BY(mu_) = 500;
   std::string retry_after_ ABSL_GUARDED_BY(mu_);
   int requests_ ABSL_GUARDED_BY(mu_) = 0;
@@ -235,6 +241,19 @@ TEST_F(DispatcherTest, RetriesAFailureUntilA2xxAndNeverSkipsIt) {
   EXPECT_EQ(status.delivered, 5u);
   EXPECT_FALSE(status.retrying());
   EXPECT_EQ(status.last_error, "");
+}
+
+// The cursor moves with each 2xx, not later: a crash while the endpoint
+// is still busy repeats at most the request under way.
+TEST_F(DispatcherTest, TheCursorIsSavedAfterEach2xx) {
+  const std::vector<uint64_t> want = Append("p1", 5);
+  receiver_.AcceptAtMost(3);
+  Dispatcher dispatcher(log_.get(), Options());
+  dispatcher.Configure(Config("/hook"));
+  AwaitStatus(dispatcher,
+              [](const EndpointStatus& s) { return s.failed >= 3; });
+  EXPECT_EQ(*log_->LoadCursor("webhook:wh-test:0"), want[2]);
+  EXPECT_EQ(dispatcher.Status("wh-test")->delivered_position, want[2]);
 }
 
 TEST_F(DispatcherTest, RetryAfterIsWaitedForUpToTheLongestWait) {
