@@ -153,60 +153,70 @@ void WebhookRegistry::Apply(const eventstore::RecordedEvent& event) {
     endpoint.after_position = added.after_position();
     return;
   }
-  // The other events name an endpoint added before them.
-  std::string endpoint_id;
-  stored::WebhookPaused paused;
-  stored::WebhookResumed resumed;
-  stored::WebhookSecretRotated rotated;
-  stored::WebhookReplayed replayed;
-  stored::WebhookRemoved removed;
-  if (event.type == "WebhookPaused" && paused.ParseFromString(event.payload)) {
-    endpoint_id = paused.endpoint_id();
-  } else if (event.type == "WebhookResumed" &&
-             resumed.ParseFromString(event.payload)) {
-    endpoint_id = resumed.endpoint_id();
-  } else if (event.type == "WebhookSecretRotated" &&
-             rotated.ParseFromString(event.payload)) {
-    endpoint_id = rotated.endpoint_id();
-  } else if (event.type == "WebhookReplayed" &&
-             replayed.ParseFromString(event.payload)) {
-    endpoint_id = replayed.endpoint_id();
-  } else if (event.type == "WebhookRemoved" &&
-             removed.ParseFromString(event.payload)) {
-    endpoint_id = removed.endpoint_id();
-  } else {
-    return;
-  }
-  auto it = endpoints_.find(endpoint_id);
-  if (it == endpoints_.end()) return;
-  Endpoint& endpoint = it->second;
-  v1::WebhookEndpoint& info = endpoint.info;
+  // The other events name an endpoint added before them; one they do not
+  // find (or an event that does not parse) changes nothing.
+  auto named = [this](const std::string& endpoint_id)
+                   ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+                     auto it = endpoints_.find(endpoint_id);
+                     return it == endpoints_.end()
+                                ? static_cast<Endpoint*>(nullptr)
+                                : &it->second;
+                   };
   if (event.type == "WebhookPaused") {
+    stored::WebhookPaused paused;
+    Endpoint* endpoint = paused.ParseFromString(event.payload)
+                             ? named(paused.endpoint_id())
+                             : nullptr;
+    if (endpoint == nullptr) return;
+    v1::WebhookEndpoint& info = endpoint->info;
     info.set_state(v1::WEBHOOK_PAUSED);
     info.set_paused_reason(paused.reason());
     *info.mutable_paused_at() = at;
     info.set_paused_by(actor);
   } else if (event.type == "WebhookResumed") {
+    stored::WebhookResumed resumed;
+    Endpoint* endpoint = resumed.ParseFromString(event.payload)
+                             ? named(resumed.endpoint_id())
+                             : nullptr;
+    if (endpoint == nullptr) return;
+    v1::WebhookEndpoint& info = endpoint->info;
     info.set_state(v1::WEBHOOK_ACTIVE);
     info.clear_paused_reason();
     info.clear_paused_at();
     info.clear_paused_by();
   } else if (event.type == "WebhookSecretRotated") {
-    endpoint.previous_sealed_secret = endpoint.sealed_secret;
-    endpoint.sealed_secret = rotated.sealed_secret();
-    endpoint.previous_until = FromTimestamp(rotated.previous_until());
+    stored::WebhookSecretRotated rotated;
+    Endpoint* endpoint = rotated.ParseFromString(event.payload)
+                             ? named(rotated.endpoint_id())
+                             : nullptr;
+    if (endpoint == nullptr) return;
+    endpoint->previous_sealed_secret = endpoint->sealed_secret;
+    endpoint->sealed_secret = rotated.sealed_secret();
+    endpoint->previous_until = FromTimestamp(rotated.previous_until());
   } else if (event.type == "WebhookReplayed") {
-    ++endpoint.generation;
-    endpoint.after_position = replayed.after_position();
-    info.set_replays(endpoint.generation);
-  } else {
-    info.set_state(v1::WEBHOOK_REMOVED);
-    *info.mutable_removed_at() = at;
-    info.set_removed_by(actor);
+    stored::WebhookReplayed replayed;
+    Endpoint* endpoint = replayed.ParseFromString(event.payload)
+                             ? named(replayed.endpoint_id())
+                             : nullptr;
+    if (endpoint == nullptr) return;
+    ++endpoint->generation;
+    endpoint->after_position = replayed.after_position();
+    endpoint->info.set_replays(endpoint->generation);
+  } else if (event.type == "WebhookRemoved") {
+    stored::WebhookRemoved removed;
+    Endpoint* endpoint = removed.ParseFromString(event.payload)
+                             ? named(removed.endpoint_id())
+                             : nullptr;
+    if (endpoint == nullptr) return;
+    endpoint->info.set_state(v1::WEBHOOK_REMOVED);
+    *endpoint->info.mutable_removed_at() = at;
+    endpoint->info.set_removed_by(actor);
   }
+  // Other types (tokens', or a newer version's) are not ours.
 }
 
 absl::Status WebhookRegistry::Record(const std::string& by,
+                                     const std::string& id,
                                      const google::protobuf::Message& event) {
   eventstore::AppendRequest append{.stream_id = kSecurityStream};
   append.events.push_back(SystemEvent(event, by));
@@ -219,10 +229,6 @@ absl::Status WebhookRegistry::Record(const std::string& by,
   recorded.recorded_at = absl::Now();
   recorded.position = result.last_position;
   Apply(recorded);
-  // Every webhook event names its endpoint in field 1.
-  const google::protobuf::FieldDescriptor* id_field =
-      event.GetDescriptor()->FindFieldByNumber(1);
-  const std::string id = event.GetReflection()->GetString(event, id_field);
   const Endpoint& endpoint = endpoints_.at(id);
   if (endpoint.info.state() == v1::WEBHOOK_REMOVED) {
     if (dispatcher_ != nullptr) dispatcher_->Remove(id);
@@ -326,8 +332,8 @@ v1::WebhookEndpoint WebhookRegistry::InfoOf(const Endpoint& endpoint) const {
   return info;
 }
 
-absl::StatusOr<WebhookRegistry::Endpoint*> WebhookRegistry::Find(
-    absl::string_view endpoint_id, bool live) {
+absl::StatusOr<const WebhookRegistry::Endpoint*> WebhookRegistry::Find(
+    absl::string_view endpoint_id, bool live) const {
   auto it = endpoints_.find(endpoint_id);
   if (it == endpoints_.end()) {
     return absl::NotFoundError(
@@ -415,7 +421,7 @@ absl::StatusOr<v1::AddWebhookResponse> WebhookRegistry::Add(
                                ? request.after_position()
                                : log_->HeadPosition());
   added.set_pause_when_failing(request.pause_when_failing());
-  PLANTRAIL_RETURN_IF_ERROR(Record(by.name, added));
+  PLANTRAIL_RETURN_IF_ERROR(Record(by.name, added.endpoint_id(), added));
   v1::AddWebhookResponse response;
   response.set_secret(secret);
   *response.mutable_endpoint() = InfoOf(endpoints_.at(id));
@@ -444,20 +450,16 @@ std::vector<v1::WebhookEndpoint> WebhookRegistry::Live() const {
 absl::StatusOr<v1::WebhookEndpoint> WebhookRegistry::Get(
     absl::string_view endpoint_id) const {
   MutexLock lock(&mu_);
-  auto it = endpoints_.find(endpoint_id);
-  if (it == endpoints_.end()) {
-    return absl::NotFoundError(
-        absl::StrCat("endpoint_id: no webhook endpoint \"", endpoint_id,
-                     "\" [rule: webhook-exists]"));
-  }
-  return InfoOf(it->second);
+  PLANTRAIL_ASSIGN_OR_RETURN(const Endpoint* endpoint,
+                             Find(endpoint_id, false));
+  return InfoOf(*endpoint);
 }
 
 absl::StatusOr<v1::WebhookEndpoint> WebhookRegistry::Pause(
     const Principal& by, const v1::PauseWebhookRequest& request) {
   PLANTRAIL_RETURN_IF_ERROR(CheckText("reason", request.reason(), true));
   MutexLock lock(&mu_);
-  PLANTRAIL_ASSIGN_OR_RETURN(Endpoint * endpoint,
+  PLANTRAIL_ASSIGN_OR_RETURN(const Endpoint* endpoint,
                              Find(request.endpoint_id(), true));
   if (endpoint->info.state() == v1::WEBHOOK_PAUSED) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -468,21 +470,21 @@ absl::StatusOr<v1::WebhookEndpoint> WebhookRegistry::Pause(
   stored::WebhookPaused paused;
   paused.set_endpoint_id(request.endpoint_id());
   paused.set_reason(request.reason());
-  PLANTRAIL_RETURN_IF_ERROR(Record(by.name, paused));
+  PLANTRAIL_RETURN_IF_ERROR(Record(by.name, paused.endpoint_id(), paused));
   return InfoOf(*endpoint);
 }
 
 void WebhookRegistry::PauseFailing(const std::string& endpoint_id,
                                    const std::string& reason) {
   MutexLock lock(&mu_);
-  absl::StatusOr<Endpoint*> endpoint = Find(endpoint_id, true);
+  absl::StatusOr<const Endpoint*> endpoint = Find(endpoint_id, true);
   if (!endpoint.ok() || (*endpoint)->info.state() != v1::WEBHOOK_ACTIVE) {
     return;
   }
   stored::WebhookPaused paused;
   paused.set_endpoint_id(endpoint_id);
   paused.set_reason(reason.substr(0, kMaxReason));
-  absl::Status recorded = Record(kServerActor, paused);
+  absl::Status recorded = Record(kServerActor, paused.endpoint_id(), paused);
   if (!recorded.ok()) {
     logging::Error("cannot record a failing webhook endpoint's pause",
                    {{"endpoint", endpoint_id}, {"error", recorded.ToString()}});
@@ -492,7 +494,7 @@ void WebhookRegistry::PauseFailing(const std::string& endpoint_id,
 absl::StatusOr<v1::WebhookEndpoint> WebhookRegistry::Resume(
     const Principal& by, const v1::ResumeWebhookRequest& request) {
   MutexLock lock(&mu_);
-  PLANTRAIL_ASSIGN_OR_RETURN(Endpoint * endpoint,
+  PLANTRAIL_ASSIGN_OR_RETURN(const Endpoint* endpoint,
                              Find(request.endpoint_id(), true));
   if (endpoint->info.state() != v1::WEBHOOK_PAUSED) {
     return absl::FailedPreconditionError(
@@ -501,7 +503,7 @@ absl::StatusOr<v1::WebhookEndpoint> WebhookRegistry::Resume(
   }
   stored::WebhookResumed resumed;
   resumed.set_endpoint_id(request.endpoint_id());
-  PLANTRAIL_RETURN_IF_ERROR(Record(by.name, resumed));
+  PLANTRAIL_RETURN_IF_ERROR(Record(by.name, resumed.endpoint_id(), resumed));
   return InfoOf(*endpoint);
 }
 
@@ -517,7 +519,7 @@ absl::StatusOr<v1::RotateWebhookSecretResponse> WebhookRegistry::RotateSecret(
                      " (7 days) [rule: webhook-overlap]"));
   }
   MutexLock lock(&mu_);
-  PLANTRAIL_ASSIGN_OR_RETURN(Endpoint * endpoint,
+  PLANTRAIL_ASSIGN_OR_RETURN(const Endpoint* endpoint,
                              Find(request.endpoint_id(), true));
   PLANTRAIL_ASSIGN_OR_RETURN(std::string secret, webhooks::GenerateSecret());
   stored::WebhookSecretRotated rotated;
@@ -526,7 +528,7 @@ absl::StatusOr<v1::RotateWebhookSecretResponse> WebhookRegistry::RotateSecret(
                              box_.Seal(secret, request.endpoint_id()));
   rotated.set_secret_key_id(box_.key_id());
   *rotated.mutable_previous_until() = ToTimestamp(absl::Now() + overlap);
-  PLANTRAIL_RETURN_IF_ERROR(Record(by.name, rotated));
+  PLANTRAIL_RETURN_IF_ERROR(Record(by.name, rotated.endpoint_id(), rotated));
   v1::RotateWebhookSecretResponse response;
   response.set_secret(secret);
   *response.mutable_endpoint() = InfoOf(*endpoint);
@@ -542,12 +544,12 @@ absl::StatusOr<v1::WebhookEndpoint> WebhookRegistry::Replay(
                      " must be 1 to the log's head + 1 (", head + 1, ")"));
   }
   MutexLock lock(&mu_);
-  PLANTRAIL_ASSIGN_OR_RETURN(Endpoint * endpoint,
+  PLANTRAIL_ASSIGN_OR_RETURN(const Endpoint* endpoint,
                              Find(request.endpoint_id(), true));
   stored::WebhookReplayed replayed;
   replayed.set_endpoint_id(request.endpoint_id());
   replayed.set_after_position(request.from_position() - 1);
-  PLANTRAIL_RETURN_IF_ERROR(Record(by.name, replayed));
+  PLANTRAIL_RETURN_IF_ERROR(Record(by.name, replayed.endpoint_id(), replayed));
   return InfoOf(*endpoint);
 }
 
@@ -555,12 +557,12 @@ absl::StatusOr<v1::WebhookEndpoint> WebhookRegistry::Remove(
     const Principal& by, const v1::RemoveWebhookRequest& request) {
   PLANTRAIL_RETURN_IF_ERROR(CheckText("reason", request.reason(), true));
   MutexLock lock(&mu_);
-  PLANTRAIL_ASSIGN_OR_RETURN(Endpoint * endpoint,
+  PLANTRAIL_ASSIGN_OR_RETURN(const Endpoint* endpoint,
                              Find(request.endpoint_id(), true));
   stored::WebhookRemoved removed;
   removed.set_endpoint_id(request.endpoint_id());
   removed.set_reason(request.reason());
-  PLANTRAIL_RETURN_IF_ERROR(Record(by.name, removed));
+  PLANTRAIL_RETURN_IF_ERROR(Record(by.name, removed.endpoint_id(), removed));
   return InfoOf(*endpoint);
 }
 

@@ -91,12 +91,15 @@ class WebhookRegistry {
   // Folds one event of the security stream (others' types are passed).
   void Apply(const eventstore::RecordedEvent& event)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Appends `event` (a Webhook* message) as `by`, then applies it and
-  // tells the dispatcher.
-  absl::Status Record(const std::string& by,
+  // Appends `event` (a Webhook* message of endpoint `id`) as `by`, then
+  // applies it and tells the dispatcher.
+  absl::Status Record(const std::string& by, const std::string& id,
                       const google::protobuf::Message& event)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<Endpoint*> Find(absl::string_view endpoint_id, bool live)
+  // NOT_FOUND [rule: webhook-exists]; with `live`, FAILED_PRECONDITION
+  // for a removed one [rule: webhook-removed-is-final].
+  absl::StatusOr<const Endpoint*> Find(absl::string_view endpoint_id,
+                                       bool live) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Hands the endpoint's configuration to the dispatcher.
   void Configure(const Endpoint& endpoint) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -56,12 +56,10 @@ class Dispatcher::Worker {
   }
 
  private:
-  // What the worker goes on with after waiting.
-  enum class Woken { kDeadline, kChanged, kStopping };
-
   // Waits until `deadline`, a configuration change or the stop (and, when
-  // `for_head` is set, a commit beyond it).
-  Woken Wait(absl::Time deadline, std::optional<uint64_t> for_head = {}) {
+  // `for_head` is set, a commit beyond it); the caller looks again at all
+  // of them.
+  void Wait(absl::Time deadline, std::optional<uint64_t> for_head = {}) {
     MutexLock lock(&mu_);
     const uint64_t seen = seen_version_;
     mu_.AwaitWithDeadline(
@@ -70,14 +68,13 @@ class Dispatcher::Worker {
                  (for_head && head_ > *for_head);
         },
         deadline);
-    if (stopping_) return Woken::kStopping;
-    return version_ != seen ? Woken::kChanged : Woken::kDeadline;
   }
 
   absl::Time Now() const { return dispatcher_->options_.now(); }
 
   void Log(absl::string_view what, const std::string& detail = "") {
-    logging::Info(what, {{"endpoint", config_id_}, {"detail", detail}});
+    logging::Info(what,
+                  {{"endpoint", config_now_.endpoint_id}, {"detail", detail}});
   }
 
   // Takes a changed configuration; false when stopping.
@@ -98,7 +95,6 @@ class Dispatcher::Worker {
       status_.failing_since = absl::InfinitePast();
     }
     config_now_ = std::move(config);
-    config_id_ = config_now_.endpoint_id;
     absl::StatusOr<webhooks::EndpointUrl> url =
         webhooks::ParseEndpointUrl("url", config_now_.url);
     url_ = url.ok() ? std::optional(*std::move(url)) : std::nullopt;
@@ -118,12 +114,10 @@ class Dispatcher::Worker {
     return true;
   }
 
-  void SetPaused(bool paused) {
+  // A paused endpoint waits for no retry.
+  void Paused() {
     MutexLock lock(&mu_);
-    if (status_.paused != paused) {
-      status_.paused = paused;
-      status_.next_attempt_at = absl::InfinitePast();
-    }
+    status_.next_attempt_at = absl::InfinitePast();
   }
 
   // Saves the cursor past events the filter passed over, so a restart does
@@ -138,12 +132,11 @@ class Dispatcher::Worker {
   void Run() {
     while (TakeConfig()) {
       if (config_now_.paused) {
-        SetPaused(true);
+        Paused();
         SavePassedOver();
         Wait(absl::InfiniteFuture());
         continue;
       }
-      SetPaused(false);
       if (!url_) {
         Fail("the URL does not parse", std::nullopt);
         Wait(absl::InfiniteFuture());
@@ -153,9 +146,9 @@ class Dispatcher::Worker {
         absl::StatusOr<eventstore::LogPage> page = dispatcher_->log_->ReadAll(
             {.from_position = position_ + 1, .limit = kPageEvents});
         if (!page.ok()) {
-          logging::Error(
-              "webhook delivery cannot read the log",
-              {{"endpoint", config_id_}, {"error", page.status().ToString()}});
+          logging::Error("webhook delivery cannot read the log",
+                         {{"endpoint", config_now_.endpoint_id},
+                          {"error", page.status().ToString()}});
           Wait(Now() + kLogRetry);
           continue;
         }
@@ -172,7 +165,7 @@ class Dispatcher::Worker {
       absl::StatusOr<bool> matches = matcher_->Matches(event);
       if (!matches.ok()) {
         logging::Error("webhook delivery cannot follow the plan's structure",
-                       {{"endpoint", config_id_},
+                       {{"endpoint", config_now_.endpoint_id},
                         {"position", event.position},
                         {"error", matches.status().ToString()}});
         Wait(Now() + kLogRetry);
@@ -236,7 +229,7 @@ class Dispatcher::Worker {
         dispatcher_->options_.on_give_up) {
       Log("webhook endpoint pauses itself", error);
       dispatcher_->options_.on_give_up(
-          config_id_,
+          config_now_.endpoint_id,
           absl::StrCat("failing since ", absl::FormatTime(failing_since), ": ",
                        error));
     }
@@ -273,9 +266,9 @@ class Dispatcher::Worker {
         saved_ = *saved;
       } else {
         // Delivered all the same; after a restart it may come again.
-        logging::Error(
-            "webhook delivery cannot save its cursor",
-            {{"endpoint", config_id_}, {"error", saved.status().ToString()}});
+        logging::Error("webhook delivery cannot save its cursor",
+                       {{"endpoint", config_now_.endpoint_id},
+                        {"error", saved.status().ToString()}});
       }
       const bool was_failing = failures_ > 0;
       failures_ = 0;
@@ -310,7 +303,6 @@ class Dispatcher::Worker {
 
   // The worker thread's own.
   EndpointConfig config_now_;
-  std::string config_id_;
   std::optional<webhooks::EndpointUrl> url_;
   std::optional<projections::FollowMatcher> matcher_;
   std::vector<eventstore::RecordedEvent> page_;

@@ -81,7 +81,6 @@ struct EndpointStatus {
   // far as the worker has read the log; InfinitePast when it has read none
   // (caught up, or between pages).
   absl::Time oldest_undelivered_at = absl::InfinitePast();
-  bool paused = false;
 
   bool retrying() const { return failing_since != absl::InfinitePast(); }
 };

@@ -48,7 +48,6 @@ PostOutcome Post(
       webhooks::ResolvePermitted("url", url, options.addresses);
   if (!address.ok()) {
     outcome.error = std::string(address.status().message());
-    outcome.refused = absl::IsPermissionDenied(address.status());
     return outcome;
   }
   httplib::Client client(HostPort(url));

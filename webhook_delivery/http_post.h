@@ -38,9 +38,6 @@ struct PostOutcome {
   std::string error;
   // The response's Retry-After header, when it had one.
   std::optional<std::string> retry_after;
-  // Refused before connecting (the address policy): retrying cannot help
-  // until the DNS or the policy changes; still retried, with backoff.
-  bool refused = false;
 
   bool delivered() const { return status >= 200 && status < 300; }
 };
