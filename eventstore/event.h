@@ -211,6 +211,27 @@ struct VerifyReport {
   std::string problem;
 };
 
+// A record as another store holds it, for replication: the bytes exactly as
+// stored (record_format.h), where in its append it came, and what its commit
+// rewrote before it.
+struct StoredRecord {
+  uint64_t position = 0;
+  // The record's bytes as stored, so that a copy is byte-identical.
+  std::string record;
+  // The append the event came in (its event id's entry: the first position
+  // of that append and how many events it had), so that idempotent retries
+  // are told apart on the copy as on the original.
+  uint64_t append_first = 0;
+  uint32_t append_count = 0;
+  // An earlier record as this record's commit left it (a redaction's
+  // tombstone or cleared metadata), with its bytes as stored now.
+  struct Rewritten {
+    uint64_t position = 0;
+    std::string record;
+  };
+  std::vector<Rewritten> rewritten;
+};
+
 }  // namespace plantrail::eventstore
 
 #endif  // PLANTRAIL_EVENTSTORE_EVENT_H_

@@ -216,6 +216,33 @@ class EventStore {
   // first > last: only the flush and the deletions.
   virtual absl::Status EraseOverwritten(uint64_t first, uint64_t last) = 0;
 
+  // Replication (docs/replication.md). The stored records from `first` on,
+  // as they are now, at most `max_records` and about `max_bytes` (at least
+  // one record when there is one); empty beyond the head.
+  virtual absl::StatusOr<std::vector<StoredRecord>> ReadStoredRecords(
+      uint64_t first, size_t max_records, size_t max_bytes) const = 0;
+
+  // Writes records read from another store (ReadStoredRecords) at the same
+  // positions, with the same bytes, in one commit, after checking each:
+  // the first is at the head + 1 and the others follow it (else
+  // kFailedPrecondition); each record decodes, is encoded exactly as this
+  // build encodes it, its payload hash is that of its payload (unless
+  // redacted), its chain hash is recomputed from the one before, and its
+  // stream version follows its stream's (else kDataLoss naming the
+  // position and what is wrong). A rewritten record must keep its position,
+  // its chain, header and payload hashes, and be redacted. Nothing is
+  // written unless everything holds. Synced like an append; `done` runs
+  // once, as AppendAsync's. Accepted also while appends are refused.
+  using ReplicateCallback = absl::AnyInvocable<void(absl::Status) &&>;
+  virtual void AppendStoredAsync(std::vector<StoredRecord> records,
+                                 ReplicateCallback done) = 0;
+  absl::Status AppendStored(std::vector<StoredRecord> records);
+
+  // While `refusal` is not OK, every append, AppendTogether and redaction
+  // fails with it and writes nothing (a replica's log takes records from
+  // its leader only); OkStatus() accepts them again (a promotion).
+  virtual void RefuseAppends(absl::Status refusal) = 0;
+
   // The last committed position (0 when empty).
   virtual uint64_t HeadPosition() const = 0;
 

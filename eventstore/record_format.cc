@@ -153,6 +153,28 @@ std::string PositionKey(uint64_t position) {
   return key;
 }
 
+std::string RewriteKey(uint64_t position) {
+  std::string key = kRewriteKeyPrefix;
+  AppendU64(key, position);
+  return key;
+}
+
+std::string EncodePositions(const std::vector<uint64_t>& positions) {
+  std::string value;
+  for (uint64_t position : positions) AppendU64(value, position);
+  return value;
+}
+
+absl::StatusOr<std::vector<uint64_t>> DecodePositions(absl::string_view value) {
+  std::vector<uint64_t> positions;
+  if (value.size() % 8 != 0) {
+    return absl::DataLossError("corrupt rewrite entry");
+  }
+  uint64_t position;
+  while (ConsumeU64(value, position)) positions.push_back(position);
+  return positions;
+}
+
 absl::StatusOr<uint64_t> DecodePositionKey(absl::string_view key) {
   uint64_t position;
   if (key.size() != 8 || !ConsumeU64(key, position)) {

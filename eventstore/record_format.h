@@ -13,10 +13,17 @@
 //                                                   append_count:u32
 //   meta          "format"                       -> u32 (kStoreFormat)
 //                 "cursor/" name                 -> position:u64 owner
+//                 "rewrite/" position:u64        -> position:u64*
 //
 // A cursor's owner is the rest of its value (a principal's name; empty for
 // none, and absent in what versions before owners wrote, which read the
 // first 8 bytes only).
+//
+// A rewrite entry names the earlier records that the commit of the record
+// at its position rewrote (a redaction's), so that replication can ship
+// them with it (see event_store.h, ReadStoredRecords). Redactions written
+// before the entry existed have none; a copy made since holds their
+// records as redacted already.
 //
 // Stream ids never contain 0x00 (limits.h), so the keys of one stream are
 // contiguous in `streams`. `event_ids` remembers which append an event came
@@ -70,6 +77,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -105,6 +113,10 @@ bool ConsumeU32(absl::string_view& in, uint32_t& value);
 bool ConsumeU64(absl::string_view& in, uint64_t& value);
 
 std::string PositionKey(uint64_t position);
+inline constexpr char kRewriteKeyPrefix[] = "rewrite/";
+std::string RewriteKey(uint64_t position);
+std::string EncodePositions(const std::vector<uint64_t>& positions);
+absl::StatusOr<std::vector<uint64_t>> DecodePositions(absl::string_view value);
 absl::StatusOr<uint64_t> DecodePositionKey(absl::string_view key);
 std::string StreamKey(absl::string_view stream_id, uint64_t version);
 // The smallest key after every key of `stream_id` in `streams`.

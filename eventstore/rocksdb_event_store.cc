@@ -189,18 +189,6 @@ absl::StatusOr<AppendResult> EventStore::Append(AppendRequest request) {
   return result;
 }
 
-// What the writer has staged in the current group and not yet committed.
-struct RocksDbEventStore::GroupState {
-  uint64_t next_position;
-  Hash last_hash;
-  absl::flat_hash_map<std::string, rf::StreamHead> stream_heads;
-  absl::flat_hash_map<Uuid, KnownEvent> event_ids;
-  // Positions redacted by this group.
-  absl::flat_hash_set<uint64_t> redacted;
-  size_t written_appends = 0;
-  size_t written_events = 0;
-};
-
 absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
     const Options& options) {
   if (options.path.empty()) {
@@ -261,6 +249,7 @@ RocksDbEventStore::RocksDbEventStore(
       streams_(families_[2]),
       stream_heads_(families_[3]),
       event_ids_(families_[4]),
+      meta_(families_[5]),
       statistics_(std::move(statistics)),
       no_space_(std::move(no_space)),
       floor_(options.path, options.min_free_bytes) {}
@@ -284,7 +273,7 @@ RocksDbEventStore::~RocksDbEventStore() {
 }
 
 absl::Status RocksDbEventStore::Recover() {
-  rocksdb::ColumnFamilyHandle* meta = families_[5];
+  rocksdb::ColumnFamilyHandle* meta = meta_;
   std::string format;
   rocksdb::Status status =
       db_->Get(rocksdb::ReadOptions(), meta, rf::kFormatKey, &format);
@@ -380,19 +369,35 @@ absl::StatusOr<RocksDbEventStore::PendingAppend> RocksDbEventStore::Prepare(
 }
 
 void RocksDbEventStore::Push(PendingAppend pending) {
+  absl::Status refused;
   {
     MutexLock lock(&mu_);
-    if (!stopping_) {
+    if (stopping_) {
+      refused = absl::UnavailableError("the event store is closing");
+    } else if (!refusal_.ok() && !pending.done_stored) {
+      refused = refusal_;
+    } else {
       queue_.push_back(std::move(pending));
       return;
     }
   }
-  absl::Status closing = absl::UnavailableError("the event store is closing");
+  rejected_appends_.fetch_add(1, std::memory_order_relaxed);
+  Fail(pending, std::move(refused));
+}
+
+void RocksDbEventStore::Fail(PendingAppend& pending, absl::Status status) {
   if (pending.done_together) {
-    std::move(pending.done_together)(std::move(closing));
+    std::move(pending.done_together)(std::move(status));
+  } else if (pending.done_stored) {
+    std::move(pending.done_stored)(std::move(status));
   } else {
-    std::move(pending.done)(std::move(closing));
+    std::move(pending.done)(std::move(status));
   }
+}
+
+void RocksDbEventStore::RefuseAppends(absl::Status refusal) {
+  MutexLock lock(&mu_);
+  refusal_ = std::move(refusal);
 }
 
 void RocksDbEventStore::Enqueue(AppendRequest request,
@@ -539,11 +544,7 @@ void RocksDbEventStore::CommitGroup(std::vector<PendingAppend>& group) {
     for (PendingAppend& pending : group) {
       append_seconds_.Observe(SecondsSince(pending.enqueued));
       // One status of its own for each: they part on their callers' threads.
-      if (pending.done_together) {
-        std::move(pending.done_together)(Unshared(refused));
-      } else {
-        std::move(pending.done)(Unshared(refused));
-      }
+      Fail(pending, Unshared(refused));
     }
     return;
   }
@@ -559,6 +560,15 @@ void RocksDbEventStore::CommitGroup(std::vector<PendingAppend>& group) {
   absl::flat_hash_map<size_t, std::vector<AppendResult>> together;
   for (size_t i = 0; i < group.size(); ++i) {
     const PendingAppend& pending = group[i];
+    if (pending.done_stored) {
+      absl::Status staged = StageStored(pending, batch, state);
+      if (staged.ok()) {
+        results.push_back(AppendResult{});
+      } else {
+        results.push_back(std::move(staged));
+      }
+      continue;
+    }
     if (!pending.done_together) {
       results.push_back(Stage(pending, recorded_at, batch, state));
       continue;
@@ -583,7 +593,7 @@ void RocksDbEventStore::CommitGroup(std::vector<PendingAppend>& group) {
       group_events_.Observe(static_cast<double>(state.written_events));
       next_position_ = state.next_position;
       last_hash_ = state.last_hash;
-      last_recorded_at_ = recorded_at;
+      last_recorded_at_ = std::max(recorded_at, state.last_recorded_at);
       head_position_.store(next_position_ - 1, std::memory_order_release);
       {
         MutexLock wake(&head_mu_);
@@ -643,7 +653,11 @@ void RocksDbEventStore::CommitGroup(std::vector<PendingAppend>& group) {
       rejected_appends_.fetch_add(1, std::memory_order_relaxed);
     }
     append_seconds_.Observe(SecondsSince(group[i].enqueued));
-    if (group[i].done_together) {
+    if (group[i].done_stored) {
+      std::move(group[i].done_stored)(results[i].ok()
+                                          ? absl::OkStatus()
+                                          : Unshared(results[i].status()));
+    } else if (group[i].done_together) {
       if (results[i].ok()) {
         std::move(group[i].done_together)(std::move(together[i]));
       } else {
@@ -817,10 +831,16 @@ absl::StatusOr<AppendResult> RocksDbEventStore::Stage(
   }
   batch.Put(stream_heads_, request.stream_id, rf::EncodeStreamHead(head));
   group.stream_heads[request.stream_id] = head;
+  std::vector<uint64_t> rewritten;
   for (const RecordedEvent& event : redacted.events) {
     batch.Put(events_, rf::PositionKey(event.position),
               rf::EncodeRecord(event));
     group.redacted.insert(event.position);
+    rewritten.push_back(event.position);
+  }
+  if (!rewritten.empty()) {
+    batch.Put(meta_, rf::RewriteKey(result.first_position),
+              rf::EncodePositions(rewritten));
   }
   result.last_position = group.next_position - 1;
   result.last_version = head.version;

@@ -10,9 +10,10 @@
 //
 // Readers use RocksDB directly; a commit group becomes visible atomically.
 //
-// The class is defined in three files, one a job: rocksdb_event_store.cc
-// (opening, the writer, reads), rocksdb_verify.cc (Verify, HashAt) and
-// rocksdb_cursors.cc (the consumer cursors).
+// The class is defined in four files, one a job: rocksdb_event_store.cc
+// (opening, the writer, reads), rocksdb_verify.cc (Verify, HashAt),
+// rocksdb_cursors.cc (the consumer cursors) and rocksdb_replication.cc
+// (reading and writing stored records as they are).
 #ifndef PLANTRAIL_EVENTSTORE_ROCKSDB_EVENT_STORE_H_
 #define PLANTRAIL_EVENTSTORE_ROCKSDB_EVENT_STORE_H_
 
@@ -28,6 +29,8 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "common/sync.h"
 #include "eventstore/disk_full.h"
 #include "eventstore/event_store.h"
@@ -72,6 +75,11 @@ class RocksDbEventStore final : public EventStore {
   absl::StatusOr<Hash> HashAt(uint64_t position) const override;
   absl::Status CreateCheckpoint(const std::string& directory) const override;
   absl::Status EraseOverwritten(uint64_t first, uint64_t last) override;
+  absl::StatusOr<std::vector<StoredRecord>> ReadStoredRecords(
+      uint64_t first, size_t max_records, size_t max_bytes) const override;
+  void AppendStoredAsync(std::vector<StoredRecord> records,
+                         ReplicateCallback done) override;
+  void RefuseAppends(absl::Status refusal) override;
   uint64_t HeadPosition() const override;
   uint64_t WaitForHead(uint64_t position, absl::Time deadline) const override;
   uint64_t AddCommitListener(
@@ -103,6 +111,10 @@ class RocksDbEventStore final : public EventStore {
     // then empty).
     std::vector<PendingAppend> together;
     AppendTogetherCallback done_together;
+    // For AppendStoredAsync: the records copied from another store, and
+    // the callback (`done` is then empty).
+    std::vector<StoredRecord> stored;
+    ReplicateCallback done_stored;
   };
   // What the writer knows of an event id: on disk or staged in this group.
   struct KnownEvent {
@@ -114,7 +126,27 @@ class RocksDbEventStore final : public EventStore {
     Hash payload_hash{};
     bool redacted = false;
   };
-  struct GroupState;
+  // What the writer has staged in the current group and not yet committed.
+  struct GroupState {
+    uint64_t next_position;
+    Hash last_hash;
+    absl::flat_hash_map<std::string, record_format::StreamHead> stream_heads;
+    absl::flat_hash_map<Uuid, KnownEvent> event_ids;
+    // Positions redacted by this group.
+    absl::flat_hash_set<uint64_t> redacted;
+    size_t written_appends = 0;
+    size_t written_events = 0;
+    // The latest recorded_at of the stored records this group copied.
+    absl::Time last_recorded_at = absl::InfinitePast();
+    // The hashes of the stored records this group copied, by position, for
+    // a rewrite of one of them later in the group.
+    struct ChainedHashes {
+      Hash hash;
+      Hash header_hash;
+      Hash payload_hash;
+    };
+    absl::flat_hash_map<uint64_t, ChainedHashes> stored_hashes;
+  };
   // An event found by its id, with the append it came in.
   struct StoredEvent {
     record_format::EventIdEntry entry;
@@ -130,8 +162,11 @@ class RocksDbEventStore final : public EventStore {
                std::vector<std::string> cleared_metadata, AppendCallback done);
   // Checks `request` (ValidateAppend) and gives its events their ids.
   absl::StatusOr<PendingAppend> Prepare(AppendRequest request) const;
-  // Queues `pending`, or fails it when the store is closing.
+  // Queues `pending`, or fails it when the store is closing, or when it is
+  // an append (not stored records) and appends are refused.
   void Push(PendingAppend pending);
+  // Calls whichever callback `pending` has with `status`.
+  static void Fail(PendingAppend& pending, absl::Status status);
   // What a redaction rewrites: the redacted records, and when it cleared
   // metadata values, the record_format::kRedactedHeaderKey value for its
   // record's first event.
@@ -162,6 +197,16 @@ class RocksDbEventStore final : public EventStore {
   absl::StatusOr<std::vector<AppendResult>> StageTogether(
       const PendingAppend& pending, absl::Time recorded_at,
       rocksdb::WriteBatch& batch, GroupState& group);
+  // Stages the records of an AppendStoredAsync, all or (batch and group as
+  // they were) none; rocksdb_replication.cc.
+  absl::Status StageStored(const PendingAppend& pending,
+                           rocksdb::WriteBatch& batch, GroupState& group);
+  absl::Status StageStoredRecord(const StoredRecord& stored,
+                                 rocksdb::WriteBatch& batch,
+                                 GroupState& group);
+  absl::Status StageRewritten(const StoredRecord& stored,
+                              const StoredRecord::Rewritten& rewritten,
+                              rocksdb::WriteBatch& batch, GroupState& group);
   absl::StatusOr<AppendResult> Replay(const PendingAppend& pending,
                                       const std::vector<KnownEvent>& known);
   absl::StatusOr<std::optional<StoredEvent>> ReadStoredEvent(
@@ -180,6 +225,7 @@ class RocksDbEventStore final : public EventStore {
   rocksdb::ColumnFamilyHandle* const streams_;
   rocksdb::ColumnFamilyHandle* const stream_heads_;
   rocksdb::ColumnFamilyHandle* const event_ids_;
+  rocksdb::ColumnFamilyHandle* const meta_;
   const std::shared_ptr<rocksdb::Statistics> statistics_;
   const std::shared_ptr<NoSpaceListener> no_space_;
 
@@ -187,6 +233,7 @@ class RocksDbEventStore final : public EventStore {
   std::deque<PendingAppend> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool paused_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status refusal_ ABSL_GUARDED_BY(mu_);
 
   // Owned by the writer thread (and by Recover before it starts).
   uint64_t next_position_ = 1;
