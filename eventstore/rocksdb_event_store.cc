@@ -654,9 +654,8 @@ void RocksDbEventStore::CommitGroup(std::vector<PendingAppend>& group) {
     }
     append_seconds_.Observe(SecondsSince(group[i].enqueued));
     if (group[i].done_stored) {
-      std::move(group[i].done_stored)(results[i].ok()
-                                          ? absl::OkStatus()
-                                          : Unshared(results[i].status()));
+      std::move(group[i].done_stored)(
+          results[i].ok() ? absl::OkStatus() : Unshared(results[i].status()));
     } else if (group[i].done_together) {
       if (results[i].ok()) {
         std::move(group[i].done_together)(std::move(together[i]));

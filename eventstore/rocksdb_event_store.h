@@ -202,8 +202,7 @@ class RocksDbEventStore final : public EventStore {
   absl::Status StageStored(const PendingAppend& pending,
                            rocksdb::WriteBatch& batch, GroupState& group);
   absl::Status StageStoredRecord(const StoredRecord& stored,
-                                 rocksdb::WriteBatch& batch,
-                                 GroupState& group);
+                                 rocksdb::WriteBatch& batch, GroupState& group);
   absl::Status StageRewritten(const StoredRecord& stored,
                               const StoredRecord::Rewritten& rewritten,
                               rocksdb::WriteBatch& batch, GroupState& group);

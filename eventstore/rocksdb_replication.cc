@@ -55,7 +55,8 @@ absl::StatusOr<RecordedEvent> DecodeExactly(uint64_t position,
   }
   // The flags byte is outside the chain; a redacted payload is a tombstone,
   // never the payload it replaced, so a flag flipped on the way shows.
-  const bool payload_matches = rf::Sha256(event->payload) == event->payload_hash;
+  const bool payload_matches =
+      rf::Sha256(event->payload) == event->payload_hash;
   if (!event->redacted && !payload_matches) {
     return Refused(position,
                    "has a payload whose SHA-256 is not its payload hash");
@@ -111,10 +112,9 @@ absl::StatusOr<std::vector<StoredRecord>> RocksDbEventStore::ReadStoredRecords(
                                rf::DecodeHeader(view.header));
     PLANTRAIL_ASSIGN_OR_RETURN(Uuid id, ParseUuid(header.event_id));
     std::string value;
-    PLANTRAIL_RETURN_IF_ERROR(
-        FromRocks(db_->Get(read, event_ids_, AsSlice(id), &value),
-                  absl::StrCat("cannot read the event id of position ",
-                               position)));
+    PLANTRAIL_RETURN_IF_ERROR(FromRocks(
+        db_->Get(read, event_ids_, AsSlice(id), &value),
+        absl::StrCat("cannot read the event id of position ", position)));
     PLANTRAIL_ASSIGN_OR_RETURN(rf::EventIdEntry entry,
                                rf::DecodeEventIdEntry(value));
     record.append_first = entry.append_first;
@@ -210,12 +210,12 @@ absl::Status RocksDbEventStore::StageStoredRecord(const StoredRecord& stored,
   const Hash chained =
       rf::ChainHash(group.last_hash, header_hash, event.payload_hash);
   if (chained != event.hash) {
-    return Refused(position,
-                   absl::StrCat("does not chain: it carries hash ",
-                                rf::HexOf(event.hash), ", but its header and "
-                                "payload after position ",
-                                position - 1, " chain to ",
-                                rf::HexOf(chained)));
+    return Refused(
+        position,
+        absl::StrCat("does not chain: it carries hash ", rf::HexOf(event.hash),
+                     ", but its header and "
+                     "payload after position ",
+                     position - 1, " chain to ", rf::HexOf(chained)));
   }
   PLANTRAIL_ASSIGN_OR_RETURN(rf::StreamHead head,
                              LookUpStreamHead(event.stream_id, &group));
@@ -227,10 +227,10 @@ absl::Status RocksDbEventStore::StageStoredRecord(const StoredRecord& stored,
   }
   if (stored.append_count == 0 || stored.append_first > position ||
       position - stored.append_first >= stored.append_count) {
-    return Refused(position,
-                   absl::StrCat("says it came in an append of ",
-                                stored.append_count, " events from position ",
-                                stored.append_first));
+    return Refused(
+        position,
+        absl::StrCat("says it came in an append of ", stored.append_count,
+                     " events from position ", stored.append_first));
   }
   PLANTRAIL_ASSIGN_OR_RETURN(const Uuid id, ParseUuid(event.event_id));
   PLANTRAIL_ASSIGN_OR_RETURN(std::optional<KnownEvent> known,
@@ -286,9 +286,8 @@ absl::Status RocksDbEventStore::StageRewritten(
     rocksdb::WriteBatch& batch, GroupState& group) {
   const uint64_t position = rewritten.position;
   if (position == 0 || position >= stored.position) {
-    return Refused(stored.position,
-                   absl::StrCat("rewrites position ", position,
-                                ", which is not before it"));
+    return Refused(stored.position, absl::StrCat("rewrites position ", position,
+                                                 ", which is not before it"));
   }
   PLANTRAIL_ASSIGN_OR_RETURN(RecordedEvent event,
                              DecodeExactly(position, rewritten.record));

@@ -190,6 +190,8 @@ grpc::ServerUnaryReactor* AdminService::GetStats(
   }
   StatsInto(*store_, *response);
   response->set_live_subscriptions(subscriptions_->live());
+  if (replication_state_)
+    *response->mutable_replication() = replication_state_();
   return FinishUnary(context, absl::OkStatus());
 }
 

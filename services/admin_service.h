@@ -44,6 +44,11 @@ class AdminService final : public v1::Admin::CallbackService {
         data_dir_(std::move(data_dir)),
         redactor_(store, projections_, std::move(after_redaction)) {}
 
+  // What GetStats says of replication (set before serving).
+  void SetReplicationState(std::function<v1::ReplicationStatus()> state) {
+    replication_state_ = std::move(state);
+  }
+
   grpc::ServerUnaryReactor* Verify(grpc::CallbackServerContext* context,
                                    const v1::VerifyRequest* request,
                                    v1::VerifyResponse* response) override;
@@ -126,6 +131,7 @@ class AdminService final : public v1::Admin::CallbackService {
   const std::string data_dir_;
   // RedactEvent's logic (services/redactor.h); after projections_.
   const Redactor redactor_;
+  std::function<v1::ReplicationStatus()> replication_state_;
 };
 
 }  // namespace plantrail::services

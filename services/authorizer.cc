@@ -80,6 +80,9 @@ const std::map<std::string, const Roles*, std::less<>>& Table() {
         {"/plantrail.v1.Admin/RotateWebhookSecret", &kAdmin},
         {"/plantrail.v1.Admin/ReplayWebhook", &kAdmin},
         {"/plantrail.v1.Admin/RemoveWebhook", &kAdmin},
+        // A replica takes the whole log, security stream included: it
+        // authenticates as an administrator.
+        {"/plantrail.v1.Replication/Follow", &kAdmin},
     };
     // Changing the plan: every command (domain/plan_commands.h) is a
     // planner's; which plans and areas is the handler's to check.

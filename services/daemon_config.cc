@@ -151,6 +151,22 @@ void AddDaemonFlags(CLI::App& app, DaemonOptions& options) {
                  "(and one added with --pause-when-failing pauses itself)")
       ->check(CLI::Range(1.0, 30.0 * 86400))
       ->capture_default_str();
+  ReplicaOptions& replica = server.replica;
+  app.add_option("--replica-of", replica.replica_of,
+                 "host:port of a leader to follow: this server becomes its "
+                 "replica (refuses writes, serves reads); empty: it leads");
+  app.add_option("--replica-token-file", replica.token_file,
+                 "A file holding an admin token of the leader's, which the "
+                 "replica presents");
+  app.add_option("--replica-ca-file", replica.ca_file,
+                 "Certificate authorities (PEM) the leader's certificate is "
+                 "checked against; with it the replica connects over TLS");
+  app.add_option("--replica-cert-file", replica.cert_file,
+                 "The replica's client certificate (PEM), for mutual TLS");
+  app.add_option("--replica-key-file", replica.key_file,
+                 "The key (PEM) of --replica-cert-file");
+  app.add_option("--replica-name", replica.name,
+                 "How the leader names this replica; default: the host name");
   app.add_option("--log-level", options.log_level,
                  "Least severe log lines written: debug, info, warning, error")
       ->capture_default_str();

@@ -5,8 +5,10 @@
 
 #include <cerrno>
 #include <filesystem>
+#include <fstream>
 #include <system_error>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/status_macros.h"
@@ -14,6 +16,8 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "logging/log.h"
+#include "plantrail/v1/plan_commands.grpc.pb.h"
 #include "projections/area_state_projection.h"
 #include "projections/changes_projection.h"
 #include "projections/history_projection.h"
@@ -32,6 +36,18 @@ std::string ServerName() {
     return "plantrail";
   }
   return name;
+}
+
+// The token a replica presents to its leader: the first line of `path`.
+absl::StatusOr<std::string> ReadReplicaToken(const std::string& path) {
+  if (path.empty()) return std::string();
+  std::ifstream in(path);
+  std::string token;
+  if (!in || !std::getline(in, token) || token.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "replica-token-file: cannot read a token from \"", path, "\""));
+  }
+  return std::string(absl::StripAsciiWhitespace(token));
 }
 
 // The first start of an empty server grants an admin token and leaves it
@@ -92,6 +108,23 @@ absl::Status CheckServerOptions(const ServerOptions& options) {
         metrics::ParseListenAddress(options.metrics_listen, "metrics-listen")
             .status());
   }
+  const ReplicaOptions& replica = options.replica;
+  if (replica.replica_of.empty()) {
+    if (!replica.token_file.empty() || !replica.ca_file.empty() ||
+        !replica.cert_file.empty() || !replica.key_file.empty()) {
+      return absl::InvalidArgumentError(
+          "replica-token-file, replica-ca-file, replica-cert-file, "
+          "replica-key-file: only with replica-of");
+    }
+  } else {
+    PLANTRAIL_RETURN_IF_ERROR(
+        metrics::ParseListenAddress(replica.replica_of, "replica-of").status());
+    PLANTRAIL_RETURN_IF_ERROR(ReplicaChannelCredentials(replica.ca_file,
+                                                        replica.cert_file,
+                                                        replica.key_file)
+                                  .status());
+    PLANTRAIL_RETURN_IF_ERROR(ReadReplicaToken(replica.token_file).status());
+  }
   return ServerCredentialsFor(options.transport, options.listen).status();
 }
 
@@ -124,6 +157,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
                                  .durability = options.durability,
                                  .min_free_bytes = options.min_free_bytes,
                              }));
+  const bool replica = !options.replica.replica_of.empty();
+  if (replica) {
+    // Before anything could write: a replica's log takes records from its
+    // leader only.
+    server->store_->RefuseAppends(absl::FailedPreconditionError(absl::StrCat(
+        "this server is a replica and accepts no writes; send them to the "
+        "leader at ",
+        options.replica.replica_of, " [rule: writes-go-to-the-leader]")));
+  }
   PLANTRAIL_ASSIGN_OR_RETURN(
       server->projection_store_,
       projections::ProjectionStore::Open((data_dir / "projections").string()));
@@ -152,7 +194,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
       server->changes_.get());
   PLANTRAIL_ASSIGN_OR_RETURN(server->tokens_,
                              TokenRegistry::Open(server->store_.get()));
-  if (server->tokens_->empty()) {
+  // A replica's tokens are its leader's, replicated.
+  if (!replica && server->tokens_->empty()) {
     PLANTRAIL_ASSIGN_OR_RETURN(
         server->created_admin_token_,
         CreateFirstAdminToken(*server->tokens_, data_dir / "admin.token"));
@@ -168,22 +211,25 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
                            ? (data_dir / kWebhookKeyFile).string()
                            : hooks.key_file));
     Server* const raw = server.get();
-    server->webhook_dispatcher_ =
-        std::make_unique<webhook_delivery::Dispatcher>(
-            server->store_.get(),
-            webhook_delivery::DispatcherOptions{
-                .source = ServerName(),
-                .post = {.addresses = addresses,
-                         .connect_timeout = hooks.connect_timeout,
-                         .io_timeout = hooks.io_timeout,
-                         .ca_file = hooks.ca_file},
-                .retry = {.first = hooks.first_retry,
-                          .longest = hooks.longest_retry},
-                .failing_after = hooks.failing_after,
-                .on_give_up = [raw](const std::string& id,
-                                    const std::string& reason) {
-                  raw->webhooks_->PauseFailing(id, reason);
-                }});
+    // Only the leader delivers: a replica would send every event again.
+    if (!replica) {
+      server->webhook_dispatcher_ =
+          std::make_unique<webhook_delivery::Dispatcher>(
+              server->store_.get(),
+              webhook_delivery::DispatcherOptions{
+                  .source = ServerName(),
+                  .post = {.addresses = addresses,
+                           .connect_timeout = hooks.connect_timeout,
+                           .io_timeout = hooks.io_timeout,
+                           .ca_file = hooks.ca_file},
+                  .retry = {.first = hooks.first_retry,
+                            .longest = hooks.longest_retry},
+                  .failing_after = hooks.failing_after,
+                  .on_give_up = [raw](const std::string& id,
+                                      const std::string& reason) {
+                    raw->webhooks_->PauseFailing(id, reason);
+                  }});
+    }
     PLANTRAIL_ASSIGN_OR_RETURN(
         server->webhooks_,
         WebhookRegistry::Open(server->store_.get(), std::move(box), addresses,
@@ -224,6 +270,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
       });
   server->command_service_ = std::make_unique<PlanCommandService>(
       server->command_handler_.get(), server->authorizer_.get());
+  server->replication_service_ = std::make_unique<ReplicationService>(
+      server->store_.get(), server->authorizer_.get());
+  server->admin_service_->SetReplicationState(
+      [raw = server.get()] { return raw->ReplicationState(); });
 
   // Both are process-wide switches that must be set before a builder exists.
   grpc::EnableDefaultHealthCheckService(true);
@@ -252,6 +302,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   builder.RegisterService(server->admin_service_.get());
   builder.RegisterService(server->command_service_.get());
   builder.RegisterService(server->query_service_.get());
+  builder.RegisterService(server->replication_service_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(
@@ -261,6 +312,36 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   grpc::HealthCheckServiceInterface* health =
       server->server_->GetHealthCheckService();
   health->SetServingStatus(true);
+  // Per service too, so that a client asks about the service it needs: on a
+  // replica, reads are served and commands are the leader's.
+  for (const char* service :
+       {v1::EventStore::service_full_name(), v1::Admin::service_full_name(),
+        v1::PlanQueries::service_full_name(),
+        v1::Replication::service_full_name()}) {
+    health->SetServingStatus(service, true);
+  }
+  health->SetServingStatus(v1::PlanCommands::service_full_name(), !replica);
+  if (replica) {
+    PLANTRAIL_ASSIGN_OR_RETURN(
+        std::shared_ptr<grpc::ChannelCredentials> to_leader,
+        ReplicaChannelCredentials(options.replica.ca_file,
+                                  options.replica.cert_file,
+                                  options.replica.key_file));
+    PLANTRAIL_ASSIGN_OR_RETURN(std::string token,
+                               ReadReplicaToken(options.replica.token_file));
+    Server* const raw = server.get();
+    server->follower_ = replication::Follower::Start(
+        server->store_.get(),
+        replication::FollowerOptions{
+            .leader = options.replica.replica_of,
+            .credentials = std::move(to_leader),
+            .token = std::move(token),
+            .replica_name = options.replica.name.empty() ? ServerName()
+                                                         : options.replica.name,
+            .on_applied = [raw](uint64_t, uint64_t last, bool rewrote) {
+              raw->AfterReplicated(last, rewrote);
+            }});
+  }
   if (!options.metrics_listen.empty()) {
     // The endpoint renders from every part above, all of which exist now.
     Server* const raw = server.get();
@@ -287,10 +368,64 @@ std::string Server::metrics_address() const {
   return WithPort(options_.metrics_listen, metrics_endpoint_->port());
 }
 
+v1::ReplicationStatus Server::ReplicationState() const {
+  v1::ReplicationStatus state;
+  if (follower_ == nullptr) {
+    state.set_role(v1::ReplicationStatus::LEADER);
+  } else {
+    state.set_role(v1::ReplicationStatus::REPLICA);
+    state.set_leader(options_.replica.replica_of);
+    const replication::FollowerStatus followed = follower_->Status();
+    switch (followed.state) {
+      case replication::FollowerStatus::State::kConnecting:
+        state.set_follow_state(v1::ReplicationStatus::CONNECTING);
+        break;
+      case replication::FollowerStatus::State::kFollowing:
+        state.set_follow_state(v1::ReplicationStatus::FOLLOWING);
+        break;
+      case replication::FollowerStatus::State::kStopped:
+        state.set_follow_state(v1::ReplicationStatus::STOPPED);
+        break;
+    }
+    state.set_problem(followed.problem);
+    state.set_leader_head(followed.leader_head);
+    state.set_lag_events(followed.lag_events());
+    state.set_lag_seconds(followed.lag_seconds());
+  }
+  for (v1::ReplicaStatus& status : replication_service_->Replicas()) {
+    *state.add_replicas() = std::move(status);
+  }
+  return state;
+}
+
+void Server::AfterReplicated(uint64_t last, bool rewrote) {
+  // Tokens granted or revoked and endpoints changed on the leader hold
+  // here from now on.
+  if (absl::Status caught_up = tokens_->CatchUp(); !caught_up.ok()) {
+    logging::Error("cannot fold replicated tokens",
+                   {{"problem", std::string(caught_up.message())}});
+  }
+  if (absl::Status caught_up = webhooks_->CatchUp(); !caught_up.ok()) {
+    logging::Error("cannot fold replicated webhook endpoints",
+                   {{"problem", std::string(caught_up.message())}});
+  }
+  if (rewrote) {
+    // A redaction replicated: no copy of what it replaced may stay in this
+    // server's files either.
+    if (absl::Status erased = store_->EraseOverwritten(1, last); !erased.ok()) {
+      logging::Error("cannot erase what a replicated redaction replaced",
+                     {{"problem", std::string(erased.message())}});
+    }
+  }
+}
+
 void Server::Shutdown(absl::Duration grace) {
   if (server_ == nullptr) return;
   if (metrics_endpoint_ != nullptr) metrics_endpoint_->Stop();
   server_->GetHealthCheckService()->SetServingStatus(false);
+  // First: what it writes would reach registries that are going.
+  if (follower_ != nullptr) follower_->Stop();
+  replication_service_->EndAll();
   // Queries waiting for a position would otherwise hold the shutdown until
   // their own deadlines.
   area_state_->Stop();
@@ -298,7 +433,7 @@ void Server::Shutdown(absl::Duration grace) {
   changes_->Stop();
   subscriptions_->EndAll();
   // A request under way finishes (bounded by the webhook timeouts).
-  webhook_dispatcher_->Stop();
+  if (webhook_dispatcher_ != nullptr) webhook_dispatcher_->Stop();
   // Waits for in-flight calls; appends among them finish when their commit
   // group does, because the store's writer keeps running until the store is
   // closed below.
@@ -306,6 +441,8 @@ void Server::Shutdown(absl::Duration grace) {
   server_->Wait();
   server_.reset();
   event_store_service_.reset();
+  replication_service_.reset();
+  follower_.reset();
   admin_service_.reset();
   tokens_->SetRevokedListener(nullptr);
   subscriptions_.reset();

@@ -17,6 +17,7 @@
 #include "metrics/http_endpoint.h"
 #include "projections/projection_store.h"
 #include "projections/runner.h"
+#include "replication/follower.h"
 #include "services/admin_service.h"
 #include "services/authorizer.h"
 #include "services/event_store_service.h"
@@ -24,6 +25,7 @@
 #include "services/plan_command_service.h"
 #include "services/plan_queries.h"
 #include "services/plan_query_service.h"
+#include "services/replication_service.h"
 #include "services/rpc_observer.h"
 #include "services/subscriptions.h"
 #include "services/token_registry.h"
@@ -55,6 +57,23 @@ struct WebhookOptions {
   absl::Duration failing_after = absl::Hours(1);
 };
 
+// Replication (docs/replication.md): set `replica_of` and this server is a
+// replica of that leader.
+struct ReplicaOptions {
+  // host:port of the leader to follow; empty: this server leads.
+  std::string replica_of;
+  // A file holding an admin token of the leader's, which the replica
+  // presents; empty: none (mutual TLS with an admin's certificate).
+  std::string token_file;
+  // TLS to the leader: its CA bundle (PEM); with a certificate and key,
+  // mutual TLS. All empty: plaintext (loopback and tests).
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  // How the leader names this replica; empty: the host name.
+  std::string name;
+};
+
 struct ServerOptions {
   // Where the server keeps its state: the log in <data_dir>/eventstore, the
   // projections (rebuildable from the log) in <data_dir>/projections, the
@@ -83,6 +102,7 @@ struct ServerOptions {
   // host:port of the Prometheus endpoint (GET /metrics); empty: none.
   std::string metrics_listen;
   WebhookOptions webhooks;
+  ReplicaOptions replica;
 };
 
 // Checks what Start() would refuse without touching anything: the data
@@ -109,6 +129,8 @@ class Server {
   std::string metrics_address() const;
   std::string address() const;
   eventstore::EventStore& store() const { return *store_; }
+  // This server's role and its replicas or its leader, as GetStats says.
+  v1::ReplicationStatus ReplicationState() const;
   // Where the first start wrote the admin token; empty on later starts.
   const std::string& created_admin_token() const {
     return created_admin_token_;
@@ -126,6 +148,9 @@ class Server {
 
  private:
   Server() = default;
+  // On a replica, after each replicated batch: the registries fold what
+  // it brought, and a replicated redaction is erased from the files.
+  void AfterReplicated(uint64_t last, bool rewrote);
 
   ServerOptions options_;
   int port_ = 0;
@@ -149,6 +174,10 @@ class Server {
   std::unique_ptr<PlanCommandHandler> command_handler_;
   std::unique_ptr<PlanCommandService> command_service_;
   std::unique_ptr<RpcObserver> rpc_observer_;
+  // Serves replicas (on a leader; a replica serves chained replicas too).
+  std::unique_ptr<ReplicationService> replication_service_;
+  // On a replica: follows the leader. Stopped before the registries go.
+  std::unique_ptr<replication::Follower> follower_;
   std::unique_ptr<grpc::Server> server_;
   // Last: stopped first, so that no scrape reads what is being destroyed.
   std::unique_ptr<metrics::MetricsEndpoint> metrics_endpoint_;

@@ -202,6 +202,46 @@ void WriteWebhookMetrics(Exposition& out,
   }
 }
 
+void WriteReplicationMetrics(Exposition& out,
+                             const v1::ReplicationStatus& state) {
+  const bool replica = state.role() == v1::ReplicationStatus::REPLICA;
+  Gauge(out, "plantrail_replication_is_leader",
+        "1 on a leader (accepts writes), 0 on a replica.", replica ? 0 : 1);
+  if (replica) {
+    Gauge(out, "plantrail_replication_following",
+          "On a replica: 1 while it receives its leader's records, 0 while "
+          "it connects again or after it stopped.",
+          state.follow_state() == v1::ReplicationStatus::FOLLOWING ? 1 : 0,
+          {{"leader", state.leader()}});
+    Gauge(out, "plantrail_replication_stopped",
+          "On a replica: 1 after it stopped following for good (a refused "
+          "record, a forked log); an operator acts.",
+          state.follow_state() == v1::ReplicationStatus::STOPPED ? 1 : 0,
+          {{"leader", state.leader()}});
+    Gauge(out, "plantrail_replication_lag_events",
+          "On a replica: positions between the leader's head and this log's.",
+          static_cast<double>(state.lag_events()),
+          {{"leader", state.leader()}});
+    Gauge(out, "plantrail_replication_lag_seconds",
+          "On a replica: how much older this log's head is than the "
+          "leader's, in the leader's record times.",
+          state.lag_seconds(), {{"leader", state.leader()}});
+  }
+  out.Family("plantrail_replica_durable_position", Type::kGauge,
+             "The position up to which a replica following this server says "
+             "its log is durable.");
+  for (const v1::ReplicaStatus& follower : state.replicas()) {
+    out.Sample(static_cast<double>(follower.durable_position()),
+               {{"replica", follower.replica_name()}});
+  }
+  out.Family("plantrail_replica_sent_position", Type::kGauge,
+             "The last position sent to a replica following this server.");
+  for (const v1::ReplicaStatus& follower : state.replicas()) {
+    out.Sample(static_cast<double>(follower.sent_position()),
+               {{"replica", follower.replica_name()}});
+  }
+}
+
 }  // namespace
 
 std::string Server::RenderMetrics() const {
@@ -231,6 +271,7 @@ std::string Server::RenderMetrics() const {
           static_cast<double>(subscriptions.events_sent));
 
   WriteWebhookMetrics(out, webhooks_->Live());
+  WriteReplicationMetrics(out, ReplicationState());
 
   using projections::RunnerStatus;
   struct ProjectionFamily {

@@ -23,6 +23,12 @@ namespace {
 
 using domain::FromTimestamp;
 using domain::ToTimestamp;
+
+std::string RevokedTokenId(absl::string_view payload) {
+  stored::TokenRevoked revoked;
+  revoked.ParseFromString(std::string(payload));
+  return revoked.token_id();
+}
 using google::protobuf::util::TimeUtil;
 
 constexpr char kTokenPrefix[] = "pt_";
@@ -90,29 +96,47 @@ Principal PrincipalOf(const v1::TokenInfo& info) {
 absl::StatusOr<std::unique_ptr<TokenRegistry>> TokenRegistry::Open(
     eventstore::EventStore* log) {
   std::unique_ptr<TokenRegistry> registry(new TokenRegistry(log));
-  eventstore::ReadStreamRequest request{.stream_id = kSecurityStream};
-  MutexLock lock(&registry->mu_);
-  while (true) {
-    absl::StatusOr<eventstore::StreamPage> page = log->ReadStream(request);
-    if (absl::IsNotFound(page.status())) break;  // no token granted yet
-    if (!page.ok()) return page.status();
-    for (const eventstore::RecordedEvent& event : page->events) {
-      auto actor = event.metadata.find(domain::kActorKey);
-      registry->Apply(event.type, event.payload,
-                      actor == event.metadata.end() ? "" : actor->second,
-                      event.recorded_at);
-    }
-    if (page->next_version == 0) break;
-    request.from_version = page->next_version;
-  }
+  PLANTRAIL_RETURN_IF_ERROR(registry->CatchUp());
   return registry;
 }
 
-void TokenRegistry::Apply(absl::string_view type, absl::string_view payload,
-                          absl::string_view actor, absl::Time recorded_at) {
+absl::Status TokenRegistry::CatchUp() {
+  std::vector<std::pair<std::string, std::string>> revoked;
+  RevokedListener listener;
+  {
+    MutexLock lock(&mu_);
+    PLANTRAIL_ASSIGN_OR_RETURN(
+        read_version_,
+        ReadSecurityStream(
+            *log_, read_version_,
+            [&](const eventstore::RecordedEvent& event)
+                ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+                  auto actor = event.metadata.find(domain::kActorKey);
+                  if (Apply(event.type, event.payload,
+                            actor == event.metadata.end() ? "" : actor->second,
+                            event.recorded_at, event.position)) {
+                    const std::string id = RevokedTokenId(event.payload);
+                    revoked.emplace_back(id, tokens_.at(id).principal());
+                  }
+                }));
+    listener = revoked_listener_;
+  }
+  if (listener) {
+    for (const auto& [token_id, principal] : revoked) {
+      listener(token_id, principal);
+    }
+  }
+  return absl::OkStatus();
+}
+
+bool TokenRegistry::Apply(absl::string_view type, absl::string_view payload,
+                          absl::string_view actor, absl::Time recorded_at,
+                          uint64_t position) {
+  if (position <= folded_position_) return false;
+  folded_position_ = position;
   if (type == "TokenCreated") {
     stored::TokenCreated created;
-    if (!created.ParseFromString(std::string(payload))) return;
+    if (!created.ParseFromString(std::string(payload))) return false;
     v1::TokenInfo& info = tokens_[created.token_id()];
     info.set_token_id(created.token_id());
     info.set_principal(created.principal());
@@ -128,15 +152,17 @@ void TokenRegistry::Apply(absl::string_view type, absl::string_view payload,
     by_hash_[created.secret_sha256()] = created.token_id();
   } else if (type == "TokenRevoked") {
     stored::TokenRevoked revoked;
-    if (!revoked.ParseFromString(std::string(payload))) return;
+    if (!revoked.ParseFromString(std::string(payload))) return false;
     auto it = tokens_.find(revoked.token_id());
-    if (it == tokens_.end() || it->second.revoked()) return;
+    if (it == tokens_.end() || it->second.revoked()) return false;
     it->second.set_revoked(true);
     *it->second.mutable_revoked_at() = ToTimestamp(recorded_at);
     it->second.set_revoked_by(std::string(actor));
     it->second.set_revoke_reason(revoked.reason());
+    return true;
   }
   // Other types (written by a newer version) are not ours to interpret.
+  return false;
 }
 
 absl::StatusOr<Principal> TokenRegistry::Authenticate(absl::string_view secret,
@@ -310,7 +336,7 @@ void TokenRegistry::Create(const Principal& by,
         {
           MutexLock lock(&mu_);
           Apply(event.type, event.payload, event.metadata[domain::kActorKey],
-                now);
+                now, result->last_position);
         }
         *response.mutable_info()->mutable_created_at() = ToTimestamp(now);
         std::move(done)(std::move(response));
@@ -371,7 +397,7 @@ void TokenRegistry::Revoke(const Principal& by,
         {
           MutexLock lock(&mu_);
           Apply(event.type, event.payload, event.metadata[domain::kActorKey],
-                absl::Now());
+                absl::Now(), result->last_position);
           *response.mutable_info() = tokens_.at(id);
           listener = revoked_listener_;
         }

@@ -22,10 +22,9 @@
 #include "plantrail/v1/admin.pb.h"
 #include "plantrail/v1/security.pb.h"
 #include "services/principal.h"
+#include "services/security_stream.h"
 
 namespace plantrail::services {
-
-inline constexpr char kSecurityStream[] = "plantrail-security";
 
 class TokenRegistry {
  public:
@@ -71,12 +70,20 @@ class TokenRegistry {
   std::vector<v1::TokenInfo> List() const;
   bool empty() const;
 
+  // Folds what the security stream holds beyond what the registry has
+  // folded: on a replica, whose log grows by replication rather than
+  // through Create and Revoke. A revocation it folds reaches the revoked
+  // listener as Revoke's would. Events folded already are skipped, so it
+  // may be called at any time.
+  absl::Status CatchUp();
+
  private:
   explicit TokenRegistry(eventstore::EventStore* log) : log_(log) {}
 
-  // Folds one event of the security stream.
-  void Apply(absl::string_view type, absl::string_view payload,
-             absl::string_view actor, absl::Time recorded_at)
+  // Folds one event of the security stream, at `position` of the log;
+  // whether it revoked a live token.
+  bool Apply(absl::string_view type, absl::string_view payload,
+             absl::string_view actor, absl::Time recorded_at, uint64_t position)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The event that grants `request`, and the secret.
   absl::StatusOr<std::pair<eventstore::AppendRequest, v1::CreateTokenResponse>>
@@ -88,6 +95,10 @@ class TokenRegistry {
   // SHA-256 of the secret (raw bytes) -> token id.
   std::map<std::string, std::string> by_hash_ ABSL_GUARDED_BY(mu_);
   RevokedListener revoked_listener_ ABSL_GUARDED_BY(mu_);
+  // The log position of the last event folded, and the stream version
+  // CatchUp reads from next.
+  uint64_t folded_position_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t read_version_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace plantrail::services

@@ -31,6 +31,34 @@ absl::StatusOr<std::string> ReadPem(const std::string& path,
 
 }  // namespace
 
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>>
+ReplicaChannelCredentials(const std::string& ca_file,
+                          const std::string& cert_file,
+                          const std::string& key_file) {
+  if (ca_file.empty() && cert_file.empty() && key_file.empty()) {
+    return grpc::InsecureChannelCredentials();
+  }
+  if (cert_file.empty() != key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "replica-cert-file and replica-key-file: give both or neither");
+  }
+  grpc::SslCredentialsOptions ssl;
+  if (!ca_file.empty()) {
+    absl::StatusOr<std::string> ca = ReadPem(ca_file, "replica-ca-file");
+    if (!ca.ok()) return ca.status();
+    ssl.pem_root_certs = *std::move(ca);
+  }
+  if (!cert_file.empty()) {
+    absl::StatusOr<std::string> cert = ReadPem(cert_file, "replica-cert-file");
+    if (!cert.ok()) return cert.status();
+    absl::StatusOr<std::string> key = ReadPem(key_file, "replica-key-file");
+    if (!key.ok()) return key.status();
+    ssl.pem_cert_chain = *std::move(cert);
+    ssl.pem_private_key = *std::move(key);
+  }
+  return grpc::SslCredentials(ssl);
+}
+
 bool IsLoopback(absl::string_view listen) {
   absl::string_view host = listen;
   if (const size_t colon = host.rfind(':'); colon != absl::string_view::npos &&

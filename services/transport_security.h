@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "grpcpp/security/credentials.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_context.h"
 
@@ -31,6 +32,15 @@ struct TransportSecurity {
 // Whether "host:port" names a loopback address (127.0.0.0/8, ::1,
 // localhost). An empty host, 0.0.0.0 and [::] listen on every interface.
 bool IsLoopback(absl::string_view listen);
+
+// The credentials a replica connects to its leader with: TLS checked
+// against `ca_file` (the system's roots when empty), presenting `cert_file`
+// and `key_file` when given (mutual TLS); plaintext when all three are
+// empty. INVALID_ARGUMENT names the flag (replica-ca-file, ...).
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>>
+ReplicaChannelCredentials(const std::string& ca_file,
+                          const std::string& cert_file,
+                          const std::string& key_file);
 
 // The credentials to listen on `listen` with. INVALID_ARGUMENT names the
 // flag when the files are unreadable or incomplete; FAILED_PRECONDITION

@@ -1,6 +1,7 @@
 #include "services/webhook_registry.h"
 
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <utility>
 
@@ -109,34 +110,45 @@ absl::StatusOr<std::unique_ptr<WebhookRegistry>> WebhookRegistry::Open(
     webhook_delivery::Dispatcher* dispatcher) {
   std::unique_ptr<WebhookRegistry> registry(
       new WebhookRegistry(log, std::move(box), addresses, dispatcher));
-  eventstore::ReadStreamRequest request{.stream_id = kSecurityStream};
-  MutexLock lock(&registry->mu_);
-  while (true) {
-    absl::StatusOr<eventstore::StreamPage> page = log->ReadStream(request);
-    if (absl::IsNotFound(page.status())) break;
-    if (!page.ok()) return page.status();
-    for (const eventstore::RecordedEvent& event : page->events) {
-      registry->Apply(event);
-    }
-    if (page->next_version == 0) break;
-    request.from_version = page->next_version;
-  }
-  for (const auto& [id, endpoint] : registry->endpoints_) {
-    if (endpoint.info.state() != v1::WEBHOOK_REMOVED) {
-      registry->Configure(endpoint);
-    }
-  }
+  PLANTRAIL_RETURN_IF_ERROR(registry->CatchUp());
   return registry;
 }
 
-void WebhookRegistry::Apply(const eventstore::RecordedEvent& event) {
+absl::Status WebhookRegistry::CatchUp() {
+  MutexLock lock(&mu_);
+  std::set<const Endpoint*> changed;
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      read_version_,
+      ReadSecurityStream(*log_, read_version_,
+                         [&](const eventstore::RecordedEvent& event)
+                             ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+                               if (const Endpoint* endpoint = Apply(event)) {
+                                 changed.insert(endpoint);
+                               }
+                             }));
+  for (const Endpoint* endpoint : changed) {
+    if (endpoint->info.state() == v1::WEBHOOK_REMOVED) {
+      if (dispatcher_ != nullptr) {
+        dispatcher_->Remove(endpoint->info.endpoint_id());
+      }
+    } else {
+      Configure(*endpoint);
+    }
+  }
+  return absl::OkStatus();
+}
+
+const WebhookRegistry::Endpoint* WebhookRegistry::Apply(
+    const eventstore::RecordedEvent& event) {
+  if (event.position <= folded_position_) return nullptr;
+  folded_position_ = event.position;
   auto actor_it = event.metadata.find(domain::kActorKey);
   const std::string actor =
       actor_it == event.metadata.end() ? "" : actor_it->second;
   const google::protobuf::Timestamp at = ToTimestamp(event.recorded_at);
   if (event.type == "WebhookAdded") {
     stored::WebhookAdded added;
-    if (!added.ParseFromString(event.payload)) return;
+    if (!added.ParseFromString(event.payload)) return nullptr;
     Endpoint& endpoint = endpoints_[added.endpoint_id()];
     v1::WebhookEndpoint& info = endpoint.info;
     info.set_endpoint_id(added.endpoint_id());
@@ -151,7 +163,7 @@ void WebhookRegistry::Apply(const eventstore::RecordedEvent& event) {
     info.set_created_by(actor);
     endpoint.sealed_secret = added.sealed_secret();
     endpoint.after_position = added.after_position();
-    return;
+    return &endpoint;
   }
   // The other events name an endpoint added before them; one they do not
   // find (or an event that does not parse) changes nothing.
@@ -162,12 +174,14 @@ void WebhookRegistry::Apply(const eventstore::RecordedEvent& event) {
                                 ? static_cast<Endpoint*>(nullptr)
                                 : &it->second;
                    };
+  Endpoint* changed = nullptr;
   if (event.type == "WebhookPaused") {
     stored::WebhookPaused paused;
     Endpoint* endpoint = paused.ParseFromString(event.payload)
                              ? named(paused.endpoint_id())
                              : nullptr;
-    if (endpoint == nullptr) return;
+    if (endpoint == nullptr) return nullptr;
+    changed = endpoint;
     v1::WebhookEndpoint& info = endpoint->info;
     info.set_state(v1::WEBHOOK_PAUSED);
     info.set_paused_reason(paused.reason());
@@ -178,7 +192,8 @@ void WebhookRegistry::Apply(const eventstore::RecordedEvent& event) {
     Endpoint* endpoint = resumed.ParseFromString(event.payload)
                              ? named(resumed.endpoint_id())
                              : nullptr;
-    if (endpoint == nullptr) return;
+    if (endpoint == nullptr) return nullptr;
+    changed = endpoint;
     v1::WebhookEndpoint& info = endpoint->info;
     info.set_state(v1::WEBHOOK_ACTIVE);
     info.clear_paused_reason();
@@ -189,7 +204,8 @@ void WebhookRegistry::Apply(const eventstore::RecordedEvent& event) {
     Endpoint* endpoint = rotated.ParseFromString(event.payload)
                              ? named(rotated.endpoint_id())
                              : nullptr;
-    if (endpoint == nullptr) return;
+    if (endpoint == nullptr) return nullptr;
+    changed = endpoint;
     endpoint->previous_sealed_secret = endpoint->sealed_secret;
     endpoint->sealed_secret = rotated.sealed_secret();
     endpoint->previous_until = FromTimestamp(rotated.previous_until());
@@ -198,7 +214,8 @@ void WebhookRegistry::Apply(const eventstore::RecordedEvent& event) {
     Endpoint* endpoint = replayed.ParseFromString(event.payload)
                              ? named(replayed.endpoint_id())
                              : nullptr;
-    if (endpoint == nullptr) return;
+    if (endpoint == nullptr) return nullptr;
+    changed = endpoint;
     ++endpoint->generation;
     endpoint->after_position = replayed.after_position();
     endpoint->info.set_replays(endpoint->generation);
@@ -207,12 +224,14 @@ void WebhookRegistry::Apply(const eventstore::RecordedEvent& event) {
     Endpoint* endpoint = removed.ParseFromString(event.payload)
                              ? named(removed.endpoint_id())
                              : nullptr;
-    if (endpoint == nullptr) return;
+    if (endpoint == nullptr) return nullptr;
+    changed = endpoint;
     endpoint->info.set_state(v1::WEBHOOK_REMOVED);
     *endpoint->info.mutable_removed_at() = at;
     endpoint->info.set_removed_by(actor);
   }
   // Other types (tokens', or a newer version's) are not ours.
+  return changed;
 }
 
 absl::Status WebhookRegistry::Record(const std::string& by,

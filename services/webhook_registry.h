@@ -22,6 +22,7 @@
 #include "eventstore/event_store.h"
 #include "plantrail/v1/webhooks.pb.h"
 #include "services/principal.h"
+#include "services/security_stream.h"
 #include "webhook_delivery/dispatcher.h"
 #include "webhooks/endpoint_url.h"
 #include "webhooks/secret_box.h"
@@ -70,6 +71,11 @@ class WebhookRegistry {
   // Every live endpoint with its delivery status, for the metrics.
   std::vector<v1::WebhookEndpoint> Live() const;
 
+  // Folds what the security stream holds beyond what the registry has
+  // folded (a replica's log grows by replication), handing changed
+  // endpoints to the dispatcher; events folded already are skipped.
+  absl::Status CatchUp();
+
  private:
   struct Endpoint {
     v1::WebhookEndpoint info;
@@ -88,8 +94,9 @@ class WebhookRegistry {
         addresses_(addresses),
         dispatcher_(dispatcher) {}
 
-  // Folds one event of the security stream (others' types are passed).
-  void Apply(const eventstore::RecordedEvent& event)
+  // Folds one event of the security stream (others' types are passed);
+  // the endpoint it changed, if any.
+  const Endpoint* Apply(const eventstore::RecordedEvent& event)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Appends `event` (a Webhook* message of endpoint `id`) as `by`, then
   // applies it and tells the dispatcher.
@@ -113,6 +120,10 @@ class WebhookRegistry {
 
   mutable Mutex mu_;
   std::map<std::string, Endpoint, std::less<>> endpoints_ ABSL_GUARDED_BY(mu_);
+  // The log position of the last event folded, and the stream version
+  // CatchUp reads from next.
+  uint64_t folded_position_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t read_version_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace plantrail::services

@@ -8,6 +8,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "clients/cli/commands_util.h"
@@ -89,6 +90,37 @@ void AddRebuild(CLI::App* admin, Context& context) {
   });
 }
 
+// The server's role; a replica's leader and lag, a leader's replicas.
+void AddReplicationRows(const v1::ReplicationStatus& replication,
+                        Table& table) {
+  if (replication.role() == v1::ReplicationStatus::REPLICA) {
+    table.AddRow({"role", "replica"});
+    table.AddRow({"leader", replication.leader()});
+    std::string state = "connecting";
+    if (replication.follow_state() == v1::ReplicationStatus::FOLLOWING) {
+      state = "following";
+    } else if (replication.follow_state() == v1::ReplicationStatus::STOPPED) {
+      state = "stopped";
+    }
+    table.AddRow({"follow state", state});
+    if (!replication.problem().empty()) {
+      table.AddRow({"problem", replication.problem()});
+    }
+    table.AddRow({"leader head", absl::StrCat(replication.leader_head())});
+    table.AddRow({"lag events", absl::StrCat(replication.lag_events())});
+    table.AddRow(
+        {"lag seconds", absl::StrFormat("%.3f", replication.lag_seconds())});
+    return;
+  }
+  table.AddRow({"role", "leader"});
+  for (const v1::ReplicaStatus& replica : replication.replicas()) {
+    table.AddRow(
+        {absl::StrCat("replica ", replica.replica_name()),
+         absl::StrCat("sent ", replica.sent_position(), ", durable ",
+                      replica.durable_position(), ", from ", replica.peer())});
+  }
+}
+
 void AddStats(CLI::App* admin, Context& context) {
   CLI::App* command =
       admin->add_subcommand("stats", "The log's head and write statistics");
@@ -106,10 +138,15 @@ void AddStats(CLI::App* admin, Context& context) {
     const auto* descriptor = response.GetDescriptor();
     const auto* reflection = response.GetReflection();
     for (int i = 0; i < descriptor->field_count(); ++i) {
-      table.AddRow({domain::FieldWords(descriptor->field(i)->name()),
-                    absl::StrCat(reflection->GetUInt64(response,
-                                                       descriptor->field(i)))});
+      const auto* field = descriptor->field(i);
+      if (field->cpp_type() !=
+          google::protobuf::FieldDescriptor::CPPTYPE_UINT64) {
+        continue;
+      }
+      table.AddRow({domain::FieldWords(field->name()),
+                    absl::StrCat(reflection->GetUInt64(response, field))});
     }
+    AddReplicationRows(response.replication(), table);
     table.Print(context.out());
     return absl::OkStatus();
   });

@@ -1,11 +1,13 @@
 #include "clients/cli/client.h"
 
 #include <fstream>
+#include <iostream>
 #include <limits>
 #include <sstream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace plantrail::cli {
 
@@ -79,6 +81,37 @@ Client::Client(ConnectionOptions options,
       queries_(v1::PlanQueries::NewStub(channel_)),
       events_(v1::EventStore::NewStub(channel_)),
       admin_(v1::Admin::NewStub(channel_)) {}
+
+std::optional<std::string> LeaderOf(const absl::Status& status) {
+  constexpr absl::string_view kLead = "send them to the leader at ";
+  constexpr absl::string_view kRule = " [rule: writes-go-to-the-leader]";
+  if (!absl::IsFailedPrecondition(status)) return std::nullopt;
+  absl::string_view message = status.message();
+  const size_t at = message.find(kLead);
+  const size_t rule = message.find(kRule);
+  if (at == absl::string_view::npos || rule == absl::string_view::npos ||
+      rule < at + kLead.size()) {
+    return std::nullopt;
+  }
+  return std::string(
+      message.substr(at + kLead.size(), rule - at - kLead.size()));
+}
+
+absl::Status Client::MoveTo(const std::string& server) {
+  ConnectionOptions options = options_;
+  options.server = server;
+  PLANTRAIL_ASSIGN_OR_RETURN(std::unique_ptr<Client> moved, Connect(options));
+  std::cerr << "plantrail: " << options_.server
+            << " is a replica; sending the write to its leader at " << server
+            << "\n";
+  options_ = std::move(moved->options_);
+  channel_ = std::move(moved->channel_);
+  commands_ = std::move(moved->commands_);
+  queries_ = std::move(moved->queries_);
+  events_ = std::move(moved->events_);
+  admin_ = std::move(moved->admin_);
+  return absl::OkStatus();
+}
 
 std::unique_ptr<grpc::ClientContext> Client::NewContext() const {
   return NewContext(absl::Now() + options_.timeout);

@@ -8,7 +8,9 @@
 #define PLANTRAIL_CLIENTS_CLI_CLIENT_H_
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <type_traits>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -42,7 +44,14 @@ struct ConnectionOptions {
   std::string token;
   // Every call's deadline.
   absl::Duration timeout = absl::Seconds(30);
+  // A write refused by a replica goes to the leader it names (once), with
+  // a note on stderr; false: the refusal is reported.
+  bool follow_leader = true;
 };
+
+// The leader a replica's refusal of a write names ("... send them to the
+// leader at HOST:PORT [rule: writes-go-to-the-leader]"), if `status` is one.
+std::optional<std::string> LeaderOf(const absl::Status& status);
 
 class Client {
  public:
@@ -66,13 +75,22 @@ class Client {
 
   const ConnectionOptions& options() const { return options_; }
 
-  // Calls a unary RPC with a fresh context.
+  // Calls a unary RPC with a fresh context. A write a replica refuses is
+  // sent to its leader (follow_leader), and the client stays with it.
   template <typename Stub, typename Request, typename Response>
   absl::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*,
                                                  const Request&, Response*),
                     Stub& stub, const Request& request, Response& response) {
     std::unique_ptr<grpc::ClientContext> context = NewContext();
-    return FromGrpc((stub.*method)(context.get(), request, &response));
+    absl::Status status =
+        FromGrpc((stub.*method)(context.get(), request, &response));
+    if (!options_.follow_leader) return status;
+    const std::optional<std::string> leader = LeaderOf(status);
+    if (!leader || *leader == options_.server) return status;
+    if (absl::Status moved = MoveTo(*leader); !moved.ok()) return status;
+    context = NewContext();
+    return FromGrpc(
+        (StubOf<Stub>().*method)(context.get(), request, &response));
   }
 
   // The server's code and message; UNAVAILABLE says which server could not
@@ -82,6 +100,20 @@ class Client {
  private:
   explicit Client(ConnectionOptions options,
                   std::shared_ptr<grpc::Channel> channel);
+  // Connects to `server` instead (same credentials), saying so on stderr.
+  absl::Status MoveTo(const std::string& server);
+  template <typename Stub>
+  Stub& StubOf() {
+    if constexpr (std::is_same_v<Stub, v1::PlanCommands::Stub>) {
+      return *commands_;
+    } else if constexpr (std::is_same_v<Stub, v1::PlanQueries::Stub>) {
+      return *queries_;
+    } else if constexpr (std::is_same_v<Stub, v1::EventStore::Stub>) {
+      return *events_;
+    } else {
+      return *admin_;
+    }
+  }
 
   ConnectionOptions options_;
   std::shared_ptr<grpc::Channel> channel_;

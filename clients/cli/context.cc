@@ -145,6 +145,9 @@ void AddGlobalOptions(CLI::App& app, Context& context) {
                  "Client key (PEM) for mutual TLS");
   app.add_option("--tls-server-name", context.connection.tls_server_name,
                  "Name to check the server's certificate against");
+  app.add_flag("!--no-follow-leader", context.connection.follow_leader,
+               "Report a replica's refusal of a write instead of sending the "
+               "write to the leader it names");
 }
 
 int RunCli(int argc, const char* const* argv, std::ostream& out,

@@ -27,6 +27,7 @@
 #include "plantrail/v1/event_store.grpc.pb.h"
 #include "plantrail/v1/plan_commands.grpc.pb.h"
 #include "plantrail/v1/plan_queries.grpc.pb.h"
+#include "plantrail/v1/replication.grpc.pb.h"
 #include "tests/e2e/server_test.h"
 
 namespace plantrail::testing {
@@ -91,6 +92,7 @@ const std::map<std::string, std::set<std::string>>& Policy() {
       {"Admin/RotateWebhookSecret", {"admin"}},
       {"Admin/ReplayWebhook", {"admin"}},
       {"Admin/RemoveWebhook", {"admin"}},
+      {"Replication/Follow", {"admin"}},
   };
   return *policy;
 }
@@ -154,6 +156,20 @@ class AuthorizationE2eTest : public ServerTest {
       }
       return reader->Finish();
     }
+    if (method == "Replication/Follow") {
+      // Allowed means the leader's first message (records or a heartbeat).
+      auto stub = v1::Replication::NewStub(plain_);
+      auto stream = stub->Follow(&context);
+      v1::FollowLogRequest first;
+      first.set_replica_name("policy-check");
+      v1::FollowLogResponse message;
+      if (stream->Write(first) && stream->Read(&message)) {
+        context.TryCancel();
+        stream->Finish().IgnoreError();
+        return grpc::Status::OK;
+      }
+      return stream->Finish();
+    }
     std::string response;
     return RawUnary(plain_, &context, absl::StrCat("/plantrail.v1.", method),
                     "", &response);
@@ -205,7 +221,8 @@ TEST_F(AuthorizationE2eTest, EveryRpcAsEveryRoleIsAllowedOrRefusedByThePolicy) {
   std::set<std::string> served;
   for (const char* service :
        {"plantrail.v1.EventStore", "plantrail.v1.PlanCommands",
-        "plantrail.v1.PlanQueries", "plantrail.v1.Admin"}) {
+        "plantrail.v1.PlanQueries", "plantrail.v1.Admin",
+        "plantrail.v1.Replication"}) {
     const auto* descriptor =
         google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
             service);

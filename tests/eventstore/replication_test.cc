@@ -8,6 +8,7 @@
 #include "eventstore/record_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/eventstore/raw_db.h"
 #include "tests/eventstore/test_util.h"
 #include "tests/temp_dir.h"
 
@@ -45,8 +46,8 @@ class ReplicationTest : public ::testing::Test {
   // Copies everything the replica lacks, `page` records at a time.
   absl::Status CatchUp(size_t page = 7) {
     for (;;) {
-      auto records =
-          leader_->ReadStoredRecords(replica_->HeadPosition() + 1, page, 1 << 20);
+      auto records = leader_->ReadStoredRecords(replica_->HeadPosition() + 1,
+                                                page, 1 << 20);
       if (!records.ok()) return records.status();
       if (records->empty()) return absl::OkStatus();
       if (absl::Status applied = replica_->AppendStored(*std::move(records));
@@ -126,6 +127,32 @@ TEST_F(ReplicationTest, AReplicaThatStartsLateGetsTheRedactedBytes) {
                   .ok());
   ASSERT_TRUE(CatchUp().ok());
   EXPECT_EQ(Bytes(*replica_), Bytes(*leader_));
+}
+
+TEST_F(ReplicationTest, RedactionsWrittenBeforeRewriteEntriesStillCopy) {
+  // A log from before replication: its redaction has no rewrite entry (the
+  // entry is deleted here, leaving the bytes an older build wrote).
+  Load(6);
+  auto redacted = leader_->Redact(
+      {.position = 2,
+       .tombstone = "{}",
+       .record = Request("plantrail-redactions", ExpectedVersion::Any(),
+                         {Event("PayloadRedacted", "the law")})});
+  ASSERT_TRUE(redacted.ok());
+  leader_.reset();
+  {
+    RawDb raw(leader_dir_.path() + "/log");
+    ASSERT_FALSE(
+        raw.Get("meta", rf::RewriteKey(redacted->first_position)).empty());
+    raw.Delete("meta", rf::RewriteKey(redacted->first_position));
+  }
+  leader_ = OpenStore(leader_dir_.path() + "/log", Durability::kNoSync);
+  // A copy made now holds the record as redacted already.
+  ASSERT_TRUE(CatchUp().ok());
+  EXPECT_EQ(Bytes(*replica_), Bytes(*leader_));
+  auto report = replica_->Verify();
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok) << report->problem;
 }
 
 TEST_F(ReplicationTest, AnIdempotentRetryOnTheCopyIsAReplay) {

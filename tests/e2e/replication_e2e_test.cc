@@ -1,0 +1,518 @@
+// Replication end to end: real plantraild processes on loopback, a leader
+// and a replica started with --replica-of, real gRPC between them.
+//  - A replica that followed a loaded leader holds a byte-identical log
+//    (read back with the store library after both stopped), verifies the
+//    leader's signed digest, serves reads, refuses writes naming the leader.
+//  - A replica stopped and left 100,000 events behind catches up from its
+//    own position, not from the start.
+//  - A record altered on its way (a proxy between the two flips a byte) is
+//    refused: the replica stops following and says which position.
+//  - A replica whose log forked from the leader's is refused, and keeps its
+//    log as it was.
+#include <signal.h>
+
+#include <atomic>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "eventstore/event_store.h"
+#include "gmock/gmock.h"
+#include "grpcpp/server_builder.h"
+#include "gtest/gtest.h"
+#include "plantrail/v1/plan_queries.grpc.pb.h"
+#include "plantrail/v1/replication.grpc.pb.h"
+#include "tests/e2e/server_test.h"
+
+namespace plantrail {
+namespace {
+
+using ::plantrail::testing::BearerChannel;
+using ::plantrail::testing::RawUnary;
+using ::plantrail::testing::ServerProcess;
+using ::testing::HasSubstr;
+using ::testing::Not;
+namespace fs = std::filesystem;
+
+// What `command` (a shell command line) prints on stdout.
+std::string Shell(const std::string& command) {
+  std::string out;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return out;
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0)
+    out.append(buffer, n);
+  pclose(pipe);
+  return out;
+}
+
+std::unique_ptr<grpc::ClientContext> Context() {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() +
+                        std::chrono::seconds(30));
+  return context;
+}
+
+// A server of the test: its process and an admin's clients.
+struct Node {
+  ServerProcess process;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<v1::EventStore::Stub> store;
+  std::unique_ptr<v1::Admin::Stub> admin;
+  std::unique_ptr<v1::PlanCommands::Stub> commands;
+  std::unique_ptr<v1::PlanQueries::Stub> queries;
+
+  void Connect(const std::string& token) {
+    channel = BearerChannel(process.address(), token);
+    store = v1::EventStore::NewStub(channel);
+    admin = v1::Admin::NewStub(channel);
+    commands = v1::PlanCommands::NewStub(channel);
+    queries = v1::PlanQueries::NewStub(channel);
+  }
+  void Disconnect() {
+    store.reset();
+    admin.reset();
+    commands.reset();
+    queries.reset();
+    channel.reset();
+  }
+  v1::GetStatsResponse Stats() const {
+    v1::GetStatsResponse stats;
+    const grpc::Status status = admin->GetStats(Context().get(), {}, &stats);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return stats;
+  }
+};
+
+class ReplicationE2eTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    setenv("GRPC_CLIENT_CHANNEL_BACKUP_POLL_INTERVAL_MS", "100", 0);
+  }
+
+  void SetUp() override {
+    ASSERT_TRUE(leader_.process.Start(Data("leader")));
+    token_ = leader_.process.AdminToken();
+    leader_.Connect(token_);
+  }
+
+  std::string Data(const std::string& name) const {
+    return (fs::path(dir_.path()) / name).string();
+  }
+
+  // A replica's data directory, holding the leader's signing key (as a
+  // replica started from the leader's backup would): one cluster, one
+  // signing identity, so the leader's digests verify on it.
+  std::string ReplicaData(const std::string& name) {
+    const fs::path data = fs::path(dir_.path()) / name;
+    fs::create_directories(data);
+    fs::permissions(data, fs::perms::owner_all);
+    for (const char* file : {"signing.key", "signing.pub", "webhook.key"}) {
+      fs::copy_file(fs::path(Data("leader")) / file, data / file);
+    }
+    return data.string();
+  }
+
+  // Starts `node` as a replica of `leader` on `data`.
+  // `token` is the one the test's clients present (the leader's admin's
+  // by default: a replica has the leader's tokens).
+  void StartReplica(Node& node, const std::string& data,
+                    const std::string& leader, std::string token = "") {
+    const std::string token_file =
+        (fs::path(dir_.path()) / "leader.token").string();
+    {
+      std::ofstream out(token_file);
+      out << token_ << "\n";
+    }
+    ASSERT_TRUE(node.process.Start(
+        data, {"--replica-of", leader, "--replica-token-file", token_file,
+               "--replica-name", "replica-1"}));
+    node.Connect(token.empty() ? token_ : token);
+  }
+
+  // Appends `appends` appends of `events_each` events to several streams,
+  // from `threads` threads at once.
+  void Load(Node& node, int threads, int appends, int events_each) {
+    std::vector<std::thread> writers;
+    std::atomic<int> failed{0};
+    for (int t = 0; t < threads; ++t) {
+      writers.emplace_back([&, t] {
+        for (int i = 0; i < appends; ++i) {
+          v1::AppendRequest request;
+          request.set_stream_id(absl::StrCat("load-", t, "-", i % 5));
+          for (int e = 0; e < events_each; ++e) {
+            v1::ProposedEvent& event = *request.add_events();
+            event.set_type("Loaded");
+            event.set_payload(absl::StrCat("{\"t\":", t, ",\"i\":", i, "}"));
+          }
+          v1::AppendResponse response;
+          if (!node.store->Append(Context().get(), request, &response).ok()) {
+            ++failed;
+          }
+        }
+      });
+    }
+    for (std::thread& writer : writers) writer.join();
+    EXPECT_EQ(failed.load(), 0);
+  }
+
+  // Waits (up to `seconds`) until `replica`'s head is the leader's.
+  void AwaitCaughtUp(Node& replica, int seconds = 60) {
+    const uint64_t head = leader_.Stats().head_position();
+    const absl::Time deadline = absl::Now() + absl::Seconds(seconds);
+    uint64_t at = 0;
+    while (absl::Now() < deadline) {
+      // Until the replica has the leader's tokens, it does not know ours.
+      v1::GetStatsResponse stats;
+      if (replica.admin->GetStats(Context().get(), {}, &stats).ok()) {
+        at = stats.head_position();
+      }
+      if (at >= head) break;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    ASSERT_EQ(at, head) << "the replica did not catch up";
+  }
+
+  // Waits until `replica` stopped following; its status then.
+  v1::ReplicationStatus AwaitStopped(Node& replica) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(60);
+    v1::ReplicationStatus status;
+    while (absl::Now() < deadline) {
+      status = replica.Stats().replication();
+      if (status.follow_state() == v1::ReplicationStatus::STOPPED) break;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    EXPECT_EQ(status.follow_state(), v1::ReplicationStatus::STOPPED);
+    return status;
+  }
+
+  // Every stored record of the log in `data`, read with the store library
+  // (the server that held it has stopped).
+  static std::vector<std::string> StoredBytes(const std::string& data) {
+    auto store = eventstore::EventStore::Open(
+        {.path = (fs::path(data) / "eventstore").string()});
+    EXPECT_TRUE(store.ok()) << store.status();
+    std::vector<std::string> bytes;
+    if (!store.ok()) return bytes;
+    for (uint64_t next = 1;;) {
+      auto records = (*store)->ReadStoredRecords(next, 10000, 64 << 20);
+      EXPECT_TRUE(records.ok()) << records.status();
+      if (!records.ok() || records->empty()) break;
+      for (auto& record : *records) bytes.push_back(std::move(record.record));
+      next = bytes.size() + 1;
+    }
+    return bytes;
+  }
+
+  static void StopCleanly(Node& node) {
+    node.Disconnect();
+    const int status = node.process.Stop(SIGTERM);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  }
+
+  // The health of `service` on `node` ("" for the server): 1 SERVING,
+  // 2 NOT_SERVING (grpc.health.v1).
+  static int Health(const Node& node, const std::string& service) {
+    std::string request;
+    if (!service.empty()) {
+      request =
+          absl::StrCat("\x0a", std::string(1, char(service.size())), service);
+    }
+    std::string response;
+    const grpc::Status status =
+        RawUnary(node.channel, Context().get(), "/grpc.health.v1.Health/Check",
+                 request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.size() == 2 ? response[1] : 0;
+  }
+
+  plantrail::testing::TempDir dir_;
+  Node leader_;
+  std::string token_;
+};
+
+TEST_F(ReplicationE2eTest, AReplicaOfALoadedLeaderIsByteIdenticalAndServes) {
+  Node replica;
+  StartReplica(replica, ReplicaData("replica"), leader_.process.address());
+
+  // A plan, concurrent appends, a redaction and a token granted while the
+  // replica follows.
+  v1::RegisterPlanRequest plan;
+  plan.set_plan_id("kth");
+  plan.mutable_fields()->set_title("KTH action plan");
+  v1::CommandResult result;
+  ASSERT_TRUE(
+      leader_.commands->RegisterPlan(Context().get(), plan, &result).ok());
+  v1::RegisterAreaRequest area;
+  area.set_plan_id("kth");
+  area.set_area_id("3.1.1");
+  area.set_title("Exchange students");
+  area.set_support_area("3.1");
+  area.set_rationale("call anna on 0701234567");
+  ASSERT_TRUE(
+      leader_.commands->RegisterArea(Context().get(), area, &result).ok());
+  const uint64_t area_position = result.position();
+  Load(leader_, 4, 150, 3);
+  v1::RedactEventRequest redact;
+  redact.set_position(area_position);
+  redact.set_reason("a phone number in a rationale");
+  v1::RedactEventResponse redacted;
+  const grpc::Status redaction =
+      leader_.admin->RedactEvent(Context().get(), redact, &redacted);
+  ASSERT_TRUE(redaction.ok()) << redaction.error_message();
+  v1::CreateTokenRequest grant;
+  grant.set_principal("rita");
+  grant.add_roles(v1::ROLE_READER);
+  v1::CreateTokenResponse rita;
+  ASSERT_TRUE(leader_.admin->CreateToken(Context().get(), grant, &rita).ok());
+  Load(leader_, 2, 50, 1);
+
+  AwaitCaughtUp(replica);
+
+  // The leader's signed digest verifies on the replica.
+  v1::GetDigestResponse digest;
+  ASSERT_TRUE(leader_.admin->GetDigest(Context().get(), {}, &digest).ok());
+  v1::VerifyRequest verify;
+  *verify.mutable_digest() = digest.digest();
+  v1::VerifyResponse verified;
+  ASSERT_TRUE(replica.admin->Verify(Context().get(), verify, &verified).ok());
+  EXPECT_TRUE(verified.ok()) << verified.problem();
+  EXPECT_TRUE(verified.digest_ok());
+
+  // Reads are served, with the leader's tokens (one granted after the
+  // replica started).
+  auto as_rita = v1::PlanQueries::NewStub(
+      BearerChannel(replica.process.address(), rita.token()));
+  v1::GetPlanRequest get_plan;
+  get_plan.set_plan_id("kth");
+  v1::GetPlanResponse got;
+  grpc::Status read;
+  for (int i = 0; i < 100; ++i) {
+    read = as_rita->GetPlan(Context().get(), get_plan, &got);
+    if (read.ok()) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_TRUE(read.ok()) << read.error_message();
+  EXPECT_EQ(got.plan().title(), "KTH action plan");
+
+  // Writes are refused, naming the leader.
+  v1::AppendRequest append;
+  append.set_stream_id("load-0-0");
+  append.add_events()->set_type("Loaded");
+  v1::AppendResponse appended;
+  const grpc::Status refused =
+      replica.store->Append(Context().get(), append, &appended);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(
+      refused.error_message(),
+      HasSubstr(absl::StrCat("the leader at ", leader_.process.address())));
+  plan.set_plan_id("other");
+  const grpc::Status command =
+      replica.commands->RegisterPlan(Context().get(), plan, &result);
+  EXPECT_EQ(command.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(command.error_message(), HasSubstr("replica"));
+
+  // The CLI sends a write a replica refuses to the leader it names, and
+  // says so; with --no-follow-leader it reports the refusal.
+  const std::string cli =
+      absl::StrCat("PLANTRAIL_TOKEN=", token_, " ", PLANTRAIL_CLI_PATH,
+                   " --server ", replica.process.address());
+  const std::string followed =
+      Shell(absl::StrCat(cli, " plan register via-cli --title Via 2>&1"));
+  EXPECT_THAT(followed,
+              HasSubstr(absl::StrCat("is a replica; sending the write to its "
+                                     "leader at ",
+                                     leader_.process.address())));
+  v1::GetPlanRequest via_cli;
+  via_cli.set_plan_id("via-cli");
+  v1::GetPlanResponse registered;
+  EXPECT_TRUE(
+      leader_.queries->GetPlan(Context().get(), via_cli, &registered).ok());
+  const std::string reported = Shell(absl::StrCat(
+      cli, " --no-follow-leader plan register other --title Other 2>&1"));
+  EXPECT_THAT(reported, HasSubstr("accepts no writes"));
+  EXPECT_THAT(reported, Not(HasSubstr("sending the write")));
+
+  // Health: reads yes, commands no.
+  EXPECT_EQ(Health(replica, ""), 1);
+  EXPECT_EQ(Health(replica, "plantrail.v1.PlanQueries"), 1);
+  EXPECT_EQ(Health(replica, "plantrail.v1.PlanCommands"), 2);
+  EXPECT_EQ(Health(leader_, "plantrail.v1.PlanCommands"), 1);
+
+  // Both say who they are.
+  const v1::ReplicationStatus of_replica = replica.Stats().replication();
+  EXPECT_EQ(of_replica.role(), v1::ReplicationStatus::REPLICA);
+  EXPECT_EQ(of_replica.leader(), leader_.process.address());
+  EXPECT_EQ(of_replica.follow_state(), v1::ReplicationStatus::FOLLOWING);
+  EXPECT_EQ(of_replica.lag_events(), 0u);
+  const v1::ReplicationStatus of_leader = leader_.Stats().replication();
+  EXPECT_EQ(of_leader.role(), v1::ReplicationStatus::LEADER);
+  ASSERT_EQ(of_leader.replicas_size(), 1);
+  EXPECT_EQ(of_leader.replicas(0).replica_name(), "replica-1");
+  EXPECT_EQ(of_leader.replicas(0).started_after(), 0u);
+
+  // The same bytes at the same positions.
+  StopCleanly(replica);
+  StopCleanly(leader_);
+  const std::vector<std::string> on_leader = StoredBytes(Data("leader"));
+  const std::vector<std::string> on_replica = StoredBytes(Data("replica"));
+  EXPECT_GT(on_leader.size(), 1000u);
+  ASSERT_EQ(on_replica.size(), on_leader.size());
+  for (size_t i = 0; i < on_leader.size(); ++i) {
+    ASSERT_EQ(on_replica[i], on_leader[i]) << "position " << i + 1;
+  }
+}
+
+TEST_F(ReplicationE2eTest, AReplicaLeftBehindCatchesUpFromItsOwnPosition) {
+  Node replica;
+  const std::string data = ReplicaData("replica");
+  StartReplica(replica, data, leader_.process.address());
+  Load(leader_, 2, 50, 2);
+  AwaitCaughtUp(replica);
+  const uint64_t stopped_at = replica.Stats().head_position();
+  StopCleanly(replica);
+
+  // 100,000 events while it is down.
+  Load(leader_, 4, 250, 100);
+  EXPECT_GE(leader_.Stats().head_position(), stopped_at + 100000);
+
+  StartReplica(replica, data, leader_.process.address());
+  AwaitCaughtUp(replica, 300);
+  const v1::ReplicationStatus of_leader = leader_.Stats().replication();
+  ASSERT_EQ(of_leader.replicas_size(), 1);
+  // From where it was, not from the start.
+  EXPECT_EQ(of_leader.replicas(0).started_after(), stopped_at);
+  EXPECT_EQ(replica.Stats().replication().follow_state(),
+            v1::ReplicationStatus::FOLLOWING);
+  v1::GetDigestResponse digest;
+  ASSERT_TRUE(leader_.admin->GetDigest(Context().get(), {}, &digest).ok());
+  v1::VerifyRequest verify;
+  *verify.mutable_digest() = digest.digest();
+  v1::VerifyResponse verified;
+  ASSERT_TRUE(replica.admin->Verify(Context().get(), verify, &verified).ok());
+  EXPECT_TRUE(verified.digest_ok()) << verified.problem();
+}
+
+// Forwards a replica's Follow stream to the leader and flips one byte of the
+// record at one position on its way back.
+class FlippingProxy final : public v1::Replication::Service {
+ public:
+  FlippingProxy(const std::string& leader, const std::string& token,
+                uint64_t position)
+      : stub_(v1::Replication::NewStub(BearerChannel(leader, token))),
+        position_(position) {}
+
+  grpc::Status Follow(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<v1::FollowLogResponse, v1::FollowLogRequest>*
+          replica) override {
+    grpc::ClientContext upstream;
+    auto leader = stub_->Follow(&upstream);
+    v1::FollowLogRequest request;
+    if (!replica->Read(&request)) return grpc::Status::CANCELLED;
+    leader->Write(request);
+    std::thread acknowledgements([&] {
+      v1::FollowLogRequest ack;
+      while (replica->Read(&ack)) leader->Write(ack);
+      upstream.TryCancel();
+    });
+    v1::FollowLogResponse response;
+    while (leader->Read(&response)) {
+      for (v1::ReplicatedRecord& record : *response.mutable_records()) {
+        if (record.position() == position_) {
+          // A byte of the header's recorded_at (format 1, flags 1,
+          // header length 4, position 8, stream version 8, then the time).
+          (*record.mutable_record())[25] ^= 0x01;
+        }
+      }
+      if (!replica->Write(response)) break;
+    }
+    context->TryCancel();
+    acknowledgements.join();
+    return leader->Finish();
+  }
+
+ private:
+  std::unique_ptr<v1::Replication::Stub> stub_;
+  const uint64_t position_;
+};
+
+TEST_F(ReplicationE2eTest, AnAlteredRecordIsRefusedAndTheReplicaSaysWhere) {
+  Load(leader_, 1, 20, 5);
+  // After what the replica copies first (the leader's tokens among it).
+  const uint64_t altered = leader_.Stats().head_position() + 37;
+  FlippingProxy proxy(leader_.process.address(), token_, altered);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                           &port);
+  builder.RegisterService(&proxy);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(port, 0);
+
+  Node replica;
+  StartReplica(replica, ReplicaData("replica"),
+               absl::StrCat("127.0.0.1:", port));
+  AwaitCaughtUp(replica);
+  Load(leader_, 1, 20, 5);
+  const v1::ReplicationStatus stopped = AwaitStopped(replica);
+  EXPECT_THAT(stopped.problem(),
+              HasSubstr(absl::StrCat("the record at position ", altered)));
+  EXPECT_THAT(stopped.problem(), HasSubstr("does not chain"));
+  // Everything before the altered record's batch, nothing of it or after.
+  const uint64_t head = replica.Stats().head_position();
+  EXPECT_LT(head, altered);
+  EXPECT_GE(head, altered - 37);
+  // It stays stopped: no retry copies the bad record in later.
+  absl::SleepFor(absl::Seconds(1));
+  EXPECT_EQ(replica.Stats().head_position(), head);
+  v1::VerifyResponse verified;
+  ASSERT_TRUE(replica.admin->Verify(Context().get(), {}, &verified).ok());
+  EXPECT_TRUE(verified.ok()) << verified.problem();
+  StopCleanly(replica);
+  server->Shutdown(std::chrono::system_clock::now());
+}
+
+TEST_F(ReplicationE2eTest, AForkedLogIsRefusedAndKeptAsItWas) {
+  // A server of its own first: its first event (its own admin token's
+  // grant) is not the leader's, which has more events than it.
+  Load(leader_, 1, 10, 1);
+  Node other;
+  const std::string data = Data("other");
+  ASSERT_TRUE(other.process.Start(data));
+  other.Connect(other.process.AdminToken());
+  Load(other, 1, 3, 1);
+  const uint64_t head = other.Stats().head_position();
+  const std::string own_token = other.process.AdminToken();
+  StopCleanly(other);
+
+  StartReplica(other, data, leader_.process.address(), own_token);
+  const v1::ReplicationStatus stopped = AwaitStopped(other);
+  EXPECT_THAT(stopped.problem(), HasSubstr("forked"));
+  EXPECT_THAT(stopped.problem(), HasSubstr(absl::StrCat("position ", head)));
+  EXPECT_EQ(other.Stats().head_position(), head);
+}
+
+TEST_F(ReplicationE2eTest, ALogAheadOfTheLeaderIsRefused) {
+  Node other;
+  const std::string data = Data("other");
+  ASSERT_TRUE(other.process.Start(data));
+  other.Connect(other.process.AdminToken());
+  Load(other, 1, 3, 1);
+  const uint64_t head = other.Stats().head_position();
+  const std::string own_token = other.process.AdminToken();
+  StopCleanly(other);
+
+  StartReplica(other, data, leader_.process.address(), own_token);
+  const v1::ReplicationStatus stopped = AwaitStopped(other);
+  EXPECT_THAT(stopped.problem(),
+              HasSubstr(absl::StrCat("after_position: ", head,
+                                     " is beyond this leader's head")));
+  EXPECT_EQ(other.Stats().head_position(), head);
+}
+
+}  // namespace
+}  // namespace plantrail
