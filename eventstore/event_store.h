@@ -67,6 +67,22 @@ struct Options {
   std::function<absl::Time()> now = [] { return absl::Now(); };
 };
 
+// What an acknowledgement waits for beyond the local commit: synchronous
+// replication holds each append's answer until enough replicas have its
+// last position durably (docs/replication.md).
+class AcknowledgementGate {
+ public:
+  virtual ~AcknowledgementGate() = default;
+  // Called on the store's writer thread after a commit, once for each
+  // append it acknowledges, with the append's last position (an
+  // idempotent replay's too: its events must be replicated before it is
+  // acknowledged again). Must not block: `release` runs later, exactly
+  // once, on any thread, with OK to acknowledge or the status to fail the
+  // append with.
+  virtual void Hold(uint64_t position,
+                    absl::AnyInvocable<void(absl::Status) &&> release) = 0;
+};
+
 class EventStore {
  public:
   using AppendCallback =
@@ -238,10 +254,19 @@ class EventStore {
                                  ReplicateCallback done) = 0;
   absl::Status AppendStored(std::vector<StoredRecord> records);
 
+  // From now on every acknowledged append (AppendAsync, AppendTogether,
+  // RedactAsync; not AppendStoredAsync) passes `gate` first; nullptr: none.
+  // `gate` must outlive the store or be unset before it goes. Set it
+  // before appends begin.
+  virtual void SetAcknowledgementGate(AcknowledgementGate* gate) = 0;
+
   // While `refusal` is not OK, every append, AppendTogether and redaction
   // fails with it and writes nothing (a replica's log takes records from
-  // its leader only); OkStatus() accepts them again (a promotion).
-  virtual void RefuseAppends(absl::Status refusal) = 0;
+  // its leader only), except an AppendAsync to `exempt_stream` (the one
+  // that records a change of leadership, written before appends open);
+  // OkStatus() accepts them again (a promotion).
+  virtual void RefuseAppends(absl::Status refusal,
+                             std::string exempt_stream) = 0;
 
   // The last committed position (0 when empty).
   virtual uint64_t HeadPosition() const = 0;

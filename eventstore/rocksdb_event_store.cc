@@ -374,7 +374,10 @@ void RocksDbEventStore::Push(PendingAppend pending) {
     MutexLock lock(&mu_);
     if (stopping_) {
       refused = absl::UnavailableError("the event store is closing");
-    } else if (!refusal_.ok() && !pending.done_stored) {
+    } else if (!refusal_.ok() && !pending.done_stored &&
+               (refusal_exempt_.empty() || !pending.done ||
+                !pending.rewrites.empty() ||
+                pending.request.stream_id != refusal_exempt_)) {
       refused = refusal_;
     } else {
       queue_.push_back(std::move(pending));
@@ -395,9 +398,15 @@ void RocksDbEventStore::Fail(PendingAppend& pending, absl::Status status) {
   }
 }
 
-void RocksDbEventStore::RefuseAppends(absl::Status refusal) {
+void RocksDbEventStore::SetAcknowledgementGate(AcknowledgementGate* gate) {
+  gate_.store(gate, std::memory_order_release);
+}
+
+void RocksDbEventStore::RefuseAppends(absl::Status refusal,
+                                      std::string exempt_stream) {
   MutexLock lock(&mu_);
   refusal_ = std::move(refusal);
+  refusal_exempt_ = std::move(exempt_stream);
 }
 
 void RocksDbEventStore::Enqueue(AppendRequest request,
@@ -653,6 +662,38 @@ void RocksDbEventStore::CommitGroup(std::vector<PendingAppend>& group) {
       rejected_appends_.fetch_add(1, std::memory_order_relaxed);
     }
     append_seconds_.Observe(SecondsSince(group[i].enqueued));
+    AcknowledgementGate* const gate = gate_.load(std::memory_order_acquire);
+    if (gate != nullptr && results[i].ok() && !group[i].done_stored) {
+      // Answered once the gate releases it (synchronous replication).
+      uint64_t last = results[i]->last_position;
+      if (auto parts = together.find(i); parts != together.end()) {
+        for (const AppendResult& part : parts->second) {
+          last = std::max(last, part.last_position);
+        }
+      }
+      if (group[i].done_together) {
+        gate->Hold(last, [done = std::move(group[i].done_together),
+                          result = std::move(together[i])](
+                             absl::Status released) mutable {
+          if (released.ok()) {
+            std::move(done)(std::move(result));
+          } else {
+            std::move(done)(std::move(released));
+          }
+        });
+      } else {
+        gate->Hold(last, [done = std::move(group[i].done),
+                          result = *std::move(results[i])](
+                             absl::Status released) mutable {
+          if (released.ok()) {
+            std::move(done)(std::move(result));
+          } else {
+            std::move(done)(std::move(released));
+          }
+        });
+      }
+      continue;
+    }
     if (group[i].done_stored) {
       std::move(group[i].done_stored)(
           results[i].ok() ? absl::OkStatus() : Unshared(results[i].status()));

@@ -79,7 +79,8 @@ class RocksDbEventStore final : public EventStore {
       uint64_t first, size_t max_records, size_t max_bytes) const override;
   void AppendStoredAsync(std::vector<StoredRecord> records,
                          ReplicateCallback done) override;
-  void RefuseAppends(absl::Status refusal) override;
+  void RefuseAppends(absl::Status refusal, std::string exempt_stream) override;
+  void SetAcknowledgementGate(AcknowledgementGate* gate) override;
   uint64_t HeadPosition() const override;
   uint64_t WaitForHead(uint64_t position, absl::Time deadline) const override;
   uint64_t AddCommitListener(
@@ -233,6 +234,7 @@ class RocksDbEventStore final : public EventStore {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool paused_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status refusal_ ABSL_GUARDED_BY(mu_);
+  std::string refusal_exempt_ ABSL_GUARDED_BY(mu_);
 
   // Owned by the writer thread (and by Recover before it starts).
   uint64_t next_position_ = 1;
@@ -246,6 +248,7 @@ class RocksDbEventStore final : public EventStore {
   absl::Time next_resume_attempt_ = absl::InfinitePast();
 
   std::atomic<uint64_t> head_position_{0};
+  std::atomic<AcknowledgementGate*> gate_{nullptr};
   // Serialises cursor updates (read, compare, write).
   mutable Mutex cursor_mu_;
   // Wakes WaitForHead() callers on every commit (and on close).

@@ -9,6 +9,7 @@
 #include "grpcpp/create_channel.h"
 #include "logging/log.h"
 #include "plantrail/v1/replication.grpc.pb.h"
+#include "replication/terms.h"
 
 namespace plantrail::replication {
 namespace {
@@ -126,11 +127,29 @@ bool Follower::FollowOnce() {
     first.set_hash_at_position(
         std::string(reinterpret_cast<const char*>(hash->data()), hash->size()));
   }
+  absl::StatusOr<Term> own_term = LastTerm(*log_);
+  if (!own_term.ok()) {
+    SetState(FollowerStatus::State::kStopped,
+             absl::StrCat("cannot read this log's leadership term: ",
+                          own_term.status().message()));
+    return false;
+  }
+  first.set_term(own_term->term);
   stream->Write(first);
 
   v1::FollowLogResponse response;
   absl::Status refused;
   while (stream->Read(&response)) {
+    if (response.term() < own_term->term) {
+      // A deposed leader (one that came back without knowing): nothing of
+      // its can be taken. Its current successor is who to follow.
+      refused = absl::UnavailableError(absl::StrCat(
+          "the leader at ", options_.leader, " is in term ", response.term(),
+          ", older than this log's term ", own_term->term,
+          ": it was deposed; records from it are refused"));
+      context.TryCancel();
+      break;
+    }
     {
       MutexLock lock(&mu_);
       status_.state = FollowerStatus::State::kFollowing;
@@ -159,6 +178,11 @@ bool Follower::FollowOnce() {
     const uint64_t last_position = records.back().position;
     const absl::Time last_time = RecordedAtOf(records.back().record);
     absl::Status applied = log_->AppendStored(std::move(records));
+    if (applied.ok()) {
+      // The batch may have begun a term (LeaderTermBegan).
+      absl::StatusOr<Term> now = LastTerm(*log_);
+      if (now.ok()) own_term = *std::move(now);
+    }
     if (!applied.ok()) {
       refused = std::move(applied);
       context.TryCancel();
@@ -185,7 +209,7 @@ bool Follower::FollowOnce() {
                           absl::IsFailedPrecondition(refused) ||
                           absl::IsInvalidArgument(refused);
     logging::Error(for_good ? "replication stopped: a record was refused"
-                            : "replication interrupted: cannot write",
+                            : "replication interrupted",
                    {{"leader", options_.leader},
                     {"problem", std::string(refused.message())}});
     SetState(for_good ? FollowerStatus::State::kStopped

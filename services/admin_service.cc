@@ -395,4 +395,19 @@ grpc::ServerUnaryReactor* AdminService::RemoveWebhook(
   return FinishUnary(context, answer.status());
 }
 
+grpc::ServerUnaryReactor* AdminService::Promote(
+    grpc::CallbackServerContext* context, const v1::PromoteRequest* request,
+    v1::PromoteResponse* response) {
+  absl::StatusOr<Principal> caller =
+      authorizer_->Authorize(*context, MethodName<v1::Admin>("Promote"));
+  if (!caller.ok()) return FinishUnary(context, caller.status());
+  if (!promoter_) {
+    return FinishUnary(context,
+                       absl::UnimplementedError("promotion is not wired"));
+  }
+  auto answer = promoter_(*caller, request->reason());
+  if (answer.ok()) *response = *std::move(answer);
+  return FinishUnary(context, answer.status());
+}
+
 }  // namespace plantrail::services

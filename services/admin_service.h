@@ -44,10 +44,14 @@ class AdminService final : public v1::Admin::CallbackService {
         data_dir_(std::move(data_dir)),
         redactor_(store, projections_, std::move(after_redaction)) {}
 
-  // What GetStats says of replication (set before serving).
+  // What GetStats says of replication, and what Promote does (both set
+  // before serving).
   void SetReplicationState(std::function<v1::ReplicationStatus()> state) {
     replication_state_ = std::move(state);
   }
+  using Promoter = std::function<absl::StatusOr<v1::PromoteResponse>(
+      const Principal& by, const std::string& reason)>;
+  void SetPromoter(Promoter promoter) { promoter_ = std::move(promoter); }
 
   grpc::ServerUnaryReactor* Verify(grpc::CallbackServerContext* context,
                                    const v1::VerifyRequest* request,
@@ -119,6 +123,9 @@ class AdminService final : public v1::Admin::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::RemoveWebhookRequest* request,
       v1::WebhookEndpoint* response) override;
+  grpc::ServerUnaryReactor* Promote(grpc::CallbackServerContext* context,
+                                    const v1::PromoteRequest* request,
+                                    v1::PromoteResponse* response) override;
 
  private:
   eventstore::EventStore* const store_;
@@ -132,6 +139,7 @@ class AdminService final : public v1::Admin::CallbackService {
   // RedactEvent's logic (services/redactor.h); after projections_.
   const Redactor redactor_;
   std::function<v1::ReplicationStatus()> replication_state_;
+  Promoter promoter_;
 };
 
 }  // namespace plantrail::services

@@ -80,6 +80,7 @@ const std::map<std::string, const Roles*, std::less<>>& Table() {
         {"/plantrail.v1.Admin/RotateWebhookSecret", &kAdmin},
         {"/plantrail.v1.Admin/ReplayWebhook", &kAdmin},
         {"/plantrail.v1.Admin/RemoveWebhook", &kAdmin},
+        {"/plantrail.v1.Admin/Promote", &kAdmin},
         // A replica takes the whole log, security stream included: it
         // authenticates as an administrator.
         {"/plantrail.v1.Replication/Follow", &kAdmin},

@@ -167,6 +167,20 @@ void AddDaemonFlags(CLI::App& app, DaemonOptions& options) {
                  "The key (PEM) of --replica-cert-file");
   app.add_option("--replica-name", replica.name,
                  "How the leader names this replica; default: the host name");
+  app.add_option("--sync-replicas", server.sync.replicas,
+                 "Acknowledge an append only once this many replicas hold it "
+                 "durably (while this server leads); 0: asynchronous")
+      ->check(CLI::Range(0, 16))
+      ->capture_default_str();
+  app.add_option("--sync-timeout", options.sync_timeout_seconds,
+                 "Seconds an append waits for its synchronous replicas before "
+                 "it fails (UNAVAILABLE; retry it with the same ids)")
+      ->check(CLI::Range(0.01, 3600.0))
+      ->capture_default_str();
+  app.add_flag("--sync-fallback-async", server.sync.fallback_async,
+               "When synchronous replicas do not acknowledge in time, "
+               "acknowledge anyway and replicate asynchronously until they "
+               "catch up (said in the log and the metrics)");
   app.add_option("--log-level", options.log_level,
                  "Least severe log lines written: debug, info, warning, error")
       ->capture_default_str();
@@ -188,6 +202,7 @@ absl::Status FinishDaemonOptions(DaemonOptions& options) {
         "min-free-mb: at most 2^44 (16 EiB in all)");
   }
   options.server.min_free_bytes = options.min_free_mb << 20;
+  options.server.sync.timeout = absl::Seconds(options.sync_timeout_seconds);
   WebhookOptions& hooks = options.server.webhooks;
   hooks.connect_timeout = absl::Seconds(options.webhook_timeout_seconds);
   hooks.io_timeout = hooks.connect_timeout;

@@ -34,6 +34,7 @@ struct DaemonOptions {
   double webhook_first_retry_seconds = 1;
   double webhook_longest_retry_seconds = 600;
   double webhook_failing_after_seconds = 3600;
+  double sync_timeout_seconds = 10;
   std::string log_level = "info";
   std::string log_format = "logfmt";
   // Set by FinishDaemonOptions.

@@ -9,6 +9,7 @@
 #include "domain/timestamps.h"
 #include "eventstore/record_format.h"
 #include "logging/log.h"
+#include "replication/terms.h"
 #include "services/grpc_status.h"
 
 namespace plantrail::services {
@@ -123,8 +124,12 @@ class ReplicationService::FollowStream final
             std::max(status_.durable_position(), request_.durable_position()));
       }
     }
+    if (started && service_->gate_ != nullptr) {
+      service_->gate_->Durable(id_, request_.durable_position());
+    }
     if (!started) {
       absl::Status admitted = CheckReplicaName(request_.replica_name());
+      if (admitted.ok()) admitted = CheckTerm(request_);
       if (admitted.ok()) admitted = CheckAgreement(*service_->log_, request_);
       if (!admitted.ok()) {
         logging::Warning("replica refused",
@@ -133,6 +138,10 @@ class ReplicationService::FollowStream final
                           {"problem", std::string(admitted.message())}});
         Finish(ToGrpcStatus(admitted));
         return;
+      }
+      if (service_->gate_ != nullptr) {
+        // What the replica holds when it connects is durable on its side.
+        service_->gate_->Durable(id_, request_.after_position());
       }
       MutexLock lock(&mu_);
       status_.set_replica_name(request_.replica_name());
@@ -164,6 +173,7 @@ class ReplicationService::FollowStream final
 
   void OnDone() override {
     if (sender_.joinable()) sender_.join();
+    if (service_->gate_ != nullptr && id_ != 0) service_->gate_->Gone(id_);
     if (id_ != 0) {
       MutexLock lock(&service_->mu_);
       service_->streams_.erase(id_);
@@ -177,6 +187,20 @@ class ReplicationService::FollowStream final
   }
 
  private:
+  // A replica of a newer term than this log's: this server was deposed.
+  absl::Status CheckTerm(const v1::FollowLogRequest& first) {
+    absl::StatusOr<replication::Term> own =
+        replication::LastTerm(*service_->log_);
+    if (!own.ok()) return own.status();
+    if (first.term() <= own->term) return absl::OkStatus();
+    if (service_->on_deposed_) service_->on_deposed_(own->term, first.term());
+    return absl::FailedPreconditionError(absl::StrCat(
+        "term: the replica's log holds term ", first.term(),
+        ", newer than this server's term ", own->term,
+        ": this server was deposed and accepts no writes; follow the "
+        "current leader"));
+  }
+
   // Whether the stream should end, and with what.
   std::optional<grpc::Status> Ended() const {
     {
@@ -237,6 +261,12 @@ class ReplicationService::FollowStream final
       const uint64_t head =
           std::max(log.HeadPosition(), next - 1 + records->size());
       response_.set_leader_head(head);
+      absl::StatusOr<replication::Term> term = replication::LastTerm(log);
+      if (!term.ok()) {
+        end = ToGrpcStatus(term.status());
+        break;
+      }
+      response_.set_term(term->term);
       *response_.mutable_leader_head_recorded_at() =
           domain::ToTimestamp(RecordedAt(log, head));
       {
@@ -282,8 +312,14 @@ class ReplicationService::FollowStream final
 
 ReplicationService::ReplicationService(eventstore::EventStore* log,
                                        const Authorizer* authorizer,
+                                       replication::SyncGate* gate,
+                                       DeposedListener on_deposed,
                                        ReplicationLimits limits)
-    : log_(log), authorizer_(authorizer), limits_(limits) {}
+    : log_(log),
+      authorizer_(authorizer),
+      gate_(gate),
+      on_deposed_(std::move(on_deposed)),
+      limits_(limits) {}
 
 ReplicationService::~ReplicationService() {
   EndAll();

@@ -12,6 +12,7 @@
 #define PLANTRAIL_SERVICES_REPLICATION_SERVICE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "common/sync.h"
 #include "eventstore/event_store.h"
 #include "plantrail/v1/replication.grpc.pb.h"
+#include "replication/sync_gate.h"
 #include "services/authorizer.h"
 
 namespace plantrail::services {
@@ -35,8 +37,15 @@ struct ReplicationLimits {
 
 class ReplicationService final : public v1::Replication::CallbackService {
  public:
-  // `log` and `authorizer` must outlive the service.
+  // Called when a replica holds a newer leadership term than this log:
+  // this server was deposed and must stop accepting writes.
+  using DeposedListener = std::function<void(uint64_t own, uint64_t newer)>;
+
+  // `log` and `authorizer` must outlive the service; so must `gate`, which
+  // hears every replica's durable position (nullptr: no synchronous
+  // replication).
   ReplicationService(eventstore::EventStore* log, const Authorizer* authorizer,
+                     replication::SyncGate* gate, DeposedListener on_deposed,
                      ReplicationLimits limits = {});
   // Ends every stream (EndAll) and waits for their senders.
   ~ReplicationService() override;
@@ -56,6 +65,8 @@ class ReplicationService final : public v1::Replication::CallbackService {
 
   eventstore::EventStore* const log_;
   const Authorizer* const authorizer_;
+  replication::SyncGate* const gate_;
+  const DeposedListener on_deposed_;
   const ReplicationLimits limits_;
 
   mutable Mutex mu_;

@@ -21,8 +21,10 @@
 #include "projections/area_state_projection.h"
 #include "projections/changes_projection.h"
 #include "projections/history_projection.h"
+#include "replication/terms.h"
 #include "services/backup.h"
 #include "services/decode_errors.h"
+#include "services/event_store_proto.h"
 #include "services/private_file.h"
 
 namespace plantrail::services {
@@ -161,10 +163,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   if (replica) {
     // Before anything could write: a replica's log takes records from its
     // leader only.
-    server->store_->RefuseAppends(absl::FailedPreconditionError(absl::StrCat(
-        "this server is a replica and accepts no writes; send them to the "
-        "leader at ",
-        options.replica.replica_of, " [rule: writes-go-to-the-leader]")));
+    server->store_->RefuseAppends(
+        absl::FailedPreconditionError(absl::StrCat(
+            "this server is a replica and accepts no writes; send them to the "
+            "leader at ",
+            options.replica.replica_of, " [rule: writes-go-to-the-leader]")),
+        replication::kLeadershipStream);
+  }
+  {
+    MutexLock lock(&server->role_mu_);
+    server->leading_ = !replica;
   }
   PLANTRAIL_ASSIGN_OR_RETURN(
       server->projection_store_,
@@ -200,6 +208,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
         server->created_admin_token_,
         CreateFirstAdminToken(*server->tokens_, data_dir / "admin.token"));
   }
+  if (options.sync.replicas > 0) {
+    // After the first start's own writes: nothing could replicate them
+    // yet, and replicas take them when they connect.
+    server->sync_gate_ =
+        std::make_unique<replication::SyncGate>(replication::SyncOptions{
+            .replicas = options.sync.replicas,
+            .timeout = options.sync.timeout,
+            .fallback_async = options.sync.fallback_async});
+    server->store_->SetAcknowledgementGate(server->sync_gate_.get());
+  }
   {
     const WebhookOptions& hooks = options.webhooks;
     const webhooks::AddressPolicy addresses{
@@ -210,30 +228,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
         OpenWebhookKey(hooks.key_file.empty()
                            ? (data_dir / kWebhookKeyFile).string()
                            : hooks.key_file));
-    Server* const raw = server.get();
-    // Only the leader delivers: a replica would send every event again.
-    if (!replica) {
-      server->webhook_dispatcher_ =
-          std::make_unique<webhook_delivery::Dispatcher>(
-              server->store_.get(),
-              webhook_delivery::DispatcherOptions{
-                  .source = ServerName(),
-                  .post = {.addresses = addresses,
-                           .connect_timeout = hooks.connect_timeout,
-                           .io_timeout = hooks.io_timeout,
-                           .ca_file = hooks.ca_file},
-                  .retry = {.first = hooks.first_retry,
-                            .longest = hooks.longest_retry},
-                  .failing_after = hooks.failing_after,
-                  .on_give_up = [raw](const std::string& id,
-                                      const std::string& reason) {
-                    raw->webhooks_->PauseFailing(id, reason);
-                  }});
-    }
     PLANTRAIL_ASSIGN_OR_RETURN(
         server->webhooks_,
         WebhookRegistry::Open(server->store_.get(), std::move(box), addresses,
-                              server->webhook_dispatcher_.get()));
+                              nullptr));
+    // Only the leader delivers: a replica would send every event again.
+    if (!replica) server->StartWebhookDelivery();
   }
   PLANTRAIL_ASSIGN_OR_RETURN(
       const int security_log,
@@ -271,9 +271,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   server->command_service_ = std::make_unique<PlanCommandService>(
       server->command_handler_.get(), server->authorizer_.get());
   server->replication_service_ = std::make_unique<ReplicationService>(
-      server->store_.get(), server->authorizer_.get());
+      server->store_.get(), server->authorizer_.get(), server->sync_gate_.get(),
+      [raw = server.get()](uint64_t own, uint64_t newer) {
+        raw->StepDown(own, newer);
+      });
   server->admin_service_->SetReplicationState(
       [raw = server.get()] { return raw->ReplicationState(); });
+  server->admin_service_->SetPromoter(
+      [raw = server.get()](const Principal& by, const std::string& reason) {
+        return raw->Promote(by, reason);
+      });
 
   // Both are process-wide switches that must be set before a builder exists.
   grpc::EnableDefaultHealthCheckService(true);
@@ -370,7 +377,17 @@ std::string Server::metrics_address() const {
 
 v1::ReplicationStatus Server::ReplicationState() const {
   v1::ReplicationStatus state;
-  if (follower_ == nullptr) {
+  bool leading;
+  {
+    MutexLock lock(&role_mu_);
+    leading = leading_;
+    state.set_problem(deposed_);
+  }
+  if (absl::StatusOr<replication::Term> term = replication::LastTerm(*store_);
+      term.ok()) {
+    state.set_term(term->term);
+  }
+  if (leading || follower_ == nullptr) {
     state.set_role(v1::ReplicationStatus::LEADER);
   } else {
     state.set_role(v1::ReplicationStatus::REPLICA);
@@ -396,6 +413,99 @@ v1::ReplicationStatus Server::ReplicationState() const {
     *state.add_replicas() = std::move(status);
   }
   return state;
+}
+
+absl::StatusOr<v1::PromoteResponse> Server::Promote(const Principal& by,
+                                                    const std::string& reason) {
+  if (reason.empty()) {
+    return absl::InvalidArgumentError(
+        "reason: required (why this replica takes over)");
+  }
+  MutexLock lock(&role_mu_);
+  if (leading_ || follower_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "this server is the leader already; promote a replica");
+  }
+  // Nothing arrives from the old leader from here on.
+  follower_->Stop();
+  AfterReplicated(store_->HeadPosition(), /*rewrote=*/false);
+  PLANTRAIL_ASSIGN_OR_RETURN(replication::Term last,
+                             replication::LastTerm(*store_));
+  stored::LeaderTermBegan began;
+  began.set_term(last.term + 1);
+  began.set_leader(options_.replica.name.empty() ? ServerName()
+                                                 : options_.replica.name);
+  began.set_address(address());
+  began.set_previous_term(last.term);
+  began.set_previous_head(store_->HeadPosition());
+  began.set_how("promoted");
+  began.set_reason(reason);
+  eventstore::AppendRequest append{
+      .stream_id = replication::kLeadershipStream,
+      .expected_version =
+          last.version == 0 ? eventstore::ExpectedVersion::NoStream()
+                            : eventstore::ExpectedVersion::Exact(last.version)};
+  append.events.push_back(SystemEvent(began, by.name));
+  // The term's first record needs no replica: there may be none yet (the
+  // old leader is gone). Nothing else can append meanwhile: appends are
+  // refused until it is written.
+  store_->SetAcknowledgementGate(nullptr);
+  absl::StatusOr<eventstore::AppendResult> recorded =
+      store_->Append(std::move(append));
+  store_->SetAcknowledgementGate(sync_gate_.get());
+  if (!recorded.ok()) return recorded.status();
+  store_->RefuseAppends(absl::OkStatus(), "");
+  leading_ = true;
+  StartWebhookDelivery();
+  server_->GetHealthCheckService()->SetServingStatus(
+      v1::PlanCommands::service_full_name(), true);
+  logging::Warning("promoted: this server leads now",
+                   {{"term", absl::StrCat(began.term())},
+                    {"position", absl::StrCat(recorded->first_position)},
+                    {"by", by.name},
+                    {"reason", reason}});
+  v1::PromoteResponse response;
+  response.set_term(began.term());
+  response.set_position(recorded->first_position);
+  return response;
+}
+
+void Server::StepDown(uint64_t own_term, uint64_t newer_term) {
+  const std::string why = absl::StrCat(
+      "this server was deposed: a replica holds leadership term ", newer_term,
+      ", newer than this server's ", own_term,
+      "; it accepts no writes. Restart it as a replica of the current leader "
+      "(--replica-of) [rule: one-leader-a-term]");
+  store_->RefuseAppends(absl::FailedPreconditionError(why), "");
+  {
+    MutexLock lock(&role_mu_);
+    if (!deposed_.empty()) return;
+    deposed_ = why;
+  }
+  server_->GetHealthCheckService()->SetServingStatus(
+      v1::PlanCommands::service_full_name(), false);
+  logging::Error("deposed", {{"term", absl::StrCat(own_term)},
+                             {"newer_term", absl::StrCat(newer_term)}});
+}
+
+void Server::StartWebhookDelivery() {
+  const WebhookOptions& hooks = options_.webhooks;
+  webhook_dispatcher_ = std::make_unique<webhook_delivery::Dispatcher>(
+      store_.get(),
+      webhook_delivery::DispatcherOptions{
+          .source = ServerName(),
+          .post = {.addresses = {.allow_loopback = hooks.allow_loopback,
+                                 .allow_private = hooks.allow_private},
+                   .connect_timeout = hooks.connect_timeout,
+                   .io_timeout = hooks.io_timeout,
+                   .ca_file = hooks.ca_file},
+          .retry = {.first = hooks.first_retry, .longest = hooks.longest_retry},
+          .failing_after = hooks.failing_after,
+          .on_give_up = [this](const std::string& id,
+                               const std::string& reason) {
+            webhooks_->PauseFailing(id, reason);
+          }});
+  webhooks_->StartDelivery(webhook_dispatcher_.get());
 }
 
 void Server::AfterReplicated(uint64_t last, bool rewrote) {

@@ -12,12 +12,14 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "audit/signing_key.h"
+#include "common/sync.h"
 #include "eventstore/event_store.h"
 #include "grpcpp/server.h"
 #include "metrics/http_endpoint.h"
 #include "projections/projection_store.h"
 #include "projections/runner.h"
 #include "replication/follower.h"
+#include "replication/sync_gate.h"
 #include "services/admin_service.h"
 #include "services/authorizer.h"
 #include "services/event_store_service.h"
@@ -74,6 +76,19 @@ struct ReplicaOptions {
   std::string name;
 };
 
+// Synchronous replication (docs/replication.md): an append is acknowledged
+// once `replicas` replicas hold it durably. Applies while this server leads
+// (also after a promotion).
+struct SyncReplicationOptions {
+  // 0: asynchronous (acknowledged once durable here).
+  int replicas = 0;
+  // How long an append waits for them before it fails (UNAVAILABLE), or,
+  // with fallback_async, is acknowledged anyway (said in the log and the
+  // metrics).
+  absl::Duration timeout = absl::Seconds(10);
+  bool fallback_async = false;
+};
+
 struct ServerOptions {
   // Where the server keeps its state: the log in <data_dir>/eventstore, the
   // projections (rebuildable from the log) in <data_dir>/projections, the
@@ -103,6 +118,7 @@ struct ServerOptions {
   std::string metrics_listen;
   WebhookOptions webhooks;
   ReplicaOptions replica;
+  SyncReplicationOptions sync;
 };
 
 // Checks what Start() would refuse without touching anything: the data
@@ -131,6 +147,11 @@ class Server {
   eventstore::EventStore& store() const { return *store_; }
   // This server's role and its replicas or its leader, as GetStats says.
   v1::ReplicationStatus ReplicationState() const;
+
+  // Admin.Promote: a replica becomes the leader in a new term.
+  // FAILED_PRECONDITION when this server leads already.
+  absl::StatusOr<v1::PromoteResponse> Promote(const Principal& by,
+                                              const std::string& reason);
   // Where the first start wrote the admin token; empty on later starts.
   const std::string& created_admin_token() const {
     return created_admin_token_;
@@ -151,6 +172,10 @@ class Server {
   // On a replica, after each replicated batch: the registries fold what
   // it brought, and a replicated redaction is erased from the files.
   void AfterReplicated(uint64_t last, bool rewrote);
+  // Starts delivering webhooks (a leader does; a replica once promoted).
+  void StartWebhookDelivery();
+  // A replica of a newer term met this leader: it accepts no more writes.
+  void StepDown(uint64_t own_term, uint64_t newer_term);
 
   ServerOptions options_;
   int port_ = 0;
@@ -176,8 +201,16 @@ class Server {
   std::unique_ptr<RpcObserver> rpc_observer_;
   // Serves replicas (on a leader; a replica serves chained replicas too).
   std::unique_ptr<ReplicationService> replication_service_;
-  // On a replica: follows the leader. Stopped before the registries go.
+  // On a replica: follows the leader. Stopped before the registries go,
+  // and for good when the replica is promoted.
   std::unique_ptr<replication::Follower> follower_;
+  // Holds acknowledgements for synchronous replicas; null when none.
+  std::unique_ptr<replication::SyncGate> sync_gate_;
+  // Serialises promotions; whether this server leads now, and why it
+  // stopped leading if it was deposed.
+  mutable Mutex role_mu_;
+  bool leading_ ABSL_GUARDED_BY(role_mu_) = false;
+  std::string deposed_ ABSL_GUARDED_BY(role_mu_);
   std::unique_ptr<grpc::Server> server_;
   // Last: stopped first, so that no scrape reads what is being destroyed.
   std::unique_ptr<metrics::MetricsEndpoint> metrics_endpoint_;

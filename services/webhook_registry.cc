@@ -114,6 +114,14 @@ absl::StatusOr<std::unique_ptr<WebhookRegistry>> WebhookRegistry::Open(
   return registry;
 }
 
+void WebhookRegistry::StartDelivery(webhook_delivery::Dispatcher* dispatcher) {
+  MutexLock lock(&mu_);
+  dispatcher_ = dispatcher;
+  for (const auto& [id, endpoint] : endpoints_) {
+    if (endpoint.info.state() != v1::WEBHOOK_REMOVED) Configure(endpoint);
+  }
+}
+
 absl::Status WebhookRegistry::CatchUp() {
   MutexLock lock(&mu_);
   std::set<const Endpoint*> changed;

@@ -71,6 +71,11 @@ class WebhookRegistry {
   // Every live endpoint with its delivery status, for the metrics.
   std::vector<v1::WebhookEndpoint> Live() const;
 
+  // Hands every live endpoint to `dispatcher` (which must outlive the
+  // registry) and every change from now on: a replica delivers nothing
+  // until it is promoted. Once.
+  void StartDelivery(webhook_delivery::Dispatcher* dispatcher);
+
   // Folds what the security stream holds beyond what the registry has
   // folded (a replica's log grows by replication), handing changed
   // endpoints to the dispatcher; events folded already are skipped.
@@ -116,7 +121,7 @@ class WebhookRegistry {
   eventstore::EventStore* const log_;
   const webhooks::SecretBox box_;
   const webhooks::AddressPolicy addresses_;
-  webhook_delivery::Dispatcher* const dispatcher_;
+  webhook_delivery::Dispatcher* dispatcher_ ABSL_GUARDED_BY(mu_);
 
   mutable Mutex mu_;
   std::map<std::string, Endpoint, std::less<>> endpoints_ ABSL_GUARDED_BY(mu_);

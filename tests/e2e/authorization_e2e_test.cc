@@ -92,6 +92,7 @@ const std::map<std::string, std::set<std::string>>& Policy() {
       {"Admin/RotateWebhookSecret", {"admin"}},
       {"Admin/ReplayWebhook", {"admin"}},
       {"Admin/RemoveWebhook", {"admin"}},
+      {"Admin/Promote", {"admin"}},
       {"Replication/Follow", {"admin"}},
   };
   return *policy;

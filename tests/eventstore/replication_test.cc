@@ -218,8 +218,10 @@ TEST_F(ReplicationTest, AForeignRewriteIsRefused) {
 
 TEST_F(ReplicationTest, RefusedAppendsWriteNothingButStoredRecordsGoOn) {
   Load(3);
-  replica_->RefuseAppends(absl::FailedPreconditionError(
-      "this server is a replica of leader:50051 and accepts no writes"));
+  replica_->RefuseAppends(
+      absl::FailedPreconditionError(
+          "this server is a replica of leader:50051 and accepts no writes"),
+      "plantrail-leadership");
   auto refused =
       replica_->Append(Request("area-1", ExpectedVersion::Any(),
                                {Event("StatusReported", "on the replica")}));
@@ -231,12 +233,22 @@ TEST_F(ReplicationTest, RefusedAppendsWriteNothingButStoredRecordsGoOn) {
   EXPECT_TRUE(CatchUp().ok());
   EXPECT_EQ(replica_->HeadPosition(), leader_->HeadPosition());
   // Promoted: appends go on after the copied records, on the same chain.
-  replica_->RefuseAppends(absl::OkStatus());
+  // The exempt stream takes an append meanwhile (the new term's record);
+  // a redaction or an AppendTogether naming it does not.
+  auto term = replica_->Append(Request("plantrail-leadership",
+                                       ExpectedVersion::NoStream(),
+                                       {Event("LeaderTermBegan", "term 1")}));
+  ASSERT_TRUE(term.ok()) << term.status();
+  auto together_exempt = replica_->AppendTogether({Request(
+      "plantrail-leadership", ExpectedVersion::Any(), {Event("T", "x")})});
+  EXPECT_EQ(together_exempt.status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  replica_->RefuseAppends(absl::OkStatus(), "");
   auto appended =
       replica_->Append(Request("area-1", ExpectedVersion::Any(),
                                {Event("StatusReported", "now the leader")}));
   ASSERT_TRUE(appended.ok()) << appended.status();
-  EXPECT_EQ(appended->first_position, leader_->HeadPosition() + 1);
+  EXPECT_EQ(appended->first_position, leader_->HeadPosition() + 2);
   auto report = replica_->Verify();
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->ok) << report->problem;

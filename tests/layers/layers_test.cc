@@ -59,6 +59,10 @@ constexpr char kServicesEdge[] =
     R"(grpc_status|plan_command_service|plan_query_service|rpc_observer|)"
     R"(server|subscriptions|transport_security)\.h$)";
 
+constexpr char kElection[] =
+    "election/ speaks etcd's JSON API: nothing of ours but common/ and "
+    "logging/, no gRPC";
+
 constexpr char kBottomLayer[] =
     "common/, metrics/ and logging/ are the bottom layer: nothing of ours "
     "but common/ (and metrics_http its metrics)";
@@ -172,6 +176,15 @@ const std::vector<SourceRule>& SourceRules() {
           .forbidden_code = {R"(\bgrpc::)"},
       },
       {
+          .rule = kElection,
+          .applies_to = "^election/",
+          .forbidden_includes = Plus(
+              {R"(^(eventstore|audit|domain|import|projections|services|clients|webhooks|webhook_delivery|replication|metrics)/)",
+               R"(^plantrail/(v1|stored)/)", R"(^rocksdb/)"},
+              kGrpc),
+          .forbidden_code = {R"(\bgrpc::)"},
+      },
+      {
           .rule = "the CLI has no server code: no services, projections, "
                   "RocksDB or event store beyond its value headers",
           .applies_to = "^clients/",
@@ -275,6 +288,14 @@ const std::vector<LinkRule>& LinkRules() {
               kGrpcLibraries),
       },
       {
+          .rule = kElection,
+          .applies_to = "^election:",
+          .forbidden =
+              Plus({R"(^RocksDB::)",
+                    R"(^plantrail_(?!(common|warnings|logging|election)$))"},
+                   kGrpcLibraries),
+      },
+      {
           .rule = "the CLI has no server code: no services, projections, "
                   "RocksDB or event store beyond its value headers",
           .applies_to = "^clients/",
@@ -289,9 +310,9 @@ const std::vector<LinkRule>& LinkRules() {
 // The folders of the layers the rules speak of, and of every header they
 // may reach.
 const std::vector<std::string> kFolders = {
-    "audit",       "clients",  "common",           "domain",
-    "eventstore",  "import",   "logging",          "metrics",
-    "projections", "services", "webhook_delivery", "webhooks"};
+    "audit",      "clients",          "common",  "domain",  "election",
+    "eventstore", "import",           "logging", "metrics", "projections",
+    "services",   "webhook_delivery", "webhooks"};
 
 TEST(LayersTest, EverySourceKeepsToItsLayer) {
   const SourceTree tree = ReadSourceTree(PLANTRAIL_SOURCE_DIR, kFolders);
