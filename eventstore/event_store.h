@@ -65,6 +65,15 @@ struct Options {
   uint64_t min_free_bytes = 0;
   // The clock that stamps recorded_at; tests may replace it.
   std::function<absl::Time()> now = [] { return absl::Now(); };
+  // The one way records ever leave the log: when set and below the head,
+  // Open removes every record after this position (with their index
+  // entries; consumer cursors beyond it move back to it) in one synced
+  // commit before anything else. Only for a former leader rejoining its
+  // successor, after the records were written to a quarantine file
+  // (replication/rejoin.h): they were never acknowledged by a replica, and
+  // the successor's history replaces them. A redaction among them stays
+  // applied to the earlier record it redacted.
+  std::optional<uint64_t> remove_records_after;
 };
 
 // What an acknowledgement waits for beyond the local commit: synchronous

@@ -296,6 +296,10 @@ absl::Status RocksDbEventStore::Recover() {
     }
   }
 
+  if (options_.remove_records_after) {
+    PLANTRAIL_RETURN_IF_ERROR(
+        RemoveRecordsAfter(*options_.remove_records_after));
+  }
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), events_));
   it->SeekToLast();

@@ -159,6 +159,8 @@ class RocksDbEventStore final : public EventStore {
                     std::shared_ptr<rocksdb::Statistics> statistics,
                     std::shared_ptr<NoSpaceListener> no_space);
   absl::Status Recover();
+  // Open's removal of a quarantined tail (Options::remove_records_after).
+  absl::Status RemoveRecordsAfter(uint64_t position);
   void Enqueue(AppendRequest request, std::vector<PayloadRewrite> rewrites,
                std::vector<std::string> cleared_metadata, AppendCallback done);
   // Checks `request` (ValidateAppend) and gives its events their ids.

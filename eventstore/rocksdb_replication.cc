@@ -4,6 +4,7 @@
 // is a job of its own; the writing half runs on the writer thread like any
 // commit (CommitGroup calls StageStored).
 #include <algorithm>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -319,6 +320,72 @@ absl::Status RocksDbEventStore::StageRewritten(
   batch.Put(events_, rf::PositionKey(position), rewritten.record);
   group.redacted.insert(position);
   return absl::OkStatus();
+}
+
+absl::Status RocksDbEventStore::RemoveRecordsAfter(uint64_t position) {
+  rocksdb::WriteBatch batch;
+  // Each stream the tail touched, and the first version of it removed.
+  std::map<std::string, uint64_t> first_removed;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), events_));
+  uint64_t removed = 0;
+  for (it->Seek(rf::PositionKey(position + 1)); it->Valid(); it->Next()) {
+    PLANTRAIL_ASSIGN_OR_RETURN(rf::RecordView view,
+                               rf::ViewRecord(View(it->value())));
+    PLANTRAIL_ASSIGN_OR_RETURN(RecordedEvent header,
+                               rf::DecodeHeader(view.header));
+    PLANTRAIL_ASSIGN_OR_RETURN(const Uuid id, ParseUuid(header.event_id));
+    batch.Delete(events_, it->key());
+    batch.Delete(streams_,
+                 rf::StreamKey(header.stream_id, header.stream_version));
+    batch.Delete(event_ids_, AsSlice(id));
+    batch.Delete(meta_, rf::RewriteKey(header.position));
+    auto [entry, inserted] =
+        first_removed.emplace(header.stream_id, header.stream_version);
+    if (!inserted)
+      entry->second = std::min(entry->second, header.stream_version);
+    ++removed;
+  }
+  PLANTRAIL_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read the tail"));
+  if (removed == 0) return absl::OkStatus();
+  for (const auto& [stream, version] : first_removed) {
+    const uint64_t kept = version - 1;
+    if (kept == 0) {
+      batch.Delete(stream_heads_, stream);
+      continue;
+    }
+    std::string value;
+    PLANTRAIL_RETURN_IF_ERROR(
+        FromRocks(db_->Get(rocksdb::ReadOptions(), streams_,
+                           rf::StreamKey(stream, kept), &value),
+                  "cannot read a stream index entry"));
+    absl::string_view in = value;
+    rf::StreamHead head{.version = kept};
+    if (!rf::ConsumeU64(in, head.last_position)) {
+      return absl::DataLossError("corrupt stream index entry");
+    }
+    batch.Put(stream_heads_, stream, rf::EncodeStreamHead(head));
+  }
+  // A consumer that acknowledged a removed record goes on from the last
+  // record kept: the successor's records after it are new to it.
+  std::unique_ptr<rocksdb::Iterator> cursors(
+      db_->NewIterator(rocksdb::ReadOptions(), meta_));
+  for (cursors->Seek(rf::kCursorKeyPrefix);
+       cursors->Valid() && cursors->key().starts_with(rf::kCursorKeyPrefix);
+       cursors->Next()) {
+    absl::string_view value = View(cursors->value());
+    uint64_t at;
+    if (!rf::ConsumeU64(value, at) || at <= position) continue;
+    batch.Put(meta_, cursors->key(),
+              absl::StrCat(rf::PositionKey(position), value));
+  }
+  PLANTRAIL_RETURN_IF_ERROR(
+      FromRocks(cursors->status(), "cannot read the cursors"));
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  return FromRocks(
+      db_->Write(sync, &batch),
+      absl::StrCat("cannot remove the records after position ", position));
 }
 
 }  // namespace plantrail::eventstore

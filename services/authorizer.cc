@@ -84,6 +84,7 @@ const std::map<std::string, const Roles*, std::less<>>& Table() {
         // A replica takes the whole log, security stream included: it
         // authenticates as an administrator.
         {"/plantrail.v1.Replication/Follow", &kAdmin},
+        {"/plantrail.v1.Replication/GetChainHashes", &kAdmin},
     };
     // Changing the plan: every command (domain/plan_commands.h) is a
     // planner's; which plans and areas is the handler's to check.

@@ -333,6 +333,34 @@ ReplicationService::Follow(grpc::CallbackServerContext* context) {
   return new FollowStream(this, context);
 }
 
+grpc::ServerUnaryReactor* ReplicationService::GetChainHashes(
+    grpc::CallbackServerContext* context,
+    const v1::GetChainHashesRequest* request,
+    v1::GetChainHashesResponse* response) {
+  absl::StatusOr<Principal> caller = authorizer_->Authorize(
+      *context, MethodName<v1::Replication>("GetChainHashes"));
+  if (!caller.ok()) return FinishUnary(context, caller.status());
+  if (request->positions_size() > 64) {
+    return FinishUnary(context,
+                       absl::InvalidArgumentError(absl::StrCat(
+                           "positions: ", request->positions_size(),
+                           " asked; at most 64 in one call")));
+  }
+  const uint64_t head = log_->HeadPosition();
+  for (uint64_t position : request->positions()) {
+    std::string& out = *response->add_hashes();
+    if (position == 0 || position > head) continue;
+    absl::StatusOr<eventstore::Hash> hash = log_->HashAt(position);
+    if (!hash.ok()) return FinishUnary(context, hash.status());
+    out.assign(reinterpret_cast<const char*>(hash->data()), hash->size());
+  }
+  response->set_head(head);
+  absl::StatusOr<replication::Term> term = replication::LastTerm(*log_);
+  if (!term.ok()) return FinishUnary(context, term.status());
+  response->set_term(term->term);
+  return FinishUnary(context, absl::OkStatus());
+}
+
 std::vector<v1::ReplicaStatus> ReplicationService::Replicas() const {
   std::vector<v1::ReplicaStatus> replicas;
   MutexLock lock(&mu_);

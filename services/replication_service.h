@@ -52,6 +52,10 @@ class ReplicationService final : public v1::Replication::CallbackService {
 
   grpc::ServerBidiReactor<v1::FollowLogRequest, v1::FollowLogResponse>* Follow(
       grpc::CallbackServerContext* context) override;
+  grpc::ServerUnaryReactor* GetChainHashes(
+      grpc::CallbackServerContext* context,
+      const v1::GetChainHashesRequest* request,
+      v1::GetChainHashesResponse* response) override;
 
   // The replicas following now, for Admin.GetStats and the metrics.
   std::vector<v1::ReplicaStatus> Replicas() const;

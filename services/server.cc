@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/status_macros.h"
+#include "domain/timestamps.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
@@ -21,6 +22,7 @@
 #include "projections/area_state_projection.h"
 #include "projections/changes_projection.h"
 #include "projections/history_projection.h"
+#include "replication/rejoin.h"
 #include "replication/terms.h"
 #include "services/backup.h"
 #include "services/decode_errors.h"
@@ -50,6 +52,57 @@ absl::StatusOr<std::string> ReadReplicaToken(const std::string& path) {
         "replica-token-file: cannot read a token from \"", path, "\""));
   }
   return std::string(absl::StripAsciiWhitespace(token));
+}
+
+// A replica's start: when its log holds records its leader's does not (a
+// former leader's unacknowledged tail), they go to a quarantine file and
+// the log is reopened without them, and the projections, which folded
+// them, are rebuilt from the log (replication/rejoin.h). A leader that
+// cannot be reached is not waited for: the follower checks again.
+absl::Status Rejoin(const replication::LeaderConnection& leader,
+                    const ServerOptions& options,
+                    const std::filesystem::path& data_dir,
+                    std::unique_ptr<eventstore::EventStore>& store) {
+  absl::StatusOr<replication::Fork> fork =
+      replication::FindFork(*store, leader);
+  if (!fork.ok()) {
+    logging::Warning(
+        "cannot ask the leader whether this log forked; "
+        "following anyway",
+        {{"leader", leader.leader},
+         {"problem", std::string(fork.status().message())}});
+    return absl::OkStatus();
+  }
+  if (fork->agrees) return absl::OkStatus();
+  if (!fork->quarantine) {
+    logging::Error("this log forked from the leader's; not following",
+                   {{"leader", leader.leader}, {"problem", fork->refusal}});
+    return absl::OkStatus();
+  }
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      const std::string file,
+      replication::WriteQuarantine(*store, *fork, leader.leader,
+                                   (data_dir / kQuarantineDirectory).string()));
+  store.reset();
+  PLANTRAIL_ASSIGN_OR_RETURN(store,
+                             eventstore::EventStore::Open(eventstore::Options{
+                                 .path = (data_dir / "eventstore").string(),
+                                 .durability = options.durability,
+                                 .min_free_bytes = options.min_free_bytes,
+                                 .remove_records_after = fork->position,
+                             }));
+  std::error_code ignored;
+  std::filesystem::remove_all(data_dir / "projections", ignored);
+  logging::Warning(
+      "rejoined as a replica: the records this server wrote after the "
+      "position its successor agrees with were moved to a quarantine file "
+      "(never acknowledged by a replica); projections are rebuilt",
+      {{"after_position", absl::StrCat(fork->position)},
+       {"records", absl::StrCat(fork->head - fork->position)},
+       {"term", absl::StrCat(fork->term)},
+       {"leader_term", absl::StrCat(fork->leader_term)},
+       {"file", file}});
+  return absl::OkStatus();
 }
 
 // The first start of an empty server grants an admin token and leaves it
@@ -160,6 +213,19 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
                                  .min_free_bytes = options.min_free_bytes,
                              }));
   const bool replica = !options.replica.replica_of.empty();
+  replication::LeaderConnection leader;
+  if (replica) {
+    PLANTRAIL_ASSIGN_OR_RETURN(
+        leader.credentials,
+        ReplicaChannelCredentials(options.replica.ca_file,
+                                  options.replica.cert_file,
+                                  options.replica.key_file));
+    PLANTRAIL_ASSIGN_OR_RETURN(leader.token,
+                               ReadReplicaToken(options.replica.token_file));
+    leader.leader = options.replica.replica_of;
+    PLANTRAIL_RETURN_IF_ERROR(
+        Rejoin(leader, options, data_dir, server->store_));
+  }
   if (replica) {
     // Before anything could write: a replica's log takes records from its
     // leader only.
@@ -329,20 +395,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   }
   health->SetServingStatus(v1::PlanCommands::service_full_name(), !replica);
   if (replica) {
-    PLANTRAIL_ASSIGN_OR_RETURN(
-        std::shared_ptr<grpc::ChannelCredentials> to_leader,
-        ReplicaChannelCredentials(options.replica.ca_file,
-                                  options.replica.cert_file,
-                                  options.replica.key_file));
-    PLANTRAIL_ASSIGN_OR_RETURN(std::string token,
-                               ReadReplicaToken(options.replica.token_file));
     Server* const raw = server.get();
     server->follower_ = replication::Follower::Start(
         server->store_.get(),
         replication::FollowerOptions{
             .leader = options.replica.replica_of,
-            .credentials = std::move(to_leader),
-            .token = std::move(token),
+            .credentials = leader.credentials,
+            .token = leader.token,
             .replica_name = options.replica.name.empty() ? ServerName()
                                                          : options.replica.name,
             .on_applied = [raw](uint64_t, uint64_t last, bool rewrote) {
@@ -411,6 +470,23 @@ v1::ReplicationStatus Server::ReplicationState() const {
   }
   for (v1::ReplicaStatus& status : replication_service_->Replicas()) {
     *state.add_replicas() = std::move(status);
+  }
+  for (const replication::QuarantineSummary& file : replication::ListQuarantine(
+           (std::filesystem::path(options_.data_dir) / kQuarantineDirectory)
+               .string())) {
+    v1::QuarantineFile& out = *state.add_quarantined();
+    out.set_path(file.path);
+    out.set_after_position(file.after_position);
+    out.set_records(file.records);
+    out.set_term(file.term);
+    out.set_leader(file.leader);
+    out.set_leader_term(file.leader_term);
+    *out.mutable_written_at() = domain::ToTimestamp(file.written_at);
+  }
+  if (sync_gate_ != nullptr) {
+    const replication::SyncGate::Stats sync = sync_gate_->GetStats();
+    state.set_sync_replicas(sync.required);
+    state.set_asynchronous(sync.asynchronous);
   }
   return state;
 }

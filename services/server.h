@@ -89,6 +89,10 @@ struct SyncReplicationOptions {
   bool fallback_async = false;
 };
 
+// Where a former leader's unacknowledged records go when it rejoins as a
+// replica (replication/rejoin.h), under the data directory.
+inline constexpr char kQuarantineDirectory[] = "quarantine";
+
 struct ServerOptions {
   // Where the server keeps its state: the log in <data_dir>/eventstore, the
   // projections (rebuildable from the log) in <data_dir>/projections, the

@@ -93,6 +93,13 @@ void AddRebuild(CLI::App* admin, Context& context) {
 // The server's role; a replica's leader and lag, a leader's replicas.
 void AddReplicationRows(const v1::ReplicationStatus& replication,
                         Table& table) {
+  table.AddRow({"term", absl::StrCat(replication.term())});
+  for (const v1::QuarantineFile& file : replication.quarantined()) {
+    table.AddRow(
+        {"quarantined",
+         absl::StrCat(file.records(), " records after #", file.after_position(),
+                      " (term ", file.term(), ") in ", file.path())});
+  }
   if (replication.role() == v1::ReplicationStatus::REPLICA) {
     table.AddRow({"role", "replica"});
     table.AddRow({"leader", replication.leader()});
@@ -113,6 +120,13 @@ void AddReplicationRows(const v1::ReplicationStatus& replication,
     return;
   }
   table.AddRow({"role", "leader"});
+  if (replication.sync_replicas() > 0) {
+    table.AddRow(
+        {"sync replicas", absl::StrCat(replication.sync_replicas(),
+                                       replication.asynchronous()
+                                           ? " (asynchronous now: fallback)"
+                                           : "")});
+  }
   for (const v1::ReplicaStatus& replica : replication.replicas()) {
     table.AddRow(
         {absl::StrCat("replica ", replica.replica_name()),
@@ -380,12 +394,45 @@ void AddBackup(CLI::App* admin, Context& context) {
     return absl::OkStatus();
   });
 }
+void AddPromote(CLI::App* admin, Context& context) {
+  auto reason = std::make_shared<std::string>();
+  CLI::App* command = admin->add_subcommand(
+      "promote",
+      "Make the replica --server names the leader, in a new term (manual "
+      "failover)");
+  command
+      ->add_option("--reason", *reason,
+                   "Why: the leader is gone, a planned switchover")
+      ->required();
+  command->footer(
+      "Example:\n  plantrail --server replica-1:50051 admin promote --reason "
+      "\"leader's disk failed, INC-2211\"");
+  context.Action(command, [&context, reason]() -> absl::Status {
+    PLANTRAIL_ASSIGN_OR_RETURN(Client * client, context.client());
+    v1::PromoteRequest request;
+    request.set_reason(*reason);
+    v1::PromoteResponse response;
+    PLANTRAIL_RETURN_IF_ERROR(client->Call(&v1::Admin::Stub::Promote,
+                                           client->admin(), request, response));
+    if (context.json) {
+      context.PrintJson(response);
+      return absl::OkStatus();
+    }
+    context.out() << client->options().server << " leads term "
+                  << response.term() << " from #" << response.position()
+                  << "; restart the old leader with --replica-of "
+                  << client->options().server
+                  << " (what it wrote and no replica acknowledged is "
+                     "quarantined, not lost)\n";
+    return absl::OkStatus();
+  });
+}
 }  // namespace
 
 void AddAdminCommands(CLI::App& app, Context& context) {
   CLI::App* admin = Group(app, "admin",
                           "Administration: projections, rebuild, verify, "
-                          "backup, redact, stats, tokens");
+                          "backup, redact, stats, tokens, promote");
   AddProjections(admin, context);
   AddRebuild(admin, context);
   AddVerifyCommand(*admin, context);
@@ -397,6 +444,7 @@ void AddAdminCommands(CLI::App& app, Context& context) {
   AddTokenRevoke(token, context);
   AddRedact(admin, context);
   AddBackup(admin, context);
+  AddPromote(admin, context);
 }
 
 }  // namespace plantrail::cli

@@ -94,6 +94,7 @@ const std::map<std::string, std::set<std::string>>& Policy() {
       {"Admin/RemoveWebhook", {"admin"}},
       {"Admin/Promote", {"admin"}},
       {"Replication/Follow", {"admin"}},
+      {"Replication/GetChainHashes", {"admin"}},
   };
   return *policy;
 }

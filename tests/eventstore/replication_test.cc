@@ -266,5 +266,52 @@ TEST_F(ReplicationTest, ACopyReopensWhereItStopped) {
   EXPECT_EQ(Bytes(*replica_), Bytes(*leader_));
 }
 
+TEST_F(ReplicationTest, ARemovedTailLeavesTheLogAsItWasAtThatPosition) {
+  Load(6);
+  const uint64_t kept = leader_->HeadPosition();
+  const auto kept_bytes = Bytes(*leader_);
+  const uint64_t area_1 = *leader_->StreamVersion("area-1");
+  ASSERT_TRUE(leader_->SaveCursor("consumer", kept).ok());
+  // The tail: appends to old and new streams, with client ids, a cursor
+  // that acknowledged it.
+  ASSERT_TRUE(
+      leader_
+          ->Append(Request("area-1", ExpectedVersion::Any(),
+                           {Event("StatusReported", "tail",
+                                  "33333333-3333-4333-8333-333333333333")}))
+          .ok());
+  ASSERT_TRUE(leader_
+                  ->Append(Request("area-new", ExpectedVersion::NoStream(),
+                                   {Event("AreaRegistered", "tail")}))
+                  .ok());
+  ASSERT_TRUE(leader_->SaveCursor("consumer", kept + 2).ok());
+  leader_.reset();
+
+  auto reopened =
+      RocksDbEventStore::Open(Options{.path = leader_dir_.path() + "/log",
+                                      .durability = Durability::kNoSync,
+                                      .remove_records_after = kept});
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  leader_ = *std::move(reopened);
+  EXPECT_EQ(leader_->HeadPosition(), kept);
+  EXPECT_EQ(Bytes(*leader_), kept_bytes);
+  EXPECT_EQ(*leader_->StreamVersion("area-1"), area_1);
+  EXPECT_EQ(*leader_->StreamVersion("area-new"), 0u);
+  EXPECT_EQ(*leader_->LoadCursor("consumer"), kept);
+  EXPECT_FALSE(
+      leader_->ReadEvent("33333333-3333-4333-8333-333333333333")->has_value());
+  // The log goes on from there, on the same chain; the removed id is free.
+  auto again =
+      leader_->Append(Request("area-1", ExpectedVersion::Exact(area_1),
+                              {Event("StatusReported", "the successor's",
+                                     "33333333-3333-4333-8333-333333333333")}));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->first_position, kept + 1);
+  EXPECT_FALSE(again->replayed);
+  auto report = leader_->Verify();
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok) << report->problem;
+}
+
 }  // namespace
 }  // namespace plantrail::eventstore
