@@ -405,7 +405,7 @@ void AddPromote(CLI::App* admin, Context& context) {
                    "Why: the leader is gone, a planned switchover")
       ->required();
   command->footer(
-      "Example:\n  plantrail --server replica-1:50051 admin promote --reason "
+      "Example:\n  plantrail admin promote --server replica-1:50051 --reason "
       "\"leader's disk failed, INC-2211\"");
   context.Action(command, [&context, reason]() -> absl::Status {
     PLANTRAIL_ASSIGN_OR_RETURN(Client * client, context.client());
