@@ -110,6 +110,22 @@ std::string Tail(const std::string& text, size_t bytes = 2000) {
   return text.size() <= bytes ? text : "..." + text.substr(text.size() - bytes);
 }
 
+// The CPU time (user and system) `pid` has used so far; 0 if unknown.
+double CpuSeconds(pid_t pid) {
+  const std::string stat = ReadFile(absl::StrCat("/proc/", pid, "/stat"));
+  const size_t comm_end = stat.rfind(')');
+  if (comm_end == std::string::npos) return 0;
+  // After the command: state (field 3) ... utime (14), stime (15).
+  std::vector<std::string> fields =
+      absl::StrSplit(stat.substr(comm_end + 2), ' ');
+  double utime = 0, stime = 0;
+  if (fields.size() < 13 || !absl::SimpleAtod(fields[11], &utime) ||
+      !absl::SimpleAtod(fields[12], &stime)) {
+    return 0;
+  }
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 // Spawns `args` with stdout into `out` (or a pipe, when `pipe_out` is set:
 // its read end) and stderr into the file `err`.
 pid_t Spawn(const std::vector<std::string>& args, const std::string& out,
@@ -204,6 +220,7 @@ class Daemon {
   Daemon& operator=(const Daemon&) = delete;
 
   const std::string& address() const { return address_; }
+  pid_t pid() const { return pid_; }
   const fs::path& data() const { return data_; }
 
   // SIGTERM, and waits for the exit (a clean shutdown).
@@ -377,21 +394,33 @@ struct Row {
   std::string setup;
   int clients = 0;
   Figures appends;
-  // plantraild: the leader's appends per synced commit group (one fsync)
-  // in the window.
+  // plantraild, in the measured window: the leader's appends per synced
+  // commit group (one fsync), and the cores it kept busy.
+  bool plantraild = false;
   std::optional<double> appends_per_fsync;
-  // With a replica: how many events it was behind when the load stopped,
-  // and how long it then took to catch up (nullopt: not in time).
+  double leader_cores = 0;
+  // With a replica: the same of the replica (events it wrote per fsync),
+  // how many events it was behind when the load stopped, and how long it
+  // then took to catch up (nullopt: not in time).
+  bool has_replica = false;
+  std::optional<double> replica_events_per_fsync;
+  double replica_cores = 0;
   std::optional<uint64_t> replica_behind;
   std::optional<absl::Duration> caught_up_after;
-  bool has_replica = false;
 };
 
-// --clients closed loops of single-event appends against `leader`, each
-// on a stream of its own (named after `run`).
+std::optional<double> PerFsync(uint64_t count, uint64_t before_fsyncs,
+                               uint64_t after_fsyncs) {
+  if (after_fsyncs <= before_fsyncs) return std::nullopt;
+  return static_cast<double>(count) / (after_fsyncs - before_fsyncs);
+}
+
+// `clients` closed loops of single-event appends against the leader, each
+// on a stream of its own; `replica` (and `replica_pid`) when there is one.
 Row MeasureAppends(const Flags& flags, const std::string& setup, int clients,
                    const std::string& address, const std::string& token,
-                   Client& leader, Client* replica) {
+                   Client& leader, pid_t leader_pid, Client* replica,
+                   pid_t replica_pid) {
   std::vector<std::unique_ptr<Client>> connections;
   for (int i = 0; i < clients; ++i) {
     connections.push_back(std::make_unique<Client>(address, token, i + 1));
@@ -421,24 +450,36 @@ Row MeasureAppends(const Flags& flags, const std::string& setup, int clients,
   }
   absl::SleepFor(kWarmup);
   const v1::GetStatsResponse before = Stats(leader, "the leader");
+  v1::GetStatsResponse replica_before, replica_after;
+  if (replica != nullptr) replica_before = Stats(*replica, "the replica");
+  const double leader_cpu = CpuSeconds(leader_pid);
+  const double replica_cpu = replica != nullptr ? CpuSeconds(replica_pid) : 0;
   const absl::Time start = absl::Now();
   phase.store(kMeasuring);
   absl::SleepFor(absl::Seconds(flags.seconds));
   phase.store(kDone);
   const absl::Time end = absl::Now();
-  const v1::GetStatsResponse after = Stats(leader, "the leader");
-  for (std::thread& thread : running) thread.join();
+  const double window = absl::ToDoubleSeconds(end - start);
   Row row;
+  row.leader_cores = (CpuSeconds(leader_pid) - leader_cpu) / window;
+  if (replica != nullptr) {
+    row.replica_cores = (CpuSeconds(replica_pid) - replica_cpu) / window;
+  }
+  const v1::GetStatsResponse after = Stats(leader, "the leader");
+  if (replica != nullptr) replica_after = Stats(*replica, "the replica");
+  for (std::thread& thread : running) thread.join();
   row.setup = setup;
   row.clients = clients;
+  row.plantraild = true;
   row.appends = Summarize(std::move(samples), end - start);
-  const uint64_t fsyncs = after.synced_commits() - before.synced_commits();
-  if (fsyncs > 0) {
-    row.appends_per_fsync =
-        static_cast<double>(after.appends() - before.appends()) / fsyncs;
-  }
+  row.appends_per_fsync =
+      PerFsync(after.appends() - before.appends(), before.synced_commits(),
+               after.synced_commits());
   if (replica != nullptr) {
     row.has_replica = true;
+    row.replica_events_per_fsync = PerFsync(
+        replica_after.events_appended() - replica_before.events_appended(),
+        replica_before.synced_commits(), replica_after.synced_commits());
     const uint64_t head = Stats(leader, "the leader").head_position();
     const std::optional<uint64_t> at = ReplicaHead(*replica);
     if (at) row.replica_behind = head > *at ? head - *at : 0;
@@ -489,9 +530,10 @@ std::vector<Row> RunPlantrail(const Flags& flags, const std::string& setup,
   }
   std::vector<Row> rows;
   for (int clients : flags.clients) {
-    rows.push_back(MeasureAppends(flags, setup, clients,
-                                  leader_process.address(), token, leader,
-                                  replica.get()));
+    rows.push_back(MeasureAppends(
+        flags, setup, clients, leader_process.address(), token, leader,
+        leader_process.pid(), replica.get(),
+        replica_process ? replica_process->pid() : 0));
   }
   replica.reset();
   if (replica_process) replica_process->Stop();
@@ -690,14 +732,38 @@ int Main(int argc, char** argv) {
       absl::ToDoubleSeconds(absl::Now() - started));
   std::printf(
       "| setup | clients | appends/s | p50 ms | p99 ms | of the ceiling | of "
-      "plantraild alone | appends per leader fsync | replica behind when "
-      "the load stopped | replica caught up after |\n"
-      "|---|---|---|---|---|---|---|---|---|---|\n");
+      "plantraild alone |\n|---|---|---|---|---|---|---|\n");
   const std::string ceiling = rows.front().setup;
   for (const Row& row : rows) {
     const Row* top = Find(rows, ceiling, row.clients);
     const Row* alone = Find(rows, kAlone, row.clients);
-    const bool plantraild = row.setup.rfind("plantraild", 0) == 0;
+    std::printf(
+        "| %s | %d | %s | %s | %s | %s | %s |\n", row.setup.c_str(),
+        row.clients, Rate(row.appends.per_second).c_str(),
+        Ms(row.appends.p50_ms).c_str(), Ms(row.appends.p99_ms).c_str(),
+        top == &row || top == nullptr
+            ? "–"
+            : Ratio(row.appends.per_second, top->appends.per_second).c_str(),
+        !row.plantraild || alone == &row || alone == nullptr
+            ? "–"
+            : Ratio(row.appends.per_second, alone->appends.per_second).c_str());
+  }
+  std::printf(
+      "\nThe servers in the measured window (CPU: cores kept busy, of %ld), "
+      "and the replica when the load stopped:\n\n"
+      "| setup | clients | leader CPU | leader appends per fsync | replica "
+      "CPU | replica events per fsync | replica behind when the load "
+      "stopped | replica caught up after |\n"
+      "|---|---|---|---|---|---|---|---|\n",
+      sysconf(_SC_NPROCESSORS_ONLN));
+  auto fixed = [](std::optional<double> value, const char* format) {
+    if (!value) return std::string("–");
+    char text[32];
+    std::snprintf(text, sizeof text, format, *value);
+    return std::string(text);
+  };
+  for (const Row& row : rows) {
+    if (!row.plantraild) continue;
     std::string behind = "–", caught_up = "–";
     if (row.has_replica) {
       behind = row.replica_behind ? absl::StrCat(*row.replica_behind, " events")
@@ -710,22 +776,13 @@ int Main(int argc, char** argv) {
               : absl::StrCat("not in ",
                              absl::ToDoubleSeconds(kCatchUpTimeout), " s");
     }
-    char per_fsync[32] = "–";
-    if (row.appends_per_fsync) {
-      std::snprintf(per_fsync, sizeof per_fsync, "%.1f",
-                    *row.appends_per_fsync);
-    }
     std::printf(
-        "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-        row.setup.c_str(), row.clients, Rate(row.appends.per_second).c_str(),
-        Ms(row.appends.p50_ms).c_str(), Ms(row.appends.p99_ms).c_str(),
-        top == &row || top == nullptr
-            ? "–"
-            : Ratio(row.appends.per_second, top->appends.per_second).c_str(),
-        !plantraild || alone == &row || alone == nullptr
-            ? "–"
-            : Ratio(row.appends.per_second, alone->appends.per_second).c_str(),
-        per_fsync, behind.c_str(), caught_up.c_str());
+        "| %s | %d | %s | %s | %s | %s | %s | %s |\n", row.setup.c_str(),
+        row.clients, fixed(row.leader_cores, "%.2f").c_str(),
+        fixed(row.appends_per_fsync, "%.1f").c_str(),
+        row.has_replica ? fixed(row.replica_cores, "%.2f").c_str() : "–",
+        fixed(row.replica_events_per_fsync, "%.1f").c_str(), behind.c_str(),
+        caught_up.c_str());
   }
   std::printf("\n");
   int failed = 0;

@@ -523,6 +523,14 @@ absl::StatusOr<std::optional<KeyValue>> EtcdClient::Get(
   return found;
 }
 
+absl::Status EtcdClient::Put(const std::string& key, const std::string& value) {
+  constexpr char kPath[] = "/v3/kv/put";
+  absl::StatusOr<Json> answer =
+      Call(endpoints_, timeout_, preferred_, kPath,
+           {{"key", Base64(key)}, {"value", Base64(value)}});
+  return answer.status();
+}
+
 absl::StatusOr<bool> EtcdClient::DeleteIf(const std::string& key,
                                           int64_t create_revision) {
   constexpr char kPath[] = "/v3/kv/txn";

@@ -116,6 +116,9 @@ class EtcdClient {
   // The key, or nullopt when it does not exist.
   absl::StatusOr<std::optional<KeyValue>> Get(const std::string& key);
 
+  // Sets `key` to `value`, with no lease (it stays).
+  absl::Status Put(const std::string& key, const std::string& value);
+
   // Deletes `key` only while its create_revision is `create_revision`, so
   // that a resigning leader never deletes its successor's key. Returns
   // whether it deleted it (false also when the key is absent; and when a

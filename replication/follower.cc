@@ -157,6 +157,8 @@ bool Follower::FollowOnce() {
       status_.leader_head = response.leader_head();
       status_.leader_head_recorded_at =
           FromProto(response.leader_head_recorded_at());
+      status_.last_heard = absl::Now();
+      if (status_.lag_events() == 0) status_.last_caught_up = absl::Now();
     }
     if (response.records().empty()) continue;
     std::vector<eventstore::StoredRecord> records;
@@ -192,6 +194,7 @@ bool Follower::FollowOnce() {
       MutexLock lock(&mu_);
       status_.head = last_position;
       status_.head_recorded_at = last_time;
+      if (status_.lag_events() == 0) status_.last_caught_up = absl::Now();
       status_.records_received += last_position - first_position + 1;
     }
     if (options_.on_applied) {

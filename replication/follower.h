@@ -63,6 +63,10 @@ struct FollowerStatus {
   absl::Time head_recorded_at = absl::UnixEpoch();
   uint64_t records_received = 0;
   uint64_t connections = 0;
+  // When the leader was last heard (a message on the stream), and when
+  // this log last held everything the leader said it had.
+  absl::Time last_heard = absl::InfinitePast();
+  absl::Time last_caught_up = absl::InfinitePast();
   // The lag, in events and in seconds of the leader's record times.
   uint64_t lag_events() const {
     return leader_head > head ? leader_head - head : 0;

@@ -2,6 +2,7 @@
 
 #include <functional>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
@@ -167,6 +168,22 @@ void AddDaemonFlags(CLI::App& app, DaemonOptions& options) {
                  "The key (PEM) of --replica-cert-file");
   app.add_option("--replica-name", replica.name,
                  "How the leader names this replica; default: the host name");
+  app.add_option("--election", options.election,
+                 "etcd=HOST:PORT[,HOST:PORT...]: automatic failover; who "
+                 "leads is a key on this etcd cluster (needs "
+                 "--replica-token-file, and --listen or --advertise-address "
+                 "naming a host and port)");
+  app.add_option("--election-key", server.election.key,
+                 "The etcd key the leader holds")
+      ->capture_default_str();
+  app.add_option("--election-ttl", options.election_ttl_seconds,
+                 "Seconds the leader's lease lasts without a keep-alive: "
+                 "how soon a dead leader is replaced")
+      ->check(CLI::Range(1.0, 600.0))
+      ->capture_default_str();
+  app.add_option("--advertise-address", server.election.advertise,
+                 "host:port others reach this server at (the leader key's "
+                 "value); default: --listen");
   app.add_option("--sync-replicas", server.sync.replicas,
                  "Acknowledge an append only once this many replicas hold it "
                  "durably (while this server leads); 0: asynchronous")
@@ -203,6 +220,15 @@ absl::Status FinishDaemonOptions(DaemonOptions& options) {
   }
   options.server.min_free_bytes = options.min_free_mb << 20;
   options.server.sync.timeout = absl::Seconds(options.sync_timeout_seconds);
+  options.server.election.ttl = absl::Seconds(options.election_ttl_seconds);
+  if (!options.election.empty()) {
+    if (!absl::StartsWith(options.election, "etcd=")) {
+      return absl::InvalidArgumentError(
+          "election: etcd=HOST:PORT[,HOST:PORT...] (etcd is the one "
+          "coordination service plantrail elects on)");
+    }
+    options.server.election.etcd = options.election.substr(5);
+  }
   WebhookOptions& hooks = options.server.webhooks;
   hooks.connect_timeout = absl::Seconds(options.webhook_timeout_seconds);
   hooks.io_timeout = hooks.connect_timeout;

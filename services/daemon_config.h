@@ -35,6 +35,9 @@ struct DaemonOptions {
   double webhook_longest_retry_seconds = 600;
   double webhook_failing_after_seconds = 3600;
   double sync_timeout_seconds = 10;
+  // "etcd=HOST:PORT[,...]" as given.
+  std::string election;
+  double election_ttl_seconds = 5;
   std::string log_level = "info";
   std::string log_format = "logfmt";
   // Set by FinishDaemonOptions.

@@ -1,7 +1,9 @@
 // plantraild: the plantrail server.
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <iostream>
 #include <string>
@@ -54,6 +56,9 @@ void RouteGrpcLogs(plantrail::logging::Level level) {
 
 }  // namespace
 
+// EX_TEMPFAIL: "try again": systemd's Restart=on-failure starts it again.
+constexpr int kRestartExitCode = 75;
+
 int main(int argc, char** argv) {
   namespace logging = plantrail::logging;
   plantrail::services::DaemonOptions options;
@@ -105,6 +110,13 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // The election may move this server (it lost its lease, or another server
+  // won): it shuts down like on SIGTERM and exits with kRestartExitCode so
+  // that its supervisor starts it again in its new role.
+  static std::atomic<bool> restart_needed{false};
+  options.server.on_restart_needed = [](const std::string&) {
+    if (!restart_needed.exchange(true)) kill(getpid(), SIGTERM);
+  };
   auto server = plantrail::services::Server::Start(options.server);
   if (!server.ok()) {
     logging::Error("cannot start", {{"error", server.status().ToString()}});
@@ -136,6 +148,13 @@ int main(int argc, char** argv) {
                 {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"},
                  {"grace_seconds", options.shutdown_grace_seconds}});
   (*server)->Shutdown(absl::Seconds(options.shutdown_grace_seconds));
+  if (restart_needed.load()) {
+    logging::Warning(
+        "stopped to restart in a new role (the election moved this server); "
+        "its supervisor starts it again",
+        {{"exit_code", kRestartExitCode}});
+    return kRestartExitCode;
+  }
   logging::Info("stopped cleanly");
   return 0;
 }

@@ -14,7 +14,6 @@
 #include "domain/streams.h"
 #include "eventstore/record_format.h"
 #include "plantrail/stored/system_events.pb.h"
-#include "replication/terms.h"
 #include "services/event_store_proto.h"
 #include "services/plan_command_handler.h"
 #include "services/token_registry.h"
@@ -89,9 +88,9 @@ absl::StatusOr<eventstore::RedactRequest> PrepareRedaction(
                                             page.head_position, ")"));
   }
   const eventstore::RecordedEvent& target = page.events[0];
-  if (target.stream_id == kSecurityStream ||
-      target.stream_id == kRedactionStream ||
-      target.stream_id == replication::kLeadershipStream) {
+  // The system streams (security, redactions, leadership) are the record
+  // of who did what to the log; none of them is redacted.
+  if (absl::StartsWith(target.stream_id, domain::kSystemStreamPrefix)) {
     return absl::FailedPreconditionError(absl::StrCat(
         "position: ", request.position(), " is in the system stream ",
         target.stream_id, ", which is never redacted"));

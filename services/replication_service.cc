@@ -341,10 +341,9 @@ grpc::ServerUnaryReactor* ReplicationService::GetChainHashes(
       *context, MethodName<v1::Replication>("GetChainHashes"));
   if (!caller.ok()) return FinishUnary(context, caller.status());
   if (request->positions_size() > 64) {
-    return FinishUnary(context,
-                       absl::InvalidArgumentError(absl::StrCat(
-                           "positions: ", request->positions_size(),
-                           " asked; at most 64 in one call")));
+    return FinishUnary(context, absl::InvalidArgumentError(absl::StrCat(
+                                    "positions: ", request->positions_size(),
+                                    " asked; at most 64 in one call")));
   }
   const uint64_t head = log_->HeadPosition();
   for (uint64_t position : request->positions()) {

@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/status_macros.h"
@@ -164,7 +165,36 @@ absl::Status CheckServerOptions(const ServerOptions& options) {
             .status());
   }
   const ReplicaOptions& replica = options.replica;
-  if (replica.replica_of.empty()) {
+  if (!options.election.etcd.empty()) {
+    PLANTRAIL_RETURN_IF_ERROR(
+        election::ParseEtcdEndpoints(options.election.etcd, "election")
+            .status());
+    if (!replica.replica_of.empty()) {
+      return absl::InvalidArgumentError(
+          "replica-of: not with election (the election says whom to follow)");
+    }
+    if (replica.token_file.empty()) {
+      return absl::InvalidArgumentError(
+          "replica-token-file: required with election (a server that loses "
+          "follows the winner with it)");
+    }
+    const absl::string_view named = options.election.advertise.empty()
+                                        ? absl::string_view(options.listen)
+                                        : options.election.advertise;
+    if (absl::EndsWith(named, ":0") || absl::StartsWith(named, "0.0.0.0") ||
+        absl::StartsWith(named, "[::]")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "advertise-address: with election, the address others reach this "
+          "server at must be named (\"",
+          named, "\" is not one); set it, or listen on a host and port"));
+    }
+    // The token is read when the server follows (the first server of a
+    // cluster leads, and writes the admin token that file will hold).
+    PLANTRAIL_RETURN_IF_ERROR(ReplicaChannelCredentials(replica.ca_file,
+                                                        replica.cert_file,
+                                                        replica.key_file)
+                                  .status());
+  } else if (replica.replica_of.empty()) {
     if (!replica.token_file.empty() || !replica.ca_file.empty() ||
         !replica.cert_file.empty() || !replica.key_file.empty()) {
       return absl::InvalidArgumentError(
@@ -212,17 +242,32 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
                                  .durability = options.durability,
                                  .min_free_bytes = options.min_free_bytes,
                              }));
-  const bool replica = !options.replica.replica_of.empty();
+  std::optional<ElectedRole> elected;
+  if (!options.election.etcd.empty()) {
+    // The election says whom to follow, or that this server leads.
+    PLANTRAIL_ASSIGN_OR_RETURN(
+        server->election_,
+        LeaderElection::Create(options.election, server->AdvertisedAddress()));
+    PLANTRAIL_ASSIGN_OR_RETURN(const replication::Term term,
+                               replication::LastTerm(*server->store_));
+    PLANTRAIL_ASSIGN_OR_RETURN(elected, server->election_->Decide(term.term));
+    if (!elected->lead) server->options_.replica.replica_of = elected->leader;
+    logging::Info("election decided",
+                  {{"role", elected->lead ? "leader" : "replica"},
+                   {"leader", elected->lead ? server->AdvertisedAddress()
+                                            : elected->leader}});
+  }
+  const bool replica = !server->options_.replica.replica_of.empty();
   replication::LeaderConnection leader;
   if (replica) {
     PLANTRAIL_ASSIGN_OR_RETURN(
         leader.credentials,
-        ReplicaChannelCredentials(options.replica.ca_file,
-                                  options.replica.cert_file,
-                                  options.replica.key_file));
-    PLANTRAIL_ASSIGN_OR_RETURN(leader.token,
-                               ReadReplicaToken(options.replica.token_file));
-    leader.leader = options.replica.replica_of;
+        ReplicaChannelCredentials(server->options_.replica.ca_file,
+                                  server->options_.replica.cert_file,
+                                  server->options_.replica.key_file));
+    PLANTRAIL_ASSIGN_OR_RETURN(
+        leader.token, ReadReplicaToken(server->options_.replica.token_file));
+    leader.leader = server->options_.replica.replica_of;
     PLANTRAIL_RETURN_IF_ERROR(
         Rejoin(leader, options, data_dir, server->store_));
   }
@@ -233,7 +278,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
         absl::FailedPreconditionError(absl::StrCat(
             "this server is a replica and accepts no writes; send them to the "
             "leader at ",
-            options.replica.replica_of, " [rule: writes-go-to-the-leader]")),
+            server->options_.replica.replica_of,
+            " [rule: writes-go-to-the-leader]")),
         replication::kLeadershipStream);
   }
   {
@@ -282,7 +328,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
             .replicas = options.sync.replicas,
             .timeout = options.sync.timeout,
             .fallback_async = options.sync.fallback_async});
-    server->store_->SetAcknowledgementGate(server->sync_gate_.get());
+  }
+  server->ack_gate_ = server->sync_gate_.get();
+  if (elected) {
+    // Answers only while the lease that made this server lead holds.
+    server->lease_fence_ =
+        std::make_unique<replication::LeaseFence>(server->sync_gate_.get());
+    server->ack_gate_ = server->lease_fence_.get();
+  }
+  if (server->ack_gate_ != nullptr) {
+    server->store_->SetAcknowledgementGate(server->ack_gate_);
   }
   {
     const WebhookOptions& hooks = options.webhooks;
@@ -348,6 +403,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
         return raw->Promote(by, reason);
       });
 
+  if (elected && elected->lead) {
+    // Elected at start: a new term, before anyone can write in it.
+    PLANTRAIL_ASSIGN_OR_RETURN(
+        const v1::PromoteResponse began,
+        server->BeginTerm(Principal{.name = "plantraild"}, "elected",
+                          "won the election on etcd at start",
+                          elected->revision));
+    PLANTRAIL_RETURN_IF_ERROR(server->election_->RecordTerm(began.term()));
+  }
+
   // Both are process-wide switches that must be set before a builder exists.
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -399,14 +464,48 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     server->follower_ = replication::Follower::Start(
         server->store_.get(),
         replication::FollowerOptions{
-            .leader = options.replica.replica_of,
+            .leader = server->options_.replica.replica_of,
             .credentials = leader.credentials,
             .token = leader.token,
-            .replica_name = options.replica.name.empty() ? ServerName()
-                                                         : options.replica.name,
+            .replica_name = server->options_.replica.name.empty()
+                                ? ServerName()
+                                : server->options_.replica.name,
             .on_applied = [raw](uint64_t, uint64_t last, bool rewrote) {
               raw->AfterReplicated(last, rewrote);
             }});
+  }
+  if (elected) {
+    Server* const raw = server.get();
+    server->election_->Start(
+        *elected,
+        LeaderElection::Hooks{
+            .promote = [raw](int64_t revision) -> absl::StatusOr<uint64_t> {
+              PLANTRAIL_ASSIGN_OR_RETURN(
+                  const v1::PromoteResponse response,
+                  raw->TakeOver(Principal{.name = "plantraild"}, "elected",
+                                "the leader's lease ran out; won the "
+                                "election on etcd",
+                                revision));
+              return response.term();
+            },
+            .caught_up_at = [raw]() -> absl::Time {
+              if (raw->follower_ == nullptr) return absl::InfinitePast();
+              const replication::FollowerStatus status =
+                  raw->follower_->Status();
+              // A synchronous replica holds every acknowledged append
+              // however far behind the leader's head it reads; an
+              // asynchronous one only when it was at the head.
+              return raw->options_.sync.replicas > 0 ? status.last_heard
+                                                     : status.last_caught_up;
+            },
+            .valid_until =
+                [raw](absl::Time until) {
+                  if (raw->lease_fence_ != nullptr) {
+                    raw->lease_fence_->ValidUntil(until);
+                  }
+                },
+            .restart =
+                [raw](const std::string& why) { raw->RequestRestart(why); }});
   }
   if (!options.metrics_listen.empty()) {
     // The endpoint renders from every part above, all of which exist now.
@@ -497,6 +596,13 @@ absl::StatusOr<v1::PromoteResponse> Server::Promote(const Principal& by,
     return absl::InvalidArgumentError(
         "reason: required (why this replica takes over)");
   }
+  return TakeOver(by, "promoted", reason, 0);
+}
+
+absl::StatusOr<v1::PromoteResponse> Server::TakeOver(const Principal& by,
+                                                     const std::string& how,
+                                                     const std::string& reason,
+                                                     int64_t revision) {
   MutexLock lock(&role_mu_);
   if (leading_ || follower_ == nullptr) {
     return absl::FailedPreconditionError(
@@ -505,17 +611,38 @@ absl::StatusOr<v1::PromoteResponse> Server::Promote(const Principal& by,
   // Nothing arrives from the old leader from here on.
   follower_->Stop();
   AfterReplicated(store_->HeadPosition(), /*rewrote=*/false);
+  PLANTRAIL_ASSIGN_OR_RETURN(v1::PromoteResponse response,
+                             BeginTerm(by, how, reason, revision));
+  store_->RefuseAppends(absl::OkStatus(), "");
+  leading_ = true;
+  StartWebhookDelivery();
+  server_->GetHealthCheckService()->SetServingStatus(
+      v1::PlanCommands::service_full_name(), true);
+  logging::Warning("promoted: this server leads now",
+                   {{"term", absl::StrCat(response.term())},
+                    {"position", absl::StrCat(response.position())},
+                    {"by", by.name},
+                    {"how", how},
+                    {"reason", reason}});
+  return response;
+}
+
+absl::StatusOr<v1::PromoteResponse> Server::BeginTerm(const Principal& by,
+                                                      const std::string& how,
+                                                      const std::string& reason,
+                                                      int64_t revision) {
   PLANTRAIL_ASSIGN_OR_RETURN(replication::Term last,
                              replication::LastTerm(*store_));
   stored::LeaderTermBegan began;
   began.set_term(last.term + 1);
   began.set_leader(options_.replica.name.empty() ? ServerName()
                                                  : options_.replica.name);
-  began.set_address(address());
+  began.set_address(AdvertisedAddress());
   began.set_previous_term(last.term);
   began.set_previous_head(store_->HeadPosition());
-  began.set_how("promoted");
+  began.set_how(how);
   began.set_reason(reason);
+  began.set_election_revision(revision);
   eventstore::AppendRequest append{
       .stream_id = replication::kLeadershipStream,
       .expected_version =
@@ -523,27 +650,40 @@ absl::StatusOr<v1::PromoteResponse> Server::Promote(const Principal& by,
                             : eventstore::ExpectedVersion::Exact(last.version)};
   append.events.push_back(SystemEvent(began, by.name));
   // The term's first record needs no replica: there may be none yet (the
-  // old leader is gone). Nothing else can append meanwhile: appends are
-  // refused until it is written.
+  // old leader is gone). Nothing else appends meanwhile: a replica refuses
+  // appends until it is written, and a leader starting is not serving yet.
   store_->SetAcknowledgementGate(nullptr);
   absl::StatusOr<eventstore::AppendResult> recorded =
       store_->Append(std::move(append));
-  store_->SetAcknowledgementGate(sync_gate_.get());
+  store_->SetAcknowledgementGate(ack_gate_);
   if (!recorded.ok()) return recorded.status();
-  store_->RefuseAppends(absl::OkStatus(), "");
-  leading_ = true;
-  StartWebhookDelivery();
-  server_->GetHealthCheckService()->SetServingStatus(
-      v1::PlanCommands::service_full_name(), true);
-  logging::Warning("promoted: this server leads now",
-                   {{"term", absl::StrCat(began.term())},
-                    {"position", absl::StrCat(recorded->first_position)},
-                    {"by", by.name},
-                    {"reason", reason}});
   v1::PromoteResponse response;
   response.set_term(began.term());
   response.set_position(recorded->first_position);
   return response;
+}
+
+std::string Server::AdvertisedAddress() const {
+  if (!options_.election.advertise.empty()) return options_.election.advertise;
+  return port_ != 0 ? address() : options_.listen;
+}
+
+void Server::RequestRestart(const std::string& why) {
+  if (lease_fence_ != nullptr) lease_fence_->Close();
+  store_->RefuseAppends(absl::UnavailableError(absl::StrCat(
+                            "this server is changing its role and restarts: ",
+                            why, " [rule: one-leader-a-term]")),
+                        "");
+  {
+    MutexLock lock(&role_mu_);
+    deposed_ = why;
+  }
+  if (server_ != nullptr) {
+    server_->GetHealthCheckService()->SetServingStatus(
+        v1::PlanCommands::service_full_name(), false);
+  }
+  logging::Warning("restarting in a new role", {{"why", why}});
+  if (options_.on_restart_needed) options_.on_restart_needed(why);
 }
 
 void Server::StepDown(uint64_t own_term, uint64_t newer_term) {
@@ -609,6 +749,8 @@ void Server::Shutdown(absl::Duration grace) {
   if (server_ == nullptr) return;
   if (metrics_endpoint_ != nullptr) metrics_endpoint_->Stop();
   server_->GetHealthCheckService()->SetServingStatus(false);
+  // A leader gives its key up, so that a replica takes over at once.
+  if (election_ != nullptr) election_->Stop();
   // First: what it writes would reach registries that are going.
   if (follower_ != nullptr) follower_->Stop();
   replication_service_->EndAll();

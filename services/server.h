@@ -6,6 +6,7 @@
 #ifndef PLANTRAIL_SERVICES_SERVER_H_
 #define PLANTRAIL_SERVICES_SERVER_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -19,10 +20,12 @@
 #include "projections/projection_store.h"
 #include "projections/runner.h"
 #include "replication/follower.h"
+#include "replication/lease_fence.h"
 #include "replication/sync_gate.h"
 #include "services/admin_service.h"
 #include "services/authorizer.h"
 #include "services/event_store_service.h"
+#include "services/leader_election.h"
 #include "services/plan_command_handler.h"
 #include "services/plan_command_service.h"
 #include "services/plan_queries.h"
@@ -123,6 +126,13 @@ struct ServerOptions {
   WebhookOptions webhooks;
   ReplicaOptions replica;
   SyncReplicationOptions sync;
+  // Automatic failover (docs/replication.md); replica.replica_of is then
+  // decided by the election, not given.
+  ElectionOptions election;
+  // Called (from any thread, once) when the election moves this server and
+  // it must restart in its new role; the daemon shuts down and exits so
+  // that its supervisor starts it again.
+  std::function<void(const std::string& why)> on_restart_needed;
 };
 
 // Checks what Start() would refuse without touching anything: the data
@@ -176,6 +186,23 @@ class Server {
   // On a replica, after each replicated batch: the registries fold what
   // it brought, and a replicated redaction is erased from the files.
   void AfterReplicated(uint64_t last, bool rewrote);
+  // A replica takes over (Promote, or the election's win): stops
+  // following, begins a term, opens appends.
+  absl::StatusOr<v1::PromoteResponse> TakeOver(const Principal& by,
+                                               const std::string& how,
+                                               const std::string& reason,
+                                               int64_t revision);
+  // Appends the LeaderTermBegan of a new term, past the acknowledgement
+  // gate (no replica may be there to acknowledge it).
+  absl::StatusOr<v1::PromoteResponse> BeginTerm(const Principal& by,
+                                                const std::string& how,
+                                                const std::string& reason,
+                                                int64_t revision);
+  // The address replicas and the election name this server by.
+  std::string AdvertisedAddress() const;
+  // The election moved this server: it stops accepting writes, and the
+  // daemon restarts it in its new role.
+  void RequestRestart(const std::string& why);
   // Starts delivering webhooks (a leader does; a replica once promoted).
   void StartWebhookDelivery();
   // A replica of a newer term met this leader: it accepts no more writes.
@@ -210,6 +237,12 @@ class Server {
   std::unique_ptr<replication::Follower> follower_;
   // Holds acknowledgements for synchronous replicas; null when none.
   std::unique_ptr<replication::SyncGate> sync_gate_;
+  // With an election: acknowledgements only while the lease holds.
+  std::unique_ptr<replication::LeaseFence> lease_fence_;
+  // The gate the store answers through (the fence, or the sync gate).
+  eventstore::AcknowledgementGate* ack_gate_ = nullptr;
+  // With --election: keeps the role up (stopped first at shutdown).
+  std::unique_ptr<LeaderElection> election_;
   // Serialises promotions; whether this server leads now, and why it
   // stopped leading if it was deposed.
   mutable Mutex role_mu_;

@@ -9,7 +9,11 @@
 //    refused: the replica stops following and says which position.
 //  - A replica whose log forked from the leader's is refused, and keeps its
 //    log as it was.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <array>
 #include <atomic>
@@ -32,6 +36,7 @@
 #include "plantrail/v1/plan_queries.grpc.pb.h"
 #include "plantrail/v1/replication.grpc.pb.h"
 #include "tests/e2e/server_test.h"
+#include "tests/etcd_process.h"
 
 namespace plantrail {
 namespace {
@@ -696,6 +701,240 @@ TEST_F(ReplicationE2eTest, ManualFailoverUnderLoadLosesNoAcknowledgedAppend) {
             << " failovers; " << quarantined
             << " unacknowledged records quarantined\n";
   EXPECT_GT(acknowledged.size(), static_cast<size_t>(kKills));
+}
+
+// A free loopback port (bound and closed: a server started on it at once
+// gets it).
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  const int port = ntohs(address.sin_port);
+  close(fd);
+  return port;
+}
+
+// Two servers electing their leader on a real etcd (started by the test).
+class ElectionE2eTest : public ReplicationE2eTest {
+ protected:
+  void SetUp() override {
+    // Not the fixture's leader: these servers elect theirs.
+    fs::create_directories(fs::path(dir_.path()) / "etcd");
+    ASSERT_TRUE(etcd_.Start((fs::path(dir_.path()) / "etcd").string()));
+    token_file_ = (fs::path(dir_.path()) / "leader.token").string();
+    for (int n = 0; n < 2; ++n) {
+      addresses_[n] = absl::StrCat("127.0.0.1:", FreePort());
+      data_[n] = Data(absl::StrCat("node-", n));
+    }
+    // The first server leads (nobody holds the key) and writes the admin
+    // token; the second gets its keys, as from a backup, and follows.
+    ASSERT_TRUE(StartNode(0));
+    token_ = nodes_[0].process.AdminToken();
+    std::ofstream(token_file_) << token_ << "\n";
+    nodes_[0].Connect(token_);
+    fs::create_directories(data_[1]);
+    fs::permissions(data_[1], fs::perms::owner_all);
+    for (const char* file : {"signing.key", "signing.pub", "webhook.key"}) {
+      fs::copy_file(fs::path(data_[0]) / file, fs::path(data_[1]) / file);
+    }
+    ASSERT_TRUE(StartNode(1));
+    nodes_[1].Connect(token_);
+  }
+
+  // Synchronous replication, or (false) asynchronous.
+  virtual bool Synchronous() const { return true; }
+
+  bool StartNode(int n) {
+    nodes_[n].process.ListenOn(addresses_[n]);
+    std::vector<std::string> args = {
+        "--election",           absl::StrCat("etcd=", etcd_.endpoint()),
+        "--election-ttl",       "1",
+        "--replica-token-file", token_file_};
+    if (Synchronous()) {
+      args.insert(args.end(), {"--sync-replicas", "1", "--sync-timeout", "2"});
+    }
+    return nodes_[n].process.Start(data_[n], args);
+  }
+
+  // Waits until `node` says it leads; false after `seconds`.
+  static bool AwaitLeading(Node& node, int seconds) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(seconds);
+    while (absl::Now() < deadline) {
+      v1::GetStatsResponse stats;
+      if (node.admin->GetStats(Context().get(), {}, &stats).ok() &&
+          stats.replication().role() == v1::ReplicationStatus::LEADER &&
+          stats.replication().problem().empty()) {
+        return true;
+      }
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    return false;
+  }
+
+  // Waits until `replica` holds what `leader` holds, and verifies the
+  // leader's digest.
+  static void AwaitSameChain(Node& leader, Node& replica) {
+    v1::AppendRequest probe;
+    probe.set_stream_id("election-probe");
+    probe.add_events()->set_type("Probe");
+    v1::AppendResponse probed;
+    grpc::Status appended;
+    for (int i = 0; i < 50 && !appended.ok(); ++i) {
+      appended = leader.store->Append(Context().get(), probe, &probed);
+    }
+    ASSERT_TRUE(appended.ok()) << appended.error_message();
+    const uint64_t head = leader.Stats().head_position();
+    const absl::Time deadline = absl::Now() + absl::Seconds(60);
+    uint64_t at = 0;
+    while (absl::Now() < deadline && at < head) {
+      v1::GetStatsResponse stats;
+      if (replica.admin->GetStats(Context().get(), {}, &stats).ok()) {
+        at = stats.head_position();
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    ASSERT_EQ(at, head);
+    v1::GetDigestResponse digest;
+    ASSERT_TRUE(leader.admin->GetDigest(Context().get(), {}, &digest).ok());
+    v1::VerifyRequest verify;
+    *verify.mutable_digest() = digest.digest();
+    v1::VerifyResponse verified;
+    ASSERT_TRUE(replica.admin->Verify(Context().get(), verify, &verified).ok());
+    ASSERT_TRUE(verified.digest_ok()) << verified.problem();
+  }
+
+  plantrail::testing::EtcdProcess etcd_;
+  std::string token_file_;
+  std::array<std::string, 2> addresses_;
+  std::array<std::string, 2> data_;
+  std::array<Node, 2> nodes_;
+};
+
+TEST_F(ElectionE2eTest, ASynchronousReplicaTakesOverEveryTimeTheLeaderDies) {
+  ASSERT_TRUE(AwaitLeading(nodes_[0], 10));
+  AwaitSameChain(nodes_[0], nodes_[1]);
+  std::mutex mu;
+  std::set<std::string> acknowledged;
+  std::atomic<uint64_t> next_id{1};
+  std::mt19937 random(7);
+  int leader = 0;
+  constexpr int kKills = 20;
+  for (int kill = 0; kill < kKills; ++kill) {
+    SCOPED_TRACE(absl::StrCat("kill ", kill + 1));
+    Node& old_leader = nodes_[leader];
+    Node& successor = nodes_[1 - leader];
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> writers;
+    for (int t = 0; t < 3; ++t) {
+      writers.emplace_back([&, t] {
+        auto stub = v1::EventStore::NewStub(old_leader.channel);
+        while (!stop.load()) {
+          v1::AppendRequest request;
+          request.set_stream_id(absl::StrCat("elected-", t));
+          const std::string id = IdOf(next_id.fetch_add(1));
+          v1::ProposedEvent& event = *request.add_events();
+          event.set_event_id(id);
+          event.set_type("Written");
+          v1::AppendResponse response;
+          grpc::ClientContext context;
+          context.set_deadline(std::chrono::system_clock::now() +
+                               std::chrono::seconds(5));
+          if (stub->Append(&context, request, &response).ok()) {
+            std::lock_guard<std::mutex> lock(mu);
+            acknowledged.insert(id);
+          } else {
+            absl::SleepFor(absl::Milliseconds(5));
+          }
+        }
+      });
+    }
+    absl::SleepFor(absl::Milliseconds(
+        std::uniform_int_distribution<int>(100, 300)(random)));
+    old_leader.process.Stop(SIGKILL);
+    stop = true;
+    for (std::thread& writer : writers) writer.join();
+    old_leader.Disconnect();
+
+    // etcd's lease runs out; the replica wins, with every acknowledged
+    // append.
+    ASSERT_TRUE(AwaitLeading(successor, 20));
+    const std::set<std::string> held = EventIds(successor);
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      for (const std::string& id : acknowledged) {
+        ASSERT_TRUE(held.contains(id)) << id << " was acknowledged but lost";
+      }
+    }
+    // The old leader comes back and the election makes it a replica.
+    ASSERT_TRUE(StartNode(leader));
+    old_leader.Connect(token_);
+    AwaitSameChain(successor, old_leader);
+    EXPECT_EQ(old_leader.Stats().replication().role(),
+              v1::ReplicationStatus::REPLICA);
+    leader = 1 - leader;
+  }
+  std::cout << acknowledged.size() << " appends acknowledged over " << kKills
+            << " elections\n";
+  EXPECT_GT(acknowledged.size(), static_cast<size_t>(kKills));
+}
+
+// Without synchronous replicas nothing but the lease stops a leader that
+// comes back from a pause from acknowledging: the fence is what is tested.
+class AsyncElectionE2eTest : public ElectionE2eTest {
+ protected:
+  bool Synchronous() const override { return false; }
+};
+
+TEST_F(AsyncElectionE2eTest,
+       APausedLeaderAcknowledgesNothingAfterItsLeaseAndLeaves) {
+  ASSERT_TRUE(AwaitLeading(nodes_[0], 10));
+  AwaitSameChain(nodes_[0], nodes_[1]);
+  const uint64_t old_term = nodes_[0].Stats().replication().term();
+
+  // Paused past its lease: the replica takes over in a newer term.
+  ASSERT_EQ(kill(nodes_[0].process.pid(), SIGSTOP), 0);
+  ASSERT_TRUE(AwaitLeading(nodes_[1], 20));
+  const uint64_t new_term = nodes_[1].Stats().replication().term();
+  EXPECT_GT(new_term, old_term);
+  v1::AppendRequest request;
+  request.set_stream_id("after-pause");
+  request.add_events()->set_type("Written");
+
+  // Resumed: whatever reaches it is not acknowledged, and it leaves to
+  // come back as a replica.
+  // Appends are sent to it while it is still paused (they wait in its
+  // socket), so that they race its own discovery that it lost.
+  std::atomic<int> acknowledged{0};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 4; ++t) {
+    writers.emplace_back([&] {
+      auto stub = v1::EventStore::NewStub(nodes_[0].channel);
+      for (int i = 0; i < 20; ++i) {
+        v1::AppendResponse answer;
+        grpc::ClientContext context;
+        context.set_deadline(std::chrono::system_clock::now() +
+                             std::chrono::seconds(5));
+        if (stub->Append(&context, request, &answer).ok()) ++acknowledged;
+      }
+    });
+  }
+  absl::SleepFor(absl::Milliseconds(300));
+  ASSERT_EQ(kill(nodes_[0].process.pid(), SIGCONT), 0);
+  for (std::thread& writer : writers) writer.join();
+  EXPECT_EQ(acknowledged.load(), 0)
+      << "a deposed leader acknowledged appends in its old term";
+  const int status = nodes_[0].process.WaitForExit(std::chrono::seconds(20));
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 75) << "exits for its supervisor to restart";
+  nodes_[0].Disconnect();
+  ASSERT_TRUE(StartNode(0));
+  nodes_[0].Connect(token_);
+  AwaitSameChain(nodes_[1], nodes_[0]);
+  EXPECT_EQ(nodes_[1].Stats().replication().term(), new_term);
 }
 
 }  // namespace

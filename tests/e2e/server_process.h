@@ -38,7 +38,7 @@ class ServerProcess {
              std::vector<std::string> extra_args = {}) {
     data_dir_ = data_dir;
     std::vector<std::string> args = {PLANTRAILD_PATH, "--data-dir", data_dir,
-                                     "--listen", "127.0.0.1:0"};
+                                     "--listen", listen_};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     int fds[2];
     if (pipe(fds) != 0) return false;
@@ -106,6 +106,28 @@ class ServerProcess {
     return true;
   }
 
+  // The address the next Start() listens on (default 127.0.0.1:0, a free
+  // port); a loopback one.
+  void ListenOn(std::string listen) { listen_ = std::move(listen); }
+
+  // Waits up to `limit` for the server to exit by itself; its raw wait
+  // status, or -1 when it is still running.
+  int WaitForExit(std::chrono::milliseconds limit) {
+    if (pid_ <= 0) return -1;
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    for (;;) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        if (stdout_ >= 0) close(stdout_);
+        stdout_ = -1;
+        return status;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) return -1;
+      usleep(20000);
+    }
+  }
+
   // Where the next Start() sends the server's stderr (its log), appending;
   // empty: inherited.
   void CaptureStderrTo(std::string path) { stderr_path_ = std::move(path); }
@@ -136,6 +158,7 @@ class ServerProcess {
   int metrics_port() const { return metrics_port_; }
 
  private:
+  std::string listen_ = "127.0.0.1:0";
   pid_t pid_ = -1;
   int metrics_port_ = 0;
   std::string stderr_path_;
