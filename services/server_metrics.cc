@@ -272,6 +272,20 @@ std::string Server::RenderMetrics() const {
 
   WriteWebhookMetrics(out, webhooks_->Live());
   WriteReplicationMetrics(out, ReplicationState());
+  if (sync_gate_ != nullptr) {
+    const replication::SyncGate::Stats sync = sync_gate_->GetStats();
+    Gauge(out, "plantrail_replication_synchronous",
+          "1 while appends wait for --sync-replicas replicas; 0 while the "
+          "fallback acknowledges them alone.",
+          sync.asynchronous ? 0 : 1);
+    Counter(out, "plantrail_replication_sync_timeouts_total",
+            "Appends that failed waiting for their synchronous replicas.",
+            static_cast<double>(sync.timed_out));
+    Counter(out, "plantrail_replication_async_acknowledged_total",
+            "Appends acknowledged without their synchronous replicas (the "
+            "fallback).",
+            static_cast<double>(sync.acknowledged_async));
+  }
 
   using projections::RunnerStatus;
   struct ProjectionFamily {
