@@ -207,6 +207,9 @@ void WriteReplicationMetrics(Exposition& out,
   const bool replica = state.role() == v1::ReplicationStatus::REPLICA;
   Gauge(out, "plantrail_replication_is_leader",
         "1 on a leader (accepts writes), 0 on a replica.", replica ? 0 : 1);
+  Gauge(out, "plantrail_replication_term",
+        "The last leadership term this server's log holds (0: none).",
+        static_cast<double>(state.term()));
   if (replica) {
     Gauge(out, "plantrail_replication_following",
           "On a replica: 1 while it receives its leader's records, 0 while "

@@ -35,6 +35,7 @@
 #include "gtest/gtest.h"
 #include "plantrail/v1/plan_queries.grpc.pb.h"
 #include "plantrail/v1/replication.grpc.pb.h"
+#include "tests/e2e/metrics_scrape.h"
 #include "tests/e2e/server_test.h"
 #include "tests/etcd_process.h"
 
@@ -132,16 +133,19 @@ class ReplicationE2eTest : public ::testing::Test {
   // `token` is the one the test's clients present (the leader's admin's
   // by default: a replica has the leader's tokens).
   void StartReplica(Node& node, const std::string& data,
-                    const std::string& leader, std::string token = "") {
+                    const std::string& leader, std::string token = "",
+                    std::vector<std::string> extra = {}) {
     const std::string token_file =
         (fs::path(dir_.path()) / "leader.token").string();
     {
       std::ofstream out(token_file);
       out << token_ << "\n";
     }
-    ASSERT_TRUE(node.process.Start(
-        data, {"--replica-of", leader, "--replica-token-file", token_file,
-               "--replica-name", "replica-1"}));
+    std::vector<std::string> args = {"--replica-of",         leader,
+                                     "--replica-token-file", token_file,
+                                     "--replica-name",       "replica-1"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    ASSERT_TRUE(node.process.Start(data, args));
     node.Connect(token.empty() ? token_ : token);
   }
 
@@ -248,7 +252,8 @@ class ReplicationE2eTest : public ::testing::Test {
 
 TEST_F(ReplicationE2eTest, AReplicaOfALoadedLeaderIsByteIdenticalAndServes) {
   Node replica;
-  StartReplica(replica, ReplicaData("replica"), leader_.process.address());
+  StartReplica(replica, ReplicaData("replica"), leader_.process.address(), "",
+               {"--metrics-listen", "127.0.0.1:0"});
 
   // A plan, concurrent appends, a redaction and a token granted while the
   // replica follows.
@@ -365,6 +370,20 @@ TEST_F(ReplicationE2eTest, AReplicaOfALoadedLeaderIsByteIdenticalAndServes) {
   ASSERT_EQ(of_leader.replicas_size(), 1);
   EXPECT_EQ(of_leader.replicas(0).replica_name(), "replica-1");
   EXPECT_EQ(of_leader.replicas(0).started_after(), 0u);
+  // And the metrics.
+  const plantrail::testing::Scrape scrape = plantrail::testing::Parse(
+      plantrail::testing::FetchMetrics(replica.process.metrics_port()));
+  const std::string of =
+      absl::StrCat("{leader=\"", leader_.process.address(), "\"}");
+  EXPECT_EQ(
+      plantrail::testing::Value(scrape, "plantrail_replication_is_leader"), 0);
+  EXPECT_EQ(
+      plantrail::testing::Value(scrape, "plantrail_replication_following" + of),
+      1);
+  EXPECT_EQ(plantrail::testing::Value(scrape,
+                                      "plantrail_replication_lag_events" + of),
+            0);
+  EXPECT_EQ(plantrail::testing::Value(scrape, "plantrail_replication_term"), 0);
 
   // The same bytes at the same positions.
   StopCleanly(replica);
