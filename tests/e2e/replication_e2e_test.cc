@@ -17,8 +17,11 @@
 
 #include <array>
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <mutex>
 #include <random>
 #include <set>
@@ -543,6 +546,89 @@ TEST_F(ReplicationE2eTest, ALogAheadOfTheLeaderIsRefused) {
               HasSubstr(absl::StrCat("after_position: ", head,
                                      " is beyond this leader's head")));
   EXPECT_EQ(other.Stats().head_position(), head);
+}
+
+TEST_F(ReplicationE2eTest,
+       AReplicaFollowsOverMutualTlsWithAnAdminsCertificate) {
+  // A CA, the leader's certificate, and one for the replica's principal.
+  const std::string pki = Data("pki");
+  fs::create_directories(pki);
+  const std::string script = absl::StrCat(
+      "set -e; cd '", pki, "'\n",
+      "key() { openssl genpkey -algorithm EC -pkeyopt "
+      "ec_paramgen_curve:prime256v1 -out $1.key 2>/dev/null; }\n",
+      "key ca; openssl req -x509 -new -key ca.key -out ca.pem -days 2 "
+      "-subj /CN=ca\n",
+      "cert() { key $1; openssl req -new -key $1.key -subj \"$2\" -out "
+      "$1.csr; printf \"$3\" > $1.ext; openssl x509 -req -in $1.csr -CA "
+      "ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile $1.ext -out "
+      "$1.pem 2>/dev/null; }\n",
+      "cert server /CN=localhost "
+      "'subjectAltName=DNS:localhost,IP:127.0.0.1\\n'\n",
+      "cert replica /CN=replica-service 'extendedKeyUsage=clientAuth\\n'\n");
+  ASSERT_EQ(
+      std::system(
+          absl::StrCat("sh -c \"$(cat <<'EOF'\n", script, "EOF\n)\"").c_str()),
+      0)
+      << "openssl could not make the certificates";
+  auto file = [&](const char* name) { return (fs::path(pki) / name).string(); };
+  Node leader;
+  ASSERT_TRUE(leader.process.Start(
+      Data("tls-leader"),
+      {"--tls-cert", file("server.pem"), "--tls-key", file("server.key"),
+       "--tls-client-ca", file("ca.pem")}));
+  const std::string admin = leader.process.AdminToken();
+  auto read = [&](const char* name) {
+    std::ifstream in(file(name));
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  // Mutual TLS wants a certificate of every client: the test presents the
+  // replica's, with the admin's token.
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = read("ca.pem");
+  ssl.pem_cert_chain = read("replica.pem");
+  ssl.pem_private_key = read("replica.key");
+  // The admin, over TLS with a bearer token, grants the replica's
+  // certificate subject the admin role (replication is an admin's).
+  auto to_leader = v1::Admin::NewStub(grpc::CreateChannel(
+      leader.process.address(),
+      grpc::CompositeChannelCredentials(grpc::SslCredentials(ssl),
+                                        grpc::AccessTokenCredentials(admin))));
+  v1::CreateTokenRequest grant;
+  grant.set_principal("replica-service");
+  grant.add_roles(v1::ROLE_ADMIN);
+  v1::CreateTokenResponse granted;
+  const grpc::Status created =
+      to_leader->CreateToken(Context().get(), grant, &granted);
+  ASSERT_TRUE(created.ok()) << created.error_message();
+
+  const fs::path data = Data("tls-replica");
+  fs::create_directories(data);
+  fs::permissions(data, fs::perms::owner_all);
+  for (const char* key : {"signing.key", "signing.pub", "webhook.key"}) {
+    fs::copy_file(fs::path(Data("tls-leader")) / key, data / key);
+  }
+  Node replica;
+  ASSERT_TRUE(replica.process.Start(
+      data.string(),
+      {"--replica-of", leader.process.address(), "--replica-ca-file",
+       file("ca.pem"), "--replica-cert-file", file("replica.pem"),
+       "--replica-key-file", file("replica.key")}));
+  replica.Connect(admin);
+  v1::GetStatsResponse on_leader;
+  ASSERT_TRUE(to_leader->GetStats(Context().get(), {}, &on_leader).ok());
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  uint64_t at = 0;
+  while (absl::Now() < deadline && at < on_leader.head_position()) {
+    v1::GetStatsResponse stats;
+    if (replica.admin->GetStats(Context().get(), {}, &stats).ok()) {
+      at = stats.head_position();
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(at, on_leader.head_position());
+  EXPECT_EQ(replica.Stats().replication().follow_state(),
+            v1::ReplicationStatus::FOLLOWING);
 }
 
 // Every event id of `node`'s log.
