@@ -631,6 +631,55 @@ TEST_F(ReplicationE2eTest,
             v1::ReplicationStatus::FOLLOWING);
 }
 
+TEST_F(ReplicationE2eTest, AnOldLeaderBackAsLeaderIsDeposedByANewerTerm) {
+  // The replica takes over from a leader that is gone ...
+  Node replica;
+  const std::string replica_data = ReplicaData("replica");
+  StartReplica(replica, replica_data, leader_.process.address());
+  Load(leader_, 1, 10, 1);
+  AwaitCaughtUp(replica);
+  StopCleanly(leader_);
+  v1::PromoteRequest promote;
+  promote.set_reason("the leader is gone");
+  v1::PromoteResponse promoted;
+  ASSERT_TRUE(replica.admin->Promote(Context().get(), promote, &promoted).ok());
+  EXPECT_EQ(promoted.term(), 1u);
+  // ... and a third server copies the new term from it.
+  Node third;
+  const std::string third_data = ReplicaData("third");
+  StartReplica(third, third_data, replica.process.address());
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  uint64_t term = 0;
+  while (absl::Now() < deadline && term < promoted.term()) {
+    v1::GetStatsResponse stats;
+    if (third.admin->GetStats(Context().get(), {}, &stats).ok()) {
+      term = stats.replication().term();
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_EQ(term, promoted.term());
+  StopCleanly(third);
+
+  // The old leader comes back as a leader (misconfigured). The moment a
+  // server of the newer term meets it, it stops taking writes.
+  ASSERT_TRUE(leader_.process.Start(Data("leader")));
+  leader_.Connect(token_);
+  StartReplica(third, third_data, leader_.process.address());
+  const v1::ReplicationStatus refused = AwaitStopped(third);
+  EXPECT_THAT(refused.problem(), HasSubstr("deposed"));
+  const v1::ReplicationStatus deposed = leader_.Stats().replication();
+  EXPECT_THAT(deposed.problem(), HasSubstr("[rule: one-leader-a-term]"));
+  v1::AppendRequest append;
+  append.set_stream_id("after-deposed");
+  append.add_events()->set_type("Written");
+  v1::AppendResponse appended;
+  const grpc::Status write =
+      leader_.store->Append(Context().get(), append, &appended);
+  EXPECT_EQ(write.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(write.error_message(), HasSubstr("deposed"));
+  EXPECT_EQ(Health(leader_, "plantrail.v1.PlanCommands"), 2);
+}
+
 // Every event id of `node`'s log.
 std::set<std::string> EventIds(Node& node) {
   std::set<std::string> ids;
