@@ -53,7 +53,9 @@ absl::StatusOr<ElectedRole> LeaderElection::Decide(uint64_t last_term) {
       absl::StatusOr<std::optional<election::KeyValue>> term =
           etcd_.Get(options_.key + "/term");
       uint64_t begun = 0;
-      if (term.ok() && *term) absl::SimpleAtoi((*term)->value, &begun);
+      if (term.ok() && *term && !absl::SimpleAtoi((*term)->value, &begun)) {
+        begun = 0;  // not a number: no term recorded that this log is behind
+      }
       if (!term.ok()) {
         last_problem = term.status();
       } else if (last_term < begun) {
