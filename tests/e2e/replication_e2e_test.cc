@@ -103,6 +103,125 @@ struct Node {
   }
 };
 
+// Every event id of `node`'s log.
+std::set<std::string> EventIds(Node& node) {
+  std::set<std::string> ids;
+  v1::ReadAllRequest request;
+  request.set_from_position(1);
+  request.set_limit(1000);
+  for (;;) {
+    v1::ReadAllResponse page;
+    const grpc::Status status =
+        node.store->ReadAll(Context().get(), request, &page);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    if (!status.ok()) break;
+    for (const v1::RecordedEvent& event : page.events()) {
+      ids.insert(event.event_id());
+    }
+    if (page.next_position() == 0) break;
+    request.set_from_position(page.next_position());
+  }
+  return ids;
+}
+
+// A UUID (version 4 form) from a counter, unique in the test.
+std::string IdOf(uint64_t n) {
+  return absl::StrFormat("%08x-0000-4000-8000-%012x",
+                         static_cast<uint32_t>(n >> 32), n & 0xffffffffffff);
+}
+
+// Appends acknowledged to writers of the test, by event id.
+struct Acknowledged {
+  std::mutex mu;
+  std::set<std::string> ids;
+  std::atomic<uint64_t> next_id{1};
+
+  // Fails the test unless `node`'s log holds every one.
+  void ExpectAllHeldBy(Node& node);
+};
+
+// Appends from a few threads to `node` until Stop(), each with an event id
+// of its own, noting every acknowledged one.
+class Writers {
+ public:
+  Writers(Node& node, const std::string& prefix, Acknowledged& acknowledged) {
+    for (int t = 0; t < 3; ++t) {
+      threads_.emplace_back([this, &node, &acknowledged, prefix, t] {
+        auto stub = v1::EventStore::NewStub(node.channel);
+        while (!stop_.load()) {
+          v1::AppendRequest request;
+          request.set_stream_id(absl::StrCat(prefix, "-", t));
+          const std::string id = IdOf(acknowledged.next_id.fetch_add(1));
+          v1::ProposedEvent& event = *request.add_events();
+          event.set_event_id(id);
+          event.set_type("Written");
+          event.set_payload(id);
+          v1::AppendResponse response;
+          grpc::ClientContext context;
+          context.set_deadline(std::chrono::system_clock::now() +
+                               std::chrono::seconds(5));
+          if (stub->Append(&context, request, &response).ok()) {
+            std::lock_guard<std::mutex> lock(acknowledged.mu);
+            acknowledged.ids.insert(id);
+          } else {
+            absl::SleepFor(absl::Milliseconds(5));
+          }
+        }
+      });
+    }
+  }
+  ~Writers() { Stop(); }
+  void Stop() {
+    stop_ = true;
+    for (std::thread& thread : threads_) {
+      if (thread.joinable()) thread.join();
+    }
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> threads_;
+};
+
+void Acknowledged::ExpectAllHeldBy(Node& node) {
+  const std::set<std::string> held = EventIds(node);
+  std::lock_guard<std::mutex> lock(mu);
+  for (const std::string& id : ids) {
+    ASSERT_TRUE(held.contains(id)) << id << " was acknowledged but lost";
+  }
+}
+
+// Waits until `replica` holds what `leader` holds, and verifies the
+// leader's digest.
+void AwaitSameChain(Node& leader, Node& replica) {
+  v1::AppendRequest probe;
+  probe.set_stream_id("election-probe");
+  probe.add_events()->set_type("Probe");
+  v1::AppendResponse probed;
+  grpc::Status appended;
+  for (int i = 0; i < 50 && !appended.ok(); ++i) {
+    appended = leader.store->Append(Context().get(), probe, &probed);
+  }
+  ASSERT_TRUE(appended.ok()) << appended.error_message();
+  const uint64_t head = leader.Stats().head_position();
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  uint64_t at = 0;
+  while (absl::Now() < deadline && at < head) {
+    v1::GetStatsResponse stats;
+    if (replica.admin->GetStats(Context().get(), {}, &stats).ok()) {
+      at = stats.head_position();
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_EQ(at, head);
+  v1::GetDigestResponse digest;
+  ASSERT_TRUE(leader.admin->GetDigest(Context().get(), {}, &digest).ok());
+  v1::VerifyRequest verify;
+  *verify.mutable_digest() = digest.digest();
+  v1::VerifyResponse verified;
+  ASSERT_TRUE(replica.admin->Verify(Context().get(), verify, &verified).ok());
+  ASSERT_TRUE(verified.digest_ok()) << verified.problem();
+}
 class ReplicationE2eTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -680,33 +799,6 @@ TEST_F(ReplicationE2eTest, AnOldLeaderBackAsLeaderIsDeposedByANewerTerm) {
   EXPECT_EQ(Health(leader_, "plantrail.v1.PlanCommands"), 2);
 }
 
-// Every event id of `node`'s log.
-std::set<std::string> EventIds(Node& node) {
-  std::set<std::string> ids;
-  v1::ReadAllRequest request;
-  request.set_from_position(1);
-  request.set_limit(1000);
-  for (;;) {
-    v1::ReadAllResponse page;
-    const grpc::Status status =
-        node.store->ReadAll(Context().get(), request, &page);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    if (!status.ok()) break;
-    for (const v1::RecordedEvent& event : page.events()) {
-      ids.insert(event.event_id());
-    }
-    if (page.next_position() == 0) break;
-    request.set_from_position(page.next_position());
-  }
-  return ids;
-}
-
-// A UUID (version 4 form) from a counter, unique in the test.
-std::string IdOf(uint64_t n) {
-  return absl::StrFormat("%08x-0000-4000-8000-%012x",
-                         static_cast<uint32_t>(n >> 32), n & 0xffffffffffff);
-}
-
 TEST_F(ReplicationE2eTest, ManualFailoverUnderLoadLosesNoAcknowledgedAppend) {
   // The fixture's leader has no synchronous replica: start over with one.
   StopCleanly(leader_);
@@ -729,9 +821,7 @@ TEST_F(ReplicationE2eTest, ManualFailoverUnderLoadLosesNoAcknowledgedAppend) {
   const std::string token_file =
       (fs::path(dir_.path()) / "leader.token").string();
 
-  std::mutex mu;
-  std::set<std::string> acknowledged;
-  std::atomic<uint64_t> next_id{1};
+  Acknowledged acknowledged;
   std::mt19937 random(20261207);
   int leader = 0;
   constexpr int kKills = 20;
@@ -740,37 +830,11 @@ TEST_F(ReplicationE2eTest, ManualFailoverUnderLoadLosesNoAcknowledgedAppend) {
     Node& old_leader = nodes[leader];
     Node& successor = nodes[1 - leader];
     // Concurrent appends until the leader dies; each acknowledged id noted.
-    std::atomic<bool> stop{false};
-    std::vector<std::thread> writers;
-    for (int t = 0; t < 3; ++t) {
-      writers.emplace_back([&, t] {
-        auto stub = v1::EventStore::NewStub(old_leader.channel);
-        while (!stop.load()) {
-          v1::AppendRequest request;
-          request.set_stream_id(absl::StrCat("failover-", t));
-          const std::string id = IdOf(next_id.fetch_add(1));
-          v1::ProposedEvent& event = *request.add_events();
-          event.set_event_id(id);
-          event.set_type("Written");
-          event.set_payload(id);
-          v1::AppendResponse response;
-          grpc::ClientContext context;
-          context.set_deadline(std::chrono::system_clock::now() +
-                               std::chrono::seconds(5));
-          if (stub->Append(&context, request, &response).ok()) {
-            std::lock_guard<std::mutex> lock(mu);
-            acknowledged.insert(id);
-          } else {
-            absl::SleepFor(absl::Milliseconds(5));
-          }
-        }
-      });
-    }
+    Writers writers(old_leader, "failover", acknowledged);
     absl::SleepFor(absl::Milliseconds(
         std::uniform_int_distribution<int>(100, 400)(random)));
     old_leader.process.Stop(SIGKILL);
-    stop = true;
-    for (std::thread& writer : writers) writer.join();
+    writers.Stop();
     old_leader.Disconnect();
 
     // The replica takes over; every acknowledged append is in its log.
@@ -781,13 +845,7 @@ TEST_F(ReplicationE2eTest, ManualFailoverUnderLoadLosesNoAcknowledgedAppend) {
         successor.admin->Promote(Context().get(), promote, &promoted);
     ASSERT_TRUE(status.ok()) << status.error_message();
     EXPECT_EQ(promoted.term(), static_cast<uint64_t>(kill + 1));
-    const std::set<std::string> held = EventIds(successor);
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      for (const std::string& id : acknowledged) {
-        ASSERT_TRUE(held.contains(id)) << id << " was acknowledged but lost";
-      }
-    }
+    ASSERT_NO_FATAL_FAILURE(acknowledged.ExpectAllHeldBy(successor));
 
     // The old leader comes back as its replica, its unacknowledged tail
     // quarantined, and the chains agree.
@@ -799,39 +857,9 @@ TEST_F(ReplicationE2eTest, ManualFailoverUnderLoadLosesNoAcknowledgedAppend) {
     old_leader.Connect(token_);
     leader = 1 - leader;
     nodes[leader].Connect(token_);
-    Node& now_leader = nodes[leader];
-    Node& now_replica = nodes[1 - leader];
-    // Until the replica is back, the leader cannot acknowledge; once it is,
-    // one append goes through.
-    v1::AppendRequest probe;
-    probe.set_stream_id("failover-probe");
-    probe.add_events()->set_type("Probe");
-    v1::AppendResponse probed;
-    grpc::Status appended;
-    for (int i = 0; i < 50; ++i) {
-      appended = now_leader.store->Append(Context().get(), probe, &probed);
-      if (appended.ok()) break;
-    }
-    ASSERT_TRUE(appended.ok()) << appended.error_message();
-    const absl::Time deadline = absl::Now() + absl::Seconds(60);
-    uint64_t replica_head = 0;
-    const uint64_t leader_head = now_leader.Stats().head_position();
-    while (absl::Now() < deadline && replica_head < leader_head) {
-      v1::GetStatsResponse stats;
-      if (now_replica.admin->GetStats(Context().get(), {}, &stats).ok()) {
-        replica_head = stats.head_position();
-      }
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    ASSERT_EQ(replica_head, leader_head);
-    v1::GetDigestResponse digest;
-    ASSERT_TRUE(now_leader.admin->GetDigest(Context().get(), {}, &digest).ok());
-    v1::VerifyRequest verify;
-    *verify.mutable_digest() = digest.digest();
-    v1::VerifyResponse verified;
-    ASSERT_TRUE(
-        now_replica.admin->Verify(Context().get(), verify, &verified).ok());
-    ASSERT_TRUE(verified.digest_ok()) << verified.problem();
+    // Until the replica is back the leader cannot acknowledge; then the
+    // chains agree.
+    ASSERT_NO_FATAL_FAILURE(AwaitSameChain(nodes[leader], nodes[1 - leader]));
   }
 
   // What was quarantined was never acknowledged, and is kept.
@@ -844,17 +872,17 @@ TEST_F(ReplicationE2eTest, ManualFailoverUnderLoadLosesNoAcknowledgedAppend) {
       std::string line;
       std::getline(in, line);  // the header
       while (std::getline(in, line)) {
-        for (const std::string& id : acknowledged) {
+        for (const std::string& id : acknowledged.ids) {
           ASSERT_FALSE(absl::StrContains(line, id))
               << id << " was acknowledged, yet quarantined";
         }
       }
     }
   }
-  std::cout << acknowledged.size() << " appends acknowledged over " << kKills
-            << " failovers; " << quarantined
+  std::cout << acknowledged.ids.size() << " appends acknowledged over "
+            << kKills << " failovers; " << quarantined
             << " unacknowledged records quarantined\n";
-  EXPECT_GT(acknowledged.size(), static_cast<size_t>(kKills));
+  EXPECT_GT(acknowledged.ids.size(), static_cast<size_t>(kKills));
 }
 
 // A free loopback port (bound and closed: a server started on it at once
@@ -929,38 +957,6 @@ class ElectionE2eTest : public ReplicationE2eTest {
     return false;
   }
 
-  // Waits until `replica` holds what `leader` holds, and verifies the
-  // leader's digest.
-  static void AwaitSameChain(Node& leader, Node& replica) {
-    v1::AppendRequest probe;
-    probe.set_stream_id("election-probe");
-    probe.add_events()->set_type("Probe");
-    v1::AppendResponse probed;
-    grpc::Status appended;
-    for (int i = 0; i < 50 && !appended.ok(); ++i) {
-      appended = leader.store->Append(Context().get(), probe, &probed);
-    }
-    ASSERT_TRUE(appended.ok()) << appended.error_message();
-    const uint64_t head = leader.Stats().head_position();
-    const absl::Time deadline = absl::Now() + absl::Seconds(60);
-    uint64_t at = 0;
-    while (absl::Now() < deadline && at < head) {
-      v1::GetStatsResponse stats;
-      if (replica.admin->GetStats(Context().get(), {}, &stats).ok()) {
-        at = stats.head_position();
-      }
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    ASSERT_EQ(at, head);
-    v1::GetDigestResponse digest;
-    ASSERT_TRUE(leader.admin->GetDigest(Context().get(), {}, &digest).ok());
-    v1::VerifyRequest verify;
-    *verify.mutable_digest() = digest.digest();
-    v1::VerifyResponse verified;
-    ASSERT_TRUE(replica.admin->Verify(Context().get(), verify, &verified).ok());
-    ASSERT_TRUE(verified.digest_ok()) << verified.problem();
-  }
-
   plantrail::testing::EtcdProcess etcd_;
   std::string token_file_;
   std::array<std::string, 2> addresses_;
@@ -971,9 +967,7 @@ class ElectionE2eTest : public ReplicationE2eTest {
 TEST_F(ElectionE2eTest, ASynchronousReplicaTakesOverEveryTimeTheLeaderDies) {
   ASSERT_TRUE(AwaitLeading(nodes_[0], 10));
   AwaitSameChain(nodes_[0], nodes_[1]);
-  std::mutex mu;
-  std::set<std::string> acknowledged;
-  std::atomic<uint64_t> next_id{1};
+  Acknowledged acknowledged;
   std::mt19937 random(7);
   int leader = 0;
   constexpr int kKills = 20;
@@ -981,48 +975,17 @@ TEST_F(ElectionE2eTest, ASynchronousReplicaTakesOverEveryTimeTheLeaderDies) {
     SCOPED_TRACE(absl::StrCat("kill ", kill + 1));
     Node& old_leader = nodes_[leader];
     Node& successor = nodes_[1 - leader];
-    std::atomic<bool> stop{false};
-    std::vector<std::thread> writers;
-    for (int t = 0; t < 3; ++t) {
-      writers.emplace_back([&, t] {
-        auto stub = v1::EventStore::NewStub(old_leader.channel);
-        while (!stop.load()) {
-          v1::AppendRequest request;
-          request.set_stream_id(absl::StrCat("elected-", t));
-          const std::string id = IdOf(next_id.fetch_add(1));
-          v1::ProposedEvent& event = *request.add_events();
-          event.set_event_id(id);
-          event.set_type("Written");
-          v1::AppendResponse response;
-          grpc::ClientContext context;
-          context.set_deadline(std::chrono::system_clock::now() +
-                               std::chrono::seconds(5));
-          if (stub->Append(&context, request, &response).ok()) {
-            std::lock_guard<std::mutex> lock(mu);
-            acknowledged.insert(id);
-          } else {
-            absl::SleepFor(absl::Milliseconds(5));
-          }
-        }
-      });
-    }
+    Writers writers(old_leader, "elected", acknowledged);
     absl::SleepFor(absl::Milliseconds(
         std::uniform_int_distribution<int>(100, 300)(random)));
     old_leader.process.Stop(SIGKILL);
-    stop = true;
-    for (std::thread& writer : writers) writer.join();
+    writers.Stop();
     old_leader.Disconnect();
 
     // etcd's lease runs out; the replica wins, with every acknowledged
     // append.
     ASSERT_TRUE(AwaitLeading(successor, 20));
-    const std::set<std::string> held = EventIds(successor);
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      for (const std::string& id : acknowledged) {
-        ASSERT_TRUE(held.contains(id)) << id << " was acknowledged but lost";
-      }
-    }
+    ASSERT_NO_FATAL_FAILURE(acknowledged.ExpectAllHeldBy(successor));
     // The old leader comes back and the election makes it a replica.
     ASSERT_TRUE(StartNode(leader));
     old_leader.Connect(token_);
@@ -1031,9 +994,9 @@ TEST_F(ElectionE2eTest, ASynchronousReplicaTakesOverEveryTimeTheLeaderDies) {
               v1::ReplicationStatus::REPLICA);
     leader = 1 - leader;
   }
-  std::cout << acknowledged.size() << " appends acknowledged over " << kKills
-            << " elections\n";
-  EXPECT_GT(acknowledged.size(), static_cast<size_t>(kKills));
+  std::cout << acknowledged.ids.size() << " appends acknowledged over "
+            << kKills << " elections\n";
+  EXPECT_GT(acknowledged.ids.size(), static_cast<size_t>(kKills));
 }
 
 // Without synchronous replicas nothing but the lease stops a leader that
