@@ -73,7 +73,7 @@ struct Flags {
   bool postgres = true;
 };
 
-// --- Child processes ----------------------------------------------------------
+// --- Child processes
 
 // The work directory and the children still running, for Fail().
 std::string g_work;
@@ -149,8 +149,8 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& out,
   for (std::string& arg : copy) argv.push_back(arg.data());
   argv.push_back(nullptr);
   pid_t pid = -1;
-  const int spawned = posix_spawnp(&pid, argv[0], &actions, nullptr,
-                                   argv.data(), environ);
+  const int spawned =
+      posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (pipe_out != nullptr) {
     close(fds[1]);
@@ -210,7 +210,8 @@ class Daemon {
         Fail(absl::StrCat("plantraild exited: ", Tail(ReadFile(err_))));
       }
       if (absl::Now() > deadline) {
-        Fail(absl::StrCat("plantraild did not come up: ", Tail(ReadFile(err_))));
+        Fail(
+            absl::StrCat("plantraild did not come up: ", Tail(ReadFile(err_))));
       }
       absl::SleepFor(absl::Milliseconds(20));
     }
@@ -239,7 +240,7 @@ class Daemon {
   std::string address_;
 };
 
-// --- gRPC clients ---------------------------------------------------------------
+// --- gRPC clients
 
 // One connection per client (a distinct channel argument keeps gRPC from
 // sharing the subchannel), every call with the leader's admin token.
@@ -319,7 +320,7 @@ std::string Payload(uint64_t n) {
   return payload + "\"}";
 }
 
-// --- Measuring --------------------------------------------------------------------
+// --- Measuring
 
 // The latencies (ms) of the calls that began and ended inside the measured
 // window, and the calls that failed anywhere.
@@ -518,22 +519,23 @@ std::vector<Row> RunPlantrail(const Flags& flags, const std::string& setup,
       fs::copy_file(dir / "leader" / file, data / file);
     }
     replica_process = std::make_unique<Daemon>(
-        data, std::vector<std::string>{
-                  "--replica-of", leader_process.address(),
-                  "--replica-token-file",
-                  (dir / "leader" / "admin.token").string(), "--replica-name",
-                  "replica-1"});
+        data,
+        std::vector<std::string>{"--replica-of", leader_process.address(),
+                                 "--replica-token-file",
+                                 (dir / "leader" / "admin.token").string(),
+                                 "--replica-name", "replica-1"});
     replica = std::make_unique<Client>(replica_process->address(), token, 0);
     if (!AwaitCaughtUp(leader, *replica, kCatchUpTimeout)) {
-      Fail(absl::StrCat(setup, ": the replica did not catch up before the load"));
+      Fail(absl::StrCat(setup,
+                        ": the replica did not catch up before the load"));
     }
   }
   std::vector<Row> rows;
   for (int clients : flags.clients) {
-    rows.push_back(MeasureAppends(
-        flags, setup, clients, leader_process.address(), token, leader,
-        leader_process.pid(), replica.get(),
-        replica_process ? replica_process->pid() : 0));
+    rows.push_back(
+        MeasureAppends(flags, setup, clients, leader_process.address(), token,
+                       leader, leader_process.pid(), replica.get(),
+                       replica_process ? replica_process->pid() : 0));
   }
   replica.reset();
   if (replica_process) replica_process->Stop();
@@ -581,16 +583,16 @@ for clients in "$@"; do
     --warmup "$warmup"
 done
 )sh";
-  std::vector<std::string> args = {"bash",
-                                   "-c",
-                                   kScript,
-                                   "bash",
-                                   PLANTRAIL_SOURCE_DIR,
-                                   g_work,
-                                   PG_PEER_PATH,
-                                   absl::StrCat(flags.seconds),
-                                   absl::StrCat(
-                                       absl::ToDoubleSeconds(kWarmup))};
+  std::vector<std::string> args = {
+      "bash",
+      "-c",
+      kScript,
+      "bash",
+      PLANTRAIL_SOURCE_DIR,
+      g_work,
+      PG_PEER_PATH,
+      absl::StrCat(flags.seconds),
+      absl::StrCat(absl::ToDoubleSeconds(kWarmup))};
   for (int clients : flags.clients) args.push_back(absl::StrCat(clients));
   const std::string out = Capture(args, g_work + "/postgres.err");
   std::vector<std::string> lines =
@@ -634,8 +636,7 @@ bool ParseFlags(int argc, char** argv, Flags& flags) {
       flags.clients.clear();
       for (absl::string_view part : absl::StrSplit(value, ',')) {
         int clients = 0;
-        if (!absl::SimpleAtoi(part, &clients) || clients < 1 ||
-            clients > 256) {
+        if (!absl::SimpleAtoi(part, &clients) || clients < 1 || clients > 256) {
           return false;
         }
         flags.clients.push_back(clients);
@@ -771,10 +772,9 @@ int Main(int argc, char** argv) {
       caught_up =
           row.caught_up_after
               ? absl::StrCat(
-                    Ms(absl::ToDoubleMilliseconds(*row.caught_up_after)),
-                    " ms")
-              : absl::StrCat("not in ",
-                             absl::ToDoubleSeconds(kCatchUpTimeout), " s");
+                    Ms(absl::ToDoubleMilliseconds(*row.caught_up_after)), " ms")
+              : absl::StrCat("not in ", absl::ToDoubleSeconds(kCatchUpTimeout),
+                             " s");
     }
     std::printf(
         "| %s | %d | %s | %s | %s | %s | %s | %s |\n", row.setup.c_str(),
@@ -789,8 +789,8 @@ int Main(int argc, char** argv) {
   for (const Row& row : rows) {
     if (row.appends.errors > 0) {
       ++failed;
-      std::printf("%s, %d clients: %llu failed calls (%s)\n",
-                  row.setup.c_str(), row.clients,
+      std::printf("%s, %d clients: %llu failed calls (%s)\n", row.setup.c_str(),
+                  row.clients,
                   static_cast<unsigned long long>(row.appends.errors),
                   row.appends.first_error.c_str());
     }
