@@ -1,7 +1,8 @@
 #include "eventstore/record_format.h"
 
-#include <openssl/sha.h>
+#include <openssl/evp.h>
 
+#include <cstdlib>
 #include <cstring>
 
 #include "absl/status/status.h"
@@ -14,6 +15,31 @@
 
 namespace plantrail::eventstore::record_format {
 namespace {
+
+// OpenSSL 3's one-shot SHA256() looks the algorithm up (EVP_MD_fetch) and
+// allocates a context on every call, which cost more than the hashing of
+// an event's few hundred bytes: the algorithm is fetched once, and each
+// thread keeps its context.
+Hash Sha256Of(const void* data, size_t size) {
+  static const EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  struct Context {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~Context() { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local Context context;
+  Hash out;
+  unsigned int size_out = 0;
+  // Only fails when OpenSSL cannot allocate: a chain hash that might be
+  // wrong is worse than stopping.
+  if (kSha256 == nullptr || context.ctx == nullptr ||
+      EVP_DigestInit_ex2(context.ctx, kSha256, nullptr) != 1 ||
+      EVP_DigestUpdate(context.ctx, data, size) != 1 ||
+      EVP_DigestFinal_ex(context.ctx, out.data(), &size_out) != 1 ||
+      size_out != out.size()) {
+    std::abort();
+  }
+  return out;
+}
 
 absl::Status Corrupt(absl::string_view what) {
   return absl::DataLossError(absl::StrCat("corrupt record: ", what));
@@ -252,7 +278,10 @@ std::string EncodeHeader(const RecordedEvent& event) {
 }
 
 std::string EncodeRecord(const RecordedEvent& event) {
-  const std::string header = EncodeHeader(event);
+  return EncodeRecord(event, EncodeHeader(event));
+}
+
+std::string EncodeRecord(const RecordedEvent& event, absl::string_view header) {
   std::string out;
   out.reserve(2 + 4 + header.size() + 96 + 4 + event.payload.size());
   out += static_cast<char>(kRecordFormat);
@@ -287,10 +316,7 @@ absl::StatusOr<RecordedEvent> DecodeRecord(absl::string_view bytes) {
 }
 
 Hash Sha256(absl::string_view bytes) {
-  Hash out;
-  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
-         out.data());
-  return out;
+  return Sha256Of(bytes.data(), bytes.size());
 }
 
 std::string HexOf(const Hash& hash) {
@@ -304,9 +330,7 @@ Hash ChainHash(const Hash& previous, const Hash& header_hash,
   std::memcpy(input, previous.data(), 32);
   std::memcpy(input + 32, header_hash.data(), 32);
   std::memcpy(input + 64, payload_hash.data(), 32);
-  Hash out;
-  SHA256(input, sizeof(input), out.data());
-  return out;
+  return Sha256Of(input, sizeof(input));
 }
 
 Hash HeaderHash(const RecordedEvent& event) {

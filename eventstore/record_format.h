@@ -150,6 +150,9 @@ absl::StatusOr<RecordedEvent> DecodeHeader(absl::string_view header);
 // `event.redacted` sets the redacted flag, `event.header_hash` the header
 // redacted flag (and is stored).
 std::string EncodeRecord(const RecordedEvent& event);
+// The same, with `header` already encoded: EncodeHeader(event), which the
+// caller has hashed (the log's append path encodes a header once).
+std::string EncodeRecord(const RecordedEvent& event, absl::string_view header);
 
 // Decodes a record, checking its structure (not its hashes). Never reads
 // out of bounds, whatever the bytes.

@@ -358,9 +358,14 @@ absl::StatusOr<RocksDbEventStore::PendingAppend> RocksDbEventStore::Prepare(
   pending.client_ids.reserve(request.events.size());
   for (ProposedEvent& event : request.events) {
     const bool chosen = !event.event_id.empty();
-    // ValidateAppend has checked that client ids parse.
-    const absl::StatusOr<Uuid> parsed = ParseUuid(event.event_id);
-    const Uuid id = chosen && parsed.ok() ? *parsed : NewRandomUuid();
+    Uuid id;
+    if (chosen) {
+      // ValidateAppend has checked that client ids parse.
+      const absl::StatusOr<Uuid> parsed = ParseUuid(event.event_id);
+      id = parsed.ok() ? *parsed : NewTimeOrderedUuid();
+    } else {
+      id = NewTimeOrderedUuid();
+    }
     event.event_id = FormatUuid(id);
     if (event.content_type.empty()) event.content_type = kDefaultContentType;
     pending.ids.push_back(id);
@@ -849,16 +854,16 @@ absl::StatusOr<AppendResult> RocksDbEventStore::Stage(
     event.stream_version = ++head.version;
     event.payload = proposed.payload;
     event.payload_hash = rf::Sha256(proposed.payload);
+    const std::string header = rf::EncodeHeader(event);
     event.hash =
-        rf::ChainHash(group.last_hash, rf::Sha256(rf::EncodeHeader(event)),
-                      event.payload_hash);
+        rf::ChainHash(group.last_hash, rf::Sha256(header), event.payload_hash);
     group.last_hash = event.hash;
     head.last_position = event.position;
 
     rf::EventIdEntry id_entry = id_entry_template;
     id_entry.position = event.position;
     const std::string position_key = rf::PositionKey(event.position);
-    batch.Put(events_, position_key, rf::EncodeRecord(event));
+    batch.Put(events_, position_key, rf::EncodeRecord(event, header));
     batch.Put(streams_, rf::StreamKey(event.stream_id, event.stream_version),
               position_key);
     batch.Put(event_ids_, AsSlice(pending.ids[i]),
