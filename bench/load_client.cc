@@ -15,6 +15,9 @@
 //              subscriptions while events are appended one at a time
 //   fill       --events status reports over 1,000 areas, as fast as they go
 //   rebuild    rebuilds every projection and times it
+//   ping       the empty unary call: grpc.health.v1.Health/Check, the
+//              standard health service, on the same server and connections
+//              (what a call costs with no work in it)
 //   soak       mixed load at steady rates for --seconds (appends, status
 //              reports, queries, subscribers that come and go), with one
 //              window of figures every --interval seconds, the server's
@@ -45,6 +48,7 @@
 #include "absl/time/time.h"
 #include "bench/loop_result.h"
 #include "grpcpp/create_channel.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "nlohmann/json.hpp"
 #include "plantrail/v1/admin.grpc.pb.h"
@@ -101,6 +105,7 @@ class Connections {
       commands_.push_back(v1::PlanCommands::NewStub(channels_.back()));
       queries_.push_back(v1::PlanQueries::NewStub(channels_.back()));
       admin_.push_back(v1::Admin::NewStub(channels_.back()));
+      generic_.push_back(std::make_unique<grpc::GenericStub>(channels_.back()));
     }
   }
 
@@ -113,6 +118,7 @@ class Connections {
   v1::PlanCommands::Stub& commands(int slot) { return *commands_[Index(slot)]; }
   v1::PlanQueries::Stub& queries(int slot) { return *queries_[Index(slot)]; }
   v1::Admin::Stub& admin() { return *admin_[0]; }
+  grpc::GenericStub& generic(int slot) { return *generic_[Index(slot)]; }
 
  private:
   size_t Index(int slot) const { return slot % channels_.size(); }
@@ -123,6 +129,7 @@ class Connections {
   std::vector<std::unique_ptr<v1::PlanCommands::Stub>> commands_;
   std::vector<std::unique_ptr<v1::PlanQueries::Stub>> queries_;
   std::vector<std::unique_ptr<v1::Admin::Stub>> admin_;
+  std::vector<std::unique_ptr<grpc::GenericStub>> generic_;
 };
 
 struct LoopOutcome {
@@ -230,6 +237,44 @@ Json RunAppend(const Flags& flags, Connections& connections) {
             [call, done](grpc::Status status) { done(status); });
       });
   return Report(flags, result, flags.batch);
+}
+
+// Health/Check through the generic stub: Debian's gRPC ships no health.proto.
+// The request is an empty HealthCheckRequest (the server as a whole: zero
+// bytes); the answer must be HealthCheckResponse{status: SERVING}, which
+// is field 1 as a varint 1: the bytes 08 01.
+Json RunPing(const Flags& flags, Connections& connections) {
+  const LoopOutcome result = ClosedLoop(
+      flags.clients, Seconds(flags.warmup), Seconds(flags.seconds),
+      [&](int slot, uint64_t, Done done) {
+        struct Call {
+          grpc::ClientContext context;
+          grpc::ByteBuffer request;
+          grpc::ByteBuffer response;
+        };
+        auto call = std::make_shared<Call>();
+        connections.Prepare(call->context);
+        grpc::Slice empty;
+        call->request = grpc::ByteBuffer(&empty, 1);
+        connections.generic(slot).UnaryCall(
+            &call->context, "/grpc.health.v1.Health/Check", {}, &call->request,
+            &call->response, [call, done](grpc::Status status) {
+              std::vector<grpc::Slice> slices;
+              std::string answer;
+              if (status.ok() && call->response.Dump(&slices).ok()) {
+                for (const grpc::Slice& slice : slices) {
+                  answer.append(reinterpret_cast<const char*>(slice.begin()),
+                                slice.size());
+                }
+              }
+              if (status.ok() && answer != std::string("\x08\x01", 2)) {
+                status = grpc::Status(grpc::StatusCode::UNKNOWN,
+                                      "Health/Check: not SERVING");
+              }
+              done(status);
+            });
+      });
+  return Report(flags, result, 1);
 }
 
 grpc::Status RegisterAreas(const Flags& flags, Connections& connections,
@@ -729,7 +774,7 @@ int Main(int argc, char** argv) {
   app.add_option("mode", flags.mode)
       ->required()
       ->check(CLI::IsMember({"append", "report", "areas", "query", "subscribe",
-                             "fill", "rebuild", "soak"}));
+                             "fill", "rebuild", "soak", "ping"}));
   app.add_option("--server", flags.server);
   app.add_option("--token-file", flags.token_file)->required();
   app.add_option("--clients", flags.clients);
@@ -767,6 +812,7 @@ int Main(int argc, char** argv) {
   if (flags.mode == "fill") result = RunFill(flags, connections);
   if (flags.mode == "rebuild") result = RunRebuild(flags, connections);
   if (flags.mode == "soak") result = RunSoak(flags, connections);
+  if (flags.mode == "ping") result = RunPing(flags, connections);
   std::cout << result.dump() << std::endl;
   return result.contains("error") ? 1 : 0;
 }
