@@ -52,6 +52,21 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 namespace fs = std::filesystem;
 
+// How many times the failover tests kill the leader. The plain build (the
+// suite) kills it 20 times; sanitizer builds, which run every process
+// several times slower and are there for memory errors and races, 5.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr int kFailovers = 5;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr int kFailovers = 5;
+#else
+constexpr int kFailovers = 20;
+#endif
+#else
+constexpr int kFailovers = 20;
+#endif
+
 // What `command` (a shell command line) prints on stdout.
 std::string Shell(const std::string& command) {
   std::string out;
@@ -824,7 +839,7 @@ TEST_F(ReplicationE2eTest, ManualFailoverUnderLoadLosesNoAcknowledgedAppend) {
   Acknowledged acknowledged;
   std::mt19937 random(20261207);
   int leader = 0;
-  constexpr int kKills = 20;
+  constexpr int kKills = kFailovers;
   for (int kill = 0; kill < kKills; ++kill) {
     SCOPED_TRACE(absl::StrCat("kill ", kill + 1));
     Node& old_leader = nodes[leader];
@@ -970,7 +985,7 @@ TEST_F(ElectionE2eTest, ASynchronousReplicaTakesOverEveryTimeTheLeaderDies) {
   Acknowledged acknowledged;
   std::mt19937 random(7);
   int leader = 0;
-  constexpr int kKills = 20;
+  constexpr int kKills = kFailovers;
   for (int kill = 0; kill < kKills; ++kill) {
     SCOPED_TRACE(absl::StrCat("kill ", kill + 1));
     Node& old_leader = nodes_[leader];
