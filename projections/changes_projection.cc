@@ -77,6 +77,15 @@ stored::AreaState AreaStep(const stored::AreaState& state) {
   return step;
 }
 
+void ChangesProjection::StepAside(stored::AreaState& state) {
+  // What AreaStep clears; swapped twice, the state is as it was.
+  state.mutable_rationale()->swap(aside_.rationale);
+  state.mutable_desired_effect()->swap(aside_.desired_effect);
+  state.mutable_participating_units()->Swap(&aside_.participating_units);
+  state.mutable_responsible_units()->Swap(&aside_.responsible_units);
+  state.mutable_outcome_text()->swap(aside_.outcome_text);
+}
+
 absl::Status ChangesProjection::Apply(const eventstore::RecordedEvent& event,
                                       StateWriter& state) {
   if (!absl::StartsWith(event.stream_id, domain::kAreaStreamPrefix)) {
@@ -88,9 +97,9 @@ absl::Status ChangesProjection::Apply(const eventstore::RecordedEvent& event,
   const absl::string_view area =
       absl::string_view(event.stream_id)
           .substr(sizeof(domain::kAreaStreamPrefix) - 1);
-  state.Put(RecordedIndexKey(domain::UtcDay(event.recorded_at), event.position),
+  state.Put(RecordedIndexKey(days_.UtcDay(event.recorded_at), event.position),
             area);
-  const absl::CivilDay business_day = BusinessDay(*record);
+  const absl::CivilDay business_day = days_.BusinessDay(*record);
   state.Put(AreaDayKey(area, business_day, event.position), "");
   PLANTRAIL_ASSIGN_OR_RETURN(google::protobuf::UInt64Value * last_day,
                              StagedMessage<google::protobuf::UInt64Value>(
@@ -103,8 +112,14 @@ absl::Status ChangesProjection::Apply(const eventstore::RecordedEvent& event,
       stored::AreaState * working,
       StagedMessage<stored::AreaState>(state, absl::StrCat("w", area)));
   domain::EvolveArea(*working, record->event, record->context);
-  state.Put(AreaStepKey(area, event.position),
-            AreaStep(*working).SerializeAsString());
+  // AreaStep(*working), serialized without copying the state: the fields a
+  // step leaves out are moved aside (swapped, which allocates nothing) and
+  // back.
+  StepAside(*working);
+  bytes_.clear();
+  working->AppendToString(&bytes_);
+  StepAside(*working);
+  state.Put(AreaStepKey(area, event.position), bytes_);
   return absl::OkStatus();
 }
 

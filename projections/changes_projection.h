@@ -39,6 +39,7 @@
 #include "absl/time/civil_time.h"
 #include "plantrail/stored/plan.pb.h"
 #include "projections/projection.h"
+#include "projections/stream_fold.h"
 
 namespace plantrail::projections {
 
@@ -68,6 +69,8 @@ std::string AreaStepPrefix(absl::string_view qualified_id);
 // rationale, desired effect, units or outcome text.
 stored::AreaState AreaStep(const stored::AreaState& state);
 
+// Apply() is called from one thread at a time (the runner's): it keeps
+// scratch state from event to event.
 class ChangesProjection final : public Projection {
  public:
   static constexpr char kName[] = "changes";
@@ -75,6 +78,22 @@ class ChangesProjection final : public Projection {
   uint32_t layout() const override { return 2; }
   absl::Status Apply(const eventstore::RecordedEvent& event,
                      StateWriter& state) override;
+
+ private:
+  // Swaps the fields AreaStep leaves out with aside_: once to serialize a
+  // step of `state` in place, once more to put them back.
+  void StepAside(stored::AreaState& state);
+
+  DayMemo days_;
+  struct Aside {
+    std::string rationale;
+    std::string desired_effect;
+    google::protobuf::RepeatedPtrField<std::string> participating_units;
+    google::protobuf::RepeatedPtrField<std::string> responsible_units;
+    std::string outcome_text;
+  };
+  Aside aside_;
+  std::string bytes_;
 };
 
 }  // namespace plantrail::projections

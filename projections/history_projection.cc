@@ -1,7 +1,9 @@
 #include "projections/history_projection.h"
 
+#include <algorithm>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -53,9 +55,31 @@ constexpr const char* kTrackedFields[] = {
 };
 
 // "PHASE_IN_PROGRESS" -> "in progress"; the unset value -> "".
-std::string EnumText(const google::protobuf::EnumValueDescriptor& value) {
+std::string EnumWordsOf(const google::protobuf::EnumValueDescriptor& value) {
   if (value.number() == 0) return "";
   return domain::EnumWords(*value.type(), value.number());
+}
+
+// EnumWordsOf, worked out once for every value of the area's enums (a
+// status report renders its health on every event); immutable once made.
+std::string EnumText(const google::protobuf::EnumValueDescriptor& value) {
+  using Words =
+      absl::flat_hash_map<const google::protobuf::EnumValueDescriptor*,
+                          std::string>;
+  static const Words* const words = [] {
+    auto* made = new Words;
+    const google::protobuf::Descriptor& area = *stored::AreaState::descriptor();
+    for (int f = 0; f < area.field_count(); ++f) {
+      const google::protobuf::EnumDescriptor* type = area.field(f)->enum_type();
+      if (type == nullptr) continue;
+      for (int v = 0; v < type->value_count(); ++v) {
+        made->emplace(type->value(v), EnumWordsOf(*type->value(v)));
+      }
+    }
+    return made;
+  }();
+  if (auto it = words->find(&value); it != words->end()) return it->second;
+  return EnumWordsOf(value);
 }
 
 std::string RenderMessage(const Message& message) {
@@ -178,11 +202,12 @@ void Describe(const stored::PlanEvent& event, stored::HistoryEntry& entry) {
 }
 
 stored::HistoryEntry Entry(const eventstore::RecordedEvent& recorded,
-                           const PlanEventRecord& record) {
+                           const PlanEventRecord& record,
+                           const stored::PlanDate& recorded_day) {
   stored::HistoryEntry entry;
   entry.set_position(recorded.position);
   domain::SetTimestamp(*entry.mutable_recorded_at(), recorded.recorded_at);
-  *entry.mutable_business_date() = RecordedDay(recorded.recorded_at);
+  *entry.mutable_business_date() = recorded_day;
   entry.set_actor(record.context.actor);
   entry.set_event_type(recorded.type);
   entry.set_event_id(recorded.event_id);
@@ -230,6 +255,85 @@ bool SameValue(const Message& a, const Message& b,
   }
 }
 
+bool SameDate(const stored::AreaState& a, const stored::AreaState& b,
+              const stored::PlanDate& (stored::AreaState::*get)() const,
+              bool (stored::AreaState::*has)() const) {
+  if ((a.*has)() != (b.*has)()) return false;
+  if (!(a.*has)()) return true;
+  const stored::PlanDate& x = (a.*get)();
+  const stored::PlanDate& y = (b.*get)();
+  return x.precision() == y.precision() && x.year() == y.year() &&
+         x.month() == y.month() && x.day() == y.day() &&
+         x.quarter() == y.quarter() && x.term() == y.term() &&
+         x.text() == y.text();
+}
+
+bool SameDependencies(const stored::AreaState& a, const stored::AreaState& b) {
+  if (a.dependencies_size() != b.dependencies_size()) return false;
+  for (int i = 0; i < a.dependencies_size(); ++i) {
+    const stored::Dependency& x = a.dependencies(i);
+    const stored::Dependency& y = b.dependencies(i);
+    if (x.target_case() != y.target_case() || x.area_id() != y.area_id() ||
+        x.external() != y.external() || x.kind() != y.kind() ||
+        x.note() != y.note() || x.plan_id() != y.plan_id()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+template <typename Repeated>
+bool SameRepeated(const Repeated& a, const Repeated& b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
+}
+
+// SameValue through the generated accessors of the tracked fields: no
+// reflection, no serializing. Equal values render alike, so a field found
+// the same here has no change to show; any other goes on to the
+// reflection's test and the rendering, which decide as before.
+bool SameTracked(const stored::AreaState& a, const stored::AreaState& b,
+                 const FieldDescriptor& field) {
+  using A = stored::AreaState;
+  switch (field.number()) {
+    case A::kTitleFieldNumber:
+      return a.title() == b.title();
+    case A::kRationaleFieldNumber:
+      return a.rationale() == b.rationale();
+    case A::kDesiredEffectFieldNumber:
+      return a.desired_effect() == b.desired_effect();
+    case A::kSupportAreaFieldNumber:
+      return a.support_area() == b.support_area();
+    case A::kGroupFieldNumber:
+      return a.group() == b.group();
+    case A::kParticipatingUnitsFieldNumber:
+      return SameRepeated(a.participating_units(), b.participating_units());
+    case A::kResponsibleUnitsFieldNumber:
+      return SameRepeated(a.responsible_units(), b.responsible_units());
+    case A::kBaselineStartFieldNumber:
+      return SameDate(a, b, &A::baseline_start, &A::has_baseline_start);
+    case A::kBaselineEndFieldNumber:
+      return SameDate(a, b, &A::baseline_end, &A::has_baseline_end);
+    case A::kPlannedStartFieldNumber:
+      return SameDate(a, b, &A::planned_start, &A::has_planned_start);
+    case A::kPlannedEndFieldNumber:
+      return SameDate(a, b, &A::planned_end, &A::has_planned_end);
+    case A::kPhaseFieldNumber:
+      return a.phase() == b.phase();
+    case A::kHealthFieldNumber:
+      return a.health() == b.health();
+    case A::kDependenciesFieldNumber:
+      return SameDependencies(a, b);
+    case A::kClosedFieldNumber:
+      return a.closed() == b.closed();
+    case A::kOutcomeFieldNumber:
+      return a.outcome() == b.outcome();
+    case A::kOutcomeTextFieldNumber:
+      return a.outcome_text() == b.outcome_text();
+    default:
+      return false;
+  }
+}
+
 // The tracked fields, looked up once.
 const std::vector<const FieldDescriptor*>& TrackedFields() {
   static const auto* fields = [] {
@@ -250,6 +354,7 @@ std::vector<stored::FieldChange> ChangedFields(const stored::AreaState& before,
                                                const stored::AreaState& after) {
   std::vector<stored::FieldChange> changes;
   for (const FieldDescriptor* field : TrackedFields()) {
+    if (SameTracked(before, after, *field)) continue;
     if (SameValue(before, after, *field)) continue;
     const std::string name = field->name();
     std::string old_value = Render(before, *field);
@@ -327,7 +432,87 @@ absl::Status ApplyRedaction(const eventstore::RecordedEvent& event,
   return absl::OkStatus();
 }
 
+// Copies into `to` what ChangedFields reads of `from`: the tracked fields
+// (and all of it should a tracked field be one this does not know).
+void CopyTracked(const stored::AreaState& from, stored::AreaState& to) {
+  using A = stored::AreaState;
+  static const bool known = [] {
+    for (const FieldDescriptor* field : TrackedFields()) {
+      switch (field->number()) {
+        case A::kTitleFieldNumber:
+        case A::kRationaleFieldNumber:
+        case A::kDesiredEffectFieldNumber:
+        case A::kSupportAreaFieldNumber:
+        case A::kGroupFieldNumber:
+        case A::kParticipatingUnitsFieldNumber:
+        case A::kResponsibleUnitsFieldNumber:
+        case A::kBaselineStartFieldNumber:
+        case A::kBaselineEndFieldNumber:
+        case A::kPlannedStartFieldNumber:
+        case A::kPlannedEndFieldNumber:
+        case A::kPhaseFieldNumber:
+        case A::kHealthFieldNumber:
+        case A::kDependenciesFieldNumber:
+        case A::kClosedFieldNumber:
+        case A::kOutcomeFieldNumber:
+        case A::kOutcomeTextFieldNumber:
+          break;
+        default:
+          return false;
+      }
+    }
+    return true;
+  }();
+  if (!known) {
+    to = from;
+    return;
+  }
+  // Assignments into the same scratch message event after event: strings
+  // and repeated fields reuse what they allocated before.
+  to.set_title(from.title());
+  to.set_rationale(from.rationale());
+  to.set_desired_effect(from.desired_effect());
+  to.set_support_area(from.support_area());
+  to.set_group(from.group());
+  *to.mutable_participating_units() = from.participating_units();
+  *to.mutable_responsible_units() = from.responsible_units();
+  const auto date = [](bool has, const stored::PlanDate& value,
+                       stored::PlanDate* (A::*mutable_date)(),
+                       void (A::*clear)(), A& into) {
+    if (has) {
+      *(into.*mutable_date)() = value;
+    } else {
+      (into.*clear)();
+    }
+  };
+  date(from.has_baseline_start(), from.baseline_start(),
+       &A::mutable_baseline_start, &A::clear_baseline_start, to);
+  date(from.has_baseline_end(), from.baseline_end(), &A::mutable_baseline_end,
+       &A::clear_baseline_end, to);
+  date(from.has_planned_start(), from.planned_start(),
+       &A::mutable_planned_start, &A::clear_planned_start, to);
+  date(from.has_planned_end(), from.planned_end(), &A::mutable_planned_end,
+       &A::clear_planned_end, to);
+  to.set_phase(from.phase());
+  to.set_health(from.health());
+  *to.mutable_dependencies() = from.dependencies();
+  to.set_closed(from.closed());
+  to.set_outcome(from.outcome());
+  to.set_outcome_text(from.outcome_text());
+}
+
 }  // namespace
+
+const stored::PlanDate& HistoryProjection::RecordedDayOf(absl::Time time) {
+  // Events come in the order they were recorded: a day is worked out once.
+  if (time < day_begins_ || time >= day_ends_) {
+    const absl::CivilDay day = domain::UtcDay(time);
+    day_begins_ = absl::FromCivil(day, absl::UTCTimeZone());
+    day_ends_ = absl::FromCivil(day + 1, absl::UTCTimeZone());
+    day_ = RecordedDay(time);
+  }
+  return day_;
+}
 
 absl::Status HistoryProjection::Apply(const eventstore::RecordedEvent& event,
                                       StateWriter& state) {
@@ -344,16 +529,22 @@ absl::Status HistoryProjection::Apply(const eventstore::RecordedEvent& event,
     PLANTRAIL_ASSIGN_OR_RETURN(
         stored::AreaState * working,
         StagedMessage<stored::AreaState>(state, working_key));
-    const stored::AreaState before = *working;
+    // Only what ChangedFields compares, into scratch reused event after
+    // event: a whole copy of the state was the costliest step of the fold.
+    stored::AreaState& before = before_;
+    CopyTracked(*working, before);
     domain::EvolveArea(*working, record->event, record->context);
     const stored::AreaState& after = *working;
-    stored::HistoryEntry entry = Entry(event, *record);
+    stored::HistoryEntry entry =
+        Entry(event, *record, RecordedDayOf(event.recorded_at));
     entry.set_version(event.stream_version);
     for (stored::FieldChange& change : ChangedFields(before, after)) {
       *entry.add_changes() = std::move(change);
     }
     if (event.redacted) RedactEntry(entry);
-    state.Put(HistoryKey(stream, event.position), entry.SerializeAsString());
+    bytes_.clear();
+    entry.AppendToString(&bytes_);
+    state.Put(HistoryKey(stream, event.position), bytes_);
     if (record->event.has_entry_corrected()) {
       // The corrected entry says so too; it is not otherwise changed.
       const std::string corrected_key =
@@ -369,7 +560,8 @@ absl::Status HistoryProjection::Apply(const eventstore::RecordedEvent& event,
   } else if (absl::ConsumePrefix(&stream, domain::kDecisionStreamPrefix) &&
              record->event.has_decision_recorded()) {
     // A decision appears in the history of every area it concerns.
-    stored::HistoryEntry entry = Entry(event, *record);
+    stored::HistoryEntry entry =
+        Entry(event, *record, RecordedDayOf(event.recorded_at));
     if (event.redacted) RedactEntry(entry);
     // Its areas are of its own plan: their keys share its stream's plan.
     const std::string stream_plan =

@@ -11,7 +11,9 @@
 
 #include <string>
 
+#include "absl/time/time.h"
 #include "plantrail/stored/history.pb.h"
+#include "plantrail/stored/plan.pb.h"
 #include "projections/projection.h"
 
 namespace plantrail::projections {
@@ -25,12 +27,27 @@ std::string HistoryKey(absl::string_view area_id, uint64_t position);
 std::vector<stored::FieldChange> ChangedFields(const stored::AreaState& before,
                                                const stored::AreaState& after);
 
+// Apply() is called from one thread at a time (the runner's): it keeps
+// scratch state from event to event.
 class HistoryProjection final : public Projection {
  public:
   static constexpr char kName[] = "history";
   std::string name() const override { return kName; }
   absl::Status Apply(const eventstore::RecordedEvent& event,
                      StateWriter& state) override;
+
+ private:
+  // The day (UTC) an event recorded at `time` was recorded, as entries
+  // show it; worked out again only when the day changes.
+  const stored::PlanDate& RecordedDayOf(absl::Time time);
+
+  // An area's tracked fields before its event (reused, so that copying
+  // them allocates nothing once warm), and an entry's bytes.
+  stored::AreaState before_;
+  std::string bytes_;
+  absl::Time day_begins_ = absl::InfiniteFuture();
+  absl::Time day_ends_ = absl::InfinitePast();
+  stored::PlanDate day_;
 };
 
 }  // namespace plantrail::projections

@@ -1,5 +1,7 @@
 #include "projections/projection_store.h"
 
+#include <cstring>
+#include <deque>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -11,6 +13,7 @@
 #include "eventstore/disk_full.h"
 #include "eventstore/info_log.h"
 #include "eventstore/record_format.h"
+#include "rocksdb/slice_transform.h"
 #include "rocksdb/write_batch.h"
 
 namespace plantrail::projections {
@@ -80,6 +83,44 @@ absl::StatusOr<StateCopy::Checkpoint> DecodeCheckpoint(
     std::copy(value.begin(), value.end(), checkpoint.hash->begin());
   }
   return checkpoint;
+}
+
+// The memtable prefix of keys that grow at their end under a common head:
+// everything up to the first 0 byte after the key's first byte (an area's
+// history "h/<area>\0<position>", its steps "s<area>\0<position>", its
+// business days "d<area>\0<day><position>", the recorded-day index). Each
+// such key is written just after the previous one of its prefix, and
+// RocksDB keeps where that one went (a splice per prefix), so the insert
+// costs a few comparisons instead of a search from the top of a skip list
+// of a million keys. Only a hint: any key may be inserted with it, in any
+// order; keys without such a 0 byte are inserted as usual.
+class UpToFirstZeroByte final : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "plantrail.UpToFirstZeroByte"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    const char* zero = FirstZero(key);
+    return rocksdb::Slice(key.data(), zero - key.data() + 1);
+  }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return FirstZero(key) != nullptr;
+  }
+
+ private:
+  static const char* FirstZero(const rocksdb::Slice& key) {
+    if (key.size() < 2) return nullptr;
+    return static_cast<const char*>(
+        std::memchr(key.data() + 1, 0, key.size() - 1));
+  }
+};
+
+// The options of every projection family (and meta).
+rocksdb::ColumnFamilyOptions FamilyOptions(const rocksdb::Options& db) {
+  rocksdb::ColumnFamilyOptions options(db);
+  static const auto* const hint =
+      new std::shared_ptr<const rocksdb::SliceTransform>(
+          std::make_shared<UpToFirstZeroByte>());
+  options.memtable_insert_with_hint_prefix_extractor = *hint;
+  return options;
 }
 
 // One iterator on a reader's snapshot; holds the family and the snapshot
@@ -196,7 +237,9 @@ class CopyReader final : public StateReader {
 
 // The writes of one batch, kept in memory until it commits: reads see them
 // through a hash map (no indexed write batch to maintain), and every key is
-// written once, with its last value.
+// written once, with its last value, in the order it was first written (a
+// history's keys then reach the memtable in the order of their prefix
+// hints, see UpToFirstZeroByte).
 class BatchWriter final : public StateWriter {
  public:
   BatchWriter(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family,
@@ -209,7 +252,7 @@ class BatchWriter final : public StateWriter {
       return it->second->SerializeAsString();
     }
     if (auto it = written_.find(key); it != written_.end()) {
-      return it->second;
+      return it->second->value;
     }
     std::string value;
     rocksdb::Status status =
@@ -220,9 +263,19 @@ class BatchWriter final : public StateWriter {
   }
 
   void Put(absl::string_view key, absl::string_view value) override {
-    staged_.erase(key);
-    decoded_->messages.erase(key);
-    written_[key] = std::string(value);
+    if (!staged_.empty()) staged_.erase(key);
+    if (!decoded_->messages.empty()) decoded_->messages.erase(key);
+    bytes_ += key.size() + value.size();
+    if (auto it = written_.find(key); it != written_.end()) {
+      it->second->value.assign(value.data(), value.size());
+      return;
+    }
+    Write& write = order_.emplace_back();
+    write.key.assign(key.data(), key.size());
+    write.value.assign(value.data(), value.size());
+    // The map's key views the write's own copy (a deque never moves its
+    // elements).
+    written_.emplace(write.key, &write);
   }
 
   absl::StatusOr<google::protobuf::Message*> Staged(
@@ -231,9 +284,10 @@ class BatchWriter final : public StateWriter {
     if (auto it = staged_.find(key); it != staged_.end()) {
       return it->second.get();
     }
+    auto written = written_.find(key);
     // Decoded by an earlier batch and unchanged since (the cache holds what
     // was committed): take it over instead of reading it again.
-    if (written_.find(key) == written_.end()) {
+    if (written == written_.end()) {
       if (auto cached = decoded_->messages.extract(key); !cached.empty()) {
         if (cached.mapped()->GetDescriptor() == prototype.GetDescriptor()) {
           google::protobuf::Message* raw = cached.mapped().get();
@@ -249,24 +303,37 @@ class BatchWriter final : public StateWriter {
           absl::StrCat("a stored ", prototype.GetDescriptor()->name(), " at \"",
                        absl::CEscape(key), "\" does not parse"));
     }
-    written_.erase(key);
+    if (written != written_.end()) {
+      written->second->erased = true;
+      written_.erase(written);
+    }
     google::protobuf::Message* raw = message.get();
     staged_.emplace(std::string(key), std::move(message));
     return raw;
   }
 
   bool empty() const { return written_.empty() && staged_.empty(); }
+  // Bytes put (keys and values, overwritten ones included) and messages
+  // staged: what the batch holds in memory.
+  size_t bytes() const { return bytes_; }
+  size_t staged() const { return staged_.size(); }
 
   // Every write of the batch (staged messages serialized now) into `batch`.
   void WriteInto(rocksdb::WriteBatch& batch) {
-    for (const auto& [key, value] : written_) {
-      batch.Put(family_, AsSlice(key), AsSlice(value)).PermitUncheckedError();
-    }
-    for (const auto& [key, message] : staged_) {
-      batch.Put(family_, AsSlice(key), message->SerializeAsString())
+    for (const Write& write : order_) {
+      if (write.erased) continue;
+      batch.Put(family_, AsSlice(write.key), AsSlice(write.value))
           .PermitUncheckedError();
     }
+    std::string bytes;
+    for (const auto& [key, message] : staged_) {
+      bytes.clear();
+      message->AppendToString(&bytes);
+      batch.Put(family_, AsSlice(key), bytes).PermitUncheckedError();
+    }
     written_.clear();
+    order_.clear();
+    bytes_ = 0;
   }
 
   // After a commit: the staged messages are what is stored now; keep them
@@ -284,10 +351,21 @@ class BatchWriter final : public StateWriter {
   }
 
  private:
+  struct Write {
+    std::string key;
+    std::string value;
+    // Taken over by a staged message since.
+    bool erased = false;
+  };
+
   rocksdb::DB* const db_;
   rocksdb::ColumnFamilyHandle* const family_;
   DecodedCache* const decoded_;
-  absl::flat_hash_map<std::string, std::string> written_;
+  // The puts in the order of their first write; written_ indexes the live
+  // ones by key (viewing Write::key).
+  std::deque<Write> order_;
+  absl::flat_hash_map<absl::string_view, Write*> written_;
+  size_t bytes_ = 0;
   absl::flat_hash_map<std::string, std::unique_ptr<google::protobuf::Message>>
       staged_;
 };
@@ -368,6 +446,14 @@ bool StateCopy::Batch::has_writes() const {
   return !static_cast<const BatchWriter&>(*writer_).empty();
 }
 
+size_t StateCopy::Batch::bytes() const {
+  return static_cast<const BatchWriter&>(*writer_).bytes();
+}
+
+size_t StateCopy::Batch::staged() const {
+  return static_cast<const BatchWriter&>(*writer_).staged();
+}
+
 absl::Status ProjectionStore::ResumeAfterNoSpace() {
   // Shared handles, so that a rebuild dropping a family meanwhile does not
   // pull a handle from under the flush.
@@ -399,11 +485,10 @@ absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const std::string& name : names) {
     has_meta = has_meta || name == kMetaFamily;
-    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions(options));
+    descriptors.emplace_back(name, FamilyOptions(options));
   }
   if (!has_meta) {
-    descriptors.emplace_back(kMetaFamily,
-                             rocksdb::ColumnFamilyOptions(options));
+    descriptors.emplace_back(kMetaFamily, FamilyOptions(options));
   }
   rocksdb::DB* db = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
@@ -460,7 +545,7 @@ absl::StatusOr<std::shared_ptr<StateCopy>> ProjectionStore::Create(
   if (it == families_.end()) {
     rocksdb::ColumnFamilyHandle* handle = nullptr;
     PLANTRAIL_RETURN_IF_ERROR(FromRocks(
-        db_->CreateColumnFamily(rocksdb::ColumnFamilyOptions(), family_name,
+        db_->CreateColumnFamily(FamilyOptions(rocksdb::Options()), family_name,
                                 &handle),
         absl::StrCat("cannot create projection family ", family_name)));
     it = families_.emplace(family_name, Share(handle)).first;

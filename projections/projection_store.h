@@ -86,6 +86,10 @@ class StateCopy {
                         const eventstore::Hash& checkpoint_hash);
     // Whether anything was written (or staged) in this batch.
     bool has_writes() const;
+    // What the batch holds in memory until it commits: the bytes put (keys
+    // and values) and the number of messages staged.
+    size_t bytes() const;
+    size_t staged() const;
 
    private:
     const StateCopy* copy_;

@@ -1,12 +1,145 @@
 #include "projections/runner.h"
 
 #include <algorithm>
+#include <deque>
+#include <iterator>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 
 namespace plantrail::projections {
+
+// Reads the log ahead, a few pages at most, on a thread of its own. Take()
+// is called from one thread at a time (the runner's).
+class PageReadAhead {
+ public:
+  PageReadAhead(const eventstore::EventStore* log, uint32_t page_size)
+      : log_(log), page_size_(page_size), thread_([this] { Loop(); }) {}
+
+  ~PageReadAhead() {
+    {
+      MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    thread_.join();
+  }
+
+  // The events from position `from` on, at most `limit` of them, as
+  // ReadAll gives them (none at the head of the log). What was read ahead
+  // from elsewhere is dropped, and reading goes on from `from`.
+  absl::StatusOr<std::vector<eventstore::RecordedEvent>> Take(uint64_t from,
+                                                              uint32_t limit) {
+    {
+      MutexLock lock(&mu_);
+      if (!pages_.empty() && Start(pages_.front()) != from) pages_.clear();
+      if (pages_.empty() && next_ != from) {
+        // Idle, or reading from elsewhere: a read under way is dropped.
+        next_ = from;
+        ++restarts_;
+      }
+    }  // Unlocking wakes the reader to what changed (waiting would not).
+    MutexLock lock(&mu_);
+    mu_.Await([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return !pages_.empty();
+    });
+    Page& front = pages_.front();
+    if (!front.events.ok()) {
+      absl::Status error = front.events.status();
+      pages_.pop_front();
+      return error;
+    }
+    std::vector<eventstore::RecordedEvent>& events = *front.events;
+    const size_t end = std::min(events.size(), front.taken + limit);
+    std::vector<eventstore::RecordedEvent> taken;
+    if (front.taken == 0 && end == events.size()) {
+      taken = std::move(events);
+    } else {
+      taken.assign(std::make_move_iterator(events.begin() + front.taken),
+                   std::make_move_iterator(events.begin() + end));
+      front.taken = end;
+    }
+    if (taken.empty() || front.taken == 0 || front.taken == events.size()) {
+      pages_.pop_front();
+    }
+    return taken;
+  }
+
+  // Hands back events taken and folded, to be freed on the reading thread:
+  // memory goes back to the malloc arena it came from, instead of every
+  // free contending for that arena with the thread allocating in it.
+  void Recycle(std::vector<eventstore::RecordedEvent> events) {
+    if (events.empty()) return;
+    MutexLock lock(&mu_);
+    recycled_.push_back(std::move(events));
+  }
+
+ private:
+  // Pages read and not yet (or not wholly) taken.
+  static constexpr size_t kDepth = 3;
+  struct Page {
+    uint64_t from = 0;
+    absl::StatusOr<std::vector<eventstore::RecordedEvent>> events;
+    // How many of the events were taken already.
+    size_t taken = 0;
+  };
+  static uint64_t Start(const Page& page) {
+    return page.events.ok() && page.taken < page.events->size()
+               ? (*page.events)[page.taken].position
+               : page.from;
+  }
+
+  void Loop() {
+    for (;;) {
+      uint64_t from, restarts;
+      std::vector<std::vector<eventstore::RecordedEvent>> recycled;
+      {
+        MutexLock lock(&mu_);
+        mu_.Await([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return stopping_ || (next_ != 0 && pages_.size() < kDepth);
+        });
+        if (stopping_) return;
+        from = next_;
+        restarts = restarts_;
+        recycled.swap(recycled_);
+      }
+      recycled.clear();
+      absl::StatusOr<eventstore::LogPage> page =
+          log_->ReadAll({.from_position = from, .limit = page_size_});
+      MutexLock lock(&mu_);
+      if (restarts != restarts_) continue;  // wanted from elsewhere now
+      Page& read = pages_.emplace_back();
+      read.from = from;
+      if (!page.ok()) {
+        read.events = page.status();
+        next_ = 0;
+      } else if (page->events.empty()) {
+        // At the head: idle until asked again.
+        read.events.emplace();
+        next_ = 0;
+      } else {
+        next_ = page->events.back().position + 1;
+        read.events = std::move(page->events);
+      }
+    }
+  }
+
+  const eventstore::EventStore* const log_;
+  const uint32_t page_size_;
+  Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Where the next page to read begins (0: none wanted).
+  uint64_t next_ ABSL_GUARDED_BY(mu_) = 0;
+  // Counts changes of position, so that a read in flight from the old one
+  // is dropped.
+  uint64_t restarts_ ABSL_GUARDED_BY(mu_) = 0;
+  std::deque<Page> pages_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::vector<eventstore::RecordedEvent>> recycled_
+      ABSL_GUARDED_BY(mu_);
+  // Last: it starts reading once the rest is set up.
+  std::thread thread_;
+};
 
 absl::StatusOr<std::unique_ptr<ProjectionRunner>> ProjectionRunner::Start(
     eventstore::EventStore* log, ProjectionStore* store,
@@ -195,18 +328,42 @@ absl::StatusOr<uint64_t> ProjectionRunner::ApplyPage(const StateCopy& copy,
 absl::StatusOr<uint64_t> ProjectionRunner::ApplyPageUpTo(const StateCopy& copy,
                                                          uint64_t checkpoint,
                                                          uint64_t up_to) {
-  if (checkpoint >= up_to) return checkpoint;
-  const uint64_t wanted =
-      std::min<uint64_t>(options_.page_size, up_to - checkpoint);
-  PLANTRAIL_ASSIGN_OR_RETURN(
-      eventstore::LogPage page,
-      log_->ReadAll({.from_position = checkpoint + 1,
-                     .limit = static_cast<uint32_t>(wanted)}));
-  if (page.events.empty()) return checkpoint;
   StateCopy::Batch batch(&copy);
-  uint64_t last = checkpoint;
   eventstore::Hash last_hash{};
-  for (const eventstore::RecordedEvent& event : page.events) {
+  PLANTRAIL_ASSIGN_OR_RETURN(
+      uint64_t last, ApplyPageInto(batch, checkpoint, up_to, last_hash));
+  if (last == checkpoint) return checkpoint;
+  // A page that changed nothing (events of other streams: bulk data, the
+  // security stream) is not written: the checkpoint moves on in memory, and
+  // after a restart the runner reads those events again, which changes
+  // nothing either. It saves a projection write per commit group of the
+  // log; the checkpoint is still written every so often, so a restart
+  // never rereads much.
+  if (batch.has_writes() || last - copy.persisted_checkpoint() >=
+                                options_.checkpoint_every_positions) {
+    PLANTRAIL_RETURN_IF_ERROR(batch.Commit(last, last_hash));
+  }
+  events_applied_.fetch_add(last - checkpoint, std::memory_order_relaxed);
+  return last;
+}
+
+absl::StatusOr<uint64_t> ProjectionRunner::ApplyPageInto(
+    StateCopy::Batch& batch, uint64_t checkpoint, uint64_t up_to,
+    eventstore::Hash& last_hash, PageReadAhead* ahead) {
+  if (checkpoint >= up_to) return checkpoint;
+  const uint32_t wanted = static_cast<uint32_t>(
+      std::min<uint64_t>(options_.page_size, up_to - checkpoint));
+  std::vector<eventstore::RecordedEvent> events;
+  if (ahead != nullptr) {
+    PLANTRAIL_ASSIGN_OR_RETURN(events, ahead->Take(checkpoint + 1, wanted));
+  } else {
+    PLANTRAIL_ASSIGN_OR_RETURN(
+        eventstore::LogPage page,
+        log_->ReadAll({.from_position = checkpoint + 1, .limit = wanted}));
+    events = std::move(page.events);
+  }
+  uint64_t last = checkpoint;
+  for (const eventstore::RecordedEvent& event : events) {
     if (event.position != last + 1) {
       return absl::DataLossError(absl::StrCat("the log skips from position ",
                                               last, " to ", event.position));
@@ -220,18 +377,65 @@ absl::StatusOr<uint64_t> ProjectionRunner::ApplyPageUpTo(const StateCopy& copy,
     last = event.position;
     last_hash = event.hash;
   }
-  // A page that changed nothing (events of other streams: bulk data, the
-  // security stream) is not written: the checkpoint moves on in memory, and
-  // after a restart the runner reads those events again, which changes
-  // nothing either. It saves a projection write per commit group of the
-  // log; the checkpoint is still written every so often, so a restart
-  // never rereads much.
-  if (batch.has_writes() || last - copy.persisted_checkpoint() >=
-                                options_.checkpoint_every_positions) {
-    PLANTRAIL_RETURN_IF_ERROR(batch.Commit(last, last_hash));
-  }
-  events_applied_.fetch_add(last - checkpoint, std::memory_order_relaxed);
+  if (ahead != nullptr) ahead->Recycle(std::move(events));
   return last;
+}
+
+absl::StatusOr<uint64_t> ProjectionRunner::ApplyShadowPage(
+    const std::shared_ptr<StateCopy>& shadow, uint64_t checkpoint,
+    uint64_t up_to) {
+  if (shadow_batch_ != nullptr &&
+      (shadow_batch_->copy != shadow || shadow_batch_->applied != checkpoint)) {
+    // Another shadow (a rebuild started anew) or another position: what the
+    // batch holds is not the continuation wanted.
+    shadow_batch_.reset();
+  }
+  if (shadow_batch_ == nullptr) {
+    shadow_batch_ = std::make_unique<OpenBatch>();
+    shadow_batch_->copy = shadow;
+    shadow_batch_->batch = std::make_unique<StateCopy::Batch>(shadow.get());
+    shadow_batch_->committed = shadow_batch_->applied = checkpoint;
+  }
+  OpenBatch& open = *shadow_batch_;
+  // On an error nothing of the open batch is kept: the shadow goes on (or
+  // is rebuilt) from what it committed.
+  auto drop = [&](absl::Status error) {
+    const uint64_t committed = open.committed;
+    events_applied_.fetch_sub(open.applied - committed,
+                              std::memory_order_relaxed);
+    shadow_batch_.reset();
+    MutexLock lock(&mu_);
+    if (shadow_ == shadow) shadow_checkpoint_ = committed;
+    return error;
+  };
+  if (read_ahead_ == nullptr) {
+    read_ahead_ = std::make_unique<PageReadAhead>(log_, options_.page_size);
+  }
+  absl::StatusOr<uint64_t> last = ApplyPageInto(
+      *open.batch, open.applied, up_to, open.applied_hash, read_ahead_.get());
+  if (!last.ok()) return drop(last.status());
+  events_applied_.fetch_add(*last - open.applied, std::memory_order_relaxed);
+  open.applied = *last;
+  const bool caught_up = open.applied >= up_to;
+  if (!caught_up && open.batch->bytes() < options_.shadow_batch_bytes &&
+      open.batch->staged() < DecodedCache::kCapacity) {
+    return open.applied;
+  }
+  // Written under the same rule as a page of the live copy (see
+  // ApplyPageUpTo), and never without an event (and its hash) applied.
+  if (open.applied > open.committed &&
+      (open.batch->has_writes() ||
+       open.applied - shadow->persisted_checkpoint() >=
+           options_.checkpoint_every_positions)) {
+    if (absl::Status committed =
+            open.batch->Commit(open.applied, open.applied_hash);
+        !committed.ok()) {
+      return drop(committed);
+    }
+  }
+  const uint64_t applied = open.applied;
+  shadow_batch_.reset();
+  return applied;
 }
 
 bool ProjectionRunner::WaitForSpace(const absl::Status& error,
@@ -293,7 +497,7 @@ void ProjectionRunner::Loop() {
       // The shadow never passes the live copy, so that it replaces it at
       // exactly the same position.
       absl::StatusOr<uint64_t> next =
-          ApplyPageUpTo(*shadow, shadow_checkpoint, checkpoint);
+          ApplyShadowPage(shadow, shadow_checkpoint, checkpoint);
       if (!next.ok()) {
         if (WaitForSpace(next.status())) continue;
         Fail(next.status());
@@ -305,6 +509,7 @@ void ProjectionRunner::Loop() {
             if (WaitForSpace(promoted)) continue;
             Fail(promoted);
           } else {
+            read_ahead_.reset();
             MutexLock lock(&mu_);
             live_ = std::move(shadow);
             shadow_ = nullptr;

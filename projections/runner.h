@@ -27,6 +27,8 @@
 
 namespace plantrail::projections {
 
+class PageReadAhead;
+
 struct RunnerStatus {
   enum class State { kRunning, kRebuilding, kFailed };
   std::string name;
@@ -59,6 +61,9 @@ class ProjectionRunner {
     // memory; a restart reads them again, to no effect), but the checkpoint
     // is written at least this often.
     uint64_t checkpoint_every_positions = 100000;
+    // A rebuild's batch commits once it holds this many bytes of writes
+    // (the memory it may take beyond the messages it keeps decoded).
+    size_t shadow_batch_bytes = 8 << 20;
     // The runner waits while the projections' disk has less free space
     // than this (0: no floor); see eventstore/disk_full.h.
     uint64_t min_free_bytes = 0;
@@ -141,6 +146,21 @@ class ProjectionRunner {
                                      uint64_t checkpoint);
   absl::StatusOr<uint64_t> ApplyPageUpTo(const StateCopy& copy,
                                          uint64_t checkpoint, uint64_t up_to);
+  // Applies the next page after `checkpoint` (up to `up_to`) into `batch`
+  // without committing it; returns the last position applied and sets
+  // `last_hash` to its chain hash (unchanged when nothing was applied).
+  absl::StatusOr<uint64_t> ApplyPageInto(StateCopy::Batch& batch,
+                                         uint64_t checkpoint, uint64_t up_to,
+                                         eventstore::Hash& last_hash,
+                                         PageReadAhead* ahead = nullptr);
+  // Applies the next page after `checkpoint` (up to `up_to`) to the shadow,
+  // into its open batch, which commits when it holds enough (see
+  // shadow_batch_) or has caught up with `up_to`. Returns the last position
+  // applied. On an error the open batch is dropped and shadow_checkpoint_
+  // goes back to what the shadow committed.
+  absl::StatusOr<uint64_t> ApplyShadowPage(
+      const std::shared_ptr<StateCopy>& shadow, uint64_t checkpoint,
+      uint64_t up_to);
   void Fail(absl::Status error);
   // For a write that failed for lack of space, or the free-space floor:
   // notes it in Status(), waits (longer each time, up to a second; Stop()
@@ -169,6 +189,28 @@ class ProjectionRunner {
   absl::Status out_of_space_ ABSL_GUARDED_BY(mu_);
   // Runner thread only.
   absl::Duration space_backoff_ = absl::ZeroDuration();
+  // The shadow's batch, open across pages: a rebuild commits many pages at
+  // once (up to Options::shadow_batch_bytes, or DecodedCache::kCapacity
+  // staged messages), so a busy key is written once per batch instead of
+  // once per page. Nothing is lost by committing late: an unfinished
+  // shadow is dropped at start (ProjectionStore::Live), so a rebuild
+  // interrupted by a crash starts again from position 1 anyway. Runner
+  // thread only.
+  struct OpenBatch {
+    std::shared_ptr<StateCopy> copy;
+    std::unique_ptr<StateCopy::Batch> batch;
+    // The shadow's committed checkpoint, where the batch begins.
+    uint64_t committed = 0;
+    // The last position applied into the batch, and its chain hash.
+    uint64_t applied = 0;
+    eventstore::Hash applied_hash{};
+  };
+  std::unique_ptr<OpenBatch> shadow_batch_;
+  // Reads the log ahead of the shadow on a thread of its own while the
+  // runner folds (a rebuild reads the whole log, and reading and decoding
+  // it is half the work); made for a rebuild and ended when it is
+  // promoted. Runner thread only.
+  std::unique_ptr<PageReadAhead> read_ahead_;
   eventstore::FreeSpaceFloor floor_;
   std::vector<Waiter> waiters_ ABSL_GUARDED_BY(mu_);
   std::atomic<uint64_t> events_applied_{0};

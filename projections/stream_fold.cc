@@ -104,15 +104,36 @@ absl::StatusOr<AreaWindow> FoldAreaWindow(const eventstore::EventStore& log,
 }
 
 absl::CivilDay BusinessDay(const PlanEventRecord& record) {
+  return DayMemo().BusinessDay(record);
+}
+
+absl::CivilDay DayMemo::UtcDay(absl::Time time) {
+  if (time < begins_ || time >= ends_) {
+    day_ = domain::UtcDay(time);
+    begins_ = absl::FromCivil(day_, absl::UTCTimeZone());
+    ends_ = absl::FromCivil(day_ + 1, absl::UTCTimeZone());
+  }
+  return day_;
+}
+
+absl::CivilDay DayMemo::BusinessDay(const PlanEventRecord& record) {
   if (record.event.has_area_registered()) return absl::CivilDay::min();
   if (record.event.has_status_reported() &&
       record.event.status_reported().report().has_reported_on()) {
-    if (auto day = domain::FirstDayOf(
-            record.event.status_reported().report().reported_on())) {
-      return *day;
+    const stored::PlanDate& reported_on =
+        record.event.status_reported().report().reported_on();
+    // Compared as bytes: whatever fields a date gains, the same bytes are
+    // the same date.
+    scratch_.clear();
+    reported_on.AppendToString(&scratch_);
+    if (!has_reported_on_ || scratch_ != reported_on_) {
+      reported_day_ = domain::FirstDayOf(reported_on);
+      reported_on_.swap(scratch_);
+      has_reported_on_ = true;
     }
+    if (reported_day_) return *reported_day_;
   }
-  return domain::UtcDay(record.context.recorded_at);
+  return UtcDay(record.context.recorded_at);
 }
 
 absl::StatusOr<stored::DecisionState> FoldDecision(

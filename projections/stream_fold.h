@@ -74,6 +74,27 @@ absl::StatusOr<AreaWindow> FoldAreaWindow(const eventstore::EventStore& log,
 // own dates. GetArea's business_date and GetChanges' business basis.
 absl::CivilDay BusinessDay(const PlanEventRecord& record);
 
+// domain::UtcDay and BusinessDay for a fold that asks event after event:
+// it remembers the last day worked out (most events of a log share their
+// recorded day, and a status report's date with the one before). Not
+// thread-safe.
+class DayMemo {
+ public:
+  absl::CivilDay UtcDay(absl::Time time);
+  absl::CivilDay BusinessDay(const PlanEventRecord& record);
+
+ private:
+  // The UTC day of [begins_, ends_).
+  absl::Time begins_ = absl::InfiniteFuture();
+  absl::Time ends_ = absl::InfinitePast();
+  absl::CivilDay day_;
+  // The last report date (as bytes) and its first day.
+  std::string reported_on_;
+  bool has_reported_on_ = false;
+  std::optional<absl::CivilDay> reported_day_;
+  std::string scratch_;
+};
+
 absl::StatusOr<stored::DecisionState> FoldDecision(
     const eventstore::EventStore& log, absl::string_view qualified_id);
 absl::StatusOr<stored::PlanState> FoldPlan(

@@ -496,5 +496,37 @@ TEST_F(RunnerTest, StagedStateCarriedAcrossPagesAndRestartsCountsEveryEvent) {
   EXPECT_EQ(Counted(*live, 0) + Counted(*live, 1) + Counted(*live, 2), 150u);
 }
 
+// A rebuild commits many pages in one batch; however small the batches it
+// is allowed, what it folds is every event once, and the shadow it promotes
+// answers at the live copy's position.
+TEST_F(RunnerTest, ARebuildCommittedInBatchesOfAnySizeFoldsEveryEventOnce) {
+  Append(1000);
+  for (size_t batch_bytes : {size_t{1}, size_t{2000}, size_t{8} << 20}) {
+    SCOPED_TRACE(absl::StrCat("shadow batches of ", batch_bytes, " bytes"));
+    auto runner = ProjectionRunner::Start(
+        log_.get(), store_.get(), std::make_unique<CountingProjection>(),
+        {.page_size = 30, .shadow_batch_bytes = batch_bytes});
+    ASSERT_TRUE(runner.ok()) << runner.status();
+    const uint64_t generation = (*runner)->Status().generation;
+    ASSERT_TRUE(
+        (*runner)->WaitApplied(1000, absl::Now() + absl::Seconds(30)).ok());
+    ASSERT_TRUE((*runner)->Rebuild().ok());
+    Append(100);  // the log grows while the shadow folds
+    for (int i = 0; i < 600 && (*runner)->Status().generation == generation;
+         ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_EQ((*runner)->Status().generation, generation + 1);
+    const uint64_t head = log_->HeadPosition();
+    ASSERT_TRUE(
+        (*runner)->WaitApplied(head, absl::Now() + absl::Seconds(30)).ok());
+    ExpectEverySeenOnce(*(*runner)->Live(), head);
+    // What was promoted is what was committed.
+    auto live = store_->Live("counting");
+    ASSERT_TRUE(live.ok());
+    EXPECT_EQ(*(*live)->ReadCheckpoint(), head);
+  }
+}
+
 }  // namespace
 }  // namespace plantrail::projections
