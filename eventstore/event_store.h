@@ -63,6 +63,11 @@ struct Options {
   // less free space than this, and go on by themselves once it has more
   // (see disk_full.h). 0: no floor.
   uint64_t min_free_bytes = 0;
+  // When above 0, the log's write-ahead log files are written with this
+  // many zeros before RocksDB uses them, so that a commit's fdatasync
+  // overwrites written blocks instead of growing the file (zeroed_wal.h);
+  // a spare file of this size stays in `path`. 0: RocksDB's own files.
+  uint64_t wal_spare_bytes = 0;
   // The clock that stamps recorded_at; tests may replace it.
   std::function<absl::Time()> now = [] { return absl::Now(); };
   // The one way records ever leave the log: when set and below the head,

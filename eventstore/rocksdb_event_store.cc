@@ -15,6 +15,9 @@
 #include "eventstore/disk_full.h"
 #include "eventstore/info_log.h"
 #include "eventstore/rocksdb_internal.h"
+#include "eventstore/zeroed_wal.h"
+#include "rocksdb/env.h"
+#include "rocksdb/file_system.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/checkpoint.h"
@@ -208,6 +211,12 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   auto no_space = std::make_shared<NoSpaceListener>();
   db_options.listeners.push_back(no_space);
   db_options.info_log = InfoLog::Open(options.path);
+  std::unique_ptr<rocksdb::Env> env;
+  if (options.wal_spare_bytes > 0) {
+    env = rocksdb::NewCompositeEnv(NewZeroedWalFileSystem(
+        rocksdb::FileSystem::Default(), options.path, options.wal_spare_bytes));
+    db_options.env = env.get();
+  }
 
   rocksdb::ColumnFamilyOptions plain;
   // Event ids are random: a bloom filter answers "never seen" without I/O.
@@ -232,6 +241,7 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
   std::unique_ptr<RocksDbEventStore> store(
       new RocksDbEventStore(options, db, std::move(handles),
                             db_options.statistics, std::move(no_space)));
+  store->env_ = std::move(env);
   PLANTRAIL_RETURN_IF_ERROR(store->Recover());
   store->writer_ = std::thread([s = store.get()] { s->WriterLoop(); });
   return store;

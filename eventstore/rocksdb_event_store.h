@@ -221,6 +221,9 @@ class RocksDbEventStore final : public EventStore {
       const std::vector<uint64_t>& positions) const;
 
   const Options options_;
+  // The Env of the zeroed WAL files (Options::wal_spare_bytes), or null;
+  // outlives db_, which the destructor deletes first.
+  std::unique_ptr<rocksdb::Env> env_;
   rocksdb::DB* const db_;
   const std::vector<rocksdb::ColumnFamilyHandle*> families_;
   rocksdb::ColumnFamilyHandle* const events_;

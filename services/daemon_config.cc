@@ -109,6 +109,15 @@ void AddDaemonFlags(CLI::App& app, DaemonOptions& options) {
                  "they go on by themselves once space is freed. 0: no floor")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  app.add_option("--wal-spare-mb", options.wal_spare_mb,
+                 "Write the log's write-ahead log files with this many MiB of "
+                 "zeros before they are used, so that a commit's fsync "
+                 "overwrites blocks in place instead of growing a file (as "
+                 "PostgreSQL does with its WAL segments); one spare file of "
+                 "this size stays in the data directory. 0: RocksDB's own "
+                 "growing files")
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str();
   app.add_option("--shutdown-grace", options.shutdown_grace_seconds,
                  "Seconds in-flight calls get to finish on SIGINT/SIGTERM")
       ->check(CLI::NonNegativeNumber)
@@ -219,6 +228,7 @@ absl::Status FinishDaemonOptions(DaemonOptions& options) {
         "min-free-mb: at most 2^44 (16 EiB in all)");
   }
   options.server.min_free_bytes = options.min_free_mb << 20;
+  options.server.wal_spare_bytes = options.wal_spare_mb << 20;
   options.server.sync.timeout = absl::Seconds(options.sync_timeout_seconds);
   options.server.election.ttl = absl::Seconds(options.election_ttl_seconds);
   if (!options.election.empty()) {

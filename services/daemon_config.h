@@ -29,6 +29,7 @@ struct DaemonOptions {
   bool check_config = false;
   std::string durability = "fsync";
   uint64_t min_free_mb = 128;
+  uint64_t wal_spare_mb = 32;
   double shutdown_grace_seconds = 10;
   double webhook_timeout_seconds = 10;
   double webhook_first_retry_seconds = 1;

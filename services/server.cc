@@ -90,6 +90,7 @@ absl::Status Rejoin(const replication::LeaderConnection& leader,
                                  .path = (data_dir / "eventstore").string(),
                                  .durability = options.durability,
                                  .min_free_bytes = options.min_free_bytes,
+                                 .wal_spare_bytes = options.wal_spare_bytes,
                                  .remove_records_after = fork->position,
                              }));
   std::error_code ignored;
@@ -241,6 +242,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
                                  .path = (data_dir / "eventstore").string(),
                                  .durability = options.durability,
                                  .min_free_bytes = options.min_free_bytes,
+                                 .wal_spare_bytes = options.wal_spare_bytes,
                              }));
   std::optional<ElectedRole> elected;
   if (!options.election.etcd.empty()) {

@@ -121,6 +121,9 @@ struct ServerOptions {
   // disk has less free space than this, and go on by themselves once it
   // has more; projections pause at half of it. 0: no floor.
   uint64_t min_free_bytes = uint64_t{128} << 20;
+  // The log's write-ahead log files are zeroed spares of this size
+  // (eventstore::Options::wal_spare_bytes); 0: RocksDB's own files.
+  uint64_t wal_spare_bytes = 0;
   // host:port of the Prometheus endpoint (GET /metrics); empty: none.
   std::string metrics_listen;
   WebhookOptions webhooks;
